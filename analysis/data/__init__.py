@@ -1,0 +1,1 @@
+"""The data contract: codes, schemas, loading, validation and the synthetic generator."""

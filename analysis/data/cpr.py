@@ -1,0 +1,27 @@
+"""Detection of Danish civil registration numbers (CPR, ``DDMMYY-XXXX``).
+
+A CPR number must never enter the pipeline. An id that looks like one (six digits
+forming a valid date, then four digits, with or without a hyphen) is refused.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+CPR_PATTERN = r"^\s*(\d{2})(\d{2})(\d{2})-?(\d{4})\s*$"
+
+
+def looks_like_cpr(values: pd.Series) -> pd.Series:
+    """True where a value has the form of a CPR number with a valid day and month."""
+    parts = values.astype("string").str.extract(CPR_PATTERN)
+    day = pd.to_numeric(parts[0], errors="coerce")
+    month = pd.to_numeric(parts[1], errors="coerce")
+    year = pd.to_numeric(parts[2], errors="coerce")
+    # The century is encoded in the serial number; a valid day-of-month in either
+    # century is enough to refuse the value.
+    days_in_month = pd.Series([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], index=range(1, 13))
+    month_ok = month.between(1, 12)
+    max_day = month.where(month_ok).map(days_in_month)
+    leap_ok = ~((month == 2) & (day == 29) & (year % 4 != 0))
+    valid = month_ok & day.between(1, 31) & (day <= max_day) & leap_ok
+    return valid.fillna(False).astype(bool)

@@ -1,0 +1,129 @@
+"""Reading extract files: CSV (including Danish exports) and Parquet, with checksums.
+
+Danish exports often use ``;`` as separator, ``,`` as decimal mark and Latin-1
+text. Every column is read as text first so that type problems are reported by
+the schema with row numbers instead of failing inside the CSV parser.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+SUFFIXES = (".parquet", ".csv")
+
+
+class ReadError(ValueError):
+    """A file could not be read as a table at all."""
+
+    def __init__(self, path: Path, message: str):
+        super().__init__(f"{path.name}: {message}")
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """A table read from disk: its frame, path, format details and checksum."""
+
+    frame: pd.DataFrame
+    path: Path
+    sha256: str
+    encoding: str | None = None
+    separator: str | None = None
+
+
+def sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_table(directory: Path, table: str) -> Path | None:
+    """The file holding ``table`` in ``directory`` (Parquet preferred), or None."""
+    for suffix in SUFFIXES:
+        candidate = directory / f"{table}{suffix}"
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _decode(path: Path, raw: bytes) -> tuple[str, str]:
+    try:
+        return raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as error:
+        utf8_error = error
+    text = raw.decode("latin-1")
+    # Latin-1 maps every byte; C1 control characters and NUL mean it is not text.
+    bad = [i for i, ch in enumerate(text) if ch == "\x00" or "\x80" <= ch <= "\x9f"]
+    if bad:
+        offset = bad[0]
+        raise ReadError(
+            path,
+            f"not UTF-8 or Latin-1 text: undecodable byte 0x{raw[offset]:02x} at byte offset {offset} "
+            f"(UTF-8 failed at offset {utf8_error.start})",
+        )
+    return text, "latin-1"
+
+
+def _read_csv(path: Path) -> TableFile:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ReadError(path, "the file is empty (no header row)")
+    text, encoding = _decode(path, raw)
+    header = text.splitlines()[0]
+    separator = ";" if header.count(";") > header.count(",") else ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=separator))
+    width = len(rows[0])
+    short = [number for number, row in enumerate(rows[1:], start=2) if row and len(row) != width]
+    if short:
+        lines = ", ".join(str(n) for n in short[:10])
+        raise ReadError(path, f"rows with a different number of fields than the header ({width}) at line(s) {lines}: the file may be truncated")
+    frame = pd.read_csv(
+        io.StringIO(text),
+        sep=separator,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+    )
+    if separator == ";":
+        # Danish decimal comma; ids and codes never contain a comma, so only
+        # numeric-looking cells change.
+        numeric_like = r"^-?\d+,\d+$"
+        for column in frame.columns:
+            values = frame[column]
+            mask = values.str.match(numeric_like, na=False)
+            if mask.any():
+                frame[column] = values.where(~mask, values.str.replace(",", ".", regex=False))
+    return TableFile(frame, path, sha256(path), encoding, separator)
+
+
+def _read_parquet(path: Path) -> TableFile:
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except Exception as error:  # pyarrow raises several types for damaged files
+        raise ReadError(path, f"not a readable Parquet file ({type(error).__name__}: {error})") from None
+    return TableFile(frame, path, sha256(path))
+
+
+def read_table(path: Path) -> TableFile:
+    """Read one table file by its suffix."""
+    if path.suffix == ".csv":
+        return _read_csv(path)
+    if path.suffix == ".parquet":
+        return _read_parquet(path)
+    raise ReadError(path, f"unsupported file type {path.suffix!r} (use .csv or .parquet)")
+
+
+def write_danish_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a frame the way Danish exports look: ``;``, decimal comma, Latin-1."""
+    frame.to_csv(path, sep=";", decimal=",", index=False, encoding="latin-1")

@@ -1,0 +1,485 @@
+"""Synthetic extract with a known truth, meeting the data contract.
+
+Real data never leave the secure environment, so every report, estimator and
+payment rule is exercised on data from this generator. Each outcome is generated
+twice per person and quarter, without (``Y(0)``) and with (``Y(1)``) the
+intervention; the extract shows ``Y(1)`` for enrolled households from their
+enrolment quarter on and ``Y(0)`` elsewhere. ``truth.json`` records the configured
+effects and the realised average effect on the treated, ``mean(Y(1) - Y(0))`` over
+treated post-enrolment cells, overall, by quarters since enrolment and by area:
+the numbers the estimators must recover.
+
+Design (all parameters in ``config/synthetic.yaml``):
+
+* selection on levels: intervention households have more open cases, adults
+  further from self-sufficiency, more social measures, more school absence and
+  lower life satisfaction; the time trends are common, so parallel trends hold
+  and a naive post-period comparison is biased while difference-in-differences
+  is not;
+* effects on a latent index grow linearly over ``full_after`` quarters after
+  enrolment and are scaled by area;
+* staggered enrolment over the enrolment period, an enrolment shortfall,
+  attrition and survey non-response.
+
+Households are generated in chunks, each with its own random stream spawned from
+the seed, and written chunk by chunk to Parquet, so memory stays bounded for a
+national-size comparison pool and the output is byte-identical for a given seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from analysis import quarters
+from analysis.config import Contract, SyntheticConfig
+from analysis.data.codes import BARNETS_LOV_FROM, BENEFIT_CATEGORIES
+from analysis.data.schemas import TABLES
+
+CHUNK_HOUSEHOLDS = 50_000
+TYPE_PROBS = {
+    "intervention": {"single_parent": 0.40, "couple_children": 0.25, "single": 0.25, "couple": 0.10},
+    "comparison": {"single_parent": 0.33, "couple_children": 0.30, "single": 0.25, "couple": 0.12},
+}
+LATENT_MEAN = {"intervention": -0.45, "comparison": 0.35}  # self-sufficiency index
+SUPPORT_MEAN = {"intervention": 0.35, "comparison": -0.25}  # support-need index
+ABSENCE_SCALE = {"intervention": 0.031, "comparison": 0.024}  # gamma scale, shape 3
+SATISFACTION_MEAN = 6.2
+LADDER_CUTS = np.array([-0.1, 0.6, 1.1])
+SUPPORT_CUTS = np.array([0.9, 1.9])
+STEP_CATEGORIES = {
+    step: [code for code, (_, _, s) in BENEFIT_CATEGORIES.items() if s == step] for step in (1, 2, 3, 4)
+}
+SCHOOL_DAYS = {1: 58, 2: 46, 3: 30, 4: 52}
+SURVEY_EVERY = 4
+REVIEW_EVERY = 2
+
+
+@dataclass
+class Truth:
+    """Running sums of Y(1) - Y(0) over treated post-enrolment cells."""
+
+    sums: dict = field(default_factory=dict)
+
+    def add(self, outcome: str, diff: np.ndarray, event_time: np.ndarray, area: np.ndarray) -> None:
+        store = self.sums.setdefault(outcome, {"all": [0.0, 0], "event": {}, "area": {}})
+        store["all"][0] += float(diff.sum())
+        store["all"][1] += int(diff.size)
+        for key, values in (("event", event_time), ("area", area)):
+            frame = pd.DataFrame({"k": values, "d": diff}).groupby("k")["d"].agg(["sum", "count"])
+            for k, row in frame.iterrows():
+                cell = store[key].setdefault(str(k), [0.0, 0])
+                cell[0] += float(row["sum"])
+                cell[1] += int(row["count"])
+
+    def as_dict(self) -> dict:
+        def mean(cell):
+            return round(cell[0] / cell[1], 10) if cell[1] else None
+
+        out = {}
+        for outcome, store in self.sums.items():
+            out[outcome] = {
+                "att": mean(store["all"]),
+                "cells": store["all"][1],
+                "by_event_time": {k: mean(v) for k, v in sorted(store["event"].items(), key=lambda kv: int(kv[0]))},
+                "by_area": {k: mean(v) for k, v in sorted(store["area"].items())},
+            }
+        return out
+
+
+def _ramp(event_time: np.ndarray, full_after: int) -> np.ndarray:
+    return np.where(event_time >= 0, np.minimum(1.0, (event_time + 1) / full_after), 0.0)
+
+
+class _Chunk:
+    """One chunk of households and everything generated for them."""
+
+    def __init__(self, rng, group, n_households, first_household, first_person, first_goal, areas, enrol_q, exit_q, ctx):
+        self.rng = rng
+        self.group = group
+        self.ctx = ctx
+        types = list(TYPE_PROBS[group])
+        probs = list(TYPE_PROBS[group].values())
+        htype = rng.choice(types, size=n_households, p=probs)
+        adults = np.where(np.isin(htype, ["single_parent", "single"]), 1, 2)
+        children = np.where(np.isin(htype, ["single_parent", "couple_children"]), 1 + rng.poisson(0.8, n_households), 0)
+        open_cases = 2 + rng.poisson(2.0 if group == "intervention" else 0.9, n_households)
+        self.household_ids = np.array([f"H{first_household + i:07d}" for i in range(n_households)])
+        self.households = pd.DataFrame(
+            {
+                "household_id": self.household_ids,
+                "group": group,
+                "area": areas,
+                "household_type": htype,
+                "enrolment_quarter": enrol_q,
+                "exit_quarter": exit_q,
+                "open_cases": open_cases.astype("int64"),
+            }
+        )
+        size = adults + children
+        hh_index = np.repeat(np.arange(n_households), size)
+        within = np.concatenate([np.arange(s) for s in size]) if n_households else np.array([], int)
+        is_adult = within < np.repeat(adults, size)
+        n_persons = len(hh_index)
+        ref_year = 2024
+        age_adult = rng.integers(20, 62, n_persons)
+        age_child = rng.integers(0, 18, n_persons)
+        birth_year = ref_year - np.where(is_adult, age_adult, age_child)
+        self.person_ids = np.array([f"P{first_person + i:08d}" for i in range(n_persons)])
+        self.persons = pd.DataFrame(
+            {
+                "person_id": self.person_ids,
+                "household_id": self.household_ids[hh_index],
+                "birth_year": birth_year.astype("int64"),
+                "sex": rng.choice(["M", "K"], n_persons),
+            }
+        )
+        self.hh_index = hh_index
+        self.is_adult = is_adult
+        self.birth_year = birth_year
+        self.person_area = np.asarray(areas)[hh_index]
+        enrol_index = np.array([quarters.to_index(q) if isinstance(q, str) else -1 for q in enrol_q])
+        self.enrol_hh = enrol_index
+        self.exit_hh = np.array([quarters.to_index(q) if isinstance(q, str) else -1 for q in exit_q])
+        self.enrol = enrol_index[hh_index]
+        self.first_goal = first_goal
+
+    # Quarter grid -------------------------------------------------------
+    def _grid(self, mask: np.ndarray):
+        t = self.ctx.t_index
+        persons = np.flatnonzero(mask)
+        p = np.repeat(persons, len(t))
+        tt = np.tile(t, len(persons))
+        return p, tt
+
+    def _effect(self, p, tt, value):
+        enrol = self.enrol[p]
+        treated = enrol >= 0
+        event = np.where(treated, tt - enrol, -1)
+        ramp = _ramp(event, self.ctx.synth.true_effects.full_after)
+        mult = np.array([self.ctx.synth.true_effects.area_multiplier.get(a, 1.0) for a in self.person_area[p]]) if len(p) else np.array([])
+        post = treated & (event >= 0)
+        return value * ramp * mult * post, post, event
+
+    def _ar1(self, n_units, rho, sd):
+        t = len(self.ctx.t_index)
+        out = np.empty((n_units, t))
+        out[:, 0] = self.rng.normal(0, sd, n_units)
+        innovation_sd = sd * np.sqrt(1 - rho**2)
+        for j in range(1, t):
+            out[:, j] = rho * out[:, j - 1] + self.rng.normal(0, innovation_sd, n_units)
+        return out.ravel()
+
+    def benefits(self, truth: Truth | None) -> pd.DataFrame:
+        ctx = self.ctx
+        mask = self.is_adult
+        p, tt = self._grid(mask)
+        n = int(mask.sum())
+        alpha = self.rng.normal(LATENT_MEAN[self.group], 0.8, n)
+        alpha_long = np.repeat(alpha, len(ctx.t_index))
+        trend = 0.015 * (tt - ctx.t_index[0]) + 0.04 * np.sin(tt * np.pi / 2)
+        z0 = alpha_long + trend + self._ar1(n, 0.8, 0.45)
+        effect, post, event = self._effect(p, tt, ctx.synth.true_effects.ladder_step)
+        z1 = z0 + effect
+        step0 = 1 + np.searchsorted(LADDER_CUTS, z0)
+        step1 = 1 + np.searchsorted(LADDER_CUTS, z1)
+        age = ctx.year[tt - ctx.t_index[0]] - self.birth_year[p]
+        outside = np.repeat(self.rng.random(n) < 0.07, len(ctx.t_index)) | (age >= 65)
+        step = np.where(post, step1, step0)
+        working_age = (age >= 18) & (age <= 64) & ~outside
+        if truth is not None:
+            sel = post & working_age
+            diff = (step1 - step0)[sel].astype(float)
+            truth.add("ladder_step", diff, event[sel], self.person_area[p][sel])
+            truth.add("self_supporting", ((step1 == 4).astype(float) - (step0 == 4))[sel], event[sel], self.person_area[p][sel])
+        # A person keeps a preferred benefit within each step, so categories are sticky.
+        pick = np.repeat(self.rng.integers(0, 60, n), len(ctx.t_index))
+        category = np.empty(len(p), dtype=object)
+        for s, cats in STEP_CATEGORIES.items():
+            sel = (step == s) & ~outside
+            category[sel] = np.array(cats, dtype=object)[pick[sel] % len(cats)]
+        pension = np.where(age >= 65, "folkepension", "foertidspension")
+        category[outside] = pension[outside]
+        weeks = np.where(np.isin(step, [1, 2]) | outside, 13, np.where(step == 3, 13, 0))
+        weeks = np.where(np.isin(category, ["su", "beskaeftigelse", "ingen_ydelse"]), 0, weeks)
+        keep = age >= 18
+        return pd.DataFrame(
+            {
+                "person_id": self.person_ids[p][keep],
+                "quarter": ctx.labels[tt - ctx.t_index[0]][keep],
+                "benefit_category": category[keep].astype(str),
+                "weeks_on_benefit": weeks[keep].astype("int64"),
+            }
+        )
+
+    def social_measures(self, truth: Truth | None) -> pd.DataFrame:
+        ctx = self.ctx
+        n = len(self.person_ids)
+        p, tt = self._grid(np.ones(n, bool))
+        beta = self.rng.normal(SUPPORT_MEAN[self.group], 0.7, n)
+        s0 = np.repeat(beta, len(ctx.t_index)) - 0.005 * (tt - ctx.t_index[0]) + self._ar1(n, 0.85, 0.45)
+        effect, post, event = self._effect(p, tt, ctx.synth.true_effects.support_level)
+        s1 = s0 + effect
+        levels = np.array([0, 2, 3])
+        level0 = levels[np.searchsorted(SUPPORT_CUTS, s0)]
+        level1 = levels[np.searchsorted(SUPPORT_CUTS, s1)]
+        level = np.where(post, level1, level0)
+        if truth is not None:
+            truth.add("support_level", (level1 - level0)[post].astype(float), event[post], self.person_area[p][post])
+        age = ctx.year[tt - ctx.t_index[0]] - self.birth_year[p]
+        child = age < 18
+        new_law = tt >= quarters.to_index(BARNETS_LOV_FROM)
+        residential = np.where(np.repeat(self.rng.random(n) < 0.5, len(ctx.t_index)), "SEL107", "SEL108")
+        measure = np.full(len(p), "none", dtype=object)
+        measure[(level == 2) & child] = np.where(new_law, "BL32", "SEL52_STOETTE")[(level == 2) & child]
+        measure[(level == 3) & child] = np.where(new_law, "BL46", "SEL52_ANBR")[(level == 3) & child]
+        measure[(level == 2) & ~child] = "SEL85"
+        measure[(level == 3) & ~child] = residential[(level == 3) & ~child]
+        born = age >= 0
+        return pd.DataFrame(
+            {
+                "person_id": self.person_ids[p][born],
+                "quarter": ctx.labels[tt - ctx.t_index[0]][born],
+                "measure": measure[born].astype(str),
+            }
+        )
+
+    def school_absence(self, truth: Truth | None) -> pd.DataFrame:
+        ctx = self.ctx
+        n = len(self.person_ids)
+        p, tt = self._grid(np.ones(n, bool))
+        # School year starts in Q3: grade 0 in the calendar year a child turns 6.
+        year = ctx.year[tt - ctx.t_index[0]]
+        qnum = (tt % 4) + 1
+        school_year_start = np.where(qnum >= 3, year, year - 1)
+        grade = school_year_start - self.birth_year[p] - 6
+        pupil = (grade >= 0) & (grade <= 9)
+        base = self.rng.gamma(3.0, ABSENCE_SCALE[self.group], n)
+        rate0 = np.repeat(base, len(ctx.t_index)) + 0.01 * np.sin(tt * np.pi / 2) + self.rng.normal(0, 0.02, len(p))
+        effect, post, event = self._effect(p, tt, ctx.synth.true_effects.absence_rate)
+        rate1 = rate0 + effect
+        days = np.array([SCHOOL_DAYS[q] for q in range(1, 5)])[qnum - 1]
+        absent0 = np.round(np.clip(rate0, 0, 0.9) * days * 2) / 2
+        absent1 = np.round(np.clip(rate1, 0, 0.9) * days * 2) / 2
+        absent = np.where(post, absent1, absent0)
+        if truth is not None:
+            sel = post & pupil
+            truth.add("absence_rate", ((absent1 - absent0) / days)[sel], event[sel], self.person_area[p][sel])
+        unauthorised = np.round(absent * self.rng.uniform(0.1, 0.4, len(p)) * 2) / 2
+        return pd.DataFrame(
+            {
+                "person_id": self.person_ids[p][pupil],
+                "quarter": ctx.labels[tt - ctx.t_index[0]][pupil],
+                "grade": grade[pupil].astype("int64"),
+                "school_days": days[pupil].astype("int64"),
+                "days_absent": absent[pupil].astype(float),
+                "days_unauthorised": unauthorised[pupil].astype(float),
+            }
+        )
+
+    def life_satisfaction(self, truth: Truth | None) -> pd.DataFrame:
+        ctx = self.ctx
+        if self.group != "intervention":
+            return _empty("life_satisfaction")
+        adults = np.flatnonzero(self.is_adult & (self.enrol >= 0))
+        rows = []
+        last = ctx.t_index[-1]
+        for person in adults:
+            enrol = self.enrol[person]
+            exit_q = self.exit_hh[self.hh_index[person]]
+            base = self.rng.normal(SATISFACTION_MEAN, 1.6)
+            for wave, t in enumerate(range(enrol, last + 1, SURVEY_EVERY)):
+                event = t - enrol
+                effect = ctx.synth.true_effects.life_satisfaction * _ramp(np.array([event]), ctx.synth.true_effects.full_after)[0]
+                effect *= ctx.synth.true_effects.area_multiplier.get(self.person_area[person], 1.0)
+                noise = self.rng.normal(0, 0.9)
+                score0 = float(np.clip(np.round(base + noise), 0, 10))
+                score1 = float(np.clip(np.round(base + noise + (effect if wave > 0 else 0.0)), 0, 10))
+                left = exit_q >= 0 and t > exit_q
+                answered = (not left) and self.rng.random() >= ctx.synth.survey_nonresponse
+                if truth is not None and wave > 0:
+                    truth.add("life_satisfaction", np.array([score1 - score0]), np.array([event]), np.array([self.person_area[person]]))
+                rows.append((self.person_ids[person], wave, ctx.labels[t - ctx.t_index[0]], score1 if answered else np.nan, "answered" if answered else "nonresponse"))
+        frame = pd.DataFrame(rows, columns=["person_id", "wave", "quarter", "score", "response"])
+        frame["wave"] = frame["wave"].astype("int64")
+        frame["score"] = frame["score"].astype(float)
+        return frame
+
+    def action_plans(self) -> pd.DataFrame:
+        ctx = self.ctx
+        if self.group != "intervention":
+            return _empty("action_plans")
+        rows = []
+        goal = self.first_goal
+        domains = ["employment", "education", "health", "family", "housing", "economy", "network"]
+        last = ctx.t_index[-1]
+        for h in range(len(self.household_ids)):
+            enrol = self.enrol_hh[h]
+            exit_q = self.exit_hh[h]
+            end = min(last, exit_q) if exit_q >= 0 else last
+            multiplier = ctx.synth.true_effects.area_multiplier.get(self.households["area"].iat[h], 1.0)
+            for _ in range(int(self.rng.integers(1, 6))):
+                goal_id = f"G{goal:07d}"
+                goal += 1
+                domain = domains[int(self.rng.integers(0, len(domains)))]
+                status = "open"
+                review = enrol + 1
+                while review <= end:
+                    draw = self.rng.random()
+                    if draw < 0.16 * multiplier:
+                        status = "achieved"
+                    elif draw < 0.16 * multiplier + 0.03:
+                        status = "dropped"
+                    elif draw < 0.7:
+                        status = "in_progress"
+                    rows.append((goal_id, self.household_ids[h], domain, ctx.labels[enrol - ctx.t_index[0]], ctx.labels[review - ctx.t_index[0]], status))
+                    if status in ("achieved", "dropped"):
+                        break
+                    review += REVIEW_EVERY
+        self.first_goal = goal
+        return pd.DataFrame(rows, columns=["goal_id", "household_id", "domain", "set_quarter", "review_quarter", "status"])
+
+
+def _empty(table: str) -> pd.DataFrame:
+    columns = {
+        "life_satisfaction": {"person_id": str, "wave": "int64", "quarter": str, "score": float, "response": str},
+        "action_plans": {"goal_id": str, "household_id": str, "domain": str, "set_quarter": str, "review_quarter": str, "status": str},
+    }[table]
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+
+
+@dataclass
+class _Context:
+    contract: Contract
+    synth: SyntheticConfig
+    t_index: np.ndarray
+    labels: np.ndarray
+    year: np.ndarray
+
+
+def _intervention_design(rng, contract: Contract, synth: SyntheticConfig, last: int):
+    planned = contract.programme.enrolment_target_households
+    n = int(round(planned * (1 - synth.enrolment_shortfall)))
+    codes = list(synth.area_shares)
+    shares = np.array(list(synth.area_shares.values()))
+    areas = rng.choice(codes, size=n, p=shares / shares.sum())
+    enrol_quarters = contract.timeline.enrolment.quarters()
+    # Enrolment ramps up and tails off: more households in the middle quarters.
+    weights = np.hanning(len(enrol_quarters) + 2)[1:-1]
+    enrol = rng.choice(len(enrol_quarters), size=n, p=weights / weights.sum())
+    order = np.lexsort((areas, enrol))
+    areas, enrol = areas[order], enrol[order]
+    enrol_q = np.array([enrol_quarters[i] for i in enrol], dtype=object)
+    exit_q = np.full(n, None, dtype=object)
+    intervention_end = quarters.to_index(contract.timeline.intervention.end)
+    for i in range(n):
+        start = quarters.to_index(enrol_q[i])
+        duration = rng.geometric(synth.attrition_per_quarter) if synth.attrition_per_quarter > 0 else 10**6
+        leave = start + duration
+        exit_q[i] = quarters.from_index(leave) if leave <= min(intervention_end, last) else None
+    return n, areas, enrol_q, exit_q
+
+
+def generate(out: Path | str, contract: Contract, synth: SyntheticConfig, seed: int, comparison_persons: int | None = None) -> dict:
+    """Write a synthetic extract (Parquet tables, ``truth.json``, ``manifest.json``) to ``out``.
+
+    ``comparison_persons`` overrides the comparison pool's size (in persons,
+    approximately) for scale runs; by default it is ``comparison_ratio`` times the
+    intervention group. The directory is written beside ``out`` and moved into
+    place, so a failure never leaves a half-written extract.
+    """
+    out = Path(out)
+    sequence = np.random.SeedSequence(seed)
+    design_rng, intervention_rng, *_ = [np.random.default_rng(s) for s in sequence.spawn(2)]
+    first = quarters.to_index(contract.timeline.baseline_start)
+    last = quarters.to_index(synth.data_end)
+    t_index = np.arange(first, last + 1)
+    ctx = _Context(contract, synth, t_index, np.array(quarters.index_to_labels(t_index), dtype=object), t_index // 4)
+    n_int, areas, enrol_q, exit_q = _intervention_design(design_rng, contract, synth, last)
+    if comparison_persons is None:
+        n_cmp = int(round(synth.comparison_ratio * contract.programme.enrolment_target_households))
+    else:
+        n_cmp = max(1, int(round(comparison_persons / 2.6)))
+    n_areas = int(np.clip(n_cmp // 90, 5, 999))
+    cmp_areas_all = np.array([f"C{i + 1:02d}" if n_areas < 100 else f"C{i + 1:03d}" for i in range(n_areas)], dtype=object)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    writers: dict[str, pq.ParquetWriter] = {}
+    truth = Truth()
+    counts = {table: 0 for table in TABLES}
+
+    def write(table: str, frame: pd.DataFrame) -> None:
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+        if table not in writers:
+            writers[table] = pq.ParquetWriter(tmp / f"{table}.parquet", arrow.schema, compression="zstd")
+        writers[table].write_table(arrow.cast(writers[table].schema))
+        counts[table] += len(frame)
+
+    try:
+        chunk_sizes = [n_int] + [min(CHUNK_HOUSEHOLDS, n_cmp - s) for s in range(0, n_cmp, CHUNK_HOUSEHOLDS)]
+        chunk_rngs = [intervention_rng] + [np.random.default_rng(s) for s in np.random.SeedSequence([seed, 1]).spawn(len(chunk_sizes) - 1)]
+        next_household, next_person, next_goal = 1, 1, 1
+        for number, (size, rng) in enumerate(zip(chunk_sizes, chunk_rngs, strict=True)):
+            if number == 0:
+                group, chunk_areas, cq, xq = "intervention", areas, enrol_q, exit_q
+            else:
+                group = "comparison"
+                chunk_areas = cmp_areas_all[rng.integers(0, n_areas, size)]
+                cq = np.full(size, None, dtype=object)
+                xq = np.full(size, None, dtype=object)
+            chunk = _Chunk(rng, group, size, next_household, next_person, next_goal, chunk_areas, cq, xq, ctx)
+            record = truth if group == "intervention" else None
+            write("households", chunk.households)
+            write("persons", chunk.persons)
+            write("benefits", chunk.benefits(record))
+            write("social_measures", chunk.social_measures(record))
+            write("school_absence", chunk.school_absence(record))
+            write("life_satisfaction", chunk.life_satisfaction(record))
+            write("action_plans", chunk.action_plans())
+            next_household += size
+            next_person += len(chunk.person_ids)
+            next_goal = chunk.first_goal
+            del chunk
+        for writer in writers.values():
+            writer.close()
+        truth_doc = {
+            "configured": synth.true_effects.model_dump(),
+            "realised_att": truth.as_dict(),
+            "note": "realised_att is the mean of Y(1) - Y(0) over treated post-enrolment cells",
+        }
+        (tmp / "truth.json").write_text(json.dumps(truth_doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        manifest = {
+            "synthetic": True,
+            "seed": seed,
+            "parameters": synth.model_dump(),
+            "comparison_households": n_cmp,
+            "intervention_households": n_int,
+            "rows": counts,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            backup = out.with_name(f".{out.name}.old")
+            if backup.exists():
+                shutil.rmtree(backup)
+            out.rename(backup)
+            tmp.rename(out)
+            shutil.rmtree(backup)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        for writer in writers.values():
+            writer.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest

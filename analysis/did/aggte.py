@@ -1,0 +1,160 @@
+"""Aggregations of ATT(g,t) (Callaway and Sant'Anna 2021, section 4; R's ``aggte``).
+
+With cohort shares ``p_g = P(G = g)`` (unit weights):
+
+* simple: ``θ = Σ_{t≥g} p_g ATT(g,t) / Σ_{t≥g} p_g`` over all post cells;
+* group: ``θ(g) = mean_{t≥g} ATT(g,t)``, overall ``Σ_g p_g θ(g) / Σ_g p_g``;
+* dynamic: ``θ(e) = Σ_g 1{t-g=e} p_g ATT(g,g+e) / Σ_g 1{t-g=e} p_g``, overall the
+  mean of ``θ(e)`` for ``e ≥ 0``;
+* calendar: ``θ(t) = Σ_{g≤t} p_g ATT(g,t) / Σ_{g≤t} p_g``, overall the mean over ``t``.
+
+Influence functions combine those of the ATT(g,t) with the estimation effect of
+the weights ``p_g`` (R's ``wif``), so standard errors match R's ``did``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.did.attgt import ATTgtResult, multiplier_bootstrap, standard_errors
+from analysis.did.checks import EstimationError
+
+TYPES = ("simple", "group", "dynamic", "calendar")
+
+
+@dataclass
+class AggteResult:
+    """An aggregation: overall effect with its uncertainty, and the tidy table by level."""
+
+    type: str
+    overall_att: float
+    overall_se: float
+    overall_ci: tuple[float, float]
+    table: pd.DataFrame
+    alpha: float
+    critical_value: float
+
+    def summary(self) -> pd.DataFrame:
+        head = pd.DataFrame([{"level": "overall", "att": self.overall_att, "se": self.overall_se, "ci_low": self.overall_ci[0], "ci_high": self.overall_ci[1]}])
+        return pd.concat([head, self.table.assign(level=self.table.iloc[:, 0].astype(str))[head.columns]], ignore_index=True)
+
+
+def _weight_influence(keepers: np.ndarray, pg: np.ndarray, G: np.ndarray, w: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Influence of estimating the cohort shares (R's ``wif``)."""
+    total = pg[keepers].sum()
+    indicators = np.column_stack([w * (G == groups[k]) - pg[k] for k in keepers])
+    if1 = indicators / total
+    if2 = indicators.sum(axis=1)[:, None] * (pg[keepers] / total**2)[None, :]
+    return if1 - if2
+
+
+def aggte(result: ATTgtResult, type: str = "simple", min_e: float = -np.inf, max_e: float = np.inf, balance_e: int | None = None, alpha: float | None = None, window: tuple[int, int] | None = None) -> AggteResult:
+    """Aggregate group-time effects; see the module docstring for the weights.
+
+    ``window`` restricts the calendar aggregation to periods ``window[0]..window[1]``
+    (for example the quarters of one payment period); the overall effect is then the
+    mean over those periods, with its exact standard error.
+    """
+    if type not in TYPES:
+        raise EstimationError(f"type must be one of {', '.join(TYPES)}, got {type!r}")
+    alpha = result.alpha if alpha is None else alpha
+    table = result.table
+    att = table["att"].to_numpy()
+    group = table["group"].to_numpy()
+    time = table["time"].to_numpy()
+    event = time - group
+    G, w, n = result.unit_groups, result.unit_weights / result.unit_weights.mean(), result.n_units
+    cohort_pg = {g: float(np.mean(w * (G == g))) for g in np.unique(group)}
+    pg = np.array([cohort_pg[g] for g in group])
+    inf = result.influence
+    clusters = result.unit_clusters
+    post = group <= time
+    if balance_e is not None:
+        last = time.max()
+        eligible = {g for g in np.unique(group) if last - g >= balance_e}
+        keep = np.array([g in eligible for g in group]) & (event <= balance_e)
+        post, pg = post & keep, pg
+    z = stats.norm.ppf(1 - alpha / 2)
+
+    def combine(keepers: np.ndarray) -> tuple[float, np.ndarray]:
+        weights = pg[keepers] / pg[keepers].sum()
+        value = float(att[keepers] @ weights)
+        influence = inf[:, keepers] @ weights + _weight_influence(keepers, pg, G, w, group) @ att[keepers]
+        return value, influence
+
+    levels: list[tuple[int, float, np.ndarray]] = []
+    if type == "simple":
+        keepers = np.flatnonzero(post & (event <= max_e) & (event >= min_e))
+        overall, overall_inf = combine(keepers)
+    elif type == "group":
+        cohort_values, cohort_infs, cohort_p = [], [], []
+        for g in np.unique(group):
+            keepers = np.flatnonzero((group == g) & post & (event <= max_e))
+            if len(keepers) == 0:
+                continue
+            value = float(att[keepers].mean())
+            influence = inf[:, keepers].mean(axis=1)
+            levels.append((int(g), value, influence))
+            cohort_values.append(value)
+            cohort_infs.append(influence)
+            cohort_p.append(cohort_pg[g])
+        cohort_p = np.array(cohort_p)
+        weights = cohort_p / cohort_p.sum()
+        overall = float(np.array(cohort_values) @ weights)
+        cohorts = np.array([lv[0] for lv in levels], dtype=float)
+        overall_inf = np.column_stack(cohort_infs) @ weights + _weight_influence(np.arange(len(cohorts)), cohort_p, G, w, cohorts) @ np.array(cohort_values)
+    elif type == "dynamic":
+        keep_all = np.ones_like(post) if balance_e is None else (post | (event < 0))
+        for e in np.unique(event):
+            if e < min_e or e > max_e:
+                continue
+            keepers = np.flatnonzero((event == e) & keep_all)
+            if len(keepers) == 0:
+                continue
+            value, influence = combine(keepers)
+            levels.append((int(e), value, influence))
+        post_levels = [lv for lv in levels if lv[0] >= 0]
+        overall = float(np.mean([lv[1] for lv in post_levels]))
+        overall_inf = np.column_stack([lv[2] for lv in post_levels]).mean(axis=1)
+    else:
+        for t in np.unique(time):
+            if window is not None and not window[0] <= t <= window[1]:
+                continue
+            keepers = np.flatnonzero((time == t) & post)
+            if len(keepers) == 0:
+                continue
+            value, influence = combine(keepers)
+            levels.append((int(t), value, influence))
+        if not levels:
+            raise EstimationError(f"no treated cells in the calendar window {window}")
+        overall = float(np.mean([lv[1] for lv in levels]))
+        overall_inf = np.column_stack([lv[2] for lv in levels]).mean(axis=1)
+
+    overall_se = float(standard_errors(overall_inf, clusters, n)[0])
+    if result.biters:
+        overall_se = float(multiplier_bootstrap(overall_inf, clusters, n, result.biters, alpha, result.seed)[0][0])
+    level_name = {"simple": None, "group": "group", "dynamic": "event_time", "calendar": "time"}[type]
+    frame = pd.DataFrame(columns=[level_name or "level", "att", "se", "ci_low", "ci_high", "band_low", "band_high"])
+    critical = z
+    if levels:
+        level_inf = np.column_stack([lv[2] for lv in levels])
+        se = standard_errors(level_inf, clusters, n)
+        if result.biters:
+            se, critical = multiplier_bootstrap(level_inf, clusters, n, result.biters, alpha, result.seed)
+        values = np.array([lv[1] for lv in levels])
+        frame = pd.DataFrame(
+            {
+                level_name: [lv[0] for lv in levels],
+                "att": values,
+                "se": se,
+                "ci_low": values - z * se,
+                "ci_high": values + z * se,
+                "band_low": values - critical * se,
+                "band_high": values + critical * se,
+            }
+        )
+    return AggteResult(type, overall, overall_se, (overall - z * overall_se, overall + z * overall_se), frame, alpha, critical)

@@ -1,0 +1,244 @@
+"""Callaway and Sant'Anna (2021) group-time average treatment effects, ATT(g,t).
+
+For each cohort ``g`` (first treated period) and period ``t``,
+
+    ATT(g,t) = E[Y_t - Y_b | G = g] - E[Y_t - Y_b | C],
+
+where the base period ``b`` is ``g - 1 - anticipation`` for post-treatment periods
+and ``t - 1`` for pre-treatment periods ("varying" base, R's default), and the
+comparison units ``C`` are the never-treated (``gname == 0``) or, with
+``control_group="notyettreated"``, also the units first treated after
+``max(t, b) + anticipation``. Covariates enter through outcome regression, inverse
+probability weighting or the doubly robust combination (:mod:`analysis.did.drdid`).
+
+Standard errors come from the influence functions: ``Var = mean(ψ²)/n``, or with a
+cluster variable ``Σ_c (Σ_{i∈c} ψ_i)² / n²``. Uniform confidence bands come from a
+multiplier bootstrap (Mammen weights, at cluster level when clustered). Each 2×2
+comparison uses the units observed in both ``t`` and ``b``, so unbalanced panels
+are allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.did import drdid
+from analysis.did.checks import EstimationError, require_columns
+
+
+@dataclass
+class ATTgtResult:
+    """Group-time effects, their influence functions and what is needed to aggregate them.
+
+    ``table`` is tidy: group, time, event_time, post, att, se, ci_low, ci_high
+    (pointwise) and band_low, band_high (uniform), n_treated, n_control.
+    """
+
+    table: pd.DataFrame
+    influence: np.ndarray
+    unit_groups: np.ndarray
+    unit_weights: np.ndarray
+    unit_clusters: np.ndarray | None
+    n_units: int
+    alpha: float
+    control_group: str
+    est_method: str
+    anticipation: int
+    pretest: dict = field(default_factory=dict)
+    critical_value: float = float("nan")
+    seed: int | None = None
+    biters: int = 0
+
+    def summary(self) -> pd.DataFrame:
+        return self.table
+
+
+def standard_errors(influence: np.ndarray, clusters: np.ndarray | None, n: int) -> np.ndarray:
+    """Analytic standard errors from influence functions (columns), optionally clustered."""
+    influence = influence.reshape(n, -1)
+    if clusters is None:
+        return np.sqrt((influence**2).sum(axis=0)) / n
+    sums = pd.DataFrame(influence).groupby(clusters).sum().to_numpy()
+    return np.sqrt((sums**2).sum(axis=0)) / n
+
+
+def multiplier_bootstrap(influence: np.ndarray, clusters: np.ndarray | None, n: int, biters: int, alpha: float, seed: int) -> tuple[np.ndarray, float]:
+    """Bootstrap standard errors and the uniform critical value (Mammen weights)."""
+    influence = influence.reshape(n, -1)
+    if clusters is not None:
+        influence = pd.DataFrame(influence).groupby(clusters).sum().to_numpy()
+    rng = np.random.default_rng(seed)
+    k1 = (1 - np.sqrt(5)) / 2
+    k2 = (1 + np.sqrt(5)) / 2
+    p_k1 = (np.sqrt(5) + 1) / (2 * np.sqrt(5))
+    draws = np.empty((biters, influence.shape[1]))
+    for b in range(biters):
+        v = np.where(rng.random(influence.shape[0]) < p_k1, k1, k2)
+        draws[b] = v @ influence / n
+    q75, q25 = np.percentile(draws, [75, 25], axis=0)
+    se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
+    se = np.where(se > 0, se, np.nan)
+    t_max = np.nanmax(np.abs(draws) / se, axis=1)
+    return se, float(np.quantile(t_max, 1 - alpha))
+
+
+def _wide(data, yname, tname, idname, gname, weights, cluster, xformla):
+    ids, unit_index = np.unique(data[idname].to_numpy(), return_inverse=True)
+    periods = np.sort(data[tname].unique())
+    period_index = np.searchsorted(periods, data[tname].to_numpy())
+    if pd.DataFrame({"u": unit_index, "t": period_index}).duplicated().any():
+        raise EstimationError(f"more than one row per {idname} and {tname}")
+    Y = np.full((len(ids), len(periods)), np.nan)
+    Y[unit_index, period_index] = data[yname].to_numpy(dtype=float)
+    first = data.assign(_u=unit_index).drop_duplicates("_u").sort_values("_u")
+    if data.groupby(idname)[gname].nunique().max() > 1:
+        raise EstimationError(f"{gname} must be constant within each {idname}")
+    G = first[gname].to_numpy(dtype=float)
+    w = first[weights].to_numpy(dtype=float) if weights else np.ones(len(ids))
+    clusters = first[cluster].to_numpy() if cluster else None
+    if cluster and data.groupby(idname)[cluster].nunique().max() > 1:
+        raise EstimationError(f"cluster {cluster!r} must be constant within each {idname}")
+    X = None
+    if xformla:
+        X = {}
+        for column in xformla:
+            Xc = np.full((len(ids), len(periods)), np.nan)
+            Xc[unit_index, period_index] = data[column].to_numpy(dtype=float)
+            X[column] = Xc
+    return Y, G, w, clusters, X, periods
+
+
+def att_gt(
+    data: pd.DataFrame,
+    yname: str,
+    tname: str,
+    idname: str,
+    gname: str,
+    xformla: list[str] | None = None,
+    control_group: str = "nevertreated",
+    est_method: str = "dr",
+    cluster: str | None = None,
+    weights: str | None = None,
+    anticipation: int = 0,
+    alpha: float = 0.05,
+    bstrap: bool = False,
+    biters: int = 999,
+    seed: int = 0,
+) -> ATTgtResult:
+    """Estimate every ATT(g,t); see the module docstring for the estimating equations.
+
+    Parameters
+    ----------
+    data : long panel, one row per unit and period.
+    yname, tname, idname, gname : outcome, period (consecutive integers), unit id, and
+        first treated period (0 for never treated).
+    xformla : covariate columns (values from the base period), or None.
+    control_group : "nevertreated" or "notyettreated".
+    est_method : "dr", "ipw" or "reg".
+    cluster : column to cluster standard errors on (constant within unit).
+    weights : sampling weights (constant within unit).
+    anticipation : periods of anticipation before ``g``.
+    bstrap, biters, seed : multiplier bootstrap for standard errors and uniform bands.
+    """
+    require_columns(data, yname=yname, tname=tname, idname=idname, gname=gname, cluster=cluster, weights=weights)
+    for column in xformla or []:
+        require_columns(data, covariate=column)
+    if control_group not in ("nevertreated", "notyettreated"):
+        raise EstimationError(f"control_group must be 'nevertreated' or 'notyettreated', got {control_group!r}")
+    if est_method not in drdid.ESTIMATORS:
+        raise EstimationError(f"est_method must be one of {', '.join(drdid.ESTIMATORS)}, got {est_method!r}")
+    Y, G, w, clusters, X, periods = _wide(data, yname, tname, idname, gname, weights, cluster, xformla)
+    if np.any(np.diff(periods) != 1):
+        raise EstimationError(f"{tname} must be consecutive integers (quarter indices); got gaps")
+    n = len(G)
+    groups = np.sort(np.unique(G[G > 0]))
+    if len(groups) == 0:
+        raise EstimationError(f"no treated units: every {gname} is 0")
+    if control_group == "nevertreated" and not np.any(G == 0):
+        raise EstimationError(f"no never-treated units ({gname} == 0); use control_group='notyettreated'")
+    # Cohorts treated in the first period have no pre-period and cannot be estimated.
+    groups = groups[groups > periods[0] + anticipation]
+    if len(groups) == 0:
+        raise EstimationError("every cohort is treated from the first period: no pre-period to compare with")
+    t_position = {t: i for i, t in enumerate(periods)}
+    rows, influences = [], []
+    for g in groups:
+        for t in periods[1:]:
+            post = t >= g - anticipation
+            base = g - 1 - anticipation if post else t - 1
+            if base not in t_position:
+                continue
+            if control_group == "nevertreated":
+                control = G == 0
+            else:
+                control = (G == 0) | ((G > max(t, base) + anticipation) & (G != g))
+            treated = G == g
+            y_t, y_b = Y[:, t_position[t]], Y[:, t_position[base]]
+            keep = (treated | control) & ~np.isnan(y_t) & ~np.isnan(y_b)
+            n_treated, n_control = int((keep & treated).sum()), int((keep & control).sum())
+            if n_treated == 0:
+                continue
+            if n_control == 0:
+                raise EstimationError(f"no comparison units for cohort {g} in period {t} (control_group={control_group!r})")
+            dy = (y_t - y_b)[keep]
+            D = treated[keep].astype(float)
+            if X is None:
+                att, inf = drdid.means_did(dy, D, w[keep])
+            else:
+                covariates = np.column_stack([np.ones(keep.sum())] + [X[c][keep, t_position[base]] for c in X])
+                if np.isnan(covariates).any():
+                    raise EstimationError(f"missing covariate values in base period {base}")
+                att, inf = drdid.ESTIMATORS[est_method](dy, D, covariates, w[keep])
+            full = np.zeros(n)
+            full[keep] = inf * n / keep.sum()
+            influences.append(full)
+            rows.append({"group": int(g), "time": int(t), "event_time": int(t - g), "post": bool(post), "att": att, "n_treated": n_treated, "n_control": n_control})
+    influence = np.column_stack(influences)
+    table = pd.DataFrame(rows)
+    table["se"] = standard_errors(influence, clusters, n)
+    z = stats.norm.ppf(1 - alpha / 2)
+    critical = z
+    if bstrap:
+        se_boot, critical = multiplier_bootstrap(influence, clusters, n, biters, alpha, seed)
+        table["se"] = se_boot
+    table["ci_low"] = table["att"] - z * table["se"]
+    table["ci_high"] = table["att"] + z * table["se"]
+    table["band_low"] = table["att"] - critical * table["se"]
+    table["band_high"] = table["att"] + critical * table["se"]
+    result = ATTgtResult(
+        table=table[["group", "time", "event_time", "post", "att", "se", "ci_low", "ci_high", "band_low", "band_high", "n_treated", "n_control"]],
+        influence=influence,
+        unit_groups=G,
+        unit_weights=w,
+        unit_clusters=clusters,
+        n_units=n,
+        alpha=alpha,
+        control_group=control_group,
+        est_method=est_method,
+        anticipation=anticipation,
+        critical_value=critical,
+        seed=seed,
+        biters=biters if bstrap else 0,
+    )
+    result.pretest = pretrend_test(result)
+    return result
+
+
+def pretrend_test(result: ATTgtResult) -> dict:
+    """Wald test that every pre-treatment ATT(g,t) is zero (χ² with one df per cell)."""
+    pre = ~result.table["post"].to_numpy()
+    if not pre.any():
+        return {"statistic": float("nan"), "df": 0, "p_value": float("nan")}
+    att = result.table.loc[pre, "att"].to_numpy()
+    inf = result.influence[:, pre]
+    n = result.n_units
+    if result.unit_clusters is not None:
+        inf = pd.DataFrame(inf).groupby(result.unit_clusters).sum().to_numpy()
+    V = inf.T @ inf / n**2
+    statistic = float(att @ np.linalg.pinv(V) @ att)
+    df = int(np.linalg.matrix_rank(V))
+    return {"statistic": statistic, "df": df, "p_value": float(stats.chi2.sf(statistic, df))}

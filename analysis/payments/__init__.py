@@ -1,0 +1,1 @@
+"""The five payment targets, outcome payments, investors' cash flows and forecasts."""

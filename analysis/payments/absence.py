@@ -1,0 +1,63 @@
+"""Target 3, school absence: the intervention pupils' absence against the comparison pupils'.
+
+The estimate is the Callaway–Sant'Anna ATT(g,t) of the absence rate (days absent /
+school days) with never-enrolled comparison pupils, clustered by household and
+aggregated over the calendar quarters of the period (``aggte(type="calendar")``
+restricted to those quarters). It is released when the estimate is a reduction;
+the payment is priced per pupil per percentage point per school year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.did.aggte import aggte
+from analysis.did.attgt import att_gt
+from analysis.did.checks import EstimationError
+from analysis.payments.asof import AsOfData
+from analysis.payments.periods import Period
+
+
+def pupil_panel(data: AsOfData) -> pd.DataFrame:
+    """Pupil × quarter absence rates with cohort (0 for comparison pupils), household and area."""
+    households = data["households"]
+    usable = households.loc[households["group"].isin(["intervention", "comparison"]), ["household_id", "area", "g", "household_type"]]
+    pupils = data["school_absence"].merge(data["persons"][["person_id", "household_id"]], on="person_id").merge(usable, on="household_id")
+    pupils["absence_rate"] = pupils["days_absent"] / pupils["school_days"]
+    pupils["g"] = pupils["g"].fillna(0).astype(int)
+    pupils["t"] = pupils["t"].astype(int)
+    return pupils[["person_id", "household_id", "area", "household_type", "t", "g", "absence_rate"]]
+
+
+def absence_estimates(data: AsOfData, periods: list[Period]) -> dict[str, dict]:
+    """The absence estimate for each period: att (share of days), se, ci and pupils."""
+    panel = pupil_panel(data)
+    out: dict[str, dict] = {}
+    if panel.empty or not (panel["g"] > 0).any():
+        return out
+    try:
+        result = att_gt(panel, "absence_rate", "t", "person_id", "g", control_group="nevertreated", cluster="household_id")
+    except EstimationError:
+        return out
+    for period in periods:
+        try:
+            calendar = aggte(result, "calendar", window=(period.first, period.last))
+        except EstimationError:
+            continue
+        pupils = panel.loc[(panel["g"] > 0) & (panel["t"] >= panel["g"]) & panel["t"].between(period.first, period.last), "person_id"].nunique()
+        out[period.report] = {
+            "att": calendar.overall_att,
+            "se": calendar.overall_se,
+            "ci_low": calendar.overall_ci[0],
+            "ci_high": calendar.overall_ci[1],
+            "pupils": int(pupils),
+            "quarters": int(len(calendar.table)),
+        }
+    return out
+
+
+def provisional_period(data: AsOfData, period: Period) -> dict:
+    """The estimate for a period that is still running, on the quarters available."""
+    estimates = absence_estimates(data, [period])
+    return estimates.get(period.report, {"att": np.nan, "se": np.nan, "pupils": 0, "quarters": 0})

@@ -1,0 +1,61 @@
+"""Restricting an extract to what existed "as of" a quarter.
+
+Results for quarter Q use only data for quarters up to Q; register tables
+(benefits, social measures, school absence) arrive ``register_lag_quarters`` late,
+so as of Q they reach Q minus the lag. Adding later data never changes an
+earlier quarter's numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis import quarters
+from analysis.config import Contract
+
+REGISTER_TABLES = ("benefits", "social_measures", "school_absence")
+
+
+@dataclass(frozen=True)
+class AsOfData:
+    """An extract's tables as they stood at a cut-off quarter, with quarter indices added."""
+
+    as_of: str
+    register_until: str
+    tables: dict[str, pd.DataFrame]
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        return self.tables[table]
+
+
+def _index(frame: pd.DataFrame, column: str, target: str) -> pd.DataFrame:
+    frame = frame.copy()
+    frame[target] = quarters.series_to_index(frame[column]).astype("Int64")
+    return frame
+
+
+def as_of(tables: dict[str, pd.DataFrame], cutoff: str, contract: Contract) -> AsOfData:
+    """Cut every table at ``cutoff`` (register tables at ``cutoff`` minus the lag)."""
+    cut = quarters.to_index(cutoff)
+    register_cut = cut - contract.timeline.register_lag_quarters
+    out: dict[str, pd.DataFrame] = {}
+    households = _index(tables["households"], "enrolment_quarter", "g")
+    households = _index(households, "exit_quarter", "exit_t")
+    # A household enrolled after the cut-off is not yet part of the intervention.
+    late = households["g"].notna() & (households["g"] > cut)
+    households.loc[late, ["g"]] = pd.NA
+    households.loc[late, "group"] = "not_yet_enrolled"
+    households.loc[households["exit_t"] > cut, "exit_t"] = pd.NA
+    out["households"] = households
+    out["persons"] = tables["persons"].copy()
+    for name in REGISTER_TABLES:
+        frame = _index(tables[name], "quarter", "t")
+        out[name] = frame.loc[frame["t"] <= register_cut].reset_index(drop=True)
+    survey = _index(tables["life_satisfaction"], "quarter", "t")
+    out["life_satisfaction"] = survey.loc[survey["t"] <= cut].reset_index(drop=True)
+    plans = _index(tables["action_plans"], "review_quarter", "t")
+    plans = _index(plans, "set_quarter", "set_t")
+    out["action_plans"] = plans.loc[plans["t"] <= cut].reset_index(drop=True)
+    return AsOfData(cutoff, quarters.from_index(register_cut), out)

@@ -1,0 +1,186 @@
+"""Quarterly results as of a quarter: enrolment, data completeness, targets, payments.
+
+:func:`compute` returns every table of the quarterly result report;
+:func:`write_quarterly_results` writes them as tidy CSV files plus
+``key_numbers.json`` (all atomically). Nothing here is unit-level: every table
+is a count or an amount by target, area or period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import atomic, quarters
+from analysis.config import TARGETS, Contract
+from analysis.data.validate import Extract, load_extract
+from analysis.payments import absence, investors
+from analysis.payments.asof import AsOfData, as_of
+from analysis.payments.forecast import forecast
+from analysis.payments.payments import apply_caps, statement
+from analysis.payments.periods import Period, result_periods
+from analysis.payments.targets import UNIT_TARGETS, TargetResult
+
+
+@dataclass
+class QuarterlyResults:
+    """Every table of one quarter's results."""
+
+    as_of: str
+    register_until: str
+    tables: dict[str, pd.DataFrame]
+    key_numbers: dict
+
+
+def enrolment(data: AsOfData, contract: Contract) -> pd.DataFrame:
+    """Enrolled households and persons by quarter, cumulative, against the target."""
+    households = data["households"]
+    enrolled = households.loc[households["g"].notna()]
+    span = quarters.span(contract.timeline.enrolment.start, data.as_of) if quarters.to_index(data.as_of) >= quarters.to_index(contract.timeline.enrolment.start) else []
+    persons = data["persons"].merge(enrolled[["household_id", "g"]], on="household_id")
+    rows = []
+    for quarter in span:
+        t = quarters.to_index(quarter)
+        rows.append(
+            {
+                "quarter": quarter,
+                "new_households": int((enrolled["g"] == t).sum()),
+                "households": int((enrolled["g"] <= t).sum()),
+                "persons": int((persons["g"] <= t).sum()),
+                "exited_households": int((enrolled["exit_t"] <= t).sum()),
+                "target_households": contract.programme.enrolment_target_households,
+            }
+        )
+    return pd.DataFrame(rows, columns=["quarter", "new_households", "households", "persons", "exited_households", "target_households"])
+
+
+def enrolment_by_area(data: AsOfData, contract: Contract) -> pd.DataFrame:
+    """Enrolled households and persons per programme area."""
+    enrolled = data["households"].loc[data["households"]["g"].notna()]
+    persons = data["persons"].merge(enrolled[["household_id", "area"]], on="household_id")
+    frame = pd.DataFrame({"area": contract.area_codes})
+    frame["households"] = frame["area"].map(enrolled["area"].value_counts()).fillna(0).astype(int)
+    frame["persons"] = frame["area"].map(persons["area"].value_counts()).fillna(0).astype(int)
+    return frame
+
+
+def completeness(data: AsOfData, contract: Contract) -> pd.DataFrame:
+    """Per source: the latest quarter with data and the share of expected records present."""
+    households = data["households"]
+    enrolled = households.loc[households["g"].notna(), ["household_id"]]
+    persons = data["persons"].merge(enrolled, on="household_id")
+    register_t = quarters.to_index(data.register_until)
+    age = register_t // 4 - persons["birth_year"]
+    rows = []
+    expected = {"benefits": persons.loc[age >= 18, "person_id"], "social_measures": persons["person_id"]}
+    for source, ids in expected.items():
+        frame = data[source]
+        present = frame.loc[frame["t"] == register_t, "person_id"].isin(ids).sum()
+        rows.append({"source": source, "latest_quarter": data.register_until, "expected": len(ids), "present": int(present)})
+    pupils = data["school_absence"]
+    pupil_ids = pupils.loc[pupils["person_id"].isin(persons["person_id"])]
+    rows.append({"source": "school_absence", "latest_quarter": data.register_until, "expected": int(pupil_ids.loc[pupil_ids["t"] == register_t - 1, "person_id"].nunique()), "present": int(pupil_ids.loc[pupil_ids["t"] == register_t, "person_id"].nunique())})
+    survey = data["life_satisfaction"]
+    rows.append({"source": "life_satisfaction", "latest_quarter": data.as_of, "expected": len(survey), "present": int((survey["response"] == "answered").sum())})
+    plans = data["action_plans"]
+    rows.append({"source": "action_plans", "latest_quarter": data.as_of, "expected": len(enrolled), "present": int(enrolled["household_id"].isin(plans["household_id"]).sum())})
+    frame = pd.DataFrame(rows)
+    frame["share"] = (frame["present"] / frame["expected"].where(frame["expected"] > 0)).round(6)
+    return frame
+
+
+def target_table(unit_results: dict[str, TargetResult], absence_now: dict, data: AsOfData, contract: Contract) -> pd.DataFrame:
+    """Per target and area: eligible units, new achievements this quarter and cumulative."""
+    rows = []
+    latest = {"employment": data.register_until, "social_measures": data.register_until, "life_satisfaction": data.as_of, "action_plan_goals": data.as_of}
+    for target, result in unit_results.items():
+        latest_t = quarters.to_index(latest[target])
+        achievements = result.achievements.merge(result.eligible[["unit_id", "area"]], on="unit_id")
+        for area in contract.area_codes + ["all"]:
+            eligible = result.eligible if area == "all" else result.eligible.loc[result.eligible["area"] == area]
+            done = achievements if area == "all" else achievements.loc[achievements["area"] == area]
+            rows.append(
+                {
+                    "target": target,
+                    "area": area,
+                    "eligible": int(eligible["unit_id"].nunique()),
+                    "new_this_quarter": int((done["t"] == latest_t).sum()),
+                    "cumulative": int(len(done)),
+                    "units_achieved": int(done["unit_id"].nunique()),
+                }
+            )
+    rows.append({"target": "school_absence", "area": "all", "eligible": absence_now.get("pupils", 0), "new_this_quarter": 0, "cumulative": 0, "units_achieved": 0})
+    return pd.DataFrame(rows)
+
+
+def open_period(contract: Contract, cutoff: str) -> Period | None:
+    """The result period that holds ``cutoff`` and whose report is not yet due."""
+    t = quarters.to_index(cutoff)
+    for period in result_periods(contract):
+        if quarters.to_index(period.report) > t and period.first <= t:
+            return period
+    return None
+
+
+def compute(extract: Extract | dict, cutoff: str, contract: Contract) -> QuarterlyResults:
+    """All quarterly results as of ``cutoff``."""
+    tables_in = extract.tables if isinstance(extract, Extract) else extract
+    data = as_of(tables_in, cutoff, contract)
+    unit_results = {name: rule(data, contract) for name, rule in UNIT_TARGETS.items()}
+    periods = result_periods(contract)
+    due = [p for p in periods if quarters.to_index(p.report) <= quarters.to_index(cutoff)]
+    current = open_period(contract, cutoff)
+    shown = due + ([current] if current else [])
+    absence_estimates = absence.absence_estimates(data, shown)
+    payment_statement = statement(unit_results, absence_estimates, shown, contract)
+    payment_statement["status"] = ["final" if quarters.to_index(r) <= quarters.to_index(cutoff) else "provisional" for r in payment_statement["report"]]
+    disbursed = investors.disbursements(contract)
+    total_disbursed = disbursed.groupby("t", as_index=False)["amount"].sum()
+    final_statement = payment_statement.loc[payment_statement["status"] == "final"]
+    capped = apply_caps(final_statement, contract, total_disbursed) if len(final_statement) else pd.DataFrame(columns=["report", "payment_quarter", "due", "withheld_total_cap", "withheld_return_cap", "paid", "cumulative_paid", "total_cap", "return_cap_allowed"])
+    positions = investors.positions(contract, capped.loc[capped["payment_quarter"].map(quarters.to_index) <= quarters.to_index(cutoff)] if len(capped) else capped)
+    absence_rows = pd.DataFrame([{"report": k, **v} for k, v in absence_estimates.items()])
+    enrol = enrolment(data, contract)
+    enrolled_households = int(enrol["households"].iloc[-1]) if len(enrol) else 0
+    latest_absence = payment_statement.loc[payment_statement["target"] == "school_absence"]
+    absence_per_year = float(latest_absence["amount"].iloc[-1]) if len(latest_absence) else 0.0
+    projection = forecast(unit_results, absence_per_year, float(payment_statement["amount"].sum()), data.register_until, contract, enrolled_households)
+    targets = target_table(unit_results, absence_estimates.get(current.report if current else (due[-1].report if due else ""), {}), data, contract)
+    tables = {
+        "enrolment": enrol,
+        "enrolment_by_area": enrolment_by_area(data, contract),
+        "completeness": completeness(data, contract),
+        "targets": targets,
+        "absence_estimates": absence_rows,
+        "payment_statement": payment_statement,
+        "payments_capped": capped,
+        "investors": positions,
+        "forecast": projection,
+        "nonresponse": pd.DataFrame([{"wave": k, "nonresponse": v} for k, v in unit_results["life_satisfaction"].extra["nonresponse_by_wave"].items()], columns=["wave", "nonresponse"]),
+    }
+    key_numbers = {
+        "as_of": cutoff,
+        "register_until": data.register_until,
+        "enrolled_households": enrolled_households,
+        "enrolled_persons": int(enrol["persons"].iloc[-1]) if len(enrol) else 0,
+        "target_households": contract.programme.enrolment_target_households,
+        "achievements_cumulative": {t: int(targets.loc[(targets["target"] == t) & (targets["area"] == "all"), "cumulative"].sum()) for t in TARGETS},
+        "payments_due_total": round(float(final_statement["amount"].sum()), 2),
+        "payments_provisional_total": round(float(payment_statement.loc[payment_statement["status"] == "provisional", "amount"].sum()), 2),
+        "payments_paid_total": round(float(capped["paid"].sum()), 2) if len(capped) else 0.0,
+        "forecast_median": round(float(projection.loc[projection["scenario"] == "base", "median"].iloc[0]), 2),
+        "is_result_report_quarter": cutoff in contract.timeline.result_reports,
+    }
+    return QuarterlyResults(cutoff, data.register_until, tables, key_numbers)
+
+
+def write_quarterly_results(data_dir: Path, cutoff: str, out: Path, contract: Contract) -> Path:
+    """Validate the extract, compute the results as of ``cutoff`` and write them to ``out``."""
+    extract = load_extract(data_dir, contract)
+    results = compute(extract, cutoff, contract)
+    for name, frame in results.tables.items():
+        atomic.write_csv(out / f"{name}.csv", frame)
+    atomic.write_json(out / "key_numbers.json", {**results.key_numbers, "inputs": extract.checksums})
+    return out

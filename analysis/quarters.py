@@ -1,0 +1,56 @@
+"""Calendar quarters written ``YYYYQn`` and their arithmetic.
+
+Quarters are turned into a consecutive integer index (``year * 4 + quarter - 1``)
+so that "quarters since enrolment" is a subtraction.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+QUARTER_PATTERN = re.compile(r"^(\d{4})Q([1-4])$")
+
+
+def to_index(quarter: str) -> int:
+    """Return the integer index of a ``YYYYQn`` quarter."""
+    match = QUARTER_PATTERN.match(str(quarter))
+    if not match:
+        raise ValueError(f"not a quarter of the form YYYYQn: {quarter!r}")
+    return int(match.group(1)) * 4 + int(match.group(2)) - 1
+
+
+def from_index(index: int) -> str:
+    """Return the ``YYYYQn`` label of an integer quarter index."""
+    year, rest = divmod(int(index), 4)
+    return f"{year}Q{rest + 1}"
+
+
+def shift(quarter: str, n: int) -> str:
+    """The quarter ``n`` quarters after ``quarter`` (before, if negative)."""
+    return from_index(to_index(quarter) + n)
+
+
+def span(start: str, end: str) -> list[str]:
+    """All quarters from ``start`` to ``end``, both included."""
+    return [from_index(i) for i in range(to_index(start), to_index(end) + 1)]
+
+
+def series_to_index(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`to_index` for a column of quarter labels (missing stays missing)."""
+    text = values.astype("string")
+    parts = text.str.extract(r"^(\d{4})Q([1-4])$")
+    index = parts[0].astype("Int64") * 4 + parts[1].astype("Int64") - 1
+    return index
+
+
+def index_to_labels(index: np.ndarray | pd.Series) -> list[str]:
+    """Vectorised :func:`from_index`."""
+    return [from_index(i) for i in np.asarray(index)]
+
+
+def year_of(quarter: str) -> int:
+    """Calendar year of a quarter."""
+    return to_index(quarter) // 4

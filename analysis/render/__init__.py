@@ -1,0 +1,1 @@
+"""Turning executed notebooks into numbered, captioned HTML and PDF reports."""

@@ -1,0 +1,138 @@
+"""Build one report: execute its notebook, convert, render HTML and PDF, move into place.
+
+Everything is produced in a scratch folder; the HTML, PDF and results file are
+moved into ``reports/`` only when all three exist and the report passed the
+disclosure check, so a failed or killed build leaves the previous report intact.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis import atomic
+from analysis.config import Contract
+from analysis.paths import BUILD_DIR, REPORTS_DIR, ROOT
+from analysis.render import colophon, execute, notebook_md, pandoc
+from analysis.reports import results as report_results
+from analysis.reports.kinds import ReportKind
+
+DISCLAIMER = {
+    "da": "Tallene i denne rapport er beregnet automatisk. Tabeller er underlagt diskretioneringsregler: celler med færre end {min} personer vises ikke.",
+    "en": "The numbers in this report are computed automatically. Tables are subject to disclosure control: cells with fewer than {min} persons are not shown.",
+}
+SYNTHETIC_NOTE = {
+    "da": "SYNTETISKE DATA – tallene beskriver ikke virkelige personer.",
+    "en": "SYNTHETIC DATA – the numbers do not describe real persons.",
+}
+
+
+@dataclass(frozen=True)
+class BuiltReport:
+    html: Path
+    pdf: Path
+    results: Path
+
+
+def _title_metadata(kind: ReportKind, contract: Contract, as_of: str, lang: str, rendered, synthetic: bool, commit: str) -> dict:
+    da = lang == "da"
+    facts = {
+        ("Program" if da else "Programme"): contract.programme.name,
+        ("Kommune" if da else "Municipality"): contract.programme.municipality,
+        ("Opgjort pr." if da else "As of"): as_of,
+        ("Dato" if da else "Date"): rendered.date().isoformat(),
+        ("Version" if da else "Version"): commit[:12],
+    }
+    disclaimer = DISCLAIMER[lang].format(min=contract.disclosure.min_persons)
+    if synthetic:
+        disclaimer = SYNTHETIC_NOTE[lang] + " " + disclaimer
+    return {
+        "title": kind.title[lang],
+        "subtitle": f"{kind.title[lang]} {as_of}" if kind.name == "quarterly" else (f"Opgjort pr. {as_of}" if da else f"As of {as_of}"),
+        "programme": contract.programme.name,
+        "running-header": contract.programme.name,
+        "lang": lang,
+        "toc-title": "Indhold" if da else "Contents",
+        "facts": [{"key": k, "value": v} for k, v in facts.items()],
+        "disclaimer": disclaimer,
+        "pagetitle": f"{kind.title[lang]} {as_of}",
+    }
+
+
+def build_report(
+    kind: ReportKind,
+    contract: Contract,
+    as_of: str,
+    lang: str,
+    data_dir: Path,
+    quarterly_dir: Path,
+    reports_root: Path = REPORTS_DIR,
+    scratch_root: Path = BUILD_DIR,
+) -> BuiltReport:
+    """Execute and render one report; return where it was placed."""
+    targets = kind.paths(as_of, lang, reports_root)
+    stem = targets["html"].name.removesuffix(".html")
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{kind.name}-{stem}.", dir=scratch_root))
+    try:
+        notebook_results = scratch / "numbers.json"
+        parameters = {
+            "as_of": as_of,
+            "lang": lang,
+            "data_dir": str(Path(data_dir).resolve()),
+            "quarterly_dir": str(Path(quarterly_dir).resolve()),
+            "results_path": str(notebook_results),
+            **{k: v for k, v in kind.extra.items() if isinstance(v, int | float | str) and k != "default_as_of"},
+        }
+        executed_path = scratch_root / "executed" / kind.name / f"{stem}.ipynb"
+        notebook = execute.execute(kind.notebook, executed_path, parameters, cwd=ROOT)
+        converted = notebook_md.convert(notebook, lang)
+        numbers = report_results.read(notebook_results)
+        commit = colophon.git_commit()
+        versions = colophon.environment()
+        rendered = colophon.render_time()
+        shown_parameters = {k: v for k, v in parameters.items() if k not in ("results_path", "data_dir", "quarterly_dir")}
+        shown_parameters["data_dir"] = _relative(Path(data_dir))
+        markdown = converted.markdown + "\n\n" + colophon.markdown(lang, commit, shown_parameters, numbers["inputs"], versions, rendered)
+        from analysis.sdc.check import check_markdown
+
+        check_markdown(markdown, contract.disclosure.min_persons, source=f"{kind.name} {stem}")
+        markdown_file = scratch / "report.md"
+        markdown_file.write_text(markdown, encoding="utf-8")
+        for name, content in converted.images.items():
+            (scratch / name).write_bytes(content)
+        synthetic = bool((Path(data_dir) / "truth.json").exists())
+        metadata = _title_metadata(kind, contract, as_of, lang, rendered, synthetic, commit)
+        html, pdf = scratch / "report.html", scratch / "report.pdf"
+        if pandoc.quarto_available():
+            pandoc.render_with_quarto(markdown_file, html, "html")
+            pandoc.render_with_quarto(markdown_file, pdf, "typst")
+        else:
+            pandoc.render_html(markdown_file, html, metadata)
+            pandoc.render_pdf(markdown_file, pdf, metadata, rendered)
+        results_doc = {
+            "report": kind.name,
+            "as_of": as_of,
+            "lang": lang,
+            "parameters": shown_parameters,
+            "numbers": numbers["numbers"],
+            "inputs": numbers["inputs"],
+            "environment": versions,
+            "commit": commit,
+        }
+        for source, target in ((html, targets["html"]), (pdf, targets["pdf"])):
+            with atomic.atomic_path(target) as temporary:
+                shutil.copyfile(source, temporary)
+        atomic.write_json(targets["results"], results_doc)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return BuiltReport(targets["html"], targets["pdf"], targets["results"])
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return path.name

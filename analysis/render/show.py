@@ -1,0 +1,76 @@
+"""What a notebook calls to put prose, tables and figures into a report.
+
+Each helper emits a display output that the renderer understands: Markdown for
+prose and tables (pipe tables with aligned, formatted numbers), PNG for figures.
+A caption and a label can travel with the output (in its metadata) so that they
+can be computed and translated; Quarto-style ``#| label:`` / ``#| fig-cap:`` cell
+options work as well.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from IPython.display import Image, Markdown, display
+
+from analysis.render import numbers
+from analysis.render.style import DPI
+
+METADATA_KEY = "relationel"
+SYMBOLS = {"*", "–"}
+
+
+def _markdown_cell(value, lang: str, decimals: int | None) -> str:
+    if isinstance(value, str):
+        return "\\*" if value == "*" else value.replace("|", "\\|")
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or (hasattr(value, "is_integer") and float(value).is_integer() and decimals is None):
+        return numbers.number(value, 0, lang)
+    return numbers.number(value, 1 if decimals is None else decimals, lang)
+
+
+def table_markdown(frame: pd.DataFrame, lang: str = "da", decimals: dict[str, int] | None = None) -> str:
+    """A pipe table with formatted cells; numeric columns right-aligned."""
+    decimals = decimals or {}
+    frame = frame.reset_index(drop=True)
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    aligns = []
+    for column in frame.columns:
+        values = frame[column]
+        is_number = values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+        is_symbol = values.map(lambda v: v in SYMBOLS)
+        numeric = bool(is_number.any() and (is_number | is_symbol | values.isna()).all())
+        aligns.append("---:" if numeric else ":---")
+    rule = "|" + "|".join(aligns) + "|"
+    body = [
+        "| " + " | ".join(_markdown_cell(v, lang, decimals.get(c)) for c, v in zip(frame.columns, row, strict=True)) + " |"
+        for row in frame.itertuples(index=False)
+    ]
+    return "\n".join([header, rule, *body])
+
+
+def text(markdown: str) -> None:
+    """Show a paragraph (Markdown) in the report."""
+    display(Markdown(markdown))
+
+
+def table(frame: pd.DataFrame, caption: str | None = None, label: str | None = None, lang: str = "da", decimals: dict[str, int] | None = None, note: str | None = None) -> None:
+    """Show a table; ``label`` must start with ``tbl-`` to be numbered and referenced."""
+    markdown = table_markdown(frame, lang, decimals)
+    if note:
+        markdown += f"\n\n::: {{.table-note}}\n{note}\n:::"
+    display(Markdown(markdown), metadata={METADATA_KEY: {"kind": "table", "caption": caption, "label": label}})
+
+
+def figure(fig, caption: str | None = None, label: str | None = None) -> None:
+    """Show a matplotlib figure; ``label`` must start with ``fig-`` to be numbered."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    display(Image(buffer.getvalue(), format="png"), metadata={METADATA_KEY: {"kind": "figure", "caption": caption, "label": label}})

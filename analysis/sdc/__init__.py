@@ -1,0 +1,1 @@
+"""Statistical disclosure control: suppression of small cells and the post-render check."""

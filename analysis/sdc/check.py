@@ -1,0 +1,75 @@
+"""The post-render disclosure check every report passes before it is published.
+
+It fails the build when the rendered Markdown holds a count below the minimum in
+any count column of a table, a pseudonymous id, or a CPR-like string. Count
+columns are those whose header names a count ("Antal …", "Number …", "n", "… (n)"):
+the disclosure module labels its count columns that way.
+"""
+
+from __future__ import annotations
+
+import re
+
+COUNT_HEADER = re.compile(r"^(antal\b|number\b|n$|persons$|personer$|households$|husstande$|pupils$|elever$)|\((n|antal)\)$", re.IGNORECASE)
+PSEUDONYMOUS_ID = re.compile(r"\b[HPG]\d{7,8}\b")
+CPR_LIKE = re.compile(r"(?<![\w.,])(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])\d{2}-?\d{4}(?![\w.,])")
+SUPPRESSED = {"*", "\\*", "–", "-", ""}
+
+
+class DisclosureError(RuntimeError):
+    """A rendered report would disclose something about a person."""
+
+
+def _tables(markdown: str) -> list[list[list[str]]]:
+    tables, current = [], []
+    for line in markdown.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|") and stripped.endswith("|"):
+            current.append([cell.strip() for cell in stripped.strip("|").split("|")])
+        elif current:
+            tables.append(current)
+            current = []
+    if current:
+        tables.append(current)
+    return tables
+
+
+def _as_number(cell: str) -> float | None:
+    text = cell.replace("\u00a0", "").replace(" ", "")
+    for thousands, decimal in ((".", ","), (",", ".")):
+        candidate = text.replace(thousands, "").replace(decimal, ".")
+        try:
+            return float(candidate)
+        except ValueError:
+            continue
+    return None
+
+
+def problems(markdown: str, min_persons: int) -> list[str]:
+    """Every disclosure problem found in rendered Markdown."""
+    found = []
+    if PSEUDONYMOUS_ID.search(markdown):
+        found.append(f"pseudonymous id in the report: {PSEUDONYMOUS_ID.search(markdown).group(0)[:1]}…")
+    if CPR_LIKE.search(markdown):
+        found.append("CPR-like number in the report (value not shown)")
+    for number, table in enumerate(_tables(markdown), start=1):
+        if len(table) < 3:
+            continue
+        header, rows = table[0], table[2:]
+        for column, name in enumerate(header):
+            if not COUNT_HEADER.search(name.strip("* ")):
+                continue
+            for row in rows:
+                if column >= len(row) or row[column] in SUPPRESSED:
+                    continue
+                value = _as_number(row[column])
+                if value is not None and 0 < value < min_persons:
+                    found.append(f"table {number}, column {name!r}: count below {min_persons} ({row[0]})")
+    return found
+
+
+def check_markdown(markdown: str, min_persons: int, source: str = "report") -> None:
+    """Raise :class:`DisclosureError` when ``markdown`` fails the check."""
+    found = problems(markdown, min_persons)
+    if found:
+        raise DisclosureError(f"{source}: the disclosure check failed:\n" + "\n".join(f"  - {p}" for p in found))
