@@ -171,6 +171,13 @@ class Forecast(_Strict):
     shortfall_scenario: float = Field(ge=0, lt=1)
 
 
+class BudgetEconomics(_Strict):
+    saving_per_ladder_step_year: float = Field(ge=0)
+    saving_per_support_level_year: float = Field(ge=0)
+    horizon_years: int = Field(ge=1, le=30)
+    discount_rate: float = Field(ge=0, lt=1)
+
+
 class Contract(_Strict):
     programme: Programme
     timeline: Timeline
@@ -180,6 +187,7 @@ class Contract(_Strict):
     investment: Investment
     disclosure: Disclosure
     forecast: Forecast
+    budget_economics: BudgetEconomics
     seed: int
 
     @property
