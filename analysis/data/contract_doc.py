@@ -1,0 +1,75 @@
+"""The data-contract document (``data/README.md``), generated from the pandera schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analysis import atomic
+from analysis.config import Contract
+from analysis.data import codes
+from analysis.data.schemas import TABLE_DESCRIPTIONS, build_schemas
+
+CODE_LISTS = {
+    "benefit_category": codes.BENEFIT_CATEGORIES,
+    "measure": codes.SOCIAL_MEASURES,
+    "group": codes.GROUPS,
+    "household_type": codes.HOUSEHOLD_TYPES,
+    "sex": codes.SEXES,
+    "response": codes.SURVEY_RESPONSES,
+    "domain": codes.GOAL_DOMAINS,
+    "status": codes.GOAL_STATUSES,
+}
+
+
+def render(contract: Contract) -> str:
+    """The document as Markdown."""
+    lines = [
+        "# Data contract",
+        "",
+        "Generated from `analysis/data/schemas.py` by `python -m analysis data-contract`; do not edit by hand",
+        "(a test fails when this file and the schemas differ).",
+        "",
+        "`data/raw/` holds real extracts (read-only, git-ignored); everything else under `data/` is rebuilt by code.",
+        "An extract is a folder with one file per table, `<table>.parquet` or `<table>.csv` (`,` or `;` separated,",
+        "`.` or `,` decimals, UTF-8 or Latin-1). Quarters are written `YYYYQn` and lie in",
+        f"{contract.timeline.baseline_start}–{contract.timeline.commitment.end}. Ids are pseudonymous: a letter, then letters,",
+        "digits, `_` or `-`; an id that looks like a CPR number is refused.",
+        "",
+    ]
+    for name, schema in build_schemas(contract).items():
+        grain, danish, description = TABLE_DESCRIPTIONS[name]
+        lines += [f"## {name} ({danish})", "", f"{description} Grain: {grain}.", "", "| column | Danish | type | meaning | rules |", "|---|---|---|---|---|"]
+        for column_name, column in schema.columns.items():
+            rules = "; ".join(str(check.error or check.name) for check in column.checks)
+            if column.unique:
+                rules = "; ".join(filter(None, [rules, "unique"]))
+            if column.nullable:
+                rules = "; ".join(filter(None, [rules, "may be empty"]))
+            lines.append(f"| `{column_name}` | {column.title} | {column.dtype} | {column.description} | {rules} |")
+        if schema.unique:
+            lines += ["", f"Key: {', '.join(schema.unique)} (unique)."]
+        if schema.checks:
+            lines += ["", "Row rules: " + "; ".join(str(check.error) for check in schema.checks) + "."]
+        lines.append("")
+    lines += ["## Code lists", ""]
+    for column, mapping in CODE_LISTS.items():
+        lines += [f"### `{column}`", "", "| code | meaning | Danish |", "|---|---|---|"]
+        lines += [f"| `{code}` | {values[0]} | {values[1]} |" for code, values in mapping.items()]
+        lines.append("")
+    lines += [
+        "## Across tables",
+        "",
+        "- every person belongs to a household in `households`; every household has at least one person;",
+        "- every `person_id` of the person-level tables is in `persons`;",
+        "- action plans belong to intervention households;",
+        "- intervention households lie in a programme area "
+        + ", ".join(f"{a.code} ({a.name})" for a in contract.programme.areas)
+        + "; comparison households in comparison areas `C01`, `C02`, ….",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_contract_doc(path: Path, contract: Contract) -> None:
+    """Write the document atomically."""
+    atomic.write_text(path, render(contract))
