@@ -98,7 +98,7 @@ def build_report(
         markdown = converted.markdown + "\n\n" + colophon.markdown(lang, commit, shown_parameters, numbers["inputs"], versions, rendered)
         from analysis.sdc.check import check_markdown
 
-        check_markdown(markdown, contract.disclosure.min_persons, source=f"{kind.name} {stem}")
+        check_markdown(markdown, contract.disclosure.min_persons, source=f"{kind.name} {stem}", lang=lang)
         markdown_file = scratch / "report.md"
         markdown_file.write_text(markdown, encoding="utf-8")
         for name, content in converted.images.items():

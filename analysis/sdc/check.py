@@ -34,18 +34,19 @@ def _tables(markdown: str) -> list[list[list[str]]]:
     return tables
 
 
-def _as_number(cell: str) -> float | None:
-    text = cell.replace("\u00a0", "").replace(" ", "")
-    for thousands, decimal in ((".", ","), (",", ".")):
-        candidate = text.replace(thousands, "").replace(decimal, ".")
-        try:
-            return float(candidate)
-        except ValueError:
-            continue
-    return None
+SEPARATORS = {"da": (".", ","), "en": (",", ".")}
 
 
-def problems(markdown: str, min_persons: int) -> list[str]:
+def _as_number(cell: str, lang: str) -> float | None:
+    thousands, decimal = SEPARATORS[lang]
+    text = cell.replace("\u00a0", "").replace(" ", "").replace(thousands, "").replace(decimal, ".")
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def problems(markdown: str, min_persons: int, lang: str = "da") -> list[str]:
     """Every disclosure problem found in rendered Markdown."""
     found = []
     if PSEUDONYMOUS_ID.search(markdown):
@@ -62,14 +63,14 @@ def problems(markdown: str, min_persons: int) -> list[str]:
             for row in rows:
                 if column >= len(row) or row[column] in SUPPRESSED:
                     continue
-                value = _as_number(row[column])
+                value = _as_number(row[column], lang)
                 if value is not None and 0 < value < min_persons:
                     found.append(f"table {number}, column {name!r}: count below {min_persons} ({row[0]})")
     return found
 
 
-def check_markdown(markdown: str, min_persons: int, source: str = "report") -> None:
+def check_markdown(markdown: str, min_persons: int, source: str = "report", lang: str = "da") -> None:
     """Raise :class:`DisclosureError` when ``markdown`` fails the check."""
-    found = problems(markdown, min_persons)
+    found = problems(markdown, min_persons, lang)
     if found:
         raise DisclosureError(f"{source}: the disclosure check failed:\n" + "\n".join(f"  - {p}" for p in found))

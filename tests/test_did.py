@@ -1,0 +1,160 @@
+"""Estimators: recovery of a known effect, agreement with independent implementations, end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from linearmodels.panel import PanelOLS
+
+from analysis import aggte, att_gt, honest_did, mde, twfe, wild_bootstrap
+from analysis.did.checks import EstimationError
+
+
+def dgp(seed=1, n=600, periods=8, effect=1.0, growth=0.0, cohorts=(0, 4, 5, 6)):
+    """Staggered adoption; the true ATT is ``effect + growth * (t - g)`` in treated periods."""
+    rng = np.random.default_rng(seed)
+    ids = np.repeat(np.arange(n), periods)
+    t = np.tile(np.arange(1, periods + 1), n)
+    g = np.repeat(rng.choice(cohorts, n), periods)
+    unit = np.repeat(rng.normal(size=n), periods)
+    x = np.repeat(rng.normal(size=n), periods)
+    treated = (g > 0) & (t >= g)
+    truth = np.where(treated, effect + growth * (t - g), 0.0)
+    y = unit + 0.2 * t + 0.3 * x * t / periods + truth + rng.normal(size=n * periods)
+    return pd.DataFrame({"id": ids, "t": t, "g": g, "y": y, "x": x, "hh": ids // 2, "d": treated.astype(int), "truth": truth})
+
+
+def test_att_gt_recovers_the_effect():
+    data = dgp(effect=1.0, growth=0.25)
+    result = att_gt(data, "y", "t", "id", "g")
+    true_simple = data.loc[data["d"] == 1, "truth"].mean()
+    simple = aggte(result, "simple")
+    assert abs(simple.overall_att - true_simple) < 3 * simple.overall_se
+    dynamic = aggte(result, "dynamic")
+    for row in dynamic.table.itertuples():
+        true = 1.0 + 0.25 * row.event_time if row.event_time >= 0 else 0.0
+        assert abs(row.att - true) < 4 * row.se
+
+
+def test_twfe_recovers_a_constant_effect():
+    data = dgp(effect=0.7)
+    result = twfe(data, "y", "t", "id", "d", cluster="hh")
+    assert abs(result.att - 0.7) < 3 * result.se
+
+
+def _csdid(data, est_method, control_group, xformla=None):
+    from csdid.att_gt import ATTgt
+
+    fit = ATTgt(yname="y", gname="g", idname="id", tname="t", data=data, control_group=control_group, xformla=xformla).fit(est_method=est_method, bstrap=False)
+    return fit
+
+
+@pytest.mark.parametrize("est_method", ["dr", "ipw", "reg"])
+@pytest.mark.parametrize("control_group", ["nevertreated", "notyettreated"])
+@pytest.mark.parametrize("covariates", [False, True])
+def test_att_gt_agrees_with_csdid(est_method, control_group, covariates):
+    data = dgp(seed=3, n=400)
+    reference = _csdid(data, est_method, control_group, "y~x" if covariates else None)
+    mine = att_gt(data, "y", "t", "id", "g", xformla=["x"] if covariates else None, est_method=est_method, control_group=control_group)
+    ref_att = np.asarray(reference.results["att"], dtype=float)
+    ref_se = np.asarray(reference.results["se"], dtype=float)
+    np.testing.assert_allclose(mine.table["att"].to_numpy(), ref_att, atol=1e-4)
+    np.testing.assert_allclose(mine.table["se"].to_numpy(), ref_se, atol=1e-4)
+
+
+def test_twfe_agrees_with_manual_within_regression():
+    data = dgp(seed=5)
+    result = twfe(data, "y", "t", "id", "d")
+    frame = data.set_index(["id", "t"])
+    reference = PanelOLS(frame["y"], frame[["d"]], entity_effects=True, time_effects=True).fit(cov_type="robust")
+    assert result.att == pytest.approx(float(reference.params["d"]), abs=1e-6)
+    # Independent check of the point estimate: two-way demeaning on the balanced panel.
+    wide = data.pivot(index="id", columns="t", values="y")
+    dwide = data.pivot(index="id", columns="t", values="d").astype(float)
+
+    def demean(m):
+        return m - m.mean(axis=1).to_numpy()[:, None] - m.mean(axis=0).to_numpy()[None, :] + m.to_numpy().mean()
+
+    yy, dd = demean(wide).to_numpy().ravel(), demean(dwide).to_numpy().ravel()
+    assert result.att == pytest.approx(float(dd @ yy / (dd @ dd)), abs=1e-6)
+
+
+def test_wild_bootstrap_agrees_with_wildboottest():
+    from wildboottest.wildboottest import wildboottest
+    import statsmodels.formula.api as smf
+
+    data = dgp(seed=7, n=200)
+    data["cl"] = data["id"] % 12
+    ours = wild_bootstrap(data, "y", "t", "id", "d", cluster="cl", reps=999, seed=1, weight_type="rademacher")
+    model = smf.ols("y ~ d + C(id) + C(t)", data=data)
+    reference = wildboottest(model, param="d", cluster=data["cl"], B=999, seed=1, weights_type="rademacher", show=False)
+    p_reference = float(np.asarray(reference["p-value"]).ravel()[0])
+    assert abs(ours.p_value - p_reference) < 0.05
+
+
+def test_aggregations_agree_with_csdid():
+    data = dgp(seed=11, n=500, growth=0.2)
+    reference = _csdid(data, "dr", "nevertreated")
+    mine = att_gt(data, "y", "t", "id", "g")
+    for kind in ("simple", "group", "dynamic", "calendar"):
+        ref = reference.aggte(typec=kind, bstrap=False)
+        ours = aggte(mine, kind)
+        ref_overall = float(np.asarray(ref.atte["overall_att"]).ravel()[0])
+        ref_se = float(np.asarray(ref.atte["overall_se"]).ravel()[0])
+        assert ours.overall_att == pytest.approx(ref_overall, abs=1e-4), kind
+        assert ours.overall_se == pytest.approx(ref_se, abs=1e-4), kind
+
+
+def test_errors_are_clear():
+    data = dgp()
+    with pytest.raises(EstimationError, match="yname='nope'"):
+        att_gt(data, "nope", "t", "id", "g")
+    with pytest.raises(EstimationError, match="no never-treated"):
+        att_gt(data.loc[data["g"] > 0], "y", "t", "id", "g")
+    with pytest.raises(EstimationError, match="control_group"):
+        att_gt(data, "y", "t", "id", "g", control_group="everyone")
+
+
+def test_unbalanced_panel_and_bootstrap_bands():
+    data = dgp(seed=2).sample(frac=0.85, random_state=1)
+    result = att_gt(data, "y", "t", "id", "g", cluster="hh", bstrap=True, biters=199, seed=4)
+    assert (result.table["band_high"] - result.table["band_low"] >= result.table["ci_high"] - result.table["ci_low"] - 1e-9).all()
+
+
+def test_sensitivity_and_power():
+    data = dgp(seed=9, effect=1.0)
+    dynamic = aggte(att_gt(data, "y", "t", "id", "g"), "dynamic")
+    frame = honest_did(dynamic)
+    widths = (frame["upper"] - frame["lower"]).to_numpy()
+    assert np.all(np.diff(widths) >= 0)
+    assert frame.attrs["breakdown_m_bar"] > 0
+    assert mde(0.1) == pytest.approx((1.959964 + 0.841621) * 0.1, rel=1e-5)
+    assert mde(0.1, scale_to=180, n_now=90) < mde(0.1)
+
+
+@pytest.mark.slow
+def test_monte_carlo_bias_and_coverage():
+    covered, estimates = 0, []
+    reps = 200
+    for seed in range(reps):
+        data = dgp(seed=seed, n=300, effect=1.0)
+        simple = aggte(att_gt(data, "y", "t", "id", "g", cluster="hh"), "simple")
+        estimates.append(simple.overall_att)
+        covered += simple.overall_ci[0] <= 1.0 <= simple.overall_ci[1]
+    assert abs(np.mean(estimates) - 1.0) < 0.1
+    assert 0.92 <= covered / reps <= 0.98
+
+
+def test_end_to_end_on_synthetic_data(extract, contract, synthetic_dir):
+    import json
+
+    from analysis.payments.asof import as_of
+    from analysis.reports.evaluation import estimate, outcome_panel
+
+    truth = json.loads((synthetic_dir / "truth.json").read_text())["realised_att"]
+    data = as_of(extract.tables, "2028Q3", contract)
+    for outcome in ("ladder_step", "absence_rate"):
+        est = estimate(outcome_panel(data, outcome), outcome)
+        low, high = est.simple.overall_ci
+        assert low <= truth[outcome]["att"] <= high, outcome
