@@ -4,6 +4,14 @@ The package holds all logic; notebooks only call into it. The estimators are
 re-exported here under the names researchers know from R's ``did`` and ``fixest``.
 """
 
-from analysis.did import aggte, att_gt, honest_did, mde, randomization_inference, twfe, wild_bootstrap
+from analysis.did import (
+    aggte,
+    att_gt,
+    honest_did,
+    mde,
+    randomization_inference,
+    twfe,
+    wild_bootstrap,
+)
 
 __all__ = ["aggte", "att_gt", "honest_did", "mde", "randomization_inference", "twfe", "wild_bootstrap"]

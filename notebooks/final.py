@@ -86,6 +86,7 @@ show.table(ev.heterogeneity_table(panels["ladder_step"], "area", contract.area_n
 # %%
 #| label: tbl-het-type
 from analysis.data.codes import HOUSEHOLD_TYPES
+
 show.table(ev.heterogeneity_table(panels["ladder_step"], "household_type", {k: v[1 if da else 0] for k, v in HOUSEHOLD_TYPES.items()}, lang, contract.disclosure.min_persons), caption=("Effekt på trin pr. husstandstype" if da else "Effect on the ladder step by household type"), lang=lang, decimals={"ATT": 3})
 
 # %%

@@ -81,8 +81,8 @@ def test_twfe_agrees_with_manual_within_regression():
 
 
 def test_wild_bootstrap_agrees_with_wildboottest():
-    from wildboottest.wildboottest import wildboottest
     import statsmodels.formula.api as smf
+    from wildboottest.wildboottest import wildboottest
 
     data = dgp(seed=7, n=200)
     data["cl"] = data["id"] % 12

@@ -11,7 +11,12 @@ from analysis import quarters
 from analysis.payments.asof import as_of
 from analysis.payments.payments import achievements_in_period, apply_caps, statement
 from analysis.payments.periods import result_periods
-from analysis.payments.targets import action_plan_goals, employment, life_satisfaction, social_measures
+from analysis.payments.targets import (
+    action_plan_goals,
+    employment,
+    life_satisfaction,
+    social_measures,
+)
 
 Q = quarters.to_index
 

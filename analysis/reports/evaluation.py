@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import Contract
-from analysis.did import aggte, att_gt, honest_did, mde, randomization_inference, twfe, wild_bootstrap
+from analysis.did import (
+    aggte,
+    att_gt,
+    honest_did,
+    mde,
+    randomization_inference,
+    twfe,
+    wild_bootstrap,
+)
 from analysis.did.checks import EstimationError
 from analysis.payments.absence import pupil_panel
 from analysis.payments.asof import AsOfData

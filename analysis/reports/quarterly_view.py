@@ -106,7 +106,7 @@ def targets_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> tup
     frame = inputs.tables["targets"]
     frame = frame.loc[frame["target"] != "school_absence"]
     pieces = []
-    for target, part in frame.groupby("target", sort=False):
+    for _target, part in frame.groupby("target", sort=False):
         protected, _ = suppress(part, ["eligible", "new_this_quarter", "cumulative"], contract.disclosure.min_persons, total_row=("area", "all"))
         pieces.append(protected)
     shown = pd.concat(pieces)
