@@ -14,4 +14,12 @@ from analysis.did import (
     wild_bootstrap,
 )
 
-__all__ = ["aggte", "att_gt", "honest_did", "mde", "randomization_inference", "twfe", "wild_bootstrap"]
+__all__ = [
+    "aggte",
+    "att_gt",
+    "honest_did",
+    "mde",
+    "randomization_inference",
+    "twfe",
+    "wild_bootstrap",
+]

@@ -40,7 +40,10 @@ def write_text(target: Path | str, text: str) -> None:
 
 def write_json(target: Path | str, content) -> None:
     """Write JSON atomically, with sorted keys so identical content gives identical bytes."""
-    write_text(target, json.dumps(content, indent=2, sort_keys=True, ensure_ascii=False, default=_default) + "\n")
+    write_text(
+        target,
+        json.dumps(content, indent=2, sort_keys=True, ensure_ascii=False, default=_default) + "\n",
+    )
 
 
 def write_csv(target: Path | str, frame: pd.DataFrame) -> None:

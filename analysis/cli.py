@@ -59,7 +59,15 @@ def cmd_report(args) -> int:
     kind = load_kind(args.kind)
     as_of = kind.as_of(contract, args.as_of)
     guard_outputs(Path(args.data), [Path(args.reports), Path(args.quarterly_dir)])
-    built = build_report(kind, contract, as_of, args.lang, Path(args.data), Path(args.quarterly_dir), Path(args.reports))
+    built = build_report(
+        kind,
+        contract,
+        as_of,
+        args.lang,
+        Path(args.data),
+        Path(args.quarterly_dir),
+        Path(args.reports),
+    )
     print(f"{kind.name} report as of {as_of} ({args.lang}): {built.html}, {built.pdf}")
     return 0
 
@@ -67,7 +75,9 @@ def cmd_report(args) -> int:
 def cmd_make_targets(args) -> int:
     from analysis.reports.maketargets import make_targets
 
-    sys.stdout.write(make_targets(_contract(args), args.as_of, args.langs.split(), args.quarterly_langs.split()))
+    sys.stdout.write(
+        make_targets(_contract(args), args.as_of, args.langs.split(), args.quarterly_langs.split())
+    )
     return 0
 
 
@@ -87,21 +97,43 @@ def cmd_verify(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=str(paths.CONTRACT_FILE), help="contract configuration (default: %(default)s)")
+    parser.add_argument(
+        "--config",
+        default=str(paths.CONTRACT_FILE),
+        help="contract configuration (default: %(default)s)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("synth", help="generate a synthetic extract with a known truth")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: the contract's seed)")
-    p.add_argument("--out", default=str(paths.SYNTHETIC_DIR), help="output directory (default: %(default)s)")
-    p.add_argument("--synthetic-config", default=str(paths.SYNTHETIC_CONFIG_FILE), help="generator parameters")
-    p.add_argument("--comparison-persons", type=int, default=None, help="size of the comparison pool in persons (scale runs)")
+    p.add_argument(
+        "--seed", type=int, default=None, help="random seed (default: the contract's seed)"
+    )
+    p.add_argument(
+        "--out", default=str(paths.SYNTHETIC_DIR), help="output directory (default: %(default)s)"
+    )
+    p.add_argument(
+        "--synthetic-config", default=str(paths.SYNTHETIC_CONFIG_FILE), help="generator parameters"
+    )
+    p.add_argument(
+        "--comparison-persons",
+        type=int,
+        default=None,
+        help="size of the comparison pool in persons (scale runs)",
+    )
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("validate", help="check an extract directory against the data contract")
-    p.add_argument("data", nargs="?", default=str(paths.SYNTHETIC_DIR), help="extract directory (default: %(default)s)")
+    p.add_argument(
+        "data",
+        nargs="?",
+        default=str(paths.SYNTHETIC_DIR),
+        help="extract directory (default: %(default)s)",
+    )
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("quarterly", help="compute the quarterly results and payments as of a quarter")
+    p = sub.add_parser(
+        "quarterly", help="compute the quarterly results and payments as of a quarter"
+    )
     p.add_argument("--data", default=str(paths.SYNTHETIC_DIR), help="extract directory")
     p.add_argument("--as-of", required=True, help="cut-off quarter, YYYYQn")
     p.add_argument("--out", required=True, help="output directory for the result tables")
@@ -109,20 +141,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="execute a report notebook and render it to HTML and PDF")
     p.add_argument("kind", help="quarterly, midterm, preliminary_final or final")
-    p.add_argument("--as-of", default=None, help="cut-off quarter (quarterly reports; evaluations use the contract's)")
-    p.add_argument("--lang", default="da", choices=["da", "en"], help="report language (default: %(default)s)")
+    p.add_argument(
+        "--as-of",
+        default=None,
+        help="cut-off quarter (quarterly reports; evaluations use the contract's)",
+    )
+    p.add_argument(
+        "--lang", default="da", choices=["da", "en"], help="report language (default: %(default)s)"
+    )
     p.add_argument("--data", default=str(paths.SYNTHETIC_DIR), help="extract directory")
-    p.add_argument("--quarterly-dir", default=str(paths.RESULTS_DIR / "quarterly"), help="folder of the quarterly results")
-    p.add_argument("--reports", default=str(paths.REPORTS_DIR), help="output root (default: %(default)s)")
+    p.add_argument(
+        "--quarterly-dir",
+        default=str(paths.RESULTS_DIR / "quarterly"),
+        help="folder of the quarterly results",
+    )
+    p.add_argument(
+        "--reports", default=str(paths.REPORTS_DIR), help="output root (default: %(default)s)"
+    )
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("make-targets", help="print the Makefile rules for every report (used by the Makefile)")
+    p = sub.add_parser(
+        "make-targets", help="print the Makefile rules for every report (used by the Makefile)"
+    )
     p.add_argument("--as-of", required=True, help="last quarter with a quarterly report")
     p.add_argument("--langs", default="da en", help="languages of the evaluation reports")
     p.add_argument("--quarterly-langs", default="da", help="languages of the quarterly reports")
     p.set_defaults(func=cmd_make_targets)
 
-    p = sub.add_parser("data-contract", help="write the data-contract document generated from the schemas")
+    p = sub.add_parser(
+        "data-contract", help="write the data-contract document generated from the schemas"
+    )
     p.add_argument("--out", default=str(paths.DATA_DIR / "README.md"))
     p.set_defaults(func=cmd_data_contract)
 
@@ -143,6 +191,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (ConfigError, DataContractError, NotebookFailed, DisclosureError, UnsafeOutputError) as error:
+    except (
+        ConfigError,
+        DataContractError,
+        NotebookFailed,
+        DisclosureError,
+        UnsafeOutputError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -16,7 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from analysis import quarters
 from analysis.paths import CONTRACT_FILE, SYNTHETIC_CONFIG_FILE
 
-TARGETS = ("employment", "social_measures", "school_absence", "life_satisfaction", "action_plan_goals")
+TARGETS = (
+    "employment",
+    "social_measures",
+    "school_absence",
+    "life_satisfaction",
+    "action_plan_goals",
+)
 
 
 class ConfigError(ValueError):

@@ -31,7 +31,9 @@ def git_ignored(path: Path, root: Path = ROOT) -> bool:
     except ValueError:
         return True
     probe = relative / "probe-file"
-    completed = subprocess.run(["git", "check-ignore", "-q", str(probe)], cwd=root, capture_output=True, check=False)
+    completed = subprocess.run(
+        ["git", "check-ignore", "-q", str(probe)], cwd=root, capture_output=True, check=False
+    )
     if completed.returncode == 128:  # not a git checkout: nothing can be committed from here
         return True
     return completed.returncode == 0

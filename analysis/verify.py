@@ -35,15 +35,30 @@ def compare(published: Path, reexecuted: Path) -> pd.DataFrame:
         again = read(other)["numbers"] if other.exists() else {}
         for name, value in sorted(numbers.items()):
             new = again.get(name, "missing")
-            if isinstance(value, int | float) and isinstance(new, int | float) and not isinstance(value, bool):
+            if (
+                isinstance(value, int | float)
+                and isinstance(new, int | float)
+                and not isinstance(value, bool)
+            ):
                 difference = float(new) - float(value)
                 allowed = max(EXACT_ABS, tolerance(name) * abs(float(value)))
                 ok = math.isclose(float(new), float(value), rel_tol=0, abs_tol=allowed)
             else:
                 difference = float("nan")
                 ok = new == value
-            rows.append({"report": str(relative), "number": name, "published": value, "reexecuted": new, "difference": difference, "ok": ok})
-    return pd.DataFrame(rows, columns=["report", "number", "published", "reexecuted", "difference", "ok"])
+            rows.append(
+                {
+                    "report": str(relative),
+                    "number": name,
+                    "published": value,
+                    "reexecuted": new,
+                    "difference": difference,
+                    "ok": ok,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["report", "number", "published", "reexecuted", "difference", "ok"]
+    )
 
 
 def verify(published: Path, reexecuted: Path) -> int:
@@ -52,10 +67,14 @@ def verify(published: Path, reexecuted: Path) -> int:
     if table.empty:
         print(f"no results files under {published}: nothing to verify")
         return 1
-    with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 60):
+    with pd.option_context(
+        "display.max_rows", None, "display.width", 200, "display.max_colwidth", 60
+    ):
         print(table.to_string(index=False))
     bad = table.loc[~table["ok"]]
     print(f"\n{len(table)} numbers compared, {len(bad)} mismatch(es)")
     for row in bad.itertuples():
-        print(f"MISMATCH {row.report}: {row.number}: published {row.published}, re-executed {row.reexecuted}")
+        print(
+            f"MISMATCH {row.report}: {row.number}: published {row.published}, re-executed {row.reexecuted}"
+        )
     return 0 if bad.empty else 1

@@ -34,60 +34,158 @@ estimates, panels = ev.estimate_all(context, bootstrap_reps=bootstrap_reps, seed
 results = ReportResults()
 results.set_inputs(context.checksums)
 ev.record_effects(results, estimates)
-for name in ("enrolled_households", "enrolled_persons", "payments_due_total", "payments_paid_total", "forecast_median"):
+for name in (
+    "enrolled_households",
+    "enrolled_persons",
+    "payments_due_total",
+    "payments_paid_total",
+    "forecast_median",
+):
     results.add(name, payments.key[name])
 results.add_many("achievements_cumulative", payments.key["achievements_cumulative"])
 da = lang == "da"
 
 # %%
-show.text(f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{view.summary(payments, contract, lang)}\n\n{ev.headline_text(estimates, lang)}\n:::")
+show.text(
+    f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{view.summary(payments, contract, lang)}\n\n{ev.headline_text(estimates, lang)}\n:::"
+)
 
 # %%
-show.text("# " + ("Effektestimater" if da else "Effect estimates") + "\n\n" + ("@tbl-effects sammenligner to-vejs faste effekter (TWFE) med Callaway–Sant'Anna-estimatoren, som er robust over for forskellige effekter på tværs af indskrivningskohorter. Standardfejl er klyngerobuste på husstandsniveau." if da else "@tbl-effects compares two-way fixed effects (TWFE) with the Callaway–Sant'Anna estimator, which is robust to effects that differ across enrolment cohorts. Standard errors are clustered by household."))
+show.text(
+    "# "
+    + ("Effektestimater" if da else "Effect estimates")
+    + "\n\n"
+    + (
+        "@tbl-effects sammenligner to-vejs faste effekter (TWFE) med Callaway–Sant'Anna-estimatoren, som er robust over for forskellige effekter på tværs af indskrivningskohorter. Standardfejl er klyngerobuste på husstandsniveau."
+        if da
+        else "@tbl-effects compares two-way fixed effects (TWFE) with the Callaway–Sant'Anna estimator, which is robust to effects that differ across enrolment cohorts. Standard errors are clustered by household."
+    )
+)
 
 # %%
 #| label: tbl-effects
-show.table(ev.effects_table(estimates, lang), caption="Effekt af indsatsen pr. udfald" if da else "Effect of the intervention by outcome", lang=lang, decimals={"TWFE": 3, "Callaway–Sant'Anna": 3, ("Præ-trend p" if da else "Pre-trend p"): 3})
+show.table(
+    ev.effects_table(estimates, lang),
+    caption="Effekt af indsatsen pr. udfald" if da else "Effect of the intervention by outcome",
+    lang=lang,
+    decimals={"TWFE": 3, "Callaway–Sant'Anna": 3, ("Præ-trend p" if da else "Pre-trend p"): 3},
+)
 
 # %%
 #| label: fig-event-ladder
-show.figure(ev.event_study_figure(estimates["ladder_step"], lang, (context.truth or {}).get("ladder_step", {}).get("by_event_time")), caption=("Event study: " + ev.LABELS[lang]["ladder_step"]))
+show.figure(
+    ev.event_study_figure(
+        estimates["ladder_step"],
+        lang,
+        (context.truth or {}).get("ladder_step", {}).get("by_event_time"),
+    ),
+    caption=("Event study: " + ev.LABELS[lang]["ladder_step"]),
+)
 
 # %%
 #| label: fig-event-support
-show.figure(ev.event_study_figure(estimates["support_level"], lang, (context.truth or {}).get("support_level", {}).get("by_event_time")), caption=("Event study: " + ev.LABELS[lang]["support_level"]))
+show.figure(
+    ev.event_study_figure(
+        estimates["support_level"],
+        lang,
+        (context.truth or {}).get("support_level", {}).get("by_event_time"),
+    ),
+    caption=("Event study: " + ev.LABELS[lang]["support_level"]),
+)
 
 # %%
 #| label: fig-event-absence
-show.figure(ev.event_study_figure(estimates["absence_rate"], lang, (context.truth or {}).get("absence_rate", {}).get("by_event_time")), caption=("Event study: " + ev.LABELS[lang]["absence_rate"]))
+show.figure(
+    ev.event_study_figure(
+        estimates["absence_rate"],
+        lang,
+        (context.truth or {}).get("absence_rate", {}).get("by_event_time"),
+    ),
+    caption=("Event study: " + ev.LABELS[lang]["absence_rate"]),
+)
 
 # %%
-show.text("# " + ("Robusthed" if da else "Robustness") + "\n\n" + ("Med kun tre indsatsområder er klyngerobuste standardfejl på områdeniveau upålidelige. @tbl-robust viser derfor også wild cluster bootstrap og randomiseringsinferens på områdeniveau, for udfaldet trin på selvforsørgelsesstigen." if da else "With only three intervention areas, area-clustered standard errors are unreliable. @tbl-robust therefore also shows the wild cluster bootstrap and area-level randomization inference, for the self-sufficiency step."))
+show.text(
+    "# "
+    + ("Robusthed" if da else "Robustness")
+    + "\n\n"
+    + (
+        "Med kun tre indsatsområder er klyngerobuste standardfejl på områdeniveau upålidelige. @tbl-robust viser derfor også wild cluster bootstrap og randomiseringsinferens på områdeniveau, for udfaldet trin på selvforsørgelsesstigen."
+        if da
+        else "With only three intervention areas, area-clustered standard errors are unreliable. @tbl-robust therefore also shows the wild cluster bootstrap and area-level randomization inference, for the self-sufficiency step."
+    )
+)
 
 # %%
 #| label: tbl-robust
-robust, robust_numbers = ev.robustness_table(panels["ladder_step"], estimates["ladder_step"], contract, lang, reps=bootstrap_reps, permutations=permutations)
+robust, robust_numbers = ev.robustness_table(
+    panels["ladder_step"],
+    estimates["ladder_step"],
+    contract,
+    lang,
+    reps=bootstrap_reps,
+    permutations=permutations,
+)
 results.add_many("robustness.ladder_step", robust_numbers)
-show.table(robust, caption="Robusthed: alternative kontrolgrupper og inferens" if da else "Robustness: alternative comparisons and inference", lang=lang, decimals={("Estimat" if da else "Estimate"): 3})
+show.table(
+    robust,
+    caption="Robusthed: alternative kontrolgrupper og inferens"
+    if da
+    else "Robustness: alternative comparisons and inference",
+    lang=lang,
+    decimals={("Estimat" if da else "Estimate"): 3},
+)
 
 # %%
 #| label: tbl-sensitivity
 sensitivity, breakdown = ev.sensitivity_table(estimates["ladder_step"], lang)
 results.add("robustness.ladder_step.breakdown_m_bar", breakdown)
-show.table(sensitivity, caption=("Følsomhed over for brud på parallelle trends (relative størrelser), gennembrud ved M̄ = " if da else "Sensitivity to violations of parallel trends (relative magnitudes), breakdown at M̄ = ") + f"{breakdown:.2f}", lang=lang, decimals={c: 3 for c in sensitivity.columns})
+show.table(
+    sensitivity,
+    caption=(
+        "Følsomhed over for brud på parallelle trends (relative størrelser), gennembrud ved M̄ = "
+        if da
+        else "Sensitivity to violations of parallel trends (relative magnitudes), breakdown at M̄ = "
+    )
+    + f"{breakdown:.2f}",
+    lang=lang,
+    decimals={c: 3 for c in sensitivity.columns},
+)
 
 # %%
 show.text("# " + ("Heterogenitet" if da else "Heterogeneity"))
 
 # %%
 #| label: tbl-het-area
-show.table(ev.heterogeneity_table(panels["ladder_step"], "area", contract.area_names, lang, contract.disclosure.min_persons), caption=("Effekt på trin pr. boligområde" if da else "Effect on the ladder step by housing area"), lang=lang, decimals={"ATT": 3})
+show.table(
+    ev.heterogeneity_table(
+        panels["ladder_step"], "area", contract.area_names, lang, contract.disclosure.min_persons
+    ),
+    caption=(
+        "Effekt på trin pr. boligområde" if da else "Effect on the ladder step by housing area"
+    ),
+    lang=lang,
+    decimals={"ATT": 3},
+)
 
 # %%
 #| label: tbl-het-type
 from analysis.data.codes import HOUSEHOLD_TYPES
 
-show.table(ev.heterogeneity_table(panels["ladder_step"], "household_type", {k: v[1 if da else 0] for k, v in HOUSEHOLD_TYPES.items()}, lang, contract.disclosure.min_persons), caption=("Effekt på trin pr. husstandstype" if da else "Effect on the ladder step by household type"), lang=lang, decimals={"ATT": 3})
+show.table(
+    ev.heterogeneity_table(
+        panels["ladder_step"],
+        "household_type",
+        {k: v[1 if da else 0] for k, v in HOUSEHOLD_TYPES.items()},
+        lang,
+        contract.disclosure.min_persons,
+    ),
+    caption=(
+        "Effekt på trin pr. husstandstype" if da else "Effect on the ladder step by household type"
+    ),
+    lang=lang,
+    decimals={"ATT": 3},
+)
 
 # %%
 show.text("# " + ("Budgetøkonomi" if da else "Budget economics"))
@@ -96,33 +194,91 @@ show.text("# " + ("Budgetøkonomi" if da else "Budget economics"))
 #| label: tbl-budget
 budget, budget_numbers = ev.budget_table(estimates, contract, lang)
 results.add_many("budget", budget_numbers)
-show.table(budget, caption="Offentlige besparelser af de estimerede effekter (SØM-stil)" if da else "Public-finance gains of the estimated effects (SØM style)", lang=lang)
-show.text((f"Samlet gevinst over {contract.budget_economics.horizon_years} år: " if da else f"Total gain over {contract.budget_economics.horizon_years} years: ") + view.numbers.dkk(budget_numbers["total_gain"], lang) + (" mod programmets omkostning på " if da else " against the programme's cost of ") + view.numbers.dkk(budget_numbers["programme_cost"], lang) + ".")
+show.table(
+    budget,
+    caption="Offentlige besparelser af de estimerede effekter (SØM-stil)"
+    if da
+    else "Public-finance gains of the estimated effects (SØM style)",
+    lang=lang,
+)
+show.text(
+    (
+        f"Samlet gevinst over {contract.budget_economics.horizon_years} år: "
+        if da
+        else f"Total gain over {contract.budget_economics.horizon_years} years: "
+    )
+    + view.numbers.dkk(budget_numbers["total_gain"], lang)
+    + (" mod programmets omkostning på " if da else " against the programme's cost of ")
+    + view.numbers.dkk(budget_numbers["programme_cost"], lang)
+    + "."
+)
 
 # %%
 show.text(f"# {t('h.payments', lang)}\n\n{view.payment_prose(payments, contract, lang)}")
 
 # %%
 #| label: tbl-statement
-show.table(view.statement_table(payments, contract, lang), caption="Betalingsopgørelse: opnåede resultater × enhedspris = beløb" if da else "Payment statement: achievements × unit price = amount", lang=lang, decimals={t("col.achievements", lang): 2})
+show.table(
+    view.statement_table(payments, contract, lang),
+    caption="Betalingsopgørelse: opnåede resultater × enhedspris = beløb"
+    if da
+    else "Payment statement: achievements × unit price = amount",
+    lang=lang,
+    decimals={t("col.achievements", lang): 2},
+)
 
 # %%
 #| label: tbl-investors
-show.table(view.investors_table(payments, lang), caption="Investorernes position" if da else "The investors' position", lang=lang)
+show.table(
+    view.investors_table(payments, lang),
+    caption="Investorernes position" if da else "The investors' position",
+    lang=lang,
+)
 
 # %%
 #| label: tbl-forecast
-show.table(view.forecast_table(payments, lang), caption="Prognose for samlede resultatbetalinger (90 %-interval)" if da else "Forecast of total outcome payments (90% interval)", lang=lang)
+show.table(
+    view.forecast_table(payments, lang),
+    caption="Prognose for samlede resultatbetalinger (90 %-interval)"
+    if da
+    else "Forecast of total outcome payments (90% interval)",
+    lang=lang,
+)
 
 # %%
 #| label: tbl-truth
 if context.truth:
     coverage = ev.truth_coverage(estimates, context.truth, lang)
-    show.text("## " + ("Kontrol mod den sande effekt (kun syntetiske data)" if da else "Check against the true effect (synthetic data only)"))
-    show.table(coverage, caption="Dækker 95 %-intervallet generatorens sande effekt?" if da else "Does the 95% interval cover the generator's true effect?", label="tbl-truth", lang=lang, decimals={c: 4 for c in coverage.columns[1:3]})
+    show.text(
+        "## "
+        + (
+            "Kontrol mod den sande effekt (kun syntetiske data)"
+            if da
+            else "Check against the true effect (synthetic data only)"
+        )
+    )
+    show.table(
+        coverage,
+        caption="Dækker 95 %-intervallet generatorens sande effekt?"
+        if da
+        else "Does the 95% interval cover the generator's true effect?",
+        label="tbl-truth",
+        lang=lang,
+        decimals={c: 4 for c in coverage.columns[1:3]},
+    )
 
 # %%
-show.text(f"# {t('h.methods', lang)}\n\n" + ("Data: registerdata (ydelser, sociale foranstaltninger, skolefravær), spørgeskema om livstilfredshed og kommunens handleplaner. Effekter estimeres med forskel-i-forskelle: TWFE (linearmodels PanelOLS) og Callaway–Sant'Anna ATT(g,t) med aldrig-indskrevne husstande som kontrolgruppe. Ingen tabel viser celler med færre end " if da else "Data: register data (benefits, social measures, school absence), the life-satisfaction survey and the municipality's action plans. Effects are estimated by difference-in-differences: TWFE (linearmodels PanelOLS) and Callaway–Sant'Anna ATT(g,t) with never-enrolled households as comparison. No table shows cells with fewer than ") + f"{contract.disclosure.min_persons}" + (" personer." if da else " persons.") + f"\n\n{view.methods_text(contract, lang)}")
+show.text(
+    f"# {t('h.methods', lang)}\n\n"
+    + (
+        "Data: registerdata (ydelser, sociale foranstaltninger, skolefravær), spørgeskema om livstilfredshed og kommunens handleplaner. Effekter estimeres med forskel-i-forskelle: TWFE (linearmodels PanelOLS) og Callaway–Sant'Anna ATT(g,t) med aldrig-indskrevne husstande som kontrolgruppe. Ingen tabel viser celler med færre end "
+        if da
+        else "Data: register data (benefits, social measures, school absence), the life-satisfaction survey and the municipality's action plans. Effects are estimated by difference-in-differences: TWFE (linearmodels PanelOLS) and Callaway–Sant'Anna ATT(g,t) with never-enrolled households as comparison. No table shows cells with fewer than "
+    )
+    + f"{contract.disclosure.min_persons}"
+    + (" personer." if da else " persons.")
+    + f"\n\n{view.methods_text(contract, lang)}"
+)
 
 # %%
 results.write(results_path)

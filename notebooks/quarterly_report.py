@@ -29,74 +29,157 @@ inputs = view.load(quarterly_dir, as_of)
 history = view.load_history(quarterly_dir, contract.timeline.intervention.start, as_of)
 results = ReportResults()
 results.set_inputs(inputs.key["inputs"])
-for name in ("enrolled_households", "enrolled_persons", "payments_due_total", "payments_provisional_total", "payments_paid_total", "forecast_median"):
+for name in (
+    "enrolled_households",
+    "enrolled_persons",
+    "payments_due_total",
+    "payments_provisional_total",
+    "payments_paid_total",
+    "forecast_median",
+):
     results.add(name, inputs.key[name])
 results.add_many("achievements_cumulative", inputs.key["achievements_cumulative"])
 
 # %%
-show.text(f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{view.summary(inputs, contract, lang)}\n:::")
+show.text(
+    f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{view.summary(inputs, contract, lang)}\n:::"
+)
 
 # %%
-show.text(f"# {t('h.enrolment', lang)}\n\n" + ("Indskrivningen pr. kvartal fremgår af @tbl-enrolment og @fig-enrolment." if lang == "da" else "Enrolment by quarter is shown in @tbl-enrolment and @fig-enrolment."))
+show.text(
+    f"# {t('h.enrolment', lang)}\n\n"
+    + (
+        "Indskrivningen pr. kvartal fremgår af @tbl-enrolment og @fig-enrolment."
+        if lang == "da"
+        else "Enrolment by quarter is shown in @tbl-enrolment and @fig-enrolment."
+    )
+)
 
 # %%
 #| label: tbl-enrolment
 table, note = view.enrolment_table(inputs, contract, lang)
-show.table(table, caption="Indskrevne husstande og personer pr. kvartal" if lang == "da" else "Enrolled households and persons by quarter", lang=lang, note=note)
+show.table(
+    table,
+    caption="Indskrevne husstande og personer pr. kvartal"
+    if lang == "da"
+    else "Enrolled households and persons by quarter",
+    lang=lang,
+    note=note,
+)
 
 # %%
 #| label: fig-enrolment
-show.figure(view.enrolment_figure(inputs, contract, lang), caption="Indskrevne husstande mod målet" if lang == "da" else "Enrolled households against the target")
+show.figure(
+    view.enrolment_figure(inputs, contract, lang),
+    caption="Indskrevne husstande mod målet"
+    if lang == "da"
+    else "Enrolled households against the target",
+)
 
 # %%
 show.text(f"# {t('h.completeness', lang)}")
 
 # %%
 #| label: tbl-completeness
-show.table(view.completeness_table(inputs, lang), caption="Data modtaget pr. kilde i seneste kvartal" if lang == "da" else "Data received per source in the latest quarter", lang=lang)
+show.table(
+    view.completeness_table(inputs, lang),
+    caption="Data modtaget pr. kilde i seneste kvartal"
+    if lang == "da"
+    else "Data received per source in the latest quarter",
+    lang=lang,
+)
 
 # %%
-show.text(f"# {t('h.targets', lang)}\n\n" + ("@tbl-targets viser de fem betalingsmål pr. boligområde; @fig-targets viser udviklingen." if lang == "da" else "@tbl-targets shows the payment targets by area; @fig-targets shows their development."))
+show.text(
+    f"# {t('h.targets', lang)}\n\n"
+    + (
+        "@tbl-targets viser de fem betalingsmål pr. boligområde; @fig-targets viser udviklingen."
+        if lang == "da"
+        else "@tbl-targets shows the payment targets by area; @fig-targets shows their development."
+    )
+)
 
 # %%
 #| label: tbl-targets
 table, note = view.targets_table(inputs, contract, lang)
-show.table(table, caption="Betalingsmål: omfattede og opnåede resultater" if lang == "da" else "Payment targets: eligible units and achievements", lang=lang, note=note)
+show.table(
+    table,
+    caption="Betalingsmål: omfattede og opnåede resultater"
+    if lang == "da"
+    else "Payment targets: eligible units and achievements",
+    lang=lang,
+    note=note,
+)
 
 # %%
 #| label: fig-targets
-show.figure(view.targets_figure(history, lang), caption="Opnåede resultater over tid" if lang == "da" else "Achievements over time")
+show.figure(
+    view.targets_figure(history, lang),
+    caption="Opnåede resultater over tid" if lang == "da" else "Achievements over time",
+)
 
 # %%
 show.text(f"## {t('h.absence', lang)}")
 absence = view.absence_table(inputs, lang)
 if not absence.empty:
-    show.table(absence, caption="Ændring i skolefravær (procentpoint) mod kontrolgruppen" if lang == "da" else "Change in school absence (percentage points) against the comparison group", label="tbl-absence", lang=lang, decimals={t("col.estimate", lang): 2})
+    show.table(
+        absence,
+        caption="Ændring i skolefravær (procentpoint) mod kontrolgruppen"
+        if lang == "da"
+        else "Change in school absence (percentage points) against the comparison group",
+        label="tbl-absence",
+        lang=lang,
+        decimals={t("col.estimate", lang): 2},
+    )
 
 # %%
 show.text(f"# {t('h.payments', lang)}\n\n{view.payment_prose(inputs, contract, lang)}")
 
 # %%
 #| label: tbl-statement
-show.table(view.statement_table(inputs, contract, lang), caption="Betalingsopgørelse: opnåede resultater × enhedspris = beløb" if lang == "da" else "Payment statement: achievements × unit price = amount", lang=lang, decimals={t("col.achievements", lang): 2})
+show.table(
+    view.statement_table(inputs, contract, lang),
+    caption="Betalingsopgørelse: opnåede resultater × enhedspris = beløb"
+    if lang == "da"
+    else "Payment statement: achievements × unit price = amount",
+    lang=lang,
+    decimals={t("col.achievements", lang): 2},
+)
 
 # %%
 if len(inputs.tables["payments_capped"]):
-    show.table(view.capped_table(inputs, lang), caption="Opgjorte beløb mod lofterne" if lang == "da" else "Amounts due against the caps", label="tbl-caps", lang=lang)
+    show.table(
+        view.capped_table(inputs, lang),
+        caption="Opgjorte beløb mod lofterne" if lang == "da" else "Amounts due against the caps",
+        label="tbl-caps",
+        lang=lang,
+    )
 
 # %%
 show.text(f"## {t('h.investors', lang)}")
 
 # %%
 #| label: tbl-investors
-show.table(view.investors_table(inputs, lang), caption="Investorernes investering og tilbagebetaling til dato" if lang == "da" else "The investors' investment and repayments to date", lang=lang)
+show.table(
+    view.investors_table(inputs, lang),
+    caption="Investorernes investering og tilbagebetaling til dato"
+    if lang == "da"
+    else "The investors' investment and repayments to date",
+    lang=lang,
+)
 
 # %%
 show.text(f"## {t('h.forecast', lang)}")
 
 # %%
 #| label: tbl-forecast
-show.table(view.forecast_table(inputs, lang), caption="Prognose for samlede resultatbetalinger (90 %-interval)" if lang == "da" else "Forecast of total outcome payments (90% interval)", lang=lang)
+show.table(
+    view.forecast_table(inputs, lang),
+    caption="Prognose for samlede resultatbetalinger (90 %-interval)"
+    if lang == "da"
+    else "Forecast of total outcome payments (90% interval)",
+    lang=lang,
+)
 
 # %%
 show.text(f"# {t('h.methods', lang)}\n\n{view.methods_text(contract, lang)}")

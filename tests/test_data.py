@@ -21,12 +21,22 @@ from analysis.data.validate import DataContractError, load_extract
 def small_tables(extract):
     """A valid small extract: four intervention and four comparison households."""
     households = extract["households"]
-    keep = pd.concat([households.loc[households["group"] == "intervention"].head(4), households.loc[households["group"] == "comparison"].head(4)])["household_id"]
+    keep = pd.concat(
+        [
+            households.loc[households["group"] == "intervention"].head(4),
+            households.loc[households["group"] == "comparison"].head(4),
+        ]
+    )["household_id"]
     persons = extract["persons"].loc[extract["persons"]["household_id"].isin(keep)]
-    tables = {"households": households.loc[households["household_id"].isin(keep)], "persons": persons}
+    tables = {
+        "households": households.loc[households["household_id"].isin(keep)],
+        "persons": persons,
+    }
     for name in ("benefits", "social_measures", "school_absence", "life_satisfaction"):
         tables[name] = extract[name].loc[extract[name]["person_id"].isin(persons["person_id"])]
-    tables["action_plans"] = extract["action_plans"].loc[extract["action_plans"]["household_id"].isin(keep)]
+    tables["action_plans"] = extract["action_plans"].loc[
+        extract["action_plans"]["household_id"].isin(keep)
+    ]
     return {k: v.reset_index(drop=True) for k, v in tables.items()}
 
 
@@ -55,7 +65,11 @@ def test_danish_csv_loads_to_identical_frames(tmp_path, extract, contract):
     assert b"," in (folder / "school_absence.csv").read_bytes()
     danish = load_extract(folder, contract)
     for name in TABLES:
-        pd.testing.assert_frame_equal(danish[name].reset_index(drop=True), extract[name].reset_index(drop=True), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            danish[name].reset_index(drop=True),
+            extract[name].reset_index(drop=True),
+            check_dtype=False,
+        )
 
 
 def test_latin1_text_is_read(tmp_path, small_tables, contract):
@@ -89,39 +103,124 @@ def _duplicate(table):
 
 # (name, mutation of the tables or raw bytes, fragment the error must contain)
 BROKEN = [
-    ("missing column", _mutate("persons", drop="sex"), "persons.csv, column sex: required column is missing"),
-    ("extra column", lambda t: {**t, "persons": t["persons"].assign(name="x")}, "column is not part of the data contract"),
+    (
+        "missing column",
+        _mutate("persons", drop="sex"),
+        "persons.csv, column sex: required column is missing",
+    ),
+    (
+        "extra column",
+        lambda t: {**t, "persons": t["persons"].assign(name="x")},
+        "column is not part of the data contract",
+    ),
     ("wrong type", _mutate("persons", "birth_year", 0, "nineteen"), "birth_year: wrong type"),
     ("duplicate household", _duplicate("households"), "households.csv, column household_id"),
     ("duplicate person-quarter", _duplicate("benefits"), "duplicate key"),
-    ("unknown benefit", _mutate("benefits", "benefit_category", 1, "lottery"), "benefit_category: isin"),
+    (
+        "unknown benefit",
+        _mutate("benefits", "benefit_category", 1, "lottery"),
+        "benefit_category: isin",
+    ),
     ("unknown measure", _mutate("social_measures", "measure", 0, "SEL999"), "measure: isin"),
     ("unknown goal status", _mutate("action_plans", "status", 0, "maybe"), "status: isin"),
     ("unknown group", _mutate("households", "group", 0, "treated"), "group: isin"),
     ("score above 10", _mutate("life_satisfaction", "score", 0, 11), "score: in_range"),
     ("fractional score", _mutate("life_satisfaction", "score", 0, 6.5), "whole number"),
-    ("absent > school days", _mutate("school_absence", "days_absent", 0, 99.0), "days_absent ≤ school_days"),
-    ("negative absence", _mutate("school_absence", "days_absent", 0, -1.0), "days_absent: greater_than_or_equal_to"),
-    ("weeks out of range", _mutate("benefits", "weeks_on_benefit", 0, 20), "weeks_on_benefit: in_range"),
+    (
+        "absent > school days",
+        _mutate("school_absence", "days_absent", 0, 99.0),
+        "days_absent ≤ school_days",
+    ),
+    (
+        "negative absence",
+        _mutate("school_absence", "days_absent", 0, -1.0),
+        "days_absent: greater_than_or_equal_to",
+    ),
+    (
+        "weeks out of range",
+        _mutate("benefits", "weeks_on_benefit", 0, 20),
+        "weeks_on_benefit: in_range",
+    ),
     ("grade out of range", _mutate("school_absence", "grade", 0, 12), "grade: in_range"),
-    ("orphan person", _mutate("persons", "household_id", 0, "H9999999"), "persons.csv, column household_id: refers to ids not found in households"),
-    ("orphan benefit row", _mutate("benefits", "person_id", 0, "P99999999"), "benefits.csv, column person_id: refers to ids not found in persons"),
-    ("plan of a comparison household", lambda t: {**t, "action_plans": t["action_plans"].assign(household_id=t["households"].loc[t["households"]["group"] == "comparison", "household_id"].iloc[0])}, "not found in the intervention households"),
-    ("quarter outside window", _mutate("benefits", "quarter", 0, "2019Q1"), "quarter inside the programme window"),
+    (
+        "orphan person",
+        _mutate("persons", "household_id", 0, "H9999999"),
+        "persons.csv, column household_id: refers to ids not found in households",
+    ),
+    (
+        "orphan benefit row",
+        _mutate("benefits", "person_id", 0, "P99999999"),
+        "benefits.csv, column person_id: refers to ids not found in persons",
+    ),
+    (
+        "plan of a comparison household",
+        lambda t: {
+            **t,
+            "action_plans": t["action_plans"].assign(
+                household_id=t["households"]
+                .loc[t["households"]["group"] == "comparison", "household_id"]
+                .iloc[0]
+            ),
+        },
+        "not found in the intervention households",
+    ),
+    (
+        "quarter outside window",
+        _mutate("benefits", "quarter", 0, "2019Q1"),
+        "quarter inside the programme window",
+    ),
     ("malformed quarter", _mutate("benefits", "quarter", 0, "2024-03"), "quarter written YYYYQn"),
-    ("CPR-like person id", _mutate("persons", "person_id", 0, "010190-1234"), "look like CPR numbers"),
-    ("CPR-like ten digits", _mutate("benefits", "person_id", 0, "3112851234"), "look like CPR numbers"),
-    ("comparison area code", _mutate("households", "area", 0, "XYZ"), "area must be a programme area"),
-    ("enrolment for comparison", lambda t: {**t, "households": t["households"].assign(enrolment_quarter="2024Q1")}, "enrolment_quarter is given exactly for intervention"),
+    (
+        "CPR-like person id",
+        _mutate("persons", "person_id", 0, "010190-1234"),
+        "look like CPR numbers",
+    ),
+    (
+        "CPR-like ten digits",
+        _mutate("benefits", "person_id", 0, "3112851234"),
+        "look like CPR numbers",
+    ),
+    (
+        "comparison area code",
+        _mutate("households", "area", 0, "XYZ"),
+        "area must be a programme area",
+    ),
+    (
+        "enrolment for comparison",
+        lambda t: {**t, "households": t["households"].assign(enrolment_quarter="2024Q1")},
+        "enrolment_quarter is given exactly for intervention",
+    ),
     ("too few open cases", _mutate("households", "open_cases", 0, 1), "open_cases: in_range"),
-    ("Barnets Lov before 2024", lambda t: {**t, "social_measures": t["social_measures"].assign(measure=np.where(t["social_measures"]["quarter"] < "2024", "BL32", "none"))}, "Barnets Lov codes only from 2024Q1"),
-    ("score without answer", _mutate("life_satisfaction", "response", 0, "nonresponse"), "score is given exactly when response is 'answered'"),
-    ("missing table", lambda t: {k: v for k, v in t.items() if k != "school_absence"}, "school_absence.csv / school_absence.parquet: table file is missing"),
+    (
+        "Barnets Lov before 2024",
+        lambda t: {
+            **t,
+            "social_measures": t["social_measures"].assign(
+                measure=np.where(t["social_measures"]["quarter"] < "2024", "BL32", "none")
+            ),
+        },
+        "Barnets Lov codes only from 2024Q1",
+    ),
+    (
+        "score without answer",
+        _mutate("life_satisfaction", "response", 0, "nonresponse"),
+        "score is given exactly when response is 'answered'",
+    ),
+    (
+        "missing table",
+        lambda t: {k: v for k, v in t.items() if k != "school_absence"},
+        "school_absence.csv / school_absence.parquet: table file is missing",
+    ),
 ]
 RAW_BROKEN = [
     ("empty file", "persons.csv", b"", "the file is empty"),
     ("truncated file", "benefits.csv", None, "may be truncated"),
-    ("undecodable bytes", "households.csv", b"household_id,group\n\x81\x8d\x00\x9f,intervention\n", "not UTF-8 or Latin-1 text"),
+    (
+        "undecodable bytes",
+        "households.csv",
+        b"household_id,group\n\x81\x8d\x00\x9f,intervention\n",
+        "not UTF-8 or Latin-1 text",
+    ),
 ]
 
 
@@ -130,15 +229,21 @@ def test_corpus_has_at_least_25_cases():
 
 
 @pytest.mark.parametrize(("name", "mutation", "fragment"), BROKEN, ids=[b[0] for b in BROKEN])
-def test_broken_extract_gives_its_specific_error(tmp_path, small_tables, contract, name, mutation, fragment):
+def test_broken_extract_gives_its_specific_error(
+    tmp_path, small_tables, contract, name, mutation, fragment
+):
     folder = _write(tmp_path / "broken", mutation({k: v.copy() for k, v in small_tables.items()}))
     with pytest.raises(DataContractError) as error:
         load_extract(folder, contract)
     assert fragment in str(error.value)
 
 
-@pytest.mark.parametrize(("name", "file", "content", "fragment"), RAW_BROKEN, ids=[b[0] for b in RAW_BROKEN])
-def test_unreadable_file_gives_its_specific_error(tmp_path, small_tables, contract, name, file, content, fragment):
+@pytest.mark.parametrize(
+    ("name", "file", "content", "fragment"), RAW_BROKEN, ids=[b[0] for b in RAW_BROKEN]
+)
+def test_unreadable_file_gives_its_specific_error(
+    tmp_path, small_tables, contract, name, file, content, fragment
+):
     folder = _write(tmp_path / "raw", small_tables)
     if content is None:
         content = (folder / file).read_bytes()
@@ -150,14 +255,18 @@ def test_unreadable_file_gives_its_specific_error(tmp_path, small_tables, contra
 
 
 def test_cpr_values_are_never_echoed(tmp_path, small_tables, contract):
-    tables = _mutate("persons", "person_id", 0, "010190-1234")({k: v.copy() for k, v in small_tables.items()})
+    tables = _mutate("persons", "person_id", 0, "010190-1234")(
+        {k: v.copy() for k, v in small_tables.items()}
+    )
     with pytest.raises(DataContractError) as error:
         load_extract(_write(tmp_path / "cpr", tables), contract)
     assert "010190" not in str(error.value)
 
 
 def test_cpr_detection():
-    values = pd.Series(["010190-1234", "3112851234", "P00000001", "320190-1234", "290201-1234", "H0000001"])
+    values = pd.Series(
+        ["010190-1234", "3112851234", "P00000001", "320190-1234", "290201-1234", "H0000001"]
+    )
     assert looks_like_cpr(values).tolist() == [True, True, False, False, False, False]
 
 
@@ -165,9 +274,13 @@ def test_validate_cli_reports_rows_and_exits_nonzero(tmp_path, small_tables):
     import subprocess
     import sys
 
-    tables = _mutate("benefits", "benefit_category", 2, "lottery")({k: v.copy() for k, v in small_tables.items()})
+    tables = _mutate("benefits", "benefit_category", 2, "lottery")(
+        {k: v.copy() for k, v in small_tables.items()}
+    )
     folder = _write(tmp_path / "cli", tables)
-    completed = subprocess.run([sys.executable, "-m", "analysis", "validate", str(folder)], capture_output=True, text=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "analysis", "validate", str(folder)], capture_output=True, text=True
+    )
     assert completed.returncode == 1
     assert "benefits.csv, column benefit_category: isin" in completed.stderr
     assert "data row(s) 3" in completed.stderr
@@ -179,7 +292,10 @@ def test_generator_is_deterministic(tmp_path, contract, synthetic_dir):
     again = tmp_path / "again"
     generate(again, contract, load_synthetic(), contract.seed)
     for path in sorted(synthetic_dir.iterdir()):
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == hashlib.sha256((again / path.name).read_bytes()).hexdigest(), path.name
+        assert (
+            hashlib.sha256(path.read_bytes()).hexdigest()
+            == hashlib.sha256((again / path.name).read_bytes()).hexdigest()
+        ), path.name
 
 
 def test_generator_matches_design_figures(extract, contract, synthetic_dir):
@@ -192,13 +308,20 @@ def test_generator_matches_design_figures(extract, contract, synthetic_dir):
     # Comparison pool about ten times the intervention group.
     assert 9 <= (~intervention).sum() / intervention.sum() <= 11
     # Selection: intervention households have more open cases.
-    assert households.loc[intervention, "open_cases"].mean() > households.loc[~intervention, "open_cases"].mean() + 0.5
+    assert (
+        households.loc[intervention, "open_cases"].mean()
+        > households.loc[~intervention, "open_cases"].mean() + 0.5
+    )
     # Enrolment staggered over 2023Q4-2025Q2.
-    assert set(households.loc[intervention, "enrolment_quarter"]) == set(contract.timeline.enrolment.quarters())
+    assert set(households.loc[intervention, "enrolment_quarter"]) == set(
+        contract.timeline.enrolment.quarters()
+    )
     # School absence of intervention pupils per school year near the housing-area figures:
     # mean above the national 7 %, 38 % above 10 % and 17 % above 15 % (within 10 points).
     absence = extract["school_absence"].merge(persons[["person_id", "group"]], on="person_id")
-    absence = absence.loc[absence["group"] == "intervention"].assign(year=lambda f: f["quarter"].str[:4])
+    absence = absence.loc[absence["group"] == "intervention"].assign(
+        year=lambda f: f["quarter"].str[:4]
+    )
     yearly = absence.groupby(["person_id", "year"])[["days_absent", "school_days"]].sum()
     rate = yearly["days_absent"] / yearly["school_days"]
     assert 0.07 <= rate.mean() <= 0.12

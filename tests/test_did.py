@@ -22,7 +22,18 @@ def dgp(seed=1, n=600, periods=8, effect=1.0, growth=0.0, cohorts=(0, 4, 5, 6)):
     treated = (g > 0) & (t >= g)
     truth = np.where(treated, effect + growth * (t - g), 0.0)
     y = unit + 0.2 * t + 0.3 * x * t / periods + truth + rng.normal(size=n * periods)
-    return pd.DataFrame({"id": ids, "t": t, "g": g, "y": y, "x": x, "hh": ids // 2, "d": treated.astype(int), "truth": truth})
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "t": t,
+            "g": g,
+            "y": y,
+            "x": x,
+            "hh": ids // 2,
+            "d": treated.astype(int),
+            "truth": truth,
+        }
+    )
 
 
 def test_att_gt_recovers_the_effect():
@@ -46,7 +57,15 @@ def test_twfe_recovers_a_constant_effect():
 def _csdid(data, est_method, control_group, xformla=None):
     from csdid.att_gt import ATTgt
 
-    fit = ATTgt(yname="y", gname="g", idname="id", tname="t", data=data, control_group=control_group, xformla=xformla).fit(est_method=est_method, bstrap=False)
+    fit = ATTgt(
+        yname="y",
+        gname="g",
+        idname="id",
+        tname="t",
+        data=data,
+        control_group=control_group,
+        xformla=xformla,
+    ).fit(est_method=est_method, bstrap=False)
     return fit
 
 
@@ -56,7 +75,16 @@ def _csdid(data, est_method, control_group, xformla=None):
 def test_att_gt_agrees_with_csdid(est_method, control_group, covariates):
     data = dgp(seed=3, n=400)
     reference = _csdid(data, est_method, control_group, "y~x" if covariates else None)
-    mine = att_gt(data, "y", "t", "id", "g", xformla=["x"] if covariates else None, est_method=est_method, control_group=control_group)
+    mine = att_gt(
+        data,
+        "y",
+        "t",
+        "id",
+        "g",
+        xformla=["x"] if covariates else None,
+        est_method=est_method,
+        control_group=control_group,
+    )
     ref_att = np.asarray(reference.results["att"], dtype=float)
     ref_se = np.asarray(reference.results["se"], dtype=float)
     np.testing.assert_allclose(mine.table["att"].to_numpy(), ref_att, atol=1e-4)
@@ -67,14 +95,21 @@ def test_twfe_agrees_with_manual_within_regression():
     data = dgp(seed=5)
     result = twfe(data, "y", "t", "id", "d")
     frame = data.set_index(["id", "t"])
-    reference = PanelOLS(frame["y"], frame[["d"]], entity_effects=True, time_effects=True).fit(cov_type="robust")
+    reference = PanelOLS(frame["y"], frame[["d"]], entity_effects=True, time_effects=True).fit(
+        cov_type="robust"
+    )
     assert result.att == pytest.approx(float(reference.params["d"]), abs=1e-6)
     # Independent check of the point estimate: two-way demeaning on the balanced panel.
     wide = data.pivot(index="id", columns="t", values="y")
     dwide = data.pivot(index="id", columns="t", values="d").astype(float)
 
     def demean(m):
-        return m - m.mean(axis=1).to_numpy()[:, None] - m.mean(axis=0).to_numpy()[None, :] + m.to_numpy().mean()
+        return (
+            m
+            - m.mean(axis=1).to_numpy()[:, None]
+            - m.mean(axis=0).to_numpy()[None, :]
+            + m.to_numpy().mean()
+        )
 
     yy, dd = demean(wide).to_numpy().ravel(), demean(dwide).to_numpy().ravel()
     assert result.att == pytest.approx(float(dd @ yy / (dd @ dd)), abs=1e-6)
@@ -86,9 +121,13 @@ def test_wild_bootstrap_agrees_with_wildboottest():
 
     data = dgp(seed=7, n=200)
     data["cl"] = data["id"] % 12
-    ours = wild_bootstrap(data, "y", "t", "id", "d", cluster="cl", reps=999, seed=1, weight_type="rademacher")
+    ours = wild_bootstrap(
+        data, "y", "t", "id", "d", cluster="cl", reps=999, seed=1, weight_type="rademacher"
+    )
     model = smf.ols("y ~ d + C(id) + C(t)", data=data)
-    reference = wildboottest(model, param="d", cluster=data["cl"], B=999, seed=1, weights_type="rademacher", show=False)
+    reference = wildboottest(
+        model, param="d", cluster=data["cl"], B=999, seed=1, weights_type="rademacher", show=False
+    )
     p_reference = float(np.asarray(reference["p-value"]).ravel()[0])
     assert abs(ours.p_value - p_reference) < 0.05
 
@@ -119,7 +158,10 @@ def test_errors_are_clear():
 def test_unbalanced_panel_and_bootstrap_bands():
     data = dgp(seed=2).sample(frac=0.85, random_state=1)
     result = att_gt(data, "y", "t", "id", "g", cluster="hh", bstrap=True, biters=199, seed=4)
-    assert (result.table["band_high"] - result.table["band_low"] >= result.table["ci_high"] - result.table["ci_low"] - 1e-9).all()
+    assert (
+        result.table["band_high"] - result.table["band_low"]
+        >= result.table["ci_high"] - result.table["ci_low"] - 1e-9
+    ).all()
 
 
 def test_sensitivity_and_power():

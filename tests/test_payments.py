@@ -23,16 +23,56 @@ Q = quarters.to_index
 
 def _tables(benefits=(), measures=(), survey=(), plans=()):
     """One household enrolled 2024Q1 in Houlkærvænget, adult P1 born 1980, child P2 born 2015."""
-    households = pd.DataFrame([{"household_id": "H1", "group": "intervention", "area": "HOU", "household_type": "single_parent", "enrolment_quarter": "2024Q1", "exit_quarter": None, "open_cases": 3}])
-    persons = pd.DataFrame([{"person_id": "P1", "household_id": "H1", "birth_year": 1980, "sex": "K"}, {"person_id": "P2", "household_id": "H1", "birth_year": 2015, "sex": "M"}])
+    households = pd.DataFrame(
+        [
+            {
+                "household_id": "H1",
+                "group": "intervention",
+                "area": "HOU",
+                "household_type": "single_parent",
+                "enrolment_quarter": "2024Q1",
+                "exit_quarter": None,
+                "open_cases": 3,
+            }
+        ]
+    )
+    persons = pd.DataFrame(
+        [
+            {"person_id": "P1", "household_id": "H1", "birth_year": 1980, "sex": "K"},
+            {"person_id": "P2", "household_id": "H1", "birth_year": 2015, "sex": "M"},
+        ]
+    )
     return {
         "households": households,
         "persons": persons,
-        "benefits": pd.DataFrame(benefits, columns=["person_id", "quarter", "benefit_category", "weeks_on_benefit"]),
+        "benefits": pd.DataFrame(
+            benefits, columns=["person_id", "quarter", "benefit_category", "weeks_on_benefit"]
+        ),
         "social_measures": pd.DataFrame(measures, columns=["person_id", "quarter", "measure"]),
-        "school_absence": pd.DataFrame(columns=["person_id", "quarter", "grade", "school_days", "days_absent", "days_unauthorised"]),
-        "life_satisfaction": pd.DataFrame(survey, columns=["person_id", "wave", "quarter", "score", "response"]),
-        "action_plans": pd.DataFrame(plans, columns=["goal_id", "household_id", "domain", "set_quarter", "review_quarter", "status"]),
+        "school_absence": pd.DataFrame(
+            columns=[
+                "person_id",
+                "quarter",
+                "grade",
+                "school_days",
+                "days_absent",
+                "days_unauthorised",
+            ]
+        ),
+        "life_satisfaction": pd.DataFrame(
+            survey, columns=["person_id", "wave", "quarter", "score", "response"]
+        ),
+        "action_plans": pd.DataFrame(
+            plans,
+            columns=[
+                "goal_id",
+                "household_id",
+                "domain",
+                "set_quarter",
+                "review_quarter",
+                "status",
+            ],
+        ),
     }
 
 
@@ -40,7 +80,14 @@ def test_employment_hand_worked(contract):
     # Baseline 2023Q4: aktivitetsparat kontanthjælp (step 1). 2024Q1 jobparat (2), 2024Q2 jobparat (2):
     # step 1 sustained two quarters -> achieved 2024Q2. 2024Q3 fleksjob (3), 2024Q4 fleksjob (3): step 2 achieved 2024Q4.
     # 2025Q1 back to jobparat (2): step 2 no longer holds, step 1 still holds.
-    path = [("2023Q4", "kontanthjaelp_aktivitetsparat"), ("2024Q1", "kontanthjaelp_jobparat"), ("2024Q2", "kontanthjaelp_jobparat"), ("2024Q3", "fleksjob"), ("2024Q4", "fleksjob"), ("2025Q1", "kontanthjaelp_jobparat")]
+    path = [
+        ("2023Q4", "kontanthjaelp_aktivitetsparat"),
+        ("2024Q1", "kontanthjaelp_jobparat"),
+        ("2024Q2", "kontanthjaelp_jobparat"),
+        ("2024Q3", "fleksjob"),
+        ("2024Q4", "fleksjob"),
+        ("2025Q1", "kontanthjaelp_jobparat"),
+    ]
     data = as_of(_tables(benefits=[("P1", q, c, 13) for q, c in path]), "2025Q2", contract)
     result = employment(data, contract)
     got = {(r.step, quarters.from_index(r.t)) for r in result.achievements.itertuples()}
@@ -53,7 +100,12 @@ def test_employment_hand_worked(contract):
 
 
 def test_employment_not_sustained_is_not_paid(contract):
-    path = [("2023Q4", "kontanthjaelp_aktivitetsparat"), ("2024Q1", "kontanthjaelp_jobparat"), ("2024Q2", "kontanthjaelp_aktivitetsparat"), ("2024Q3", "kontanthjaelp_jobparat")]
+    path = [
+        ("2023Q4", "kontanthjaelp_aktivitetsparat"),
+        ("2024Q1", "kontanthjaelp_jobparat"),
+        ("2024Q2", "kontanthjaelp_aktivitetsparat"),
+        ("2024Q3", "kontanthjaelp_jobparat"),
+    ]
     data = as_of(_tables(benefits=[("P1", q, c, 13) for q, c in path]), "2024Q4", contract)
     assert employment(data, contract).achievements.empty
 
@@ -62,38 +114,80 @@ def test_social_measures_hand_worked(contract):
     # Child P2: placement (BL46 from 2024, SEL52_ANBR before) at baseline 2023Q4 = rank 2.
     # 2024Q1-2024Q2 supporting measure BL32 (rank 1): step 1 achieved 2024Q2.
     # 2024Q3-2024Q4 none (rank 0): step 2 achieved 2024Q4. 2 x 25,000 = 50,000 DKK.
-    path = [("2023Q4", "SEL52_ANBR"), ("2024Q1", "BL32"), ("2024Q2", "BL32"), ("2024Q3", "none"), ("2024Q4", "none")]
+    path = [
+        ("2023Q4", "SEL52_ANBR"),
+        ("2024Q1", "BL32"),
+        ("2024Q2", "BL32"),
+        ("2024Q3", "none"),
+        ("2024Q4", "none"),
+    ]
     data = as_of(_tables(measures=[("P2", q, m) for q, m in path]), "2025Q1", contract)
     result = social_measures(data, contract)
-    assert {(r.step, quarters.from_index(r.t)) for r in result.achievements.itertuples()} == {(1, "2024Q2"), (2, "2024Q4")}
+    assert {(r.step, quarters.from_index(r.t)) for r in result.achievements.itertuples()} == {
+        (1, "2024Q2"),
+        (2, "2024Q4"),
+    }
 
 
 def test_life_satisfaction_hand_worked(contract):
     # Baseline 5 at wave 0; wave 1 non-response (neither success nor failure); wave 2 score 6 = +1 -> achieved 2025Q1.
-    survey = [("P1", 0, "2024Q1", 5.0, "answered"), ("P1", 1, "2024Q3", None, "nonresponse"), ("P1", 2, "2025Q1", 6.0, "answered")]
+    survey = [
+        ("P1", 0, "2024Q1", 5.0, "answered"),
+        ("P1", 1, "2024Q3", None, "nonresponse"),
+        ("P1", 2, "2025Q1", 6.0, "answered"),
+    ]
     result = life_satisfaction(as_of(_tables(survey=survey), "2025Q1", contract), contract)
     assert [quarters.from_index(t) for t in result.achievements["t"]] == ["2025Q1"]
     assert result.extra["nonresponse_total"] == 1
 
 
 def test_action_plan_goals_hand_worked(contract):
-    plans = [("G1", "H1", "health", "2024Q1", "2024Q2", "in_progress"), ("G1", "H1", "health", "2024Q1", "2024Q4", "achieved"), ("G2", "H1", "housing", "2024Q1", "2024Q2", "dropped")]
+    plans = [
+        ("G1", "H1", "health", "2024Q1", "2024Q2", "in_progress"),
+        ("G1", "H1", "health", "2024Q1", "2024Q4", "achieved"),
+        ("G2", "H1", "housing", "2024Q1", "2024Q2", "dropped"),
+    ]
     result = action_plan_goals(as_of(_tables(plans=plans), "2025Q1", contract), contract)
     assert result.achievements["unit_id"].tolist() == ["G1"]
     assert len(result.eligible) == 2
 
 
 def test_statement_prices_and_modes(contract):
-    path = [("2023Q4", "kontanthjaelp_aktivitetsparat"), ("2024Q1", "kontanthjaelp_jobparat"), ("2024Q2", "kontanthjaelp_jobparat"), ("2024Q3", "kontanthjaelp_jobparat"), ("2024Q4", "kontanthjaelp_jobparat"), ("2025Q1", "kontanthjaelp_jobparat"), ("2025Q2", "kontanthjaelp_jobparat"), ("2025Q3", "kontanthjaelp_jobparat"), ("2025Q4", "kontanthjaelp_jobparat")]
+    path = [
+        ("2023Q4", "kontanthjaelp_aktivitetsparat"),
+        ("2024Q1", "kontanthjaelp_jobparat"),
+        ("2024Q2", "kontanthjaelp_jobparat"),
+        ("2024Q3", "kontanthjaelp_jobparat"),
+        ("2024Q4", "kontanthjaelp_jobparat"),
+        ("2025Q1", "kontanthjaelp_jobparat"),
+        ("2025Q2", "kontanthjaelp_jobparat"),
+        ("2025Q3", "kontanthjaelp_jobparat"),
+        ("2025Q4", "kontanthjaelp_jobparat"),
+    ]
     data = as_of(_tables(benefits=[("P1", q, c, 13) for q, c in path]), "2026Q1", contract)
-    results = {"employment": employment(data, contract), "social_measures": social_measures(data, contract), "life_satisfaction": life_satisfaction(data, contract), "action_plan_goals": action_plan_goals(data, contract)}
+    results = {
+        "employment": employment(data, contract),
+        "social_measures": social_measures(data, contract),
+        "life_satisfaction": life_satisfaction(data, contract),
+        "action_plan_goals": action_plan_goals(data, contract),
+    }
     periods = result_periods(contract)[:2]
     # Mode once: step 1 (achieved 2024Q2) is paid in the first period only: 20,000 then 0.
     table = statement(results, {}, periods, contract)
     employment_rows = table.loc[table["target"] == "employment", "amount"].tolist()
     assert employment_rows == [20000.0, 0.0]
     # Mode per_followup: it still holds at the end of 2025, so it is paid again: 20,000 and 20,000.
-    per_followup = contract.model_copy(update={"targets": contract.targets.model_copy(update={"employment": contract.targets.employment.model_copy(update={"payment_mode": "per_followup"})})})
+    per_followup = contract.model_copy(
+        update={
+            "targets": contract.targets.model_copy(
+                update={
+                    "employment": contract.targets.employment.model_copy(
+                        update={"payment_mode": "per_followup"}
+                    )
+                }
+            )
+        }
+    )
     table = statement(results, {}, periods, per_followup)
     assert table.loc[table["target"] == "employment", "amount"].tolist() == [20000.0, 20000.0]
 
@@ -101,9 +195,21 @@ def test_statement_prices_and_modes(contract):
 def test_school_absence_price(contract):
     # Estimated reduction of 1.5 percentage points for 100 pupils over a one-year period: 4,000 x 100 x 1.5 = 600,000 DKK.
     period = result_periods(contract)[1]
-    empty = {name: type("R", (), {"achievements": pd.DataFrame(columns=["unit_id", "step", "t"]), "status": pd.DataFrame(columns=["unit_id", "step", "t", "holds"])})() for name in ("employment", "social_measures", "life_satisfaction", "action_plan_goals")}
+    empty = {
+        name: type(
+            "R",
+            (),
+            {
+                "achievements": pd.DataFrame(columns=["unit_id", "step", "t"]),
+                "status": pd.DataFrame(columns=["unit_id", "step", "t", "holds"]),
+            },
+        )()
+        for name in ("employment", "social_measures", "life_satisfaction", "action_plan_goals")
+    }
     table = statement(empty, {period.report: {"att": -0.015, "pupils": 100}}, [period], contract)
-    assert table.loc[table["target"] == "school_absence", "amount"].item() == pytest.approx(600000.0)
+    assert table.loc[table["target"] == "school_absence", "amount"].item() == pytest.approx(
+        600000.0
+    )
     # An increase in absence releases nothing.
     table = statement(empty, {period.report: {"att": 0.01, "pupils": 100}}, [period], contract)
     assert table.loc[table["target"] == "school_absence", "amount"].item() == 0.0
@@ -113,17 +219,45 @@ def test_school_absence_price(contract):
 @given(st.lists(st.floats(min_value=0, max_value=2e7), min_size=1, max_size=4))
 def test_caps_always_hold(contract, amounts):
     reports = contract.timeline.result_reports[: len(amounts)]
-    table = pd.DataFrame({"report": reports, "payment_quarter": [quarters.shift(r, 1) for r in reports], "amount": amounts})
+    table = pd.DataFrame(
+        {
+            "report": reports,
+            "payment_quarter": [quarters.shift(r, 1) for r in reports],
+            "amount": amounts,
+        }
+    )
     disbursed = pd.DataFrame({"t": [Q("2023Q4")], "amount": [contract.investment.total]})
     capped = apply_caps(table, contract, disbursed)
     assert capped["cumulative_paid"].iloc[-1] <= contract.caps.total_outcome_payments + 1e-6
     assert (capped["paid"] <= capped["due"] + 1e-6).all()
     assert (capped["paid"] <= capped["return_cap_allowed"] + 1e-6).all()
-    assert ((capped["due"] - capped["paid"] - capped["withheld_total_cap"] - capped["withheld_return_cap"]).abs() < 0.03).all()  # each column is rounded to cents
+    assert (
+        (
+            capped["due"]
+            - capped["paid"]
+            - capped["withheld_total_cap"]
+            - capped["withheld_return_cap"]
+        ).abs()
+        < 0.03
+    ).all()  # each column is rounded to cents
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.sampled_from(["kontanthjaelp_aktivitetsparat", "kontanthjaelp_jobparat", "fleksjob", "beskaeftigelse"]), min_size=4, max_size=9), st.integers(min_value=0, max_value=8))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "kontanthjaelp_aktivitetsparat",
+                "kontanthjaelp_jobparat",
+                "fleksjob",
+                "beskaeftigelse",
+            ]
+        ),
+        min_size=4,
+        max_size=9,
+    ),
+    st.integers(min_value=0, max_value=8),
+)
 def test_payments_monotone_no_double_pay_and_asof_stable(contract, path, improve_at):
     quarters_list = quarters.span("2023Q4", "2026Q1")[: len(path)]
     benefits = [("P1", q, c, 13) for q, c in zip(quarters_list, path, strict=False)]
@@ -148,7 +282,10 @@ def test_payments_monotone_no_double_pay_and_asof_stable(contract, path, improve
     early = [r for r in benefits if Q(r[1]) <= Q("2024Q3")]
     _, cut_result = amount(early, "2024Q4")
     _, full_result = amount(benefits, "2024Q4")
-    pd.testing.assert_frame_equal(cut_result.achievements.reset_index(drop=True), full_result.achievements.reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        cut_result.achievements.reset_index(drop=True),
+        full_result.achievements.reset_index(drop=True),
+    )
 
 
 def test_synthetic_achievements_follow_the_truth(extract, contract):
@@ -160,6 +297,10 @@ def test_synthetic_achievements_follow_the_truth(extract, contract):
     # the area with the largest multiplier (HOU) has the largest share achieved.
     for target in ("employment", "social_measures", "life_satisfaction", "action_plan_goals"):
         assert targets.loc[(target, "all"), "cumulative"] > 0
-    share = {a: targets.loc[("employment", a), "units_achieved"] / targets.loc[("employment", a), "eligible"] for a in ("HOU", "KAR")}
+    share = {
+        a: targets.loc[("employment", a), "units_achieved"]
+        / targets.loc[("employment", a), "eligible"]
+        for a in ("HOU", "KAR")
+    }
     assert share["HOU"] > share["KAR"]
     assert (result.tables["absence_estimates"]["att"] < 0).all()

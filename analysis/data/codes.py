@@ -10,11 +10,23 @@ from __future__ import annotations
 BENEFIT_CATEGORIES: dict[str, tuple[str, str, int | None]] = {
     "ressourceforloeb": ("resource programme", "ressourceforløb", 1),
     "jobafklaring": ("job clarification programme", "jobafklaringsforløb", 1),
-    "kontanthjaelp_aktivitetsparat": ("social assistance, activity-ready", "aktivitetsparat kontanthjælp", 1),
-    "uddannelseshjaelp_aktivitetsparat": ("education benefit, activity-ready", "aktivitetsparat uddannelseshjælp", 1),
+    "kontanthjaelp_aktivitetsparat": (
+        "social assistance, activity-ready",
+        "aktivitetsparat kontanthjælp",
+        1,
+    ),
+    "uddannelseshjaelp_aktivitetsparat": (
+        "education benefit, activity-ready",
+        "aktivitetsparat uddannelseshjælp",
+        1,
+    ),
     "sygedagpenge_lang": ("sickness benefit, long-term", "sygedagpenge (langvarig)", 1),
     "kontanthjaelp_jobparat": ("social assistance, job-ready", "jobparat kontanthjælp", 2),
-    "uddannelseshjaelp_uddannelsesparat": ("education benefit, education-ready", "uddannelsesparat uddannelseshjælp", 2),
+    "uddannelseshjaelp_uddannelsesparat": (
+        "education benefit, education-ready",
+        "uddannelsesparat uddannelseshjælp",
+        2,
+    ),
     "dagpenge": ("unemployment insurance benefit", "a-dagpenge", 2),
     "sygedagpenge_kort": ("sickness benefit, short", "sygedagpenge (kortvarig)", 2),
     "fleksjob": ("flexi-job", "fleksjob", 3),
@@ -38,8 +50,16 @@ LADDER_STEPS: dict[int, tuple[str, str]] = {
 # Social measure -> (meaning, Danish term, support level)
 SOCIAL_MEASURES: dict[str, tuple[str, str, int]] = {
     "none": ("no measure", "ingen foranstaltning", 0),
-    "SEL52_STOETTE": ("child: supporting measure (before 2024)", "Serviceloven §52, støttende foranstaltning", 2),
-    "SEL52_ANBR": ("child: out-of-home placement (before 2024)", "Serviceloven §52, anbringelse", 3),
+    "SEL52_STOETTE": (
+        "child: supporting measure (before 2024)",
+        "Serviceloven §52, støttende foranstaltning",
+        2,
+    ),
+    "SEL52_ANBR": (
+        "child: out-of-home placement (before 2024)",
+        "Serviceloven §52, anbringelse",
+        3,
+    ),
     "BL32": ("child: supporting measure", "Barnets Lov §32", 2),
     "BL46": ("child: out-of-home placement", "Barnets Lov §§46–47", 3),
     "SEL85": ("adult: support in own home", "Serviceloven §85", 2),

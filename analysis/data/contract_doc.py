@@ -38,18 +38,30 @@ def render(contract: Contract) -> str:
     ]
     for name, schema in build_schemas(contract).items():
         grain, danish, description = TABLE_DESCRIPTIONS[name]
-        lines += [f"## {name} ({danish})", "", f"{description} Grain: {grain}.", "", "| column | Danish | type | meaning | rules |", "|---|---|---|---|---|"]
+        lines += [
+            f"## {name} ({danish})",
+            "",
+            f"{description} Grain: {grain}.",
+            "",
+            "| column | Danish | type | meaning | rules |",
+            "|---|---|---|---|---|",
+        ]
         for column_name, column in schema.columns.items():
             rules = "; ".join(str(check.error or check.name) for check in column.checks)
             if column.unique:
                 rules = "; ".join(filter(None, [rules, "unique"]))
             if column.nullable:
                 rules = "; ".join(filter(None, [rules, "may be empty"]))
-            lines.append(f"| `{column_name}` | {column.title} | {column.dtype} | {column.description} | {rules} |")
+            lines.append(
+                f"| `{column_name}` | {column.title} | {column.dtype} | {column.description} | {rules} |"
+            )
         if schema.unique:
             lines += ["", f"Key: {', '.join(schema.unique)} (unique)."]
         if schema.checks:
-            lines += ["", "Row rules: " + "; ".join(str(check.error) for check in schema.checks) + "."]
+            lines += [
+                "",
+                "Row rules: " + "; ".join(str(check.error) for check in schema.checks) + ".",
+            ]
         lines.append("")
     lines += ["## Code lists", ""]
     for column, mapping in CODE_LISTS.items():

@@ -87,7 +87,10 @@ def _read_csv(path: Path) -> TableFile:
     short = [number for number, row in enumerate(rows[1:], start=2) if row and len(row) != width]
     if short:
         lines = ", ".join(str(n) for n in short[:10])
-        raise ReadError(path, f"rows with a different number of fields than the header ({width}) at line(s) {lines}: the file may be truncated")
+        raise ReadError(
+            path,
+            f"rows with a different number of fields than the header ({width}) at line(s) {lines}: the file may be truncated",
+        )
     frame = pd.read_csv(
         io.StringIO(text),
         sep=separator,
@@ -111,7 +114,9 @@ def _read_parquet(path: Path) -> TableFile:
     try:
         frame = pq.read_table(path).to_pandas()
     except Exception as error:  # pyarrow raises several types for damaged files
-        raise ReadError(path, f"not a readable Parquet file ({type(error).__name__}: {error})") from None
+        raise ReadError(
+            path, f"not a readable Parquet file ({type(error).__name__}: {error})"
+        ) from None
     return TableFile(frame, path, sha256(path))
 
 

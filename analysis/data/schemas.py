@@ -31,13 +31,37 @@ TABLES = (
 )
 
 TABLE_DESCRIPTIONS = {
-    "households": ("household", "husstande", "Every household in the intervention or comparison group."),
+    "households": (
+        "household",
+        "husstande",
+        "Every household in the intervention or comparison group.",
+    ),
     "persons": ("person", "personer", "Every member of those households."),
-    "benefits": ("person × quarter", "ydelser", "Predominant public benefit of adults per quarter (DREAM-style, aggregated)."),
-    "social_measures": ("person × quarter", "sociale foranstaltninger", "Active social measure per person and quarter, or none."),
-    "school_absence": ("pupil × quarter", "skolefravær", "School days and days absent of pupils in grades 0–9."),
-    "life_satisfaction": ("person × wave", "livstilfredshed", "Survey answers of adults in the intervention group (0–10), or non-response."),
-    "action_plans": ("goal × review", "handleplansmål", "Action-plan goals of intervention households and their status at each review."),
+    "benefits": (
+        "person × quarter",
+        "ydelser",
+        "Predominant public benefit of adults per quarter (DREAM-style, aggregated).",
+    ),
+    "social_measures": (
+        "person × quarter",
+        "sociale foranstaltninger",
+        "Active social measure per person and quarter, or none.",
+    ),
+    "school_absence": (
+        "pupil × quarter",
+        "skolefravær",
+        "School days and days absent of pupils in grades 0–9.",
+    ),
+    "life_satisfaction": (
+        "person × wave",
+        "livstilfredshed",
+        "Survey answers of adults in the intervention group (0–10), or non-response.",
+    ),
+    "action_plans": (
+        "goal × review",
+        "handleplansmål",
+        "Action-plan goals of intervention households and their status at each review.",
+    ),
 }
 
 ID_COLUMNS = {"household_id", "person_id", "goal_id"}
@@ -50,7 +74,9 @@ def _codes(mapping: dict) -> list[str]:
 def _id(title: str, description: str, unique: bool = False) -> pa.Column:
     return pa.Column(
         str,
-        pa.Check.str_matches(ID_PATTERN, error="pseudonymous id: a letter, then up to 31 letters, digits, _ or -"),
+        pa.Check.str_matches(
+            ID_PATTERN, error="pseudonymous id: a letter, then up to 31 letters, digits, _ or -"
+        ),
         unique=unique,
         title=title,
         description=description,
@@ -70,7 +96,9 @@ def _quarter(contract: Contract, title: str, description: str, nullable: bool = 
         str,
         [
             pa.Check.str_matches(QUARTER_PATTERN, error="quarter written YYYYQn"),
-            pa.Check(inside, element_wise=False, error=f"quarter inside the programme window {window}"),
+            pa.Check(
+                inside, element_wise=False, error=f"quarter inside the programme window {window}"
+            ),
         ],
         nullable=nullable,
         title=title,
@@ -79,7 +107,9 @@ def _quarter(contract: Contract, title: str, description: str, nullable: bool = 
 
 
 def _category(mapping: dict, title: str, description: str, nullable: bool = False) -> pa.Column:
-    return pa.Column(str, pa.Check.isin(_codes(mapping)), nullable=nullable, title=title, description=description)
+    return pa.Column(
+        str, pa.Check.isin(_codes(mapping)), nullable=nullable, title=title, description=description
+    )
 
 
 def build_schemas(contract: Contract) -> dict[str, pa.DataFrameSchema]:
@@ -112,14 +142,37 @@ def build_schemas(contract: Contract) -> dict[str, pa.DataFrameSchema]:
                 title="boligområde",
                 description=f"housing area: {', '.join(intervention_areas)} for the intervention, C01… for comparison areas",
             ),
-            "household_type": _category(codes.HOUSEHOLD_TYPES, "husstandstype", "composition at referral"),
-            "enrolment_quarter": _quarter(contract, "indskrivningskvartal", "quarter of enrolment (intervention only)", nullable=True),
-            "exit_quarter": _quarter(contract, "udskrivningskvartal", "quarter the household left the intervention, if it did", nullable=True),
-            "open_cases": pa.Column(int, pa.Check.in_range(2, 50), title="åbne sager", description="open municipal cases at referral (eligibility: two or more)"),
+            "household_type": _category(
+                codes.HOUSEHOLD_TYPES, "husstandstype", "composition at referral"
+            ),
+            "enrolment_quarter": _quarter(
+                contract,
+                "indskrivningskvartal",
+                "quarter of enrolment (intervention only)",
+                nullable=True,
+            ),
+            "exit_quarter": _quarter(
+                contract,
+                "udskrivningskvartal",
+                "quarter the household left the intervention, if it did",
+                nullable=True,
+            ),
+            "open_cases": pa.Column(
+                int,
+                pa.Check.in_range(2, 50),
+                title="åbne sager",
+                description="open municipal cases at referral (eligibility: two or more)",
+            ),
         },
         checks=[
-            pa.Check(area_matches_group, error="area must be a programme area for the intervention and a comparison area (C01…) otherwise"),
-            pa.Check(enrolment_matches_group, error="enrolment_quarter is given exactly for intervention households"),
+            pa.Check(
+                area_matches_group,
+                error="area must be a programme area for the intervention and a comparison area (C01…) otherwise",
+            ),
+            pa.Check(
+                enrolment_matches_group,
+                error="enrolment_quarter is given exactly for intervention households",
+            ),
             pa.Check(exit_after_enrolment, error="exit_quarter is not before enrolment_quarter"),
         ],
         strict=True,
@@ -130,7 +183,9 @@ def build_schemas(contract: Contract) -> dict[str, pa.DataFrameSchema]:
         {
             "person_id": _id("person-id", "pseudonymous person id", unique=True),
             "household_id": _id("husstands-id", "household the person belongs to"),
-            "birth_year": pa.Column(int, pa.Check.in_range(1920, 2028), title="fødselsår", description="year of birth"),
+            "birth_year": pa.Column(
+                int, pa.Check.in_range(1920, 2028), title="fødselsår", description="year of birth"
+            ),
             "sex": _category(codes.SEXES, "køn", "M male, K female (kvinde)"),
         },
         strict=True,
@@ -141,8 +196,17 @@ def build_schemas(contract: Contract) -> dict[str, pa.DataFrameSchema]:
         {
             "person_id": _id("person-id", "person"),
             "quarter": _quarter(contract, "kvartal", "calendar quarter"),
-            "benefit_category": _category(codes.BENEFIT_CATEGORIES, "ydelseskategori", "predominant benefit category in the quarter"),
-            "weeks_on_benefit": pa.Column(int, pa.Check.in_range(0, 14), title="uger på ydelse", description="weeks on public benefits in the quarter"),
+            "benefit_category": _category(
+                codes.BENEFIT_CATEGORIES,
+                "ydelseskategori",
+                "predominant benefit category in the quarter",
+            ),
+            "weeks_on_benefit": pa.Column(
+                int,
+                pa.Check.in_range(0, 14),
+                title="uger på ydelse",
+                description="weeks on public benefits in the quarter",
+            ),
         },
         unique=["person_id", "quarter"],
         strict=True,
@@ -155,15 +219,24 @@ def build_schemas(contract: Contract) -> dict[str, pa.DataFrameSchema]:
         start = quarters.to_index(codes.BARNETS_LOV_FROM)
         new_law = frame["measure"].isin(codes.BARNETS_LOV_CODES)
         old_law = frame["measure"].isin(codes.PRE_BARNETS_LOV_CODES)
-        return (~(new_law & (index < start)) & ~(old_law & (index >= start))).fillna(True).astype(bool)
+        return (
+            (~(new_law & (index < start)) & ~(old_law & (index >= start))).fillna(True).astype(bool)
+        )
 
     social_measures = pa.DataFrameSchema(
         {
             "person_id": _id("person-id", "person"),
             "quarter": _quarter(contract, "kvartal", "calendar quarter"),
-            "measure": _category(codes.SOCIAL_MEASURES, "foranstaltning", "active measure by legal basis, or none"),
+            "measure": _category(
+                codes.SOCIAL_MEASURES, "foranstaltning", "active measure by legal basis, or none"
+            ),
         },
-        checks=[pa.Check(barnets_lov_dates, error=f"Barnets Lov codes only from {codes.BARNETS_LOV_FROM}, Serviceloven §52 codes only before")],
+        checks=[
+            pa.Check(
+                barnets_lov_dates,
+                error=f"Barnets Lov codes only from {codes.BARNETS_LOV_FROM}, Serviceloven §52 codes only before",
+            )
+        ],
         unique=["person_id", "quarter"],
         strict=True,
         coerce=True,
@@ -173,14 +246,39 @@ def build_schemas(contract: Contract) -> dict[str, pa.DataFrameSchema]:
         {
             "person_id": _id("person-id", "pupil"),
             "quarter": _quarter(contract, "kvartal", "calendar quarter"),
-            "grade": pa.Column(int, pa.Check.in_range(0, 10), title="klassetrin", description="grade (0 = børnehaveklasse)"),
-            "school_days": pa.Column(int, pa.Check.in_range(1, 70), title="skoledage", description="school days in the quarter"),
-            "days_absent": pa.Column(float, pa.Check.ge(0), title="fraværsdage", description="days absent (sickness, permitted and unauthorised)"),
-            "days_unauthorised": pa.Column(float, pa.Check.ge(0), title="ulovligt fravær", description="days of unauthorised absence"),
+            "grade": pa.Column(
+                int,
+                pa.Check.in_range(0, 10),
+                title="klassetrin",
+                description="grade (0 = børnehaveklasse)",
+            ),
+            "school_days": pa.Column(
+                int,
+                pa.Check.in_range(1, 70),
+                title="skoledage",
+                description="school days in the quarter",
+            ),
+            "days_absent": pa.Column(
+                float,
+                pa.Check.ge(0),
+                title="fraværsdage",
+                description="days absent (sickness, permitted and unauthorised)",
+            ),
+            "days_unauthorised": pa.Column(
+                float,
+                pa.Check.ge(0),
+                title="ulovligt fravær",
+                description="days of unauthorised absence",
+            ),
         },
         checks=[
-            pa.Check(lambda f: f["days_absent"] <= f["school_days"], error="days_absent ≤ school_days"),
-            pa.Check(lambda f: f["days_unauthorised"] <= f["days_absent"], error="days_unauthorised ≤ days_absent"),
+            pa.Check(
+                lambda f: f["days_absent"] <= f["school_days"], error="days_absent ≤ school_days"
+            ),
+            pa.Check(
+                lambda f: f["days_unauthorised"] <= f["days_absent"],
+                error="days_unauthorised ≤ days_absent",
+            ),
         ],
         unique=["person_id", "quarter"],
         strict=True,
@@ -195,18 +293,30 @@ def build_schemas(contract: Contract) -> dict[str, pa.DataFrameSchema]:
     life_satisfaction = pa.DataFrameSchema(
         {
             "person_id": _id("person-id", "respondent"),
-            "wave": pa.Column(int, pa.Check.in_range(0, 20), title="runde", description="0 at enrolment, then follow-up waves 1, 2, …"),
+            "wave": pa.Column(
+                int,
+                pa.Check.in_range(0, 20),
+                title="runde",
+                description="0 at enrolment, then follow-up waves 1, 2, …",
+            ),
             "quarter": _quarter(contract, "kvartal", "quarter of the survey"),
             "score": pa.Column(
                 float,
-                [pa.Check.in_range(0, 10), pa.Check(lambda s: (s.dropna() % 1 == 0), error="whole number")],
+                [
+                    pa.Check.in_range(0, 10),
+                    pa.Check(lambda s: s.dropna() % 1 == 0, error="whole number"),
+                ],
                 nullable=True,
                 title="score",
                 description='"Alt i alt, hvor tilfreds er du med dit liv for tiden?" 0–10; empty on non-response',
             ),
             "response": _category(codes.SURVEY_RESPONSES, "besvarelse", "answered or nonresponse"),
         },
-        checks=[pa.Check(score_matches_response, error="score is given exactly when response is 'answered'")],
+        checks=[
+            pa.Check(
+                score_matches_response, error="score is given exactly when response is 'answered'"
+            )
+        ],
         unique=["person_id", "wave"],
         strict=True,
         coerce=True,
@@ -214,7 +324,14 @@ def build_schemas(contract: Contract) -> dict[str, pa.DataFrameSchema]:
     )
 
     def review_after_set(frame: pd.DataFrame) -> pd.Series:
-        return (quarters.series_to_index(frame["review_quarter"]) >= quarters.series_to_index(frame["set_quarter"])).fillna(True).astype(bool)
+        return (
+            (
+                quarters.series_to_index(frame["review_quarter"])
+                >= quarters.series_to_index(frame["set_quarter"])
+            )
+            .fillna(True)
+            .astype(bool)
+        )
 
     action_plans = pa.DataFrameSchema(
         {

@@ -47,7 +47,12 @@ from analysis.data.schemas import TABLES
 
 CHUNK_HOUSEHOLDS = 50_000
 TYPE_PROBS = {
-    "intervention": {"single_parent": 0.40, "couple_children": 0.25, "single": 0.25, "couple": 0.10},
+    "intervention": {
+        "single_parent": 0.40,
+        "couple_children": 0.25,
+        "single": 0.25,
+        "couple": 0.10,
+    },
     "comparison": {"single_parent": 0.33, "couple_children": 0.30, "single": 0.25, "couple": 0.12},
 }
 LATENT_MEAN = {"intervention": -0.45, "comparison": 0.35}  # self-sufficiency index
@@ -57,7 +62,8 @@ SATISFACTION_MEAN = 6.2
 LADDER_CUTS = np.array([-0.1, 0.6, 1.1])
 SUPPORT_CUTS = np.array([0.9, 1.9])
 STEP_CATEGORIES = {
-    step: [code for code, (_, _, s) in BENEFIT_CATEGORIES.items() if s == step] for step in (1, 2, 3, 4)
+    step: [code for code, (_, _, s) in BENEFIT_CATEGORIES.items() if s == step]
+    for step in (1, 2, 3, 4)
 }
 SCHOOL_DAYS = {1: 58, 2: 46, 3: 30, 4: 52}
 SURVEY_EVERY = 4
@@ -90,7 +96,9 @@ class Truth:
             out[outcome] = {
                 "att": mean(store["all"]),
                 "cells": store["all"][1],
-                "by_event_time": {k: mean(v) for k, v in sorted(store["event"].items(), key=lambda kv: int(kv[0]))},
+                "by_event_time": {
+                    k: mean(v) for k, v in sorted(store["event"].items(), key=lambda kv: int(kv[0]))
+                },
                 "by_area": {k: mean(v) for k, v in sorted(store["area"].items())},
             }
         return out
@@ -103,7 +111,19 @@ def _ramp(event_time: np.ndarray, full_after: int) -> np.ndarray:
 class _Chunk:
     """One chunk of households and everything generated for them."""
 
-    def __init__(self, rng, group, n_households, first_household, first_person, first_goal, areas, enrol_q, exit_q, ctx):
+    def __init__(
+        self,
+        rng,
+        group,
+        n_households,
+        first_household,
+        first_person,
+        first_goal,
+        areas,
+        enrol_q,
+        exit_q,
+        ctx,
+    ):
         self.rng = rng
         self.group = group
         self.ctx = ctx
@@ -111,7 +131,11 @@ class _Chunk:
         probs = list(TYPE_PROBS[group].values())
         htype = rng.choice(types, size=n_households, p=probs)
         adults = np.where(np.isin(htype, ["single_parent", "single"]), 1, 2)
-        children = np.where(np.isin(htype, ["single_parent", "couple_children"]), 1 + rng.poisson(0.8, n_households), 0)
+        children = np.where(
+            np.isin(htype, ["single_parent", "couple_children"]),
+            1 + rng.poisson(0.8, n_households),
+            0,
+        )
         open_cases = 2 + rng.poisson(2.0 if group == "intervention" else 0.9, n_households)
         self.household_ids = np.array([f"H{first_household + i:07d}" for i in range(n_households)])
         self.households = pd.DataFrame(
@@ -147,9 +171,13 @@ class _Chunk:
         self.is_adult = is_adult
         self.birth_year = birth_year
         self.person_area = np.asarray(areas)[hh_index]
-        enrol_index = np.array([quarters.to_index(q) if isinstance(q, str) else -1 for q in enrol_q])
+        enrol_index = np.array(
+            [quarters.to_index(q) if isinstance(q, str) else -1 for q in enrol_q]
+        )
         self.enrol_hh = enrol_index
-        self.exit_hh = np.array([quarters.to_index(q) if isinstance(q, str) else -1 for q in exit_q])
+        self.exit_hh = np.array(
+            [quarters.to_index(q) if isinstance(q, str) else -1 for q in exit_q]
+        )
         self.enrol = enrol_index[hh_index]
         self.first_goal = first_goal
 
@@ -166,7 +194,16 @@ class _Chunk:
         treated = enrol >= 0
         event = np.where(treated, tt - enrol, -1)
         ramp = _ramp(event, self.ctx.synth.true_effects.full_after)
-        mult = np.array([self.ctx.synth.true_effects.area_multiplier.get(a, 1.0) for a in self.person_area[p]]) if len(p) else np.array([])
+        mult = (
+            np.array(
+                [
+                    self.ctx.synth.true_effects.area_multiplier.get(a, 1.0)
+                    for a in self.person_area[p]
+                ]
+            )
+            if len(p)
+            else np.array([])
+        )
         post = treated & (event >= 0)
         return value * ramp * mult * post, post, event
 
@@ -200,7 +237,12 @@ class _Chunk:
             sel = post & working_age
             diff = (step1 - step0)[sel].astype(float)
             truth.add("ladder_step", diff, event[sel], self.person_area[p][sel])
-            truth.add("self_supporting", ((step1 == 4).astype(float) - (step0 == 4))[sel], event[sel], self.person_area[p][sel])
+            truth.add(
+                "self_supporting",
+                ((step1 == 4).astype(float) - (step0 == 4))[sel],
+                event[sel],
+                self.person_area[p][sel],
+            )
         # A person keeps a preferred benefit within each step, so categories are sticky.
         pick = np.repeat(self.rng.integers(0, 60, n), len(ctx.t_index))
         category = np.empty(len(p), dtype=object)
@@ -226,7 +268,11 @@ class _Chunk:
         n = len(self.person_ids)
         p, tt = self._grid(np.ones(n, bool))
         beta = self.rng.normal(SUPPORT_MEAN[self.group], 0.7, n)
-        s0 = np.repeat(beta, len(ctx.t_index)) - 0.005 * (tt - ctx.t_index[0]) + self._ar1(n, 0.85, 0.45)
+        s0 = (
+            np.repeat(beta, len(ctx.t_index))
+            - 0.005 * (tt - ctx.t_index[0])
+            + self._ar1(n, 0.85, 0.45)
+        )
         effect, post, event = self._effect(p, tt, ctx.synth.true_effects.support_level)
         s1 = s0 + effect
         levels = np.array([0, 2, 3])
@@ -234,14 +280,25 @@ class _Chunk:
         level1 = levels[np.searchsorted(SUPPORT_CUTS, s1)]
         level = np.where(post, level1, level0)
         if truth is not None:
-            truth.add("support_level", (level1 - level0)[post].astype(float), event[post], self.person_area[p][post])
+            truth.add(
+                "support_level",
+                (level1 - level0)[post].astype(float),
+                event[post],
+                self.person_area[p][post],
+            )
         age = ctx.year[tt - ctx.t_index[0]] - self.birth_year[p]
         child = age < 18
         new_law = tt >= quarters.to_index(BARNETS_LOV_FROM)
-        residential = np.where(np.repeat(self.rng.random(n) < 0.5, len(ctx.t_index)), "SEL107", "SEL108")
+        residential = np.where(
+            np.repeat(self.rng.random(n) < 0.5, len(ctx.t_index)), "SEL107", "SEL108"
+        )
         measure = np.full(len(p), "none", dtype=object)
-        measure[(level == 2) & child] = np.where(new_law, "BL32", "SEL52_STOETTE")[(level == 2) & child]
-        measure[(level == 3) & child] = np.where(new_law, "BL46", "SEL52_ANBR")[(level == 3) & child]
+        measure[(level == 2) & child] = np.where(new_law, "BL32", "SEL52_STOETTE")[
+            (level == 2) & child
+        ]
+        measure[(level == 3) & child] = np.where(new_law, "BL46", "SEL52_ANBR")[
+            (level == 3) & child
+        ]
         measure[(level == 2) & ~child] = "SEL85"
         measure[(level == 3) & ~child] = residential[(level == 3) & ~child]
         born = age >= 0
@@ -264,7 +321,11 @@ class _Chunk:
         grade = school_year_start - self.birth_year[p] - 6
         pupil = (grade >= 0) & (grade <= 9)
         base = self.rng.gamma(3.0, ABSENCE_SCALE[self.group], n)
-        rate0 = np.repeat(base, len(ctx.t_index)) + 0.01 * np.sin(tt * np.pi / 2) + self.rng.normal(0, 0.02, len(p))
+        rate0 = (
+            np.repeat(base, len(ctx.t_index))
+            + 0.01 * np.sin(tt * np.pi / 2)
+            + self.rng.normal(0, 0.02, len(p))
+        )
         effect, post, event = self._effect(p, tt, ctx.synth.true_effects.absence_rate)
         rate1 = rate0 + effect
         days = np.array([SCHOOL_DAYS[q] for q in range(1, 5)])[qnum - 1]
@@ -273,7 +334,12 @@ class _Chunk:
         absent = np.where(post, absent1, absent0)
         if truth is not None:
             sel = post & pupil
-            truth.add("absence_rate", ((absent1 - absent0) / days)[sel], event[sel], self.person_area[p][sel])
+            truth.add(
+                "absence_rate",
+                ((absent1 - absent0) / days)[sel],
+                event[sel],
+                self.person_area[p][sel],
+            )
         unauthorised = np.round(absent * self.rng.uniform(0.1, 0.4, len(p)) * 2) / 2
         return pd.DataFrame(
             {
@@ -299,16 +365,34 @@ class _Chunk:
             base = self.rng.normal(SATISFACTION_MEAN, 1.6)
             for wave, t in enumerate(range(enrol, last + 1, SURVEY_EVERY)):
                 event = t - enrol
-                effect = ctx.synth.true_effects.life_satisfaction * _ramp(np.array([event]), ctx.synth.true_effects.full_after)[0]
+                effect = (
+                    ctx.synth.true_effects.life_satisfaction
+                    * _ramp(np.array([event]), ctx.synth.true_effects.full_after)[0]
+                )
                 effect *= ctx.synth.true_effects.area_multiplier.get(self.person_area[person], 1.0)
                 noise = self.rng.normal(0, 0.9)
                 score0 = float(np.clip(np.round(base + noise), 0, 10))
-                score1 = float(np.clip(np.round(base + noise + (effect if wave > 0 else 0.0)), 0, 10))
+                score1 = float(
+                    np.clip(np.round(base + noise + (effect if wave > 0 else 0.0)), 0, 10)
+                )
                 left = exit_q >= 0 and t > exit_q
                 answered = (not left) and self.rng.random() >= ctx.synth.survey_nonresponse
                 if truth is not None and wave > 0:
-                    truth.add("life_satisfaction", np.array([score1 - score0]), np.array([event]), np.array([self.person_area[person]]))
-                rows.append((self.person_ids[person], wave, ctx.labels[t - ctx.t_index[0]], score1 if answered else np.nan, "answered" if answered else "nonresponse"))
+                    truth.add(
+                        "life_satisfaction",
+                        np.array([score1 - score0]),
+                        np.array([event]),
+                        np.array([self.person_area[person]]),
+                    )
+                rows.append(
+                    (
+                        self.person_ids[person],
+                        wave,
+                        ctx.labels[t - ctx.t_index[0]],
+                        score1 if answered else np.nan,
+                        "answered" if answered else "nonresponse",
+                    )
+                )
         frame = pd.DataFrame(rows, columns=["person_id", "wave", "quarter", "score", "response"])
         frame["wave"] = frame["wave"].astype("int64")
         frame["score"] = frame["score"].astype(float)
@@ -326,7 +410,9 @@ class _Chunk:
             enrol = self.enrol_hh[h]
             exit_q = self.exit_hh[h]
             end = min(last, exit_q) if exit_q >= 0 else last
-            multiplier = ctx.synth.true_effects.area_multiplier.get(self.households["area"].iat[h], 1.0)
+            multiplier = ctx.synth.true_effects.area_multiplier.get(
+                self.households["area"].iat[h], 1.0
+            )
             for _ in range(int(self.rng.integers(1, 6))):
                 goal_id = f"G{goal:07d}"
                 goal += 1
@@ -341,18 +427,50 @@ class _Chunk:
                         status = "dropped"
                     elif draw < 0.7:
                         status = "in_progress"
-                    rows.append((goal_id, self.household_ids[h], domain, ctx.labels[enrol - ctx.t_index[0]], ctx.labels[review - ctx.t_index[0]], status))
+                    rows.append(
+                        (
+                            goal_id,
+                            self.household_ids[h],
+                            domain,
+                            ctx.labels[enrol - ctx.t_index[0]],
+                            ctx.labels[review - ctx.t_index[0]],
+                            status,
+                        )
+                    )
                     if status in ("achieved", "dropped"):
                         break
                     review += REVIEW_EVERY
         self.first_goal = goal
-        return pd.DataFrame(rows, columns=["goal_id", "household_id", "domain", "set_quarter", "review_quarter", "status"])
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "goal_id",
+                "household_id",
+                "domain",
+                "set_quarter",
+                "review_quarter",
+                "status",
+            ],
+        )
 
 
 def _empty(table: str) -> pd.DataFrame:
     columns = {
-        "life_satisfaction": {"person_id": str, "wave": "int64", "quarter": str, "score": float, "response": str},
-        "action_plans": {"goal_id": str, "household_id": str, "domain": str, "set_quarter": str, "review_quarter": str, "status": str},
+        "life_satisfaction": {
+            "person_id": str,
+            "wave": "int64",
+            "quarter": str,
+            "score": float,
+            "response": str,
+        },
+        "action_plans": {
+            "goal_id": str,
+            "household_id": str,
+            "domain": str,
+            "set_quarter": str,
+            "review_quarter": str,
+            "status": str,
+        },
     }[table]
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
 
@@ -383,13 +501,21 @@ def _intervention_design(rng, contract: Contract, synth: SyntheticConfig, last: 
     intervention_end = quarters.to_index(contract.timeline.intervention.end)
     for i in range(n):
         start = quarters.to_index(enrol_q[i])
-        duration = rng.geometric(synth.attrition_per_quarter) if synth.attrition_per_quarter > 0 else 10**6
+        duration = (
+            rng.geometric(synth.attrition_per_quarter) if synth.attrition_per_quarter > 0 else 10**6
+        )
         leave = start + duration
         exit_q[i] = quarters.from_index(leave) if leave <= min(intervention_end, last) else None
     return n, areas, enrol_q, exit_q
 
 
-def generate(out: Path | str, contract: Contract, synth: SyntheticConfig, seed: int, comparison_persons: int | None = None) -> dict:
+def generate(
+    out: Path | str,
+    contract: Contract,
+    synth: SyntheticConfig,
+    seed: int,
+    comparison_persons: int | None = None,
+) -> dict:
     """Write a synthetic extract (Parquet tables, ``truth.json``, ``manifest.json``) to ``out``.
 
     ``comparison_persons`` overrides the comparison pool's size (in persons,
@@ -403,14 +529,23 @@ def generate(out: Path | str, contract: Contract, synth: SyntheticConfig, seed: 
     first = quarters.to_index(contract.timeline.baseline_start)
     last = quarters.to_index(synth.data_end)
     t_index = np.arange(first, last + 1)
-    ctx = _Context(contract, synth, t_index, np.array(quarters.index_to_labels(t_index), dtype=object), t_index // 4)
+    ctx = _Context(
+        contract,
+        synth,
+        t_index,
+        np.array(quarters.index_to_labels(t_index), dtype=object),
+        t_index // 4,
+    )
     n_int, areas, enrol_q, exit_q = _intervention_design(design_rng, contract, synth, last)
     if comparison_persons is None:
         n_cmp = int(round(synth.comparison_ratio * contract.programme.enrolment_target_households))
     else:
         n_cmp = max(1, int(round(comparison_persons / 2.6)))
     n_areas = int(np.clip(n_cmp // 90, 5, 999))
-    cmp_areas_all = np.array([f"C{i + 1:02d}" if n_areas < 100 else f"C{i + 1:03d}" for i in range(n_areas)], dtype=object)
+    cmp_areas_all = np.array(
+        [f"C{i + 1:02d}" if n_areas < 100 else f"C{i + 1:03d}" for i in range(n_areas)],
+        dtype=object,
+    )
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -421,13 +556,20 @@ def generate(out: Path | str, contract: Contract, synth: SyntheticConfig, seed: 
     def write(table: str, frame: pd.DataFrame) -> None:
         arrow = pa.Table.from_pandas(frame, preserve_index=False)
         if table not in writers:
-            writers[table] = pq.ParquetWriter(tmp / f"{table}.parquet", arrow.schema, compression="zstd")
+            writers[table] = pq.ParquetWriter(
+                tmp / f"{table}.parquet", arrow.schema, compression="zstd"
+            )
         writers[table].write_table(arrow.cast(writers[table].schema))
         counts[table] += len(frame)
 
     try:
-        chunk_sizes = [n_int] + [min(CHUNK_HOUSEHOLDS, n_cmp - s) for s in range(0, n_cmp, CHUNK_HOUSEHOLDS)]
-        chunk_rngs = [intervention_rng] + [np.random.default_rng(s) for s in np.random.SeedSequence([seed, 1]).spawn(len(chunk_sizes) - 1)]
+        chunk_sizes = [n_int] + [
+            min(CHUNK_HOUSEHOLDS, n_cmp - s) for s in range(0, n_cmp, CHUNK_HOUSEHOLDS)
+        ]
+        chunk_rngs = [intervention_rng] + [
+            np.random.default_rng(s)
+            for s in np.random.SeedSequence([seed, 1]).spawn(len(chunk_sizes) - 1)
+        ]
         next_household, next_person, next_goal = 1, 1, 1
         for number, (size, rng) in enumerate(zip(chunk_sizes, chunk_rngs, strict=True)):
             if number == 0:
@@ -437,7 +579,9 @@ def generate(out: Path | str, contract: Contract, synth: SyntheticConfig, seed: 
                 chunk_areas = cmp_areas_all[rng.integers(0, n_areas, size)]
                 cq = np.full(size, None, dtype=object)
                 xq = np.full(size, None, dtype=object)
-            chunk = _Chunk(rng, group, size, next_household, next_person, next_goal, chunk_areas, cq, xq, ctx)
+            chunk = _Chunk(
+                rng, group, size, next_household, next_person, next_goal, chunk_areas, cq, xq, ctx
+            )
             record = truth if group == "intervention" else None
             write("households", chunk.households)
             write("persons", chunk.persons)
@@ -457,7 +601,9 @@ def generate(out: Path | str, contract: Contract, synth: SyntheticConfig, seed: 
             "realised_att": truth.as_dict(),
             "note": "realised_att is the mean of Y(1) - Y(0) over treated post-enrolment cells",
         }
-        (tmp / "truth.json").write_text(json.dumps(truth_doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (tmp / "truth.json").write_text(
+            json.dumps(truth_doc, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
         manifest = {
             "synthetic": True,
             "seed": seed,
@@ -466,7 +612,9 @@ def generate(out: Path | str, contract: Contract, synth: SyntheticConfig, seed: 
             "intervention_households": n_int,
             "rows": counts,
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
         os.chmod(tmp, 0o755)
         if out.exists():
             backup = out.with_name(f".{out.name}.old")

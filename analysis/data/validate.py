@@ -83,7 +83,11 @@ def _schema_problems(name: str, file: str, error: pandera.errors.SchemaErrors) -
     problems = []
     cases["column"] = cases["column"].astype(object).where(cases["column"].notna(), None)
     for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
-        column = None if column is None or (isinstance(column, float) and pd.isna(column)) else str(column)
+        column = (
+            None
+            if column is None or (isinstance(column, float) and pd.isna(column))
+            else str(column)
+        )
         check = str(check)
         if check == "column_in_dataframe":
             missing = ", ".join(str(v) for v in group["failure_case"])
@@ -123,7 +127,9 @@ def _cpr_problems(file: str, frame: pd.DataFrame) -> list[Problem]:
     return problems
 
 
-def _orphans(file: str, frame: pd.DataFrame, column: str, valid: pd.Index, target: str) -> list[Problem]:
+def _orphans(
+    file: str, frame: pd.DataFrame, column: str, valid: pd.Index, target: str
+) -> list[Problem]:
     bad = ~frame[column].isin(valid)
     if not bad.any():
         return []
@@ -134,15 +140,34 @@ def _integrity_problems(tables: dict[str, pd.DataFrame], files: dict[str, str]) 
     problems = []
     households = tables["households"]
     persons = tables["persons"]
-    problems += _orphans(files["persons"], persons, "household_id", pd.Index(households["household_id"]), "households")
+    problems += _orphans(
+        files["persons"],
+        persons,
+        "household_id",
+        pd.Index(households["household_id"]),
+        "households",
+    )
     person_ids = pd.Index(persons["person_id"])
     for table in ("benefits", "social_measures", "school_absence", "life_satisfaction"):
         problems += _orphans(files[table], tables[table], "person_id", person_ids, "persons")
     intervention = households.loc[households["group"] == "intervention", "household_id"]
-    problems += _orphans(files["action_plans"], tables["action_plans"], "household_id", pd.Index(intervention), "the intervention households")
+    problems += _orphans(
+        files["action_plans"],
+        tables["action_plans"],
+        "household_id",
+        pd.Index(intervention),
+        "the intervention households",
+    )
     empty = households.loc[~households["household_id"].isin(persons["household_id"])]
     if len(empty):
-        problems.append(Problem(files["households"], "household_id", "household without any person", _rows(empty.index)))
+        problems.append(
+            Problem(
+                files["households"],
+                "household_id",
+                "household without any person",
+                _rows(empty.index),
+            )
+        )
     return problems
 
 
@@ -158,7 +183,9 @@ def load_extract(directory: Path | str, contract: Contract) -> Extract:
     """Read and validate every table of an extract directory."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise DataContractError(directory, [Problem(str(directory), None, "data directory does not exist")])
+        raise DataContractError(
+            directory, [Problem(str(directory), None, "data directory does not exist")]
+        )
     schemas = build_schemas(contract)
     problems: list[Problem] = []
     tables: dict[str, pd.DataFrame] = {}
@@ -197,8 +224,14 @@ def summarise(extract: Extract) -> pd.DataFrame:
     """Rows, units, quarters covered and missingness per table."""
     records = []
     for name, frame in extract.tables.items():
-        unit = "household_id" if name == "households" else ("goal_id" if name == "action_plans" else "person_id")
-        quarter_column = next((c for c in ("quarter", "review_quarter", "enrolment_quarter") if c in frame), None)
+        unit = (
+            "household_id"
+            if name == "households"
+            else ("goal_id" if name == "action_plans" else "person_id")
+        )
+        quarter_column = next(
+            (c for c in ("quarter", "review_quarter", "enrolment_quarter") if c in frame), None
+        )
         covered = ""
         if quarter_column is not None and frame[quarter_column].notna().any():
             index = quarters.series_to_index(frame[quarter_column]).dropna()
@@ -209,7 +242,9 @@ def summarise(extract: Extract) -> pd.DataFrame:
                 "rows": len(frame),
                 "units": frame[unit].nunique(),
                 "quarters": covered,
-                "missing_cells_pct": round(100 * float(frame.isna().to_numpy().mean()) if frame.size else 0.0, 2),
+                "missing_cells_pct": round(
+                    100 * float(frame.isna().to_numpy().mean()) if frame.size else 0.0, 2
+                ),
             }
         )
     return pd.DataFrame.from_records(records)

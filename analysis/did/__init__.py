@@ -8,4 +8,12 @@ from analysis.did.attgt import att_gt
 from analysis.did.inference import honest_did, mde, randomization_inference, wild_bootstrap
 from analysis.did.twfe import twfe
 
-__all__ = ["aggte", "att_gt", "honest_did", "mde", "randomization_inference", "twfe", "wild_bootstrap"]
+__all__ = [
+    "aggte",
+    "att_gt",
+    "honest_did",
+    "mde",
+    "randomization_inference",
+    "twfe",
+    "wild_bootstrap",
+]

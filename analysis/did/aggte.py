@@ -39,11 +39,26 @@ class AggteResult:
     critical_value: float
 
     def summary(self) -> pd.DataFrame:
-        head = pd.DataFrame([{"level": "overall", "att": self.overall_att, "se": self.overall_se, "ci_low": self.overall_ci[0], "ci_high": self.overall_ci[1]}])
-        return pd.concat([head, self.table.assign(level=self.table.iloc[:, 0].astype(str))[head.columns]], ignore_index=True)
+        head = pd.DataFrame(
+            [
+                {
+                    "level": "overall",
+                    "att": self.overall_att,
+                    "se": self.overall_se,
+                    "ci_low": self.overall_ci[0],
+                    "ci_high": self.overall_ci[1],
+                }
+            ]
+        )
+        return pd.concat(
+            [head, self.table.assign(level=self.table.iloc[:, 0].astype(str))[head.columns]],
+            ignore_index=True,
+        )
 
 
-def _weight_influence(keepers: np.ndarray, pg: np.ndarray, G: np.ndarray, w: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def _weight_influence(
+    keepers: np.ndarray, pg: np.ndarray, G: np.ndarray, w: np.ndarray, groups: np.ndarray
+) -> np.ndarray:
     """Influence of estimating the cohort shares (R's ``wif``)."""
     total = pg[keepers].sum()
     indicators = np.column_stack([w * (G == groups[k]) - pg[k] for k in keepers])
@@ -52,7 +67,15 @@ def _weight_influence(keepers: np.ndarray, pg: np.ndarray, G: np.ndarray, w: np.
     return if1 - if2
 
 
-def aggte(result: ATTgtResult, type: str = "simple", min_e: float = -np.inf, max_e: float = np.inf, balance_e: int | None = None, alpha: float | None = None, window: tuple[int, int] | None = None) -> AggteResult:
+def aggte(
+    result: ATTgtResult,
+    type: str = "simple",
+    min_e: float = -np.inf,
+    max_e: float = np.inf,
+    balance_e: int | None = None,
+    alpha: float | None = None,
+    window: tuple[int, int] | None = None,
+) -> AggteResult:
     """Aggregate group-time effects; see the module docstring for the weights.
 
     ``window`` restricts the calendar aggregation to periods ``window[0]..window[1]``
@@ -83,7 +106,9 @@ def aggte(result: ATTgtResult, type: str = "simple", min_e: float = -np.inf, max
     def combine(keepers: np.ndarray) -> tuple[float, np.ndarray]:
         weights = pg[keepers] / pg[keepers].sum()
         value = float(att[keepers] @ weights)
-        influence = inf[:, keepers] @ weights + _weight_influence(keepers, pg, G, w, group) @ att[keepers]
+        influence = (
+            inf[:, keepers] @ weights + _weight_influence(keepers, pg, G, w, group) @ att[keepers]
+        )
         return value, influence
 
     levels: list[tuple[int, float, np.ndarray]] = []
@@ -106,7 +131,9 @@ def aggte(result: ATTgtResult, type: str = "simple", min_e: float = -np.inf, max
         weights = cohort_p / cohort_p.sum()
         overall = float(np.array(cohort_values) @ weights)
         cohorts = np.array([lv[0] for lv in levels], dtype=float)
-        overall_inf = np.column_stack(cohort_infs) @ weights + _weight_influence(np.arange(len(cohorts)), cohort_p, G, w, cohorts) @ np.array(cohort_values)
+        overall_inf = np.column_stack(cohort_infs) @ weights + _weight_influence(
+            np.arange(len(cohorts)), cohort_p, G, w, cohorts
+        ) @ np.array(cohort_values)
     elif type == "dynamic":
         keep_all = np.ones_like(post) if balance_e is None else (post | (event < 0))
         for e in np.unique(event):
@@ -136,15 +163,23 @@ def aggte(result: ATTgtResult, type: str = "simple", min_e: float = -np.inf, max
 
     overall_se = float(standard_errors(overall_inf, clusters, n)[0])
     if result.biters:
-        overall_se = float(multiplier_bootstrap(overall_inf, clusters, n, result.biters, alpha, result.seed)[0][0])
-    level_name = {"simple": None, "group": "group", "dynamic": "event_time", "calendar": "time"}[type]
-    frame = pd.DataFrame(columns=[level_name or "level", "att", "se", "ci_low", "ci_high", "band_low", "band_high"])
+        overall_se = float(
+            multiplier_bootstrap(overall_inf, clusters, n, result.biters, alpha, result.seed)[0][0]
+        )
+    level_name = {"simple": None, "group": "group", "dynamic": "event_time", "calendar": "time"}[
+        type
+    ]
+    frame = pd.DataFrame(
+        columns=[level_name or "level", "att", "se", "ci_low", "ci_high", "band_low", "band_high"]
+    )
     critical = z
     if levels:
         level_inf = np.column_stack([lv[2] for lv in levels])
         se = standard_errors(level_inf, clusters, n)
         if result.biters:
-            se, critical = multiplier_bootstrap(level_inf, clusters, n, result.biters, alpha, result.seed)
+            se, critical = multiplier_bootstrap(
+                level_inf, clusters, n, result.biters, alpha, result.seed
+            )
         values = np.array([lv[1] for lv in levels])
         frame = pd.DataFrame(
             {
@@ -157,4 +192,12 @@ def aggte(result: ATTgtResult, type: str = "simple", min_e: float = -np.inf, max
                 "band_high": values + critical * se,
             }
         )
-    return AggteResult(type, overall, overall_se, (overall - z * overall_se, overall + z * overall_se), frame, alpha, critical)
+    return AggteResult(
+        type,
+        overall,
+        overall_se,
+        (overall - z * overall_se, overall + z * overall_se),
+        frame,
+        alpha,
+        critical,
+    )

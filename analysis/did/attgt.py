@@ -66,7 +66,9 @@ def standard_errors(influence: np.ndarray, clusters: np.ndarray | None, n: int) 
     return np.sqrt((sums**2).sum(axis=0)) / n
 
 
-def multiplier_bootstrap(influence: np.ndarray, clusters: np.ndarray | None, n: int, biters: int, alpha: float, seed: int) -> tuple[np.ndarray, float]:
+def multiplier_bootstrap(
+    influence: np.ndarray, clusters: np.ndarray | None, n: int, biters: int, alpha: float, seed: int
+) -> tuple[np.ndarray, float]:
     """Bootstrap standard errors and the uniform critical value (Mammen weights)."""
     influence = influence.reshape(n, -1)
     if clusters is not None:
@@ -144,14 +146,22 @@ def att_gt(
     anticipation : periods of anticipation before ``g``.
     bstrap, biters, seed : multiplier bootstrap for standard errors and uniform bands.
     """
-    require_columns(data, yname=yname, tname=tname, idname=idname, gname=gname, cluster=cluster, weights=weights)
+    require_columns(
+        data, yname=yname, tname=tname, idname=idname, gname=gname, cluster=cluster, weights=weights
+    )
     for column in xformla or []:
         require_columns(data, covariate=column)
     if control_group not in ("nevertreated", "notyettreated"):
-        raise EstimationError(f"control_group must be 'nevertreated' or 'notyettreated', got {control_group!r}")
+        raise EstimationError(
+            f"control_group must be 'nevertreated' or 'notyettreated', got {control_group!r}"
+        )
     if est_method not in drdid.ESTIMATORS:
-        raise EstimationError(f"est_method must be one of {', '.join(drdid.ESTIMATORS)}, got {est_method!r}")
-    Y, G, w, clusters, X, periods = _wide(data, yname, tname, idname, gname, weights, cluster, xformla)
+        raise EstimationError(
+            f"est_method must be one of {', '.join(drdid.ESTIMATORS)}, got {est_method!r}"
+        )
+    Y, G, w, clusters, X, periods = _wide(
+        data, yname, tname, idname, gname, weights, cluster, xformla
+    )
     if np.any(np.diff(periods) != 1):
         raise EstimationError(f"{tname} must be consecutive integers (quarter indices); got gaps")
     n = len(G)
@@ -159,11 +169,15 @@ def att_gt(
     if len(groups) == 0:
         raise EstimationError(f"no treated units: every {gname} is 0")
     if control_group == "nevertreated" and not np.any(G == 0):
-        raise EstimationError(f"no never-treated units ({gname} == 0); use control_group='notyettreated'")
+        raise EstimationError(
+            f"no never-treated units ({gname} == 0); use control_group='notyettreated'"
+        )
     # Cohorts treated in the first period have no pre-period and cannot be estimated.
     groups = groups[groups > periods[0] + anticipation]
     if len(groups) == 0:
-        raise EstimationError("every cohort is treated from the first period: no pre-period to compare with")
+        raise EstimationError(
+            "every cohort is treated from the first period: no pre-period to compare with"
+        )
     t_position = {t: i for i, t in enumerate(periods)}
     rows, influences = [], []
     for g in groups:
@@ -183,20 +197,34 @@ def att_gt(
             if n_treated == 0:
                 continue
             if n_control == 0:
-                raise EstimationError(f"no comparison units for cohort {g} in period {t} (control_group={control_group!r})")
+                raise EstimationError(
+                    f"no comparison units for cohort {g} in period {t} (control_group={control_group!r})"
+                )
             dy = (y_t - y_b)[keep]
             D = treated[keep].astype(float)
             if X is None:
                 att, inf = drdid.means_did(dy, D, w[keep])
             else:
-                covariates = np.column_stack([np.ones(keep.sum())] + [X[c][keep, t_position[base]] for c in X])
+                covariates = np.column_stack(
+                    [np.ones(keep.sum())] + [X[c][keep, t_position[base]] for c in X]
+                )
                 if np.isnan(covariates).any():
                     raise EstimationError(f"missing covariate values in base period {base}")
                 att, inf = drdid.ESTIMATORS[est_method](dy, D, covariates, w[keep])
             full = np.zeros(n)
             full[keep] = inf * n / keep.sum()
             influences.append(full)
-            rows.append({"group": int(g), "time": int(t), "event_time": int(t - g), "post": bool(post), "att": att, "n_treated": n_treated, "n_control": n_control})
+            rows.append(
+                {
+                    "group": int(g),
+                    "time": int(t),
+                    "event_time": int(t - g),
+                    "post": bool(post),
+                    "att": att,
+                    "n_treated": n_treated,
+                    "n_control": n_control,
+                }
+            )
     influence = np.column_stack(influences)
     table = pd.DataFrame(rows)
     table["se"] = standard_errors(influence, clusters, n)
@@ -210,7 +238,22 @@ def att_gt(
     table["band_low"] = table["att"] - critical * table["se"]
     table["band_high"] = table["att"] + critical * table["se"]
     result = ATTgtResult(
-        table=table[["group", "time", "event_time", "post", "att", "se", "ci_low", "ci_high", "band_low", "band_high", "n_treated", "n_control"]],
+        table=table[
+            [
+                "group",
+                "time",
+                "event_time",
+                "post",
+                "att",
+                "se",
+                "ci_low",
+                "ci_high",
+                "band_low",
+                "band_high",
+                "n_treated",
+                "n_control",
+            ]
+        ],
         influence=influence,
         unit_groups=G,
         unit_weights=w,

@@ -23,7 +23,9 @@ import numpy as np
 PS_CLIP = 1 - 1e-6
 
 
-def _logit(D: np.ndarray, X: np.ndarray, w: np.ndarray, iterations: int = 50) -> tuple[np.ndarray, np.ndarray]:
+def _logit(
+    D: np.ndarray, X: np.ndarray, w: np.ndarray, iterations: int = 50
+) -> tuple[np.ndarray, np.ndarray]:
     """Weighted logistic regression by Newton–Raphson: fitted p and (X'WX)^-1."""
     beta = np.zeros(X.shape[1])
     for _ in range(iterations):
@@ -39,7 +41,9 @@ def _logit(D: np.ndarray, X: np.ndarray, w: np.ndarray, iterations: int = 50) ->
     return np.minimum(p, PS_CLIP), np.linalg.inv(X.T @ (W[:, None] * X))
 
 
-def _ols_controls(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ols_controls(
+    dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """OLS of ΔY on X among comparison units: fitted values for all and the linear representation."""
     n = len(dy)
     wols = w * (1 - D)
@@ -98,7 +102,9 @@ def dr_did(dy, D, X, w):
     eta_treat = att_treat.mean() / w_treat.mean()
     eta_cont = att_cont.mean() / w_cont.mean()
     lin_ps = (w * (D - ps))[:, None] * X @ (vcov * n)
-    inf_treat = ((att_treat - w_treat * eta_treat) - lin_ols @ (w_treat[:, None] * X).mean(axis=0)) / w_treat.mean()
+    inf_treat = (
+        (att_treat - w_treat * eta_treat) - lin_ols @ (w_treat[:, None] * X).mean(axis=0)
+    ) / w_treat.mean()
     m2 = ((w_cont * (resid - eta_cont))[:, None] * X).mean(axis=0)
     m3 = (w_cont[:, None] * X).mean(axis=0)
     inf_control = ((att_cont - w_cont * eta_cont) + lin_ps @ m2 - lin_ols @ m3) / w_cont.mean()

@@ -21,7 +21,13 @@ from analysis.did.checks import EstimationError, require_columns
 WEBB = np.array([-np.sqrt(1.5), -1, -np.sqrt(0.5), np.sqrt(0.5), 1, np.sqrt(1.5)])
 
 
-def _two_way_demean(values: np.ndarray, unit: np.ndarray, time: np.ndarray, tol: float = 1e-13, max_iter: int = 10_000) -> np.ndarray:
+def _two_way_demean(
+    values: np.ndarray,
+    unit: np.ndarray,
+    time: np.ndarray,
+    tol: float = 1e-13,
+    max_iter: int = 10_000,
+) -> np.ndarray:
     """Residual of ``values`` on unit and period dummies (alternating projections; exact when balanced)."""
     out = values.astype(float).copy()
     n_unit, n_time = unit.max() + 1, time.max() + 1
@@ -67,7 +73,9 @@ def wild_bootstrap(
     its cluster-robust t statistic (CR1), and the p-value is the share of
     ``|t*| ≥ |t|``.
     """
-    require_columns(data, yname=yname, tname=tname, idname=idname, treatname=treatname, cluster=cluster)
+    require_columns(
+        data, yname=yname, tname=tname, idname=idname, treatname=treatname, cluster=cluster
+    )
     unit = pd.factorize(data[idname])[0]
     time = pd.factorize(data[tname])[0]
     groups = pd.factorize(data[cluster])[0]
@@ -128,8 +136,12 @@ def randomization_inference(
     statistic itself: ``(1 + #{|ATT*| ≥ |ATT|}) / (1 + permutations)``.
     """
     require_columns(data, yname=yname, tname=tname, idname=idname, gname=gname, area=area)
-    observed = aggte(att_gt(data, yname, tname, idname, gname, control_group=control_group), "simple").overall_att
-    units = data.drop_duplicates(idname)[[idname, gname] + ([area] if area else [])].reset_index(drop=True)
+    observed = aggte(
+        att_gt(data, yname, tname, idname, gname, control_group=control_group), "simple"
+    ).overall_att
+    units = data.drop_duplicates(idname)[[idname, gname] + ([area] if area else [])].reset_index(
+        drop=True
+    )
     rng = np.random.default_rng(seed)
     draws = []
     if level == "area":
@@ -151,7 +163,12 @@ def randomization_inference(
         mapping = pd.Series(new_g, index=units[idname])
         permuted = data.assign(**{gname: data[idname].map(mapping).to_numpy()})
         try:
-            draws.append(aggte(att_gt(permuted, yname, tname, idname, gname, control_group=control_group), "simple").overall_att)
+            draws.append(
+                aggte(
+                    att_gt(permuted, yname, tname, idname, gname, control_group=control_group),
+                    "simple",
+                ).overall_att
+            )
         except EstimationError:
             continue
     draws = np.array(draws)
@@ -187,7 +204,9 @@ def honest_did(event_study, m_bar: list[float] | None = None, alpha: float = 0.0
     rows = []
     for m in grid:
         bias = m * delta * horizon
-        rows.append({"m_bar": m, "lower": estimate - bias - z * se, "upper": estimate + bias + z * se})
+        rows.append(
+            {"m_bar": m, "lower": estimate - bias - z * se, "upper": estimate + bias + z * se}
+        )
     frame = pd.DataFrame(rows)
     if abs(estimate) > z * se and delta > 0:
         breakdown = (abs(estimate) - z * se) / (delta * horizon)
@@ -198,7 +217,13 @@ def honest_did(event_study, m_bar: list[float] | None = None, alpha: float = 0.0
     return frame
 
 
-def mde(se: float, alpha: float = 0.05, power: float = 0.8, scale_to: float | None = None, n_now: float | None = None) -> float:
+def mde(
+    se: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    scale_to: float | None = None,
+    n_now: float | None = None,
+) -> float:
     """Minimum detectable effect of a two-sided test: ``(z_{1-α/2} + z_{power}) × SE``.
 
     With ``scale_to`` and ``n_now`` the standard error is rescaled to a sample of

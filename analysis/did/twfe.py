@@ -59,7 +59,15 @@ def twfe(
         heteroskedasticity-robust standard errors.
     weights : optional regression weights.
     """
-    require_columns(data, yname=yname, tname=tname, idname=idname, treatname=treatname, cluster=cluster, weights=weights)
+    require_columns(
+        data,
+        yname=yname,
+        tname=tname,
+        idname=idname,
+        treatname=treatname,
+        cluster=cluster,
+        weights=weights,
+    )
     if not set(np.unique(data[treatname])) <= {0, 1}:
         raise EstimationError(f"treatname={treatname!r} must be 0/1")
     frame = data.set_index([idname, tname])
@@ -83,4 +91,14 @@ def twfe(
     att = float(fit.params[treatname])
     se = float(fit.std_errors[treatname])
     z = stats.norm.ppf(1 - alpha / 2)
-    return TWFEResult(att, se, att - z * se, att + z * se, float(2 * stats.norm.sf(abs(att / se))), int(fit.nobs), int(frame.index.get_level_values(0).nunique()), n_clusters, "clustered" if cluster else "robust")
+    return TWFEResult(
+        att,
+        se,
+        att - z * se,
+        att + z * se,
+        float(2 * stats.norm.sf(abs(att / se))),
+        int(fit.nobs),
+        int(frame.index.get_level_values(0).nunique()),
+        n_clusters,
+        "clustered" if cluster else "robust",
+    )

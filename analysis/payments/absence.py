@@ -22,8 +22,15 @@ from analysis.payments.periods import Period
 def pupil_panel(data: AsOfData) -> pd.DataFrame:
     """Pupil × quarter absence rates with cohort (0 for comparison pupils), household and area."""
     households = data["households"]
-    usable = households.loc[households["group"].isin(["intervention", "comparison"]), ["household_id", "area", "g", "household_type"]]
-    pupils = data["school_absence"].merge(data["persons"][["person_id", "household_id"]], on="person_id").merge(usable, on="household_id")
+    usable = households.loc[
+        households["group"].isin(["intervention", "comparison"]),
+        ["household_id", "area", "g", "household_type"],
+    ]
+    pupils = (
+        data["school_absence"]
+        .merge(data["persons"][["person_id", "household_id"]], on="person_id")
+        .merge(usable, on="household_id")
+    )
     pupils["absence_rate"] = pupils["days_absent"] / pupils["school_days"]
     pupils["g"] = pupils["g"].fillna(0).astype(int)
     pupils["t"] = pupils["t"].astype(int)
@@ -37,7 +44,15 @@ def absence_estimates(data: AsOfData, periods: list[Period]) -> dict[str, dict]:
     if panel.empty or not (panel["g"] > 0).any():
         return out
     try:
-        result = att_gt(panel, "absence_rate", "t", "person_id", "g", control_group="nevertreated", cluster="household_id")
+        result = att_gt(
+            panel,
+            "absence_rate",
+            "t",
+            "person_id",
+            "g",
+            control_group="nevertreated",
+            cluster="household_id",
+        )
     except EstimationError:
         return out
     for period in periods:
@@ -45,7 +60,12 @@ def absence_estimates(data: AsOfData, periods: list[Period]) -> dict[str, dict]:
             calendar = aggte(result, "calendar", window=(period.first, period.last))
         except EstimationError:
             continue
-        pupils = panel.loc[(panel["g"] > 0) & (panel["t"] >= panel["g"]) & panel["t"].between(period.first, period.last), "person_id"].nunique()
+        pupils = panel.loc[
+            (panel["g"] > 0)
+            & (panel["t"] >= panel["g"])
+            & panel["t"].between(period.first, period.last),
+            "person_id",
+        ].nunique()
         out[period.report] = {
             "att": calendar.overall_att,
             "se": calendar.overall_se,

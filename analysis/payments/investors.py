@@ -15,7 +15,12 @@ def disbursements(contract: Contract) -> pd.DataFrame:
     span = contract.timeline.intervention.quarters()
     per_quarter = contract.investment.total / len(span)
     rows = [
-        {"investor": investor, "t": quarters.to_index(q), "quarter": q, "amount": per_quarter * share}
+        {
+            "investor": investor,
+            "t": quarters.to_index(q),
+            "quarter": q,
+            "amount": per_quarter * share,
+        }
         for q in span
         for investor, share in contract.investment.shares.items()
     ]

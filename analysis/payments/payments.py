@@ -77,14 +77,18 @@ def statement(
     return pd.DataFrame(rows)
 
 
-def apply_caps(statement_table: pd.DataFrame, contract: Contract, disbursements: pd.DataFrame) -> pd.DataFrame:
+def apply_caps(
+    statement_table: pd.DataFrame, contract: Contract, disbursements: pd.DataFrame
+) -> pd.DataFrame:
     """Per report: amount due, what each cap withholds, and the amount paid.
 
     ``disbursements`` has columns ``t`` and ``amount`` (all investors together).
     The return cap at payment quarter P allows cumulative repayments up to
     Σ disbursement × (1 + r)^((P - t) / 4).
     """
-    due = statement_table.groupby(["report", "payment_quarter"], as_index=False, sort=False)["amount"].sum()
+    due = statement_table.groupby(["report", "payment_quarter"], as_index=False, sort=False)[
+        "amount"
+    ].sum()
     rate = contract.caps.investor_annual_return
     paid_so_far = 0.0
     rows = []

@@ -38,7 +38,11 @@ def enrolment(data: AsOfData, contract: Contract) -> pd.DataFrame:
     """Enrolled households and persons by quarter, cumulative, against the target."""
     households = data["households"]
     enrolled = households.loc[households["g"].notna()]
-    span = quarters.span(contract.timeline.enrolment.start, data.as_of) if quarters.to_index(data.as_of) >= quarters.to_index(contract.timeline.enrolment.start) else []
+    span = (
+        quarters.span(contract.timeline.enrolment.start, data.as_of)
+        if quarters.to_index(data.as_of) >= quarters.to_index(contract.timeline.enrolment.start)
+        else []
+    )
     persons = data["persons"].merge(enrolled[["household_id", "g"]], on="household_id")
     rows = []
     for quarter in span:
@@ -53,7 +57,17 @@ def enrolment(data: AsOfData, contract: Contract) -> pd.DataFrame:
                 "target_households": contract.programme.enrolment_target_households,
             }
         )
-    return pd.DataFrame(rows, columns=["quarter", "new_households", "households", "persons", "exited_households", "target_households"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "quarter",
+            "new_households",
+            "households",
+            "persons",
+            "exited_households",
+            "target_households",
+        ],
+    )
 
 
 def enrolment_by_area(data: AsOfData, contract: Contract) -> pd.DataFrame:
@@ -74,32 +88,74 @@ def completeness(data: AsOfData, contract: Contract) -> pd.DataFrame:
     register_t = quarters.to_index(data.register_until)
     age = register_t // 4 - persons["birth_year"]
     rows = []
-    expected = {"benefits": persons.loc[age >= 18, "person_id"], "social_measures": persons["person_id"]}
+    expected = {
+        "benefits": persons.loc[age >= 18, "person_id"],
+        "social_measures": persons["person_id"],
+    }
     for source, ids in expected.items():
         frame = data[source]
         present = frame.loc[frame["t"] == register_t, "person_id"].isin(ids).sum()
-        rows.append({"source": source, "latest_quarter": data.register_until, "expected": len(ids), "present": int(present)})
+        rows.append(
+            {
+                "source": source,
+                "latest_quarter": data.register_until,
+                "expected": len(ids),
+                "present": int(present),
+            }
+        )
     pupils = data["school_absence"]
     pupil_ids = pupils.loc[pupils["person_id"].isin(persons["person_id"])]
-    rows.append({"source": "school_absence", "latest_quarter": data.register_until, "expected": int(pupil_ids.loc[pupil_ids["t"] == register_t - 1, "person_id"].nunique()), "present": int(pupil_ids.loc[pupil_ids["t"] == register_t, "person_id"].nunique())})
+    rows.append(
+        {
+            "source": "school_absence",
+            "latest_quarter": data.register_until,
+            "expected": int(pupil_ids.loc[pupil_ids["t"] == register_t - 1, "person_id"].nunique()),
+            "present": int(pupil_ids.loc[pupil_ids["t"] == register_t, "person_id"].nunique()),
+        }
+    )
     survey = data["life_satisfaction"]
-    rows.append({"source": "life_satisfaction", "latest_quarter": data.as_of, "expected": len(survey), "present": int((survey["response"] == "answered").sum())})
+    rows.append(
+        {
+            "source": "life_satisfaction",
+            "latest_quarter": data.as_of,
+            "expected": len(survey),
+            "present": int((survey["response"] == "answered").sum()),
+        }
+    )
     plans = data["action_plans"]
-    rows.append({"source": "action_plans", "latest_quarter": data.as_of, "expected": len(enrolled), "present": int(enrolled["household_id"].isin(plans["household_id"]).sum())})
+    rows.append(
+        {
+            "source": "action_plans",
+            "latest_quarter": data.as_of,
+            "expected": len(enrolled),
+            "present": int(enrolled["household_id"].isin(plans["household_id"]).sum()),
+        }
+    )
     frame = pd.DataFrame(rows)
     frame["share"] = (frame["present"] / frame["expected"].where(frame["expected"] > 0)).round(6)
     return frame
 
 
-def target_table(unit_results: dict[str, TargetResult], absence_now: dict, data: AsOfData, contract: Contract) -> pd.DataFrame:
+def target_table(
+    unit_results: dict[str, TargetResult], absence_now: dict, data: AsOfData, contract: Contract
+) -> pd.DataFrame:
     """Per target and area: eligible units, new achievements this quarter and cumulative."""
     rows = []
-    latest = {"employment": data.register_until, "social_measures": data.register_until, "life_satisfaction": data.as_of, "action_plan_goals": data.as_of}
+    latest = {
+        "employment": data.register_until,
+        "social_measures": data.register_until,
+        "life_satisfaction": data.as_of,
+        "action_plan_goals": data.as_of,
+    }
     for target, result in unit_results.items():
         latest_t = quarters.to_index(latest[target])
         achievements = result.achievements.merge(result.eligible[["unit_id", "area"]], on="unit_id")
         for area in contract.area_codes + ["all"]:
-            eligible = result.eligible if area == "all" else result.eligible.loc[result.eligible["area"] == area]
+            eligible = (
+                result.eligible
+                if area == "all"
+                else result.eligible.loc[result.eligible["area"] == area]
+            )
             done = achievements if area == "all" else achievements.loc[achievements["area"] == area]
             rows.append(
                 {
@@ -111,7 +167,16 @@ def target_table(unit_results: dict[str, TargetResult], absence_now: dict, data:
                     "units_achieved": int(done["unit_id"].nunique()),
                 }
             )
-    rows.append({"target": "school_absence", "area": "all", "eligible": absence_now.get("pupils", 0), "new_this_quarter": 0, "cumulative": 0, "units_achieved": 0})
+    rows.append(
+        {
+            "target": "school_absence",
+            "area": "all",
+            "eligible": absence_now.get("pupils", 0),
+            "new_this_quarter": 0,
+            "cumulative": 0,
+            "units_achieved": 0,
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -135,19 +200,55 @@ def compute(extract: Extract | dict, cutoff: str, contract: Contract) -> Quarter
     shown = due + ([current] if current else [])
     absence_estimates = absence.absence_estimates(data, shown)
     payment_statement = statement(unit_results, absence_estimates, shown, contract)
-    payment_statement["status"] = ["final" if quarters.to_index(r) <= quarters.to_index(cutoff) else "provisional" for r in payment_statement["report"]]
+    payment_statement["status"] = [
+        "final" if quarters.to_index(r) <= quarters.to_index(cutoff) else "provisional"
+        for r in payment_statement["report"]
+    ]
     disbursed = investors.disbursements(contract)
     total_disbursed = disbursed.groupby("t", as_index=False)["amount"].sum()
     final_statement = payment_statement.loc[payment_statement["status"] == "final"]
-    capped = apply_caps(final_statement, contract, total_disbursed) if len(final_statement) else pd.DataFrame(columns=["report", "payment_quarter", "due", "withheld_total_cap", "withheld_return_cap", "paid", "cumulative_paid", "total_cap", "return_cap_allowed"])
-    positions = investors.positions(contract, capped.loc[capped["payment_quarter"].map(quarters.to_index) <= quarters.to_index(cutoff)] if len(capped) else capped)
+    capped = (
+        apply_caps(final_statement, contract, total_disbursed)
+        if len(final_statement)
+        else pd.DataFrame(
+            columns=[
+                "report",
+                "payment_quarter",
+                "due",
+                "withheld_total_cap",
+                "withheld_return_cap",
+                "paid",
+                "cumulative_paid",
+                "total_cap",
+                "return_cap_allowed",
+            ]
+        )
+    )
+    positions = investors.positions(
+        contract,
+        capped.loc[capped["payment_quarter"].map(quarters.to_index) <= quarters.to_index(cutoff)]
+        if len(capped)
+        else capped,
+    )
     absence_rows = pd.DataFrame([{"report": k, **v} for k, v in absence_estimates.items()])
     enrol = enrolment(data, contract)
     enrolled_households = int(enrol["households"].iloc[-1]) if len(enrol) else 0
     latest_absence = payment_statement.loc[payment_statement["target"] == "school_absence"]
     absence_per_year = float(latest_absence["amount"].iloc[-1]) if len(latest_absence) else 0.0
-    projection = forecast(unit_results, absence_per_year, float(payment_statement["amount"].sum()), data.register_until, contract, enrolled_households)
-    targets = target_table(unit_results, absence_estimates.get(current.report if current else (due[-1].report if due else ""), {}), data, contract)
+    projection = forecast(
+        unit_results,
+        absence_per_year,
+        float(payment_statement["amount"].sum()),
+        data.register_until,
+        contract,
+        enrolled_households,
+    )
+    targets = target_table(
+        unit_results,
+        absence_estimates.get(current.report if current else (due[-1].report if due else ""), {}),
+        data,
+        contract,
+    )
     tables = {
         "enrolment": enrol,
         "enrolment_by_area": enrolment_by_area(data, contract),
@@ -158,7 +259,13 @@ def compute(extract: Extract | dict, cutoff: str, contract: Contract) -> Quarter
         "payments_capped": capped,
         "investors": positions,
         "forecast": projection,
-        "nonresponse": pd.DataFrame([{"wave": k, "nonresponse": v} for k, v in unit_results["life_satisfaction"].extra["nonresponse_by_wave"].items()], columns=["wave", "nonresponse"]),
+        "nonresponse": pd.DataFrame(
+            [
+                {"wave": k, "nonresponse": v}
+                for k, v in unit_results["life_satisfaction"].extra["nonresponse_by_wave"].items()
+            ],
+            columns=["wave", "nonresponse"],
+        ),
     }
     key_numbers = {
         "as_of": cutoff,
@@ -166,11 +273,25 @@ def compute(extract: Extract | dict, cutoff: str, contract: Contract) -> Quarter
         "enrolled_households": enrolled_households,
         "enrolled_persons": int(enrol["persons"].iloc[-1]) if len(enrol) else 0,
         "target_households": contract.programme.enrolment_target_households,
-        "achievements_cumulative": {t: int(targets.loc[(targets["target"] == t) & (targets["area"] == "all"), "cumulative"].sum()) for t in TARGETS},
+        "achievements_cumulative": {
+            t: int(
+                targets.loc[
+                    (targets["target"] == t) & (targets["area"] == "all"), "cumulative"
+                ].sum()
+            )
+            for t in TARGETS
+        },
         "payments_due_total": round(float(final_statement["amount"].sum()), 2),
-        "payments_provisional_total": round(float(payment_statement.loc[payment_statement["status"] == "provisional", "amount"].sum()), 2),
+        "payments_provisional_total": round(
+            float(
+                payment_statement.loc[payment_statement["status"] == "provisional", "amount"].sum()
+            ),
+            2,
+        ),
         "payments_paid_total": round(float(capped["paid"].sum()), 2) if len(capped) else 0.0,
-        "forecast_median": round(float(projection.loc[projection["scenario"] == "base", "median"].iloc[0]), 2),
+        "forecast_median": round(
+            float(projection.loc[projection["scenario"] == "base", "median"].iloc[0]), 2
+        ),
         "is_result_report_quarter": cutoff in contract.timeline.result_reports,
     }
     return QuarterlyResults(cutoff, data.register_until, tables, key_numbers)
@@ -182,5 +303,7 @@ def write_quarterly_results(data_dir: Path, cutoff: str, out: Path, contract: Co
     results = compute(extract, cutoff, contract)
     for name, frame in results.tables.items():
         atomic.write_csv(out / f"{name}.csv", frame)
-    atomic.write_json(out / "key_numbers.json", {**results.key_numbers, "inputs": extract.checksums})
+    atomic.write_json(
+        out / "key_numbers.json", {**results.key_numbers, "inputs": extract.checksums}
+    )
     return out

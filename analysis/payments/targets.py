@@ -22,10 +22,17 @@ from analysis.config import Contract
 from analysis.data.codes import BENEFIT_CATEGORIES, SOCIAL_MEASURES
 from analysis.payments.asof import AsOfData
 
-STEP_OF_CATEGORY = {code: (np.nan if step is None else float(step)) for code, (_, _, step) in BENEFIT_CATEGORIES.items()}
+STEP_OF_CATEGORY = {
+    code: (np.nan if step is None else float(step))
+    for code, (_, _, step) in BENEFIT_CATEGORIES.items()
+}
 # Support levels 0, 2, 3 are ranks 0, 1, 2: a fall from 3 to 0 is two steps.
-RANK_OF_MEASURE = {code: {0: 0, 2: 1, 3: 2}[level] for code, (_, _, level) in SOCIAL_MEASURES.items()}
-EMPTY_ACHIEVEMENTS = pd.DataFrame({"unit_id": pd.Series(dtype=str), "step": pd.Series(dtype=int), "t": pd.Series(dtype=int)})
+RANK_OF_MEASURE = {
+    code: {0: 0, 2: 1, 3: 2}[level] for code, (_, _, level) in SOCIAL_MEASURES.items()
+}
+EMPTY_ACHIEVEMENTS = pd.DataFrame(
+    {"unit_id": pd.Series(dtype=str), "step": pd.Series(dtype=int), "t": pd.Series(dtype=int)}
+)
 
 
 @dataclass(frozen=True)
@@ -47,11 +54,15 @@ class TargetResult:
 def intervention_persons(data: AsOfData) -> pd.DataFrame:
     """Persons of enrolled households with their household's enrolment quarter and area."""
     households = data["households"]
-    enrolled = households.loc[households["g"].notna(), ["household_id", "area", "household_type", "g", "exit_t"]]
+    enrolled = households.loc[
+        households["g"].notna(), ["household_id", "area", "household_type", "g", "exit_t"]
+    ]
     return data["persons"].merge(enrolled, on="household_id", how="inner")
 
 
-def sustained_steps(panel: pd.DataFrame, unit: str, improvement: str, max_steps: str, sustain: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def sustained_steps(
+    panel: pd.DataFrame, unit: str, improvement: str, max_steps: str, sustain: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Achievement quarter and per-quarter status of each unit-step.
 
     ``panel`` holds one row per unit and post-enrolment quarter ``t`` with the
@@ -68,18 +79,32 @@ def sustained_steps(panel: pd.DataFrame, unit: str, improvement: str, max_steps:
         part = panel.loc[panel[max_steps] >= k, [unit, "t"]].copy()
         above = (panel.loc[part.index, improvement].fillna(-np.inf) >= k).to_numpy()
         block = (~above | gap.loc[part.index].to_numpy()).cumsum()
-        run = pd.Series(np.where(above, 1, 0), index=part.index).groupby([part[unit].to_numpy(), block]).cumsum()
+        run = (
+            pd.Series(np.where(above, 1, 0), index=part.index)
+            .groupby([part[unit].to_numpy(), block])
+            .cumsum()
+        )
         part["step"] = k
         part["holds"] = run.to_numpy() >= sustain
         status_frames.append(part)
         achieved = part.loc[part["holds"]].groupby(unit, as_index=False)["t"].min()
         achieved["step"] = k
         achievement_frames.append(achieved)
-    status = pd.concat(status_frames, ignore_index=True) if status_frames else pd.DataFrame(columns=[unit, "t", "step", "holds"])
-    achievements = pd.concat(achievement_frames, ignore_index=True) if achievement_frames else pd.DataFrame(columns=[unit, "t", "step"])
+    status = (
+        pd.concat(status_frames, ignore_index=True)
+        if status_frames
+        else pd.DataFrame(columns=[unit, "t", "step", "holds"])
+    )
+    achievements = (
+        pd.concat(achievement_frames, ignore_index=True)
+        if achievement_frames
+        else pd.DataFrame(columns=[unit, "t", "step"])
+    )
     status = status.rename(columns={unit: "unit_id"})[["unit_id", "step", "t", "holds"]]
     achievements = achievements.rename(columns={unit: "unit_id"})[["unit_id", "step", "t"]]
-    return achievements.astype({"step": int, "t": int}), status.astype({"step": int, "t": int, "holds": bool})
+    return achievements.astype({"step": int, "t": int}), status.astype(
+        {"step": int, "t": int, "holds": bool}
+    )
 
 
 def employment(data: AsOfData, contract: Contract) -> TargetResult:
@@ -92,7 +117,9 @@ def employment(data: AsOfData, contract: Contract) -> TargetResult:
     """
     rule = contract.targets.employment
     people = intervention_persons(data)
-    benefits = data["benefits"].merge(people[["person_id", "household_id", "area", "g", "birth_year"]], on="person_id")
+    benefits = data["benefits"].merge(
+        people[["person_id", "household_id", "area", "g", "birth_year"]], on="person_id"
+    )
     benefits["ladder"] = benefits["benefit_category"].map(STEP_OF_CATEGORY)
     benefits["age"] = benefits["t"] // 4 - benefits["birth_year"]
     base = benefits.loc[benefits["t"] == benefits["g"] - 1]
@@ -102,9 +129,19 @@ def employment(data: AsOfData, contract: Contract) -> TargetResult:
     panel = panel.loc[panel["t"] >= panel["g"]].copy()
     panel["improvement"] = panel["ladder"] - panel["baseline"]
     panel["room"] = 4 - panel["baseline"]
-    achievements, status = sustained_steps(panel, "person_id", "improvement", "room", rule.sustain_quarters)
-    eligible = people.merge(base, on="person_id")[["person_id", "household_id", "area", "g", "baseline"]].rename(columns={"person_id": "unit_id"})
-    return TargetResult("employment", eligible, achievements, status, {"baseline_at_top": int((base["baseline"] == 4).sum())})
+    achievements, status = sustained_steps(
+        panel, "person_id", "improvement", "room", rule.sustain_quarters
+    )
+    eligible = people.merge(base, on="person_id")[
+        ["person_id", "household_id", "area", "g", "baseline"]
+    ].rename(columns={"person_id": "unit_id"})
+    return TargetResult(
+        "employment",
+        eligible,
+        achievements,
+        status,
+        {"baseline_at_top": int((base["baseline"] == 4).sum())},
+    )
 
 
 def social_measures(data: AsOfData, contract: Contract) -> TargetResult:
@@ -117,15 +154,23 @@ def social_measures(data: AsOfData, contract: Contract) -> TargetResult:
     """
     rule = contract.targets.social_measures
     people = intervention_persons(data)
-    measures = data["social_measures"].merge(people[["person_id", "household_id", "area", "g"]], on="person_id")
+    measures = data["social_measures"].merge(
+        people[["person_id", "household_id", "area", "g"]], on="person_id"
+    )
     measures["rank"] = measures["measure"].map(RANK_OF_MEASURE)
-    base = measures.loc[(measures["t"] == measures["g"] - 1) & (measures["rank"] > 0), ["person_id", "rank"]]
+    base = measures.loc[
+        (measures["t"] == measures["g"] - 1) & (measures["rank"] > 0), ["person_id", "rank"]
+    ]
     base = base.rename(columns={"rank": "baseline"})
     panel = measures.merge(base, on="person_id")
     panel = panel.loc[panel["t"] >= panel["g"]].copy()
     panel["improvement"] = panel["baseline"] - panel["rank"]
-    achievements, status = sustained_steps(panel, "person_id", "improvement", "baseline", rule.sustain_quarters)
-    eligible = people.merge(base, on="person_id")[["person_id", "household_id", "area", "g", "baseline"]].rename(columns={"person_id": "unit_id"})
+    achievements, status = sustained_steps(
+        panel, "person_id", "improvement", "baseline", rule.sustain_quarters
+    )
+    eligible = people.merge(base, on="person_id")[
+        ["person_id", "household_id", "area", "g", "baseline"]
+    ].rename(columns={"person_id": "unit_id"})
     return TargetResult("social_measures", eligible, achievements, status, {})
 
 
@@ -139,8 +184,12 @@ def life_satisfaction(data: AsOfData, contract: Contract) -> TargetResult:
     """
     rule = contract.targets.life_satisfaction
     people = intervention_persons(data)
-    survey = data["life_satisfaction"].merge(people[["person_id", "household_id", "area", "g"]], on="person_id")
-    base = survey.loc[(survey["wave"] == 0) & (survey["response"] == "answered"), ["person_id", "score"]].rename(columns={"score": "baseline"})
+    survey = data["life_satisfaction"].merge(
+        people[["person_id", "household_id", "area", "g"]], on="person_id"
+    )
+    base = survey.loc[
+        (survey["wave"] == 0) & (survey["response"] == "answered"), ["person_id", "score"]
+    ].rename(columns={"score": "baseline"})
     follow = survey.loc[survey["wave"] > 0].merge(base, on="person_id")
     answered = follow.loc[follow["response"] == "answered"].copy()
     answered["holds"] = answered["score"] >= answered["baseline"] + rule.min_increase
@@ -148,15 +197,25 @@ def life_satisfaction(data: AsOfData, contract: Contract) -> TargetResult:
     status = answered.rename(columns={"person_id": "unit_id"})[["unit_id", "step", "t", "holds"]]
     achievements = status.loc[status["holds"]].groupby("unit_id", as_index=False)["t"].min()
     achievements["step"] = 1
-    nonresponse = survey.groupby("wave")["response"].apply(lambda s: int((s == "nonresponse").sum()))
-    eligible = people.merge(base, on="person_id")[["person_id", "household_id", "area", "g", "baseline"]].rename(columns={"person_id": "unit_id"})
+    nonresponse = survey.groupby("wave")["response"].apply(
+        lambda s: int((s == "nonresponse").sum())
+    )
+    eligible = people.merge(base, on="person_id")[
+        ["person_id", "household_id", "area", "g", "baseline"]
+    ].rename(columns={"person_id": "unit_id"})
     extra = {
         "surveyed_waves": survey.groupby("wave").size().to_dict(),
         "nonresponse_by_wave": nonresponse.to_dict(),
         "nonresponse_total": int((survey["response"] == "nonresponse").sum()),
         "answers_total": int((survey["response"] == "answered").sum()),
     }
-    return TargetResult("life_satisfaction", eligible, achievements[["unit_id", "step", "t"]].astype({"t": int}), status.astype({"t": int}), extra)
+    return TargetResult(
+        "life_satisfaction",
+        eligible,
+        achievements[["unit_id", "step", "t"]].astype({"t": int}),
+        status.astype({"t": int}),
+        extra,
+    )
 
 
 def action_plan_goals(data: AsOfData, contract: Contract) -> TargetResult:
@@ -165,13 +224,27 @@ def action_plan_goals(data: AsOfData, contract: Contract) -> TargetResult:
     Every goal set for an enrolled household is eligible; a goal is achieved in
     the quarter of the first review that marks it ``achieved`` and holds from then on.
     """
-    households = data["households"].loc[data["households"]["g"].notna(), ["household_id", "area", "g"]]
+    households = data["households"].loc[
+        data["households"]["g"].notna(), ["household_id", "area", "g"]
+    ]
     plans = data["action_plans"].merge(households, on="household_id")
-    eligible = plans.drop_duplicates("goal_id")[["goal_id", "household_id", "area", "g"]].rename(columns={"goal_id": "unit_id"})
-    achieved = plans.loc[plans["status"] == "achieved"].groupby("goal_id", as_index=False)["t"].min()
+    eligible = plans.drop_duplicates("goal_id")[["goal_id", "household_id", "area", "g"]].rename(
+        columns={"goal_id": "unit_id"}
+    )
+    achieved = (
+        plans.loc[plans["status"] == "achieved"].groupby("goal_id", as_index=False)["t"].min()
+    )
     achievements = achieved.rename(columns={"goal_id": "unit_id"})
     achievements["step"] = 1
-    status = plans[["goal_id", "t"]].rename(columns={"goal_id": "unit_id"}).merge(achievements[["unit_id", "t"]].rename(columns={"t": "t_achieved"}), on="unit_id", how="left")
+    status = (
+        plans[["goal_id", "t"]]
+        .rename(columns={"goal_id": "unit_id"})
+        .merge(
+            achievements[["unit_id", "t"]].rename(columns={"t": "t_achieved"}),
+            on="unit_id",
+            how="left",
+        )
+    )
     status["holds"] = status["t_achieved"].notna() & (status["t"] >= status["t_achieved"])
     status["step"] = 1
     return TargetResult(

@@ -36,7 +36,15 @@ class BuiltReport:
     results: Path
 
 
-def _title_metadata(kind: ReportKind, contract: Contract, as_of: str, lang: str, rendered, synthetic: bool, commit: str) -> dict:
+def _title_metadata(
+    kind: ReportKind,
+    contract: Contract,
+    as_of: str,
+    lang: str,
+    rendered,
+    synthetic: bool,
+    commit: str,
+) -> dict:
     da = lang == "da"
     facts = {
         ("Program" if da else "Programme"): contract.programme.name,
@@ -50,7 +58,9 @@ def _title_metadata(kind: ReportKind, contract: Contract, as_of: str, lang: str,
         disclaimer = SYNTHETIC_NOTE[lang] + " " + disclaimer
     return {
         "title": kind.title[lang],
-        "subtitle": f"{kind.title[lang]} {as_of}" if kind.name == "quarterly" else (f"Opgjort pr. {as_of}" if da else f"As of {as_of}"),
+        "subtitle": f"{kind.title[lang]} {as_of}"
+        if kind.name == "quarterly"
+        else (f"Opgjort pr. {as_of}" if da else f"As of {as_of}"),
         "programme": contract.programme.name,
         "running-header": contract.programme.name,
         "lang": lang,
@@ -84,7 +94,11 @@ def build_report(
             "data_dir": str(Path(data_dir).resolve()),
             "quarterly_dir": str(Path(quarterly_dir).resolve()),
             "results_path": str(notebook_results),
-            **{k: v for k, v in kind.extra.items() if isinstance(v, int | float | str) and k != "default_as_of"},
+            **{
+                k: v
+                for k, v in kind.extra.items()
+                if isinstance(v, int | float | str) and k != "default_as_of"
+            },
         }
         executed_path = scratch_root / "executed" / kind.name / f"{stem}.ipynb"
         notebook = execute.execute(kind.notebook, executed_path, parameters, cwd=ROOT)
@@ -93,12 +107,24 @@ def build_report(
         commit = colophon.git_commit()
         versions = colophon.environment()
         rendered = colophon.render_time()
-        shown_parameters = {k: v for k, v in parameters.items() if k not in ("results_path", "data_dir", "quarterly_dir")}
+        shown_parameters = {
+            k: v
+            for k, v in parameters.items()
+            if k not in ("results_path", "data_dir", "quarterly_dir")
+        }
         shown_parameters["data_dir"] = _relative(Path(data_dir))
-        markdown = converted.markdown + "\n\n" + colophon.markdown(lang, commit, shown_parameters, numbers["inputs"], versions, rendered)
+        markdown = (
+            converted.markdown
+            + "\n\n"
+            + colophon.markdown(
+                lang, commit, shown_parameters, numbers["inputs"], versions, rendered
+            )
+        )
         from analysis.sdc.check import check_markdown
 
-        check_markdown(markdown, contract.disclosure.min_persons, source=f"{kind.name} {stem}", lang=lang)
+        check_markdown(
+            markdown, contract.disclosure.min_persons, source=f"{kind.name} {stem}", lang=lang
+        )
         markdown_file = scratch / "report.md"
         markdown_file.write_text(markdown, encoding="utf-8")
         for name, content in converted.images.items():

@@ -12,14 +12,34 @@ import pypandoc
 
 from analysis.paths import ROOT
 
-PACKAGES = ("pandas", "numpy", "scipy", "linearmodels", "pandera", "matplotlib", "seaborn", "papermill", "jupytext", "pypandoc-binary", "typst")
+PACKAGES = (
+    "pandas",
+    "numpy",
+    "scipy",
+    "linearmodels",
+    "pandera",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "jupytext",
+    "pypandoc-binary",
+    "typst",
+)
 
 
 def git_commit(root: Path = ROOT) -> str:
     """The checked-out commit, marked ``-dirty`` when tracked files differ from it."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (subprocess.CalledProcessError, FileNotFoundError):
         return "unknown (not a git checkout)"
     return commit + ("-dirty" if dirty else "")
@@ -47,17 +67,27 @@ def render_time() -> datetime:
     return datetime.now(tz=UTC).replace(microsecond=0)
 
 
-def markdown(lang: str, commit: str, parameters: dict, checksums: dict[str, str], versions: dict[str, str], rendered: datetime) -> str:
+def markdown(
+    lang: str,
+    commit: str,
+    parameters: dict,
+    checksums: dict[str, str],
+    versions: dict[str, str],
+    rendered: datetime,
+) -> str:
     """The colophon section as Markdown."""
     da = lang == "da"
     lines = [
         "# " + ("Kolofon" if da else "Colophon") + " {.unnumbered}",
         "",
         "::: {.colophon}",
-        ("Rapporten er beregnet og dannet automatisk ud fra koden og data nedenfor. "
-         "Samme kode og data giver de samme tal." if da else
-         "This report was computed and rendered automatically from the code and data below. "
-         "The same code and data give the same numbers."),
+        (
+            "Rapporten er beregnet og dannet automatisk ud fra koden og data nedenfor. "
+            "Samme kode og data giver de samme tal."
+            if da
+            else "This report was computed and rendered automatically from the code and data below. "
+            "The same code and data give the same numbers."
+        ),
         "",
         f"- **{'Git-commit' if da else 'Git commit'}:** `{commit}`",
         f"- **{'Dannet' if da else 'Rendered'}:** {rendered.isoformat()}",

@@ -22,7 +22,11 @@ class NotebookFailed(RuntimeError):
 def to_ipynb(source: Path) -> nbformat.NotebookNode:
     """Read a percent-format notebook and give it the python3 kernel."""
     notebook = jupytext.read(source, fmt="py:percent")
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     notebook.metadata.setdefault("language_info", {"name": "python"})
     return notebook
 

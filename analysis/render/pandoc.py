@@ -30,8 +30,20 @@ def _metadata_args(metadata: dict) -> list[str]:
 
 
 def _pandoc(markdown_file: Path, output: Path, writer: str, extra: list[str]) -> None:
-    command = [pypandoc.get_pandoc_path(), str(markdown_file), "--from", MARKDOWN_FORMAT, "--to", writer, "--output", str(output), *extra]
-    completed = subprocess.run(command, cwd=markdown_file.parent, capture_output=True, text=True, check=False)
+    command = [
+        pypandoc.get_pandoc_path(),
+        str(markdown_file),
+        "--from",
+        MARKDOWN_FORMAT,
+        "--to",
+        writer,
+        "--output",
+        str(output),
+        *extra,
+    ]
+    completed = subprocess.run(
+        command, cwd=markdown_file.parent, capture_output=True, text=True, check=False
+    )
     if completed.returncode != 0:
         raise RuntimeError(f"pandoc failed ({writer}): {completed.stderr.strip()}")
 
@@ -60,8 +72,19 @@ def render_pdf(markdown_file: Path, output: Path, metadata: dict, timestamp: dat
     metadata_file = markdown_file.with_suffix(".meta.yaml")
     import yaml
 
-    metadata_file.write_text(yaml.safe_dump(metadata, allow_unicode=True, sort_keys=True), encoding="utf-8")
-    _pandoc(markdown_file, typ, "typst", ["--standalone", f"--template={TEMPLATES / 'report.typ'}", f"--metadata-file={metadata_file}"])
+    metadata_file.write_text(
+        yaml.safe_dump(metadata, allow_unicode=True, sort_keys=True), encoding="utf-8"
+    )
+    _pandoc(
+        markdown_file,
+        typ,
+        "typst",
+        [
+            "--standalone",
+            f"--template={TEMPLATES / 'report.typ'}",
+            f"--metadata-file={metadata_file}",
+        ],
+    )
     typst.compile(
         str(typ),
         output=str(output),
@@ -79,5 +102,9 @@ def quarto_available() -> bool:
 
 def render_with_quarto(markdown_file: Path, output: Path, writer: str) -> None:
     """Render the same Markdown with Quarto (used only when a user has Quarto)."""
-    subprocess.run(["quarto", "render", str(markdown_file), "--to", writer, "--output", output.name], cwd=markdown_file.parent, check=True)
+    subprocess.run(
+        ["quarto", "render", str(markdown_file), "--to", writer, "--output", output.name],
+        cwd=markdown_file.parent,
+        check=True,
+    )
     shutil.move(markdown_file.parent / output.name, output)

@@ -28,12 +28,16 @@ def _markdown_cell(value, lang: str, decimals: int | None) -> str:
         return "–"
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, int) or (hasattr(value, "is_integer") and float(value).is_integer() and decimals is None):
+    if isinstance(value, int) or (
+        hasattr(value, "is_integer") and float(value).is_integer() and decimals is None
+    ):
         return numbers.number(value, 0, lang)
     return numbers.number(value, 1 if decimals is None else decimals, lang)
 
 
-def table_markdown(frame: pd.DataFrame, lang: str = "da", decimals: dict[str, int] | None = None) -> str:
+def table_markdown(
+    frame: pd.DataFrame, lang: str = "da", decimals: dict[str, int] | None = None
+) -> str:
     """A pipe table with formatted cells; numeric columns right-aligned."""
     decimals = decimals or {}
     frame = frame.reset_index(drop=True)
@@ -47,7 +51,12 @@ def table_markdown(frame: pd.DataFrame, lang: str = "da", decimals: dict[str, in
         aligns.append("---:" if numeric else ":---")
     rule = "|" + "|".join(aligns) + "|"
     body = [
-        "| " + " | ".join(_markdown_cell(v, lang, decimals.get(c)) for c, v in zip(frame.columns, row, strict=True)) + " |"
+        "| "
+        + " | ".join(
+            _markdown_cell(v, lang, decimals.get(c))
+            for c, v in zip(frame.columns, row, strict=True)
+        )
+        + " |"
         for row in frame.itertuples(index=False)
     ]
     return "\n".join([header, rule, *body])
@@ -58,12 +67,22 @@ def text(markdown: str) -> None:
     display(Markdown(markdown))
 
 
-def table(frame: pd.DataFrame, caption: str | None = None, label: str | None = None, lang: str = "da", decimals: dict[str, int] | None = None, note: str | None = None) -> None:
+def table(
+    frame: pd.DataFrame,
+    caption: str | None = None,
+    label: str | None = None,
+    lang: str = "da",
+    decimals: dict[str, int] | None = None,
+    note: str | None = None,
+) -> None:
     """Show a table; ``label`` must start with ``tbl-`` to be numbered and referenced."""
     markdown = table_markdown(frame, lang, decimals)
     if note:
         markdown += f"\n\n::: {{.table-note}}\n{note}\n:::"
-    display(Markdown(markdown), metadata={METADATA_KEY: {"kind": "table", "caption": caption, "label": label}})
+    display(
+        Markdown(markdown),
+        metadata={METADATA_KEY: {"kind": "table", "caption": caption, "label": label}},
+    )
 
 
 def figure(fig, caption: str | None = None, label: str | None = None) -> None:
@@ -73,4 +92,7 @@ def figure(fig, caption: str | None = None, label: str | None = None) -> None:
     import matplotlib.pyplot as plt
 
     plt.close(fig)
-    display(Image(buffer.getvalue(), format="png"), metadata={METADATA_KEY: {"kind": "figure", "caption": caption, "label": label}})
+    display(
+        Image(buffer.getvalue(), format="png"),
+        metadata={METADATA_KEY: {"kind": "figure", "caption": caption, "label": label}},
+    )

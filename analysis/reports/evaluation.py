@@ -32,14 +32,27 @@ from analysis.render.style import ACCENT, PRIMARY, apply_theme
 
 OUTCOMES = ("ladder_step", "self_supporting", "support_level", "absence_rate")
 LABELS = {
-    "da": {"ladder_step": "Trin på selvforsørgelsesstigen", "self_supporting": "Selvforsørgende (andel)", "support_level": "Støtteniveau (0–3)", "absence_rate": "Skolefravær (andel af dage)"},
-    "en": {"ladder_step": "Step on the self-sufficiency ladder", "self_supporting": "Self-supporting (share)", "support_level": "Support level (0–3)", "absence_rate": "School absence (share of days)"},
+    "da": {
+        "ladder_step": "Trin på selvforsørgelsesstigen",
+        "self_supporting": "Selvforsørgende (andel)",
+        "support_level": "Støtteniveau (0–3)",
+        "absence_rate": "Skolefravær (andel af dage)",
+    },
+    "en": {
+        "ladder_step": "Step on the self-sufficiency ladder",
+        "self_supporting": "Self-supporting (share)",
+        "support_level": "Support level (0–3)",
+        "absence_rate": "School absence (share of days)",
+    },
 }
 
 
 def _units(data: AsOfData) -> pd.DataFrame:
     households = data["households"]
-    usable = households.loc[households["group"].isin(["intervention", "comparison"]), ["household_id", "group", "area", "household_type", "g", "open_cases"]]
+    usable = households.loc[
+        households["group"].isin(["intervention", "comparison"]),
+        ["household_id", "group", "area", "household_type", "g", "open_cases"],
+    ]
     persons = data["persons"].merge(usable, on="household_id")
     persons["g"] = persons["g"].fillna(0).astype(int)
     return persons
@@ -54,12 +67,18 @@ def outcome_panel(data: AsOfData, outcome: str) -> pd.DataFrame:
         frame["step"] = frame["benefit_category"].map(STEP_OF_CATEGORY)
         age = frame["t"] // 4 - frame["birth_year"]
         frame = frame.loc[frame["step"].notna() & age.between(18, 64)]
-        frame["y"] = frame["step"] if outcome == "ladder_step" else (frame["step"] == 4).astype(float)
+        frame["y"] = (
+            frame["step"] if outcome == "ladder_step" else (frame["step"] == 4).astype(float)
+        )
     elif outcome == "support_level":
         frame = data["social_measures"].merge(persons, on="person_id")
         frame["y"] = frame["measure"].map(RANK_OF_MEASURE).map({0: 0.0, 1: 2.0, 2: 3.0})
     elif outcome == "absence_rate":
-        frame = pupil_panel(data).merge(persons[["person_id", "group"]], on="person_id").rename(columns={"absence_rate": "y"})
+        frame = (
+            pupil_panel(data)
+            .merge(persons[["person_id", "group"]], on="person_id")
+            .rename(columns={"absence_rate": "y"})
+        )
     else:
         raise EstimationError(f"unknown outcome {outcome!r}")
     frame = frame[columns].copy()
@@ -83,9 +102,26 @@ class EffectEstimate:
     n_treated_persons: int
 
 
-def estimate(panel: pd.DataFrame, outcome: str, control_group: str = "nevertreated", bootstrap_reps: int = 0, seed: int = 0) -> EffectEstimate:
+def estimate(
+    panel: pd.DataFrame,
+    outcome: str,
+    control_group: str = "nevertreated",
+    bootstrap_reps: int = 0,
+    seed: int = 0,
+) -> EffectEstimate:
     """TWFE beside Callaway–Sant'Anna with all four aggregations, clustered by household."""
-    result = att_gt(panel, "y", "t", "person_id", "g", control_group=control_group, cluster="household_id", bstrap=bootstrap_reps > 0, biters=max(bootstrap_reps, 1), seed=seed)
+    result = att_gt(
+        panel,
+        "y",
+        "t",
+        "person_id",
+        "g",
+        control_group=control_group,
+        cluster="household_id",
+        bstrap=bootstrap_reps > 0,
+        biters=max(bootstrap_reps, 1),
+        seed=seed,
+    )
     return EffectEstimate(
         outcome=outcome,
         twfe=twfe(panel, "y", "t", "person_id", "treated", cluster="household_id"),
@@ -107,9 +143,13 @@ def effects_table(estimates: dict[str, EffectEstimate], lang: str) -> pd.DataFra
             {
                 ("Udfald" if lang == "da" else "Outcome"): LABELS[lang][outcome],
                 "TWFE": est.twfe.att,
-                ("TWFE 95 %-KI" if lang == "da" else "TWFE 95% CI"): _interval(est.twfe.ci_low, est.twfe.ci_high, lang),
+                ("TWFE 95 %-KI" if lang == "da" else "TWFE 95% CI"): _interval(
+                    est.twfe.ci_low, est.twfe.ci_high, lang
+                ),
                 "Callaway–Sant'Anna": est.simple.overall_att,
-                ("CS 95 %-KI" if lang == "da" else "CS 95% CI"): _interval(*est.simple.overall_ci, lang),
+                ("CS 95 %-KI" if lang == "da" else "CS 95% CI"): _interval(
+                    *est.simple.overall_ci, lang
+                ),
                 ("Præ-trend p" if lang == "da" else "Pre-trend p"): est.attgt.pretest["p_value"],
                 ("Antal personer" if lang == "da" else "Number of persons"): est.n_persons,
             }
@@ -130,11 +170,33 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
     fig, ax = plt.subplots()
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axvline(-0.5, color="grey", linestyle=":", linewidth=0.8)
-    ax.fill_between(table["event_time"], table["band_low"], table["band_high"], color=PRIMARY, alpha=0.15, label="Uniformt bånd" if lang == "da" else "Uniform band")
-    ax.errorbar(table["event_time"], table["att"], yerr=[table["att"] - table["ci_low"], table["ci_high"] - table["att"]], fmt="o", color=PRIMARY, markersize=3, capsize=2, label="ATT(e), 95 %")
+    ax.fill_between(
+        table["event_time"],
+        table["band_low"],
+        table["band_high"],
+        color=PRIMARY,
+        alpha=0.15,
+        label="Uniformt bånd" if lang == "da" else "Uniform band",
+    )
+    ax.errorbar(
+        table["event_time"],
+        table["att"],
+        yerr=[table["att"] - table["ci_low"], table["ci_high"] - table["att"]],
+        fmt="o",
+        color=PRIMARY,
+        markersize=3,
+        capsize=2,
+        label="ATT(e), 95 %",
+    )
     if truth:
         events = sorted(int(k) for k in truth)
-        ax.plot(events, [truth[str(e)] for e in events], color=ACCENT, linestyle="--", label="Sand effekt (syntetisk)" if lang == "da" else "True effect (synthetic)")
+        ax.plot(
+            events,
+            [truth[str(e)] for e in events],
+            color=ACCENT,
+            linestyle="--",
+            label="Sand effekt (syntetisk)" if lang == "da" else "True effect (synthetic)",
+        )
     ax.set_xlabel("Kvartaler siden indskrivning" if lang == "da" else "Quarters since enrolment")
     ax.set_ylabel(LABELS[lang][est.outcome])
     ax.legend(fontsize=8)
@@ -152,12 +214,23 @@ def balance_table(data: AsOfData, lang: str) -> pd.DataFrame:
     ladder = outcome_panel(data, "ladder_step")
     support = outcome_panel(data, "support_level")
     absence = outcome_panel(data, "absence_rate")
-    for name, panel in (("ladder_step", ladder), ("support_level", support), ("absence_rate", absence)):
+    for name, panel in (
+        ("ladder_step", ladder),
+        ("support_level", support),
+        ("absence_rate", absence),
+    ):
         merged = panel.merge(persons[["person_id", "base_t"]], on="person_id")
         measures[name] = merged.loc[merged["t"] == merged["base_t"], ["person_id", "group", "y"]]
-    households = data["households"].loc[data["households"]["group"].isin(["intervention", "comparison"])]
-    measures["open_cases"] = households.rename(columns={"open_cases": "y"})[["household_id", "group", "y"]]
-    labels = {**LABELS[lang], "open_cases": "Åbne sager ved visitation" if lang == "da" else "Open cases at referral"}
+    households = data["households"].loc[
+        data["households"]["group"].isin(["intervention", "comparison"])
+    ]
+    measures["open_cases"] = households.rename(columns={"open_cases": "y"})[
+        ["household_id", "group", "y"]
+    ]
+    labels = {
+        **LABELS[lang],
+        "open_cases": "Åbne sager ved visitation" if lang == "da" else "Open cases at referral",
+    }
     for name, frame in measures.items():
         a = frame.loc[frame["group"] == "intervention", "y"].astype(float)
         b = frame.loc[frame["group"] == "comparison", "y"].astype(float)
@@ -167,13 +240,21 @@ def balance_table(data: AsOfData, lang: str) -> pd.DataFrame:
                 ("Kendetegn" if lang == "da" else "Characteristic"): labels[name],
                 ("Indsats, gns." if lang == "da" else "Intervention, mean"): a.mean(),
                 ("Kontrol, gns." if lang == "da" else "Comparison, mean"): b.mean(),
-                ("Std. forskel" if lang == "da" else "Std. difference"): (a.mean() - b.mean()) / pooled if pooled > 0 else np.nan,
+                ("Std. forskel" if lang == "da" else "Std. difference"): (a.mean() - b.mean())
+                / pooled
+                if pooled > 0
+                else np.nan,
             }
         )
     return pd.DataFrame(rows)
 
 
-def power_table(estimates: dict[str, EffectEstimate], planned_households: int, enrolled_households: int, lang: str) -> pd.DataFrame:
+def power_table(
+    estimates: dict[str, EffectEstimate],
+    planned_households: int,
+    enrolled_households: int,
+    lang: str,
+) -> pd.DataFrame:
     """Minimum detectable effect (80 % power, 5 % level) now and at full enrolment."""
     rows = []
     for outcome, est in estimates.items():
@@ -182,37 +263,104 @@ def power_table(estimates: dict[str, EffectEstimate], planned_households: int, e
                 ("Udfald" if lang == "da" else "Outcome"): LABELS[lang][outcome],
                 ("Standardfejl" if lang == "da" else "Standard error"): est.simple.overall_se,
                 ("MDE nu" if lang == "da" else "MDE now"): mde(est.simple.overall_se),
-                ("MDE ved fuld indskrivning" if lang == "da" else "MDE at full enrolment"): mde(est.simple.overall_se, scale_to=planned_households, n_now=enrolled_households),
+                ("MDE ved fuld indskrivning" if lang == "da" else "MDE at full enrolment"): mde(
+                    est.simple.overall_se, scale_to=planned_households, n_now=enrolled_households
+                ),
             }
         )
     return pd.DataFrame(rows)
 
 
-def robustness_table(panel: pd.DataFrame, est: EffectEstimate, contract: Contract, lang: str, reps: int, permutations: int) -> tuple[pd.DataFrame, dict]:
+def robustness_table(
+    panel: pd.DataFrame,
+    est: EffectEstimate,
+    contract: Contract,
+    lang: str,
+    reps: int,
+    permutations: int,
+) -> tuple[pd.DataFrame, dict]:
     """Never- vs not-yet-treated, wild cluster bootstrap by area, randomization inference by area."""
-    not_yet = aggte(att_gt(panel, "y", "t", "person_id", "g", control_group="notyettreated", cluster="household_id"), "simple")
-    wild = wild_bootstrap(panel, "y", "t", "person_id", "treated", cluster="area", reps=reps, seed=contract.seed)
+    not_yet = aggte(
+        att_gt(
+            panel, "y", "t", "person_id", "g", control_group="notyettreated", cluster="household_id"
+        ),
+        "simple",
+    )
+    wild = wild_bootstrap(
+        panel, "y", "t", "person_id", "treated", cluster="area", reps=reps, seed=contract.seed
+    )
     households = panel.drop_duplicates("household_id")
-    ri = randomization_inference(panel, "y", "t", "person_id", "g", level="area", area="area", permutations=permutations, seed=contract.seed)
+    ri = randomization_inference(
+        panel,
+        "y",
+        "t",
+        "person_id",
+        "g",
+        level="area",
+        area="area",
+        permutations=permutations,
+        seed=contract.seed,
+    )
     da = lang == "da"
     rows = [
-        {"Analyse" if da else "Analysis": "CS, aldrig-behandlede som kontrol" if da else "CS, never-treated comparison", "Estimat" if da else "Estimate": est.simple.overall_att, "p / KI" if da else "p / CI": _interval(*est.simple.overall_ci, lang)},
-        {"Analyse" if da else "Analysis": "CS, endnu-ikke-behandlede som kontrol" if da else "CS, not-yet-treated comparison", "Estimat" if da else "Estimate": not_yet.overall_att, "p / KI" if da else "p / CI": _interval(*not_yet.overall_ci, lang)},
-        {"Analyse" if da else "Analysis": f"TWFE, wild cluster bootstrap ({wild.n_clusters} områder)" if da else f"TWFE, wild cluster bootstrap ({wild.n_clusters} areas)", "Estimat" if da else "Estimate": wild.att, "p / KI" if da else "p / CI": f"p = {wild.p_value:.3f}".replace(".", "," if da else ".")},
-        {"Analyse" if da else "Analysis": "Randomiseringsinferens (områder)" if da else "Randomization inference (areas)", "Estimat" if da else "Estimate": ri.att, "p / KI" if da else "p / CI": f"p = {ri.p_value:.3f}".replace(".", "," if da else ".")},
+        {
+            "Analyse" if da else "Analysis": "CS, aldrig-behandlede som kontrol"
+            if da
+            else "CS, never-treated comparison",
+            "Estimat" if da else "Estimate": est.simple.overall_att,
+            "p / KI" if da else "p / CI": _interval(*est.simple.overall_ci, lang),
+        },
+        {
+            "Analyse" if da else "Analysis": "CS, endnu-ikke-behandlede som kontrol"
+            if da
+            else "CS, not-yet-treated comparison",
+            "Estimat" if da else "Estimate": not_yet.overall_att,
+            "p / KI" if da else "p / CI": _interval(*not_yet.overall_ci, lang),
+        },
+        {
+            "Analyse"
+            if da
+            else "Analysis": f"TWFE, wild cluster bootstrap ({wild.n_clusters} områder)"
+            if da
+            else f"TWFE, wild cluster bootstrap ({wild.n_clusters} areas)",
+            "Estimat" if da else "Estimate": wild.att,
+            "p / KI" if da else "p / CI": f"p = {wild.p_value:.3f}".replace(
+                ".", "," if da else "."
+            ),
+        },
+        {
+            "Analyse" if da else "Analysis": "Randomiseringsinferens (områder)"
+            if da
+            else "Randomization inference (areas)",
+            "Estimat" if da else "Estimate": ri.att,
+            "p / KI" if da else "p / CI": f"p = {ri.p_value:.3f}".replace(".", "," if da else "."),
+        },
     ]
-    return pd.DataFrame(rows), {"not_yet_att": not_yet.overall_att, "wild_p_bootstrap": wild.p_value, "ri_p_permutation": ri.p_value, "n_households": int(households.shape[0])}
+    return pd.DataFrame(rows), {
+        "not_yet_att": not_yet.overall_att,
+        "wild_p_bootstrap": wild.p_value,
+        "ri_p_permutation": ri.p_value,
+        "n_households": int(households.shape[0]),
+    }
 
 
 def sensitivity_table(est: EffectEstimate, lang: str) -> tuple[pd.DataFrame, float]:
     """Pre-trend sensitivity (relative magnitudes) of the average post-period effect."""
     frame = honest_did(est.dynamic)
     breakdown = frame.attrs["breakdown_m_bar"]
-    shown = frame.rename(columns={"m_bar": "M̄", "lower": "Nedre" if lang == "da" else "Lower", "upper": "Øvre" if lang == "da" else "Upper"})
+    shown = frame.rename(
+        columns={
+            "m_bar": "M̄",
+            "lower": "Nedre" if lang == "da" else "Lower",
+            "upper": "Øvre" if lang == "da" else "Upper",
+        }
+    )
     return shown, breakdown
 
 
-def heterogeneity_table(panel: pd.DataFrame, by: str, names: dict, lang: str, min_persons: int) -> pd.DataFrame:
+def heterogeneity_table(
+    panel: pd.DataFrame, by: str, names: dict, lang: str, min_persons: int
+) -> pd.DataFrame:
     """CS simple ATT for the intervention units of each subgroup against all comparison units."""
     rows = []
     comparison = panel.loc[panel["g"] == 0]
@@ -221,31 +369,78 @@ def heterogeneity_table(panel: pd.DataFrame, by: str, names: dict, lang: str, mi
         if n < min_persons:
             continue
         try:
-            result = aggte(att_gt(pd.concat([part, comparison]), "y", "t", "person_id", "g", cluster="household_id"), "simple")
+            result = aggte(
+                att_gt(
+                    pd.concat([part, comparison]),
+                    "y",
+                    "t",
+                    "person_id",
+                    "g",
+                    cluster="household_id",
+                ),
+                "simple",
+            )
         except EstimationError:
             continue
-        rows.append({("Gruppe" if lang == "da" else "Group"): names.get(value, value), ("Antal personer" if lang == "da" else "Number of persons"): n, "ATT": result.overall_att, ("95 %-KI" if lang == "da" else "95% CI"): _interval(*result.overall_ci, lang)})
+        rows.append(
+            {
+                ("Gruppe" if lang == "da" else "Group"): names.get(value, value),
+                ("Antal personer" if lang == "da" else "Number of persons"): n,
+                "ATT": result.overall_att,
+                ("95 %-KI" if lang == "da" else "95% CI"): _interval(*result.overall_ci, lang),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def budget_table(estimates: dict[str, EffectEstimate], contract: Contract, lang: str) -> tuple[pd.DataFrame, dict]:
+def budget_table(
+    estimates: dict[str, EffectEstimate], contract: Contract, lang: str
+) -> tuple[pd.DataFrame, dict]:
     """Public-finance gains from the estimated effects against the programme's cost (SØM style)."""
     be = contract.budget_economics
     years = np.arange(be.horizon_years)
     annuity = float(np.sum(1 / (1 + be.discount_rate) ** years))
     rows = []
     gains = {}
-    for outcome, per_year, sign in (("ladder_step", be.saving_per_ladder_step_year, 1), ("support_level", be.saving_per_support_level_year, -1)):
+    for outcome, per_year, sign in (
+        ("ladder_step", be.saving_per_ladder_step_year, 1),
+        ("support_level", be.saving_per_support_level_year, -1),
+    ):
         if outcome not in estimates:
             continue
         est = estimates[outcome]
         gain = sign * est.simple.overall_att * est.n_treated_persons * per_year * annuity
-        low = sign * est.simple.overall_ci[0 if sign > 0 else 1] * est.n_treated_persons * per_year * annuity
-        high = sign * est.simple.overall_ci[1 if sign > 0 else 0] * est.n_treated_persons * per_year * annuity
+        low = (
+            sign
+            * est.simple.overall_ci[0 if sign > 0 else 1]
+            * est.n_treated_persons
+            * per_year
+            * annuity
+        )
+        high = (
+            sign
+            * est.simple.overall_ci[1 if sign > 0 else 0]
+            * est.n_treated_persons
+            * per_year
+            * annuity
+        )
         gains[outcome] = gain
-        rows.append({("Udfald" if lang == "da" else "Outcome"): LABELS[lang][outcome], ("Antal personer" if lang == "da" else "Number of persons"): est.n_treated_persons, ("Gevinst (kr.)" if lang == "da" else "Gain (DKK)"): round(gain), ("Nedre (kr.)" if lang == "da" else "Lower (DKK)"): round(low), ("Øvre (kr.)" if lang == "da" else "Upper (DKK)"): round(high)})
+        rows.append(
+            {
+                ("Udfald" if lang == "da" else "Outcome"): LABELS[lang][outcome],
+                ("Antal personer" if lang == "da" else "Number of persons"): est.n_treated_persons,
+                ("Gevinst (kr.)" if lang == "da" else "Gain (DKK)"): round(gain),
+                ("Nedre (kr.)" if lang == "da" else "Lower (DKK)"): round(low),
+                ("Øvre (kr.)" if lang == "da" else "Upper (DKK)"): round(high),
+            }
+        )
     total = sum(gains.values())
-    summary = {"total_gain": total, "programme_cost": contract.investment.total, "net": total - contract.investment.total, "annuity_factor": annuity}
+    summary = {
+        "total_gain": total,
+        "programme_cost": contract.investment.total,
+        "net": total - contract.investment.total,
+        "annuity_factor": annuity,
+    }
     return pd.DataFrame(rows), summary
 
 
@@ -257,7 +452,16 @@ def truth_coverage(estimates: dict[str, EffectEstimate], truth: dict, lang: str)
         if true is None:
             continue
         low, high = est.simple.overall_ci
-        rows.append({("Udfald" if lang == "da" else "Outcome"): LABELS[lang][outcome], ("Sand effekt" if lang == "da" else "True effect"): true, "Estimat" if lang == "da" else "Estimate": est.simple.overall_att, ("Dækket" if lang == "da" else "Covered"): ("ja" if lang == "da" else "yes") if low <= true <= high else ("nej" if lang == "da" else "no")})
+        rows.append(
+            {
+                ("Udfald" if lang == "da" else "Outcome"): LABELS[lang][outcome],
+                ("Sand effekt" if lang == "da" else "True effect"): true,
+                "Estimat" if lang == "da" else "Estimate": est.simple.overall_att,
+                ("Dækket" if lang == "da" else "Covered"): ("ja" if lang == "da" else "yes")
+                if low <= true <= high
+                else ("nej" if lang == "da" else "no"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -282,11 +486,22 @@ def load_context(data_dir: str, as_of: str, contract: Contract) -> EvaluationCon
 
     extract = load_extract(data_dir, contract)
     truth_file = Path(data_dir) / "truth.json"
-    truth = json.loads(truth_file.read_text(encoding="utf-8"))["realised_att"] if extract.synthetic and truth_file.exists() else None
-    return EvaluationContext(cut(extract.tables, as_of, contract), compute(extract, as_of, contract), truth, extract.checksums)
+    truth = (
+        json.loads(truth_file.read_text(encoding="utf-8"))["realised_att"]
+        if extract.synthetic and truth_file.exists()
+        else None
+    )
+    return EvaluationContext(
+        cut(extract.tables, as_of, contract),
+        compute(extract, as_of, contract),
+        truth,
+        extract.checksums,
+    )
 
 
-def estimate_all(context: EvaluationContext, outcomes=OUTCOMES, **options) -> tuple[dict[str, EffectEstimate], dict[str, pd.DataFrame]]:
+def estimate_all(
+    context: EvaluationContext, outcomes=OUTCOMES, **options
+) -> tuple[dict[str, EffectEstimate], dict[str, pd.DataFrame]]:
     """Panels and estimates for each outcome."""
     panels = {outcome: outcome_panel(context.data, outcome) for outcome in outcomes}
     return {outcome: estimate(panels[outcome], outcome, **options) for outcome in outcomes}, panels
@@ -311,13 +526,27 @@ def headline_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
     for outcome, est in estimates.items():
         low, high = est.simple.overall_ci
         significant = low > 0 or high < 0
-        scale, unit, decimals = (100, " procentpoint" if lang == "da" else " percentage points", 1) if outcome in ("absence_rate", "self_supporting") else (1, "", 2)
+        scale, unit, decimals = (
+            (100, " procentpoint" if lang == "da" else " percentage points", 1)
+            if outcome in ("absence_rate", "self_supporting")
+            else (1, "", 2)
+        )
         value = number(scale * est.simple.overall_att, decimals, lang)
-        interval = f"{number(scale * low, decimals, lang)} til {number(scale * high, decimals, lang)}" if lang == "da" else f"{number(scale * low, decimals, lang)} to {number(scale * high, decimals, lang)}"
+        interval = (
+            f"{number(scale * low, decimals, lang)} til {number(scale * high, decimals, lang)}"
+            if lang == "da"
+            else f"{number(scale * low, decimals, lang)} to {number(scale * high, decimals, lang)}"
+        )
         if lang == "da":
             verdict = "statistisk sikker" if significant else "ikke statistisk sikker"
-            lines.append(f"- **{LABELS[lang][outcome]}**: {value}{unit} (95 %-konfidensinterval {interval}); effekten er {verdict}.")
+            lines.append(
+                f"- **{LABELS[lang][outcome]}**: {value}{unit} (95 %-konfidensinterval {interval}); effekten er {verdict}."
+            )
         else:
-            verdict = "statistically significant" if significant else "not statistically significant"
-            lines.append(f"- **{LABELS[lang][outcome]}**: {value}{unit} (95% confidence interval {interval}); the effect is {verdict}.")
+            verdict = (
+                "statistically significant" if significant else "not statistically significant"
+            )
+            lines.append(
+                f"- **{LABELS[lang][outcome]}**: {value}{unit} (95% confidence interval {interval}); the effect is {verdict}."
+            )
     return "\n".join(lines)

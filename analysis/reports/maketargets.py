@@ -17,7 +17,9 @@ def _relative(path) -> str:
     return str(path.relative_to(ROOT))
 
 
-def make_targets(contract: Contract, as_of: str | None, langs: list[str], quarterly_langs: list[str]) -> str:
+def make_targets(
+    contract: Contract, as_of: str | None, langs: list[str], quarterly_langs: list[str]
+) -> str:
     """The rules as Makefile text."""
     quarterly = load_kind("quarterly")
     last = as_of or quarterly.extra["default_as_of"]
@@ -33,7 +35,10 @@ def make_targets(contract: Contract, as_of: str | None, langs: list[str], quarte
             "",
         ]
         for lang in quarterly_langs:
-            outputs = [f"$(REPORTS)/{_relative(p)[len('reports/'):]}" for p in quarterly.paths(quarter, lang, ROOT / "reports").values()]
+            outputs = [
+                f"$(REPORTS)/{_relative(p)[len('reports/') :]}"
+                for p in quarterly.paths(quarter, lang, ROOT / "reports").values()
+            ]
             reports += outputs[:2]
             lines += [
                 f"{' '.join(outputs)} &: {key} {_relative(quarterly.notebook)} params/quarterly.yaml $(CODE_DEPS) $(RENDER_DEPS)",
@@ -44,12 +49,19 @@ def make_targets(contract: Contract, as_of: str | None, langs: list[str], quarte
         kind = load_kind(name)
         cutoff = kind.as_of(contract, None)
         for lang in langs:
-            outputs = [f"$(REPORTS)/{_relative(p)[len('reports/'):]}" for p in kind.paths(cutoff, lang, ROOT / "reports").values()]
+            outputs = [
+                f"$(REPORTS)/{_relative(p)[len('reports/') :]}"
+                for p in kind.paths(cutoff, lang, ROOT / "reports").values()
+            ]
             reports += outputs[:2]
             lines += [
                 f"{' '.join(outputs)} &: $(DATA_DEPS) {_relative(kind.notebook)} params/{name}.yaml $(CODE_DEPS) $(RENDER_DEPS) $(CONFIG)",
                 f"\t$(PY) -m analysis report {name} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS)",
                 "",
             ]
-    lines += [f"QUARTERLY_RESULTS := {' '.join(results)}", f"REPORT_FILES := {' '.join(reports)}", ""]
+    lines += [
+        f"QUARTERLY_RESULTS := {' '.join(results)}",
+        f"REPORT_FILES := {' '.join(reports)}",
+        "",
+    ]
     return "\n".join(lines)

@@ -32,8 +32,12 @@ class QuarterlyInputs:
 
 def load(quarterly_dir: Path | str, as_of: str) -> QuarterlyInputs:
     folder = Path(quarterly_dir) / as_of
-    tables = {path.stem: pd.read_csv(path, keep_default_na=True) for path in sorted(folder.glob("*.csv"))}
-    return QuarterlyInputs(as_of, tables, json.loads((folder / "key_numbers.json").read_text(encoding="utf-8")))
+    tables = {
+        path.stem: pd.read_csv(path, keep_default_na=True) for path in sorted(folder.glob("*.csv"))
+    }
+    return QuarterlyInputs(
+        as_of, tables, json.loads((folder / "key_numbers.json").read_text(encoding="utf-8"))
+    )
 
 
 def load_history(quarterly_dir: Path | str, first: str, last: str) -> pd.DataFrame:
@@ -43,7 +47,10 @@ def load_history(quarterly_dir: Path | str, first: str, last: str) -> pd.DataFra
         path = Path(quarterly_dir) / quarter / "key_numbers.json"
         if path.exists():
             key = json.loads(path.read_text(encoding="utf-8"))
-            rows += [{"quarter": quarter, "target": k, "cumulative": v} for k, v in key["achievements_cumulative"].items()]
+            rows += [
+                {"quarter": quarter, "target": k, "cumulative": v}
+                for k, v in key["achievements_cumulative"].items()
+            ]
     return pd.DataFrame(rows, columns=["quarter", "target", "cumulative"])
 
 
@@ -74,10 +81,22 @@ def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
     return text
 
 
-def enrolment_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> tuple[pd.DataFrame, str]:
-    frame = inputs.tables["enrolment"][["quarter", "new_households", "households", "persons", "exited_households"]]
-    protected, _ = suppress(frame, ["new_households", "exited_households"], contract.disclosure.min_persons)
-    protected.columns = [t("col.quarter", lang), t("col.new_households", lang), t("col.households", lang), t("col.persons", lang), t("col.exited", lang)]
+def enrolment_table(
+    inputs: QuarterlyInputs, contract: Contract, lang: str
+) -> tuple[pd.DataFrame, str]:
+    frame = inputs.tables["enrolment"][
+        ["quarter", "new_households", "households", "persons", "exited_households"]
+    ]
+    protected, _ = suppress(
+        frame, ["new_households", "exited_households"], contract.disclosure.min_persons
+    )
+    protected.columns = [
+        t("col.quarter", lang),
+        t("col.new_households", lang),
+        t("col.households", lang),
+        t("col.persons", lang),
+        t("col.exited", lang),
+    ]
     return protected, footnote(lang, contract.disclosure.min_persons)
 
 
@@ -85,8 +104,19 @@ def enrolment_figure(inputs: QuarterlyInputs, contract: Contract, lang: str):
     apply_theme()
     frame = inputs.tables["enrolment"]
     fig, ax = plt.subplots()
-    ax.plot(frame["quarter"], frame["households"], marker="o", color=PRIMARY, label=t("col.households", lang))
-    ax.axhline(contract.programme.enrolment_target_households, color=ACCENT, linestyle="--", label="Mål" if lang == "da" else "Target")
+    ax.plot(
+        frame["quarter"],
+        frame["households"],
+        marker="o",
+        color=PRIMARY,
+        label=t("col.households", lang),
+    )
+    ax.axhline(
+        contract.programme.enrolment_target_households,
+        color=ACCENT,
+        linestyle="--",
+        label="Mål" if lang == "da" else "Target",
+    )
     ax.set_ylim(0, contract.programme.enrolment_target_households * 1.15)
     ax.set_ylabel("Husstande" if lang == "da" else "Households")
     ax.tick_params(axis="x", rotation=45)
@@ -98,29 +128,52 @@ def completeness_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     frame = inputs.tables["completeness"].copy()
     frame["source"] = frame["source"].map(lambda s: t(f"source.{s}", lang))
     frame["share"] = (100 * frame["share"]).round(1)
-    frame.columns = [t("col.source", lang), t("col.latest", lang), t("col.expected", lang), t("col.present", lang), t("col.share", lang)]
+    frame.columns = [
+        t("col.source", lang),
+        t("col.latest", lang),
+        t("col.expected", lang),
+        t("col.present", lang),
+        t("col.share", lang),
+    ]
     return frame
 
 
-def targets_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> tuple[pd.DataFrame, str]:
+def targets_table(
+    inputs: QuarterlyInputs, contract: Contract, lang: str
+) -> tuple[pd.DataFrame, str]:
     frame = inputs.tables["targets"]
     frame = frame.loc[frame["target"] != "school_absence"]
     pieces = []
     for _target, part in frame.groupby("target", sort=False):
-        protected, _ = suppress(part, ["eligible", "new_this_quarter", "cumulative"], contract.disclosure.min_persons, total_row=("area", "all"))
+        protected, _ = suppress(
+            part,
+            ["eligible", "new_this_quarter", "cumulative"],
+            contract.disclosure.min_persons,
+            total_row=("area", "all"),
+        )
         pieces.append(protected)
     shown = pd.concat(pieces)
     shown["target"] = shown["target"].map(lambda s: t(f"target.{s}", lang))
-    shown["area"] = shown["area"].map(lambda a: t("area.all", lang) if a == "all" else contract.area_names.get(a, a))
+    shown["area"] = shown["area"].map(
+        lambda a: t("area.all", lang) if a == "all" else contract.area_names.get(a, a)
+    )
     shown = shown[["target", "area", "eligible", "new_this_quarter", "cumulative"]]
-    shown.columns = [t("col.target", lang), t("col.area", lang), t("col.eligible", lang), t("col.new", lang), t("col.cumulative", lang)]
+    shown.columns = [
+        t("col.target", lang),
+        t("col.area", lang),
+        t("col.eligible", lang),
+        t("col.new", lang),
+        t("col.cumulative", lang),
+    ]
     return shown, footnote(lang, contract.disclosure.min_persons)
 
 
 def targets_figure(history: pd.DataFrame, lang: str):
     apply_theme()
     fig, ax = plt.subplots()
-    for target, part in history.loc[history["target"] != "school_absence"].groupby("target", sort=False):
+    for target, part in history.loc[history["target"] != "school_absence"].groupby(
+        "target", sort=False
+    ):
         ax.plot(part["quarter"], part["cumulative"], marker="o", label=t(f"target.{target}", lang))
     ax.set_ylabel("Opnåede resultater (akk.)" if lang == "da" else "Achievements (cum.)")
     ax.tick_params(axis="x", rotation=45)
@@ -128,7 +181,9 @@ def targets_figure(history: pd.DataFrame, lang: str):
     return fig
 
 
-def statement_table(inputs: QuarterlyInputs, contract: Contract, lang: str, report: str | None = None) -> pd.DataFrame:
+def statement_table(
+    inputs: QuarterlyInputs, contract: Contract, lang: str, report: str | None = None
+) -> pd.DataFrame:
     frame = inputs.tables["payment_statement"]
     if report is not None:
         frame = frame.loc[frame["report"] == report]
@@ -192,7 +247,10 @@ def absence_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
         {
             t("col.report", lang): frame["report"],
             t("col.estimate", lang): (100 * frame["att"]).round(2),
-            t("col.ci", lang): [f"{numbers.number(100 * lo, 2, lang)} ; {numbers.number(100 * hi, 2, lang)}" for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)],
+            t("col.ci", lang): [
+                f"{numbers.number(100 * lo, 2, lang)} ; {numbers.number(100 * hi, 2, lang)}"
+                for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
+            ],
             t("col.pupils", lang): frame["pupils"],
         }
     )
@@ -207,12 +265,16 @@ def payment_prose(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str
     caps = contract.caps
     if lang == "da":
         text = f"Opgjorte resultatbetalinger i alt er {numbers.dkk(total, lang)} mod et samlet loft på {numbers.dkk(caps.total_outcome_payments, lang)}"
-        text += f" og et afkastloft på {numbers.percent(caps.investor_annual_return, 1, lang)} om året."
+        text += (
+            f" og et afkastloft på {numbers.percent(caps.investor_annual_return, 1, lang)} om året."
+        )
         if largest:
             text += f" Den største post er {t(f'target.{largest}', lang).lower()} med {numbers.dkk(by_target[largest], lang)}."
     else:
         text = f"Outcome payments due total {numbers.dkk(total, lang)} against a total cap of {numbers.dkk(caps.total_outcome_payments, lang)}"
-        text += f" and a return cap of {numbers.percent(caps.investor_annual_return, 1, lang)} a year."
+        text += (
+            f" and a return cap of {numbers.percent(caps.investor_annual_return, 1, lang)} a year."
+        )
         if largest:
             text += f" The largest item is {t(f'target.{largest}', lang).lower()} at {numbers.dkk(by_target[largest], lang)}."
     return text

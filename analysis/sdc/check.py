@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 
-COUNT_HEADER = re.compile(r"^(antal\b|number\b|n$|persons$|personer$|households$|husstande$|pupils$|elever$)|\((n|antal)\)$", re.IGNORECASE)
+COUNT_HEADER = re.compile(
+    r"^(antal\b|number\b|n$|persons$|personer$|households$|husstande$|pupils$|elever$)|\((n|antal)\)$",
+    re.IGNORECASE,
+)
 PSEUDONYMOUS_ID = re.compile(r"\b[HPG]\d{7,8}\b")
 CPR_LIKE = re.compile(r"(?<![\w.,])(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])\d{2}-?\d{4}(?![\w.,])")
 SUPPRESSED = {"*", "\\*", "–", "-", ""}
@@ -50,7 +53,9 @@ def problems(markdown: str, min_persons: int, lang: str = "da") -> list[str]:
     """Every disclosure problem found in rendered Markdown."""
     found = []
     if PSEUDONYMOUS_ID.search(markdown):
-        found.append(f"pseudonymous id in the report: {PSEUDONYMOUS_ID.search(markdown).group(0)[:1]}…")
+        found.append(
+            f"pseudonymous id in the report: {PSEUDONYMOUS_ID.search(markdown).group(0)[:1]}…"
+        )
     if CPR_LIKE.search(markdown):
         found.append("CPR-like number in the report (value not shown)")
     for number, table in enumerate(_tables(markdown), start=1):
@@ -65,12 +70,18 @@ def problems(markdown: str, min_persons: int, lang: str = "da") -> list[str]:
                     continue
                 value = _as_number(row[column], lang)
                 if value is not None and 0 < value < min_persons:
-                    found.append(f"table {number}, column {name!r}: count below {min_persons} ({row[0]})")
+                    found.append(
+                        f"table {number}, column {name!r}: count below {min_persons} ({row[0]})"
+                    )
     return found
 
 
-def check_markdown(markdown: str, min_persons: int, source: str = "report", lang: str = "da") -> None:
+def check_markdown(
+    markdown: str, min_persons: int, source: str = "report", lang: str = "da"
+) -> None:
     """Raise :class:`DisclosureError` when ``markdown`` fails the check."""
     found = problems(markdown, min_persons, lang)
     if found:
-        raise DisclosureError(f"{source}: the disclosure check failed:\n" + "\n".join(f"  - {p}" for p in found))
+        raise DisclosureError(
+            f"{source}: the disclosure check failed:\n" + "\n".join(f"  - {p}" for p in found)
+        )
