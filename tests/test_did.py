@@ -200,3 +200,12 @@ def test_end_to_end_on_synthetic_data(extract, contract, synthetic_dir):
         est = estimate(outcome_panel(data, outcome), outcome)
         low, high = est.simple.overall_ci
         assert low <= truth[outcome]["att"] <= high, outcome
+
+
+def test_pretrend_test_detects_a_violation_and_accepts_parallel_trends():
+    parallel = dgp(seed=13, n=800, periods=10)
+    assert att_gt(parallel, "y", "t", "id", "g").pretest["p_value"] > 0.001
+    violated = parallel.copy()
+    # Treated cohorts drift upwards before treatment: parallel trends fail.
+    violated.loc[violated["g"] > 0, "y"] += 0.15 * violated.loc[violated["g"] > 0, "t"]
+    assert att_gt(violated, "y", "t", "id", "g").pretest["p_value"] < 0.01

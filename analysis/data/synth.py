@@ -13,7 +13,8 @@ Design (all parameters in ``config/synthetic.yaml``):
 
 * selection on levels: intervention households have more open cases, adults
   further from self-sufficiency, more social measures, more school absence and
-  lower life satisfaction; the time trends are common, so parallel trends hold
+  lower life satisfaction; the latent indices are stationary, so parallel trends
+  hold in the observed (discretised) outcomes
   and a naive post-period comparison is biased while difference-in-differences
   is not;
 * effects on a latent index grow linearly over ``full_after`` quarters after
@@ -223,8 +224,10 @@ class _Chunk:
         n = int(mask.sum())
         alpha = self.rng.normal(LATENT_MEAN[self.group], 0.8, n)
         alpha_long = np.repeat(alpha, len(ctx.t_index))
-        trend = 0.015 * (tt - ctx.t_index[0]) + 0.04 * np.sin(tt * np.pi / 2)
-        z0 = alpha_long + trend + self._ar1(n, 0.8, 0.45)
+        # The latent index is stationary: a common trend on a latent index is not a
+        # parallel trend in a discretised outcome when the groups sit at different
+        # places on the scale, so a trend here would break parallel trends.
+        z0 = alpha_long + self._ar1(n, 0.8, 0.45)
         effect, post, event = self._effect(p, tt, ctx.synth.true_effects.ladder_step)
         z1 = z0 + effect
         step0 = 1 + np.searchsorted(LADDER_CUTS, z0)
@@ -270,7 +273,6 @@ class _Chunk:
         beta = self.rng.normal(SUPPORT_MEAN[self.group], 0.7, n)
         s0 = (
             np.repeat(beta, len(ctx.t_index))
-            - 0.005 * (tt - ctx.t_index[0])
             + self._ar1(n, 0.85, 0.45)
         )
         effect, post, event = self._effect(p, tt, ctx.synth.true_effects.support_level)
@@ -323,7 +325,6 @@ class _Chunk:
         base = self.rng.gamma(3.0, ABSENCE_SCALE[self.group], n)
         rate0 = (
             np.repeat(base, len(ctx.t_index))
-            + 0.01 * np.sin(tt * np.pi / 2)
             + self.rng.normal(0, 0.02, len(p))
         )
         effect, post, event = self._effect(p, tt, ctx.synth.true_effects.absence_rate)

@@ -37,6 +37,7 @@ class AggteResult:
     table: pd.DataFrame
     alpha: float
     critical_value: float
+    influence: np.ndarray | None = None  # n × levels, for joint tests of the levels
 
     def summary(self) -> pd.DataFrame:
         head = pd.DataFrame(
@@ -173,6 +174,7 @@ def aggte(
         columns=[level_name or "level", "att", "se", "ci_low", "ci_high", "band_low", "band_high"]
     )
     critical = z
+    level_inf = None
     if levels:
         level_inf = np.column_stack([lv[2] for lv in levels])
         se = standard_errors(level_inf, clusters, n)
@@ -200,4 +202,5 @@ def aggte(
         frame,
         alpha,
         critical,
+        level_inf,
     )

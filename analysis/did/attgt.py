@@ -272,12 +272,23 @@ def att_gt(
 
 
 def pretrend_test(result: ATTgtResult) -> dict:
-    """Wald test that every pre-treatment ATT(g,t) is zero (χ² with one df per cell)."""
-    pre = ~result.table["post"].to_numpy()
+    """Wald test that every pre-treatment event-time effect θ(e), e < 0, is zero.
+
+    The test pools cohorts through the dynamic aggregation: ``W = θ' V⁻¹ θ`` over
+    the pre-treatment event times, with ``V`` from their (clustered) influence
+    functions, χ² with one degree of freedom per event time. A test on every
+    pre-treatment ATT(g,t) cell instead would need a covariance matrix of ~100
+    cells estimated from a few dozen households per cohort, which is close to
+    singular and makes the statistic explode.
+    """
+    from analysis.did.aggte import aggte
+
+    dynamic = aggte(result, "dynamic")
+    pre = (dynamic.table["event_time"] < 0).to_numpy() if len(dynamic.table) else np.array([], bool)
     if not pre.any():
         return {"statistic": float("nan"), "df": 0, "p_value": float("nan")}
-    att = result.table.loc[pre, "att"].to_numpy()
-    inf = result.influence[:, pre]
+    att = dynamic.table.loc[pre, "att"].to_numpy()
+    inf = dynamic.influence[:, pre]
     n = result.n_units
     if result.unit_clusters is not None:
         inf = pd.DataFrame(inf).groupby(result.unit_clusters).sum().to_numpy()

@@ -230,7 +230,10 @@ def compute(extract: Extract | dict, cutoff: str, contract: Contract) -> Quarter
         if len(capped)
         else capped,
     )
-    absence_rows = pd.DataFrame([{"report": k, **v} for k, v in absence_estimates.items()])
+    absence_rows = pd.DataFrame(
+        [{"report": k, **v} for k, v in absence_estimates.items()],
+        columns=["report", "att", "se", "ci_low", "ci_high", "pupils", "quarters"],
+    )
     enrol = enrolment(data, contract)
     enrolled_households = int(enrol["households"].iloc[-1]) if len(enrol) else 0
     latest_absence = payment_statement.loc[payment_statement["target"] == "school_absence"]
