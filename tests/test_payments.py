@@ -304,3 +304,13 @@ def test_synthetic_achievements_follow_the_truth(extract, contract):
     }
     assert share["HOU"] > share["KAR"]
     assert (result.tables["absence_estimates"]["att"] < 0).all()
+
+
+def test_first_quarter_has_no_post_period_yet(extract, contract):
+    from analysis.payments.quarterly import compute
+
+    # As of 2023Q4 register data reach 2023Q3: nothing is post-enrolment yet.
+    result = compute(extract, "2023Q4", contract)
+    assert result.tables["absence_estimates"].empty
+    assert list(result.tables["absence_estimates"].columns)[:2] == ["report", "att"]
+    assert result.key_numbers["payments_due_total"] == 0

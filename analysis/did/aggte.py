@@ -115,6 +115,8 @@ def aggte(
     levels: list[tuple[int, float, np.ndarray]] = []
     if type == "simple":
         keepers = np.flatnonzero(post & (event <= max_e) & (event >= min_e))
+        if len(keepers) == 0:
+            raise EstimationError("no post-treatment cells to aggregate")
         overall, overall_inf = combine(keepers)
     elif type == "group":
         cohort_values, cohort_infs, cohort_p = [], [], []
@@ -146,8 +148,11 @@ def aggte(
             value, influence = combine(keepers)
             levels.append((int(e), value, influence))
         post_levels = [lv for lv in levels if lv[0] >= 0]
-        overall = float(np.mean([lv[1] for lv in post_levels]))
-        overall_inf = np.column_stack([lv[2] for lv in post_levels]).mean(axis=1)
+        if post_levels:
+            overall = float(np.mean([lv[1] for lv in post_levels]))
+            overall_inf = np.column_stack([lv[2] for lv in post_levels]).mean(axis=1)
+        else:  # only pre-treatment event times (e.g. before the first post period has data)
+            overall, overall_inf = float("nan"), np.full(n, np.nan)
     else:
         for t in np.unique(time):
             if window is not None and not window[0] <= t <= window[1]:

@@ -1,0 +1,116 @@
+"""The renderer: numbered captions, cross-references, Danish numbers, hidden code, colophon."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from analysis.render import colophon, execute, notebook_md, pandoc
+from analysis.render.execute import NotebookFailed
+
+FIXTURE = Path(__file__).parent / "fixtures" / "render_fixture.py"
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.external = []
+        self.captions = []
+        self._in_caption = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("src", "href"):
+            value = attrs.get(key) or ""
+            if value.startswith(("http:", "https:", "//")):
+                self.external.append(value)
+        if tag in ("caption", "figcaption"):
+            self._in_caption = True
+            self.captions.append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("caption", "figcaption"):
+            self._in_caption = False
+            self.captions[-1] = " ".join(self.captions[-1].split())
+
+    def handle_data(self, data):
+        if self._in_caption:
+            self.captions[-1] += data
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("render")
+    notebook = execute.execute(FIXTURE, folder / "executed.ipynb", {"lang": "da"}, cwd=folder)
+    converted = notebook_md.convert(notebook, "da")
+    markdown = converted.markdown + "\n\n" + colophon.markdown("da", "abc123", {"lang": "da"}, {"x.parquet": "f" * 64}, {"python": "3.11"}, datetime(2026, 1, 1, tzinfo=UTC))
+    (folder / "report.md").write_text(markdown, encoding="utf-8")
+    for name, content in converted.images.items():
+        (folder / name).write_bytes(content)
+    metadata = {"title": "Testrapport", "subtitle": "Fixture", "programme": "Program", "running-header": "Program", "lang": "da", "toc-title": "Indhold", "facts": [{"key": "Opgjort pr.", "value": "2025Q1"}], "disclaimer": "Test", "pagetitle": "Test"}
+    pandoc.render_html(folder / "report.md", folder / "report.html", metadata)
+    pandoc.render_pdf(folder / "report.md", folder / "report.pdf", metadata, datetime(2026, 1, 1, tzinfo=UTC))
+    return folder
+
+
+def test_html_has_numbered_captions_and_references(rendered):
+    html = (rendered / "report.html").read_text(encoding="utf-8")
+    parser = _Collector()
+    parser.feed(html)
+    assert "Figur 1: En demonstrationsfigur" in parser.captions
+    assert "Tabel 1: En lang tabel" in parser.captions
+    assert re.search(r'<a href="#fig-demo">Figur 1</a>', html)
+    assert re.search(r'<a href="#tbl-long">Tabel 1</a>', html)
+    assert 'id="tbl-long"' in html and 'id="fig-demo"' in html
+
+
+def test_html_is_self_contained_with_hidden_code(rendered):
+    html = (rendered / "report.html").read_text(encoding="utf-8")
+    parser = _Collector()
+    parser.feed(html)
+    assert parser.external == []
+    assert "data:image/png;base64" in html
+    assert "SECRET-DEBUG-OUTPUT" not in html
+    assert "import matplotlib" not in html and "show.table" not in html
+    assert 'name="viewport"' in html
+
+
+def test_danish_numbers_right_aligned(rendered):
+    html = (rendered / "report.html").read_text(encoding="utf-8")
+    assert "1.234,5" in html and "1.313,5" in html
+    assert re.search(r'<td style="text-align: right;">1\.234,5</td>', html)
+
+
+def test_pdf_text(rendered):
+    reader = PdfReader(rendered / "report.pdf")
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Figur 1: En demonstrationsfigur" in text
+    assert "Tabel 1: En lang tabel" in text
+    assert "1.234,5" in text
+    assert "Kolofon" in text and "abc123" in text
+    assert "SECRET-DEBUG-OUTPUT" not in text
+    # The 80-row table breaks across pages with its header repeated.
+    pages_with_header = [p for p in reader.pages if "Beløb" in p.extract_text()]
+    assert len(pages_with_header) >= 2
+    assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=1)  # A4
+
+
+def test_failing_cell_stops_with_notebook_and_cell(tmp_path):
+    with pytest.raises(NotebookFailed) as error:
+        execute.execute(FIXTURE, tmp_path / "failed.ipynb", {"fail": True}, cwd=tmp_path)
+    message = str(error.value)
+    assert "render_fixture.py" in message and "deliberate failure" in message and "cell" in message
+    assert (tmp_path / "failed.ipynb").exists()
+
+
+def test_reference_to_unknown_label_fails(tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("See @fig-missing.")])
+    with pytest.raises(notebook_md.RenderError, match="fig-missing"):
+        notebook_md.convert(notebook)
