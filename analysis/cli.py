@@ -8,6 +8,7 @@ message and exit with status 1, without a traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -44,7 +45,9 @@ def cmd_validate(args) -> int:
 
 def cmd_quarterly(args) -> int:
     from analysis.payments.quarterly import write_quarterly_results
+    from analysis.safety import guard_outputs
 
+    guard_outputs(Path(args.data), [Path(args.out)])
     written = write_quarterly_results(Path(args.data), args.as_of, Path(args.out), _contract(args))
     print(f"quarterly results as of {args.as_of} written to {written}")
     return 0
@@ -181,7 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame):
+    # Raising SystemExit runs every `finally`, so temporary files are removed and
+    # nothing half-written is moved into place.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
     args = build_parser().parse_args(argv)
     from analysis.config import ConfigError
     from analysis.data.validate import DataContractError

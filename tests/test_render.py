@@ -48,13 +48,36 @@ def rendered(tmp_path_factory):
     folder = tmp_path_factory.mktemp("render")
     notebook = execute.execute(FIXTURE, folder / "executed.ipynb", {"lang": "da"}, cwd=folder)
     converted = notebook_md.convert(notebook, "da")
-    markdown = converted.markdown + "\n\n" + colophon.markdown("da", "abc123", {"lang": "da"}, {"x.parquet": "f" * 64}, {"python": "3.11"}, datetime(2026, 1, 1, tzinfo=UTC))
+    markdown = (
+        converted.markdown
+        + "\n\n"
+        + colophon.markdown(
+            "da",
+            "abc123",
+            {"lang": "da"},
+            {"x.parquet": "f" * 64},
+            {"python": "3.11"},
+            datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    )
     (folder / "report.md").write_text(markdown, encoding="utf-8")
     for name, content in converted.images.items():
         (folder / name).write_bytes(content)
-    metadata = {"title": "Testrapport", "subtitle": "Fixture", "programme": "Program", "running-header": "Program", "lang": "da", "toc-title": "Indhold", "facts": [{"key": "Opgjort pr.", "value": "2025Q1"}], "disclaimer": "Test", "pagetitle": "Test"}
+    metadata = {
+        "title": "Testrapport",
+        "subtitle": "Fixture",
+        "programme": "Program",
+        "running-header": "Program",
+        "lang": "da",
+        "toc-title": "Indhold",
+        "facts": [{"key": "Opgjort pr.", "value": "2025Q1"}],
+        "disclaimer": "Test",
+        "pagetitle": "Test",
+    }
     pandoc.render_html(folder / "report.md", folder / "report.html", metadata)
-    pandoc.render_pdf(folder / "report.md", folder / "report.pdf", metadata, datetime(2026, 1, 1, tzinfo=UTC))
+    pandoc.render_pdf(
+        folder / "report.md", folder / "report.pdf", metadata, datetime(2026, 1, 1, tzinfo=UTC)
+    )
     return folder
 
 

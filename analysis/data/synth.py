@@ -271,10 +271,7 @@ class _Chunk:
         n = len(self.person_ids)
         p, tt = self._grid(np.ones(n, bool))
         beta = self.rng.normal(SUPPORT_MEAN[self.group], 0.7, n)
-        s0 = (
-            np.repeat(beta, len(ctx.t_index))
-            + self._ar1(n, 0.85, 0.45)
-        )
+        s0 = np.repeat(beta, len(ctx.t_index)) + self._ar1(n, 0.85, 0.45)
         effect, post, event = self._effect(p, tt, ctx.synth.true_effects.support_level)
         s1 = s0 + effect
         levels = np.array([0, 2, 3])
@@ -323,10 +320,7 @@ class _Chunk:
         grade = school_year_start - self.birth_year[p] - 6
         pupil = (grade >= 0) & (grade <= 9)
         base = self.rng.gamma(3.0, ABSENCE_SCALE[self.group], n)
-        rate0 = (
-            np.repeat(base, len(ctx.t_index))
-            + self.rng.normal(0, 0.02, len(p))
-        )
+        rate0 = np.repeat(base, len(ctx.t_index)) + self.rng.normal(0, 0.02, len(p))
         effect, post, event = self._effect(p, tt, ctx.synth.true_effects.absence_rate)
         rate1 = rate0 + effect
         days = np.array([SCHOOL_DAYS[q] for q in range(1, 5)])[qnum - 1]
