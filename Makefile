@@ -21,7 +21,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed
 CONFIG := config/contract.yaml config/synthetic.yaml
-CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' 2>/dev/null)
+CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py 2>/dev/null)
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null)
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet))
 

@@ -91,6 +91,19 @@ def test_att_gt_agrees_with_csdid(est_method, control_group, covariates):
     np.testing.assert_allclose(mine.table["se"].to_numpy(), ref_se, atol=1e-4)
 
 
+@pytest.mark.parametrize("cluster", [None, "hh"])
+@pytest.mark.parametrize("unbalanced", [False, True])
+def test_fast_twfe_agrees_with_panelols(cluster, unbalanced):
+    data = dgp(seed=21)
+    if unbalanced:
+        data = data.sample(frac=0.8, random_state=3)
+    fast = twfe(data, "y", "t", "id", "d", cluster=cluster)
+    reference = twfe(data, "y", "t", "id", "d", cluster=cluster, method="panelols")
+    assert fast.att == pytest.approx(reference.att, abs=1e-6)
+    assert fast.se == pytest.approx(reference.se, abs=1e-6)
+    assert fast.n_obs == reference.n_obs
+
+
 def test_twfe_agrees_with_manual_within_regression():
     data = dgp(seed=5)
     result = twfe(data, "y", "t", "id", "d")

@@ -314,3 +314,22 @@ def test_first_quarter_has_no_post_period_yet(extract, contract):
     assert result.tables["absence_estimates"].empty
     assert list(result.tables["absence_estimates"].columns)[:2] == ["report", "att"]
     assert result.key_numbers["payments_due_total"] == 0
+
+
+def test_irr_hand_worked():
+    from analysis.payments.investors import irr
+
+    # 100 invested, 110 back after four quarters: 10 % a year.
+    assert irr(pd.Series([-100.0, 110.0], index=[0, 4])) == pytest.approx(0.10, abs=1e-10)
+    # Heavy loss: 10 back of 100 after a year is -90 %.
+    assert irr(pd.Series([-100.0, 10.0], index=[0, 4])) == pytest.approx(-0.90, abs=1e-10)
+    assert pd.isna(irr(pd.Series([-100.0, -10.0], index=[0, 4])))
+
+
+def test_investors_count_only_disbursements_to_date(contract):
+    from analysis.payments.investors import positions
+
+    empty = pd.DataFrame(columns=["report", "payment_quarter", "paid"])
+    early = positions(contract, empty, until="2024Q2")
+    # Three of the thirteen intervention quarters are disbursed by 2024Q2.
+    assert early["invested"].sum() == pytest.approx(contract.investment.total * 3 / 13, abs=0.05)

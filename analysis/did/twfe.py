@@ -2,7 +2,13 @@
 
     y_it = α_i + λ_t + β D_it + ε_it,   D_it = 1{unit i treated in period t},
 
-estimated by OLS with both sets of effects absorbed. With staggered adoption and
+estimated by OLS with both sets of effects absorbed. The default path absorbs them
+by alternating projections (exact two-way demeaning, Frisch–Waugh–Lovell) and never
+builds a dummy matrix, so it scales to tens of millions of rows; its coefficient and
+standard errors equal linearmodels ``PanelOLS`` (which ``method="panelols"`` calls,
+and which the tests compare against): the covariance is
+``(d̈'d̈)⁻¹ Σ_g (Σ_{i∈g} d̈_i ê_i)² (d̈'d̈)⁻¹ × N / (N - K - units - periods + 1)``,
+the small-sample scaling linearmodels applies. With staggered adoption and
 effects that change over time β is a weighted average of 2×2 comparisons that can
 include "forbidden" ones (already-treated units as controls), which is why the
 Callaway–Sant'Anna estimator is reported beside it.
@@ -47,6 +53,7 @@ def twfe(
     cluster: str | None = None,
     weights: str | None = None,
     alpha: float = 0.05,
+    method: str = "demean",
 ) -> TWFEResult:
     """Estimate β of the two-way fixed-effects regression (module docstring).
 
@@ -57,7 +64,8 @@ def twfe(
     treatname : 0/1 column, 1 in the unit's treated periods.
     cluster : column to cluster on (for example household or area); None gives
         heteroskedasticity-robust standard errors.
-    weights : optional regression weights.
+    weights : optional regression weights (always estimated with PanelOLS).
+    method : "demean" (fast, default) or "panelols" (linearmodels).
     """
     require_columns(
         data,
@@ -70,6 +78,10 @@ def twfe(
     )
     if not set(np.unique(data[treatname])) <= {0, 1}:
         raise EstimationError(f"treatname={treatname!r} must be 0/1")
+    if method not in ("demean", "panelols"):
+        raise EstimationError(f"method must be 'demean' or 'panelols', got {method!r}")
+    if method == "demean" and weights is None:
+        return _twfe_demeaned(data, yname, tname, idname, treatname, cluster, alpha)
     frame = data.set_index([idname, tname])
     if frame.index.duplicated().any():
         raise EstimationError(f"more than one row per {idname} and {tname}")
@@ -99,6 +111,45 @@ def twfe(
         float(2 * stats.norm.sf(abs(att / se))),
         int(fit.nobs),
         int(frame.index.get_level_values(0).nunique()),
+        n_clusters,
+        "clustered" if cluster else "robust",
+    )
+
+
+def _twfe_demeaned(data, yname, tname, idname, treatname, cluster, alpha) -> TWFEResult:
+    from analysis.did.inference import _two_way_demean
+
+    unit, units = pd.factorize(data[idname])
+    time, periods = pd.factorize(data[tname])
+    if pd.Series(unit * len(periods) + time).duplicated().any():
+        raise EstimationError(f"more than one row per {idname} and {tname}")
+    y = _two_way_demean(data[yname].to_numpy(float), unit, time)
+    d = _two_way_demean(data[treatname].to_numpy(float), unit, time)
+    dd = float(d @ d)
+    if dd <= 1e-12:
+        raise EstimationError(f"{treatname} is absorbed by the fixed effects (no variation left)")
+    att = float(d @ y) / dd
+    resid = y - att * d
+    n_obs = len(y)
+    df_model = 1 + len(units) + len(periods) - 1
+    scale = n_obs / (n_obs - df_model)
+    if cluster:
+        groups = pd.factorize(data[cluster])[0]
+        scores = np.bincount(groups, d * resid)
+        n_clusters = int(groups.max() + 1)
+    else:
+        scores = d * resid
+        n_clusters = None
+    se = float(np.sqrt(scale * (scores @ scores)) / dd)
+    z = stats.norm.ppf(1 - alpha / 2)
+    return TWFEResult(
+        att,
+        se,
+        att - z * se,
+        att + z * se,
+        float(2 * stats.norm.sf(abs(att / se))),
+        int(n_obs),
+        int(len(units)),
         n_clusters,
         "clustered" if cluster else "robust",
     )

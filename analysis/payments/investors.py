@@ -40,16 +40,23 @@ def irr(flows_by_quarter: pd.Series) -> float:
     def npv(rate: float) -> float:
         return float(np.sum(values / (1 + rate) ** times))
 
-    low, high = -0.99, 1.0
-    if np.sign(npv(low)) == np.sign(npv(high)):
+    # Bracket the root on a grid: with heavy losses the quarterly rate is far below zero.
+    grid = np.concatenate(
+        [-1 + np.logspace(-6, 0, 200, endpoint=False), np.linspace(0, 1, 101)[1:]]
+    )
+    values_on_grid = np.array([npv(r) for r in grid])
+    changes = np.flatnonzero(np.sign(values_on_grid[:-1]) * np.sign(values_on_grid[1:]) < 0)
+    if len(changes) == 0:
         return float("nan")
-    quarterly = brentq(npv, low, high, xtol=1e-12)
+    quarterly = brentq(npv, grid[changes[0]], grid[changes[0] + 1], xtol=1e-14)
     return (1 + quarterly) ** 4 - 1
 
 
-def positions(contract: Contract, capped: pd.DataFrame) -> pd.DataFrame:
-    """Per investor: invested, repaid, net position and IRR from the paid amounts."""
+def positions(contract: Contract, capped: pd.DataFrame, until: str | None = None) -> pd.DataFrame:
+    """Per investor: invested, repaid, net position and IRR, from disbursements and paid amounts up to ``until``."""
     out = disbursements(contract)
+    if until is not None:
+        out = out.loc[out["t"] <= quarters.to_index(until)]
     rows = []
     for investor, share in contract.investment.shares.items():
         invested = out.loc[out["investor"] == investor].set_index("t")["amount"]

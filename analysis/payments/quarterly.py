@@ -224,12 +224,12 @@ def compute(extract: Extract | dict, cutoff: str, contract: Contract) -> Quarter
             ]
         )
     )
-    positions = investors.positions(
-        contract,
+    paid_by_now = (
         capped.loc[capped["payment_quarter"].map(quarters.to_index) <= quarters.to_index(cutoff)]
         if len(capped)
-        else capped,
+        else capped
     )
+    positions = investors.positions(contract, paid_by_now, until=cutoff)
     absence_rows = pd.DataFrame(
         [{"report": k, **v} for k, v in absence_estimates.items()],
         columns=["report", "att", "se", "ci_low", "ci_high", "pupils", "quarters"],

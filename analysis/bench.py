@@ -1,0 +1,239 @@
+"""``make bench``: wall time and peak memory of each step at three sizes, against the peers.
+
+Each measurement runs in a fresh Python process (``python -m analysis.bench step …``)
+so that its peak resident memory (``ru_maxrss``, imports included) belongs to that
+step alone. Sizes are comparison pools of 10 thousand, 100 thousand and 1 million
+persons; every step reads the same synthetic extract of that size. Peers run in the
+same way on the same data: linearmodels ``PanelOLS`` and pyfixest ``feols`` for
+TWFE, and ``csdid`` (the Python port of R's ``did``) for ``att_gt``; a peer whose
+previous size took longer than ``PEER_BUDGET`` seconds is skipped at larger sizes.
+Benchmarks measure; no test asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from analysis.paths import BUILD_DIR, ROOT
+
+SIZES = (10_000, 100_000, 1_000_000)
+PEER_BUDGET = 300.0
+AS_OF = "2027Q1"
+
+
+def _panel(data_dir: Path):
+    from analysis.config import load_contract
+    from analysis.data.validate import load_extract
+    from analysis.payments.asof import as_of
+    from analysis.reports.evaluation import outcome_panel
+
+    contract = load_contract()
+    extract = load_extract(data_dir, contract)
+    return outcome_panel(as_of(extract.tables, AS_OF, contract), "ladder_step")
+
+
+def run_step(step: str, data_dir: Path, size: int) -> dict:
+    """Run one step in this process; return its wall time, peak memory and estimate."""
+    from analysis.config import load_contract, load_synthetic
+
+    contract = load_contract()
+    estimate = None
+    setup = None
+    if step.startswith(("twfe", "att_gt", "wild", "panelols", "pyfixest", "csdid")):
+        panel = _panel(data_dir)
+        setup = time.perf_counter()
+    start = time.perf_counter()
+    if step == "synth":
+        from analysis.data.synth import generate
+
+        generate(data_dir, contract, load_synthetic(), contract.seed, comparison_persons=size)
+    elif step == "validate":
+        from analysis.data.validate import load_extract
+
+        load_extract(data_dir, contract)
+    elif step == "quarterly":
+        from analysis.payments.quarterly import write_quarterly_results
+
+        write_quarterly_results(
+            data_dir, AS_OF, BUILD_DIR / "bench" / f"quarterly-{size}", contract
+        )
+    elif step == "twfe":
+        from analysis.did import twfe
+
+        estimate = twfe(panel, "y", "t", "person_id", "treated", cluster="household_id").att
+    elif step == "panelols":
+        from analysis.did import twfe
+
+        estimate = twfe(
+            panel, "y", "t", "person_id", "treated", cluster="household_id", method="panelols"
+        ).att
+    elif step == "pyfixest":
+        import pyfixest
+
+        panel["cl"] = panel["household_id"].factorize()[0]
+        fit = pyfixest.feols("y ~ treated | person_id + t", data=panel, vcov={"CRV1": "cl"})
+        estimate = float(fit.coef()["treated"])
+    elif step == "att_gt":
+        from analysis.did import aggte, att_gt
+
+        result = att_gt(panel, "y", "t", "person_id", "g", cluster="household_id")
+        estimate = aggte(result, "simple").overall_att
+        for kind in ("group", "dynamic", "calendar"):
+            aggte(result, kind)
+    elif step == "csdid":
+        from csdid.att_gt import ATTgt
+
+        panel["pid"] = panel["person_id"].factorize()[0]
+        fit = ATTgt(
+            yname="y", gname="g", idname="pid", tname="t", data=panel[["pid", "t", "g", "y"]]
+        ).fit(est_method="dr", bstrap=False)
+        estimate = float(fit.aggte(typec="simple", bstrap=False).atte["overall_att"])
+    elif step == "wild_bootstrap":
+        from analysis.did import wild_bootstrap
+
+        estimate = wild_bootstrap(
+            panel, "y", "t", "person_id", "treated", cluster="area", reps=999, seed=contract.seed
+        ).att
+    else:
+        raise SystemExit(f"unknown step {step}")
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
+    return {
+        "step": step,
+        "size": size,
+        "seconds": round(seconds, 3),
+        "peak_gib": round(peak, 3),
+        "estimate": estimate,
+        "setup_seconds": None if setup is None else round(setup - start + seconds, 3),
+    }
+
+
+def _measure(step: str, data_dir: Path, size: int) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-m", "analysis.bench", "step", step, str(data_dir), str(size)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if completed.returncode != 0:
+        return {
+            "step": step,
+            "size": size,
+            "seconds": None,
+            "peak_gib": None,
+            "estimate": None,
+            "error": completed.stderr.strip().splitlines()[-1:],
+        }
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+GROUPS = {"twfe": ["panelols", "pyfixest"], "att_gt": ["csdid"], "wild_bootstrap": []}
+OURS = ["synth", "validate", "quarterly", "twfe", "att_gt", "wild_bootstrap"]
+
+
+def run_suite(sizes, out: Path, with_report: bool) -> list[dict]:
+    rows = []
+    slow_peers: set[str] = set()
+    for size in sizes:
+        data_dir = BUILD_DIR / "bench" / f"extract-{size}"
+        for step in OURS:
+            row = _measure(step, data_dir, size)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            for peer in GROUPS.get(step, []):
+                if peer in slow_peers:
+                    rows.append(
+                        {
+                            "step": peer,
+                            "size": size,
+                            "seconds": None,
+                            "peak_gib": None,
+                            "estimate": None,
+                            "error": f"skipped: over {PEER_BUDGET} s at a smaller size",
+                        }
+                    )
+                    continue
+                peer_row = _measure(peer, data_dir, size)
+                rows.append(peer_row)
+                print(json.dumps(peer_row), flush=True)
+                if peer_row["seconds"] is None or peer_row["seconds"] > PEER_BUDGET:
+                    slow_peers.add(peer)
+    if with_report:
+        start = time.perf_counter()
+        subprocess.run(
+            ["make", "-j2", "report", "REPORTS=build/bench/reports", "RESULTS=build/bench/results"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        rows.append(
+            {
+                "step": "make report (default data)",
+                "size": 0,
+                "seconds": round(time.perf_counter() - start, 1),
+                "peak_gib": None,
+                "estimate": None,
+            }
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown table with each row's ratio to the fastest peer of its group."""
+    lines = [
+        "| step | comparison persons | seconds | peak GiB | estimate | ratio to fastest peer |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    peers_of = {peer: ours for ours, peers in GROUPS.items() for peer in peers}
+    for row in rows:
+        group = row["step"] if row["step"] in GROUPS else peers_of.get(row["step"])
+        ratio = ""
+        if group and row["seconds"]:
+            peer_times = [
+                r["seconds"]
+                for r in rows
+                if r["size"] == row["size"] and r["step"] in GROUPS.get(group, []) and r["seconds"]
+            ]
+            if peer_times:
+                ratio = f"{row['seconds'] / min(peer_times):.2f}"
+        estimate = "" if row.get("estimate") is None else f"{row['estimate']:.6f}"
+        seconds = row["seconds"] if row["seconds"] is not None else (row.get("error") or "failed")
+        lines.append(
+            f"| {row['step']} | {row['size']:,} | {seconds} | {row['peak_gib'] if row['peak_gib'] is not None else ''} | {estimate} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis.bench", description="benchmark suite")
+    sub = parser.add_subparsers(dest="command")
+    step = sub.add_parser("step", help="run one measured step (used by the suite)")
+    step.add_argument("name")
+    step.add_argument("data_dir")
+    step.add_argument("size", type=int)
+    parser.add_argument("--out", default=str(BUILD_DIR / "bench.json"))
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(s) for s in SIZES),
+        help="comma-separated comparison-pool sizes",
+    )
+    parser.add_argument("--no-report", action="store_true", help="skip timing `make report`")
+    args = parser.parse_args(argv)
+    if args.command == "step":
+        print(json.dumps(run_step(args.name, Path(args.data_dir), args.size)))
+        return 0
+    rows = run_suite([int(s) for s in args.sizes.split(",")], Path(args.out), not args.no_report)
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
