@@ -288,22 +288,34 @@ def test_payments_monotone_no_double_pay_and_asof_stable(contract, path, improve
     )
 
 
-def test_synthetic_achievements_follow_the_truth(extract, contract):
+def test_synthetic_achievements_follow_the_truth(extract, contract, tmp_path):
+    from analysis.config import load_synthetic
+    from analysis.data.synth import generate
+    from analysis.data.validate import load_extract
     from analysis.payments.quarterly import compute
 
-    result = compute(extract, "2027Q1", contract)
-    targets = result.tables["targets"].set_index(["target", "area"])
-    # The true effects are positive, so achievements exist for every unit target, and
-    # the area with the largest multiplier (HOU) has the largest share achieved.
-    for target in ("employment", "social_measures", "life_satisfaction", "action_plan_goals"):
-        assert targets.loc[(target, "all"), "cumulative"] > 0
-    share = {
-        a: targets.loc[("employment", a), "units_achieved"]
-        / targets.loc[("employment", a), "eligible"]
-        for a in ("HOU", "KAR")
-    }
-    assert share["HOU"] > share["KAR"]
-    assert (result.tables["absence_estimates"]["att"] < 0).all()
+    synth = load_synthetic()
+    no_effect = synth.model_copy(
+        update={
+            "true_effects": synth.true_effects.model_copy(
+                update={
+                    "ladder_step": 0.0,
+                    "support_level": 0.0,
+                    "absence_rate": 0.0,
+                    "life_satisfaction": 0.0,
+                }
+            )
+        }
+    )
+    generate(tmp_path / "null", contract, no_effect, contract.seed)
+    with_effect = compute(extract, "2027Q1", contract).key_numbers["achievements_cumulative"]
+    without = compute(load_extract(tmp_path / "null", contract), "2027Q1", contract)
+    # Same seed, same people: the configured effects add achievements on every effect-driven target.
+    for target in ("employment", "social_measures", "life_satisfaction"):
+        assert with_effect[target] > without.key_numbers["achievements_cumulative"][target], target
+    # With no effect the absence estimates straddle zero; with the effect they are reductions.
+    assert (compute(extract, "2027Q1", contract).tables["absence_estimates"]["att"] < 0).all()
+    assert (without.tables["absence_estimates"]["ci_low"] < 0).all()
 
 
 def test_first_quarter_has_no_post_period_yet(extract, contract):
