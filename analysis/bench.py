@@ -28,6 +28,8 @@ AS_OF = "2027Q1"
 
 
 def _panel(data_dir: Path):
+    """The support-level panel, balanced (persons observed in every quarter), so that
+    every implementation estimates on the same sample (csdid balances panels itself)."""
     from analysis.config import load_contract
     from analysis.data.validate import load_extract
     from analysis.payments.asof import as_of
@@ -35,7 +37,9 @@ def _panel(data_dir: Path):
 
     contract = load_contract()
     extract = load_extract(data_dir, contract)
-    return outcome_panel(as_of(extract.tables, AS_OF, contract), "ladder_step")
+    panel = outcome_panel(as_of(extract.tables, AS_OF, contract), "support_level")
+    counts = panel.groupby("person_id")["t"].transform("size")
+    return panel.loc[counts == panel["t"].nunique()].reset_index(drop=True)
 
 
 def run_step(step: str, data_dir: Path, size: int) -> dict:

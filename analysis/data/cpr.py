@@ -6,14 +6,25 @@ forming a valid date, then four digits, with or without a hyphen) is refused.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 CPR_PATTERN = r"^\s*(\d{2})(\d{2})(\d{2})-?(\d{4})\s*$"
 
 
 def looks_like_cpr(values: pd.Series) -> pd.Series:
-    """True where a value has the form of a CPR number with a valid day and month."""
-    parts = values.astype("string").str.extract(CPR_PATTERN)
+    """True where a value has the form of a CPR number with a valid day and month.
+
+    Checked once per distinct value and mapped back to the rows.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    flags = _cpr_flags(pd.Series(uniques, dtype="string")).to_numpy(dtype=bool)
+    hits = np.where(codes >= 0, flags[np.maximum(codes, 0)] if len(flags) else False, False)
+    return pd.Series(hits, index=values.index)
+
+
+def _cpr_flags(values: pd.Series) -> pd.Series:
+    parts = values.str.extract(CPR_PATTERN)
     day = pd.to_numeric(parts[0], errors="coerce")
     month = pd.to_numeric(parts[1], errors="coerce")
     year = pd.to_numeric(parts[2], errors="coerce")

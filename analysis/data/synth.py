@@ -195,16 +195,10 @@ class _Chunk:
         treated = enrol >= 0
         event = np.where(treated, tt - enrol, -1)
         ramp = _ramp(event, self.ctx.synth.true_effects.full_after)
-        mult = (
-            np.array(
-                [
-                    self.ctx.synth.true_effects.area_multiplier.get(a, 1.0)
-                    for a in self.person_area[p]
-                ]
-            )
-            if len(p)
-            else np.array([])
-        )
+        multipliers = self.ctx.synth.true_effects.area_multiplier
+        # One lookup per person, then indexed by row: rows are persons × quarters.
+        person_multiplier = pd.Series(self.person_area).map(multipliers).fillna(1.0).to_numpy()
+        mult = person_multiplier[p]
         post = treated & (event >= 0)
         return value * ramp * mult * post, post, event
 
