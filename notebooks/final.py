@@ -51,6 +51,14 @@ show.text(
 )
 
 # %%
+#| label: tbl-key
+show.table(
+    view.key_figures_table(payments, contract, lang),
+    caption="Nøgletal" if da else "Key figures",
+    lang=lang,
+)
+
+# %%
 show.text(
     "# "
     + ("Effektestimater" if da else "Effect estimates")
@@ -201,17 +209,7 @@ show.table(
     else "Public-finance gains of the estimated effects (SØM style)",
     lang=lang,
 )
-show.text(
-    (
-        f"Samlet gevinst over {contract.budget_economics.horizon_years} år: "
-        if da
-        else f"Total gain over {contract.budget_economics.horizon_years} years: "
-    )
-    + view.numbers.dkk(budget_numbers["total_gain"], lang)
-    + (" mod programmets omkostning på " if da else " against the programme's cost of ")
-    + view.numbers.dkk(budget_numbers["programme_cost"], lang)
-    + "."
-)
+show.text(ev.budget_text(budget_numbers, contract, lang))
 
 # %%
 show.text(f"# {t('h.payments', lang)}\n\n{view.payment_prose(payments, contract, lang)}")

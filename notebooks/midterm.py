@@ -51,6 +51,14 @@ show.text(
 )
 
 # %%
+#| label: tbl-key
+show.table(
+    view.key_figures_table(payments, contract, lang),
+    caption="Nøgletal" if da else "Key figures",
+    lang=lang,
+)
+
+# %%
 show.text(
     "# "
     + ("Implementering og indskrivning" if da else "Implementation and enrolment")

@@ -46,6 +46,14 @@ show.text(
 )
 
 # %%
+#| label: tbl-key
+show.table(
+    view.key_figures_table(inputs, contract, lang),
+    caption="Nøgletal" if lang == "da" else "Key figures",
+    lang=lang,
+)
+
+# %%
 show.text(
     f"# {t('h.enrolment', lang)}\n\n"
     + (

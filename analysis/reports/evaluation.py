@@ -444,6 +444,20 @@ def budget_table(
     return pd.DataFrame(rows), summary
 
 
+def budget_text(summary: dict, contract: Contract, lang: str) -> str:
+    """The budget-economic result in one sentence."""
+    from analysis.render.numbers import dkk, percent
+
+    rate = percent(contract.budget_economics.discount_rate, 1, lang)
+    years = contract.budget_economics.horizon_years
+    gain, cost = dkk(summary["total_gain"], lang), dkk(summary["programme_cost"], lang)
+    if lang == "da":
+        verdict = "overstiger" if summary["net"] > 0 else "dækker ikke"
+        return f"Den samlede offentlige gevinst over {years} år er {gain} (tilbagediskonteret med {rate}), som {verdict} programmets omkostning på {cost}"
+    verdict = "exceeds" if summary["net"] > 0 else "does not cover"
+    return f"The total public gain over {years} years is {gain} (discounted at {rate}), which {verdict} the programme's cost of {cost}."
+
+
 def truth_coverage(estimates: dict[str, EffectEstimate], truth: dict, lang: str) -> pd.DataFrame:
     """Synthetic runs only: does the 95 % interval of the simple ATT cover the generator's realised ATT?"""
     rows = []

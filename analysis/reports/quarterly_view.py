@@ -64,7 +64,7 @@ def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
             f"({share} af målet på {numbers.number(target, 0, lang)}) med i alt {numbers.number(key['enrolled_persons'], 0, lang)} personer. "
             f"Registerdata foreligger til og med {key['register_until']}. "
             f"Opgjorte resultatbetalinger i alt: **{numbers.dkk(key['payments_due_total'], lang)}**; "
-            f"foreløbigt opgjort i den løbende periode: {numbers.dkk(key['payments_provisional_total'], lang)}."
+            f"foreløbigt opgjort i den løbende periode: {numbers.dkk(key['payments_provisional_total'], lang)}"
         )
         if key["is_result_report_quarter"]:
             text += f" {inputs.as_of} er et resultatrapport-kvartal: betalingsopgørelsen nedenfor er grundlaget for udbetalingen."
@@ -269,7 +269,7 @@ def payment_prose(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str
             f" og et afkastloft på {numbers.percent(caps.investor_annual_return, 1, lang)} om året."
         )
         if largest:
-            text += f" Den største post er {t(f'target.{largest}', lang).lower()} med {numbers.dkk(by_target[largest], lang)}."
+            text += f" Den største post er {t(f'target.{largest}', lang).lower()} med {numbers.dkk(by_target[largest], lang)}"
     else:
         text = f"Outcome payments due total {numbers.dkk(total, lang)} against a total cap of {numbers.dkk(caps.total_outcome_payments, lang)}"
         text += (
@@ -303,4 +303,49 @@ def methods_text(contract: Contract, lang: str) -> str:
             f"- **{t('target.action_plan_goals', lang)}**: action-plan goals marked achieved at a review. Price {numbers.dkk(price.action_plan_goals, lang)} per goal.",
             f"- Register data arrive {contract.timeline.register_lag_quarters} quarter(s) late; every number uses the data that existed as of the report's quarter.",
         ]
+    )
+
+
+def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> pd.DataFrame:
+    """The board's key numbers: enrolment, achievements per target, payments against the caps."""
+    key = inputs.key
+    da = lang == "da"
+    rows = [
+        (
+            "Indskrevne husstande" if da else "Households enrolled",
+            f"{numbers.number(key['enrolled_households'], 0, lang)} / {numbers.number(key['target_households'], 0, lang)}",
+        ),
+    ]
+    for target in TARGETS:
+        if target == "school_absence":
+            continue
+        rows.append(
+            (
+                ("Opnåede resultater: " if da else "Achievements: ")
+                + t(f"target.{target}", lang).lower(),
+                numbers.number(key["achievements_cumulative"][target], 0, lang),
+            )
+        )
+    rows += [
+        (
+            "Opgjorte resultatbetalinger" if da else "Outcome payments due",
+            numbers.dkk(key["payments_due_total"], lang),
+        ),
+        (
+            "Udbetalt til dato" if da else "Paid to date",
+            numbers.dkk(key["payments_paid_total"], lang),
+        ),
+        (
+            "Samlet loft" if da else "Total cap",
+            numbers.dkk(contract.caps.total_outcome_payments, lang),
+        ),
+        (
+            "Prognose for samlede betalinger (median)"
+            if da
+            else "Forecast of total payments (median)",
+            numbers.dkk(key["forecast_median"], lang),
+        ),
+    ]
+    return pd.DataFrame(
+        rows, columns=["Nøgletal" if da else "Key figure", "Værdi" if da else "Value"]
     )
