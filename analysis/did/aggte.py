@@ -58,14 +58,31 @@ class AggteResult:
 
 
 def _weight_influence(
-    keepers: np.ndarray, pg: np.ndarray, G: np.ndarray, w: np.ndarray, groups: np.ndarray
+    keepers: np.ndarray,
+    pg: np.ndarray,
+    G: np.ndarray,
+    w: np.ndarray,
+    groups: np.ndarray,
+    values: np.ndarray,
 ) -> np.ndarray:
-    """Influence of estimating the cohort shares (R's ``wif``)."""
-    total = pg[keepers].sum()
-    indicators = np.column_stack([w * (G == groups[k]) - pg[k] for k in keepers])
-    if1 = indicators / total
-    if2 = indicators.sum(axis=1)[:, None] * (pg[keepers] / total**2)[None, :]
-    return if1 - if2
+    """Influence of estimating the cohort shares (R's ``wif``), times ``values``.
+
+    R builds the n × k matrix ``wif`` with columns ``(w 1{G=g_k} - p_k)/Σp -
+    Σ_j (w 1{G=g_j} - p_j) p_k/(Σp)²`` and multiplies it by the effects; the product
+    is formed here directly, cohort by cohort, without the n × k matrix, so memory
+    stays linear in n.
+    """
+    p = pg[keepers]
+    total = p.sum()
+    cohorts = groups[keepers]
+    # Σ_k (w 1{G=g_k} - p_k) v_k and Σ_k (w 1{G=g_k} - p_k), summing over keepers by cohort.
+    weighted = pd.Series(values).groupby(cohorts).sum()
+    counted = pd.Series(np.ones(len(keepers))).groupby(cohorts).sum()
+    match_v = pd.Series(G).map(weighted).fillna(0.0).to_numpy()
+    match_n = pd.Series(G).map(counted).fillna(0.0).to_numpy()
+    term1 = (w * match_v - p @ values) / total
+    term2 = (w * match_n - p.sum()) * (p @ values) / total**2
+    return term1 - term2
 
 
 def aggte(
@@ -107,8 +124,8 @@ def aggte(
     def combine(keepers: np.ndarray) -> tuple[float, np.ndarray]:
         weights = pg[keepers] / pg[keepers].sum()
         value = float(att[keepers] @ weights)
-        influence = (
-            inf[:, keepers] @ weights + _weight_influence(keepers, pg, G, w, group) @ att[keepers]
+        influence = inf[:, keepers] @ weights + _weight_influence(
+            keepers, pg, G, w, group, att[keepers]
         )
         return value, influence
 
@@ -135,8 +152,8 @@ def aggte(
         overall = float(np.array(cohort_values) @ weights)
         cohorts = np.array([lv[0] for lv in levels], dtype=float)
         overall_inf = np.column_stack(cohort_infs) @ weights + _weight_influence(
-            np.arange(len(cohorts)), cohort_p, G, w, cohorts
-        ) @ np.array(cohort_values)
+            np.arange(len(cohorts)), cohort_p, G, w, cohorts, np.array(cohort_values)
+        )
     elif type == "dynamic":
         keep_all = np.ones_like(post) if balance_e is None else (post | (event < 0))
         for e in np.unique(event):

@@ -179,7 +179,9 @@ def att_gt(
             "every cohort is treated from the first period: no pre-period to compare with"
         )
     t_position = {t: i for i, t in enumerate(periods)}
-    rows, influences = [], []
+    rows = []
+    # Filled column by column; np.empty leaves unused columns untouched (not resident).
+    influence = np.empty((n, len(groups) * (len(periods) - 1)), order="F")
     for g in groups:
         for t in periods[1:]:
             post = t >= g - anticipation
@@ -211,9 +213,9 @@ def att_gt(
                 if np.isnan(covariates).any():
                     raise EstimationError(f"missing covariate values in base period {base}")
                 att, inf = drdid.ESTIMATORS[est_method](dy, D, covariates, w[keep])
-            full = np.zeros(n)
-            full[keep] = inf * n / keep.sum()
-            influences.append(full)
+            column = influence[:, len(rows)]
+            column[:] = 0.0
+            column[keep] = inf * n / keep.sum()
             rows.append(
                 {
                     "group": int(g),
@@ -225,7 +227,7 @@ def att_gt(
                     "n_control": n_control,
                 }
             )
-    influence = np.column_stack(influences)
+    influence = influence[:, : len(rows)]
     table = pd.DataFrame(rows)
     table["se"] = standard_errors(influence, clusters, n)
     z = stats.norm.ppf(1 - alpha / 2)
