@@ -38,6 +38,7 @@ for name in (
     "enrolled_households",
     "enrolled_persons",
     "payments_due_total",
+    "payments_provisional_total",
     "payments_paid_total",
     "forecast_median",
 ):
@@ -155,7 +156,7 @@ show.table(
         if da
         else "Sensitivity to violations of parallel trends (relative magnitudes), breakdown at M̄ = "
     )
-    + f"{breakdown:.2f}",
+    + view.numbers.number(breakdown, 2, lang),
     lang=lang,
     decimals={c: 3 for c in sensitivity.columns},
 )

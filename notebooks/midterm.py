@@ -38,6 +38,7 @@ for name in (
     "enrolled_households",
     "enrolled_persons",
     "payments_due_total",
+    "payments_provisional_total",
     "payments_paid_total",
     "forecast_median",
 ):

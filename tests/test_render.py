@@ -137,3 +137,26 @@ def test_reference_to_unknown_label_fails(tmp_path):
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("See @fig-missing.")])
     with pytest.raises(notebook_md.RenderError, match="fig-missing"):
         notebook_md.convert(notebook)
+
+
+def test_tables_and_figures_are_listed_with_their_code():
+    import nbformat
+
+    source = "from analysis.reports import quarterly_view as view\nfrom analysis.render import show"
+    cell = nbformat.v4.new_code_cell("#| label: tbl-x\nshow.table(view.enrolment_table(inputs))")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={"text/markdown": "| a |\n|---:|\n| 1 |"},
+            metadata={"relationel": {"kind": "table", "caption": "Indskrivning"}},
+        )
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source), cell])
+    converted = notebook_md.convert(notebook, "da")
+    assert converted.items == [
+        ("tbl-x", "Tabel 1: Indskrivning", "analysis.reports.quarterly_view.enrolment_table")
+    ]
+    listing = notebook_md.items_markdown(converted.items, "da", "quarterly_report.py")
+    assert (
+        "| Tabel 1: Indskrivning | `analysis.reports.quarterly_view.enrolment_table` |" in listing
+    )

@@ -116,6 +116,8 @@ def build_report(
         markdown = (
             converted.markdown
             + "\n\n"
+            + notebook_md.items_markdown(converted.items, lang, kind.notebook.name)
+            + "\n\n"
             + colophon.markdown(
                 lang, commit, shown_parameters, numbers["inputs"], versions, rendered
             )

@@ -51,6 +51,8 @@ class Converted:
     markdown: str
     images: dict[str, bytes] = field(default_factory=dict)
     numbers: dict[str, int] = field(default_factory=dict)
+    # (label, caption with number, function that made it) for the list of tables and figures
+    items: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _caption(kind: str, number: int, caption: str | None, lang: str) -> str:
@@ -58,10 +60,27 @@ def _caption(kind: str, number: int, caption: str | None, lang: str) -> str:
     return f"{name} {number}: {caption}" if caption else f"{name} {number}"
 
 
+IMPORT_ALIAS = re.compile(r"^from (analysis[\w.]*) import (\w+) as (\w+)", re.MULTILINE)
+
+
+def _maker(source: str, aliases: dict[str, str]) -> str:
+    """The package function a cell calls to build its table or figure."""
+    for alias, function in re.findall(r"\b(\w+)\.(\w+)\(", source):
+        if alias in aliases:
+            return f"{aliases[alias]}.{function}"
+    return ""
+
+
 def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
     """Convert an executed notebook to Pandoc Markdown."""
     blocks: list[str] = []
     result = Converted("")
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    aliases = {
+        alias: f"{package}.{module}"
+        for package, module, alias in IMPORT_ALIAS.findall(code)
+        if module != "show"
+    }
     counters = {"fig": 0, "tbl": 0}
     for cell in notebook.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
@@ -93,6 +112,7 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
                     result.numbers[label] = counters["fig"]
                     caption = _caption("fig", counters["fig"], caption, lang)
                     attributes = f"{{#{label}}}"
+                    result.items.append((label, caption, _maker(cell.source, aliases)))
                 blocks.append(f"![{caption or ''}]({name}){attributes}")
             elif "text/markdown" in data:
                 markdown = data["text/markdown"]
@@ -102,7 +122,9 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
                     counters["tbl"] += 1
                     result.numbers[label] = counters["tbl"]
                     table, _, note = markdown.partition("\n\n::: {.table-note}")
-                    markdown = f"{table}\n\n: {_caption('tbl', counters['tbl'], caption, lang)} {{#{label}}}"
+                    numbered = _caption("tbl", counters["tbl"], caption, lang)
+                    markdown = f"{table}\n\n: {numbered} {{#{label}}}"
+                    result.items.append((label, numbered, _maker(cell.source, aliases)))
                     if note:
                         markdown += f"\n\n::: {{.table-note}}{note}"
                 blocks.append(markdown)
@@ -122,3 +144,25 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
 def read(path: Path) -> nbformat.NotebookNode:
     """Read an executed ``.ipynb`` notebook."""
     return nbformat.read(path, as_version=4)
+
+
+def items_markdown(items: list[tuple[str, str, str]], lang: str, notebook_name: str) -> str:
+    """The appendix listing every numbered table and figure with the code that makes it."""
+    heading = "Tabeller og figurer" if lang == "da" else "Tables and figures"
+    intro = (
+        f"Alle tabeller og figurer dannes af notesbogen `{notebook_name}` med funktionerne nedenfor."
+        if lang == "da"
+        else f"Every table and figure is made by the notebook `{notebook_name}` with the functions below."
+    )
+    rows = [
+        f"| {caption.replace('|', '/')} | `{maker or notebook_name}` |"
+        for _, caption, maker in items
+    ]
+    header = (
+        "| "
+        + ("Tabel/figur" if lang == "da" else "Table/figure")
+        + " | "
+        + ("Kode" if lang == "da" else "Code")
+        + " |"
+    )
+    return "\n".join([f"# {heading} {{.unnumbered}}", "", intro, "", header, "|:---|:---|", *rows])
