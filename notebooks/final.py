@@ -81,6 +81,9 @@ show.table(
 )
 
 # %%
+show.text(ev.twfe_vs_cs_text(estimates, lang))
+
+# %%
 #| label: fig-event-ladder
 show.figure(
     ev.event_study_figure(
@@ -89,6 +92,17 @@ show.figure(
         (context.truth or {}).get("ladder_step", {}).get("by_event_time"),
     ),
     caption=("Event study: " + ev.LABELS[lang]["ladder_step"]),
+)
+
+# %%
+#| label: fig-event-selfsupport
+show.figure(
+    ev.event_study_figure(
+        estimates["self_supporting"],
+        lang,
+        (context.truth or {}).get("self_supporting", {}).get("by_event_time"),
+    ),
+    caption=("Event study: " + ev.LABELS[lang]["self_supporting"]),
 )
 
 # %%
@@ -237,7 +251,7 @@ show.table(
 # %%
 #| label: tbl-forecast
 show.table(
-    view.forecast_table(payments, lang),
+    view.forecast_table(payments, contract, lang),
     caption="Prognose for samlede resultatbetalinger (90 %-interval)"
     if da
     else "Forecast of total outcome payments (90% interval)",

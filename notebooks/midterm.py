@@ -96,9 +96,9 @@ show.text(
     + ("Balance ved baseline" if da else "Baseline balance")
     + "\n\n"
     + (
-        "@tbl-balance viser standardiserede forskelle mellem indsats- og kontrolgruppen før indskrivning. Forskellene er grunden til, at effekten måles som forskel-i-forskelle og ikke som en simpel sammenligning."
+        "@tbl-balance viser standardiserede forskelle mellem indsats- og kontrolgruppen før indskrivning. Der anvendes ingen matchning eller vægtning, så tabellen viser forskellene før og efter er de samme; forskellene er grunden til, at effekten måles som forskel-i-forskelle og ikke som en simpel sammenligning."
         if da
-        else "@tbl-balance shows standardised differences between the intervention and comparison groups before enrolment. They are why the effect is measured by difference-in-differences rather than a plain comparison."
+        else "@tbl-balance shows standardised differences between the intervention and comparison groups before enrolment. No matching or weighting is applied, so the differences before and after adjustment are the same; they are why the effect is measured by difference-in-differences rather than a plain comparison."
     )
 )
 
@@ -135,6 +135,28 @@ show.table(
 )
 
 # %%
+show.text(
+    "## "
+    + (
+        "Udvikling i betalingsmålene pr. boligområde"
+        if da
+        else "Development of the payment targets by area"
+    )
+)
+
+# %%
+#| label: tbl-targets
+table, note = view.targets_table(payments, contract, lang)
+show.table(
+    table,
+    caption="Betalingsmål: omfattede og opnåede resultater"
+    if da
+    else "Payment targets: eligible units and achievements",
+    lang=lang,
+    note=note,
+)
+
+# %%
 #| label: fig-event-ladder
 show.figure(
     ev.event_study_figure(
@@ -143,6 +165,17 @@ show.figure(
         (context.truth or {}).get("ladder_step", {}).get("by_event_time"),
     ),
     caption=("Event study: " + ev.LABELS[lang]["ladder_step"]),
+)
+
+# %%
+#| label: fig-event-selfsupport
+show.figure(
+    ev.event_study_figure(
+        estimates["self_supporting"],
+        lang,
+        (context.truth or {}).get("self_supporting", {}).get("by_event_time"),
+    ),
+    caption=("Event study: " + ev.LABELS[lang]["self_supporting"]),
 )
 
 # %%
@@ -219,7 +252,7 @@ show.table(
 # %%
 #| label: tbl-forecast
 show.table(
-    view.forecast_table(payments, lang),
+    view.forecast_table(payments, contract, lang),
     caption="Prognose for samlede resultatbetalinger (90 %-interval)"
     if da
     else "Forecast of total outcome payments (90% interval)",

@@ -90,7 +90,7 @@ show.text(f"# {t('h.completeness', lang)}")
 # %%
 #| label: tbl-completeness
 show.table(
-    view.completeness_table(inputs, lang),
+    view.completeness_table(inputs, contract, lang),
     caption="Data modtaget pr. kilde i seneste kvartal"
     if lang == "da"
     else "Data received per source in the latest quarter",
@@ -122,7 +122,7 @@ show.table(
 # %%
 #| label: fig-targets
 show.figure(
-    view.targets_figure(history, lang),
+    view.targets_figure(history, lang, contract.disclosure.min_persons),
     caption="Opnåede resultater over tid" if lang == "da" else "Achievements over time",
 )
 
@@ -182,7 +182,7 @@ show.text(f"## {t('h.forecast', lang)}")
 # %%
 #| label: tbl-forecast
 show.table(
-    view.forecast_table(inputs, lang),
+    view.forecast_table(inputs, contract, lang),
     caption="Prognose for samlede resultatbetalinger (90 %-interval)"
     if lang == "da"
     else "Forecast of total outcome payments (90% interval)",

@@ -564,3 +564,31 @@ def headline_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
                 f"- **{LABELS[lang][outcome]}**: {value}{unit} (95% confidence interval {interval}); the effect is {verdict}."
             )
     return "\n".join(lines)
+
+
+def twfe_vs_cs_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
+    """Why TWFE and Callaway–Sant'Anna differ, with the largest difference computed."""
+    from analysis.render.numbers import number
+
+    gaps = {o: est.twfe.att - est.simple.overall_att for o, est in estimates.items()}
+    largest = max(gaps, key=lambda o: abs(gaps[o]))
+    relative = (
+        abs(gaps[largest]) / abs(estimates[largest].simple.overall_att)
+        if estimates[largest].simple.overall_att
+        else float("nan")
+    )
+    if lang == "da":
+        return (
+            "TWFE sammenligner også husstande, der allerede er i indsatsen, med husstande, der kommer ind senere. "
+            "Når effekten vokser med tiden i indsatsen, trækker disse sammenligninger TWFE-estimatet mod nul, mens "
+            "Callaway–Sant'Anna kun sammenligner med husstande, der (endnu) ikke er i indsatsen. "
+            f"Den største forskel er for {LABELS[lang][largest].lower()}: {number(gaps[largest], 3, lang)} "
+            f"({number(100 * relative, 0, lang)} % af Callaway–Sant'Anna-estimatet)."
+        )
+    return (
+        "TWFE also compares households already in the intervention with households that enter later. "
+        "When the effect grows with time in the intervention, those comparisons pull the TWFE estimate towards zero, "
+        "whereas Callaway–Sant'Anna compares only with households not (yet) in the intervention. "
+        f"The largest difference is for {LABELS[lang][largest].lower()}: {number(gaps[largest], 3, lang)} "
+        f"({number(100 * relative, 0, lang)}% of the Callaway–Sant'Anna estimate)."
+    )

@@ -124,10 +124,10 @@ def enrolment_figure(inputs: QuarterlyInputs, contract: Contract, lang: str):
     return fig
 
 
-def completeness_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
+def completeness_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> pd.DataFrame:
     frame = inputs.tables["completeness"].copy()
     frame["source"] = frame["source"].map(lambda s: t(f"source.{s}", lang))
-    frame["share"] = (100 * frame["share"]).round(1)
+    frame["share"] = (100 * frame["share"]).round(contract.disclosure.percent_decimals)
     frame.columns = [
         t("col.source", lang),
         t("col.latest", lang),
@@ -168,13 +168,14 @@ def targets_table(
     return shown, footnote(lang, contract.disclosure.min_persons)
 
 
-def targets_figure(history: pd.DataFrame, lang: str):
+def targets_figure(history: pd.DataFrame, lang: str, min_persons: int):
+    """Cumulative achievements per target; points built on fewer than ``min_persons`` are not drawn."""
     apply_theme()
     fig, ax = plt.subplots()
-    for target, part in history.loc[history["target"] != "school_absence"].groupby(
-        "target", sort=False
-    ):
-        ax.plot(part["quarter"], part["cumulative"], marker="o", label=t(f"target.{target}", lang))
+    shown = history.loc[history["target"] != "school_absence"]
+    for target, part in shown.groupby("target", sort=False):
+        values = part["cumulative"].where(~part["cumulative"].between(1, min_persons - 1))
+        ax.plot(part["quarter"], values, marker="o", label=t(f"target.{target}", lang))
     ax.set_ylabel("Opnåede resultater (akk.)" if lang == "da" else "Achievements (cum.)")
     ax.tick_params(axis="x", rotation=45)
     ax.legend(fontsize=8)
@@ -227,14 +228,20 @@ def investors_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     )
 
 
-def forecast_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
+def forecast_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> pd.DataFrame:
+    """Forecast amounts, rounded to ``disclosure.money_rounding`` DKK: they are estimates, not payments."""
     frame = inputs.tables["forecast"]
+    step = contract.disclosure.money_rounding
+
+    def rounded(values: pd.Series) -> pd.Series:
+        return (values / step).round() * step
+
     return pd.DataFrame(
         {
             t("col.scenario", lang): frame["scenario"].map(lambda s: t(f"scenario.{s}", lang)),
-            t("col.median", lang): frame["median"].round(0),
-            t("col.low", lang): frame["low"].round(0),
-            t("col.high", lang): frame["high"].round(0),
+            t("col.median", lang): rounded(frame["median"]),
+            t("col.low", lang): rounded(frame["low"]),
+            t("col.high", lang): rounded(frame["high"]),
         }
     )
 
