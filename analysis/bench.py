@@ -1,8 +1,11 @@
 """``make bench``: wall time and peak memory of each step at three sizes, against the peers.
 
-Each measurement runs in a fresh Python process (``python -m analysis.bench step …``)
+Each measurement runs in a fresh Python process, limited to ``MEMORY_LIMIT_GIB`` of
+address space, (``python -m analysis.bench step …``)
 so that its peak resident memory (``ru_maxrss``, imports included) belongs to that
-step alone. Sizes are comparison pools of 10 thousand, 100 thousand and 1 million
+step alone. The estimators (and their peers) read one prepared panel per size (the
+``panel`` step: validated extract, cut as of 2027Q1, support level, balanced), so
+their memory is the estimator's, not the loader's. Sizes are comparison pools of 10 thousand, 100 thousand and 1 million
 persons; every step reads the same synthetic extract of that size. Peers run in the
 same way on the same data: linearmodels ``PanelOLS`` and pyfixest ``feols`` for
 TWFE, and ``csdid`` (the Python port of R's ``did``) for ``att_gt``; a peer whose
@@ -27,7 +30,14 @@ PEER_BUDGET = 300.0
 AS_OF = "2027Q1"
 
 
-def _panel(data_dir: Path):
+MEMORY_LIMIT_GIB = 20
+
+
+def _panel_path(data_dir: Path) -> Path:
+    return data_dir.with_name(data_dir.name + "-panel.parquet")
+
+
+def _build_panel(data_dir: Path):
     """The support-level panel, balanced (persons observed in every quarter), so that
     every implementation estimates on the same sample (csdid balances panels itself)."""
     from analysis.config import load_contract
@@ -42,6 +52,12 @@ def _panel(data_dir: Path):
     return panel.loc[counts == panel["t"].nunique()].reset_index(drop=True)
 
 
+def _panel(data_dir: Path):
+    import pandas as pd
+
+    return pd.read_parquet(_panel_path(data_dir))
+
+
 def run_step(step: str, data_dir: Path, size: int) -> dict:
     """Run one step in this process; return its wall time, peak memory and estimate."""
     from analysis.config import load_contract, load_synthetic
@@ -53,7 +69,9 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
         panel = _panel(data_dir)
         setup = time.perf_counter()
     start = time.perf_counter()
-    if step == "synth":
+    if step == "panel":
+        _build_panel(data_dir).to_parquet(_panel_path(data_dir))
+    elif step == "synth":
         from analysis.data.synth import generate
 
         generate(data_dir, contract, load_synthetic(), contract.seed, comparison_persons=size)
@@ -138,7 +156,7 @@ def _measure(step: str, data_dir: Path, size: int) -> dict:
 
 
 GROUPS = {"twfe": ["panelols", "pyfixest"], "att_gt": ["csdid"], "wild_bootstrap": []}
-OURS = ["synth", "validate", "quarterly", "twfe", "att_gt", "wild_bootstrap"]
+OURS = ["synth", "validate", "quarterly", "panel", "twfe", "att_gt", "wild_bootstrap"]
 
 
 def run_suite(sizes, out: Path, with_report: bool) -> list[dict]:
@@ -232,7 +250,15 @@ def main(argv=None) -> int:
     parser.add_argument("--no-report", action="store_true", help="skip timing `make report`")
     args = parser.parse_args(argv)
     if args.command == "step":
-        print(json.dumps(run_step(args.name, Path(args.data_dir), args.size)))
+        # A peer that needs more than the limit fails with MemoryError instead of
+        # bringing the machine into swap or the out-of-memory killer.
+        limit = MEMORY_LIMIT_GIB << 30
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        try:
+            print(json.dumps(run_step(args.name, Path(args.data_dir), args.size)))
+        except MemoryError:
+            print(f"out of memory (limit {MEMORY_LIMIT_GIB} GiB)", file=sys.stderr)
+            return 1
         return 0
     rows = run_suite([int(s) for s in args.sizes.split(",")], Path(args.out), not args.no_report)
     print(table(rows))

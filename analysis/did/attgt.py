@@ -88,27 +88,52 @@ def multiplier_bootstrap(
     return se, float(np.quantile(t_max, 1 - alpha))
 
 
+def _constant_within(unit_index: np.ndarray, values: pd.Series, n_units: int) -> bool:
+    """True when ``values`` take one value per unit (numbers directly, others via codes)."""
+    if pd.api.types.is_numeric_dtype(values):
+        codes = values.to_numpy(dtype=float)
+    else:
+        codes = pd.factorize(values)[0].astype(float)
+    low = np.full(n_units, np.inf)
+    high = np.full(n_units, -np.inf)
+    np.minimum.at(low, unit_index, codes)
+    np.maximum.at(high, unit_index, codes)
+    return bool(np.all(low == high))
+
+
 def _wide(data, yname, tname, idname, gname, weights, cluster, xformla):
-    ids, unit_index = np.unique(data[idname].to_numpy(), return_inverse=True)
-    periods = np.sort(data[tname].unique())
-    period_index = np.searchsorted(periods, data[tname].to_numpy())
-    if pd.DataFrame({"u": unit_index, "t": period_index}).duplicated().any():
+    # Hash-based factorisation with sorted uniques: the unit order of np.unique, in
+    # linear time on tens of millions of string ids.
+    unit_index, ids = pd.factorize(data[idname], sort=True)
+    times = data[tname].to_numpy()
+    if not np.all(np.mod(times, 1) == 0):
+        raise EstimationError(f"{tname} must hold whole numbers (quarter indices)")
+    times = times.astype(np.int64)
+    offset = times.min()
+    periods = np.flatnonzero(np.bincount(times - offset)) + offset
+    period_index = np.searchsorted(periods, times)
+    n_units = len(ids)
+    cell = unit_index.astype(np.int64) * len(periods) + period_index
+    if np.bincount(cell, minlength=n_units * len(periods)).max() > 1:
         raise EstimationError(f"more than one row per {idname} and {tname}")
-    Y = np.full((len(ids), len(periods)), np.nan)
+    Y = np.full((n_units, len(periods)), np.nan)
     Y[unit_index, period_index] = data[yname].to_numpy(dtype=float)
-    first = data.assign(_u=unit_index).drop_duplicates("_u").sort_values("_u")
-    if data.groupby(idname)[gname].nunique().max() > 1:
+    first_row = np.full(n_units, -1)
+    first_row[unit_index[::-1]] = np.arange(len(unit_index))[::-1]
+    if not _constant_within(unit_index, data[gname], n_units):
         raise EstimationError(f"{gname} must be constant within each {idname}")
-    G = first[gname].to_numpy(dtype=float)
-    w = first[weights].to_numpy(dtype=float) if weights else np.ones(len(ids))
-    clusters = first[cluster].to_numpy() if cluster else None
-    if cluster and data.groupby(idname)[cluster].nunique().max() > 1:
-        raise EstimationError(f"cluster {cluster!r} must be constant within each {idname}")
+    G = data[gname].to_numpy(dtype=float)[first_row]
+    w = data[weights].to_numpy(dtype=float)[first_row] if weights else np.ones(n_units)
+    clusters = None
+    if cluster:
+        if not _constant_within(unit_index, data[cluster], n_units):
+            raise EstimationError(f"cluster {cluster!r} must be constant within each {idname}")
+        clusters = pd.factorize(data[cluster])[0][first_row]
     X = None
     if xformla:
         X = {}
         for column in xformla:
-            Xc = np.full((len(ids), len(periods)), np.nan)
+            Xc = np.full((n_units, len(periods)), np.nan)
             Xc[unit_index, period_index] = data[column].to_numpy(dtype=float)
             X[column] = Xc
     return Y, G, w, clusters, X, periods

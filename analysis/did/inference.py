@@ -87,21 +87,27 @@ def wild_bootstrap(
     dd = d @ d
     n, k = len(y), unit.max() + time.max() + 2
 
-    def t_stat(yy: np.ndarray) -> tuple[float, float]:
-        beta = d @ yy / dd
-        resid = yy - beta * d
-        scores = np.bincount(groups, d * resid, G)
-        correction = G / (G - 1) * (n - 1) / (n - k)
-        se = np.sqrt(correction * (scores @ scores)) / dd
+    correction = G / (G - 1) * (n - 1) / (n - k)
+    # Everything a replication needs is a per-cluster sum: with a_g = Σ_{i∈g} d̈_i ÿ_i and
+    # b_g = Σ_{i∈g} d̈_i², multiplying cluster g's residuals by v_g gives
+    # β* = Σ_g v_g a_g / d̈'d̈ and cluster scores v_g a_g - β* b_g, so a replication
+    # costs O(clusters), not O(rows).
+    a = np.bincount(groups, d * y, G)
+    b = np.bincount(groups, d * d, G)
+
+    def t_stats(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        beta = (v * a).sum(axis=-1) / dd
+        scores = v * a - beta[..., None] * b
+        se = np.sqrt(correction * (scores**2).sum(axis=-1)) / dd
         return beta, beta / se
 
-    beta, t0 = t_stat(y)
+    beta, t0 = (float(x[0]) for x in t_stats(np.ones((1, G))))
     rng = np.random.default_rng(seed)
-    exceed = 0
-    for _ in range(reps):
-        v = rng.choice(WEBB, G) if weight_type == "webb" else rng.choice([-1.0, 1.0], G)
-        _, t_star = t_stat(y * v[groups])
-        exceed += abs(t_star) >= abs(t0)
+    draws = np.empty((reps, G))
+    for r in range(reps):
+        draws[r] = rng.choice(WEBB, G) if weight_type == "webb" else rng.choice([-1.0, 1.0], G)
+    _, t_star = t_stats(draws)
+    exceed = int(np.sum(np.abs(t_star) >= abs(t0)))
     return WildBootstrapResult(float(beta), float(t0), exceed / reps, int(G), reps, weight_type)
 
 

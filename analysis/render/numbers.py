@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 SEPARATORS = {"da": (".", ","), "en": (",", ".")}
+MINUS = "\u2212"
 
 
 def number(value, decimals: int = 0, lang: str = "da") -> str:
@@ -14,8 +15,10 @@ def number(value, decimals: int = 0, lang: str = "da") -> str:
     thousands, decimal = SEPARATORS[lang]
     text = f"{float(value):,.{decimals}f}"
     text = text.replace(",", "\x00").replace(".", decimal).replace("\x00", thousands)
-    if text.startswith("-") and float(text.replace(thousands, "").replace(decimal, ".")) == 0:
-        text = text[1:]
+    if text.startswith("-"):
+        # A rounded zero has no sign; other negatives get a true minus sign (U+2212).
+        zero = float(text[1:].replace(thousands, "").replace(decimal, ".")) == 0
+        text = text[1:] if zero else MINUS + text[1:]
     return text
 
 

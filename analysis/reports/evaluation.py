@@ -540,6 +540,7 @@ def headline_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
     for outcome, est in estimates.items():
         low, high = est.simple.overall_ci
         significant = low > 0 or high < 0
+        pretrend_p = est.attgt.pretest["p_value"]
         scale, unit, decimals = (
             (100, " procentpoint" if lang == "da" else " percentage points", 1)
             if outcome in ("absence_rate", "self_supporting")
@@ -553,15 +554,25 @@ def headline_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
         )
         if lang == "da":
             verdict = "statistisk sikker" if significant else "ikke statistisk sikker"
+            caveat = (
+                f" Testen for parallelle forløb før indskrivning afviser dog (p = {number(pretrend_p, 3, lang)}), så estimatet skal tolkes varsomt."
+                if pretrend_p < 0.05
+                else ""
+            )
             lines.append(
-                f"- **{LABELS[lang][outcome]}**: {value}{unit} (95 %-konfidensinterval {interval}); effekten er {verdict}."
+                f"- **{LABELS[lang][outcome]}**: {value}{unit} (95 %-konfidensinterval {interval}); effekten er {verdict}.{caveat}"
             )
         else:
             verdict = (
                 "statistically significant" if significant else "not statistically significant"
             )
+            caveat = (
+                f" The test of parallel trends before enrolment rejects, however (p = {number(pretrend_p, 3, lang)}), so the estimate should be read with caution."
+                if pretrend_p < 0.05
+                else ""
+            )
             lines.append(
-                f"- **{LABELS[lang][outcome]}**: {value}{unit} (95% confidence interval {interval}); the effect is {verdict}."
+                f"- **{LABELS[lang][outcome]}**: {value}{unit} (95% confidence interval {interval}); the effect is {verdict}.{caveat}"
             )
     return "\n".join(lines)
 

@@ -42,7 +42,8 @@ SEPARATORS = {"da": (".", ","), "en": (",", ".")}
 
 def _as_number(cell: str, lang: str) -> float | None:
     thousands, decimal = SEPARATORS[lang]
-    text = cell.replace("\u00a0", "").replace(" ", "").replace(thousands, "").replace(decimal, ".")
+    text = cell.replace("\u00a0", "").replace(" ", "").replace("\u2212", "-")
+    text = text.replace(thousands, "").replace(decimal, ".")
     try:
         return float(text)
     except ValueError:
