@@ -231,13 +231,15 @@ show.text(f"# {t('h.payments', lang)}\n\n{view.payment_prose(payments, contract,
 
 # %%
 #| label: tbl-statement
+table, note = view.statement_table(payments, contract, lang)
 show.table(
-    view.statement_table(payments, contract, lang),
+    table,
     caption="Betalingsopgørelse: opnåede resultater × enhedspris = beløb"
     if da
     else "Payment statement: achievements × unit price = amount",
     lang=lang,
     decimals={t("col.achievements", lang): 2},
+    note=note,
 )
 
 # %%

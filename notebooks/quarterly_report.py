@@ -89,12 +89,14 @@ show.text(f"# {t('h.completeness', lang)}")
 
 # %%
 #| label: tbl-completeness
+table, note = view.completeness_table(inputs, contract, lang)
 show.table(
-    view.completeness_table(inputs, contract, lang),
+    table,
     caption="Data modtaget pr. kilde i seneste kvartal"
     if lang == "da"
     else "Data received per source in the latest quarter",
     lang=lang,
+    note=note,
 )
 
 # %%
@@ -145,13 +147,15 @@ show.text(f"# {t('h.payments', lang)}\n\n{view.payment_prose(inputs, contract, l
 
 # %%
 #| label: tbl-statement
+table, note = view.statement_table(inputs, contract, lang)
 show.table(
-    view.statement_table(inputs, contract, lang),
+    table,
     caption="Betalingsopgørelse: opnåede resultater × enhedspris = beløb"
     if lang == "da"
     else "Payment statement: achievements × unit price = amount",
     lang=lang,
     decimals={t("col.achievements", lang): 2},
+    note=note,
 )
 
 # %%

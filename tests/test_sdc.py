@@ -37,3 +37,24 @@ def test_check_catches_unsafe_reports():
     assert problems(safe, 5) == []
     english = "| Area | Number of persons |\n|:---|---:|\n| HOU | 2,594 |"
     assert problems(english, 5, lang="en") == []
+
+
+def test_payment_rows_are_hidden_with_a_partner_when_the_sum_is_published():
+    from analysis.sdc.suppress import suppress_rows
+
+    statement = pd.DataFrame(
+        {
+            "report": ["2025Q1"] * 3 + ["2026Q1"] * 2,
+            "target": ["employment", "life_satisfaction", "goals", "employment", "goals"],
+            "units": [19, 4, 68, 55, 124],
+            "amount": [380000, 20000, 204000, 1100000, 372000],
+        }
+    )
+    protected, hidden = suppress_rows(statement, "units", ["units", "amount"], 5, group_column="report", sum_column="amount")
+    # Life satisfaction (4 persons) is hidden; with the report's total published, the
+    # smallest other amount of the same report (goals, 204,000) is hidden too.
+    assert protected.loc[1, "amount"] == "*" and protected.loc[1, "units"] == "*"
+    assert protected.loc[2, "amount"] == "*"
+    assert protected.loc[0, "amount"] == 380000
+    # The other report has nothing small and is left as it is.
+    assert protected.loc[3, "amount"] == 1100000 and hidden == 2

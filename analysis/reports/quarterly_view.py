@@ -18,7 +18,7 @@ from analysis.config import TARGETS, Contract
 from analysis.render import numbers
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports.text import t
-from analysis.sdc.suppress import footnote, suppress
+from analysis.sdc.suppress import footnote, suppress, suppress_rows
 
 
 @dataclass
@@ -124,18 +124,26 @@ def enrolment_figure(inputs: QuarterlyInputs, contract: Contract, lang: str):
     return fig
 
 
-def completeness_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> pd.DataFrame:
+def completeness_table(
+    inputs: QuarterlyInputs, contract: Contract, lang: str
+) -> tuple[pd.DataFrame, str]:
     frame = inputs.tables["completeness"].copy()
     frame["source"] = frame["source"].map(lambda s: t(f"source.{s}", lang))
     frame["share"] = (100 * frame["share"]).round(contract.disclosure.percent_decimals)
-    frame.columns = [
+    protected, _ = suppress(
+        frame[["source", "latest_quarter", "expected", "present", "share"]],
+        ["expected", "present"],
+        contract.disclosure.min_persons,
+        dependent={"expected": ["share"], "present": ["share"]},
+    )
+    protected.columns = [
         t("col.source", lang),
         t("col.latest", lang),
         t("col.expected", lang),
         t("col.present", lang),
         t("col.share", lang),
     ]
-    return frame
+    return protected, footnote(lang, contract.disclosure.min_persons)
 
 
 def targets_table(
@@ -184,21 +192,32 @@ def targets_figure(history: pd.DataFrame, lang: str, min_persons: int):
 
 def statement_table(
     inputs: QuarterlyInputs, contract: Contract, lang: str, report: str | None = None
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, str]:
+    """The payment statement, with targets paid for fewer than the minimum persons hidden."""
     frame = inputs.tables["payment_statement"]
     if report is not None:
         frame = frame.loc[frame["report"] == report]
+    frame = frame.reset_index(drop=True)
+    protected, _ = suppress_rows(
+        frame.assign(achievements=frame["achievements"].round(2), amount=frame["amount"].round(0)),
+        "units",
+        ["units", "achievements", "amount"],
+        contract.disclosure.min_persons,
+        group_column="report",
+        sum_column="amount",
+    )
     shown = pd.DataFrame(
         {
-            t("col.report", lang): frame["report"],
-            t("col.target", lang): frame["target"].map(lambda s: t(f"target.{s}", lang)),
-            t("col.achievements", lang): frame["achievements"].round(2),
-            t("col.price", lang): frame["unit_price"],
-            t("col.amount", lang): frame["amount"].round(0),
-            t("col.status", lang): frame["status"].map(lambda s: t(f"status.{s}", lang)),
+            t("col.report", lang): protected["report"],
+            t("col.target", lang): protected["target"].map(lambda s: t(f"target.{s}", lang)),
+            t("col.units", lang): protected["units"],
+            t("col.achievements", lang): protected["achievements"],
+            t("col.price", lang): protected["unit_price"],
+            t("col.amount", lang): protected["amount"],
+            t("col.status", lang): protected["status"].map(lambda s: t(f"status.{s}", lang)),
         }
     )
-    return shown
+    return shown, footnote(lang, contract.disclosure.min_persons)
 
 
 def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
@@ -330,7 +349,7 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
             (
                 ("Opnåede resultater: " if da else "Achievements: ")
                 + t(f"target.{target}", lang).lower(),
-                numbers.number(key["achievements_cumulative"][target], 0, lang),
+                _count(key["achievements_cumulative"][target], contract, lang),
             )
         )
     rows += [
@@ -356,3 +375,8 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
     return pd.DataFrame(
         rows, columns=["Nøgletal" if da else "Key figure", "Værdi" if da else "Value"]
     )
+
+
+def _count(value: int, contract: Contract, lang: str) -> str:
+    """A count for prose or a mixed table: hidden (``*``) when below the disclosure minimum."""
+    return "*" if 0 < value < contract.disclosure.min_persons else numbers.number(value, 0, lang)

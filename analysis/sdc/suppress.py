@@ -59,3 +59,32 @@ def suppress(
 def footnote(lang: str, min_persons: int) -> str:
     """The footnote that explains the suppression symbol."""
     return FOOTNOTE[lang].format(n=min_persons)
+
+
+def suppress_rows(
+    frame: pd.DataFrame,
+    count_column: str,
+    hide_columns: list[str],
+    min_persons: int,
+    group_column: str,
+    sum_column: str,
+) -> tuple[pd.DataFrame, int]:
+    """Hide whole rows whose count is below the minimum, for tables whose row sums are published.
+
+    Used for the payment statement: a target paid for 1–4 persons is hidden (count,
+    achievements and amount), and because each report's total amount is published
+    (in the caps table), a second row of the same report, the one with the smallest
+    non-zero amount, is hidden too, so the first cannot be recovered from the total.
+    """
+    counts = pd.to_numeric(frame[count_column], errors="coerce")
+    hidden = (counts > 0) & (counts < min_persons)
+    amounts = pd.to_numeric(frame[sum_column], errors="coerce")
+    for _, rows in frame.groupby(group_column, sort=False).groups.items():
+        rows = pd.Index(rows)
+        if hidden[rows].sum() == 1:
+            candidates = amounts[rows][~hidden[rows] & (amounts[rows] > 0)]
+            if not candidates.empty:
+                hidden[candidates.idxmin()] = True
+    out = frame.copy().astype(object)
+    out.loc[hidden, hide_columns] = SUPPRESSED
+    return out, int(hidden.sum())
