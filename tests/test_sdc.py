@@ -50,7 +50,9 @@ def test_payment_rows_are_hidden_with_a_partner_when_the_sum_is_published():
             "amount": [380000, 20000, 204000, 1100000, 372000],
         }
     )
-    protected, hidden = suppress_rows(statement, "units", ["units", "amount"], 5, group_column="report", sum_column="amount")
+    protected, hidden = suppress_rows(
+        statement, "units", ["units", "amount"], 5, group_column="report", sum_column="amount"
+    )
     # Life satisfaction (4 persons) is hidden; with the report's total published, the
     # smallest other amount of the same report (goals, 204,000) is hidden too.
     assert protected.loc[1, "amount"] == "*" and protected.loc[1, "units"] == "*"
@@ -58,3 +60,23 @@ def test_payment_rows_are_hidden_with_a_partner_when_the_sum_is_published():
     assert protected.loc[0, "amount"] == 380000
     # The other report has nothing small and is left as it is.
     assert protected.loc[3, "amount"] == 1100000 and hidden == 2
+
+
+def test_hidden_statement_rows_hide_the_cumulative_counts_of_the_report(extract, contract):
+    from analysis.payments.quarterly import compute
+    from analysis.reports import quarterly_view as view
+
+    result = compute(extract, "2025Q1", contract)
+    inputs = view.QuarterlyInputs("2025Q1", result.tables, result.key_numbers)
+    statement, _ = view.statement_table(inputs, contract, "da")
+    hidden = view.targets_with_hidden_periods(inputs, contract)
+    assert hidden, "the default data have a small first-period count"
+    key = view.key_figures_table(inputs, contract, "da").set_index("Nøgletal")["Værdi"]
+    targets, _ = view.targets_table(inputs, contract, "da")
+    for target in hidden:
+        name = view.t(f"target.{target}", "da")
+        assert key[f"Opnåede resultater: {name.lower()}"] == "*"
+        assert (targets.loc[targets["Betalingsmål"] == name, "Antal opnåede (akk.)"] == "*").all()
+    # Every count in the statement is hidden or at least the minimum.
+    units = statement["Antal enheder"]
+    assert all(u == "*" or u == 0 or u >= contract.disclosure.min_persons for u in units)

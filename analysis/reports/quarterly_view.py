@@ -152,6 +152,7 @@ def targets_table(
     frame = inputs.tables["targets"]
     frame = frame.loc[frame["target"] != "school_absence"]
     pieces = []
+    linked = targets_with_hidden_periods(inputs, contract)
     for _target, part in frame.groupby("target", sort=False):
         protected, _ = suppress(
             part,
@@ -159,6 +160,8 @@ def targets_table(
             contract.disclosure.min_persons,
             total_row=("area", "all"),
         )
+        if _target in linked:
+            protected["cumulative"] = "*"
         pieces.append(protected)
     shown = pd.concat(pieces)
     shown["target"] = shown["target"].map(lambda s: t(f"target.{s}", lang))
@@ -349,7 +352,9 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
             (
                 ("Opnåede resultater: " if da else "Achievements: ")
                 + t(f"target.{target}", lang).lower(),
-                _count(key["achievements_cumulative"][target], contract, lang),
+                "*"
+                if target in targets_with_hidden_periods(inputs, contract)
+                else _count(key["achievements_cumulative"][target], contract, lang),
             )
         )
     rows += [
@@ -380,3 +385,21 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
 def _count(value: int, contract: Contract, lang: str) -> str:
     """A count for prose or a mixed table: hidden (``*``) when below the disclosure minimum."""
     return "*" if 0 < value < contract.disclosure.min_persons else numbers.number(value, 0, lang)
+
+
+def targets_with_hidden_periods(inputs: QuarterlyInputs, contract: Contract) -> set[str]:
+    """Targets with a hidden row in the payment statement (small, or hidden as partner).
+
+    Their cumulative counts are hidden elsewhere in the same report, because the
+    cumulative minus the shown periods would give the hidden period back.
+    """
+    statement = inputs.tables["payment_statement"].reset_index(drop=True)
+    protected, _ = suppress_rows(
+        statement,
+        "units",
+        ["units"],
+        contract.disclosure.min_persons,
+        group_column="report",
+        sum_column="amount",
+    )
+    return set(statement.loc[protected["units"].astype(str) == "*", "target"])
