@@ -20,30 +20,14 @@ bootstrap_reps = 499
 permutations = 99
 
 # %%
-from analysis.config import contract as load_contract
 from analysis.render import show
 from analysis.reports import evaluation as ev
 from analysis.reports import quarterly_view as view
-from analysis.reports.results import ReportResults
 from analysis.reports.text import t
 
-contract = load_contract()
-context = ev.load_context(data_dir, as_of, contract)
-payments = view.QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers)
-estimates, panels = ev.estimate_all(context, bootstrap_reps=bootstrap_reps, seed=contract.seed)
-results = ReportResults()
-results.set_inputs(context.checksums)
-ev.record_effects(results, estimates)
-for name in (
-    "enrolled_households",
-    "enrolled_persons",
-    "payments_due_total",
-    "payments_provisional_total",
-    "payments_paid_total",
-    "forecast_median",
-):
-    results.add(name, payments.key[name])
-results.add_many("achievements_cumulative", payments.key["achievements_cumulative"])
+report = ev.prepare(data_dir, as_of, bootstrap_reps)
+contract, context, payments = report.contract, report.context, report.payments
+estimates, panels, results = report.estimates, report.panels, report.results
 da = lang == "da"
 
 # %%

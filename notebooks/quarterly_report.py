@@ -29,16 +29,7 @@ inputs = view.load(quarterly_dir, as_of)
 history = view.load_history(quarterly_dir, contract.timeline.intervention.start, as_of)
 results = ReportResults()
 results.set_inputs(inputs.key["inputs"])
-for name in (
-    "enrolled_households",
-    "enrolled_persons",
-    "payments_due_total",
-    "payments_provisional_total",
-    "payments_paid_total",
-    "forecast_median",
-):
-    results.add(name, inputs.key[name])
-results.add_many("achievements_cumulative", inputs.key["achievements_cumulative"])
+view.record_key_numbers(results, inputs.key)
 
 # %%
 show.text(

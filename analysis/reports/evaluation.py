@@ -603,3 +603,34 @@ def twfe_vs_cs_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
         f"The largest difference is for {LABELS[lang][largest].lower()}: {number(gaps[largest], 3, lang)} "
         f"({number(100 * relative, 0, lang)}% of the Callaway–Sant'Anna estimate)."
     )
+
+
+@dataclass
+class EvaluationReport:
+    """What every evaluation notebook starts from."""
+
+    contract: Contract
+    context: EvaluationContext
+    payments: object
+    estimates: dict[str, EffectEstimate]
+    panels: dict[str, pd.DataFrame]
+    results: object
+
+
+def prepare(data_dir: str, as_of: str, bootstrap_reps: int) -> EvaluationReport:
+    """Load and cut the data, compute payments and every effect, and start the results file."""
+    from analysis.config import contract as load_contract
+    from analysis.reports.quarterly_view import QuarterlyInputs
+    from analysis.reports.results import ReportResults
+
+    contract = load_contract()
+    context = load_context(data_dir, as_of, contract)
+    payments = QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers)
+    estimates, panels = estimate_all(context, bootstrap_reps=bootstrap_reps, seed=contract.seed)
+    results = ReportResults()
+    results.set_inputs(context.checksums)
+    record_effects(results, estimates)
+    from analysis.reports.quarterly_view import record_key_numbers
+
+    record_key_numbers(results, payments.key)
+    return EvaluationReport(contract, context, payments, estimates, panels, results)

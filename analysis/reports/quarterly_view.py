@@ -403,3 +403,20 @@ def targets_with_hidden_periods(inputs: QuarterlyInputs, contract: Contract) -> 
         sum_column="amount",
     )
     return set(statement.loc[protected["units"].astype(str) == "*", "target"])
+
+
+KEY_NUMBERS = (
+    "enrolled_households",
+    "enrolled_persons",
+    "payments_due_total",
+    "payments_provisional_total",
+    "payments_paid_total",
+    "forecast_median",
+)
+
+
+def record_key_numbers(results, key: dict) -> None:
+    """Put the enrolment, payment and achievement numbers of a summary into the results file."""
+    for name in KEY_NUMBERS:
+        results.add(name, key[name])
+    results.add_many("achievements_cumulative", key["achievements_cumulative"])
