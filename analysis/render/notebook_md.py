@@ -112,7 +112,9 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
                     result.numbers[label] = counters["fig"]
                     caption = _caption("fig", counters["fig"], caption, lang)
                     attributes = f"{{#{label}}}"
-                    result.items.append((label, caption, _maker(cell.source, aliases)))
+                    result.items.append(
+                        (label, caption, meta.get("source") or _maker(cell.source, aliases))
+                    )
                 blocks.append(f"![{caption or ''}]({name}){attributes}")
             elif "text/markdown" in data:
                 markdown = data["text/markdown"]
@@ -124,7 +126,9 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
                     table, _, note = markdown.partition("\n\n::: {.table-note}")
                     numbered = _caption("tbl", counters["tbl"], caption, lang)
                     markdown = f"{table}\n\n: {numbered} {{#{label}}}"
-                    result.items.append((label, numbered, _maker(cell.source, aliases)))
+                    result.items.append(
+                        (label, numbered, meta.get("source") or _maker(cell.source, aliases))
+                    )
                     if note:
                         markdown += f"\n\n::: {{.table-note}}{note}"
                 blocks.append(markdown)

@@ -74,6 +74,7 @@ def table(
     lang: str = "da",
     decimals: dict[str, int] | None = None,
     note: str | None = None,
+    source: str | None = None,
 ) -> None:
     """Show a table; ``label`` must start with ``tbl-`` to be numbered and referenced."""
     markdown = table_markdown(frame, lang, decimals)
@@ -81,11 +82,15 @@ def table(
         markdown += f"\n\n::: {{.table-note}}\n{note}\n:::"
     display(
         Markdown(markdown),
-        metadata={METADATA_KEY: {"kind": "table", "caption": caption, "label": label}},
+        metadata={
+            METADATA_KEY: {"kind": "table", "caption": caption, "label": label, "source": source}
+        },
     )
 
 
-def figure(fig, caption: str | None = None, label: str | None = None) -> None:
+def figure(
+    fig, caption: str | None = None, label: str | None = None, source: str | None = None
+) -> None:
     """Show a matplotlib figure; ``label`` must start with ``fig-`` to be numbered."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
@@ -94,5 +99,7 @@ def figure(fig, caption: str | None = None, label: str | None = None) -> None:
     plt.close(fig)
     display(
         Image(buffer.getvalue(), format="png"),
-        metadata={METADATA_KEY: {"kind": "figure", "caption": caption, "label": label}},
+        metadata={
+            METADATA_KEY: {"kind": "figure", "caption": caption, "label": label, "source": source}
+        },
     )
