@@ -64,10 +64,8 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
 
     contract = load_contract()
     estimate = None
-    setup = None
     if step.startswith(("twfe", "att_gt", "wild", "panelols", "pyfixest", "csdid")):
         panel = _panel(data_dir)
-        setup = time.perf_counter()
     start = time.perf_counter()
     if step == "panel":
         _build_panel(data_dir).to_parquet(_panel_path(data_dir))
@@ -132,7 +130,6 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
         "seconds": round(seconds, 3),
         "peak_gib": round(peak, 3),
         "estimate": estimate,
-        "setup_seconds": None if setup is None else round(setup - start + seconds, 3),
     }
 
 

@@ -118,7 +118,7 @@ def aggte(
         last = time.max()
         eligible = {g for g in np.unique(group) if last - g >= balance_e}
         keep = np.array([g in eligible for g in group]) & (event <= balance_e)
-        post, pg = post & keep, pg
+        post = post & keep
     z = stats.norm.ppf(1 - alpha / 2)
 
     def combine(keepers: np.ndarray) -> tuple[float, np.ndarray]:

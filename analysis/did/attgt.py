@@ -57,12 +57,16 @@ class ATTgtResult:
         return self.table
 
 
+def cluster_sums(influence: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
+    """Influence functions summed within clusters (unchanged when there are none)."""
+    if clusters is None:
+        return influence
+    return pd.DataFrame(influence).groupby(clusters).sum().to_numpy()
+
+
 def standard_errors(influence: np.ndarray, clusters: np.ndarray | None, n: int) -> np.ndarray:
     """Analytic standard errors from influence functions (columns), optionally clustered."""
-    influence = influence.reshape(n, -1)
-    if clusters is None:
-        return np.sqrt((influence**2).sum(axis=0)) / n
-    sums = pd.DataFrame(influence).groupby(clusters).sum().to_numpy()
+    sums = cluster_sums(influence.reshape(n, -1), clusters)
     return np.sqrt((sums**2).sum(axis=0)) / n
 
 
@@ -70,9 +74,7 @@ def multiplier_bootstrap(
     influence: np.ndarray, clusters: np.ndarray | None, n: int, biters: int, alpha: float, seed: int
 ) -> tuple[np.ndarray, float]:
     """Bootstrap standard errors and the uniform critical value (Mammen weights)."""
-    influence = influence.reshape(n, -1)
-    if clusters is not None:
-        influence = pd.DataFrame(influence).groupby(clusters).sum().to_numpy()
+    influence = cluster_sums(influence.reshape(n, -1), clusters)
     rng = np.random.default_rng(seed)
     k1 = (1 - np.sqrt(5)) / 2
     k2 = (1 + np.sqrt(5)) / 2
@@ -315,10 +317,8 @@ def pretrend_test(result: ATTgtResult) -> dict:
     if not pre.any():
         return {"statistic": float("nan"), "df": 0, "p_value": float("nan")}
     att = dynamic.table.loc[pre, "att"].to_numpy()
-    inf = dynamic.influence[:, pre]
+    inf = cluster_sums(dynamic.influence[:, pre], result.unit_clusters)
     n = result.n_units
-    if result.unit_clusters is not None:
-        inf = pd.DataFrame(inf).groupby(result.unit_clusters).sum().to_numpy()
     V = inf.T @ inf / n**2
     statistic = float(att @ np.linalg.pinv(V) @ att)
     df = int(np.linalg.matrix_rank(V))

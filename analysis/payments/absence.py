@@ -9,7 +9,6 @@ the payment is priced per pupil per percentage point per school year.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from analysis.did.aggte import aggte
@@ -75,9 +74,3 @@ def absence_estimates(data: AsOfData, periods: list[Period]) -> dict[str, dict]:
             "quarters": int(len(calendar.table)),
         }
     return out
-
-
-def provisional_period(data: AsOfData, period: Period) -> dict:
-    """The estimate for a period that is still running, on the quarters available."""
-    estimates = absence_estimates(data, [period])
-    return estimates.get(period.report, {"att": np.nan, "se": np.nan, "pupils": 0, "quarters": 0})

@@ -20,7 +20,7 @@ from analysis.payments import absence, investors
 from analysis.payments.asof import AsOfData, as_of
 from analysis.payments.forecast import forecast
 from analysis.payments.payments import apply_caps, statement
-from analysis.payments.periods import Period, result_periods
+from analysis.payments.periods import Period, reports_due, result_periods
 from analysis.payments.targets import UNIT_TARGETS, TargetResult
 
 
@@ -194,8 +194,7 @@ def compute(extract: Extract | dict, cutoff: str, contract: Contract) -> Quarter
     tables_in = extract.tables if isinstance(extract, Extract) else extract
     data = as_of(tables_in, cutoff, contract)
     unit_results = {name: rule(data, contract) for name, rule in UNIT_TARGETS.items()}
-    periods = result_periods(contract)
-    due = [p for p in periods if quarters.to_index(p.report) <= quarters.to_index(cutoff)]
+    due = reports_due(contract, cutoff)
     current = open_period(contract, cutoff)
     shown = due + ([current] if current else [])
     absence_estimates = absence.absence_estimates(data, shown)

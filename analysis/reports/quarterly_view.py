@@ -18,7 +18,7 @@ from analysis.config import TARGETS, Contract
 from analysis.render import numbers
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports.text import t
-from analysis.sdc.suppress import footnote, suppress, suppress_rows
+from analysis.sdc.suppress import footnote, is_small, suppress, suppress_rows
 
 
 @dataclass
@@ -185,7 +185,7 @@ def targets_figure(history: pd.DataFrame, lang: str, min_persons: int):
     fig, ax = plt.subplots()
     shown = history.loc[history["target"] != "school_absence"]
     for target, part in shown.groupby("target", sort=False):
-        values = part["cumulative"].where(~part["cumulative"].between(1, min_persons - 1))
+        values = part["cumulative"].where(~is_small(part["cumulative"], min_persons))
         ax.plot(part["quarter"], values, marker="o", label=t(f"target.{target}", lang))
     ax.set_ylabel("Opnåede resultater (akk.)" if lang == "da" else "Achievements (cum.)")
     ax.tick_params(axis="x", rotation=45)
@@ -384,7 +384,9 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
 
 def _count(value: int, contract: Contract, lang: str) -> str:
     """A count for prose or a mixed table: hidden (``*``) when below the disclosure minimum."""
-    return "*" if 0 < value < contract.disclosure.min_persons else numbers.number(value, 0, lang)
+    return (
+        "*" if is_small(value, contract.disclosure.min_persons) else numbers.number(value, 0, lang)
+    )
 
 
 def targets_with_hidden_periods(inputs: QuarterlyInputs, contract: Contract) -> set[str]:

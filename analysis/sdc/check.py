@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from analysis.sdc.suppress import is_small
+
 COUNT_HEADER = re.compile(
     r"^(antal\b|number\b|n$|persons$|personer$|households$|husstande$|pupils$|elever$)|\((n|antal)\)$",
     re.IGNORECASE,
@@ -70,7 +72,7 @@ def problems(markdown: str, min_persons: int, lang: str = "da") -> list[str]:
                 if column >= len(row) or row[column] in SUPPRESSED:
                     continue
                 value = _as_number(row[column], lang)
-                if value is not None and 0 < value < min_persons:
+                if value is not None and is_small(value, min_persons):
                     found.append(
                         f"table {number}, column {name!r}: count below {min_persons} ({row[0]})"
                     )

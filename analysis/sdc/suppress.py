@@ -20,6 +20,11 @@ FOOTNOTE = {
 }
 
 
+def is_small(counts, min_persons: int):
+    """The primary rule: a count of 1 to ``min_persons - 1`` may not be shown (zero may)."""
+    return (counts > 0) & (counts < min_persons)
+
+
 def suppress(
     frame: pd.DataFrame,
     count_columns: list[str],
@@ -32,7 +37,7 @@ def suppress(
     hidden = pd.DataFrame(False, index=frame.index, columns=frame.columns)
     for column in count_columns:
         values = pd.to_numeric(frame[column], errors="coerce")
-        hidden[column] = (values > 0) & (values < min_persons)
+        hidden[column] = is_small(values, min_persons)
     if total_row is not None:
         key, label = total_row
         is_total = frame[key] == label
@@ -77,7 +82,7 @@ def suppress_rows(
     non-zero amount, is hidden too, so the first cannot be recovered from the total.
     """
     counts = pd.to_numeric(frame[count_column], errors="coerce")
-    hidden = (counts > 0) & (counts < min_persons)
+    hidden = is_small(counts, min_persons)
     amounts = pd.to_numeric(frame[sum_column], errors="coerce")
     for _, rows in frame.groupby(group_column, sort=False).groups.items():
         rows = pd.Index(rows)
