@@ -25,7 +25,9 @@ from analysis.reports import evaluation as ev
 from analysis.reports import quarterly_view as view
 from analysis.reports import sections
 
-report = ev.prepare(data_dir, as_of, bootstrap_reps)
+report = ev.prepare(
+    data_dir, as_of, bootstrap_reps, subgroups={"ladder_step": ("area", "household_type")}
+)
 contract, context, payments = report.contract, report.context, report.payments
 estimates, panels, results = report.estimates, report.panels, report.results
 da = lang == "da"
@@ -91,7 +93,7 @@ show.text("# " + ("Heterogenitet" if da else "Heterogeneity"))
 #| label: tbl-het-area
 show.table(
     ev.heterogeneity_table(
-        panels["ladder_step"], "area", contract.area_names, lang, contract.disclosure.min_persons
+        panels["ladder_step"], "ladder_step", "area", contract.area_names, lang, payments
     ),
     caption=(
         "Effekt på trin pr. boligområde" if da else "Effect on the ladder step by housing area"
@@ -107,10 +109,11 @@ from analysis.data.codes import HOUSEHOLD_TYPES
 show.table(
     ev.heterogeneity_table(
         panels["ladder_step"],
+        "ladder_step",
         "household_type",
         {k: v[1 if da else 0] for k, v in HOUSEHOLD_TYPES.items()},
         lang,
-        contract.disclosure.min_persons,
+        payments,
     ),
     caption=(
         "Effekt på trin pr. husstandstype" if da else "Effect on the ladder step by household type"
@@ -124,7 +127,7 @@ show.text("# " + ("Budgetøkonomi" if da else "Budget economics"))
 
 # %%
 #| label: tbl-budget
-budget, budget_numbers = ev.budget_table(estimates, contract, lang)
+budget, budget_numbers = ev.budget_table(estimates, contract, lang, payments)
 results.add_many("budget", budget_numbers)
 show.table(
     budget,

@@ -25,11 +25,10 @@ from analysis.reports.results import ReportResults
 from analysis.reports.text import t
 
 contract = load_contract()
-inputs = view.load(quarterly_dir, as_of)
-history = view.load_history(quarterly_dir, contract.timeline.intervention.start, as_of)
+inputs = view.load(quarterly_dir, as_of, contract)
 results = ReportResults()
 results.set_inputs(inputs.key["inputs"])
-view.record_key_numbers(results, inputs.key)
+view.record_key_numbers(results, inputs, contract)
 
 # %%
 show.text(
@@ -115,7 +114,7 @@ show.table(
 # %%
 #| label: fig-targets
 show.figure(
-    view.targets_figure(history, lang, contract.disclosure.min_persons),
+    view.targets_figure(inputs, lang),
     caption="Opnåede resultater over tid" if lang == "da" else "Achievements over time",
 )
 

@@ -1,31 +1,9 @@
-"""Disclosure control: primary and secondary suppression, and the post-render check."""
+"""Disclosure control in the reports: the linked model of a report, and the post-render check."""
 
 import pandas as pd
+import pytest
 
 from analysis.sdc.check import problems
-from analysis.sdc.suppress import suppress
-
-
-def test_primary_and_secondary_suppression():
-    table = pd.DataFrame({"area": ["HOU", "ELL", "KAR", "all"], "persons": [40, 3, 12, 55]})
-    protected, hidden = suppress(table, ["persons"], 5, total_row=("area", "all"))
-    # Primary-only suppression would be undone by the total: 55 - 40 - 12 = 3.
-    assert protected.loc[1, "persons"] == "*"
-    # Secondary: the smallest other cell (KAR) is hidden too.
-    assert protected.loc[2, "persons"] == "*"
-    assert protected.loc[0, "persons"] == 40
-    assert hidden == 2
-
-
-def test_dependent_columns_are_hidden_with_their_count():
-    table = pd.DataFrame({"target": ["a", "b"], "units": [2, 30], "amount": [40000, 600000]})
-    protected, _ = suppress(table, ["units"], 5, dependent={"units": ["amount"]})
-    assert protected.loc[0, "amount"] == "*"
-
-
-def test_zero_is_not_suppressed():
-    protected, hidden = suppress(pd.DataFrame({"n": [0, 7]}), ["n"], 5)
-    assert hidden == 0
 
 
 def test_check_catches_unsafe_reports():
@@ -39,44 +17,116 @@ def test_check_catches_unsafe_reports():
     assert problems(english, 5, lang="en") == []
 
 
-def test_payment_rows_are_hidden_with_a_partner_when_the_sum_is_published():
-    from analysis.sdc.suppress import suppress_rows
-
-    statement = pd.DataFrame(
-        {
-            "report": ["2025Q1"] * 3 + ["2026Q1"] * 2,
-            "target": ["employment", "life_satisfaction", "goals", "employment", "goals"],
-            "units": [19, 4, 68, 55, 124],
-            "amount": [380000, 20000, 204000, 1100000, 372000],
-        }
-    )
-    protected, hidden = suppress_rows(
-        statement, "units", ["units", "amount"], 5, group_column="report", sum_column="amount"
-    )
-    # Life satisfaction (4 persons) is hidden; with the report's total published, the
-    # smallest other amount of the same report (goals, 204,000) is hidden too.
-    assert protected.loc[1, "amount"] == "*" and protected.loc[1, "units"] == "*"
-    assert protected.loc[2, "amount"] == "*"
-    assert protected.loc[0, "amount"] == 380000
-    # The other report has nothing small and is left as it is.
-    assert protected.loc[3, "amount"] == 1100000 and hidden == 2
-
-
-def test_hidden_statement_rows_hide_the_cumulative_counts_of_the_report(extract, contract):
+@pytest.fixture(scope="module")
+def protected_2025q1(extract, contract):
     from analysis.payments.quarterly import compute
     from analysis.reports import quarterly_view as view
 
     result = compute(extract, "2025Q1", contract)
-    inputs = view.QuarterlyInputs("2025Q1", result.tables, result.key_numbers)
+    return view.protect(view.QuarterlyInputs("2025Q1", result.tables, result.key_numbers), contract)
+
+
+def test_every_small_count_of_a_report_is_protected(protected_2025q1):
+    """No small count, shown or derivable, can be narrowed below the minimum from the report."""
+    cells = protected_2025q1.cells
+    assert cells.primary, "the default data have small counts in 2025Q1"
+    audit = cells.audit()
+    assert audit.ranges and not audit.exposed
+    for key, (low, high) in audit.ranges.items():
+        assert high - low >= cells.min_persons, key
+
+
+def test_hidden_statement_rows_hide_what_would_give_them_back(protected_2025q1, contract):
+    from analysis.reports import quarterly_view as view
+
+    inputs = protected_2025q1
     statement, _ = view.statement_table(inputs, contract, "da")
-    hidden = view.targets_with_hidden_periods(inputs, contract)
-    assert hidden, "the default data have a small first-period count"
-    key = view.key_figures_table(inputs, contract, "da").set_index("Nøgletal")["Værdi"]
-    targets, _ = view.targets_table(inputs, contract, "da")
-    for target in hidden:
-        name = view.t(f"target.{target}", "da")
-        assert key[f"Opnåede resultater: {name.lower()}"] == "*"
-        assert (targets.loc[targets["Betalingsmål"] == name, "Antal opnåede (akk.)"] == "*").all()
-    # Every count in the statement is hidden or at least the minimum.
-    units = statement["Antal enheder"]
-    assert all(u == "*" or u == 0 or u >= contract.disclosure.min_persons for u in units)
+    rows = inputs.tables["payment_statement"]
+    small = ((rows["units"] > 0) & (rows["units"] < 5)).to_numpy()
+    assert small.any(), "the default data have a small first-period count"
+    # The count, achievements and amount of a small row are hidden together ...
+    assert (
+        statement.loc[small, ["Antal enheder", "Opnåede resultater", "Beløb (kr.)"]] == "*"
+    ).all(axis=None)
+    # ... with a partner row, because the report's amount due is published.
+    report = rows.loc[small, "report"].iloc[0]
+    same_report = (rows["report"] == report).to_numpy()
+    assert (statement.loc[same_report, "Beløb (kr.)"] == "*").sum() >= 2
+    # The hidden achievements cannot be read off the cumulative count either.
+    target = rows.loc[small, "target"].iloc[0]
+    key = ("statement", "achievements", report, target)
+    low, high = inputs.cells.audit([key]).ranges[key]
+    assert high - low >= 5
+    assert inputs.cells.is_hidden(("targets", "cumulative", target, "all"))
+    figures = view.key_figures_table(inputs, contract, "da").set_index("Nøgletal")["Værdi"]
+    assert figures[f"Opnåede resultater: {view.t(f'target.{target}', 'da').lower()}"] == "*"
+
+
+def test_results_file_holds_no_hidden_number(protected_2025q1, contract):
+    from analysis.reports import quarterly_view as view
+    from analysis.reports.results import ReportResults
+
+    results = ReportResults()
+    view.record_key_numbers(results, protected_2025q1, contract)
+    for target in ("employment", "social_measures", "life_satisfaction", "action_plan_goals"):
+        hidden = protected_2025q1.cells.is_hidden(("targets", "cumulative", target, "all"))
+        assert (results.numbers[f"achievements_cumulative.{target}"] == "*") == hidden
+
+
+def test_tables_show_the_symbol_exactly_where_the_model_hides(protected_2025q1, contract):
+    from analysis.reports import quarterly_view as view
+
+    table, note = view.targets_table(protected_2025q1, contract, "da")
+    frame = protected_2025q1.tables["targets"]
+    frame = frame.loc[frame["target"] != "school_absence"].reset_index(drop=True)
+    for i, row in frame.iterrows():
+        key = ("targets", "cumulative", row["target"], row["area"])
+        assert (table.iloc[i]["Antal opnåede (akk.)"] == "*") == protected_2025q1.cells.is_hidden(
+            key
+        )
+    assert "færre end 5" in note
+
+
+def test_unprotected_inputs_cannot_be_shown(extract, contract):
+    from analysis.payments.quarterly import compute
+    from analysis.reports import quarterly_view as view
+
+    result = compute(extract, "2025Q1", contract)
+    bare = view.QuarterlyInputs("2025Q1", result.tables, result.key_numbers)
+    with pytest.raises(RuntimeError, match="protect"):
+        view.key_figures_table(bare, contract, "da")
+    assert isinstance(result.tables["enrolment"], pd.DataFrame)
+
+
+def test_a_small_subgroup_is_hidden_with_a_partner_because_the_treated_total_is_shown(contract):
+    """Persons by household type add up to the treated persons of the budget table."""
+    from types import SimpleNamespace
+
+    from analysis.reports import disclosure
+
+    sizes = {"couple": 29, "couple_children": 88, "single": 3, "single_children": 104}
+    panel = pd.DataFrame(
+        [
+            {"person_id": f"{kind}-{i}", "g": 5, "household_type": kind, "area": "HOU"}
+            for kind, n in sizes.items()
+            for i in range(n)
+        ]
+        + [
+            {"person_id": f"c-{i}", "g": 0, "household_type": "single", "area": "X"}
+            for i in range(50)
+        ]
+    )
+    estimate = SimpleNamespace(n_persons=274, n_treated_persons=224)
+    cells = disclosure.new_cells(contract)
+    disclosure.effect_cells(
+        cells,
+        {"ladder_step": estimate},
+        {"ladder_step": panel},
+        {"ladder_step": ("household_type",)},
+    )
+    hidden = cells.protect()
+    assert ("subgroup", "ladder_step", "household_type", "single") in hidden
+    # Leaving out only the small group would give it back: 224 - 29 - 88 - 104 = 3.
+    assert ("subgroup", "ladder_step", "household_type", "couple") in hidden
+    assert not cells.is_hidden(("effects", "treated", "ladder_step"))
+    assert not cells.audit().exposed

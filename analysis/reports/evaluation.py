@@ -135,7 +135,7 @@ def estimate(
     )
 
 
-def effects_table(estimates: dict[str, EffectEstimate], lang: str) -> pd.DataFrame:
+def effects_table(estimates: dict[str, EffectEstimate], payments, lang: str) -> pd.DataFrame:
     """Headline table: TWFE and CS simple ATT with 95% intervals, per outcome."""
     rows = []
     for outcome, est in estimates.items():
@@ -151,7 +151,9 @@ def effects_table(estimates: dict[str, EffectEstimate], lang: str) -> pd.DataFra
                     *est.simple.overall_ci, lang
                 ),
                 ("Præ-trend p" if lang == "da" else "Pre-trend p"): est.attgt.pretest["p_value"],
-                ("Antal personer" if lang == "da" else "Number of persons"): est.n_persons,
+                ("Antal personer" if lang == "da" else "Number of persons"): payments.shown(
+                    ("effects", "persons", outcome), est.n_persons
+                ),
             }
         )
     return pd.DataFrame(rows)
@@ -359,14 +361,24 @@ def sensitivity_table(est: EffectEstimate, lang: str) -> tuple[pd.DataFrame, flo
 
 
 def heterogeneity_table(
-    panel: pd.DataFrame, by: str, names: dict, lang: str, min_persons: int
+    panel: pd.DataFrame, outcome: str, by: str, names: dict, lang: str, payments
 ) -> pd.DataFrame:
-    """CS simple ATT for the intervention units of each subgroup against all comparison units."""
+    """CS simple ATT for the intervention units of each subgroup against all comparison units.
+
+    A subgroup whose count disclosure control hides (small, or hidden so that a
+    small one cannot be worked out from the treated total) is listed with every
+    cell hidden: an effect estimated on a few persons describes those persons.
+    """
     rows = []
     comparison = panel.loc[panel["g"] == 0]
+    group, count = (
+        ("Gruppe" if lang == "da" else "Group"),
+        ("Antal personer" if lang == "da" else "Number of persons"),
+    )
     for value, part in panel.loc[panel["g"] > 0].groupby(by):
-        n = part["person_id"].nunique()
-        if n < min_persons:
+        label = names.get(value, value)
+        if payments.is_hidden(("subgroup", outcome, by, value)):
+            rows.append({group: label, count: "*", "ATT": "*", CI_LABEL[lang]: "*"})
             continue
         try:
             result = aggte(
@@ -384,17 +396,20 @@ def heterogeneity_table(
             continue
         rows.append(
             {
-                ("Gruppe" if lang == "da" else "Group"): names.get(value, value),
-                ("Antal personer" if lang == "da" else "Number of persons"): n,
+                group: label,
+                count: part["person_id"].nunique(),
                 "ATT": result.overall_att,
-                ("95 %-KI" if lang == "da" else "95% CI"): _interval(*result.overall_ci, lang),
+                CI_LABEL[lang]: _interval(*result.overall_ci, lang),
             }
         )
     return pd.DataFrame(rows)
 
 
+CI_LABEL = {"da": "95 %-KI", "en": "95% CI"}
+
+
 def budget_table(
-    estimates: dict[str, EffectEstimate], contract: Contract, lang: str
+    estimates: dict[str, EffectEstimate], contract: Contract, lang: str, payments
 ) -> tuple[pd.DataFrame, dict]:
     """Public-finance gains from the estimated effects against the programme's cost (SØM style)."""
     be = contract.budget_economics
@@ -402,6 +417,7 @@ def budget_table(
     annuity = float(np.sum(1 / (1 + be.discount_rate) ** years))
     rows = []
     gains = {}
+    any_hidden = False
     for outcome, per_year, sign in (
         ("ladder_step", be.saving_per_ladder_step_year, 1),
         ("support_level", be.saving_per_support_level_year, -1),
@@ -425,20 +441,27 @@ def budget_table(
             * annuity
         )
         gains[outcome] = gain
+        # The gains are the count times known factors: they go with a hidden count.
+        hidden = payments.is_hidden(("effects", "treated", outcome))
+        any_hidden = any_hidden or hidden
         rows.append(
             {
                 ("Udfald" if lang == "da" else "Outcome"): LABELS[lang][outcome],
-                ("Antal personer" if lang == "da" else "Number of persons"): est.n_treated_persons,
-                ("Gevinst (kr.)" if lang == "da" else "Gain (DKK)"): round(gain),
-                ("Nedre (kr.)" if lang == "da" else "Lower (DKK)"): round(low),
-                ("Øvre (kr.)" if lang == "da" else "Upper (DKK)"): round(high),
+                ("Antal personer" if lang == "da" else "Number of persons"): "*"
+                if hidden
+                else est.n_treated_persons,
+                ("Gevinst (kr.)" if lang == "da" else "Gain (DKK)"): "*" if hidden else round(gain),
+                ("Nedre (kr.)" if lang == "da" else "Lower (DKK)"): "*" if hidden else round(low),
+                ("Øvre (kr.)" if lang == "da" else "Upper (DKK)"): "*" if hidden else round(high),
             }
         )
     total = sum(gains.values())
     summary = {
-        "total_gain": total,
+        # With a gain hidden, the total minus the shown one would give it back.
+        "total_gain": "*" if any_hidden else total,
         "programme_cost": contract.investment.total,
-        "net": total - contract.investment.total,
+        "net": "*" if any_hidden else total - contract.investment.total,
+        "gains_exceed_cost": bool(total > contract.investment.total),
         "annuity_factor": annuity,
     }
     return pd.DataFrame(rows), summary
@@ -450,11 +473,13 @@ def budget_text(summary: dict, contract: Contract, lang: str) -> str:
 
     rate = percent(contract.budget_economics.discount_rate, 1, lang)
     years = contract.budget_economics.horizon_years
-    gain, cost = dkk(summary["total_gain"], lang), dkk(summary["programme_cost"], lang)
+    total = summary["total_gain"]
+    gain = total if total == "*" else dkk(total, lang)
+    cost = dkk(summary["programme_cost"], lang)
     if lang == "da":
-        verdict = "overstiger" if summary["net"] > 0 else "dækker ikke"
+        verdict = "overstiger" if summary["gains_exceed_cost"] else "dækker ikke"
         return f"Den samlede offentlige gevinst over {years} år er {gain} (tilbagediskonteret med {rate}), som {verdict} programmets omkostning på {cost}"
-    verdict = "exceeds" if summary["net"] > 0 else "does not cover"
+    verdict = "exceeds" if summary["gains_exceed_cost"] else "does not cover"
     return f"The total public gain over {years} years is {gain} (discounted at {rate}), which {verdict} the programme's cost of {cost}."
 
 
@@ -521,15 +546,18 @@ def estimate_all(
     return {outcome: estimate(panels[outcome], outcome, **options) for outcome in outcomes}, panels
 
 
-def record_effects(results, estimates: dict[str, EffectEstimate]) -> None:
-    """Put the headline estimates into the report's results file."""
+def record_effects(results, estimates: dict[str, EffectEstimate], payments) -> None:
+    """Put the headline estimates into the report's results file (counts as the report shows them)."""
     for outcome, est in estimates.items():
         results.add(f"effects.{outcome}.cs_simple_att", est.simple.overall_att)
         results.add(f"effects.{outcome}.cs_simple_se", est.simple.overall_se)
         results.add(f"effects.{outcome}.twfe_att", est.twfe.att)
         results.add(f"effects.{outcome}.twfe_se", est.twfe.se)
         results.add(f"effects.{outcome}.pretrend_p", est.attgt.pretest["p_value"])
-        results.add(f"effects.{outcome}.n_persons", est.n_persons)
+        results.add(
+            f"effects.{outcome}.n_persons",
+            payments.shown(("effects", "persons", outcome), est.n_persons),
+        )
 
 
 def headline_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
@@ -617,20 +645,32 @@ class EvaluationReport:
     results: object
 
 
-def prepare(data_dir: str, as_of: str, bootstrap_reps: int) -> EvaluationReport:
-    """Load and cut the data, compute payments and every effect, and start the results file."""
+def prepare(
+    data_dir: str,
+    as_of: str,
+    bootstrap_reps: int,
+    subgroups: dict[str, tuple[str, ...]] | None = None,
+) -> EvaluationReport:
+    """Load and cut the data, compute payments and every effect, protect, and start the results file.
+
+    ``subgroups`` names the subgroup tables the report shows (outcome → columns of
+    the panel), so that disclosure control links their counts to the totals.
+    """
     from analysis.config import contract as load_contract
-    from analysis.reports.quarterly_view import QuarterlyInputs
+    from analysis.reports import disclosure
+    from analysis.reports.quarterly_view import QuarterlyInputs, protect, record_key_numbers
     from analysis.reports.results import ReportResults
 
     contract = load_contract()
     context = load_context(data_dir, as_of, contract)
-    payments = QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers)
     estimates, panels = estimate_all(context, bootstrap_reps=bootstrap_reps, seed=contract.seed)
+    payments = protect(
+        QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers),
+        contract,
+        more=lambda cells: disclosure.effect_cells(cells, estimates, panels, subgroups or {}),
+    )
     results = ReportResults()
     results.set_inputs(context.checksums)
-    record_effects(results, estimates)
-    from analysis.reports.quarterly_view import record_key_numbers
-
-    record_key_numbers(results, payments.key)
+    record_effects(results, estimates, payments)
+    record_key_numbers(results, payments, contract)
     return EvaluationReport(contract, context, payments, estimates, panels, results)

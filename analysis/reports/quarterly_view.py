@@ -1,12 +1,15 @@
 """Tables, figures and prose of the quarterly result report, built from the quarterly results.
 
-Every count passes disclosure control before it is shown; every number in the
-prose is filled in from the results.
+Every count passes disclosure control before it is shown: :func:`protect` declares
+all cells of the report to one linked model (:mod:`analysis.reports.disclosure`),
+and every table, figure, sentence and results-file number asks it whether a cell
+is hidden. Every number in the prose is filled in from the results.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,27 +20,84 @@ from analysis import quarters
 from analysis.config import TARGETS, Contract
 from analysis.render import numbers
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
+from analysis.reports import disclosure
 from analysis.reports.text import t
-from analysis.sdc.suppress import footnote, is_small, suppress, suppress_rows
+from analysis.sdc.linked import LinkedCells
+from analysis.sdc.suppress import SUPPRESSED, footnote
 
 
 @dataclass
 class QuarterlyInputs:
-    """The quarterly results of one quarter, read back from disk."""
+    """The quarterly results of one quarter and the disclosure model of the report showing them."""
 
     as_of: str
     tables: dict[str, pd.DataFrame]
     key: dict
+    history: pd.DataFrame | None = None
+    cells: LinkedCells | None = None
+
+    def is_hidden(self, key) -> bool:
+        """Whether disclosure control hides the cell ``key`` in this report."""
+        if self.cells is None:
+            raise RuntimeError("call quarterly_view.protect(...) before showing any table")
+        return self.cells.is_hidden(key)
+
+    def shown(self, key, value=None):
+        """``value`` (or the cell's own), or the suppression symbol when disclosure control hides it."""
+        if self.is_hidden(key):
+            return SUPPRESSED
+        return self.cells.cells[key].value if value is None else value
 
 
-def load(quarterly_dir: Path | str, as_of: str) -> QuarterlyInputs:
+def load(quarterly_dir: Path | str, as_of: str, contract: Contract) -> QuarterlyInputs:
+    """The quarterly results of ``as_of`` with their history, protected for a quarterly report."""
     folder = Path(quarterly_dir) / as_of
     tables = {
         path.stem: pd.read_csv(path, keep_default_na=True) for path in sorted(folder.glob("*.csv"))
     }
-    return QuarterlyInputs(
-        as_of, tables, json.loads((folder / "key_numbers.json").read_text(encoding="utf-8"))
-    )
+    key = json.loads((folder / "key_numbers.json").read_text(encoding="utf-8"))
+    history = load_history(quarterly_dir, contract.timeline.intervention.start, as_of)
+    return protect(QuarterlyInputs(as_of, tables, key, history), contract)
+
+
+def protect(
+    inputs: QuarterlyInputs,
+    contract: Contract,
+    more: Callable[[LinkedCells], None] | None = None,
+) -> QuarterlyInputs:
+    """Declare every cell the report shows (``more`` adds the evaluation's) and choose what to hide."""
+    cells = disclosure.new_cells(contract)
+    disclosure.payment_cells(cells, inputs.tables, inputs.key, contract, inputs.history)
+    if more is not None:
+        more(cells)
+    cells.protect()
+    inputs.cells = cells
+    return inputs
+
+
+def _masked(
+    inputs: QuarterlyInputs, frame: pd.DataFrame, keys: dict[str, Callable]
+) -> pd.DataFrame:
+    """``frame`` as objects with each cell of ``keys[column](row)`` replaced when hidden."""
+    out = frame.astype(object).copy()
+    for column, key_of in keys.items():
+        out[column] = [
+            SUPPRESSED if inputs.is_hidden(key_of(row)) else value
+            for row, value in zip(frame.itertuples(index=False), frame[column], strict=True)
+        ]
+    return out
+
+
+def count_text(inputs: QuarterlyInputs, key, value, lang: str) -> str:
+    """A count for prose: formatted, or the suppression symbol."""
+    shown = inputs.shown(key, value)
+    return shown if shown == SUPPRESSED else numbers.number(shown, 0, lang)
+
+
+def money_text(inputs: QuarterlyInputs, key, value, lang: str) -> str:
+    """An amount for prose: in DKK, or the suppression symbol."""
+    shown = inputs.shown(key, value)
+    return shown if shown == SUPPRESSED else numbers.dkk(shown, lang)
 
 
 def load_history(quarterly_dir: Path | str, first: str, last: str) -> pd.DataFrame:
@@ -57,38 +117,50 @@ def load_history(quarterly_dir: Path | str, first: str, last: str) -> pd.DataFra
 def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
     key = inputs.key
     n, target = key["enrolled_households"], key["target_households"]
-    share = numbers.percent(n / target, 0, lang)
+    last = _last_quarter(inputs)
+    households = count_text(inputs, ("enrolment", "households", last), n, lang)
+    persons = count_text(inputs, ("enrolment", "persons", last), key["enrolled_persons"], lang)
+    provisional = money_text(
+        inputs, ("summary", "provisional_total"), key["payments_provisional_total"], lang
+    )
+    share = numbers.percent(n / target, 0, lang) if households != SUPPRESSED else SUPPRESSED
     if lang == "da":
         text = (
-            f"Pr. {inputs.as_of} er **{numbers.number(n, 0, lang)} husstande** indskrevet i indsatsen "
-            f"({share} af målet på {numbers.number(target, 0, lang)}) med i alt {numbers.number(key['enrolled_persons'], 0, lang)} personer. "
+            f"Pr. {inputs.as_of} er **{households} husstande** indskrevet i indsatsen "
+            f"({share} af målet på {numbers.number(target, 0, lang)}) med i alt {persons} personer. "
             f"Registerdata foreligger til og med {key['register_until']}. "
             f"Opgjorte resultatbetalinger i alt: **{numbers.dkk(key['payments_due_total'], lang)}**; "
-            f"foreløbigt opgjort i den løbende periode: {numbers.dkk(key['payments_provisional_total'], lang)}"
+            f"foreløbigt opgjort i den løbende periode: {provisional}"
         )
         if key["is_result_report_quarter"]:
             text += f" {inputs.as_of} er et resultatrapport-kvartal: betalingsopgørelsen nedenfor er grundlaget for udbetalingen."
     else:
         text = (
-            f"As of {inputs.as_of}, **{numbers.number(n, 0, lang)} households** are enrolled "
-            f"({share} of the target of {numbers.number(target, 0, lang)}), with {numbers.number(key['enrolled_persons'], 0, lang)} persons. "
+            f"As of {inputs.as_of}, **{households} households** are enrolled "
+            f"({share} of the target of {numbers.number(target, 0, lang)}), with {persons} persons. "
             f"Register data reach {key['register_until']}. "
             f"Outcome payments due in total: **{numbers.dkk(key['payments_due_total'], lang)}**; "
-            f"provisional in the running period: {numbers.dkk(key['payments_provisional_total'], lang)}."
+            f"provisional in the running period: {provisional}."
         )
         if key["is_result_report_quarter"]:
             text += f" {inputs.as_of} is a result-report quarter: the payment statement below is the basis of the payment."
     return text
 
 
+def _last_quarter(inputs: QuarterlyInputs) -> str | None:
+    enrolment = inputs.tables["enrolment"]
+    return enrolment["quarter"].iloc[-1] if len(enrolment) else None
+
+
 def enrolment_table(
     inputs: QuarterlyInputs, contract: Contract, lang: str
 ) -> tuple[pd.DataFrame, str]:
-    frame = inputs.tables["enrolment"][
-        ["quarter", "new_households", "households", "persons", "exited_households"]
-    ]
-    protected, _ = suppress(
-        frame, ["new_households", "exited_households"], contract.disclosure.min_persons
+    columns = ["new_households", "households", "persons", "exited_households"]
+    frame = inputs.tables["enrolment"][["quarter", *columns]]
+    protected = _masked(
+        inputs,
+        frame,
+        {c: (lambda row, c=c: ("enrolment", c, row.quarter)) for c in columns},
     )
     protected.columns = [
         t("col.quarter", lang),
@@ -130,12 +202,18 @@ def completeness_table(
     frame = inputs.tables["completeness"].copy()
     frame["source"] = frame["source"].map(lambda s: t(f"source.{s}", lang))
     frame["share"] = (100 * frame["share"]).round(contract.disclosure.percent_decimals)
-    protected, _ = suppress(
-        frame[["source", "latest_quarter", "expected", "present", "share"]],
-        ["expected", "present"],
-        contract.disclosure.min_persons,
-        dependent={"expected": ["share"], "present": ["share"]},
-    )
+    sources = inputs.tables["completeness"]["source"]
+    protected = _masked(
+        inputs,
+        frame[["source", "latest_quarter", "expected", "present", "share"]].assign(key=sources),
+        {
+            "expected": lambda row: ("completeness", "expected", row.key),
+            "present": lambda row: ("completeness", "present", row.key),
+        },
+    ).drop(columns="key")
+    # The share gives the hidden count back from the other one.
+    either = (protected["expected"] == SUPPRESSED) | (protected["present"] == SUPPRESSED)
+    protected.loc[either, "share"] = SUPPRESSED
     protected.columns = [
         t("col.source", lang),
         t("col.latest", lang),
@@ -151,19 +229,14 @@ def targets_table(
 ) -> tuple[pd.DataFrame, str]:
     frame = inputs.tables["targets"]
     frame = frame.loc[frame["target"] != "school_absence"]
-    pieces = []
-    linked = targets_with_hidden_periods(inputs, contract)
-    for _target, part in frame.groupby("target", sort=False):
-        protected, _ = suppress(
-            part,
-            ["eligible", "new_this_quarter", "cumulative"],
-            contract.disclosure.min_persons,
-            total_row=("area", "all"),
-        )
-        if _target in linked:
-            protected["cumulative"] = "*"
-        pieces.append(protected)
-    shown = pd.concat(pieces)
+    shown = _masked(
+        inputs,
+        frame,
+        {
+            c: (lambda row, c=c: ("targets", c, row.target, row.area))
+            for c in ("eligible", "new_this_quarter", "cumulative")
+        },
+    )
     shown["target"] = shown["target"].map(lambda s: t(f"target.{s}", lang))
     shown["area"] = shown["area"].map(
         lambda a: t("area.all", lang) if a == "all" else contract.area_names.get(a, a)
@@ -179,13 +252,21 @@ def targets_table(
     return shown, footnote(lang, contract.disclosure.min_persons)
 
 
-def targets_figure(history: pd.DataFrame, lang: str, min_persons: int):
-    """Cumulative achievements per target; points built on fewer than ``min_persons`` are not drawn."""
+def targets_figure(inputs: QuarterlyInputs, lang: str):
+    """Cumulative achievements per target; points hidden by disclosure control are not drawn."""
     apply_theme()
     fig, ax = plt.subplots()
-    shown = history.loc[history["target"] != "school_absence"]
+    history = inputs.history
+    shown = history.loc[history["target"].isin(disclosure.COUNT_TARGETS)]
     for target, part in shown.groupby("target", sort=False):
-        values = part["cumulative"].where(~is_small(part["cumulative"], min_persons))
+        keys = [
+            ("targets", "cumulative", target, "all")
+            if q == inputs.as_of
+            else ("history", target, q)
+            for q in part["quarter"]
+        ]
+        drawn = [not inputs.is_hidden(k) for k in keys]
+        values = part["cumulative"].where(drawn)
         ax.plot(part["quarter"], values, marker="o", label=t(f"target.{target}", lang))
     ax.set_ylabel("Opnåede resultater (akk.)" if lang == "da" else "Achievements (cum.)")
     ax.tick_params(axis="x", rotation=45)
@@ -201,13 +282,13 @@ def statement_table(
     if report is not None:
         frame = frame.loc[frame["report"] == report]
     frame = frame.reset_index(drop=True)
-    protected, _ = suppress_rows(
+    protected = _masked(
+        inputs,
         frame.assign(achievements=frame["achievements"].round(2), amount=frame["amount"].round(0)),
-        "units",
-        ["units", "achievements", "amount"],
-        contract.disclosure.min_persons,
-        group_column="report",
-        sum_column="amount",
+        {
+            c: (lambda row, c=c: ("statement", c, row.report, row.target))
+            for c in ("units", "achievements", "amount")
+        },
     )
     shown = pd.DataFrame(
         {
@@ -225,10 +306,15 @@ def statement_table(
 
 def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     frame = inputs.tables["payments_capped"]
+    due = _masked(
+        inputs,
+        frame.assign(due=frame["due"].round(0)),
+        {"due": lambda r: ("caps", "due", r.report)},
+    )
     return pd.DataFrame(
         {
             t("col.report", lang): frame["report"],
-            t("col.due", lang): frame["due"].round(0),
+            t("col.due", lang): due["due"],
             t("col.withheld_total", lang): frame["withheld_total_cap"].round(0),
             t("col.withheld_return", lang): frame["withheld_return_cap"].round(0),
             t("col.paid", lang): frame["paid"].round(0),
@@ -250,20 +336,23 @@ def investors_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     )
 
 
-def forecast_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> pd.DataFrame:
-    """Forecast amounts, rounded to ``disclosure.money_rounding`` DKK: they are estimates, not payments."""
-    frame = inputs.tables["forecast"]
+def rounded_forecast(values, contract: Contract):
+    """Forecast amounts are estimates, not payments: shown to ``disclosure.money_rounding`` DKK."""
     step = contract.disclosure.money_rounding
+    return (
+        (values / step).round() * step if hasattr(values, "round") else round(values / step) * step
+    )
 
-    def rounded(values: pd.Series) -> pd.Series:
-        return (values / step).round() * step
 
+def forecast_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> pd.DataFrame:
+    """Forecast amounts, rounded (:func:`rounded_forecast`)."""
+    frame = inputs.tables["forecast"]
     return pd.DataFrame(
         {
             t("col.scenario", lang): frame["scenario"].map(lambda s: t(f"scenario.{s}", lang)),
-            t("col.median", lang): rounded(frame["median"]),
-            t("col.low", lang): rounded(frame["low"]),
-            t("col.high", lang): rounded(frame["high"]),
+            t("col.median", lang): rounded_forecast(frame["median"], contract),
+            t("col.low", lang): rounded_forecast(frame["low"], contract),
+            t("col.high", lang): rounded_forecast(frame["high"], contract),
         }
     )
 
@@ -280,7 +369,11 @@ def absence_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
                 f"{numbers.number(100 * lo, 2, lang)} ; {numbers.number(100 * hi, 2, lang)}"
                 for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
             ],
-            t("col.pupils", lang): frame["pupils"],
+            t("col.pupils", lang): _masked(
+                inputs,
+                frame,
+                {"pupils": lambda r: ("statement", "units", r.report, "school_absence")},
+            )["pupils"],
         }
     )
 
@@ -288,8 +381,8 @@ def absence_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
 def payment_prose(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
     statement = inputs.tables["payment_statement"]
     final = statement.loc[statement["status"] == "final"]
-    by_target = final.groupby("target")["amount"].sum().reindex(list(TARGETS)).fillna(0)
-    largest = by_target.idxmax() if by_target.sum() > 0 else None
+    by_target = final.groupby("target")["amount"].sum()
+    largest = disclosure.largest_item(statement)
     total = float(by_target.sum())
     caps = contract.caps
     if lang == "da":
@@ -298,15 +391,19 @@ def payment_prose(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str
             f" og et afkastloft på {numbers.percent(caps.investor_annual_return, 1, lang)} om året."
         )
         if largest:
-            text += f" Den største post er {t(f'target.{largest}', lang).lower()} med {numbers.dkk(by_target[largest], lang)}"
+            text += f" Den største post er {t(f'target.{largest}', lang).lower()} med {_by_target(inputs, largest, by_target, lang)}"
     else:
         text = f"Outcome payments due total {numbers.dkk(total, lang)} against a total cap of {numbers.dkk(caps.total_outcome_payments, lang)}"
         text += (
             f" and a return cap of {numbers.percent(caps.investor_annual_return, 1, lang)} a year."
         )
         if largest:
-            text += f" The largest item is {t(f'target.{largest}', lang).lower()} at {numbers.dkk(by_target[largest], lang)}."
+            text += f" The largest item is {t(f'target.{largest}', lang).lower()} at {_by_target(inputs, largest, by_target, lang)}."
     return text
+
+
+def _by_target(inputs: QuarterlyInputs, target: str, by_target: pd.Series, lang: str) -> str:
+    return money_text(inputs, ("summary", "amount_by_target", target), by_target[target], lang)
 
 
 def methods_text(contract: Contract, lang: str) -> str:
@@ -342,7 +439,13 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
     rows = [
         (
             "Indskrevne husstande" if da else "Households enrolled",
-            f"{numbers.number(key['enrolled_households'], 0, lang)} / {numbers.number(key['target_households'], 0, lang)}",
+            count_text(
+                inputs,
+                ("enrolment", "households", _last_quarter(inputs)),
+                key["enrolled_households"],
+                lang,
+            )
+            + f" / {numbers.number(key['target_households'], 0, lang)}",
         ),
     ]
     for target in TARGETS:
@@ -352,9 +455,12 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
             (
                 ("Opnåede resultater: " if da else "Achievements: ")
                 + t(f"target.{target}", lang).lower(),
-                "*"
-                if target in targets_with_hidden_periods(inputs, contract)
-                else _count(key["achievements_cumulative"][target], contract, lang),
+                count_text(
+                    inputs,
+                    ("targets", "cumulative", target, "all"),
+                    key["achievements_cumulative"][target],
+                    lang,
+                ),
             )
         )
     rows += [
@@ -374,37 +480,12 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
             "Prognose for samlede betalinger (median)"
             if da
             else "Forecast of total payments (median)",
-            numbers.dkk(key["forecast_median"], lang),
+            numbers.dkk(rounded_forecast(key["forecast_median"], contract), lang),
         ),
     ]
     return pd.DataFrame(
         rows, columns=["Nøgletal" if da else "Key figure", "Værdi" if da else "Value"]
     )
-
-
-def _count(value: int, contract: Contract, lang: str) -> str:
-    """A count for prose or a mixed table: hidden (``*``) when below the disclosure minimum."""
-    return (
-        "*" if is_small(value, contract.disclosure.min_persons) else numbers.number(value, 0, lang)
-    )
-
-
-def targets_with_hidden_periods(inputs: QuarterlyInputs, contract: Contract) -> set[str]:
-    """Targets with a hidden row in the payment statement (small, or hidden as partner).
-
-    Their cumulative counts are hidden elsewhere in the same report, because the
-    cumulative minus the shown periods would give the hidden period back.
-    """
-    statement = inputs.tables["payment_statement"].reset_index(drop=True)
-    protected, _ = suppress_rows(
-        statement,
-        "units",
-        ["units"],
-        contract.disclosure.min_persons,
-        group_column="report",
-        sum_column="amount",
-    )
-    return set(statement.loc[protected["units"].astype(str) == "*", "target"])
 
 
 KEY_NUMBERS = (
@@ -417,8 +498,27 @@ KEY_NUMBERS = (
 )
 
 
-def record_key_numbers(results, key: dict) -> None:
-    """Put the enrolment, payment and achievement numbers of a summary into the results file."""
+def record_key_numbers(results, inputs: QuarterlyInputs, contract: Contract) -> None:
+    """Put the enrolment, payment and achievement numbers of a summary into the results file.
+
+    The results file is published beside the report: a number the report hides is
+    recorded as the suppression symbol.
+    """
+    key, last = inputs.key, _last_quarter(inputs)
+    cells = {
+        "enrolled_households": ("enrolment", "households", last),
+        "enrolled_persons": ("enrolment", "persons", last),
+        "payments_provisional_total": ("summary", "provisional_total"),
+    }
     for name in KEY_NUMBERS:
-        results.add(name, key[name])
-    results.add_many("achievements_cumulative", key["achievements_cumulative"])
+        cell = cells.get(name)
+        declared = cell is not None and cell in inputs.cells.cells
+        value = rounded_forecast(key[name], contract) if name == "forecast_median" else key[name]
+        results.add(name, inputs.shown(cell, value) if declared else value)
+    for target in disclosure.COUNT_TARGETS:
+        results.add(
+            f"achievements_cumulative.{target}",
+            inputs.shown(
+                ("targets", "cumulative", target, "all"), key["achievements_cumulative"][target]
+            ),
+        )

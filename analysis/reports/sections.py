@@ -50,7 +50,7 @@ def effects(report: ev.EvaluationReport, lang: str, explain_twfe: bool = False) 
         )
     )
     show.table(
-        ev.effects_table(report.estimates, lang),
+        ev.effects_table(report.estimates, report.payments, lang),
         caption="Effekt af indsatsen pr. udfald" if da else "Effect of the intervention by outcome",
         label="tbl-effects",
         lang=lang,

@@ -1,0 +1,172 @@
+"""Secondary suppression across linked cells: totals in two directions, tables that share
+a total, cumulative series, and amounts tied to counts; the audit checked by enumeration."""
+
+import numpy as np
+import pytest
+
+from analysis.sdc.linked import DisclosureError, LinkedCells
+
+
+def two_way_table(values: dict[tuple[str, str], int]) -> LinkedCells:
+    """A rows × columns table with row totals, column totals and a grand total."""
+    cells = LinkedCells(min_persons=5)
+    rows = sorted({r for r, _ in values})
+    columns = sorted({c for _, c in values})
+    for key, value in values.items():
+        cells.add(key, value)
+    for r in rows:
+        cells.add((r, "total"), sum(values[r, c] for c in columns))
+        cells.sum_of((r, "total"), [(r, c) for c in columns])
+    for c in columns:
+        cells.add(("total", c), sum(values[r, c] for r in rows))
+        cells.sum_of(("total", c), [(r, c) for r in rows])
+    cells.add(("total", "total"), sum(values.values()))
+    cells.sum_of(("total", "total"), [("total", c) for c in columns])
+    return cells
+
+
+TABLE = {
+    ("ELL", "men"): 12, ("ELL", "women"): 3, ("ELL", "children"): 20,
+    ("HOU", "men"): 30, ("HOU", "women"): 25, ("HOU", "children"): 41,
+    ("KAR", "men"): 9, ("KAR", "women"): 8, ("KAR", "children"): 15,
+}  # fmt: skip
+TABLE_TOTALS = {
+    **{(r, "total"): sum(v for k, v in TABLE.items() if k[0] == r) for r in ("ELL", "HOU", "KAR")},
+    **{
+        ("total", c): sum(v for k, v in TABLE.items() if k[1] == c)
+        for c in ("men", "women", "children")
+    },
+}
+
+
+def test_primary_only_suppression_is_undone_by_the_totals():
+    cells = two_way_table(TABLE)
+    cells.hidden = {("ELL", "women")}
+    low, high = cells.audit().ranges[("ELL", "women")]
+    # The row total gives it back exactly: 35 - 12 - 20 = 3.
+    assert low == pytest.approx(3) and high == pytest.approx(3)
+
+
+def test_secondary_suppression_protects_against_row_and_column_totals():
+    cells = two_way_table(TABLE)
+    hidden = cells.protect()
+    assert ("ELL", "women") in hidden
+    # A single cell in a row or column can never be left alone.
+    for r in ("ELL", "HOU", "KAR"):
+        assert sum((r, c) in hidden for c in ("men", "women", "children")) != 1
+    for c in ("men", "women", "children"):
+        assert sum((r, c) in hidden for r in ("ELL", "HOU", "KAR")) != 1
+    low, high = cells.audit([("ELL", "women")]).ranges[("ELL", "women")]
+    assert high - low >= 5
+    assert not cells.audit().exposed
+
+
+def test_audit_agrees_with_enumerating_every_integer_table():
+    """The LP range equals the range found by trying every table consistent with what is shown."""
+    cells = two_way_table(TABLE)
+    cells.protect()
+    inner = sorted((k for k in cells.hidden if "total" not in k), key=str)
+    assert 2 <= len(inner) <= 5
+    grid = (
+        np.array(np.meshgrid(*[np.arange(50)] * len(inner), indexing="ij"))
+        .reshape(len(inner), -1)
+        .T
+    )
+    consistent = np.ones(len(grid), dtype=bool)
+    lines = [(r, None) for r in ("ELL", "HOU", "KAR")] + [
+        (None, c) for c in ("men", "women", "children")
+    ]
+    for row, column in lines:
+        total_key = (row, "total") if row else ("total", column)
+        if total_key in cells.hidden:
+            continue
+        members = [k for k in TABLE if (row and k[0] == row) or (column and k[1] == column)]
+        known = sum(TABLE[k] for k in members if k not in cells.hidden)
+        unknown = [inner.index(k) for k in members if k in cells.hidden]
+        consistent &= grid[:, unknown].sum(axis=1) + known == TABLE_TOTALS[total_key]
+    audit = cells.audit(inner)
+    for i, key in enumerate(inner):
+        values = grid[consistent, i]
+        assert (values.min(), values.max()) == (
+            pytest.approx(audit.ranges[key][0]),
+            pytest.approx(audit.ranges[key][1]),
+        )
+
+
+def test_a_total_shared_by_two_tables_links_their_suppression():
+    """Persons by area and by household type add up to the same published total."""
+    cells = LinkedCells(min_persons=5)
+    by_area = {"ELL": 80, "HOU": 97, "KAR": 47}
+    by_type = {"couple": 29, "couple_children": 88, "single": 3, "single_children": 104}
+    for k, v in by_area.items():
+        cells.add(("area", k), v)
+    for k, v in by_type.items():
+        cells.add(("type", k), v)
+    cells.add("treated", 224)  # published in a third table (budget economics)
+    cells.sum_of("treated", [("area", k) for k in by_area])
+    cells.sum_of("treated", [("type", k) for k in by_type])
+    hidden = cells.protect()
+    assert ("type", "single") in hidden
+    # Dropping the small group alone would leave 224 - 29 - 88 - 104 = 3 to read off.
+    assert len([k for k in hidden if k[0] == "type"]) >= 2
+    assert not cells.audit().exposed
+
+
+def test_differences_of_a_cumulative_series_are_protected():
+    """Cumulative exits 6, 8, 10: each quarter's flow of 2 would be read off by subtraction."""
+    cells = LinkedCells(min_persons=5)
+    quarters = ["q1", "q2", "q3", "q4"]
+    for q, v in zip(quarters, [6, 8, 10, 20], strict=True):
+        cells.add(("exited", q), v)
+    cells.running_total([("exited", q) for q in quarters], [("exits", q) for q in quarters])
+    assert cells.cells[("exits", "q2")].value == 2 and not cells.cells[("exits", "q2")].shown
+    hidden = cells.protect()
+    assert hidden, "some cumulative count must go"
+    assert not cells.audit().exposed
+    for q in ("q2", "q3"):
+        low, high = cells.audit([("exits", q)]).ranges[("exits", q)]
+        assert high - low >= 5
+
+
+def test_amounts_are_hidden_with_their_count_and_the_total_is_protected():
+    cells = LinkedCells(min_persons=5)
+    rows = {"employment": (19, 20000), "life": (4, 5000), "goals": (68, 3000)}
+    for target, (units, price) in rows.items():
+        cells.add(("units", target), units)
+        cells.add(("amount", target), units * price, count=False)
+        cells.sum_of(("amount", target), {("units", target): price})
+        cells.bundle([("units", target), ("amount", target)])
+    cells.add("due", sum(u * p for u, p in rows.values()), count=False)
+    cells.sum_of("due", [("amount", t) for t in rows])
+    hidden = cells.protect()
+    assert {("units", "life"), ("amount", "life")} <= hidden
+    # The due total would give the hidden amount back: a second row goes with it.
+    assert {("units", "goals"), ("amount", "goals")} <= hidden
+    assert ("units", "employment") not in hidden
+
+
+def test_zero_cells_are_shown_and_large_tables_untouched():
+    cells = two_way_table({("a", "x"): 0, ("a", "y"): 10, ("b", "x"): 7, ("b", "y"): 12})
+    assert cells.protect() == set()
+
+
+def test_inconsistent_declarations_are_refused():
+    cells = LinkedCells(min_persons=5)
+    cells.add("a", 3)
+    with pytest.raises(DisclosureError, match="declared twice"):
+        cells.add("a", 4)
+    cells.add("b", 10)
+    with pytest.raises(DisclosureError, match="does not hold"):
+        cells.sum_of("b", ["a"])
+    with pytest.raises(DisclosureError, match="undeclared"):
+        cells.sum_of("b", ["c"])
+    assert not cells.sum_if_exact("b", ["a"])
+
+
+def test_a_small_total_is_hidden_and_protects_its_only_part():
+    cells = LinkedCells(min_persons=5)
+    cells.add("total", 3)
+    cells.add("part", 3, shown=False)
+    cells.sum_of("total", ["part"])
+    assert cells.protect() == {"total"}
+    assert cells.audit(["part"]).ranges["part"] == (0, np.inf)
