@@ -115,7 +115,9 @@ show.table(
 #| label: fig-targets
 show.figure(
     view.targets_figure(inputs, lang),
-    caption="Opnåede resultater over tid" if lang == "da" else "Achievements over time",
+    caption="Opnåede resultater over tid (punkter skjult af hensyn til diskretion er udeladt)"
+    if lang == "da"
+    else "Achievements over time (points hidden for confidentiality are left out)",
 )
 
 # %%

@@ -17,6 +17,18 @@ def test_check_catches_unsafe_reports():
     assert problems(english, 5, lang="en") == []
 
 
+def test_check_catches_small_counts_in_the_results_file():
+    from analysis.sdc.check import DisclosureError, check_markdown, results_problems
+
+    numbers = {"achievements_cumulative.life_satisfaction": 4, "effects.x.cs_simple_att": 0.2}
+    assert results_problems(numbers, 5) == [
+        "results file: achievements_cumulative.life_satisfaction is a count below 5"
+    ]
+    assert results_problems({"achievements_cumulative.life_satisfaction": "*"}, 5) == []
+    with pytest.raises(DisclosureError, match="results file"):
+        check_markdown("", 5, numbers=numbers)
+
+
 @pytest.fixture(scope="module")
 def protected_2025q1(extract, contract):
     from analysis.payments.quarterly import compute

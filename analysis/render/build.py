@@ -125,7 +125,11 @@ def build_report(
         from analysis.sdc.check import check_markdown
 
         check_markdown(
-            markdown, contract.disclosure.min_persons, source=f"{kind.name} {stem}", lang=lang
+            markdown,
+            contract.disclosure.min_persons,
+            source=f"{kind.name} {stem}",
+            lang=lang,
+            numbers=numbers["numbers"],
         )
         markdown_file = scratch / "report.md"
         markdown_file.write_text(markdown, encoding="utf-8")

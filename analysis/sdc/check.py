@@ -3,7 +3,9 @@
 It fails the build when the rendered Markdown holds a count below the minimum in
 any count column of a table, a pseudonymous id, or a CPR-like string. Count
 columns are those whose header names a count ("Antal …", "Number …", "n", "… (n)"):
-the disclosure module labels its count columns that way.
+the disclosure module labels its count columns that way. The results file
+published beside the report is checked the same way: a count-named number below
+the minimum fails the build.
 """
 
 from __future__ import annotations
@@ -79,11 +81,31 @@ def problems(markdown: str, min_persons: int, lang: str = "da") -> list[str]:
     return found
 
 
+# Results-file numbers that are counts of persons or achievements.
+COUNT_NAMES = re.compile(r"(achievements_cumulative|enrolled_|n_persons|n_treated|persons|households)")
+
+
+def results_problems(numbers: dict, min_persons: int) -> list[str]:
+    """Counts below the minimum among a results file's numbers (hidden ones are ``*``)."""
+    return [
+        f"results file: {name} is a count below {min_persons}"
+        for name, value in numbers.items()
+        if COUNT_NAMES.search(name)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and is_small(value, min_persons)
+    ]
+
+
 def check_markdown(
-    markdown: str, min_persons: int, source: str = "report", lang: str = "da"
+    markdown: str,
+    min_persons: int,
+    source: str = "report",
+    lang: str = "da",
+    numbers: dict | None = None,
 ) -> None:
-    """Raise :class:`DisclosureError` when ``markdown`` fails the check."""
-    found = problems(markdown, min_persons, lang)
+    """Raise :class:`DisclosureError` when ``markdown`` (or the results ``numbers``) fails the check."""
+    found = problems(markdown, min_persons, lang) + results_problems(numbers or {}, min_persons)
     if found:
         raise DisclosureError(
             f"{source}: the disclosure check failed:\n" + "\n".join(f"  - {p}" for p in found)
