@@ -48,8 +48,19 @@ def cmd_quarterly(args) -> int:
     from analysis.safety import guard_outputs
 
     guard_outputs(Path(args.data), [Path(args.out)])
-    written = write_quarterly_results(Path(args.data), args.as_of, Path(args.out), _contract(args))
+    out = Path(args.out)
+    written = write_quarterly_results(Path(args.data), args.as_of, out, _contract(args))
     print(f"quarterly results as of {args.as_of} written to {written}")
+    if out.name == args.as_of:
+        from analysis.reports.quarterly_view import publish
+
+        path = publish(out.parent, args.as_of, _contract(args))
+        print(f"cells published by the quarterly report of {args.as_of}: {path}")
+    else:
+        print(
+            f"note: {out} is not named {args.as_of}, so later reports cannot find what this "
+            "quarter's report publishes (disclosure control across reports needs <dir>/<quarter>)"
+        )
     return 0
 
 

@@ -14,6 +14,11 @@ import pandas as pd
 QUARTER_PATTERN = re.compile(r"^(\d{4})Q([1-4])$")
 
 
+def is_quarter(text: str) -> bool:
+    """Whether ``text`` is a ``YYYYQn`` quarter."""
+    return bool(QUARTER_PATTERN.match(str(text)))
+
+
 def to_index(quarter: str) -> int:
     """Return the integer index of a ``YYYYQn`` quarter."""
     match = QUARTER_PATTERN.match(str(quarter))

@@ -26,7 +26,11 @@ from analysis.reports import quarterly_view as view
 from analysis.reports import sections
 
 report = ev.prepare(
-    data_dir, as_of, bootstrap_reps, subgroups={"ladder_step": ("area", "household_type")}
+    data_dir,
+    as_of,
+    bootstrap_reps,
+    quarterly_dir,
+    subgroups={"ladder_step": ("area", "household_type")},
 )
 contract, context, payments = report.contract, report.context, report.payments
 estimates, panels, results = report.estimates, report.panels, report.results

@@ -23,7 +23,7 @@ permutations = 99
 from analysis.reports import evaluation as ev
 from analysis.reports import sections
 
-report = ev.prepare(data_dir, as_of, bootstrap_reps)
+report = ev.prepare(data_dir, as_of, bootstrap_reps, quarterly_dir)
 contract, context, payments = report.contract, report.context, report.payments
 estimates, panels, results = report.estimates, report.panels, report.results
 da = lang == "da"

@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from analysis.reports import disclosure
 from analysis.sdc.check import problems
 
 
@@ -66,10 +67,10 @@ def test_hidden_statement_rows_hide_what_would_give_them_back(protected_2025q1, 
     assert (statement.loc[same_report, "Beløb (kr.)"] == "*").sum() >= 2
     # The hidden achievements cannot be read off the cumulative count either.
     target = rows.loc[small, "target"].iloc[0]
-    key = ("statement", "achievements", report, target)
+    key = disclosure.statement_key("achievements", report, target, "final", "2025Q1")
     low, high = inputs.cells.audit([key]).ranges[key]
     assert high - low >= 5
-    assert inputs.cells.is_hidden(("targets", "cumulative", target, "all"))
+    assert inputs.cells.is_hidden(disclosure.target_key("cumulative", target, "all", "2025Q1"))
     figures = view.key_figures_table(inputs, contract, "da").set_index("Nøgletal")["Værdi"]
     assert figures[f"Opnåede resultater: {view.t(f'target.{target}', 'da').lower()}"] == "*"
 
@@ -81,7 +82,9 @@ def test_results_file_holds_no_hidden_number(protected_2025q1, contract):
     results = ReportResults()
     view.record_key_numbers(results, protected_2025q1, contract)
     for target in ("employment", "social_measures", "life_satisfaction", "action_plan_goals"):
-        hidden = protected_2025q1.cells.is_hidden(("targets", "cumulative", target, "all"))
+        hidden = protected_2025q1.cells.is_hidden(
+            disclosure.target_key("cumulative", target, "all", "2025Q1")
+        )
         assert (results.numbers[f"achievements_cumulative.{target}"] == "*") == hidden
 
 
@@ -92,7 +95,7 @@ def test_tables_show_the_symbol_exactly_where_the_model_hides(protected_2025q1, 
     frame = protected_2025q1.tables["targets"]
     frame = frame.loc[frame["target"] != "school_absence"].reset_index(drop=True)
     for i, row in frame.iterrows():
-        key = ("targets", "cumulative", row["target"], row["area"])
+        key = disclosure.target_key("cumulative", row["target"], row["area"], "2025Q1")
         assert (table.iloc[i]["Antal opnåede (akk.)"] == "*") == protected_2025q1.cells.is_hidden(
             key
         )
@@ -114,8 +117,6 @@ def test_a_small_subgroup_is_hidden_with_a_partner_because_the_treated_total_is_
     """Persons by household type add up to the treated persons of the budget table."""
     from types import SimpleNamespace
 
-    from analysis.reports import disclosure
-
     sizes = {"couple": 29, "couple_children": 88, "single": 3, "single_children": 104}
     panel = pd.DataFrame(
         [
@@ -135,10 +136,51 @@ def test_a_small_subgroup_is_hidden_with_a_partner_because_the_treated_total_is_
         {"ladder_step": estimate},
         {"ladder_step": panel},
         {"ladder_step": ("household_type",)},
+        "2028Q3",
     )
     hidden = cells.protect()
-    assert ("subgroup", "ladder_step", "household_type", "single") in hidden
+    assert disclosure.subgroup_key("ladder_step", "household_type", "single", "2028Q3") in hidden
     # Leaving out only the small group would give it back: 224 - 29 - 88 - 104 = 3.
-    assert ("subgroup", "ladder_step", "household_type", "couple") in hidden
-    assert not cells.is_hidden(("effects", "treated", "ladder_step"))
+    assert disclosure.subgroup_key("ladder_step", "household_type", "couple", "2028Q3") in hidden
+    assert not cells.is_hidden(disclosure.effects_key("treated", "ladder_step", "2028Q3"))
     assert not cells.audit().exposed
+
+
+def test_a_report_cannot_be_undone_by_the_one_before(extract, contract):
+    """Cumulative counts shown in consecutive reports may not differ by 1–4; what one report
+    hid stays hidden, and what it showed is not hidden again."""
+    from analysis.payments.quarterly import compute
+    from analysis.reports import quarterly_view as view
+
+    first_q, second_q = "2025Q1", "2025Q2"
+    first = compute(extract, first_q, contract)
+    first_in = view.protect(
+        view.QuarterlyInputs(first_q, first.tables, first.key_numbers), contract
+    )
+    published = first_in.cells.to_dict()
+    second = compute(extract, second_q, contract)
+    second_in = view.protect(
+        view.QuarterlyInputs(second_q, second.tables, second.key_numbers), contract, published
+    )
+    before, after = first_in.cells, second_in.cells
+    for key in before.hidden & set(after.cells):
+        assert after.is_hidden(key), key
+    for key, cell in before.cells.items():
+        if cell.shown and key not in before.hidden and key in after.cells:
+            assert not after.is_hidden(key), key
+    raw_changes = (
+        second.tables["targets"].set_index(["target", "area"])["cumulative"]
+        - first.tables["targets"].set_index(["target", "area"])["cumulative"]
+    )
+    assert ((raw_changes > 0) & (raw_changes < 5)).any(), "the data have small flows to protect"
+    compared = 0
+    for target in disclosure.COUNT_TARGETS:
+        for area in [*contract.area_codes, "all"]:
+            old = disclosure.target_key("cumulative", target, area, first_q)
+            new = disclosure.target_key("cumulative", target, area, second_q)
+            if old in before.cells and not before.is_hidden(old) and not after.is_hidden(new):
+                change = after.cells[new].value - before.cells[old].value
+                assert not 0 < change < contract.disclosure.min_persons, (target, area, change)
+                compared += 1
+    assert compared > 0
+    assert not after.audit().exposed

@@ -88,8 +88,9 @@ def test_audit_agrees_with_enumerating_every_integer_table():
     for i, key in enumerate(inner):
         values = grid[consistent, i]
         assert (values.min(), values.max()) == (
-            pytest.approx(audit.ranges[key][0]),
-            pytest.approx(audit.ranges[key][1]),
+            # The audit allows each identity a rounding slack of 1e-6 of its terms.
+            pytest.approx(audit.ranges[key][0], abs=1e-3),
+            pytest.approx(audit.ranges[key][1], abs=1e-3),
         )
 
 

@@ -4,27 +4,72 @@ The quarterly view and the evaluation reports show the same results in several
 places: enrolment by quarter and in the summary, achievements by area and in the
 key figures, achievements per result period in the payment statement and
 cumulatively in the targets table, amounts in the statement and their sums in the
-caps table and the prose, persons per subgroup and in the budget table. This
-module declares those cells under one key each and the identities a reader could
-use, so that :class:`analysis.sdc.linked.LinkedCells` hides every small count
-together with whatever would give it back. Tables, figures, prose and the results
-file then ask :meth:`LinkedCells.shown` for each cell.
+caps table and the prose, persons per subgroup and in the budget table. And each
+report follows earlier ones: this quarter's cumulative counts minus last
+quarter's published ones are flows. This module declares those cells under one
+key each and the identities a reader could use, so that
+:class:`analysis.sdc.linked.LinkedCells` hides every small count together with
+whatever would give it back, in this report or together with earlier ones.
 
-Keys are tuples naming what a number is, not where it is shown:
-``("enrolment", column, quarter)``, ``("targets", column, target, area)``,
-``("statement", column, report, target)``, ``("caps", column, report)``,
-``("history", target, quarter)``, ``("completeness", column, source)``,
-``("effects", column, outcome)``, ``("subgroup", outcome, by, value)``.
+Keys are tuples naming what a number is, not where it is shown; numbers that
+hold "as of" a report carry its quarter, so the same key in two reports is the
+same number (:func:`target_key`, :func:`statement_key`, ...). What each quarterly
+report published is kept in ``<quarterly results>/<quarter>/disclosure.json``
+(:func:`write_published`), and the next report starts from it.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
+from analysis import atomic, quarters
 from analysis.config import Contract
 from analysis.sdc.linked import LinkedCells
 
 COUNT_TARGETS = ("employment", "social_measures", "life_satisfaction", "action_plan_goals")
+PUBLISHED_FILE = "disclosure.json"
+
+
+def target_key(column: str, target: str, area: str, as_of: str) -> tuple:
+    return ("targets", column, target, area, as_of)
+
+
+def statement_key(column: str, report: str, target: str, status: str, as_of: str) -> tuple:
+    """A final row is the same number in every report; a provisional one is of its quarter."""
+    if status == "final":
+        return ("statement", column, report, target, "final")
+    return ("statement", column, report, target, "provisional", as_of)
+
+
+def completeness_key(column: str, source: str, as_of: str) -> tuple:
+    return ("completeness", column, source, as_of)
+
+
+def summary_key(name: str, as_of: str, *detail: str) -> tuple:
+    return ("summary", name, *detail, as_of)
+
+
+def effects_key(column: str, outcome: str, as_of: str) -> tuple:
+    return ("effects", column, outcome, as_of)
+
+
+def subgroup_key(outcome: str, by: str, value, as_of: str) -> tuple:
+    return ("subgroup", outcome, by, str(value), as_of)
+
+
+def enrolment_key(column: str, quarter: str) -> tuple:
+    return ("enrolment", column, quarter)
+
+
+def new_cells(contract: Contract, earlier: dict | None = None) -> LinkedCells:
+    """An empty model with the contract's disclosure minimum, starting from earlier reports."""
+    cells = LinkedCells(contract.disclosure.min_persons)
+    if earlier:
+        cells.load_earlier(earlier)
+    return cells
 
 
 def payment_cells(
@@ -35,67 +80,58 @@ def payment_cells(
     history: pd.DataFrame | None = None,
 ) -> None:
     """Declare the cells of the quarterly results as the quarterly view shows them."""
+    as_of = key["as_of"]
     _enrolment(cells, tables["enrolment"])
-    _completeness(cells, tables["completeness"])
-    _targets(cells, tables["targets"], contract)
+    _completeness(cells, tables["completeness"], as_of)
+    _targets(cells, tables["targets"], contract, as_of)
     _statement(cells, tables["payment_statement"], tables.get("payments_capped"), key)
-    _absence(cells, tables.get("absence_estimates"))
+    _absence(cells, tables.get("absence_estimates"), tables["payment_statement"], as_of)
     if history is not None and len(history):
-        _history(cells, history, key["as_of"])
+        _history(cells, history, as_of)
+    link_to_earlier(cells)
 
 
 def _enrolment(cells: LinkedCells, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
-    quarters = list(frame["quarter"])
+    quarter_list = list(frame["quarter"])
     for row in frame.itertuples(index=False):
         for column in ("new_households", "households", "persons", "exited_households"):
-            cells.add(("enrolment", column, row.quarter), getattr(row, column))
-    cells.running_total(
-        [("enrolment", "households", q) for q in quarters],
-        [("enrolment", "new_households", q) for q in quarters],
-        "households enrolled = previous + new",
-    )
-    cells.running_total(
-        [("enrolment", "persons", q) for q in quarters],
-        [("enrolment", "new_persons", q) for q in quarters],
-        "persons enrolled = previous + new",
-    )
-    cells.running_total(
-        [("enrolment", "exited_households", q) for q in quarters],
-        [("enrolment", "exits", q) for q in quarters],
-        "households exited = previous + exits",
-    )
-
-
-def _completeness(cells: LinkedCells, frame: pd.DataFrame) -> None:
-    for row in frame.itertuples(index=False):
-        expected, present = (
-            ("completeness", "expected", row.source),
-            (
-                "completeness",
-                "present",
-                row.source,
-            ),
+            cells.add(enrolment_key(column, row.quarter), getattr(row, column))
+    for cumulative, flow, name in (
+        ("households", "new_households", "households enrolled = previous + new"),
+        ("persons", "new_persons", "persons enrolled = previous + new"),
+        ("exited_households", "exits", "households exited = previous + exits"),
+    ):
+        cells.running_total(
+            [enrolment_key(cumulative, q) for q in quarter_list],
+            [enrolment_key(flow, q) for q in quarter_list],
+            name,
         )
-        missing = ("completeness", "missing", row.source)
+
+
+def _completeness(cells: LinkedCells, frame: pd.DataFrame, as_of: str) -> None:
+    for row in frame.itertuples(index=False):
+        expected = completeness_key("expected", row.source, as_of)
+        present = completeness_key("present", row.source, as_of)
+        missing = completeness_key("missing", row.source, as_of)
         cells.add(expected, row.expected)
         cells.add(present, row.present)
         cells.add(missing, row.expected - row.present, shown=False)
         cells.sum_of(expected, [present, missing], f"{row.source}: expected = present + missing")
 
 
-def _targets(cells: LinkedCells, frame: pd.DataFrame, contract: Contract) -> None:
+def _targets(cells: LinkedCells, frame: pd.DataFrame, contract: Contract, as_of: str) -> None:
     for target in COUNT_TARGETS:
         part = frame.loc[frame["target"] == target].set_index("area")
         if part.empty:
             continue
         for column in ("eligible", "new_this_quarter", "cumulative"):
             for area in [*contract.area_codes, "all"]:
-                cells.add(("targets", column, target, area), part.loc[area, column])
+                cells.add(target_key(column, target, area, as_of), part.loc[area, column])
             cells.sum_of(
-                ("targets", column, target, "all"),
-                [("targets", column, target, area) for area in contract.area_codes],
+                target_key(column, target, "all", as_of),
+                [target_key(column, target, area, as_of) for area in contract.area_codes],
                 f"{target} {column}: all areas = sum of areas",
             )
 
@@ -103,10 +139,12 @@ def _targets(cells: LinkedCells, frame: pd.DataFrame, contract: Contract) -> Non
 def _statement(
     cells: LinkedCells, statement: pd.DataFrame, capped: pd.DataFrame | None, key: dict
 ) -> None:
+    as_of = key["as_of"]
     for row in statement.itertuples(index=False):
-        units = ("statement", "units", row.report, row.target)
-        achievements = ("statement", "achievements", row.report, row.target)
-        amount = ("statement", "amount", row.report, row.target)
+        units, achievements, amount = (
+            statement_key(c, row.report, row.target, row.status, as_of)
+            for c in ("units", "achievements", "amount")
+        )
         cells.add(units, row.units)
         cells.add(achievements, row.achievements, count=row.target != "school_absence")
         cells.add(amount, row.amount, count=False)
@@ -116,50 +154,53 @@ def _statement(
         cells.bundle([units, achievements, amount])
     for target in COUNT_TARGETS:
         rows = statement.loc[statement["target"] == target]
-        cumulative = ("targets", "cumulative", target, "all")
+        cumulative = target_key("cumulative", target, "all", as_of)
         if len(rows) and cumulative in cells.cells:
             # Achievements after the last period shown (or not yet in any period) are
             # the difference: a derivable count of its own.
-            periods = [("statement", "achievements", r, target) for r in rows["report"]]
-            rest = ("targets", "outside_periods", target)
+            periods = [
+                statement_key("achievements", r.report, target, r.status, as_of)
+                for r in rows.itertuples()
+            ]
+            rest = target_key("outside_periods", target, "all", as_of)
             cells.add(rest, cells.cells[cumulative].value - rows["achievements"].sum(), shown=False)
             cells.sum_of(
                 cumulative, [*periods, rest], f"{target}: cumulative = result periods + the rest"
             )
-    # The payment basis is never hidden: the provisional total (summary) and the
-    # amount due per result report (caps table) stay, and partners are found among
-    # the statement rows. Paid amounts and investor positions follow from these.
     provisional = statement.loc[statement["status"] == "provisional"]
-    cells.add(
-        ("summary", "provisional_total"),
-        key["payments_provisional_total"],
-        count=False,
-        hideable=False,
-    )
+    total = summary_key("provisional_total", as_of)
+    cells.add(total, key["payments_provisional_total"], count=False)
     cells.sum_of(
-        ("summary", "provisional_total"),
-        [("statement", "amount", r.report, r.target) for r in provisional.itertuples()],
+        total,
+        [
+            statement_key("amount", r.report, r.target, r.status, as_of)
+            for r in provisional.itertuples()
+        ],
         "provisional total = sum of provisional amounts",
     )
     final = statement.loc[statement["status"] == "final"]
     largest = largest_item(statement)
     if largest is not None:
         rows = final.loc[final["target"] == largest]
-        cells.add(("summary", "amount_by_target", largest), rows["amount"].sum(), count=False)
+        item = summary_key("amount_by_target", as_of, largest)
+        cells.add(item, rows["amount"].sum(), count=False)
         cells.sum_of(
-            ("summary", "amount_by_target", largest),
-            [("statement", "amount", r.report, largest) for r in rows.itertuples()],
+            item,
+            [statement_key("amount", r.report, largest, "final", as_of) for r in rows.itertuples()],
             "largest item = sum over result periods",
         )
     if capped is None or capped.empty:
         return
+    # The payment basis is never hidden: the amount due per result report stays,
+    # and partners are found among the statement rows. Paid amounts and investor
+    # positions follow from it and the caps.
     for row in capped.itertuples(index=False):
-        due = ("caps", "due", row.report)
+        due = ("caps", "due", row.report, as_of)
         cells.add(due, row.due, count=False, hideable=False)
         cells.sum_of(
             due,
             [
-                ("statement", "amount", row.report, t)
+                statement_key("amount", row.report, t, "final", as_of)
                 for t in final.loc[final["report"] == row.report, "target"]
             ],
             "due = sum of the report's amounts",
@@ -173,35 +214,69 @@ def largest_item(statement: pd.DataFrame) -> str | None:
     return by_target.idxmax() if by_target.sum() > 0 else None
 
 
-def _absence(cells: LinkedCells, frame: pd.DataFrame | None) -> None:
+def _absence(
+    cells: LinkedCells, frame: pd.DataFrame | None, statement: pd.DataFrame, as_of: str
+) -> None:
+    """Pupils per result report in the absence table are the statement's units."""
     if frame is None:
         return
+    status = statement.loc[statement["target"] == "school_absence"].set_index("report")["status"]
     for row in frame.itertuples(index=False):
-        cells.add(("statement", "units", row.report, "school_absence"), row.pupils)
+        key = statement_key("units", row.report, "school_absence", status[row.report], as_of)
+        cells.add(key, row.pupils)
 
 
 def _history(cells: LinkedCells, history: pd.DataFrame, as_of: str) -> None:
+    """Cumulative achievements of every quarter so far: the earlier reports' key figures."""
     for target in COUNT_TARGETS:
         part = history.loc[history["target"] == target]
         if part.empty:
             continue
-        keys = []
-        for row in part.itertuples(index=False):
-            key = (
-                ("targets", "cumulative", target, "all")
-                if row.quarter == as_of
-                else ("history", target, row.quarter)
-            )
-            cells.add(key, row.cumulative)
-            keys.append(key)
-        cells.running_total(
-            keys,
-            [("history", "flow", target, q) for q in part["quarter"]],
-            f"{target}: cumulative = previous + new",
-        )
-        new = ("targets", "new_this_quarter", target, "all")
+        keys = [target_key("cumulative", target, "all", q) for q in part["quarter"]]
+        for key, value in zip(keys, part["cumulative"], strict=True):
+            cells.add(key, value)
+        flows = [target_key("flow", target, "all", q) for q in part["quarter"]]
+        cells.running_total(keys, flows, f"{target}: cumulative = previous + new")
+        new = target_key("new_this_quarter", target, "all", as_of)
         if as_of in set(part["quarter"]) and new in cells.cells:
-            cells.sum_if_exact(("history", "flow", target, as_of), [new], "flow = new this quarter")
+            cells.sum_if_exact(target_key("flow", target, "all", as_of), [new], "flow = new")
+
+
+def _series(key) -> tuple[tuple, float] | None:
+    """The series a key belongs to (the same number over time) and its place in it."""
+    if key[0] == "as published earlier":
+        found = _series(key[1])
+        return (found[0], found[1] - 0.5) if found else None
+    if key[0] == "targets" and key[1] == "cumulative":
+        return key[:4], quarters.to_index(key[4])
+    if key[0] == "statement":
+        return key[:4], float("inf") if key[4] == "final" else quarters.to_index(key[5])
+    return None
+
+
+def link_to_earlier(cells: LinkedCells) -> None:
+    """This report's number = the latest earlier report's + the change in between.
+
+    The change (a flow of achievements since the last report, a provisional row
+    growing, a revision) is a derivable cell: a small one is protected like any
+    other count.
+    """
+    earlier: dict[tuple, list[tuple[float, tuple]]] = {}
+    for key, cell in cells.cells.items():
+        found = _series(key)
+        if cell.earlier and found:
+            earlier.setdefault(found[0], []).append((found[1], key))
+    for key in list(cells.current):
+        found = _series(key)
+        if not found or found[0] not in earlier:
+            continue
+        before = [(order, k) for order, k in earlier[found[0]] if order < found[1]]
+        if not before:
+            continue
+        _, previous = max(before, key=lambda item: item[0])
+        change = ("change", previous, key)
+        cells.add(change, cells.cells[key].value - cells.cells[previous].value, shown=False)
+        cells.sum_of(key, [previous, change], "this report = earlier report + change")
 
 
 def effect_cells(
@@ -209,34 +284,57 @@ def effect_cells(
     estimates: dict,
     panels: dict[str, pd.DataFrame],
     subgroups: dict[str, tuple[str, ...]],
+    as_of: str,
 ) -> None:
     """Declare persons per outcome (all, treated) and per subgroup of the treated."""
     for outcome, est in estimates.items():
-        persons, treated = ("effects", "persons", outcome), ("effects", "treated", outcome)
-        comparison = ("effects", "comparison", outcome)
+        persons, treated = (
+            effects_key("persons", outcome, as_of),
+            effects_key("treated", outcome, as_of),
+        )
+        comparison = effects_key("comparison", outcome, as_of)
         cells.add(persons, est.n_persons)
         cells.add(treated, est.n_treated_persons)
         cells.add(comparison, est.n_persons - est.n_treated_persons, shown=False)
         cells.sum_of(persons, [treated, comparison], f"{outcome}: persons = treated + comparison")
-    eligible = ("targets", "eligible", "employment", "all")
-    if eligible in cells.cells and ("effects", "treated", "ladder_step") in cells.cells:
-        cells.sum_if_exact(eligible, [("effects", "treated", "ladder_step")], "adults = adults")
+    eligible = target_key("eligible", "employment", "all", as_of)
+    ladder = effects_key("treated", "ladder_step", as_of)
+    if eligible in cells.cells and ladder in cells.cells:
+        cells.sum_if_exact(eligible, [ladder], "eligible adults = treated adults")
     for outcome, columns in subgroups.items():
         treated = panels[outcome].loc[panels[outcome]["g"] > 0]
         for by in columns:
             counts = treated.groupby(by)["person_id"].nunique()
-            keys = []
-            for value, n in counts.items():
-                keys.append(("subgroup", outcome, by, value))
-                cells.add(keys[-1], n)
-            cells.sum_of(("effects", "treated", outcome), keys, f"{outcome}: treated = sum by {by}")
+            keys = [subgroup_key(outcome, by, value, as_of) for value in counts.index]
+            for key, n in zip(keys, counts, strict=True):
+                cells.add(key, n)
+            cells.sum_of(effects_key("treated", outcome, as_of), keys, f"treated = sum by {by}")
             if outcome == "ladder_step" and by == "area":
-                for value in counts.index:
-                    eligible = ("targets", "eligible", "employment", value)
+                for value, key in zip(counts.index, keys, strict=True):
+                    eligible = target_key("eligible", "employment", value, as_of)
                     if eligible in cells.cells:
-                        cells.sum_if_exact(eligible, [("subgroup", outcome, by, value)])
+                        cells.sum_if_exact(eligible, [key], "eligible adults = treated adults")
 
 
-def new_cells(contract: Contract) -> LinkedCells:
-    """An empty model with the contract's disclosure minimum."""
-    return LinkedCells(contract.disclosure.min_persons)
+def read_published(quarterly_dir: Path | str, as_of: str, include: bool) -> dict | None:
+    """What the quarterly reports up to ``as_of`` published (before it unless ``include``).
+
+    The latest quarter with a ``disclosure.json`` holds everything published until then.
+    """
+    folder = Path(quarterly_dir)
+    last = quarters.to_index(as_of) - (0 if include else 1)
+    found = sorted(
+        (quarters.to_index(p.parent.name), p)
+        for p in folder.glob(f"*/{PUBLISHED_FILE}")
+        if quarters.is_quarter(p.parent.name) and quarters.to_index(p.parent.name) <= last
+    )
+    if not found:
+        return None
+    return json.loads(found[-1][1].read_text(encoding="utf-8"))
+
+
+def write_published(cells: LinkedCells, quarterly_dir: Path | str, as_of: str) -> Path:
+    """Keep what the quarterly report of ``as_of`` publishes, for the reports after it."""
+    path = Path(quarterly_dir) / as_of / PUBLISHED_FILE
+    atomic.write_json(path, {"as_of": as_of, **cells.to_dict()})
+    return path

@@ -29,6 +29,7 @@ from analysis.payments.absence import pupil_panel
 from analysis.payments.asof import AsOfData
 from analysis.payments.targets import RANK_OF_MEASURE, STEP_OF_CATEGORY
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
+from analysis.reports import disclosure
 
 OUTCOMES = ("ladder_step", "self_supporting", "support_level", "absence_rate")
 LABELS = {
@@ -152,7 +153,7 @@ def effects_table(estimates: dict[str, EffectEstimate], payments, lang: str) -> 
                 ),
                 ("Præ-trend p" if lang == "da" else "Pre-trend p"): est.attgt.pretest["p_value"],
                 ("Antal personer" if lang == "da" else "Number of persons"): payments.shown(
-                    ("effects", "persons", outcome), est.n_persons
+                    disclosure.effects_key("persons", outcome, payments.as_of), est.n_persons
                 ),
             }
         )
@@ -377,7 +378,7 @@ def heterogeneity_table(
     )
     for value, part in panel.loc[panel["g"] > 0].groupby(by):
         label = names.get(value, value)
-        if payments.is_hidden(("subgroup", outcome, by, value)):
+        if payments.is_hidden(disclosure.subgroup_key(outcome, by, value, payments.as_of)):
             rows.append({group: label, count: "*", "ATT": "*", CI_LABEL[lang]: "*"})
             continue
         try:
@@ -442,7 +443,7 @@ def budget_table(
         )
         gains[outcome] = gain
         # The gains are the count times known factors: they go with a hidden count.
-        hidden = payments.is_hidden(("effects", "treated", outcome))
+        hidden = payments.is_hidden(disclosure.effects_key("treated", outcome, payments.as_of))
         any_hidden = any_hidden or hidden
         rows.append(
             {
@@ -556,7 +557,9 @@ def record_effects(results, estimates: dict[str, EffectEstimate], payments) -> N
         results.add(f"effects.{outcome}.pretrend_p", est.attgt.pretest["p_value"])
         results.add(
             f"effects.{outcome}.n_persons",
-            payments.shown(("effects", "persons", outcome), est.n_persons),
+            payments.shown(
+                disclosure.effects_key("persons", outcome, payments.as_of), est.n_persons
+            ),
         )
 
 
@@ -649,15 +652,17 @@ def prepare(
     data_dir: str,
     as_of: str,
     bootstrap_reps: int,
+    quarterly_dir: str,
     subgroups: dict[str, tuple[str, ...]] | None = None,
 ) -> EvaluationReport:
     """Load and cut the data, compute payments and every effect, protect, and start the results file.
 
-    ``subgroups`` names the subgroup tables the report shows (outcome → columns of
-    the panel), so that disclosure control links their counts to the totals.
+    Disclosure control starts from what the quarterly reports up to ``as_of``
+    published (in ``quarterly_dir``). ``subgroups`` names the subgroup tables the
+    report shows (outcome → columns of the panel), so that their counts are linked
+    to the totals.
     """
     from analysis.config import contract as load_contract
-    from analysis.reports import disclosure
     from analysis.reports.quarterly_view import QuarterlyInputs, protect, record_key_numbers
     from analysis.reports.results import ReportResults
 
@@ -667,7 +672,10 @@ def prepare(
     payments = protect(
         QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers),
         contract,
-        more=lambda cells: disclosure.effect_cells(cells, estimates, panels, subgroups or {}),
+        disclosure.read_published(quarterly_dir, as_of, include=True),
+        more=lambda cells: disclosure.effect_cells(
+            cells, estimates, panels, subgroups or {}, as_of
+        ),
     )
     results = ReportResults()
     results.set_inputs(context.checksums)

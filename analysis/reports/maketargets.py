@@ -28,9 +28,11 @@ def make_targets(
     results, reports = [], []
     for quarter in report_quarters:
         key = f"$(RESULTS)/quarterly/{quarter}/key_numbers.json"
+        # Disclosure control of a quarter starts from what the one before published.
+        before = results[-1] if results else ""
         results.append(key)
         lines += [
-            f"{key}: $(DATA_DEPS) $(CODE_DEPS) $(CONFIG)",
+            f"{key}: {before} $(DATA_DEPS) $(CODE_DEPS) $(CONFIG)".replace("  ", " "),
             f"\t$(PY) -m analysis quarterly --data $(DATA) --as-of {quarter} --out $(RESULTS)/quarterly/{quarter}",
             "",
         ]
@@ -48,6 +50,11 @@ def make_targets(
     for name in KINDS[1:]:
         kind = load_kind(name)
         cutoff = kind.as_of(contract, None)
+        published = [
+            f"$(RESULTS)/quarterly/{q}/key_numbers.json"
+            for q in report_quarters
+            if quarters.to_index(q) <= quarters.to_index(cutoff)
+        ][-1:]
         for lang in langs:
             outputs = [
                 f"$(REPORTS)/{_relative(p)[len('reports/') :]}"
@@ -55,7 +62,9 @@ def make_targets(
             ]
             reports += outputs[:2]
             lines += [
-                f"{' '.join(outputs)} &: $(DATA_DEPS) {_relative(kind.notebook)} params/{name}.yaml $(CODE_DEPS) $(RENDER_DEPS) $(CONFIG)",
+                f"{' '.join(outputs)} &: {' '.join(published)} $(DATA_DEPS) {_relative(kind.notebook)} params/{name}.yaml $(CODE_DEPS) $(RENDER_DEPS) $(CONFIG)".replace(
+                    "  ", " "
+                ),
                 f"\t$(PY) -m analysis report {name} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS)",
                 "",
             ]

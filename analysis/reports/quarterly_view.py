@@ -49,24 +49,48 @@ class QuarterlyInputs:
         return self.cells.cells[key].value if value is None else value
 
 
-def load(quarterly_dir: Path | str, as_of: str, contract: Contract) -> QuarterlyInputs:
-    """The quarterly results of ``as_of`` with their history, protected for a quarterly report."""
+def load(
+    quarterly_dir: Path | str, as_of: str, contract: Contract, decided: bool = True
+) -> QuarterlyInputs:
+    """The quarterly results of ``as_of`` with their history, protected for a quarterly report.
+
+    With ``decided``, the suppression chosen when the results were computed
+    (``disclosure.json`` of the quarter) is used as it is; otherwise it is chosen
+    again from what the earlier quarterly reports published.
+    """
     folder = Path(quarterly_dir) / as_of
     tables = {
         path.stem: pd.read_csv(path, keep_default_na=True) for path in sorted(folder.glob("*.csv"))
     }
     key = json.loads((folder / "key_numbers.json").read_text(encoding="utf-8"))
     history = load_history(quarterly_dir, contract.timeline.intervention.start, as_of)
-    return protect(QuarterlyInputs(as_of, tables, key, history), contract)
+    inputs = QuarterlyInputs(as_of, tables, key, history)
+    published = disclosure.read_published(quarterly_dir, as_of, include=True)
+    if decided and published and published.get("as_of") == as_of:
+        inputs.cells = LinkedCells.decided(published)
+        return inputs
+    earlier = disclosure.read_published(quarterly_dir, as_of, include=False)
+    return protect(inputs, contract, earlier)
+
+
+def publish(quarterly_dir: Path | str, as_of: str, contract: Contract) -> Path:
+    """Protect the quarterly report of ``as_of`` and keep what it publishes for later reports."""
+    inputs = load(quarterly_dir, as_of, contract, decided=False)
+    return disclosure.write_published(inputs.cells, quarterly_dir, as_of)
 
 
 def protect(
     inputs: QuarterlyInputs,
     contract: Contract,
+    earlier: dict | None = None,
     more: Callable[[LinkedCells], None] | None = None,
 ) -> QuarterlyInputs:
-    """Declare every cell the report shows (``more`` adds the evaluation's) and choose what to hide."""
-    cells = disclosure.new_cells(contract)
+    """Declare every cell the report shows (``more`` adds the evaluation's) and choose what to hide.
+
+    ``earlier`` is what earlier reports published (:func:`disclosure.read_published`):
+    their hidden cells stay hidden and their shown ones count as known.
+    """
+    cells = disclosure.new_cells(contract, earlier)
     disclosure.payment_cells(cells, inputs.tables, inputs.key, contract, inputs.history)
     if more is not None:
         more(cells)
@@ -118,10 +142,15 @@ def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
     key = inputs.key
     n, target = key["enrolled_households"], key["target_households"]
     last = _last_quarter(inputs)
-    households = count_text(inputs, ("enrolment", "households", last), n, lang)
-    persons = count_text(inputs, ("enrolment", "persons", last), key["enrolled_persons"], lang)
+    households = count_text(inputs, disclosure.enrolment_key("households", last), n, lang)
+    persons = count_text(
+        inputs, disclosure.enrolment_key("persons", last), key["enrolled_persons"], lang
+    )
     provisional = money_text(
-        inputs, ("summary", "provisional_total"), key["payments_provisional_total"], lang
+        inputs,
+        disclosure.summary_key("provisional_total", inputs.as_of),
+        key["payments_provisional_total"],
+        lang,
     )
     share = numbers.percent(n / target, 0, lang) if households != SUPPRESSED else SUPPRESSED
     if lang == "da":
@@ -160,7 +189,7 @@ def enrolment_table(
     protected = _masked(
         inputs,
         frame,
-        {c: (lambda row, c=c: ("enrolment", c, row.quarter)) for c in columns},
+        {c: (lambda row, c=c: disclosure.enrolment_key(c, row.quarter)) for c in columns},
     )
     protected.columns = [
         t("col.quarter", lang),
@@ -207,8 +236,8 @@ def completeness_table(
         inputs,
         frame[["source", "latest_quarter", "expected", "present", "share"]].assign(key=sources),
         {
-            "expected": lambda row: ("completeness", "expected", row.key),
-            "present": lambda row: ("completeness", "present", row.key),
+            "expected": lambda row: disclosure.completeness_key("expected", row.key, inputs.as_of),
+            "present": lambda row: disclosure.completeness_key("present", row.key, inputs.as_of),
         },
     ).drop(columns="key")
     # The share gives the hidden count back from the other one.
@@ -233,7 +262,7 @@ def targets_table(
         inputs,
         frame,
         {
-            c: (lambda row, c=c: ("targets", c, row.target, row.area))
+            c: (lambda row, c=c: disclosure.target_key(c, row.target, row.area, inputs.as_of))
             for c in ("eligible", "new_this_quarter", "cumulative")
         },
     )
@@ -259,12 +288,7 @@ def targets_figure(inputs: QuarterlyInputs, lang: str):
     history = inputs.history
     shown = history.loc[history["target"].isin(disclosure.COUNT_TARGETS)]
     for target, part in shown.groupby("target", sort=False):
-        keys = [
-            ("targets", "cumulative", target, "all")
-            if q == inputs.as_of
-            else ("history", target, q)
-            for q in part["quarter"]
-        ]
+        keys = [disclosure.target_key("cumulative", target, "all", q) for q in part["quarter"]]
         drawn = [not inputs.is_hidden(k) for k in keys]
         values = part["cumulative"].where(drawn)
         ax.plot(part["quarter"], values, marker="o", label=t(f"target.{target}", lang))
@@ -286,7 +310,11 @@ def statement_table(
         inputs,
         frame.assign(achievements=frame["achievements"].round(2), amount=frame["amount"].round(0)),
         {
-            c: (lambda row, c=c: ("statement", c, row.report, row.target))
+            c: (
+                lambda row, c=c: disclosure.statement_key(
+                    c, row.report, row.target, row.status, inputs.as_of
+                )
+            )
             for c in ("units", "achievements", "amount")
         },
     )
@@ -309,7 +337,7 @@ def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     due = _masked(
         inputs,
         frame.assign(due=frame["due"].round(0)),
-        {"due": lambda r: ("caps", "due", r.report)},
+        {"due": lambda r: ("caps", "due", r.report, inputs.as_of)},
     )
     return pd.DataFrame(
         {
@@ -361,6 +389,8 @@ def absence_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     frame = inputs.tables.get("absence_estimates", pd.DataFrame())
     if frame.empty:
         return frame
+    statement = inputs.tables["payment_statement"]
+    status = statement.loc[statement["target"] == "school_absence"].set_index("report")["status"]
     return pd.DataFrame(
         {
             t("col.report", lang): frame["report"],
@@ -372,7 +402,11 @@ def absence_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
             t("col.pupils", lang): _masked(
                 inputs,
                 frame,
-                {"pupils": lambda r: ("statement", "units", r.report, "school_absence")},
+                {
+                    "pupils": lambda r: disclosure.statement_key(
+                        "units", r.report, "school_absence", status[r.report], inputs.as_of
+                    )
+                },
             )["pupils"],
         }
     )
@@ -403,7 +437,12 @@ def payment_prose(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str
 
 
 def _by_target(inputs: QuarterlyInputs, target: str, by_target: pd.Series, lang: str) -> str:
-    return money_text(inputs, ("summary", "amount_by_target", target), by_target[target], lang)
+    return money_text(
+        inputs,
+        disclosure.summary_key("amount_by_target", inputs.as_of, target),
+        by_target[target],
+        lang,
+    )
 
 
 def methods_text(contract: Contract, lang: str) -> str:
@@ -441,7 +480,7 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
             "Indskrevne husstande" if da else "Households enrolled",
             count_text(
                 inputs,
-                ("enrolment", "households", _last_quarter(inputs)),
+                disclosure.enrolment_key("households", _last_quarter(inputs)),
                 key["enrolled_households"],
                 lang,
             )
@@ -457,7 +496,7 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
                 + t(f"target.{target}", lang).lower(),
                 count_text(
                     inputs,
-                    ("targets", "cumulative", target, "all"),
+                    disclosure.target_key("cumulative", target, "all", inputs.as_of),
                     key["achievements_cumulative"][target],
                     lang,
                 ),
@@ -506,9 +545,9 @@ def record_key_numbers(results, inputs: QuarterlyInputs, contract: Contract) -> 
     """
     key, last = inputs.key, _last_quarter(inputs)
     cells = {
-        "enrolled_households": ("enrolment", "households", last),
-        "enrolled_persons": ("enrolment", "persons", last),
-        "payments_provisional_total": ("summary", "provisional_total"),
+        "enrolled_households": disclosure.enrolment_key("households", last),
+        "enrolled_persons": disclosure.enrolment_key("persons", last),
+        "payments_provisional_total": disclosure.summary_key("provisional_total", inputs.as_of),
     }
     for name in KEY_NUMBERS:
         cell = cells.get(name)
@@ -519,6 +558,7 @@ def record_key_numbers(results, inputs: QuarterlyInputs, contract: Contract) -> 
         results.add(
             f"achievements_cumulative.{target}",
             inputs.shown(
-                ("targets", "cumulative", target, "all"), key["achievements_cumulative"][target]
+                disclosure.target_key("cumulative", target, "all", inputs.as_of),
+                key["achievements_cumulative"][target],
             ),
         )

@@ -82,7 +82,9 @@ def problems(markdown: str, min_persons: int, lang: str = "da") -> list[str]:
 
 
 # Results-file numbers that are counts of persons or achievements.
-COUNT_NAMES = re.compile(r"(achievements_cumulative|enrolled_|n_persons|n_treated|persons|households)")
+COUNT_NAMES = re.compile(
+    r"(achievements_cumulative|enrolled_|n_persons|n_treated|persons|households)"
+)
 
 
 def results_problems(numbers: dict, min_persons: int) -> list[str]:

@@ -39,6 +39,7 @@ from analysis.sdc.check import DisclosureError
 from analysis.sdc.suppress import is_small
 
 TOLERANCE = 1e-6
+PRUNE_GROUP_LIMIT = 40
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Cell:
     count: bool
     hideable: bool = True
     bundle: int | None = None
+    earlier: bool = False
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Relation:
 
     terms: dict[Hashable, float]
     name: str = ""
+    # How far the shown (rounded) values miss the identity: the audit allows it.
+    slack: float = 0.0
 
 
 @dataclass
@@ -80,9 +84,16 @@ class LinkedCells:
         self.bundles: list[list[Hashable]] = []
         self.hidden: set[Hashable] = set()
         self.primary: set[Hashable] = set()
+        # Cells this report declares, and those among them no earlier report had.
+        self.current: set[Hashable] = set()
+        self.new: set[Hashable] = set()
+        self._signatures: set[frozenset] = set()
         self._protected = False
         self._ranges: dict[tuple, tuple[float, float]] = {}
         self._relations_of: dict[Hashable, list[int]] = {}
+        # Cells of earlier reports: what they hid stays hidden, what they showed is out.
+        self.forced: set[Hashable] = set()
+        self._first_new_relation = 0
 
     # -- declaring cells and identities -------------------------------------------------
 
@@ -103,6 +114,21 @@ class LinkedCells:
         secondary suppression looks elsewhere.
         """
         value = float(value)
+        if key in self.cells and self.cells[key].earlier:
+            existing = self.cells[key]
+            if abs(existing.value - value) > TOLERANCE * max(1.0, abs(value)):
+                # A revised number: the earlier version is a different cell.
+                self.rename(key, ("as published earlier", key))
+            else:
+                existing.earlier = False
+                self.current.add(key)
+                if shown and not existing.shown:
+                    self.new.add(key)
+                existing.shown = existing.shown or shown
+                existing.count = existing.count or count
+                existing.hideable = existing.hideable and hideable
+                self._changed()
+                return
         if key in self.cells:
             existing = self.cells[key]
             if abs(existing.value - value) > TOLERANCE * max(1.0, abs(value)):
@@ -114,8 +140,31 @@ class LinkedCells:
             existing.hideable = existing.hideable and hideable
             return
         self.cells[key] = Cell(key, value, shown, count, hideable)
+        self.current.add(key)
+        self.new.add(key)
+        self._changed()
+
+    def _changed(self) -> None:
         self._protected = False
         self._ranges.clear()
+
+    def rename(self, old: Hashable, new: Hashable) -> None:
+        """Give a cell another key everywhere (an earlier report's version of a revised number)."""
+        cell = self.cells.pop(old)
+        cell.key = new
+        self.cells[new] = cell
+        for relation in self.relations:
+            if old in relation.terms:
+                relation.terms[new] = relation.terms.pop(old)
+        for bundle in self.bundles:
+            bundle[:] = [new if k == old else k for k in bundle]
+        for keys in (self.hidden, self.primary, self.forced, self.current, self.new):
+            if old in keys:
+                keys.discard(old)
+                keys.add(new)
+        self._relations_of[new] = self._relations_of.pop(old, [])
+        self._signatures = {frozenset(r.terms.items()) for r in self.relations}
+        self._changed()
 
     def sum_of(self, total: Hashable, members: Iterable[Hashable] | dict, name: str = "") -> None:
         """Declare ``total = Σ members`` (or ``Σ coefficient × member`` for a dict)."""
@@ -170,11 +219,15 @@ class LinkedCells:
         scale = max(1.0, *(abs(w * self.cells[k].value) for k, w in relation.terms.items()))
         if abs(value) > 1e-6 * scale + 0.5:
             raise DisclosureError(f"{relation.name}: the identity does not hold ({value:+.2f})")
+        relation.slack = abs(value) + 1e-9 * scale
+        signature = frozenset(relation.terms.items())
+        if signature in self._signatures:
+            return
+        self._signatures.add(signature)
         self.relations.append(relation)
         for key in relation.terms:
             self._relations_of.setdefault(key, []).append(len(self.relations) - 1)
-        self._protected = False
-        self._ranges.clear()
+        self._changed()
 
     # -- protecting -----------------------------------------------------------------------
 
@@ -199,31 +252,78 @@ class LinkedCells:
             if c.count and is_small(c.value, self.min_persons) and (k in self.hidden or not c.shown)
         ]
 
+    def _in_scope(self, groups: dict[Hashable, frozenset], pinned: dict) -> set[frozenset]:
+        """Groups this report can change: those of its own cells and of its identities.
+
+        Groups made only of earlier reports' cells were audited when those were published.
+        """
+        scope = {groups[k] for k in self.new if k in groups}
+        for index in range(self._first_new_relation, len(self.relations)):
+            scope.update(groups[k] for k in self.relations[index].terms if k in groups)
+        return scope
+
     def _unknown(self, key: Hashable) -> bool:
         return key in self.hidden or not self.cells[key].shown
 
-    def audit(self, keys: Iterable[Hashable] | None = None) -> Audit:
+    def audit(
+        self,
+        keys: Iterable[Hashable] | None = None,
+        skip: set | None = None,
+        first_only: bool = False,
+    ) -> Audit:
         """Feasible range of each small hidden or derived count, given what is shown.
 
-        The unknown cells fall apart into groups linked by identities; a cell's
-        range depends only on its group, so ranges are kept per (cell, group) and
-        only the group a suppression step changed is solved again.
+        Unknown cells pinned by an identity whose other cells are all known are
+        known too (their range is a point). The rest fall apart into groups linked
+        by identities; a cell's range depends only on its group, so ranges are
+        kept per (cell, group) and only a group a suppression step changed is
+        solved again.
         """
         unknown = [k for k in self.cells if self._unknown(k)]
-        groups = self._groups(unknown)
+        pinned = self._pinned(unknown)
+        groups = self._groups([k for k in unknown if k not in pinned], pinned)
         result = Audit()
-        for key in self._sensitive() if keys is None else list(keys):
-            group = groups[key]
-            cached = (key, group)
-            if cached not in self._ranges:
-                self._ranges[cached] = self._range(key, group)
-            low, high = self._ranges[cached]
+        if keys is None:
+            scope = self._in_scope(groups, pinned)
+            keys = [k for k in self._sensitive() if k in pinned or groups[k] in scope]
+        for key in keys:
+            if skip and key in skip:
+                continue
+            if key in pinned:
+                value = self.cells[key].value
+                low, high = value - pinned[key], value + pinned[key]
+            else:
+                group = groups[key]
+                cached = (key, group)
+                if cached not in self._ranges:
+                    self._ranges[cached] = self._range(key, group, pinned)
+                low, high = self._ranges[cached]
             result.ranges[key] = (low, high)
             if high - low < self.protection_width - TOLERANCE:
                 result.exposed.append(key)
+                if first_only:
+                    break
         return result
 
-    def _groups(self, unknown: list[Hashable]) -> dict[Hashable, frozenset]:
+    def _pinned(self, unknown: list[Hashable]) -> dict[Hashable, float]:
+        """Unknown cells an identity determines from known ones, with the slack they carry."""
+        open_cells = set(unknown)
+        pinned: dict[Hashable, float] = {}
+        queue = list(range(len(self.relations)))
+        while queue:
+            index = queue.pop()
+            relation = self.relations[index]
+            free = [k for k in relation.terms if k in open_cells]
+            if len(free) != 1:
+                continue
+            key = free[0]
+            carried = sum(pinned.get(k, 0.0) * abs(w) for k, w in relation.terms.items())
+            pinned[key] = (relation.slack + carried) / abs(relation.terms[key])
+            open_cells.discard(key)
+            queue.extend(self._relations_of.get(key, []))
+        return pinned
+
+    def _groups(self, unknown: list[Hashable], pinned: dict) -> dict[Hashable, frozenset]:
         parent = {k: k for k in unknown}
 
         def root(key):
@@ -242,42 +342,62 @@ class LinkedCells:
         frozen = {r: frozenset(m) for r, m in members.items()}
         return {key: frozen[root(key)] for key in unknown}
 
-    def _range(self, key: Hashable, group: frozenset) -> tuple[float, float]:
+    def _range(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, float]:
         variables = [k for k in self.cells if k in group]
         column = {k: i for i, k in enumerate(variables)}
         touching = sorted({i for k in variables for i in self._relations_of.get(k, [])})
-        a_eq = np.zeros((len(touching), len(variables)))
-        b_eq = np.zeros(len(touching))
+        a_rows = np.zeros((len(touching), len(variables)))
+        rhs = np.zeros(len(touching))
+        slack = np.zeros(len(touching))
         for row, index in enumerate(touching):
-            for cell, weight in self.relations[index].terms.items():
+            relation = self.relations[index]
+            slack[row] = relation.slack
+            for cell, weight in relation.terms.items():
                 if cell in column:
-                    a_eq[row, column[cell]] += weight
+                    a_rows[row, column[cell]] += weight
                 else:
-                    b_eq[row] -= weight * self.cells[cell].value
+                    rhs[row] -= weight * self.cells[cell].value
+                    slack[row] += abs(weight) * pinned.get(cell, 0.0)
         # Counts and amounts cannot be negative; a negative cell (a net position) is free.
         bounds = [(0, None) if self.cells[k].value >= 0 else (None, None) for k in variables]
         objective = np.zeros(len(variables))
         objective[column[key]] = 1.0
         if not touching:
             return (bounds[column[key]][0] or -np.inf, np.inf)
-        low = _optimum(objective, a_eq, b_eq, bounds)
-        high = -_optimum(-objective, a_eq, b_eq, bounds)
+        # Each identity holds up to the rounding of the shown values.
+        a_ub = np.vstack([a_rows, -a_rows])
+        b_ub = np.concatenate([rhs + slack, -rhs + slack])
+        low = _optimum(objective, a_ub, b_ub, bounds)
+        high = -_optimum(-objective, a_ub, b_ub, bounds)
         return (low, high)
 
     def protect(self) -> set[Hashable]:
         """Choose the hidden cells (primary, then secondary until the audit passes, then prune)."""
-        self.hidden = set()
+        for relation in self.relations:
+            # Each identity holds up to the rounding of the numbers it joins.
+            terms = [w * self.cells[k].value for k, w in relation.terms.items()]
+            # The floor keeps the solver's own tolerances from declaring true values infeasible.
+            relation.slack = abs(sum(terms)) + 1e-6 * max(1.0, *(abs(t) for t in terms))
+        self._ranges.clear()
+        self.hidden = set(self.forced)
         self.primary = {
             k
             for k, c in self.cells.items()
-            if c.shown and c.count and is_small(c.value, self.min_persons)
+            if c.shown
+            and c.count
+            and not c.earlier
+            and k not in self.forced
+            and is_small(c.value, self.min_persons)
         }
         for key in sorted(self.primary, key=self._position.__getitem__):
             if not self.cells[key].hideable:
                 raise DisclosureError(f"cell {key!r} is small but declared as always shown")
             self._hide(key)
+        # Hiding more never narrows a range, so a cell found safe stays safe.
+        safe: set[Hashable] = set()
         while True:
-            audit = self.audit()
+            audit = self.audit(skip=safe)
+            safe.update(k for k in audit.ranges if k not in audit.exposed)
             if not audit.exposed:
                 break
             exposed = audit.exposed[0]
@@ -291,6 +411,61 @@ class LinkedCells:
         self._prune()
         self._protected = True
         return self.hidden
+
+    # -- earlier reports ------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """Every cell, identity and decision, for the next report (JSON-ready)."""
+        if not self._protected:
+            self.protect()
+        return {
+            "min_persons": self.min_persons,
+            "cells": [
+                [_json_key(c.key), c.value, c.shown, c.count, c.key in self.hidden]
+                for c in self.cells.values()
+            ],
+            "relations": [[[_json_key(k), w] for k, w in r.terms.items()] for r in self.relations],
+        }
+
+    @classmethod
+    def decided(cls, published: dict) -> LinkedCells:
+        """The model a report was protected with (:meth:`to_dict`), its decisions as they were."""
+        cells = cls(published["min_persons"])
+        for key, value, shown, count, hidden in published["cells"]:
+            key = _tuple_key(key)
+            cells.cells[key] = Cell(key, value, shown, count, hideable=False)
+            if hidden:
+                cells.hidden.add(key)
+        cells._protected = True
+        return cells
+
+    def load_earlier(self, published: dict) -> None:
+        """Start from what earlier reports published (:meth:`to_dict`).
+
+        Their hidden cells stay hidden, their shown cells cannot be taken back
+        (they are never chosen for suppression), and their identities still hold.
+        A cell declared again with another value (a revision) becomes a cell of
+        its own. Identities among shown cells alone are dropped: they tell nothing.
+        """
+        if self.cells:
+            raise DisclosureError("load earlier reports before declaring this report's cells")
+        for key, value, shown, count, hidden in published["cells"]:
+            key = _tuple_key(key)
+            self.cells[key] = Cell(key, value, shown, count, hideable=False, earlier=True)
+            if hidden:
+                self.forced.add(key)
+        for terms in published["relations"]:
+            relation = Relation({_tuple_key(k): w for k, w in terms}, "earlier report")
+            residual = sum(w * self.cells[k].value for k, w in relation.terms.items())
+            scale = max(1.0, *(abs(w * self.cells[k].value) for k, w in relation.terms.items()))
+            relation.slack = abs(residual) + 1e-9 * scale
+            if any(k in self.forced or not self.cells[k].shown for k in relation.terms):
+                self._signatures.add(frozenset(relation.terms.items()))
+                self.relations.append(relation)
+                for key in relation.terms:
+                    self._relations_of.setdefault(key, []).append(len(self.relations) - 1)
+        self._first_new_relation = len(self.relations)
+        self._changed()
 
     @property
     def _position(self) -> dict[Hashable, int]:
@@ -319,7 +494,10 @@ class LinkedCells:
         order = self._position
         width = current[1] - current[0]
         while frontier:
-            linked = [r for r in self.relations if any(k in r.terms for k in frontier)]
+            linked = [
+                self.relations[i]
+                for i in sorted({i for k in frontier for i in self._relations_of.get(k, [])})
+            ]
             visible = {
                 k for r in linked for k in r.terms if self.cells[k].shown and self.cells[k].hideable
             } - self.hidden
@@ -341,20 +519,37 @@ class LinkedCells:
         return None
 
     def _prune(self) -> None:
-        """Show again every secondary cell the audit does not need, largest first."""
-        secondary = [k for k in self.hidden if k not in self.primary]
+        """Show again every secondary cell the audit does not need, largest first.
+
+        Only cells whose group of linked unknowns is small are tried: trying one
+        re-solves the range of every small count in its group, which is what makes
+        a long chain of reports slow, and a cell kept hidden is never unsafe.
+        """
+        secondary = [k for k in self.hidden if k not in self.primary | self.forced]
         order = self._position
+        unknown = [k for k in self.cells if self._unknown(k)]
+        groups = self._groups(unknown, {})
         for key in sorted(secondary, key=lambda k: (-abs(self.cells[k].value), order[k])):
             group = set(self._group(key))
-            if key not in self.hidden or group & self.primary:
+            if key not in self.hidden or group & (self.primary | self.forced):
+                continue
+            if len(groups.get(key, ())) > PRUNE_GROUP_LIMIT:
                 continue
             self.hidden -= group
-            if self.audit().exposed:
+            if self.audit(first_only=True).exposed:
                 self.hidden |= group
 
 
-def _optimum(objective, a_eq, b_eq, bounds) -> float:
-    solution = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+def _json_key(key):
+    return [_json_key(k) for k in key] if isinstance(key, tuple) else key
+
+
+def _tuple_key(key):
+    return tuple(_tuple_key(k) for k in key) if isinstance(key, list) else key
+
+
+def _optimum(objective, a_ub, b_ub, bounds) -> float:
+    solution = linprog(objective, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
     if solution.status == 3:
         return -np.inf
     if solution.status != 0:
