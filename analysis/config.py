@@ -169,6 +169,8 @@ class Disclosure(_Strict):
     min_persons: int = Field(ge=3)
     money_rounding: int = Field(ge=1)
     percent_decimals: int = Field(ge=0, le=3)
+    # Protect against differences with what earlier quarterly reports published.
+    across_reports: bool = True
 
 
 class Forecast(_Strict):

@@ -31,6 +31,7 @@ from analysis.sdc.linked import LinkedCells
 
 COUNT_TARGETS = ("employment", "social_measures", "life_satisfaction", "action_plan_goals")
 PUBLISHED_FILE = "disclosure.json"
+STATEMENT_COST = 2
 
 
 def target_key(column: str, target: str, area: str, as_of: str) -> tuple:
@@ -145,9 +146,15 @@ def _statement(
             statement_key(c, row.report, row.target, row.status, as_of)
             for c in ("units", "achievements", "amount")
         )
-        cells.add(units, row.units)
-        cells.add(achievements, row.achievements, count=row.target != "school_absence")
-        cells.add(amount, row.amount, count=False)
+        # The statement is what is paid on: other tables give way first.
+        cells.add(units, row.units, cost=STATEMENT_COST)
+        cells.add(
+            achievements,
+            row.achievements,
+            count=row.target != "school_absence",
+            cost=STATEMENT_COST,
+        )
+        cells.add(amount, row.amount, count=False, cost=STATEMENT_COST)
         cells.sum_of(amount, {achievements: row.unit_price}, "amount = achievements × price")
         if row.target != "school_absence":
             cells.sum_if_exact(achievements, [units], "achievements = units")
@@ -316,11 +323,16 @@ def effect_cells(
                         cells.sum_if_exact(eligible, [key], "eligible adults = treated adults")
 
 
-def read_published(quarterly_dir: Path | str, as_of: str, include: bool) -> dict | None:
+def read_published(
+    quarterly_dir: Path | str, as_of: str, include: bool, contract: Contract
+) -> dict | None:
     """What the quarterly reports up to ``as_of`` published (before it unless ``include``).
 
-    The latest quarter with a ``disclosure.json`` holds everything published until then.
+    The latest quarter with a ``disclosure.json`` holds everything published until
+    then. None when ``disclosure.across_reports`` is off or nothing was published.
     """
+    if not contract.disclosure.across_reports:
+        return None
     folder = Path(quarterly_dir)
     last = quarters.to_index(as_of) - (0 if include else 1)
     found = sorted(

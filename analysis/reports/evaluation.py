@@ -672,7 +672,7 @@ def prepare(
     payments = protect(
         QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers),
         contract,
-        disclosure.read_published(quarterly_dir, as_of, include=True),
+        disclosure.read_published(quarterly_dir, as_of, include=True, contract=contract),
         more=lambda cells: disclosure.effect_cells(
             cells, estimates, panels, subgroups or {}, as_of
         ),

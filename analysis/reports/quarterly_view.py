@@ -65,11 +65,11 @@ def load(
     key = json.loads((folder / "key_numbers.json").read_text(encoding="utf-8"))
     history = load_history(quarterly_dir, contract.timeline.intervention.start, as_of)
     inputs = QuarterlyInputs(as_of, tables, key, history)
-    published = disclosure.read_published(quarterly_dir, as_of, include=True)
+    published = disclosure.read_published(quarterly_dir, as_of, include=True, contract=contract)
     if decided and published and published.get("as_of") == as_of:
         inputs.cells = LinkedCells.decided(published)
         return inputs
-    earlier = disclosure.read_published(quarterly_dir, as_of, include=False)
+    earlier = disclosure.read_published(quarterly_dir, as_of, include=False, contract=contract)
     return protect(inputs, contract, earlier)
 
 

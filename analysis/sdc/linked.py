@@ -53,6 +53,7 @@ class Cell:
     hideable: bool = True
     bundle: int | None = None
     earlier: bool = False
+    cost: int = 1
 
 
 @dataclass
@@ -105,13 +106,15 @@ class LinkedCells:
         shown: bool = True,
         count: bool = True,
         hideable: bool = True,
+        cost: int = 1,
     ) -> None:
         """Declare a cell. The same key may be declared again (another table) with the same value.
 
         ``count`` marks a count of persons or units (small ones are protected);
         ``shown=False`` declares a derivable cell that no table shows;
         ``hideable=False`` a shown number that must stay (an amount to be paid), so
-        secondary suppression looks elsewhere.
+        secondary suppression looks elsewhere; a higher ``cost`` makes secondary
+        suppression take other cells first (the payment statement's rows).
         """
         value = float(value)
         if key in self.cells and self.cells[key].earlier:
@@ -127,6 +130,7 @@ class LinkedCells:
                 existing.shown = existing.shown or shown
                 existing.count = existing.count or count
                 existing.hideable = existing.hideable and hideable
+                existing.cost = max(existing.cost, cost)
                 self._changed()
                 return
         if key in self.cells:
@@ -138,8 +142,9 @@ class LinkedCells:
             existing.shown = existing.shown or shown
             existing.count = existing.count or count
             existing.hideable = existing.hideable and hideable
+            existing.cost = max(existing.cost, cost)
             return
-        self.cells[key] = Cell(key, value, shown, count, hideable)
+        self.cells[key] = Cell(key, value, shown, count, hideable, cost=cost)
         self.current.add(key)
         self.new.add(key)
         self._changed()
@@ -503,7 +508,12 @@ class LinkedCells:
             } - self.hidden
             candidates = sorted(
                 visible,
-                key=lambda k: (self.cells[k].value <= 0, abs(self.cells[k].value), order[k]),
+                key=lambda k: (
+                    self.cells[k].cost,
+                    self.cells[k].value <= 0,
+                    abs(self.cells[k].value),
+                    order[k],
+                ),
             )
             for candidate in candidates[:12]:
                 group = set(self._group(candidate)) - self.hidden
