@@ -101,3 +101,34 @@ def test_no_report_left_behind_when_the_build_fails(tmp_path, synthetic_dir, con
     after = {p: _hash(p) for p in reports.rglob("*") if p.is_file()}
     assert before == after
     assert not list(reports.rglob("*.tmp"))
+
+
+def test_disclosure_decisions_do_not_depend_on_the_hash_seed(tmp_path, synthetic_dir):
+    """Suppression is chosen from ordered cells, never from set order (which varies by process)."""
+    import subprocess
+    import sys
+
+    outputs = []
+    for seed in ("1", "2"):
+        folder = tmp_path / seed
+        for quarter in ("2024Q4", "2025Q1"):
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "analysis",
+                    "quarterly",
+                    "--data",
+                    str(synthetic_dir),
+                    "--as-of",
+                    quarter,
+                    "--out",
+                    str(folder / quarter),
+                ],
+                check=True,
+                capture_output=True,
+                env={**os.environ, "PYTHONHASHSEED": seed},
+            )
+        outputs.append(folder / "2025Q1" / "disclosure.json")
+    assert json.loads(outputs[0].read_text())["cells"], "the chain was written"
+    assert _hash(outputs[0]) == _hash(outputs[1])

@@ -273,7 +273,7 @@ def link_to_earlier(cells: LinkedCells) -> None:
         found = _series(key)
         if cell.earlier and found:
             earlier.setdefault(found[0], []).append((found[1], key))
-    for key in list(cells.current):
+    for key in [k for k in cells.cells if k in cells.current]:
         found = _series(key)
         if not found or found[0] not in earlier:
             continue
