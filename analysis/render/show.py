@@ -42,23 +42,24 @@ def table_markdown(
     decimals = decimals or {}
     frame = frame.reset_index(drop=True)
     header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    cells = [
+        [_markdown_cell(v, lang, decimals.get(c)) for c, v in zip(frame.columns, row, strict=True)]
+        for row in frame.itertuples(index=False)
+    ]
     aligns = []
-    for column in frame.columns:
+    for index, column in enumerate(frame.columns):
         values = frame[column]
         is_number = values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
         is_symbol = values.map(lambda v: v in SYMBOLS)
         numeric = bool(is_number.any() and (is_number | is_symbol | values.isna()).all())
-        aligns.append("---:" if numeric else ":---")
-    rule = "|" + "|".join(aligns) + "|"
-    body = [
-        "| "
-        + " | ".join(
-            _markdown_cell(v, lang, decimals.get(c))
-            for c, v in zip(frame.columns, row, strict=True)
+        # Pandoc sizes the columns of a wide pipe table by the length of these dashes:
+        # as wide as the longest cell or the longest word of the header.
+        width = max(
+            [len(word) for word in str(column).split()] + [len(row[index]) for row in cells] + [3]
         )
-        + " |"
-        for row in frame.itertuples(index=False)
-    ]
+        aligns.append("-" * width + ":" if numeric else ":" + "-" * width)
+    rule = "|" + "|".join(aligns) + "|"
+    body = ["| " + " | ".join(row) + " |" for row in cells]
     return "\n".join([header, rule, *body])
 
 

@@ -425,14 +425,31 @@ def payment_prose(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str
             f" og et afkastloft på {numbers.percent(caps.investor_annual_return, 1, lang)} om året."
         )
         if largest:
-            text += f" Den største post er {t(f'target.{largest}', lang).lower()} med {_by_target(inputs, largest, by_target, lang)}"
+            name, amount = (
+                t(f"target.{largest}", lang).lower(),
+                _by_target(inputs, largest, by_target, lang),
+            )
+            # A hidden amount is left out of the sentence rather than shown as a symbol.
+            text += (
+                f" Den største post er {name}."
+                if amount == SUPPRESSED
+                else f" Den største post er {name} med {amount}"
+            )
     else:
         text = f"Outcome payments due total {numbers.dkk(total, lang)} against a total cap of {numbers.dkk(caps.total_outcome_payments, lang)}"
         text += (
             f" and a return cap of {numbers.percent(caps.investor_annual_return, 1, lang)} a year."
         )
         if largest:
-            text += f" The largest item is {t(f'target.{largest}', lang).lower()} at {_by_target(inputs, largest, by_target, lang)}."
+            name, amount = (
+                t(f"target.{largest}", lang).lower(),
+                _by_target(inputs, largest, by_target, lang),
+            )
+            text += (
+                f" The largest item is {name}."
+                if amount == SUPPRESSED
+                else f" The largest item is {name} at {amount}."
+            )
     return text
 
 

@@ -112,9 +112,9 @@ def methods(report: ev.EvaluationReport, lang: str) -> None:
     minimum = report.contract.disclosure.min_persons
     intro = (
         "Data: registerdata (ydelser, sociale foranstaltninger, skolefravær), spørgeskema om livstilfredshed og kommunens handleplaner. Effekter estimeres med forskel-i-forskelle: TWFE (linearmodels PanelOLS) og Callaway–Sant'Anna ATT(g,t) med aldrig-indskrevne husstande som kontrolgruppe. "
-        f"Ingen tabel, figur eller tekst viser et antal på 1 til {minimum - 1} personer. Desuden skjules så mange andre tal, at et skjult antal ikke kan regnes ud fra totaler, andre tabeller eller forskelle mellem akkumulerede tal til et interval smallere end {minimum}; betalingsgrundlaget (opgjorte beløb pr. resultatrapport) vises altid."
+        f"Ingen tabel, figur eller tekst viser et antal på 1 til {minimum - 1} personer. Desuden skjules så mange andre tal, at et skjult antal ikke kan regnes ud fra totaler, andre tabeller eller forskelle til tal i tidligere kvartalsrapporter til et interval smallere end {minimum}; betalingsgrundlaget (opgjorte beløb pr. resultatrapport) vises altid."
         if da
         else "Data: register data (benefits, social measures, school absence), the life-satisfaction survey and the municipality's action plans. Effects are estimated by difference-in-differences: TWFE (linearmodels PanelOLS) and Callaway–Sant'Anna ATT(g,t) with never-enrolled households as comparison. "
-        f"No table, figure or sentence shows a count of 1 to {minimum - 1} persons. Enough other numbers are hidden that no hidden count can be worked out, from totals, other tables or differences of cumulative counts, to a range narrower than {minimum}; the payment basis (amounts due per result report) is always shown."
+        f"No table, figure or sentence shows a count of 1 to {minimum - 1} persons. Enough other numbers are hidden that no hidden count can be worked out, from totals, other tables or differences from numbers in earlier quarterly reports, to a range narrower than {minimum}; the payment basis (amounts due per result report) is always shown."
     )
     show.text(f"# {t('h.methods', lang)}\n\n{intro}\n\n{view.methods_text(report.contract, lang)}")
