@@ -54,7 +54,8 @@ def table_markdown(
         numeric = bool(is_number.any() and (is_number | is_symbol | values.isna()).all())
         # Pandoc sizes the columns of a wide pipe table by the length of these dashes:
         # as wide as the longest cell or the longest word of the header.
-        width = max(
+        # (+2: bold headers and the cell inset need a little more than the characters.)
+        width = 2 + max(
             [len(word) for word in str(column).split()] + [len(row[index]) for row in cells] + [3]
         )
         aligns.append("-" * width + ":" if numeric else ":" + "-" * width)
