@@ -184,3 +184,22 @@ def test_a_report_cannot_be_undone_by_the_one_before(extract, contract):
                 compared += 1
     assert compared > 0
     assert not after.audit().exposed
+
+
+def test_prose_leaves_a_hidden_amount_out(protected_2025q1, contract):
+    from analysis.reports import quarterly_view as view
+
+    inputs = protected_2025q1
+    largest = disclosure.largest_item(inputs.tables["payment_statement"])
+    key = disclosure.summary_key("amount_by_target", inputs.as_of, largest)
+    shown = view.payment_prose(inputs, contract, "da")
+    was_hidden = key in inputs.cells.hidden
+    inputs.cells.hidden.add(key)
+    try:
+        hidden = view.payment_prose(inputs, contract, "da")
+    finally:
+        if not was_hidden:
+            inputs.cells.hidden.discard(key)
+    name = view.t(f"target.{largest}", "da").lower()
+    assert hidden.endswith(f"Den største post er {name}.") and "*" not in hidden
+    assert was_hidden or shown.endswith("kr.")

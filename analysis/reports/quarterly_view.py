@@ -412,44 +412,42 @@ def absence_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     )
 
 
+PAYMENT_PROSE = {
+    "da": (
+        "Opgjorte resultatbetalinger i alt er {total} mod et samlet loft på {cap} "
+        "og et afkastloft på {rate} om året.",
+        " Den største post er {name}.",
+        # The amount ends in "kr.", which closes the sentence.
+        " Den største post er {name} med {amount}",
+    ),
+    "en": (
+        "Outcome payments due total {total} against a total cap of {cap} "
+        "and a return cap of {rate} a year.",
+        " The largest item is {name}.",
+        " The largest item is {name} at {amount}.",
+    ),
+}
+
+
 def payment_prose(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
+    """Payments due against the caps, and the largest item (left out of the sentence if hidden)."""
     statement = inputs.tables["payment_statement"]
     final = statement.loc[statement["status"] == "final"]
     by_target = final.groupby("target")["amount"].sum()
     largest = disclosure.largest_item(statement)
-    total = float(by_target.sum())
     caps = contract.caps
-    if lang == "da":
-        text = f"Opgjorte resultatbetalinger i alt er {numbers.dkk(total, lang)} mod et samlet loft på {numbers.dkk(caps.total_outcome_payments, lang)}"
-        text += (
-            f" og et afkastloft på {numbers.percent(caps.investor_annual_return, 1, lang)} om året."
+    opening, largest_hidden, largest_shown = PAYMENT_PROSE[lang]
+    text = opening.format(
+        total=numbers.dkk(float(by_target.sum()), lang),
+        cap=numbers.dkk(caps.total_outcome_payments, lang),
+        rate=numbers.percent(caps.investor_annual_return, 1, lang),
+    )
+    if largest:
+        name = t(f"target.{largest}", lang).lower()
+        amount = _by_target(inputs, largest, by_target, lang)
+        text += (largest_hidden if amount == SUPPRESSED else largest_shown).format(
+            name=name, amount=amount
         )
-        if largest:
-            name, amount = (
-                t(f"target.{largest}", lang).lower(),
-                _by_target(inputs, largest, by_target, lang),
-            )
-            # A hidden amount is left out of the sentence rather than shown as a symbol.
-            text += (
-                f" Den største post er {name}."
-                if amount == SUPPRESSED
-                else f" Den største post er {name} med {amount}"
-            )
-    else:
-        text = f"Outcome payments due total {numbers.dkk(total, lang)} against a total cap of {numbers.dkk(caps.total_outcome_payments, lang)}"
-        text += (
-            f" and a return cap of {numbers.percent(caps.investor_annual_return, 1, lang)} a year."
-        )
-        if largest:
-            name, amount = (
-                t(f"target.{largest}", lang).lower(),
-                _by_target(inputs, largest, by_target, lang),
-            )
-            text += (
-                f" The largest item is {name}."
-                if amount == SUPPRESSED
-                else f" The largest item is {name} at {amount}."
-            )
     return text
 
 
