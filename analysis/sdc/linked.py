@@ -16,10 +16,16 @@ quarter's flow behind two cumulative counts). :meth:`LinkedCells.protect` then
    shown cells and the identities, and that counts and amounts are not negative,
    the smallest and largest value the cell can take; a cell whose feasible range
    is narrower than ``min_persons`` is exposed (a single value is exact disclosure);
-3. while a cell is exposed, hides the smallest shown non-zero cell that shares an
-   identity with it (or with the hidden cells linked to it), together with the
-   cells bundled with that one (the amount and count of one payment row), and
-   audits again.
+3. while a cell is exposed, hides the cheapest, then smallest, shown cell that
+   shares an identity with it (or with the hidden cells linked to it) and widens
+   its range, together with the cells bundled with that one (the amount and count
+   of one payment row), and audits again;
+4. shows again the secondary cells the audit does not need (where cheap to check).
+
+A report can start from what earlier reports published (:meth:`load_earlier`):
+their hidden cells stay hidden, their shown cells are known, and only the groups
+of cells this report adds or links are audited again. :meth:`to_dict` gives the
+model with its decisions for the next report.
 
 This is the audit-and-extend scheme of tau-argus's hypercube and modular methods
 reduced to what a report of this size needs; it guarantees the audit's criterion,
@@ -244,12 +250,6 @@ class LinkedCells:
             raise DisclosureError(f"cell {key!r} was not declared to disclosure control")
         return key in self.hidden
 
-    def shown(self, key: Hashable, value=None):
-        """``value`` (the cell's value when omitted), or ``"*"`` when the cell is hidden."""
-        if self.is_hidden(key):
-            return "*"
-        return self.cells[key].value if value is None else value
-
     def _sensitive(self) -> list[Hashable]:
         return [
             k
@@ -257,7 +257,7 @@ class LinkedCells:
             if c.count and is_small(c.value, self.min_persons) and (k in self.hidden or not c.shown)
         ]
 
-    def _in_scope(self, groups: dict[Hashable, frozenset], pinned: dict) -> set[frozenset]:
+    def _in_scope(self, groups: dict[Hashable, frozenset]) -> set[frozenset]:
         """Groups this report can change: those of its own cells and of its identities.
 
         Groups made only of earlier reports' cells were audited when those were published.
@@ -286,10 +286,10 @@ class LinkedCells:
         """
         unknown = [k for k in self.cells if self._unknown(k)]
         pinned = self._pinned(unknown)
-        groups = self._groups([k for k in unknown if k not in pinned], pinned)
+        groups = self._groups([k for k in unknown if k not in pinned])
         result = Audit()
         if keys is None:
-            scope = self._in_scope(groups, pinned)
+            scope = self._in_scope(groups)
             keys = [k for k in self._sensitive() if k in pinned or groups[k] in scope]
         for key in keys:
             if skip and key in skip:
@@ -328,7 +328,7 @@ class LinkedCells:
             queue.extend(self._relations_of.get(key, []))
         return pinned
 
-    def _groups(self, unknown: list[Hashable], pinned: dict) -> dict[Hashable, frozenset]:
+    def _groups(self, unknown: list[Hashable]) -> dict[Hashable, frozenset]:
         parent = {k: k for k in unknown}
 
         def root(key):
@@ -538,7 +538,7 @@ class LinkedCells:
         secondary = [k for k in self.hidden if k not in self.primary | self.forced]
         order = self._position
         unknown = [k for k in self.cells if self._unknown(k)]
-        groups = self._groups(unknown, {})
+        groups = self._groups(unknown)
         for key in sorted(secondary, key=lambda k: (-abs(self.cells[k].value), order[k])):
             group = set(self._group(key))
             if key not in self.hidden or group & (self.primary | self.forced):
