@@ -100,8 +100,18 @@ def twfe(
     else:
         fit = model.fit(cov_type="robust")
         n_clusters = None
-    att = float(fit.params[treatname])
-    se = float(fit.std_errors[treatname])
+    return _result(
+        float(fit.params[treatname]),
+        float(fit.std_errors[treatname]),
+        alpha,
+        int(fit.nobs),
+        int(frame.index.get_level_values(0).nunique()),
+        n_clusters,
+    )
+
+
+def _result(att, se, alpha, n_obs, n_units, n_clusters) -> TWFEResult:
+    """Normal-approximation interval and p-value around a coefficient and its standard error."""
     z = stats.norm.ppf(1 - alpha / 2)
     return TWFEResult(
         att,
@@ -109,10 +119,10 @@ def twfe(
         att - z * se,
         att + z * se,
         float(2 * stats.norm.sf(abs(att / se))),
-        int(fit.nobs),
-        int(frame.index.get_level_values(0).nunique()),
+        n_obs,
+        n_units,
         n_clusters,
-        "clustered" if cluster else "robust",
+        "robust" if n_clusters is None else "clustered",
     )
 
 
@@ -141,15 +151,4 @@ def _twfe_demeaned(data, yname, tname, idname, treatname, cluster, alpha) -> TWF
         scores = d * resid
         n_clusters = None
     se = float(np.sqrt(scale * (scores @ scores)) / dd)
-    z = stats.norm.ppf(1 - alpha / 2)
-    return TWFEResult(
-        att,
-        se,
-        att - z * se,
-        att + z * se,
-        float(2 * stats.norm.sf(abs(att / se))),
-        int(n_obs),
-        int(len(units)),
-        n_clusters,
-        "clustered" if cluster else "robust",
-    )
+    return _result(att, se, alpha, int(n_obs), int(len(units)), n_clusters)
