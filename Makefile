@@ -16,28 +16,48 @@ QUARTERLY_LANGS ?= da
 RESULTS ?= data/results
 REPORTS ?= reports
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+# Python 3.11, 3.12 or 3.13. `make test PYTHON=python3.13` builds and uses its own
+# .venv-3.13, so environments of different versions live side by side; the stamp
+# file records the version, so a .venv made by another interpreter is rebuilt.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+# A pyenv shim of a version that is installed but not active in this shell
+# ("pyenv: python3.13: command not found") runs that installed version.
+PYTHON_EXE := $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null || { v=$$(pyenv versions --bare 2>/dev/null | grep -m1 -E '^$(subst .,\.,$(patsubst python%,%,$(notdir $(PYTHON))))(\.|$$)'); test -n "$$v" && PYENV_VERSION=$$v $(PYTHON) -c 'import sys; print(sys.executable)'; } 2>/dev/null)
+PY_VERSION := $(if $(PYTHON_EXE),$(shell $(PYTHON_EXE) -c 'import sys; print("%d.%d" % sys.version_info[:2])'))
+VENV ?= $(if $(filter command line,$(origin PYTHON)),.venv-$(PY_VERSION),.venv)
 PY := $(VENV)/bin/python
-ENV_STAMP := $(VENV)/.installed
+ENV_STAMP := $(VENV)/.installed-$(PY_VERSION)
+LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := config/contract.yaml config/synthetic.yaml
 CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py 2>/dev/null)
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null)
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet))
 
-.PHONY: help setup data validate results report test test-slow lint format verify bench clean lock
+.PHONY: help setup lab data validate results report build test test-slow lint format verify bench clean lock
 
 help: ## Show this help
 	@echo "Usage: make <target> [DATA=dir] [AS_OF=YYYYQn] [LANGS='da en']"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
 $(ENV_STAMP): requirements.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@test -n "$(PY_VERSION)" || { echo "error: '$(PYTHON)' does not run; give an installed interpreter, e.g. make setup PYTHON=python3.12" >&2; exit 1; }
+	@case "$(PY_VERSION)" in 3.11|3.12|3.13) ;; *) echo "error: Python $(PY_VERSION) is not supported; use 3.11, 3.12 or 3.13 (PYTHON=python3.12)" >&2; exit 1;; esac
+	@# A venv made by another Python version cannot be upgraded in place.
+	if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PY_VERSION)" ]; then rm -rf $(VENV); fi
+	rm -f $(VENV)/.installed* $(LAB_STAMP)
+	$(PYTHON_EXE) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 setup: $(ENV_STAMP) ## Create .venv from the lock file (re-runs only when the lock changes)
+
+$(LAB_STAMP): $(ENV_STAMP) requirements-lab.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock -r requirements-lab.lock
+	touch $@
+
+lab: $(LAB_STAMP) ## Open the report notebooks in JupyterLab (installs the lab extra; synthetic data)
+	$(PY) -m analysis.lab --data $(DATA) $(if $(AS_OF),--as-of $(AS_OF))
 
 data/synthetic/manifest.json: $(CODE_DEPS) $(CONFIG)
 	$(PY) -m analysis synth --out data/synthetic
@@ -63,6 +83,9 @@ report: $(REPORT_FILES) ## Render every report (quarterly up to AS_OF; midterm, 
 test: $(ENV_STAMP) ## Run the test suite (fast tests; slow ones: make test-slow)
 	$(PY) -m pytest -q
 
+build: $(ENV_STAMP) ## Same as `make report`, run by `python -m analysis build` (the way without make)
+	$(PY) -m analysis build --data $(DATA) --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)" --results $(RESULTS) --reports $(REPORTS)
+
 test-slow: $(ENV_STAMP) ## Run only the slow tests (Monte Carlo, full renders)
 	$(PY) -m pytest -q -m slow
 
@@ -82,10 +105,12 @@ verify: $(ENV_STAMP) ## Re-execute every report into build/verify and compare it
 bench: $(ENV_STAMP) ## Run the benchmark suite (writes build/bench.json)
 	$(PY) -m analysis.bench --out build/bench.json
 
-lock: ## Re-resolve requirements.lock from pyproject.toml (needs the registry)
-	rm -rf build/lockenv && $(PYTHON) -m venv build/lockenv
+lock: ## Re-resolve requirements.lock and requirements-lab.lock from pyproject.toml (needs the registry)
+	rm -rf build/lockenv && $(PYTHON_EXE) -m venv build/lockenv
 	build/lockenv/bin/pip install --quiet ".[dev]"
-	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis | sed '1i # Exact versions of every package in the project environment (Python 3.11).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements.lock
+	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis | sed '1i # Exact versions of every package in the project environment (Python 3.11, 3.12, 3.13).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements.lock
+	build/lockenv/bin/pip install --quiet -c requirements.lock ".[lab]"
+	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis | grep -vxFf requirements.lock | sed '1i # Exact versions of the optional JupyterLab environment (`make lab`, extra `lab`),\n# on top of requirements.lock (resolved against it, for Python 3.11-3.13).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements-lab.lock
 
 clean: ## Remove generated data, results, reports and build files (keeps .venv and data/raw)
 	rm -rf build data/synthetic data/results $(REPORTS)/quarterly $(REPORTS)/midterm $(REPORTS)/preliminary_final $(REPORTS)/final
