@@ -29,7 +29,8 @@ PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed-$(PY_VERSION)
 LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := config/contract.yaml config/synthetic.yaml
-CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py 2>/dev/null)
+# analysis/build.py (python -m analysis build) and analysis/lab.py run the rules, they feed no report.
+CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py -not -path analysis/build.py -not -path analysis/lab.py 2>/dev/null)
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null)
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet))
 
@@ -68,9 +69,16 @@ validate: $(ENV_STAMP) $(DATA_DEPS) ## Check the extract in DATA against the dat
 	$(PY) -m analysis validate $(DATA)
 
 # Rules for every quarterly and evaluation report, generated from the contract.
-build/targets.mk: $(ENV_STAMP) $(CONFIG) params/quarterly.yaml analysis/reports/maketargets.py analysis/reports/kinds.py
+# build/targets.args changes (and the rules are regenerated) when AS_OF or a language list does.
+TARGET_ARGS := --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)"
+build/targets.args: FORCE
 	@mkdir -p build
-	$(PY) -m analysis make-targets --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)" > $@
+	@echo '$(TARGET_ARGS)' | cmp -s - $@ || echo '$(TARGET_ARGS)' > $@
+
+build/targets.mk: build/targets.args $(ENV_STAMP) $(CONFIG) params/quarterly.yaml analysis/reports/maketargets.py analysis/reports/kinds.py
+	$(PY) -m analysis make-targets $(TARGET_ARGS) > $@
+
+FORCE:
 
 ifneq ($(filter data results report verify,$(or $(MAKECMDGOALS),help)),)
 include build/targets.mk

@@ -86,6 +86,26 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_build(args) -> int:
+    from analysis.build import build
+
+    ran = build(
+        data=args.data,
+        as_of=args.as_of or None,
+        langs=[w for item in args.langs for w in item.split()],
+        quarterly_langs=[w for item in args.quarterly_langs for w in item.split()],
+        results=args.results,
+        reports=args.reports,
+        goal=args.goal,
+        jobs=args.jobs,
+        dry_run=args.dry_run,
+        contract=_contract(args),
+    )
+    if not ran:
+        print(f"build: {args.goal} is up to date")
+    return 0
+
+
 def cmd_make_targets(args) -> int:
     from analysis.reports.maketargets import make_targets
 
@@ -175,6 +195,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
+        "build",
+        help="everything `make report` does, without make: data, quarterly results, every report",
+        description="Bring the synthetic extract, the quarterly results and every report up to "
+        "date, redoing only what is older than its inputs (the rules `make report` uses).",
+    )
+    p.add_argument(
+        "goal",
+        nargs="?",
+        default="report",
+        choices=["data", "results", "report"],
+        help="what to bring up to date (default: %(default)s)",
+    )
+    p.add_argument("--data", default=str(paths.SYNTHETIC_DIR), help="extract directory")
+    p.add_argument(
+        "--as-of",
+        default=None,
+        help="last quarterly report, YYYYQn (default: params/quarterly.yaml)",
+    )
+    p.add_argument(
+        "--langs", nargs="+", default=["da", "en"], help="languages of the evaluation reports"
+    )
+    p.add_argument(
+        "--quarterly-langs", nargs="+", default=["da"], help="languages of the quarterly reports"
+    )
+    p.add_argument(
+        "--results", default=str(paths.RESULTS_DIR), help="results root (default: %(default)s)"
+    )
+    p.add_argument(
+        "--reports", default=str(paths.REPORTS_DIR), help="output root (default: %(default)s)"
+    )
+    p.add_argument("--jobs", "-j", type=int, default=1, help="steps run at the same time")
+    p.add_argument(
+        "--dry-run", "-n", action="store_true", help="print the steps that would run; run none"
+    )
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser(
         "make-targets", help="print the Makefile rules for every report (used by the Makefile)"
     )
     p.add_argument("--as-of", required=True, help="last quarter with a quarterly report")
@@ -204,6 +261,7 @@ def _terminate(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = build_parser().parse_args(argv)
+    from analysis.build import BuildError
     from analysis.config import ConfigError
     from analysis.data.validate import DataContractError
     from analysis.render.execute import NotebookFailed
@@ -213,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (
+        BuildError,
         ConfigError,
         DataContractError,
         NotebookFailed,

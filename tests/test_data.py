@@ -302,7 +302,7 @@ def test_generator_matches_design_figures(extract, contract, synthetic_dir):
     households = extract["households"]
     persons = extract["persons"].merge(households[["household_id", "group"]], on="household_id")
     intervention = households["group"] == "intervention"
-    # 180 households, about 460 persons (DESIGN.md section 1), within 10 %.
+    # 180 households, about 460 persons (docs/programme.md), within 10 %.
     assert intervention.sum() == 180
     assert 414 <= (persons["group"] == "intervention").sum() <= 506
     # Comparison pool about ten times the intervention group.

@@ -1,4 +1,4 @@
-"""Pandera schemas of the seven tables of the data contract (DESIGN.md section 5).
+"""Pandera schemas of the seven tables of the data contract (documented in data/README.md, generated from them).
 
 Each column carries its meaning in English (``description``) and its Danish term
 (``title``); ``data/README.md`` is generated from these schemas, so the document

@@ -1,4 +1,4 @@
-"""The payment targets as rules over unit-level data (DESIGN.md section 2).
+"""The payment targets as rules over unit-level data (docs/payments.md).
 
 Each rule returns a :class:`TargetResult`: the eligible units, and for every
 unit-step the quarter it was first achieved and, per quarter, whether it holds.

@@ -1,6 +1,6 @@
 """Effect estimates, balance, power, robustness and budget economics for the evaluation reports.
 
-Outcomes (DESIGN.md section 4): the self-sufficiency step and being
+Outcomes (docs/evaluation.md): the self-sufficiency step and being
 self-supporting (adults 18–64), the support level (all persons) and school absence
 (pupils), each a person × quarter panel with the household's enrolment quarter as
 cohort ``g`` (0 for comparison households) and clustered by household.

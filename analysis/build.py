@@ -1,0 +1,357 @@
+"""``python -m analysis build``: everything ``make report`` does, without make.
+
+Analysts at Statistics Denmark's research service often work on Windows without
+make. This module runs the same rules the Makefile runs: it takes the rules that
+``python -m analysis make-targets`` generates for the Makefile (one per quarterly
+result and per report, with their real inputs), adds the Makefile's rule for the
+synthetic extract, and executes them with make's out-of-date logic: a rule runs
+when one of its targets is missing or older than one of its inputs, or when a
+rule it depends on ran. Every step is a ``python -m analysis <command>`` process
+started with the running interpreter, so there is no shell, no ``/tmp`` and
+nothing POSIX-only; paths are ``pathlib`` paths relative to the repository.
+
+Because the rules are the generated Makefile text, a rule added to
+:func:`analysis.reports.maketargets.make_targets` is built here too. The Makefile's
+variables are expanded with the same values the Makefile gives them
+(:func:`variables`); only the environment stamp differs: the Makefile's code
+dependencies include ``.venv/.installed-<version>``, here the stamp of the running
+environment is used when there is one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analysis.paths import ROOT, SYNTHETIC_DIR
+
+VARIABLE = re.compile(r"\$\(([A-Za-z_]+)\)")
+# The Makefile's CODE_DEPS: the package without the renderer (RENDER_DEPS) and
+# without the commands that never feed a report.
+NOT_CODE = ("analysis/build.py", "analysis/lab.py")
+CONFIG = ("config/contract.yaml", "config/synthetic.yaml")
+GOALS = {"data": "DATA_DEPS", "results": "QUARTERLY_RESULTS", "report": "REPORT_FILES"}
+
+
+class BuildError(RuntimeError):
+    """A rule cannot be run: a missing input without a rule, or a failed step."""
+
+
+@dataclass
+class Rule:
+    """One Makefile rule: targets made together by one recipe from the inputs."""
+
+    targets: list[str]
+    inputs: list[str]
+    commands: list[list[str]] = field(default_factory=list)
+
+
+def code_files(root: Path = ROOT) -> list[str]:
+    """The Makefile's CODE_DEPS without the stamp: ``analysis/**/*.py`` outside ``render/``."""
+    found = []
+    for path in (root / "analysis").rglob("*.py"):
+        relative = path.relative_to(root)
+        if "render" in relative.parts or "__pycache__" in relative.parts:
+            continue
+        if relative.name in ("bench.py", "verify.py") or relative.as_posix() in NOT_CODE:
+            continue
+        found.append(relative.as_posix())
+    return sorted(found)
+
+
+def render_files(root: Path = ROOT) -> list[str]:
+    """The Makefile's RENDER_DEPS: every file under ``analysis/render``."""
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in (root / "analysis" / "render").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+
+
+def environment_stamp() -> list[str]:
+    """The stamp ``make setup`` leaves in the running environment, if this is such one."""
+    stamp = Path(sys.prefix) / f".installed-{sys.version_info[0]}.{sys.version_info[1]}"
+    return [str(stamp)] if stamp.exists() else []
+
+
+def _relative(path: Path | str) -> str:
+    """A user's path as the Makefile would write it: relative to the repository when inside."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(resolved)
+
+
+def is_synthetic(data: str) -> bool:
+    return (ROOT / data).resolve() == SYNTHETIC_DIR.resolve()
+
+
+def data_files(data: str) -> list[str]:
+    """The Makefile's DATA_DEPS: the generator's manifest, or an extract's table files."""
+    if is_synthetic(data):
+        return [f"{_relative(SYNTHETIC_DIR)}/manifest.json"]
+    folder = ROOT / data
+    return sorted(_relative(p) for pattern in ("*.csv", "*.parquet") for p in folder.glob(pattern))
+
+
+def variables(data: str, results: str, reports: str) -> dict[str, list[str]]:
+    """The Makefile's variables, each a list of words (a path with spaces stays one word)."""
+    return {
+        "PY": ["$(PY)"],
+        "DATA": [data],
+        "RESULTS": [results],
+        "REPORTS": [reports],
+        "CONFIG": list(CONFIG),
+        "CODE_DEPS": environment_stamp() + code_files(),
+        "RENDER_DEPS": render_files(),
+        "DATA_DEPS": data_files(data),
+    }
+
+
+def _expand(word: str, values: dict[str, list[str]]) -> list[str]:
+    whole = VARIABLE.fullmatch(word)
+    if whole:
+        if whole.group(1) not in values:
+            raise BuildError(f"unknown variable {word} in the generated rules")
+        return list(values[whole.group(1)])
+
+    def one(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise BuildError(f"unknown variable $({name}) in the generated rules")
+        return " ".join(values[name])
+
+    return [VARIABLE.sub(one, word)]
+
+
+def parse_rules(text: str, values: dict[str, list[str]]) -> list[Rule]:
+    """Read Makefile rules (``a b &: c d`` or ``a: c d``, tab-indented recipes, ``X := …``).
+
+    ``values`` is extended with the ``:=`` assignments found, so goals such as
+    ``REPORT_FILES`` can be looked up afterwards.
+    """
+    rules: list[Rule] = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line.startswith("\t"):
+            if not rules:
+                raise BuildError(f"a recipe line before any rule: {line.strip()}")
+            rules[-1].commands.append([w for word in line.split() for w in _expand(word, values)])
+            continue
+        if ":=" in line:
+            name, _, value = line.partition(":=")
+            values[name.strip()] = [w for word in value.split() for w in _expand(word, values)]
+            continue
+        head, sep, inputs = line.partition("&:") if "&:" in line else line.partition(":")
+        if not sep:
+            raise BuildError(f"cannot read this line of the generated rules: {line}")
+        rules.append(
+            Rule(
+                targets=[w for word in head.split() for w in _expand(word, values)],
+                inputs=[w for word in inputs.split() for w in _expand(word, values)],
+            )
+        )
+    return rules
+
+
+def synthetic_rule(values: dict[str, list[str]]) -> Rule:
+    """The Makefile's rule for ``data/synthetic/manifest.json``."""
+    out = _relative(SYNTHETIC_DIR)
+    return Rule(
+        targets=[f"{out}/manifest.json"],
+        inputs=values["CODE_DEPS"] + values["CONFIG"],
+        commands=[["$(PY)", "-m", "analysis", "synth", "--out", out]],
+    )
+
+
+def rules_for(
+    data: str,
+    as_of: str | None,
+    langs: Sequence[str],
+    quarterly_langs: Sequence[str],
+    results: str,
+    reports: str,
+    contract,
+) -> tuple[list[Rule], dict[str, list[str]]]:
+    """Every rule ``make report`` would use, with the variables' values."""
+    from analysis.reports.maketargets import make_targets
+
+    values = variables(data, results, reports)
+    text = make_targets(contract, as_of or None, list(langs), list(quarterly_langs))
+    rules = parse_rules(text, values)
+    if is_synthetic(data):
+        rules.insert(0, synthetic_rule(values))
+    return rules, values
+
+
+def _mtime(path: str, root: Path) -> float | None:
+    try:
+        return (root / path).stat().st_mtime
+    except FileNotFoundError:
+        return None
+
+
+@dataclass
+class Plan:
+    """The rules needed for the goals, in an order where inputs come first."""
+
+    rules: list[Rule]
+    needs: dict[int, list[int]]  # rule index -> indices of the rules making its inputs
+
+
+def plan(rules: list[Rule], goals: Sequence[str], root: Path = ROOT) -> Plan:
+    """The rules the goals need, each after the rules that make its inputs."""
+    maker = {target: i for i, rule in enumerate(rules) for target in rule.targets}
+    order: list[int] = []
+    needs: dict[int, list[int]] = {}
+    state: dict[int, str] = {}
+
+    def visit(i: int, chain: tuple[str, ...]) -> None:
+        if state.get(i) == "done":
+            return
+        if state.get(i) == "visiting":
+            raise BuildError("circular rules: " + " <- ".join(chain))
+        state[i] = "visiting"
+        needs[i] = []
+        for path in rules[i].inputs:
+            if path in maker:
+                visit(maker[path], (*chain, path))
+                needs[i].append(maker[path])
+            elif _mtime(path, root) is None:
+                raise BuildError(
+                    f"no rule to make {path}, needed by {rules[i].targets[0]} "
+                    "(is the extract folder right?)"
+                )
+        state[i] = "done"
+        order.append(i)
+
+    for goal in goals:
+        if goal in maker:
+            visit(maker[goal], (goal,))
+        elif _mtime(goal, root) is None:
+            raise BuildError(f"no rule to make {goal}")
+    return Plan(
+        [rules[i] for i in order],
+        {order.index(i): [order.index(j) for j in needs[i]] for i in order},
+    )
+
+
+def out_of_date(rule: Rule, root: Path = ROOT) -> bool:
+    """Make's test: a target is missing, or an input is newer than the oldest target."""
+    target_times = [_mtime(t, root) for t in rule.targets]
+    if any(t is None for t in target_times):
+        return True
+    oldest = min(target_times)
+    return any((_mtime(p, root) or 0.0) > oldest for p in rule.inputs)
+
+
+def run_command(command: list[str], root: Path = ROOT) -> None:
+    """Run one recipe line: ``$(PY) -m analysis …`` with this interpreter, no shell."""
+    if command[:1] != ["$(PY)"]:
+        raise BuildError(
+            "the build runs only `$(PY) -m analysis …` steps (no shell); cannot run: "
+            + " ".join(command)
+        )
+    completed = subprocess.run([sys.executable, *command[1:]], cwd=root, check=False)
+    if completed.returncode != 0:
+        raise BuildError(f"step failed (exit {completed.returncode}): {' '.join(command)}")
+
+
+def execute(
+    build_plan: Plan,
+    jobs: int = 1,
+    dry_run: bool = False,
+    root: Path = ROOT,
+    runner: Callable[[list[str], Path], None] = run_command,
+    echo: Callable[[str], None] = print,
+) -> list[Rule]:
+    """Run the out-of-date rules of the plan (``jobs`` at a time); return those run.
+
+    A rule runs when a target is missing, an input is newer than its oldest target,
+    or a rule making one of its inputs ran (with ``dry_run``: would run). A failed
+    step stops the build after the steps already running have finished, like
+    ``make -j``; what finished stays (every step writes its outputs atomically).
+    """
+    rules, needs = build_plan.rules, build_plan.needs
+    ran: list[int] = []
+    done: set[int] = set()
+    started: set[int] = set()
+    failure: BaseException | None = None
+
+    def decide(i: int) -> bool:
+        return any(j in ran for j in needs[i]) or out_of_date(rules[i], root)
+
+    def work(i: int) -> None:
+        for command in rules[i].commands:
+            echo(" ".join(_shown(command)))
+            if not dry_run:
+                runner(command, root)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        running: dict[Future, int] = {}
+        while len(done) < len(rules):
+            if failure is None:
+                for i in range(len(rules)):
+                    if len(running) >= max(1, jobs):
+                        break
+                    if i in started or not all(j in done for j in needs[i]):
+                        continue
+                    started.add(i)
+                    if decide(i):
+                        ran.append(i)
+                        if dry_run or jobs <= 1:
+                            work(i)
+                            done.add(i)
+                        else:
+                            running[pool.submit(work, i)] = i
+                    else:
+                        done.add(i)
+            if not running:
+                if failure is not None or all(i in started for i in range(len(rules))):
+                    break
+                continue
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i = running.pop(future)
+                error = future.exception()
+                if error is not None and failure is None:
+                    failure = error
+                done.add(i)
+        if failure is not None:
+            raise failure
+    return [rules[i] for i in ran]
+
+
+def _shown(command: list[str]) -> list[str]:
+    return ["python" if word == "$(PY)" else word for word in command]
+
+
+def build(
+    data: str | os.PathLike = SYNTHETIC_DIR,
+    as_of: str | None = None,
+    langs: Sequence[str] = ("da", "en"),
+    quarterly_langs: Sequence[str] = ("da",),
+    results: str | os.PathLike = "data/results",
+    reports: str | os.PathLike = "reports",
+    goal: str = "report",
+    jobs: int = 1,
+    dry_run: bool = False,
+    contract=None,
+) -> list[Rule]:
+    """Bring the goal (``data``, ``results`` or ``report``) up to date; return the rules run."""
+    if contract is None:
+        from analysis.config import load_contract
+
+        contract = load_contract()
+    data, results, reports = _relative(data), _relative(results), _relative(reports)
+    rules, values = rules_for(data, as_of, langs, quarterly_langs, results, reports, contract)
+    goals = values[GOALS[goal]]
+    return execute(plan(rules, goals), jobs=jobs, dry_run=dry_run)

@@ -1,0 +1,311 @@
+"""``python -m analysis build``: the Makefile's rules and out-of-date logic without make.
+
+Fast tests check the rule reading, the out-of-date decisions and the scheduling
+against small hand-made cases, and against GNU make itself on the generated rules
+(where make is installed). The slow test builds a small set of reports both ways
+and compares every file byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis import build as b
+from analysis.paths import ROOT
+
+MAKE = shutil.which("make")
+needs_make = pytest.mark.skipif(MAKE is None, reason="GNU make is not installed")
+
+
+def _touch(path: Path, mtime: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    os.utime(path, (mtime, mtime))
+
+
+RULES = """\
+# a comment
+out/a.txt: in/a.txt
+\t$(PY) -m analysis step a
+out/b.txt out/b.log &: out/a.txt $(DATA)/x.csv
+\t$(PY) -m analysis step b --data $(DATA)
+ALL := out/b.txt
+"""
+
+
+def test_parse_rules_keeps_a_path_with_spaces_as_one_word():
+    values = {"PY": ["$(PY)"], "DATA": ["C:/Users/Jane Doe/extract"]}
+    rules = b.parse_rules(RULES, values)
+    assert [r.targets for r in rules] == [["out/a.txt"], ["out/b.txt", "out/b.log"]]
+    assert rules[1].inputs == ["out/a.txt", "C:/Users/Jane Doe/extract/x.csv"]
+    assert rules[1].commands == [
+        ["$(PY)", "-m", "analysis", "step", "b", "--data", "C:/Users/Jane Doe/extract"]
+    ]
+    assert values["ALL"] == ["out/b.txt"]
+
+
+def test_unknown_variable_is_an_error():
+    with pytest.raises(b.BuildError, match=r"\$\(NOPE\)"):
+        b.parse_rules("x: $(NOPE)\n", {})
+
+
+def test_out_of_date_like_make(tmp_path):
+    now = time.time()
+    rule = b.Rule(["t1", "t2"], ["i1", "i2"])
+    _touch(tmp_path / "i1", now - 100)
+    _touch(tmp_path / "i2", now - 100)
+    _touch(tmp_path / "t1", now - 50)
+    assert b.out_of_date(rule, tmp_path)  # t2 missing
+    _touch(tmp_path / "t2", now - 50)
+    assert not b.out_of_date(rule, tmp_path)
+    _touch(tmp_path / "i2", now - 10)  # an input newer than the targets
+    assert b.out_of_date(rule, tmp_path)
+    _touch(tmp_path / "t1", now)
+    assert b.out_of_date(rule, tmp_path)  # newer than the *oldest* target (t2)
+
+
+def test_missing_input_without_a_rule_is_named(tmp_path):
+    rules = [b.Rule(["t"], ["nowhere.csv"], [["$(PY)", "-m", "analysis", "x"]])]
+    with pytest.raises(b.BuildError, match="no rule to make nowhere.csv, needed by t"):
+        b.plan(rules, ["t"], tmp_path)
+
+
+def _chain(tmp_path: Path) -> list[b.Rule]:
+    def step(name):
+        return [["$(PY)", "-m", "analysis", name]]
+
+    return [
+        b.Rule(["a"], ["src"], step("a")),
+        b.Rule(["b"], ["a"], step("b")),
+        b.Rule(["c"], ["src"], step("c")),
+        b.Rule(["d"], ["b", "c"], step("d")),
+    ]
+
+
+def _fake_runner(tmp_path: Path, log: list[str], fail: str | None = None):
+    def run(command, root):
+        name = command[-1]
+        log.append(name)
+        if name == fail:
+            raise b.BuildError(f"step failed: {name}")
+        time.sleep(0.01)
+        (root / name).write_text(name)
+
+    return run
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_execute_redoes_only_what_depends_on_a_change(tmp_path, jobs):
+    now = time.time()
+    _touch(tmp_path / "src", now - 100)
+    rules = _chain(tmp_path)
+    log: list[str] = []
+    run = _fake_runner(tmp_path, log)
+    ran = b.execute(b.plan(rules, ["d"], tmp_path), jobs, root=tmp_path, runner=run, echo=str)
+    assert sorted(r.targets[0] for r in ran) == ["a", "b", "c", "d"]
+    assert log.index("a") < log.index("b") < log.index("d") and log.index("c") < log.index("d")
+    log.clear()
+    assert b.execute(b.plan(rules, ["d"], tmp_path), jobs, root=tmp_path, runner=run) == []
+    # An older target whose input changed: it and what depends on it, nothing else.
+    for name in ("a", "b", "c", "d"):
+        os.utime(tmp_path / name, (now - 50, now - 50))
+    os.utime(tmp_path / "a", (now - 90, now - 90))
+    _touch(tmp_path / "src", now - 80)
+    ran = b.execute(b.plan(rules, ["d"], tmp_path), jobs, root=tmp_path, runner=run, echo=str)
+    assert sorted(r.targets[0] for r in ran) == ["a", "b", "d"]
+
+
+def test_dry_run_reports_dependents_and_runs_nothing(tmp_path):
+    _touch(tmp_path / "src", time.time())
+    lines: list[str] = []
+    ran = b.execute(
+        b.plan(_chain(tmp_path), ["d"], tmp_path),
+        dry_run=True,
+        root=tmp_path,
+        runner=_fake_runner(tmp_path, []),
+        echo=lines.append,
+    )
+    assert len(ran) == 4 and lines[0] == "python -m analysis a"
+    assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failed_step_stops_the_build(tmp_path, jobs):
+    _touch(tmp_path / "src", time.time())
+    log: list[str] = []
+    with pytest.raises(b.BuildError, match="step failed: a"):
+        b.execute(
+            b.plan(_chain(tmp_path), ["d"], tmp_path),
+            jobs,
+            root=tmp_path,
+            runner=_fake_runner(tmp_path, log, fail="a"),
+            echo=str,
+        )
+    assert "b" not in log and "d" not in log
+
+
+def test_only_analysis_steps_are_run(tmp_path):
+    with pytest.raises(b.BuildError, match="no shell"):
+        b.run_command(["rm", "-rf", "x"], tmp_path)
+
+
+def test_windows_safe_code():
+    """No POSIX-only temporary folder or shell in the package (Windows users run it)."""
+    offenders = []
+    for path in (ROOT / "analysis").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"[\"']/tmp\b|shell=True|os\.system\(", text):
+            offenders.append(path.relative_to(ROOT).as_posix())
+    assert offenders == []
+
+
+@needs_make
+def test_code_and_render_inputs_are_the_makefiles():
+    completed = subprocess.run(
+        [
+            MAKE,
+            "-s",
+            "--no-print-directory",
+            "--eval",
+            "show-deps: ; @echo $(CODE_DEPS) | tr ' ' '\\n'; echo ---; echo $(RENDER_DEPS) | tr ' ' '\\n'",
+            "show-deps",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    code, render = completed.stdout.split("---\n")
+    make_code = sorted(w for w in code.split() if ".installed" not in w)
+    assert make_code == b.code_files()
+    assert sorted(render.split()) == b.render_files()
+
+
+def _agreement_makefile(tmp_path: Path, values: dict[str, list[str]], text: str) -> Path:
+    (tmp_path / "targets.mk").write_text(text, encoding="utf-8")
+    makefile = tmp_path / "Makefile"
+    lines = [f"{name} := {' '.join(words)}" for name, words in values.items() if name != "PY"]
+    lines += ["PY := python", f"include {tmp_path / 'targets.mk'}", "report: $(REPORT_FILES)", ""]
+    makefile.write_text("\n".join(lines), encoding="utf-8")
+    return makefile
+
+
+@needs_make
+def test_same_steps_as_make_on_the_generated_rules(tmp_path, contract):
+    """GNU make and the build pick the same steps from the same rules and files."""
+    from analysis.reports.maketargets import make_targets
+
+    extract = tmp_path / "extract"
+    out = tmp_path / "out"
+    data, results, reports = str(extract), str(out / "results"), str(out / "reports")
+    _touch(extract / "households.csv", time.time() - 3600)
+    values = b.variables(data, results, reports)
+    text = make_targets(contract, "2024Q3", ["da", "en"], ["da"])
+    rules = b.parse_rules(text, dict(values))
+    makefile = _agreement_makefile(tmp_path, values, text)
+
+    goals = _goals(text, values)
+
+    def compare() -> list[str]:
+        made = subprocess.run(
+            [MAKE, "-n", "--no-print-directory", "-f", str(makefile), "report"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+        ).stdout.splitlines()
+        lines: list[str] = []
+        b.execute(b.plan(rules, goals), dry_run=True, echo=lines.append)
+        assert [m for m in made if "up to date" not in m and "Nothing to be done" not in m] == lines
+        return lines
+
+    assert len(compare()) == 4 * 2 + 6  # four quarters (results + report), 3 evaluations × 2
+    future = time.time() + 3600
+    for rule in rules:
+        for target in rule.targets:
+            _touch(Path(target), future)
+    assert compare() == []
+    # The 2024Q2 results are redone: so are 2024Q3's, their reports and every evaluation
+    # that starts from them.
+    _touch(Path(results) / "quarterly" / "2024Q2" / "key_numbers.json", future + 10)
+    steps = compare()
+    assert any("--as-of 2024Q3 --out" in s for s in steps)
+    assert not any("--as-of 2024Q1" in s for s in steps)
+
+
+def _goals(text: str, values: dict[str, list[str]]) -> list[str]:
+    scratch = dict(values)
+    b.parse_rules(text, scratch)
+    return scratch["REPORT_FILES"]
+
+
+def test_cli_dry_run_lists_every_step(tmp_path):
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "build",
+            "--dry-run",
+            "--as-of",
+            "2024Q1",
+            "--langs",
+            "en",
+            "--results",
+            str(tmp_path / "results"),
+            "--reports",
+            str(tmp_path / "reports"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # paths are the repository's wherever the command is started
+        check=True,
+    )
+    steps = completed.stdout.splitlines()
+    assert sum(" quarterly --data" in s for s in steps) == 2
+    assert sum(" report " in s for s in steps) == 2 + 3
+    assert all(" --lang en " in s for s in steps if " report " in s and "quarterly" not in s)
+
+
+@pytest.mark.slow
+def test_build_makes_the_same_reports_as_make(tmp_path):
+    """``make report`` and ``python -m analysis build`` give byte-identical outputs."""
+    if MAKE is None:
+        pytest.skip("GNU make is not installed")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1790000000"}
+    settings = {"AS_OF": "2024Q1", "LANGS": "en"}
+    by_make, by_build = tmp_path / "make", tmp_path / "build"
+    subprocess.run(
+        [
+            MAKE,
+            "--no-print-directory",
+            "report",
+            f"PY={sys.executable}",
+            *(f"ENV_STAMP={stamp}" for stamp in b.environment_stamp()),
+            f"RESULTS={by_make / 'results'}",
+            f"REPORTS={by_make / 'reports'}",
+            *(f"{k}={v}" for k, v in settings.items()),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    command = [sys.executable, "-m", "analysis", "build", "--as-of", settings["AS_OF"]]
+    command += ["--langs", settings["LANGS"], "--results", str(by_build / "results")]
+    command += ["--reports", str(by_build / "reports")]
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    made = sorted(p.relative_to(by_make) for p in by_make.rglob("*") if p.is_file())
+    built = sorted(p.relative_to(by_build) for p in by_build.rglob("*") if p.is_file())
+    assert made == built and len(made) > 10
+    different = [p for p in made if (by_make / p).read_bytes() != (by_build / p).read_bytes()]
+    assert different == []
+    again = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    assert "up to date" in again.stdout
