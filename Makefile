@@ -13,6 +13,7 @@ DATA ?= data/synthetic
 AS_OF ?=
 LANGS ?= da en
 QUARTERLY_LANGS ?= da
+LAB_ARGS ?=
 RESULTS ?= data/results
 REPORTS ?= reports
 
@@ -34,7 +35,7 @@ CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/rende
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null)
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet))
 
-.PHONY: help setup lab data validate results report build test test-slow lint format verify bench clean lock
+.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench clean lock
 
 help: ## Show this help
 	@echo "Usage: make <target> [DATA=dir] [AS_OF=YYYYQn] [LANGS='da en']"
@@ -53,12 +54,15 @@ $(ENV_STAMP): requirements.lock pyproject.toml
 
 setup: $(ENV_STAMP) ## Create .venv from the lock file (re-runs only when the lock changes)
 
+python-version: # The Python version PYTHON runs (used by .ci/run)
+	@echo $(PY_VERSION)
+
 $(LAB_STAMP): $(ENV_STAMP) requirements-lab.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock -r requirements-lab.lock
 	touch $@
 
 lab: $(LAB_STAMP) ## Open the report notebooks in JupyterLab (installs the lab extra; synthetic data)
-	$(PY) -m analysis.lab --data $(DATA) $(if $(AS_OF),--as-of $(AS_OF))
+	$(PY) -m analysis.lab --data $(DATA) $(if $(AS_OF),--as-of $(AS_OF)) $(LAB_ARGS)
 
 data/synthetic/manifest.json: $(CODE_DEPS) $(CONFIG)
 	$(PY) -m analysis synth --out data/synthetic

@@ -1,33 +1,74 @@
-"""The lock file, pyproject and environment.yml describe one environment."""
+"""The lock files, pyproject and environment.yml describe one environment.
+
+What is tested here: every direct dependency (and every extra) is pinned exactly,
+the lock files do not pin a package twice or differently, the supported Python
+versions agree everywhere, and environment.yml asks conda for nothing but Python
+and pip and lets pip install the lock and the project. What cannot be tested here
+(no conda channel is reachable): that ``conda env create`` itself succeeds; its pip
+step is the same ``pip install -r requirements.lock`` that ``make setup`` runs.
+"""
 
 import re
+import sys
 import tomllib
 
 import yaml
 
 from analysis.paths import ROOT
 
+SUPPORTED = ("3.11", "3.12", "3.13")
 
-def _lock() -> dict[str, str]:
+
+def _name(requirement: str) -> str:
+    return re.sub(r"[-_.]+", "-", re.split(r"[<>=\[ ;]", requirement.strip())[0]).lower()
+
+
+def _pins(file: str) -> dict[str, str]:
     pins = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
+    for line in (ROOT / file).read_text().splitlines():
         if line and not line.startswith("#"):
             name, _, version = line.partition("==")
-            assert version, f"not pinned exactly: {line}"
-            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+            assert version, f"{file}: not pinned exactly: {line}"
+            assert _name(name) not in pins, f"{file}: {name} pinned twice"
+            pins[_name(name)] = version
     return pins
 
 
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
 def test_every_direct_dependency_is_pinned():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pins = _lock()
+    project = _project()
+    pins = _pins("requirements.lock")
     for requirement in project["dependencies"] + project["optional-dependencies"]["dev"]:
-        name = re.sub(r"[-_.]+", "-", re.split(r"[<>=\[ ]", requirement)[0]).lower()
-        assert name in pins, f"{name} is not in requirements.lock"
+        assert _name(requirement) in pins, f"{_name(requirement)} is not in requirements.lock"
+
+
+def test_the_lab_extra_is_pinned_on_top_of_the_lock():
+    lock, lab = _pins("requirements.lock"), _pins("requirements-lab.lock")
+    for requirement in _project()["optional-dependencies"]["lab"]:
+        assert _name(requirement) in lab, f"{_name(requirement)} is not in requirements-lab.lock"
+    assert set(lock) & set(lab) == set(), "the lab lock repeats packages of the main lock"
+
+
+def test_supported_python_versions_agree():
+    requires = _project()["requires-python"]
+    assert requires == ">=3.11,<3.14"
+    assert f"{sys.version_info[0]}.{sys.version_info[1]}" in SUPPORTED
+    makefile = (ROOT / "Makefile").read_text()
+    assert "3.11|3.12|3.13" in makefile
+    for file in ("requirements.lock",):
+        assert "3.11, 3.12, 3.13" in (ROOT / file).read_text().splitlines()[0]
 
 
 def test_environment_yml_installs_the_lock():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert "-r requirements.lock" in pip_section
-    assert "python=3.11" in env["dependencies"]
+    assert pip_section == ["-r requirements.lock", "-e ."]
+    conda_packages = [d for d in env["dependencies"] if isinstance(d, str)]
+    # Conda supplies the interpreter and pip only, so no package has two sources.
+    assert sorted(re.split(r"[=<>]", d)[0] for d in conda_packages) == ["pip", "python"]
+    python = next(d for d in conda_packages if d.startswith("python"))
+    assert python.removeprefix("python=") in SUPPORTED
+    assert "conda-forge" in env["channels"]
