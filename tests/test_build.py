@@ -277,12 +277,16 @@ def test_cli_dry_run_lists_every_step(tmp_path):
 
 @pytest.mark.slow
 def test_build_makes_the_same_reports_as_make(tmp_path):
-    """``make report`` and ``python -m analysis build`` give byte-identical outputs."""
+    """``make report`` and ``python -m analysis build`` give byte-identical outputs.
+
+    Both write to the same folder (the results files record where their inputs
+    were), one after the other; the make outputs are moved aside in between.
+    """
     if MAKE is None:
         pytest.skip("GNU make is not installed")
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1790000000"}
     settings = {"AS_OF": "2024Q1", "LANGS": "en"}
-    by_make, by_build = tmp_path / "make", tmp_path / "build"
+    out, by_make = tmp_path / "out", tmp_path / "by_make"
     subprocess.run(
         [
             MAKE,
@@ -290,22 +294,34 @@ def test_build_makes_the_same_reports_as_make(tmp_path):
             "report",
             f"PY={sys.executable}",
             *(f"ENV_STAMP={stamp}" for stamp in b.environment_stamp()),
-            f"RESULTS={by_make / 'results'}",
-            f"REPORTS={by_make / 'reports'}",
+            f"RESULTS={out / 'results'}",
+            f"REPORTS={out / 'reports'}",
             *(f"{k}={v}" for k, v in settings.items()),
         ],
         cwd=ROOT,
         env=env,
         check=True,
     )
+    out.rename(by_make)
     command = [sys.executable, "-m", "analysis", "build", "--as-of", settings["AS_OF"]]
-    command += ["--langs", settings["LANGS"], "--results", str(by_build / "results")]
-    command += ["--reports", str(by_build / "reports")]
+    command += ["--langs", settings["LANGS"], "--results", str(out / "results")]
+    command += ["--reports", str(out / "reports")]
     subprocess.run(command, cwd=ROOT, env=env, check=True)
     made = sorted(p.relative_to(by_make) for p in by_make.rglob("*") if p.is_file())
-    built = sorted(p.relative_to(by_build) for p in by_build.rglob("*") if p.is_file())
+    built = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     assert made == built and len(made) > 10
-    different = [p for p in made if (by_make / p).read_bytes() != (by_build / p).read_bytes()]
+    different = [p for p in made if (by_make / p).read_bytes() != (out / p).read_bytes()]
     assert different == []
     again = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     assert "up to date" in again.stdout
+
+
+def test_build_and_lab_have_help():
+    for module, command in (("analysis", ["build"]), ("analysis.lab", [])):
+        completed = subprocess.run(
+            [sys.executable, "-m", module, *command, "--help"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert completed.returncode == 0 and "usage:" in completed.stdout
