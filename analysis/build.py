@@ -255,7 +255,7 @@ def out_of_date(rule: Rule, root: Path = ROOT) -> bool:
 
 def run_command(command: list[str], root: Path = ROOT) -> None:
     """Run one recipe line: ``$(PY) -m analysis …`` with this interpreter, no shell."""
-    if command[:1] != ["$(PY)"]:
+    if command[:3] != ["$(PY)", "-m", "analysis"]:
         raise BuildError(
             "the build runs only `$(PY) -m analysis …` steps (no shell); cannot run: "
             + " ".join(command)

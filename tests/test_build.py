@@ -155,6 +155,8 @@ def test_a_failed_step_stops_the_build(tmp_path, jobs):
 def test_only_analysis_steps_are_run(tmp_path):
     with pytest.raises(b.BuildError, match="no shell"):
         b.run_command(["rm", "-rf", "x"], tmp_path)
+    with pytest.raises(b.BuildError, match="no shell"):
+        b.run_command(["$(PY)", "-c", "print(1)"], tmp_path)
 
 
 def test_windows_safe_code():
