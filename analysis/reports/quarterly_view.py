@@ -173,6 +173,66 @@ def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
         )
         if key["is_result_report_quarter"]:
             text += f" {inputs.as_of} is a result-report quarter: the payment statement below is the basis of the payment."
+    return text + "\n\n" + bottom_line(inputs, contract, lang)
+
+
+BOTTOM_LINE = {
+    "da": {
+        "paid": "**Bundlinje:** udbetalt til dato **{paid}** ({share} af det samlede loft på {cap}) mod {invested} investeret til dato.",
+        "awaiting": " Afregnet og til udbetaling senere: {awaiting}.",
+        "projected": " Forventet udbetalt ved kontraktens slutning: {median} (90 %-interval {low} til {high}) mod {total} investeret i alt.",
+        "final": " Endelig afregning: investorerne har fået {repaid} tilbage på {total} investeret, en intern rente på {irr} om året (afkastloft {cap_rate}).",
+        "adjusted": " Senere data har ændret afregnede beløb med {adjustments} i alt; ændringerne vises som reguleringer og {paid_or_not}.",
+        "adj_paid": "udbetales",
+        "adj_not_paid": "udbetales ikke",
+    },
+    "en": {
+        "paid": "**Bottom line:** paid to date **{paid}** ({share} of the total cap of {cap}) against {invested} invested to date.",
+        "awaiting": " Settled and to be paid later: {awaiting}.",
+        "projected": " Projected to be paid by the end of the contract: {median} (90% interval {low} to {high}) against {total} invested in total.",
+        "final": " Final settlement: the investors got {repaid} back on {total} invested, an internal rate of return of {irr} a year (return cap {cap_rate}).",
+        "adjusted": " Later data changed settled amounts by {adjustments} in total; the changes are shown as adjustments and {paid_or_not}.",
+        "adj_paid": "are paid",
+        "adj_not_paid": "are not paid",
+    },
+}
+
+
+def bottom_line(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
+    """Paid to date from the ledger, against the cap and the investment, and the projection."""
+    key, words = inputs.key, BOTTOM_LINE[lang]
+    cap = contract.caps.total_outcome_payments
+    text = words["paid"].format(
+        paid=numbers.dkk(key["payments_paid_total"], lang),
+        share=numbers.percent(key["payments_paid_total"] / cap, 1, lang),
+        cap=numbers.dkk(cap, lang),
+        invested=numbers.dkk(key["invested_to_date"], lang),
+    )
+    if key["payments_awaiting"]:
+        text += words["awaiting"].format(awaiting=numbers.dkk(key["payments_awaiting"], lang))
+    total = numbers.dkk(contract.investment.total, lang)
+    if key["final_settlement_paid"]:
+        investors = inputs.tables["investors"]
+        text += words["final"].format(
+            repaid=numbers.dkk(float(investors["repaid"].sum()), lang),
+            total=total,
+            irr=numbers.percent(float(investors["irr"].iloc[0]), 1, lang),
+            cap_rate=numbers.percent(contract.caps.investor_annual_return, 1, lang),
+        )
+    else:
+        text += words["projected"].format(
+            median=numbers.dkk(rounded_forecast(key["projected_paid_median"], contract), lang),
+            low=numbers.dkk(rounded_forecast(key["projected_paid_low"], contract), lang),
+            high=numbers.dkk(rounded_forecast(key["projected_paid_high"], contract), lang),
+            total=total,
+        )
+    if key["adjustments_total"]:
+        text += words["adjusted"].format(
+            adjustments=numbers.dkk(key["adjustments_total"], lang),
+            paid_or_not=words[
+                "adj_paid" if contract.settlement.pay_adjustments else "adj_not_paid"
+            ],
+        )
     return text
 
 
@@ -332,7 +392,68 @@ def statement_table(
     return shown, footnote(lang, contract.disclosure.min_persons)
 
 
+PAYMENT_COLUMNS = {
+    "da": {
+        "adjustments": "Reguleringer (kr.)",
+        "adjustments_paid": "Heraf udbetalt (kr.)",
+        "payment_quarter": "Udbetales",
+        "pay_status": "Status",
+        "paid_status.paid": "udbetalt",
+        "paid_status.awaiting_payment": "afventer udbetaling",
+        "corrects": "Retter resultatrapport",
+        "units_change": "Antal enheder (ændring)",
+        "achievements_change": "Opnåede resultater (ændring)",
+        "amount_change": "Ændring (kr.)",
+        "paid": "Udbetalt (kr.)",
+        "reason": "Årsag",
+        "reason.revised_data": "senere data",
+        "invested_total": "Investering i alt (kr.)",
+        "projected": "Forventet tilbagebetalt i alt (kr.)",
+        "band": "90 %-interval (kr.)",
+        "irr.realised": "Intern rente (%)",
+        "irr.projected": "Forventet intern rente (%)",
+        "kind": "Pengestrøm",
+        "kind.disbursement": "udbetalt investering",
+        "kind.disbursement_planned": "planlagt investering",
+        "kind.repayment": "tilbagebetaling",
+        "kind.repayment_settled": "afregnet tilbagebetaling",
+        "kind.repayment_projected": "forventet tilbagebetaling",
+    },
+    "en": {
+        "adjustments": "Adjustments (DKK)",
+        "adjustments_paid": "Of which paid (DKK)",
+        "payment_quarter": "Paid in",
+        "pay_status": "Status",
+        "paid_status.paid": "paid",
+        "paid_status.awaiting_payment": "awaiting payment",
+        "corrects": "Corrects result report",
+        "units_change": "Number of units (change)",
+        "achievements_change": "Achievements (change)",
+        "amount_change": "Change (DKK)",
+        "paid": "Paid (DKK)",
+        "reason": "Reason",
+        "reason.revised_data": "later data",
+        "invested_total": "Total investment (DKK)",
+        "projected": "Projected repaid in total (DKK)",
+        "band": "90% interval (DKK)",
+        "irr.realised": "Internal rate of return (%)",
+        "irr.projected": "Projected internal rate of return (%)",
+        "kind": "Cash flow",
+        "kind.disbursement": "investment disbursed",
+        "kind.disbursement_planned": "investment planned",
+        "kind.repayment": "repayment",
+        "kind.repayment_settled": "repayment settled",
+        "kind.repayment_projected": "repayment projected",
+    },
+}
+
+
+def _p(key: str, lang: str) -> str:
+    return PAYMENT_COLUMNS[lang][key]
+
+
 def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
+    """Per settled result report, from the ledger: due, adjustments, caps, paid and paid to date."""
     frame = inputs.tables["payments_capped"]
     due = _masked(
         inputs,
@@ -343,25 +464,91 @@ def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
         {
             t("col.report", lang): frame["report"],
             t("col.due", lang): due["due"],
+            _p("adjustments", lang): frame["adjustments"].round(0),
+            _p("adjustments_paid", lang): frame["adjustments_paid"].round(0),
             t("col.withheld_total", lang): frame["withheld_total_cap"].round(0),
             t("col.withheld_return", lang): frame["withheld_return_cap"].round(0),
             t("col.paid", lang): frame["paid"].round(0),
             t("col.cumulative_paid", lang): frame["cumulative_paid"].round(0),
+            _p("payment_quarter", lang): frame["payment_quarter"],
+            _p("pay_status", lang): frame["status"].map(lambda s: _p(f"paid_status.{s}", lang)),
         }
     )
+
+
+def adjustments_table(
+    inputs: QuarterlyInputs, contract: Contract, lang: str
+) -> tuple[pd.DataFrame, str]:
+    """Adjustment entries of the ledger: later data changing a settled amount, with the entry corrected."""
+    frame = inputs.tables.get("adjustments", pd.DataFrame())
+    if frame is None or frame.empty:
+        return pd.DataFrame(), ""
+    frame = frame.reset_index(drop=True)
+    protected = _masked(
+        inputs,
+        frame.assign(achievements=frame["achievements"].round(2), amount=frame["amount"].round(0)),
+        {
+            c: (lambda row, c=c: disclosure.adjustment_key(c, row.report, row.corrects))
+            for c in ("units", "achievements", "amount")
+        },
+    )
+    shown = pd.DataFrame(
+        {
+            t("col.report", lang): protected["report"],
+            _p("corrects", lang): protected["corrects_report"],
+            t("col.target", lang): protected["target"].map(lambda s: t(f"target.{s}", lang)),
+            _p("units_change", lang): protected["units"],
+            _p("achievements_change", lang): protected["achievements"],
+            t("col.price", lang): protected["unit_price"],
+            _p("amount_change", lang): protected["amount"],
+            _p("paid", lang): frame["paid"].round(0),
+            _p("reason", lang): frame["reason"].map(lambda s: _p(f"reason.{s}", lang)),
+        }
+    )
+    return shown, footnote(lang, contract.disclosure.min_persons)
 
 
 def investors_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
+    """Per investor: invested, repaid so far, net, projected repayment with its band, and an IRR
+    only once defined (realised after the final settlement; before, projected and labelled so)."""
     frame = inputs.tables["investors"]
+    kind = frame["irr_kind"].iloc[0] if len(frame) else "projected"
+    rate = (100 * frame["irr"]).round(1).astype(object).where(frame["irr"].notna(), "–")
+    band = [
+        f"{numbers.number(round(lo, -3), 0, lang)} – {numbers.number(round(hi, -3), 0, lang)}"
+        for lo, hi in zip(frame["projected_low"], frame["projected_high"], strict=True)
+    ]
     return pd.DataFrame(
         {
             t("col.investor", lang): frame["investor"],
+            _p("invested_total", lang): frame["invested_total"].round(0),
             t("col.invested", lang): frame["invested"].round(0),
             t("col.repaid", lang): frame["repaid"].round(0),
             t("col.net", lang): frame["net_position"].round(0),
-            t("col.irr", lang): (100 * frame["irr"]).round(1),
+            _p("projected", lang): frame["projected_repaid"].round(-3),
+            _p("band", lang): band,
+            _p(f"irr.{kind}", lang): rate,
         }
     )
+
+
+def cash_flow_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
+    """The cash flows behind every IRR: per quarter and kind, each investor's amount (DKK)."""
+    flows = inputs.tables["cash_flows"]
+    wide = flows.pivot_table(
+        index=["quarter", "kind"], columns="investor", values="amount", aggfunc="sum", sort=False
+    ).reset_index()
+    wide = wide.sort_values(["quarter", "kind"], kind="stable").reset_index(drop=True)
+    investors = list(dict.fromkeys(flows["investor"]))
+    out = pd.DataFrame(
+        {
+            t("col.quarter", lang): wide["quarter"],
+            _p("kind", lang): wide["kind"].map(lambda s: _p(f"kind.{s}", lang)),
+        }
+    )
+    for investor in investors:
+        out[f"{investor} (kr.)" if lang == "da" else f"{investor} (DKK)"] = wide[investor].round(0)
+    return out
 
 
 def rounded_forecast(values, contract: Contract):
@@ -527,6 +714,10 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
             numbers.dkk(key["payments_paid_total"], lang),
         ),
         (
+            "Investeret til dato" if da else "Invested to date",
+            numbers.dkk(key["invested_to_date"], lang),
+        ),
+        (
             "Samlet loft" if da else "Total cap",
             numbers.dkk(contract.caps.total_outcome_payments, lang),
         ),
@@ -548,6 +739,11 @@ KEY_NUMBERS = (
     "payments_due_total",
     "payments_provisional_total",
     "payments_paid_total",
+    "payments_settled_total",
+    "payments_awaiting",
+    "adjustments_total",
+    "adjustments_paid_total",
+    "invested_to_date",
     "forecast_median",
 )
 
@@ -569,6 +765,7 @@ def record_key_numbers(results, inputs: QuarterlyInputs, contract: Contract) -> 
         declared = cell is not None and cell in inputs.cells.cells
         value = rounded_forecast(key[name], contract) if name == "forecast_median" else key[name]
         results.add(name, inputs.shown(cell, value) if declared else value)
+    record_investors(results, inputs)
     for target in disclosure.COUNT_TARGETS:
         results.add(
             f"achievements_cumulative.{target}",
@@ -577,3 +774,14 @@ def record_key_numbers(results, inputs: QuarterlyInputs, contract: Contract) -> 
                 key["achievements_cumulative"][target],
             ),
         )
+
+
+def record_investors(results, inputs: QuarterlyInputs) -> None:
+    """Each investor's position and the cash-flow schedule behind its IRR, into the results file."""
+    for row in inputs.tables["investors"].itertuples(index=False):
+        prefix = f"investors.{row.investor}"
+        for name in ("invested", "invested_total", "repaid", "net_position", "projected_repaid"):
+            results.add(f"{prefix}.{name}", getattr(row, name))
+        results.add(f"{prefix}.irr_{row.irr_kind}", row.irr)
+    for row in inputs.tables["cash_flows"].itertuples(index=False):
+        results.add(f"cash_flows.{row.investor}.{row.quarter}.{row.kind}", row.amount)
