@@ -647,30 +647,63 @@ def _by_target(inputs: QuarterlyInputs, target: str, by_target: pd.Series, lang:
     )
 
 
+EXPOSURE = {
+    "da": " i indsatsen (fra husstandens indskrivning til periodens slutning)",
+    "en": " in the intervention (from the household's enrolment to the period's end)",
+}
+
+
 def methods_text(contract: Contract, lang: str) -> str:
     rules = contract.targets
     price = contract.rate_card
+    exposure = EXPOSURE[lang] if rules.school_absence.exposure == "enrolment" else ""
     if lang == "da":
         return "\n".join(
             [
                 f"- **{t('target.employment', lang)}**: voksne {rules.employment.min_age}–{rules.employment.max_age} år; mindst ét trin op ad selvforsørgelsesstigen i forhold til kvartalet før indskrivning, fastholdt i {rules.employment.sustain_quarters} kvartaler i træk. Pris {numbers.dkk(price.employment, lang)} pr. trin.",
                 f"- **{t('target.social_measures', lang)}**: støtteniveau under niveauet før indskrivning, fastholdt i {rules.social_measures.sustain_quarters} kvartaler i træk. Pris {numbers.dkk(price.social_measures, lang)} pr. trin.",
-                f"- **{t('target.school_absence', lang)}**: forskel-i-forskelle-estimat (Callaway–Sant'Anna) af fraværsandelen for elever i indsatsen mod elever i kontrolgruppen. Pris {numbers.dkk(price.school_absence, lang)} pr. elev pr. procentpoint reduktion pr. skoleår.",
+                f"- **{t('target.school_absence', lang)}**: forskel-i-forskelle-estimat (Callaway–Sant'Anna) af fraværsandelen for elever i indsatsen mod elever i kontrolgruppen. Pris {numbers.dkk(price.school_absence, lang)} pr. elev pr. procentpoint reduktion pr. skoleår{exposure}.",
                 f"- **{t('target.life_satisfaction', lang)}**: en opfølgende besvarelse mindst {numbers.number(rules.life_satisfaction.min_increase, 0, lang)} point over besvarelsen ved indskrivning. Manglende besvarelse tæller hverken som succes eller fiasko. Pris {numbers.dkk(price.life_satisfaction, lang)} pr. person.",
                 f"- **{t('target.action_plan_goals', lang)}**: mål i handleplanen, der ved en opfølgning er markeret som opfyldt. Pris {numbers.dkk(price.action_plan_goals, lang)} pr. mål.",
                 f"- Registerdata kommer {contract.timeline.register_lag_quarters} kvartal forsinket; alle tal er opgjort med de data, der fandtes pr. rapportens kvartal.",
+                *settlement_text(contract, lang),
             ]
         )
     return "\n".join(
         [
             f"- **{t('target.employment', lang)}**: adults {rules.employment.min_age}–{rules.employment.max_age}; at least one step up the self-sufficiency ladder from the quarter before enrolment, held for {rules.employment.sustain_quarters} consecutive quarters. Price {numbers.dkk(price.employment, lang)} per step.",
             f"- **{t('target.social_measures', lang)}**: support level below the level before enrolment, held for {rules.social_measures.sustain_quarters} consecutive quarters. Price {numbers.dkk(price.social_measures, lang)} per step.",
-            f"- **{t('target.school_absence', lang)}**: difference-in-differences estimate (Callaway–Sant'Anna) of the absence rate of pupils in the intervention against pupils in the comparison group. Price {numbers.dkk(price.school_absence, lang)} per pupil per percentage point of reduction per school year.",
+            f"- **{t('target.school_absence', lang)}**: difference-in-differences estimate (Callaway–Sant'Anna) of the absence rate of pupils in the intervention against pupils in the comparison group. Price {numbers.dkk(price.school_absence, lang)} per pupil per percentage point of reduction per school year{exposure}.",
             f"- **{t('target.life_satisfaction', lang)}**: a follow-up answer at least {numbers.number(rules.life_satisfaction.min_increase, 0, lang)} point(s) above the answer at enrolment. Non-response is neither success nor failure. Price {numbers.dkk(price.life_satisfaction, lang)} per person.",
             f"- **{t('target.action_plan_goals', lang)}**: action-plan goals marked achieved at a review. Price {numbers.dkk(price.action_plan_goals, lang)} per goal.",
             f"- Register data arrive {contract.timeline.register_lag_quarters} quarter(s) late; every number uses the data that existed as of the report's quarter.",
+            *settlement_text(contract, lang),
         ]
     )
+
+
+def settlement_text(contract: Contract, lang: str) -> list[str]:
+    """How the ledger settles, corrects and caps payments, and the business case behind the prices."""
+    case = contract.calibration
+    rate = numbers.percent(case.target_annual_return, 1, lang)
+    cap = numbers.percent(contract.caps.investor_annual_return, 1, lang)
+    shortfall = numbers.percent(contract.forecast.shortfall_scenario, 0, lang)
+    paid = contract.settlement.pay_adjustments
+    if lang == "da":
+        return [
+            "- **Afregning**: en resultatrapports betalingsopgørelse afregnes med de data, der findes pr. rapportens kvartal, og står derefter fast i afregningsregnskabet. Ændrer senere data et afregnet beløb, vises ændringen som en regulering i den næste resultatrapport (beløb, årsag og den post, den retter); reguleringer "
+            + ("udbetales." if paid else "vises, men udbetales ikke.")
+            + " Udbetalt til dato er summen af regnskabets udbetalte poster; beløb over lofterne vises, men udbetales ikke.",
+            "- **Investorernes rente**: en intern rente er kun defineret over hele kontrakten. Før den endelige afregning vises en forventet intern rente ud fra prognosen; pengestrømmene bag den står i tabellen over investorernes pengestrømme.",
+            f"- **Illustrative priser**: priserne er afledt af en forretningsplan: med den syntetiske generators indbyggede effekter og fuld indskrivning får investorerne deres investering tilbage med {rate} om året (afkastloftet er {cap}); DESIGN-priserne skaleres med én faktor (`python -m analysis calibrate`). Med {shortfall} lavere indskrivning taber investorerne.",
+        ]
+    return [
+        "- **Settlement**: a result report's payment statement is settled with the data that exist as of the report's quarter and then stands in the settlement ledger. When later data change a settled amount, the change is shown as an adjustment in the next result report (amount, reason and the entry it corrects); adjustments "
+        + ("are paid." if paid else "are shown but not paid.")
+        + " Paid to date is the sum of the ledger's paid entries; amounts above the caps are shown, not paid.",
+        "- **The investors' return**: an internal rate of return is defined only over the whole contract. Before the final settlement a projected rate from the forecast is shown; the cash flows behind it are in the table of the investors' cash flows.",
+        f"- **Illustrative prices**: the prices derive from a business case: with the synthetic generator's designed effects and full enrolment the investors get their investment back with {rate} a year (the return cap is {cap}); the design's relative prices are scaled by one factor (`python -m analysis calibrate`). With {shortfall} lower enrolment the investors lose.",
+    ]
 
 
 def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> pd.DataFrame:
@@ -785,3 +818,8 @@ def record_investors(results, inputs: QuarterlyInputs) -> None:
         results.add(f"{prefix}.irr_{row.irr_kind}", row.irr)
     for row in inputs.tables["cash_flows"].itertuples(index=False):
         results.add(f"cash_flows.{row.investor}.{row.quarter}.{row.kind}", row.amount)
+    # Per settled report as the ledger has it (entries per target follow the
+    # statement's disclosure control, so only the report totals are recorded).
+    for row in inputs.tables["payments_capped"].itertuples(index=False):
+        for name in ("due", "adjustments", "paid"):
+            results.add(f"ledger.{row.report}.{name}", getattr(row, name))
