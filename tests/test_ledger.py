@@ -296,3 +296,25 @@ def test_rendered_total_must_match_the_ledger(contract):
         check_report(
             "30.000 kr.", {**numbers, "payments_paid_total": 29000.0}, ledger, quarter, "da", "t"
         )
+
+
+def test_small_adjustment_is_hidden_with_its_sums(extract, contract):
+    # An adjustment of a few steps is a count of a few persons: disclosure control
+    # hides it, and the report's adjustment total for that report with it.
+    from analysis.payments.quarterly import compute
+    from analysis.reports import disclosure
+    from analysis.reports.quarterly_view import QuarterlyInputs, capped_table, protect
+    from analysis.sdc.suppress import SUPPRESSED
+
+    first, second = result_periods(contract)[:2]
+    early = build(extract.tables, first.report, contract)
+    later, steps = _corrected(extract.tables, contract)
+    assert 0 < steps < contract.disclosure.min_persons
+    results = compute(later, second.report, contract, early)
+    inputs = protect(QuarterlyInputs(second.report, results.tables, results.key_numbers), contract)
+    corrects = f"{first.report}:employment"
+    assert inputs.is_hidden(disclosure.adjustment_key("units", second.report, corrects))
+    assert inputs.is_hidden(disclosure.adjustment_key("amount", second.report, corrects))
+    table = capped_table(inputs, "en")
+    shown = table.set_index("Result report").loc[second.report, "Adjustments (DKK)"]
+    assert shown == SUPPRESSED

@@ -228,7 +228,9 @@ def bottom_line(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
         )
     if key["adjustments_total"]:
         text += words["adjusted"].format(
-            adjustments=numbers.dkk(key["adjustments_total"], lang),
+            adjustments=SUPPRESSED
+            if adjustment_hidden(inputs)
+            else numbers.dkk(key["adjustments_total"], lang),
             paid_or_not=words[
                 "adj_paid" if contract.settlement.pay_adjustments else "adj_not_paid"
             ],
@@ -452,6 +454,21 @@ def _p(key: str, lang: str) -> str:
     return PAYMENT_COLUMNS[lang][key]
 
 
+def adjustment_hidden(inputs: QuarterlyInputs, report: str | None = None) -> bool:
+    """Whether disclosure control hides an adjustment amount (of ``report``, or any).
+
+    A sum over adjustments would give a hidden one back, so it is hidden with it.
+    """
+    frame = inputs.tables.get("adjustments")
+    if frame is None or frame.empty:
+        return False
+    rows = frame if report is None else frame.loc[frame["report"] == report]
+    return any(
+        inputs.is_hidden(disclosure.adjustment_key("amount", r.report, r.corrects))
+        for r in rows.itertuples(index=False)
+    )
+
+
 def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     """Per settled result report, from the ledger: due, adjustments, caps, paid and paid to date."""
     frame = inputs.tables["payments_capped"]
@@ -464,7 +481,10 @@ def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
         {
             t("col.report", lang): frame["report"],
             t("col.due", lang): due["due"],
-            _p("adjustments", lang): frame["adjustments"].round(0),
+            _p("adjustments", lang): [
+                SUPPRESSED if adjustment_hidden(inputs, r) else round(v)
+                for r, v in zip(frame["report"], frame["adjustments"], strict=True)
+            ],
             _p("adjustments_paid", lang): frame["adjustments_paid"].round(0),
             t("col.withheld_total", lang): frame["withheld_total_cap"].round(0),
             t("col.withheld_return", lang): frame["withheld_return_cap"].round(0),
@@ -793,7 +813,11 @@ def record_key_numbers(results, inputs: QuarterlyInputs, contract: Contract) -> 
         "enrolled_persons": disclosure.enrolment_key("persons", last),
         "payments_provisional_total": disclosure.summary_key("provisional_total", inputs.as_of),
     }
+    if adjustment_hidden(inputs):
+        results.add("adjustments_total", SUPPRESSED)
     for name in KEY_NUMBERS:
+        if name == "adjustments_total" and adjustment_hidden(inputs):
+            continue
         cell = cells.get(name)
         declared = cell is not None and cell in inputs.cells.cells
         value = rounded_forecast(key[name], contract) if name == "forecast_median" else key[name]
@@ -821,5 +845,9 @@ def record_investors(results, inputs: QuarterlyInputs) -> None:
     # Per settled report as the ledger has it (entries per target follow the
     # statement's disclosure control, so only the report totals are recorded).
     for row in inputs.tables["payments_capped"].itertuples(index=False):
-        for name in ("due", "adjustments", "paid"):
-            results.add(f"ledger.{row.report}.{name}", getattr(row, name))
+        results.add(f"ledger.{row.report}.due", row.due)
+        results.add(f"ledger.{row.report}.paid", row.paid)
+        results.add(
+            f"ledger.{row.report}.adjustments",
+            SUPPRESSED if adjustment_hidden(inputs, row.report) else row.adjustments,
+        )
