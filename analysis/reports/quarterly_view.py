@@ -534,8 +534,11 @@ def investors_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     frame = inputs.tables["investors"]
     kind = frame["irr_kind"].iloc[0] if len(frame) else "projected"
     rate = (100 * frame["irr"]).round(1).astype(object).where(frame["irr"].notna(), "–")
+    # After the final settlement nothing is projected: the band is left out.
     band = [
-        f"{numbers.number(round(lo, -3), 0, lang)} – {numbers.number(round(hi, -3), 0, lang)}"
+        "–"
+        if kind == "realised"
+        else f"{numbers.number(round(lo, -3), 0, lang)} – {numbers.number(round(hi, -3), 0, lang)}"
         for lo, hi in zip(frame["projected_low"], frame["projected_high"], strict=True)
     ]
     return pd.DataFrame(
