@@ -318,3 +318,18 @@ def test_small_adjustment_is_hidden_with_its_sums(extract, contract):
     table = capped_table(inputs, "en")
     shown = table.set_index("Result report").loc[second.report, "Adjustments (DKK)"]
     assert shown == SUPPRESSED
+
+
+def test_return_cap_keeps_the_irr_at_the_cap(contract):
+    # Settlements far above what the investment could earn: the return cap
+    # withholds the excess, however early the repayments come, so the investors'
+    # IRR is exactly the cap.
+    from analysis.payments.investors import positions
+
+    ledger = empty()
+    for i, period in enumerate(result_periods(contract)):
+        current = _statement([(j, "employment", 1, 20_000_000) for j in range(i + 1)])(contract)
+        ledger = settle(ledger, current, period, contract)
+    assert (ledger["reason"] == "return_cap").any()
+    final, _ = positions(contract, ledger, "2030Q1", final=True)
+    assert final["irr"].to_numpy() == pytest.approx(contract.caps.investor_annual_return, abs=1e-6)

@@ -59,13 +59,64 @@ def irr(flows_by_quarter: pd.Series) -> float:
     return (1 + quarterly) ** 4 - 1
 
 
-def projected_total(value: float, contract: Contract) -> float:
-    """A projected total of payments after the caps (total cap, return cap at the last payment)."""
-    last = quarters.to_index(result_periods(contract)[-1].payment_quarter)
-    flows = disbursements(contract)
+def projected_total(value: float, contract: Contract, ledger: pd.DataFrame) -> float:
+    """A projected total of payments at the end, after the caps as the ledger applies them.
+
+    What is not yet settled (``value`` minus the ledger's total) is spread over the
+    remaining result reports' payment quarters in proportion to their periods'
+    lengths (:func:`projected_repayments`).
+    """
+    settled = float(ledger["paid"].sum())
+    return round(settled + sum(projected_repayments(value, contract, ledger).values()), 2)
+
+
+def projected_repayments(value: float, contract: Contract, ledger: pd.DataFrame) -> dict:
+    """Payment quarter -> projected repayment of the result reports not yet settled, capped."""
+    remaining = [p for p in result_periods(contract) if p.report not in set(ledger["report"])]
+    if not remaining:
+        return {}
+    paid = ledger.groupby("payment_quarter", sort=True)["paid"].sum()
+    rest = max(0.0, value - float(ledger["paid"].sum()))
+    length = sum(p.years for p in remaining)
+    return _capped(
+        {p.payment_quarter: rest * p.years / length for p in remaining},
+        {quarters.to_index(q): float(a) for q, a in paid.items()},
+        contract,
+    )
+
+
+def return_cap_room(contract: Contract, paid: dict[int, float], pay_t: int) -> float:
+    """What may still be repaid at quarter index ``pay_t`` under the return cap.
+
+    The investors' return may not exceed ``investor_annual_return``: valued at
+    ``pay_t`` with that rate, the repayments so far (``paid``: quarter index ->
+    amount) and this one may not exceed the disbursements to date. Valuing both
+    sides at the capped rate keeps the IRR at or below the cap, however the
+    repayments are timed.
+    """
     rate = contract.caps.investor_annual_return
-    allowed = float((flows["amount"] * (1 + rate) ** ((last - flows["t"]) / 4)).sum())
-    return round(min(value, contract.caps.total_outcome_payments, allowed), 2)
+    flows = disbursements(contract)
+    past = flows.loc[flows["t"] <= pay_t]
+    allowed = float((past["amount"] * (1 + rate) ** ((pay_t - past["t"]) / 4)).sum())
+    used = sum(a * (1 + rate) ** ((pay_t - t) / 4) for t, a in paid.items() if t <= pay_t)
+    return allowed - used
+
+
+def _capped(
+    future: dict[str, float], paid_before: dict[int, float], contract: Contract
+) -> dict[str, float]:
+    """Projected repayments under the caps as the ledger applies them at each payment quarter."""
+    out, total = {}, sum(paid_before.values())
+    paid = dict(paid_before)
+    for quarter, amount in future.items():
+        pay_t = quarters.to_index(quarter)
+        room = min(
+            contract.caps.total_outcome_payments - total, return_cap_room(contract, paid, pay_t)
+        )
+        out[quarter] = max(0.0, min(amount, room))
+        paid[pay_t] = paid.get(pay_t, 0.0) + out[quarter]
+        total += out[quarter]
+    return out
 
 
 def cash_flows(
@@ -79,8 +130,7 @@ def cash_flows(
     ``kind`` is ``disbursement`` or ``repayment`` up to ``until``; after it,
     ``disbursement_planned``, ``repayment_settled`` (settled, paid in a later
     quarter) and, given ``projected_median`` (the projected total paid at the end),
-    ``repayment_projected``: what is not yet settled, spread over the remaining
-    result reports' payment quarters in proportion to their periods' lengths.
+    ``repayment_projected`` (:func:`projected_repayments`).
     """
     cut = quarters.to_index(until)
     rows = []
@@ -94,12 +144,9 @@ def cash_flows(
             }
         )
     paid = ledger.groupby("payment_quarter", sort=True)["paid"].sum()
-    remaining = [p for p in result_periods(contract) if p.report not in set(ledger["report"])]
-    future = {}
-    if projected_median is not None and remaining:
-        rest = max(0.0, projected_median - float(ledger["paid"].sum()))
-        length = sum(p.years for p in remaining)
-        future = {p.payment_quarter: rest * p.years / length for p in remaining}
+    future = (
+        {} if projected_median is None else projected_repayments(projected_median, contract, ledger)
+    )
     for investor, share in contract.investment.shares.items():
         for quarter, amount in paid.items():
             settled = quarters.to_index(quarter) <= cut
@@ -140,9 +187,10 @@ def positions(
 
     ``projection`` holds the projected total paid at the end (``median``, ``low``,
     ``high``, after the caps). The IRR is defined once the final settlement is
-    paid (``final``): ``irr_kind`` is then ``realised``. Before, it is a
-    ``projected`` IRR over the disbursement plan, the repayments settled so far
-    and the projected median; an IRR below -99 % is not meaningful and left out.
+    paid (``final``): ``irr_kind`` is then ``realised``. Before, once a result
+    report is settled, it is a ``projected`` IRR over the disbursement plan, the
+    repayments settled so far and the projected median; before any settlement, or
+    below -99 %, it is not meaningful and left out (NaN).
     """
     projection = projection or {}
     flows = cash_flows(contract, ledger, until, None if final else projection.get("median"))
@@ -153,7 +201,9 @@ def positions(
         invested = -mine.loc[mine["kind"] == "disbursement", "amount"].sum()
         repaid = mine.loc[mine["kind"] == "repayment", "amount"].sum()
         by_quarter = mine.groupby(mine["quarter"].map(quarters.to_index))["amount"].sum()
-        rate = irr(by_quarter) if (mine["amount"] > 0).any() else float("nan")
+        # Before the first settlement the projection rests on too little to give a rate.
+        defined = final or (ledger["kind"] == "settlement").any()
+        rate = irr(by_quarter) if defined and (mine["amount"] > 0).any() else float("nan")
         if rate < -0.99:
             rate = float("nan")
         rows.append(

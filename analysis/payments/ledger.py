@@ -205,21 +205,20 @@ def settle(
 def _caps(ledger: pd.DataFrame, rows: list[dict], period: Period, contract: Contract) -> list:
     """Entries withholding what this report would pay beyond the total and the return cap.
 
-    The return cap at payment quarter P allows cumulative repayments up to
-    Σ disbursement × (1 + r)^((P - t) / 4) (all investors together).
+    The return cap (:func:`analysis.payments.investors.return_cap_room`) keeps
+    the investors' return at or below ``investor_annual_return`` (all investors
+    together).
     """
-    from analysis.payments.investors import disbursements
+    from analysis.payments.investors import return_cap_room
 
     payable = sum(row["paid"] for row in rows)
     paid_before = float(ledger["paid"].sum())
     room_total = max(0.0, contract.caps.total_outcome_payments - paid_before)
     after_total = min(payable, room_total)
     pay_t = quarters.to_index(period.payment_quarter)
-    past = disbursements(contract)
-    past = past.loc[past["t"] <= pay_t]
-    rate = contract.caps.investor_annual_return
-    allowed = float((past["amount"] * (1 + rate) ** ((pay_t - past["t"]) / 4)).sum())
-    after_return = min(after_total, max(0.0, allowed - paid_before))
+    paid = ledger.groupby("payment_quarter")["paid"].sum()
+    room = return_cap_room(contract, {quarters.to_index(q): a for q, a in paid.items()}, pay_t)
+    after_return = min(after_total, max(0.0, room))
     out = []
     for name, withheld in (
         ("total_cap", payable - after_total),

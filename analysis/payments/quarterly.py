@@ -190,6 +190,23 @@ def open_period(contract: Contract, cutoff: str) -> Period | None:
     return None
 
 
+def _absence_rate(payment_statement: pd.DataFrame, shown: list[Period], cutoff: str) -> float:
+    """School-absence payment per year for the forecast: the latest settled period's amount per
+    year of its length; before any settlement, the open period's amount so far per year elapsed."""
+    rows = payment_statement.loc[payment_statement["target"] == "school_absence"]
+    if rows.empty:
+        return 0.0
+    periods = {p.report: p for p in shown}
+    final = rows.loc[rows["status"] == "final"]
+    if len(final):
+        row = final.iloc[-1]
+        return float(row["amount"]) / periods[row["report"]].years
+    row = rows.iloc[-1]
+    period = periods[row["report"]]
+    elapsed = (min(quarters.to_index(cutoff), period.last) - period.first + 1) / 4
+    return float(row["amount"]) / elapsed if elapsed > 0 else 0.0
+
+
 def compute(
     extract: Extract | dict,
     cutoff: str,
@@ -258,8 +275,7 @@ def compute(
     )
     enrol = enrolment(data, contract)
     enrolled_households = int(enrol["households"].iloc[-1]) if len(enrol) else 0
-    latest_absence = payment_statement.loc[payment_statement["target"] == "school_absence"]
-    absence_per_year = float(latest_absence["amount"].iloc[-1]) if len(latest_absence) else 0.0
+    absence_per_year = _absence_rate(payment_statement, shown, cutoff)
     settled_total = ledger_module.settled_total(settled)
     projection = forecast(
         unit_results,
@@ -272,9 +288,13 @@ def compute(
     base = projection.loc[projection["scenario"] == "base"].iloc[0]
     final = ledger_module.final_settled(settled, contract, cutoff)
     projected = {
-        name: investors.projected_total(float(base[name]), contract)
+        name: investors.projected_total(float(base[name]), contract, settled)
         for name in ("median", "low", "high")
     }
+    # At the return cap, timing decides the capped total, so a higher projection
+    # can end a few kroner lower: the band spans whatever the three give.
+    values = projected.values()
+    projected["low"], projected["high"] = min(values), max(values)
     positions, flows = investors.positions(contract, settled, cutoff, projected, final=final)
     targets = target_table(
         unit_results,
