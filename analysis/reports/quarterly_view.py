@@ -179,8 +179,10 @@ def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
 BOTTOM_LINE = {
     "da": {
         "paid": "**Bundlinje:** udbetalt til dato **{paid}** ({share} af det samlede loft på {cap}) mod {invested} investeret til dato.",
-        "awaiting": " Afregnet og til udbetaling senere: {awaiting}.",
-        "projected": " Forventet udbetalt ved kontraktens slutning: {median} (90 %-interval {low} til {high}) mod {total} investeret i alt.",
+        # The amount ends in "kr.", which closes the sentence.
+        "awaiting": " Afregnet og til udbetaling senere: {awaiting}",
+        "projected": " Forventet udbetalt ved kontraktens slutning: {median}{band} mod {total} investeret i alt.",
+        "band": " (90 %-interval {low} til {high})",
         "final": " Endelig afregning: investorerne har fået {repaid} tilbage på {total} investeret, en intern rente på {irr} om året (afkastloft {cap_rate}).",
         "adjusted": " Senere data har ændret afregnede beløb med {adjustments} i alt; ændringerne vises som reguleringer og {paid_or_not}.",
         "adj_paid": "udbetales",
@@ -189,7 +191,8 @@ BOTTOM_LINE = {
     "en": {
         "paid": "**Bottom line:** paid to date **{paid}** ({share} of the total cap of {cap}) against {invested} invested to date.",
         "awaiting": " Settled and to be paid later: {awaiting}.",
-        "projected": " Projected to be paid by the end of the contract: {median} (90% interval {low} to {high}) against {total} invested in total.",
+        "projected": " Projected to be paid by the end of the contract: {median}{band} against {total} invested in total.",
+        "band": " (90% interval {low} to {high})",
         "final": " Final settlement: the investors got {repaid} back on {total} invested, an internal rate of return of {irr} a year (return cap {cap_rate}).",
         "adjusted": " Later data changed settled amounts by {adjustments} in total; the changes are shown as adjustments and {paid_or_not}.",
         "adj_paid": "are paid",
@@ -220,10 +223,14 @@ def bottom_line(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
             cap_rate=numbers.percent(contract.caps.investor_annual_return, 1, lang),
         )
     else:
+        low, high = (
+            numbers.dkk(rounded_forecast(key[f"projected_paid_{n}"], contract), lang)
+            for n in ("low", "high")
+        )
         text += words["projected"].format(
             median=numbers.dkk(rounded_forecast(key["projected_paid_median"], contract), lang),
-            low=numbers.dkk(rounded_forecast(key["projected_paid_low"], contract), lang),
-            high=numbers.dkk(rounded_forecast(key["projected_paid_high"], contract), lang),
+            # At a cap the band has no width: it is left out.
+            band="" if low == high else words["band"].format(low=low, high=high),
             total=total,
         )
     if key["adjustments_total"]:
