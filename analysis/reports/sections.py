@@ -57,7 +57,7 @@ def effect_and_payment_text(report: ev.EvaluationReport, lang: str) -> str:
     expected = (
         float(report.payments.tables["investors"]["repaid"].sum())
         if key["final_settlement_paid"]
-        else key["projected_paid_median"]
+        else view.rounded_forecast(key["projected_paid_median"], report.contract)
     )
     total = report.contract.investment.total
     da = lang == "da"
