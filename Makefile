@@ -88,7 +88,7 @@ ifneq ($(filter data results report verify,$(or $(MAKECMDGOALS),help)),)
 include build/targets.mk
 endif
 
-results: $(QUARTERLY_RESULTS) ## Compute the quarterly results and payments up to AS_OF
+results: $(QUARTERLY_RESULTS) $(LEDGER_FILES) ## Compute the quarterly results, payments and settlement ledger up to AS_OF
 
 report: $(REPORT_FILES) ## Render every report (quarterly up to AS_OF; midterm, preliminary final, final) to HTML and PDF
 

@@ -64,6 +64,27 @@ def cmd_quarterly(args) -> int:
     return 0
 
 
+def cmd_ledger(args) -> int:
+    from analysis.payments.quarterly import write_ledger
+    from analysis.safety import guard_outputs
+
+    guard_outputs(Path(args.data), [Path(args.out)])
+    ledger = write_ledger(
+        Path(args.data), args.as_of, Path(args.quarterly_dir), Path(args.out), _contract(args)
+    )
+    print(f"settlement ledger as of {args.as_of} ({len(ledger)} entries) written to {args.out}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from analysis.config import load_synthetic
+    from analysis.payments.calibration import calibrate, report
+
+    contract = _contract(args)
+    print(report(calibrate(contract, load_synthetic(args.synthetic_config)), contract))
+    return 0
+
+
 def cmd_report(args) -> int:
     from analysis.render.build import build_report
     from analysis.reports.kinds import load_kind
@@ -173,6 +194,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory for the result tables")
     p.set_defaults(func=cmd_quarterly)
 
+    p = sub.add_parser(
+        "ledger",
+        help="write the settlement ledger as of a quarter (carried forward from the quarterly results)",
+    )
+    p.add_argument("--data", default=str(paths.SYNTHETIC_DIR), help="extract directory")
+    p.add_argument("--as-of", required=True, help="cut-off quarter, YYYYQn")
+    p.add_argument(
+        "--quarterly-dir",
+        default=str(paths.RESULTS_DIR / "quarterly"),
+        help="folder of the quarterly results whose ledger is carried forward",
+    )
+    p.add_argument("--out", required=True, help="the ledger file to write (CSV)")
+    p.set_defaults(func=cmd_ledger)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="derive the illustrative rate card from the business case in the contract",
+    )
+    p.add_argument(
+        "--synthetic-config", default=str(paths.SYNTHETIC_CONFIG_FILE), help="generator parameters"
+    )
+    p.set_defaults(func=cmd_calibrate)
+
     p = sub.add_parser("report", help="execute a report notebook and render it to HTML and PDF")
     p.add_argument("kind", help="quarterly, midterm, preliminary_final or final")
     p.add_argument(
@@ -264,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     from analysis.build import BuildError
     from analysis.config import ConfigError
     from analysis.data.validate import DataContractError
+    from analysis.payments.ledger import LedgerError
+    from analysis.payments.reconcile import ReconciliationError
     from analysis.render.execute import NotebookFailed
     from analysis.safety import UnsafeOutputError
     from analysis.sdc.check import DisclosureError
@@ -277,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         NotebookFailed,
         DisclosureError,
         UnsafeOutputError,
+        LedgerError,
+        ReconciliationError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -117,10 +117,16 @@ class SocialTarget(_Strict):
     payment_mode: PaymentMode
 
 
+AbsenceExposure = Literal["enrolment", "period"]
+
+
 class AbsenceTarget(_Strict):
     min_grade: int = Field(ge=0, le=10)
     max_grade: int = Field(ge=0, le=10)
     payment_mode: PaymentMode
+    # "enrolment": each pupil's years from the household's enrolment to the period's
+    # end; "period": the period's full length for every pupil.
+    exposure: AbsenceExposure = "enrolment"
 
 
 class SatisfactionTarget(_Strict):
@@ -165,6 +171,26 @@ class Investment(_Strict):
         return shares
 
 
+class Settlement(_Strict):
+    """How settled result reports are corrected when later data change them."""
+
+    # false: an adjustment entry is shown in the next result report but not paid.
+    pay_adjustments: bool = False
+    # Changes smaller than this (DKK) are rounding, not adjustments.
+    adjustment_threshold: float = Field(default=1.0, ge=0)
+
+
+class Calibration(_Strict):
+    """The business case behind the illustrative rate card (``python -m analysis calibrate``)."""
+
+    # Annual return to the investors with the designed effects and full enrolment.
+    target_annual_return: float = Field(ge=0, lt=1)
+    # Relative prices of the targets (the programme's draft rate card); one factor scales them all.
+    relative_prices: RateCard
+    # Calibrated prices are rounded to this many DKK.
+    rounding: int = Field(ge=1)
+
+
 class Disclosure(_Strict):
     min_persons: int = Field(ge=3)
     money_rounding: int = Field(ge=1)
@@ -193,6 +219,8 @@ class Contract(_Strict):
     rate_card: RateCard
     caps: Caps
     investment: Investment
+    settlement: Settlement = Settlement()
+    calibration: Calibration
     disclosure: Disclosure
     forecast: Forecast
     budget_economics: BudgetEconomics

@@ -160,15 +160,29 @@ if len(inputs.tables["payments_capped"]):
     )
 
 # %%
+adjustments, note = view.adjustments_table(inputs, contract, lang)
+if not adjustments.empty:
+    show.table(
+        adjustments,
+        caption="Reguleringer: senere data ændrer afregnede beløb (afregningen står fast)"
+        if lang == "da"
+        else "Adjustments: later data change settled amounts (the settlement stands)",
+        label="tbl-adjustments",
+        lang=lang,
+        decimals={view._p("achievements_change", lang): 2},
+        note=note,
+    )
+
+# %%
 show.text(f"## {t('h.investors', lang)}")
 
 # %%
 #| label: tbl-investors
 show.table(
     view.investors_table(inputs, lang),
-    caption="Investorernes investering og tilbagebetaling til dato"
+    caption="Investorernes investering, tilbagebetaling til dato og forventet tilbagebetaling"
     if lang == "da"
-    else "The investors' investment and repayments to date",
+    else "The investors' investment, repayments to date and projected repayment",
     lang=lang,
 )
 
@@ -187,6 +201,16 @@ show.table(
 
 # %%
 show.text(f"# {t('h.methods', lang)}\n\n{view.methods_text(contract, lang)}")
+
+# %%
+#| label: tbl-cashflows
+show.table(
+    view.cash_flow_table(inputs, lang),
+    caption="Investorernes pengestrømme bag den interne rente"
+    if lang == "da"
+    else "The investors' cash flows behind the internal rate of return",
+    lang=lang,
+)
 
 # %%
 results.write(results_path)

@@ -11,7 +11,17 @@ from analysis.cli import build_parser
 from analysis.data.contract_doc import render
 from analysis.paths import ROOT
 
-COMMANDS = ["synth", "validate", "quarterly", "report", "make-targets", "data-contract", "verify"]
+COMMANDS = [
+    "synth",
+    "validate",
+    "quarterly",
+    "ledger",
+    "calibrate",
+    "report",
+    "make-targets",
+    "data-contract",
+    "verify",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -20,7 +20,8 @@ def test_contract_loads_the_design_defaults(contract):
     assert contract.programme.enrolment_target_households == 180
     assert contract.area_codes == ["HOU", "ELL", "KAR"]
     assert contract.timeline.evaluations.final == "2028Q3"
-    assert contract.rate_card.employment == 20000
+    # The rate card is calibrated (python -m analysis calibrate); the relative prices are in calibration.relative_prices.
+    assert contract.calibration.relative_prices.employment == 20000
 
 
 def test_unknown_key_is_named(tmp_path):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from analysis import quarters
 from analysis.payments.asof import as_of
-from analysis.payments.payments import achievements_in_period, apply_caps, statement
+from analysis.payments.payments import achievements_in_period, statement
 from analysis.payments.periods import result_periods
 from analysis.payments.targets import (
     action_plan_goals,
@@ -92,7 +92,7 @@ def test_employment_hand_worked(contract):
     result = employment(data, contract)
     got = {(r.step, quarters.from_index(r.t)) for r in result.achievements.itertuples()}
     assert got == {(1, "2024Q2"), (2, "2024Q4")}
-    # Payment, mode once: period 2023Q4-2024Q4 pays both steps: 2 x 20,000 = 40,000 DKK.
+    # Payment, mode once: period 2023Q4-2024Q4 pays both steps (2 x the price).
     period = result_periods(contract)[0]
     assert len(achievements_in_period(result, period, "once")) == 2
     # Mode per_followup at the end of that period (2024Q4): both steps hold -> 2 unit-steps.
@@ -172,11 +172,12 @@ def test_statement_prices_and_modes(contract):
         "action_plan_goals": action_plan_goals(data, contract),
     }
     periods = result_periods(contract)[:2]
-    # Mode once: step 1 (achieved 2024Q2) is paid in the first period only: 20,000 then 0.
+    price = contract.rate_card.employment
+    # Mode once: step 1 (achieved 2024Q2) is paid in the first period only: the price, then 0.
     table = statement(results, {}, periods, contract)
     employment_rows = table.loc[table["target"] == "employment", "amount"].tolist()
-    assert employment_rows == [20000.0, 0.0]
-    # Mode per_followup: it still holds at the end of 2025, so it is paid again: 20,000 and 20,000.
+    assert employment_rows == [price, 0.0]
+    # Mode per_followup: it still holds at the end of 2025, so it is paid again: the price twice.
     per_followup = contract.model_copy(
         update={
             "targets": contract.targets.model_copy(
@@ -189,11 +190,12 @@ def test_statement_prices_and_modes(contract):
         }
     )
     table = statement(results, {}, periods, per_followup)
-    assert table.loc[table["target"] == "employment", "amount"].tolist() == [20000.0, 20000.0]
+    assert table.loc[table["target"] == "employment", "amount"].tolist() == [price, price]
 
 
 def test_school_absence_price(contract):
-    # Estimated reduction of 1.5 percentage points for 100 pupils over a one-year period: 4,000 x 100 x 1.5 = 600,000 DKK.
+    # Estimated reduction of 1.5 percentage points for 100 pupils over a one-year
+    # period at a price of 4,000: 4,000 x 100 x 1.5 = 600,000 DKK.
     period = result_periods(contract)[1]
     empty = {
         name: type(
@@ -206,31 +208,113 @@ def test_school_absence_price(contract):
         )()
         for name in ("employment", "social_measures", "life_satisfaction", "action_plan_goals")
     }
-    table = statement(empty, {period.report: {"att": -0.015, "pupils": 100}}, [period], contract)
+    contract = _with(contract, rate_card={"school_absence": 4000})
+    whole_period = _with(contract, targets={"school_absence": {"exposure": "period"}})
+    estimate = {"att": -0.015, "pupils": 100, "pupil_years": 40.0}
+    table = statement(empty, {period.report: estimate}, [period], whole_period)
     assert table.loc[table["target"] == "school_absence", "amount"].item() == pytest.approx(
         600000.0
     )
+    # By exposure (the default): 40 pupil-years x 1.5 points x 4,000 = 240,000 DKK.
+    table = statement(empty, {period.report: estimate}, [period], contract)
+    assert table.loc[table["target"] == "school_absence", "amount"].item() == pytest.approx(
+        240000.0
+    )
     # An increase in absence releases nothing.
-    table = statement(empty, {period.report: {"att": 0.01, "pupils": 100}}, [period], contract)
+    table = statement(empty, {period.report: {**estimate, "att": 0.01}}, [period], contract)
     assert table.loc[table["target"] == "school_absence", "amount"].item() == 0.0
+
+
+def _with(contract, **sections):
+    """The contract with some settings replaced (nested dicts merge into the sections)."""
+    data = contract.model_dump()
+    for name, update in sections.items():
+        for key, value in update.items():
+            if isinstance(value, dict):
+                data[name][key] = {**data[name][key], **value}
+            else:
+                data[name][key] = value
+    return type(contract).model_validate(data)
+
+
+def test_absence_exposure_hand_worked(contract):
+    # Period 2025Q1-2025Q4. Pupil A enrolled 2024Q2 (before the period): the whole
+    # year, 1.0. Pupil B enrolled 2025Q3: 2025Q3-2025Q4, 0.5. Pupil C enrolled
+    # 2025Q4: 0.25. Pupil D (comparison) and pupil E (enrolled 2026Q1, after the
+    # period) have no exposure. Total 1.75 pupil-years for 3 pupils, where the
+    # period's length would give 3 x 1.0.
+    from analysis.payments.absence import exposure_years
+
+    period = result_periods(contract)[1]
+    q = quarters.to_index
+    rows = []
+    for pupil, g in (
+        ("A", q("2024Q2")),
+        ("B", q("2025Q3")),
+        ("C", q("2025Q4")),
+        ("D", 0),
+        ("E", q("2026Q1")),
+    ):
+        for t in range(q("2024Q1"), q("2026Q2") + 1):
+            rows.append({"person_id": pupil, "g": g, "t": t})
+    pupils, years = exposure_years(pd.DataFrame(rows), period)
+    assert (pupils, years) == (3, 1.75)
+
+
+def _settled(contract, amounts):
+    """A ledger with one employment settlement of each amount, one result report after another."""
+    from analysis.payments.ledger import empty, settle
+
+    ledger = empty()
+    for period, amount in zip(result_periods(contract), amounts, strict=False):
+        current = pd.DataFrame(
+            [
+                {
+                    "report": period.report,
+                    "period": period.label,
+                    "payment_quarter": period.payment_quarter,
+                    "target": "employment",
+                    "units": 1,
+                    "achievements": 1.0,
+                    "unit_price": amount,
+                    "amount": round(amount, 2),
+                }
+            ]
+        )
+        earlier = ledger.loc[
+            ledger["kind"] == "settlement",
+            [
+                "report",
+                "period",
+                "payment_quarter",
+                "target",
+                "units",
+                "achievements",
+                "unit_price",
+                "amount",
+            ],
+        ]
+        ledger = settle(ledger, pd.concat([earlier, current], ignore_index=True), period, contract)
+    return ledger
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(min_value=0, max_value=2e7), min_size=1, max_size=4))
 def test_caps_always_hold(contract, amounts):
-    reports = contract.timeline.result_reports[: len(amounts)]
-    table = pd.DataFrame(
-        {
-            "report": reports,
-            "payment_quarter": [quarters.shift(r, 1) for r in reports],
-            "amount": amounts,
-        }
-    )
-    disbursed = pd.DataFrame({"t": [Q("2023Q4")], "amount": [contract.investment.total]})
-    capped = apply_caps(table, contract, disbursed)
+    from analysis.payments.investors import disbursements
+    from analysis.payments.ledger import by_report
+
+    ledger = _settled(contract, amounts)
+    capped = by_report(ledger, "2030Q1")
     assert capped["cumulative_paid"].iloc[-1] <= contract.caps.total_outcome_payments + 1e-6
     assert (capped["paid"] <= capped["due"] + 1e-6).all()
-    assert (capped["paid"] <= capped["return_cap_allowed"] + 1e-6).all()
+    flows = disbursements(contract)
+    rate = contract.caps.investor_annual_return
+    for row in capped.itertuples():
+        pay_t = Q(row.payment_quarter)
+        past = flows.loc[flows["t"] <= pay_t]
+        allowed = float((past["amount"] * (1 + rate) ** ((pay_t - past["t"]) / 4)).sum())
+        assert row.cumulative_paid <= allowed + 0.01
     assert (
         (
             capped["due"]
@@ -340,8 +424,8 @@ def test_irr_hand_worked():
 
 def test_investors_count_only_disbursements_to_date(contract):
     from analysis.payments.investors import positions
+    from analysis.payments.ledger import empty
 
-    empty = pd.DataFrame(columns=["report", "payment_quarter", "paid"])
-    early = positions(contract, empty, until="2024Q2")
+    early, _ = positions(contract, empty(), until="2024Q2")
     # Three of the thirteen intervention quarters are disbursed by 2024Q2.
     assert early["invested"].sum() == pytest.approx(contract.investment.total * 3 / 13, abs=0.05)

@@ -4,7 +4,8 @@ The estimate is the Callaway–Sant'Anna ATT(g,t) of the absence rate (days abse
 school days) with never-enrolled comparison pupils, clustered by household and
 aggregated over the calendar quarters of the period (``aggte(type="calendar")``
 restricted to those quarters). It is released when the estimate is a reduction;
-the payment is priced per pupil per percentage point per school year.
+the payment is priced per pupil per percentage point per school year, where a
+pupil's years are its exposure within the period (:func:`exposure_years`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,25 @@ def pupil_panel(data: AsOfData) -> pd.DataFrame:
     return pupils[["person_id", "household_id", "area", "household_type", "t", "g", "absence_rate"]]
 
 
+def exposure_years(panel: pd.DataFrame, period: Period) -> tuple[int, float]:
+    """Pupils in the intervention during ``period`` and their years of exposure within it.
+
+    A pupil counts when it has an absence record in the period from its
+    household's enrolment quarter ``g`` on; its exposure runs from the later of
+    ``g`` and the period's first quarter to the period's last quarter (a quarter
+    is a quarter of a year). A pupil enrolled in the period's last quarter has
+    0.25 years, not the period's full length.
+    """
+    treated = panel.loc[
+        (panel["g"] > 0)
+        & (panel["t"] >= panel["g"])
+        & panel["t"].between(period.first, period.last)
+    ]
+    first_quarter = treated.groupby("person_id")["g"].first().clip(lower=period.first)
+    years = (period.last - first_quarter + 1) / 4
+    return int(len(first_quarter)), float(years.sum())
+
+
 def absence_estimates(data: AsOfData, periods: list[Period]) -> dict[str, dict]:
     """The absence estimate for each period: att (share of days), se, ci and pupils."""
     panel = pupil_panel(data)
@@ -59,18 +79,14 @@ def absence_estimates(data: AsOfData, periods: list[Period]) -> dict[str, dict]:
             calendar = aggte(result, "calendar", window=(period.first, period.last))
         except EstimationError:
             continue
-        pupils = panel.loc[
-            (panel["g"] > 0)
-            & (panel["t"] >= panel["g"])
-            & panel["t"].between(period.first, period.last),
-            "person_id",
-        ].nunique()
+        pupils, pupil_years = exposure_years(panel, period)
         out[period.report] = {
             "att": calendar.overall_att,
             "se": calendar.overall_se,
             "ci_low": calendar.overall_ci[0],
             "ci_high": calendar.overall_ci[1],
-            "pupils": int(pupils),
+            "pupils": pupils,
+            "pupil_years": pupil_years,
             "quarters": int(len(calendar.table)),
         }
     return out

@@ -1,4 +1,10 @@
-"""Investors' cash flows: investment disbursed against repayments, net position and IRR."""
+"""Investors' cash flows: investment disbursed against repayments, net position and IRR.
+
+Repayments are the ledger's paid amounts (:mod:`analysis.payments.ledger`), each
+investor's share of them. An IRR is meaningful only over the whole contract:
+after the final settlement it is realised; before, it is projected from the
+forecast and labelled so.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from scipy.optimize import brentq
 
 from analysis import quarters
 from analysis.config import Contract
+from analysis.payments.periods import result_periods
 
 
 def disbursements(contract: Contract) -> pd.DataFrame:
@@ -52,28 +59,174 @@ def irr(flows_by_quarter: pd.Series) -> float:
     return (1 + quarterly) ** 4 - 1
 
 
-def positions(contract: Contract, capped: pd.DataFrame, until: str | None = None) -> pd.DataFrame:
-    """Per investor: invested, repaid, net position and IRR, from disbursements and paid amounts up to ``until``."""
-    out = disbursements(contract)
-    if until is not None:
-        out = out.loc[out["t"] <= quarters.to_index(until)]
-    rows = []
-    for investor, share in contract.investment.shares.items():
-        invested = out.loc[out["investor"] == investor].set_index("t")["amount"]
-        repaid = pd.Series(
-            [row.paid * share for row in capped.itertuples()],
-            index=[quarters.to_index(q) for q in capped["payment_quarter"]],
-            dtype=float,
+def projected_total(value: float, contract: Contract, ledger: pd.DataFrame) -> float:
+    """A projected total of payments at the end, after the caps as the ledger applies them.
+
+    What is not yet settled (``value`` minus the ledger's total) is spread over the
+    remaining result reports' payment quarters in proportion to their periods'
+    lengths (:func:`projected_repayments`).
+    """
+    settled = float(ledger["paid"].sum())
+    return round(settled + sum(projected_repayments(value, contract, ledger).values()), 2)
+
+
+def projected_repayments(value: float, contract: Contract, ledger: pd.DataFrame) -> dict:
+    """Payment quarter -> projected repayment of the result reports not yet settled, capped."""
+    remaining = [p for p in result_periods(contract) if p.report not in set(ledger["report"])]
+    if not remaining:
+        return {}
+    paid = ledger.groupby("payment_quarter", sort=True)["paid"].sum()
+    rest = max(0.0, value - float(ledger["paid"].sum()))
+    length = sum(p.years for p in remaining)
+    return _capped(
+        {p.payment_quarter: rest * p.years / length for p in remaining},
+        {quarters.to_index(q): float(a) for q, a in paid.items()},
+        contract,
+    )
+
+
+def return_cap_room(contract: Contract, paid: dict[int, float], pay_t: int) -> float:
+    """What may still be repaid at quarter index ``pay_t`` under the return cap.
+
+    The investors' return may not exceed ``investor_annual_return``: valued at
+    ``pay_t`` with that rate, the repayments so far (``paid``: quarter index ->
+    amount) and this one may not exceed the disbursements to date. Valuing both
+    sides at the capped rate keeps the IRR at or below the cap, however the
+    repayments are timed.
+    """
+    rate = contract.caps.investor_annual_return
+    flows = disbursements(contract)
+    past = flows.loc[flows["t"] <= pay_t]
+    allowed = float((past["amount"] * (1 + rate) ** ((pay_t - past["t"]) / 4)).sum())
+    used = sum(a * (1 + rate) ** ((pay_t - t) / 4) for t, a in paid.items() if t <= pay_t)
+    return allowed - used
+
+
+def _capped(
+    future: dict[str, float], paid_before: dict[int, float], contract: Contract
+) -> dict[str, float]:
+    """Projected repayments under the caps as the ledger applies them at each payment quarter."""
+    out, total = {}, sum(paid_before.values())
+    paid = dict(paid_before)
+    for quarter, amount in future.items():
+        pay_t = quarters.to_index(quarter)
+        room = min(
+            contract.caps.total_outcome_payments - total, return_cap_room(contract, paid, pay_t)
         )
-        flows = (-invested).add(repaid, fill_value=0.0).groupby(level=0).sum()
+        out[quarter] = max(0.0, min(amount, room))
+        paid[pay_t] = paid.get(pay_t, 0.0) + out[quarter]
+        total += out[quarter]
+    return out
+
+
+def cash_flows(
+    contract: Contract,
+    ledger: pd.DataFrame,
+    until: str,
+    projected_median: float | None = None,
+) -> pd.DataFrame:
+    """Per investor and quarter: disbursements (negative) and repayments, the schedule behind every IRR.
+
+    ``kind`` is ``disbursement`` or ``repayment`` up to ``until``; after it,
+    ``disbursement_planned``, ``repayment_settled`` (settled, paid in a later
+    quarter) and, given ``projected_median`` (the projected total paid at the end),
+    ``repayment_projected`` (:func:`projected_repayments`).
+    """
+    cut = quarters.to_index(until)
+    rows = []
+    for record in disbursements(contract).itertuples(index=False):
+        rows.append(
+            {
+                "investor": record.investor,
+                "quarter": record.quarter,
+                "kind": "disbursement" if record.t <= cut else "disbursement_planned",
+                "amount": -record.amount,
+            }
+        )
+    paid = ledger.groupby("payment_quarter", sort=True)["paid"].sum()
+    future = (
+        {} if projected_median is None else projected_repayments(projected_median, contract, ledger)
+    )
+    for investor, share in contract.investment.shares.items():
+        for quarter, amount in paid.items():
+            settled = quarters.to_index(quarter) <= cut
+            rows.append(
+                {
+                    "investor": investor,
+                    "quarter": quarter,
+                    "kind": "repayment" if settled else "repayment_settled",
+                    "amount": amount * share,
+                }
+            )
+        for quarter, amount in future.items():
+            rows.append(
+                {
+                    "investor": investor,
+                    "quarter": quarter,
+                    "kind": "repayment_projected",
+                    "amount": amount * share,
+                }
+            )
+    out = pd.DataFrame(rows, columns=["investor", "quarter", "kind", "amount"])
+    order = {name: i for i, name in enumerate(contract.investment.shares)}
+    out["t"] = out["quarter"].map(quarters.to_index)
+    out = out.sort_values(
+        ["investor", "t", "kind"], key=lambda c: c.map(order) if c.name == "investor" else c
+    )
+    return out.drop(columns="t").reset_index(drop=True)
+
+
+def positions(
+    contract: Contract,
+    ledger: pd.DataFrame,
+    until: str,
+    projection: dict | None = None,
+    final: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per investor: invested and repaid to date, net, projected repayment and IRR; and the cash flows.
+
+    ``projection`` holds the projected total paid at the end (``median``, ``low``,
+    ``high``, after the caps). The IRR is defined once the final settlement is
+    paid (``final``): ``irr_kind`` is then ``realised``. Before, once a result
+    report is settled, it is a ``projected`` IRR over the disbursement plan, the
+    repayments settled so far and the projected median; before any settlement, or
+    below -99 %, it is not meaningful and left out (NaN).
+    """
+    projection = projection or {}
+    flows = cash_flows(contract, ledger, until, None if final else projection.get("median"))
+    rows = []
+    settled = float(ledger["paid"].sum())
+    for investor, share in contract.investment.shares.items():
+        mine = flows.loc[flows["investor"] == investor]
+        invested = -mine.loc[mine["kind"] == "disbursement", "amount"].sum()
+        repaid = mine.loc[mine["kind"] == "repayment", "amount"].sum()
+        by_quarter = mine.groupby(mine["quarter"].map(quarters.to_index))["amount"].sum()
+        # Before the first settlement the projection rests on too little to give a rate.
+        defined = final or (ledger["kind"] == "settlement").any()
+        rate = irr(by_quarter) if defined and (mine["amount"] > 0).any() else float("nan")
+        if rate < -0.99:
+            rate = float("nan")
         rows.append(
             {
                 "investor": investor,
                 "share": share,
-                "invested": round(float(invested.sum()), 2),
-                "repaid": round(float(repaid.sum()), 2),
-                "net_position": round(float(repaid.sum() - invested.sum()), 2),
-                "irr": irr(flows) if repaid.sum() > 0 else float("nan"),
+                "invested": round(float(invested), 2),
+                "invested_total": round(contract.investment.total * share, 2),
+                "repaid": round(float(repaid), 2),
+                "net_position": round(float(repaid - invested), 2),
+                "settled_awaiting": round(settled * share - float(repaid), 2),
+                "projected_repaid": round(settled * share, 2)
+                if final
+                else round(projection.get("median", float("nan")) * share, 2),
+                "projected_low": round(settled * share, 2)
+                if final
+                else round(projection.get("low", float("nan")) * share, 2),
+                "projected_high": round(settled * share, 2)
+                if final
+                else round(projection.get("high", float("nan")) * share, 2),
+                "irr": rate,
+                "irr_kind": "realised" if final else "projected",
             }
         )
-    return pd.DataFrame(rows)
+    # The schedule is published to the øre; the positions above use the exact flows.
+    return pd.DataFrame(rows), flows.assign(amount=flows["amount"].round(2))

@@ -7,17 +7,14 @@ Payment modes (per target, from the contract):
 * ``per_followup``: a unit-step is paid at every result report at whose period
   end it still holds.
 
-A unit-step is never paid twice in the same period. Two caps apply, in order: the
-total cap on outcome payments, and the cap on the investors' return (repayments
-may not exceed the disbursed investment compounded at ``investor_annual_return``
-to the payment quarter). What a cap withholds is shown, not paid.
+A unit-step is never paid twice in the same period. The caps apply when a
+result report is settled (:mod:`analysis.payments.ledger`).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from analysis import quarters
 from analysis.config import TARGETS, Contract
 from analysis.payments.periods import Period
 from analysis.payments.targets import TargetResult
@@ -45,7 +42,9 @@ def statement(
     Columns: report, period, payment_quarter, target, achievements, unit_price,
     amount (= achievements × unit_price before caps). School absence is priced per
     pupil per percentage point of estimated reduction per school year, so its
-    ``achievements`` are pupil-percentage-point-years.
+    ``achievements`` are pupil-percentage-point-years; a pupil's years are its
+    exposure within the period (``pupil_years``) unless the contract's
+    ``school_absence.exposure`` is ``period`` (every pupil the period's length).
     """
     rows = []
     for period in periods:
@@ -55,7 +54,11 @@ def statement(
                 estimate = absence_by_period.get(period.report, {})
                 # Released when the estimate is a reduction; priced per percentage point.
                 reduction_pp = max(0.0, -100 * estimate.get("att", 0.0))
-                units = reduction_pp * estimate.get("pupils", 0) * period.years
+                if contract.targets.school_absence.exposure == "enrolment":
+                    years = estimate.get("pupil_years", 0.0)
+                else:
+                    years = estimate.get("pupils", 0) * period.years
+                units = reduction_pp * years
                 count = estimate.get("pupils", 0)
             else:
                 mode = getattr(contract.targets, target).payment_mode
@@ -74,44 +77,4 @@ def statement(
                     "amount": round(units * price, 2),
                 }
             )
-    return pd.DataFrame(rows)
-
-
-def apply_caps(
-    statement_table: pd.DataFrame, contract: Contract, disbursements: pd.DataFrame
-) -> pd.DataFrame:
-    """Per report: amount due, what each cap withholds, and the amount paid.
-
-    ``disbursements`` has columns ``t`` and ``amount`` (all investors together).
-    The return cap at payment quarter P allows cumulative repayments up to
-    Σ disbursement × (1 + r)^((P - t) / 4).
-    """
-    due = statement_table.groupby(["report", "payment_quarter"], as_index=False, sort=False)[
-        "amount"
-    ].sum()
-    rate = contract.caps.investor_annual_return
-    paid_so_far = 0.0
-    rows = []
-    for record in due.itertuples(index=False):
-        pay_t = quarters.to_index(record.payment_quarter)
-        room_total = max(0.0, contract.caps.total_outcome_payments - paid_so_far)
-        after_total = min(record.amount, room_total)
-        past = disbursements.loc[disbursements["t"] <= pay_t]
-        allowed = float((past["amount"] * (1 + rate) ** ((pay_t - past["t"]) / 4)).sum())
-        room_return = max(0.0, allowed - paid_so_far)
-        paid = min(after_total, room_return)
-        rows.append(
-            {
-                "report": record.report,
-                "payment_quarter": record.payment_quarter,
-                "due": round(record.amount, 2),
-                "withheld_total_cap": round(record.amount - after_total, 2),
-                "withheld_return_cap": round(after_total - paid, 2),
-                "paid": round(paid, 2),
-                "cumulative_paid": round(paid_so_far + paid, 2),
-                "total_cap": contract.caps.total_outcome_payments,
-                "return_cap_allowed": round(allowed, 2),
-            }
-        )
-        paid_so_far += paid
     return pd.DataFrame(rows)

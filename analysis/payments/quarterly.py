@@ -16,10 +16,11 @@ import pandas as pd
 from analysis import atomic, quarters
 from analysis.config import TARGETS, Contract
 from analysis.data.validate import Extract, load_extract
-from analysis.payments import absence, investors
+from analysis.payments import absence, investors, reconcile
+from analysis.payments import ledger as ledger_module
 from analysis.payments.asof import AsOfData, as_of
 from analysis.payments.forecast import forecast
-from analysis.payments.payments import apply_caps, statement
+from analysis.payments.payments import statement
 from analysis.payments.periods import Period, reports_due, result_periods
 from analysis.payments.targets import UNIT_TARGETS, TargetResult
 
@@ -189,8 +190,37 @@ def open_period(contract: Contract, cutoff: str) -> Period | None:
     return None
 
 
-def compute(extract: Extract | dict, cutoff: str, contract: Contract) -> QuarterlyResults:
-    """All quarterly results as of ``cutoff``."""
+def _absence_rate(payment_statement: pd.DataFrame, shown: list[Period], cutoff: str) -> float:
+    """School-absence payment per year for the forecast: the latest settled period's amount per
+    year of its length; before any settlement, the open period's amount so far per year elapsed."""
+    rows = payment_statement.loc[payment_statement["target"] == "school_absence"]
+    if rows.empty:
+        return 0.0
+    periods = {p.report: p for p in shown}
+    final = rows.loc[rows["status"] == "final"]
+    if len(final):
+        row = final.iloc[-1]
+        return float(row["amount"]) / periods[row["report"]].years
+    row = rows.iloc[-1]
+    period = periods[row["report"]]
+    elapsed = (min(quarters.to_index(cutoff), period.last) - period.first + 1) / 4
+    return float(row["amount"]) / elapsed if elapsed > 0 else 0.0
+
+
+def compute(
+    extract: Extract | dict,
+    cutoff: str,
+    contract: Contract,
+    ledger: pd.DataFrame | None = None,
+) -> QuarterlyResults:
+    """All quarterly results as of ``cutoff``.
+
+    ``ledger`` is the settlement ledger carried forward (from the quarter before);
+    result reports due by ``cutoff`` that it lacks are settled here
+    (:func:`analysis.payments.ledger.build`). Without it, the ledger is built from
+    the extract. Settled periods come from the ledger, never recomputed; only the
+    open period's statement is computed (provisional).
+    """
     tables_in = extract.tables if isinstance(extract, Extract) else extract
     data = as_of(tables_in, cutoff, contract)
     unit_results = {name: rule(data, contract) for name, rule in UNIT_TARGETS.items()}
@@ -198,59 +228,81 @@ def compute(extract: Extract | dict, cutoff: str, contract: Contract) -> Quarter
     current = open_period(contract, cutoff)
     shown = due + ([current] if current else [])
     absence_estimates = absence.absence_estimates(data, shown)
-    payment_statement = statement(unit_results, absence_estimates, shown, contract)
-    payment_statement["status"] = [
-        "final" if quarters.to_index(r) <= quarters.to_index(cutoff) else "provisional"
-        for r in payment_statement["report"]
+    recomputed = statement(unit_results, absence_estimates, shown, contract)
+    statements = {}
+    if cutoff in contract.timeline.result_reports:
+        statements[cutoff] = recomputed.loc[recomputed["report"].isin([p.report for p in due])]
+    settled = ledger_module.build(tables_in, cutoff, contract, ledger, statements)
+    entries = settled.loc[settled["kind"] == "settlement"]
+    final_rows = entries.assign(status="final")[
+        [
+            "report",
+            "period",
+            "payment_quarter",
+            "target",
+            "units",
+            "achievements",
+            "unit_price",
+            "amount",
+            "status",
+        ]
     ]
-    disbursed = investors.disbursements(contract)
-    total_disbursed = disbursed.groupby("t", as_index=False)["amount"].sum()
-    final_statement = payment_statement.loc[payment_statement["status"] == "final"]
-    capped = (
-        apply_caps(final_statement, contract, total_disbursed)
-        if len(final_statement)
-        else pd.DataFrame(
-            columns=[
-                "report",
-                "payment_quarter",
-                "due",
-                "withheld_total_cap",
-                "withheld_return_cap",
-                "paid",
-                "cumulative_paid",
-                "total_cap",
-                "return_cap_allowed",
-            ]
-        )
-    )
-    paid_by_now = (
-        capped.loc[capped["payment_quarter"].map(quarters.to_index) <= quarters.to_index(cutoff)]
-        if len(capped)
-        else capped
-    )
-    positions = investors.positions(contract, paid_by_now, until=cutoff)
+    provisional = recomputed.loc[
+        recomputed["report"] == (current.report if current else "")
+    ].assign(status="provisional")
+    payment_statement = pd.concat(
+        [final_rows, provisional[final_rows.columns]], ignore_index=True
+    ).astype({"units": int})
+    adjustments = settled.loc[
+        settled["kind"] == "adjustment",
+        [
+            "report",
+            "corrects",
+            "target",
+            "units",
+            "achievements",
+            "unit_price",
+            "amount",
+            "paid",
+            "reason",
+        ],
+    ].reset_index(drop=True)
+    adjustments.insert(1, "corrects_report", adjustments["corrects"].str.split(":").str[0])
+    capped = ledger_module.by_report(settled, cutoff)
     absence_rows = pd.DataFrame(
         [{"report": k, **v} for k, v in absence_estimates.items()],
-        columns=["report", "att", "se", "ci_low", "ci_high", "pupils", "quarters"],
+        columns=["report", "att", "se", "ci_low", "ci_high", "pupils", "pupil_years", "quarters"],
     )
     enrol = enrolment(data, contract)
     enrolled_households = int(enrol["households"].iloc[-1]) if len(enrol) else 0
-    latest_absence = payment_statement.loc[payment_statement["target"] == "school_absence"]
-    absence_per_year = float(latest_absence["amount"].iloc[-1]) if len(latest_absence) else 0.0
+    absence_per_year = _absence_rate(payment_statement, shown, cutoff)
+    settled_total = ledger_module.settled_total(settled)
     projection = forecast(
         unit_results,
         absence_per_year,
-        float(payment_statement["amount"].sum()),
+        settled_total + float(provisional["amount"].sum()),
         data.register_until,
         contract,
         enrolled_households,
     )
+    base = projection.loc[projection["scenario"] == "base"].iloc[0]
+    final = ledger_module.final_settled(settled, contract, cutoff)
+    projected = {
+        name: investors.projected_total(float(base[name]), contract, settled)
+        for name in ("median", "low", "high")
+    }
+    # At the return cap, timing decides the capped total, so a higher projection
+    # can end a few kroner lower: the band spans whatever the three give.
+    values = projected.values()
+    projected["low"], projected["high"] = min(values), max(values)
+    positions, flows = investors.positions(contract, settled, cutoff, projected, final=final)
     targets = target_table(
         unit_results,
         absence_estimates.get(current.report if current else (due[-1].report if due else ""), {}),
         data,
         contract,
     )
+    paid = ledger_module.paid_to_date(settled, cutoff)
     tables = {
         "enrolment": enrol,
         "enrolment_by_area": enrolment_by_area(data, contract),
@@ -258,8 +310,11 @@ def compute(extract: Extract | dict, cutoff: str, contract: Contract) -> Quarter
         "targets": targets,
         "absence_estimates": absence_rows,
         "payment_statement": payment_statement,
+        "adjustments": adjustments,
         "payments_capped": capped,
+        "ledger": settled,
         "investors": positions,
+        "cash_flows": flows,
         "forecast": projection,
         "nonresponse": pd.DataFrame(
             [
@@ -283,29 +338,53 @@ def compute(extract: Extract | dict, cutoff: str, contract: Contract) -> Quarter
             )
             for t in TARGETS
         },
-        "payments_due_total": round(float(final_statement["amount"].sum()), 2),
-        "payments_provisional_total": round(
-            float(
-                payment_statement.loc[payment_statement["status"] == "provisional", "amount"].sum()
-            ),
-            2,
-        ),
-        "payments_paid_total": round(float(capped["paid"].sum()), 2) if len(capped) else 0.0,
-        "forecast_median": round(
-            float(projection.loc[projection["scenario"] == "base", "median"].iloc[0]), 2
-        ),
+        "payments_due_total": round(float(entries["amount"].sum()), 2),
+        "payments_provisional_total": round(float(provisional["amount"].sum()), 2),
+        "payments_paid_total": paid,
+        "payments_settled_total": settled_total,
+        "payments_awaiting": round(settled_total - paid, 2),
+        "adjustments_total": round(float(adjustments["amount"].sum()), 2),
+        "adjustments_paid_total": round(float(adjustments["paid"].sum()), 2),
+        "invested_to_date": round(float(positions["invested"].sum()), 2),
+        "projected_paid_median": projected["median"],
+        "projected_paid_low": projected["low"],
+        "projected_paid_high": projected["high"],
+        "final_settlement_paid": final,
+        "forecast_median": round(float(base["median"]), 2),
         "is_result_report_quarter": cutoff in contract.timeline.result_reports,
     }
+    reconcile.check_tables(tables, key_numbers, contract)
     return QuarterlyResults(cutoff, data.register_until, tables, key_numbers)
 
 
 def write_quarterly_results(data_dir: Path, cutoff: str, out: Path, contract: Contract) -> Path:
-    """Validate the extract, compute the results as of ``cutoff`` and write them to ``out``."""
+    """Validate the extract, compute the results as of ``cutoff`` and write them to ``out``.
+
+    The ledger is carried forward from the latest earlier quarterly folder beside
+    ``out`` (when there is one) and written as ``ledger.csv``; it may only append
+    to the one carried forward.
+    """
     extract = load_extract(data_dir, contract)
-    results = compute(extract, cutoff, contract)
+    before = ledger_module.carry_forward(out.parent, quarters.shift(cutoff, -1))
+    results = compute(extract, cutoff, contract, before)
     for name, frame in results.tables.items():
-        atomic.write_csv(out / f"{name}.csv", frame)
+        if name == "ledger":
+            ledger_module.write(out / ledger_module.FILE, frame, before)
+        else:
+            atomic.write_csv(out / f"{name}.csv", frame)
     atomic.write_json(
         out / "key_numbers.json", {**results.key_numbers, "inputs": extract.checksums}
     )
     return out
+
+
+def write_ledger(
+    data_dir: Path, cutoff: str, quarterly_dir: Path, out: Path, contract: Contract
+) -> pd.DataFrame:
+    """The ledger as of ``cutoff`` (e.g. an evaluation's): carried forward from the latest
+    quarterly folder at or before it, with the result reports due since settled."""
+    extract = load_extract(data_dir, contract)
+    before = ledger_module.carry_forward(quarterly_dir, cutoff)
+    settled = ledger_module.build(extract.tables, cutoff, contract, before)
+    ledger_module.write(out, settled, before)
+    return settled

@@ -131,6 +131,16 @@ def build_report(
             lang=lang,
             numbers=numbers["numbers"],
         )
+        from analysis.payments import ledger, reconcile
+
+        reconcile.check_report(
+            markdown,
+            numbers["numbers"],
+            ledger.read(ledger.locate(quarterly_dir, as_of)),
+            as_of,
+            lang,
+            source=f"{kind.name} {stem}",
+        )
         markdown_file = scratch / "report.md"
         markdown_file.write_text(markdown, encoding="utf-8")
         for name, content in converted.images.items():

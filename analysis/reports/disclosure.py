@@ -45,6 +45,11 @@ def statement_key(column: str, report: str, target: str, status: str, as_of: str
     return ("statement", column, report, target, "provisional", as_of)
 
 
+def adjustment_key(column: str, report: str, corrects: str) -> tuple:
+    """An adjustment entry is settled in its report: the same number in every later one."""
+    return ("adjustment", column, report, corrects)
+
+
 def completeness_key(column: str, source: str, as_of: str) -> tuple:
     return ("completeness", column, source, as_of)
 
@@ -87,6 +92,7 @@ def payment_cells(
     _targets(cells, tables["targets"], contract, as_of)
     _statement(cells, tables["payment_statement"], tables.get("payments_capped"), key)
     _absence(cells, tables.get("absence_estimates"), tables["payment_statement"], as_of)
+    _adjustments(cells, tables.get("adjustments"))
     if history is not None and len(history):
         _history(cells, history, as_of)
     link_to_earlier(cells)
@@ -212,6 +218,32 @@ def _statement(
             ],
             "due = sum of the report's amounts",
         )
+
+
+def _adjustments(cells: LinkedCells, frame: pd.DataFrame | None) -> None:
+    """Adjustment entries: a change of a few units is a count of a few persons.
+
+    Sizes are declared (a change of -2 units tells of two persons as much as +2);
+    the amount is the change in achievements times the price.
+    """
+    if frame is None or frame.empty:
+        return
+    for row in frame.itertuples(index=False):
+        units, achievements, amount = (
+            adjustment_key(c, row.report, row.corrects) for c in ("units", "achievements", "amount")
+        )
+        cells.add(units, abs(row.units), cost=STATEMENT_COST)
+        cells.add(
+            achievements,
+            abs(row.achievements),
+            count=row.target != "school_absence",
+            cost=STATEMENT_COST,
+        )
+        cells.add(amount, abs(row.amount), count=False, cost=STATEMENT_COST)
+        cells.sum_of(amount, {achievements: row.unit_price}, "change = achievements × price")
+        if row.target != "school_absence":
+            cells.sum_if_exact(achievements, [units], "achievements = units")
+        cells.bundle([units, achievements, amount])
 
 
 def largest_item(statement: pd.DataFrame) -> str | None:

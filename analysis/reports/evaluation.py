@@ -515,8 +515,16 @@ class EvaluationContext:
     checksums: dict[str, str]
 
 
-def load_context(data_dir: str, as_of: str, contract: Contract) -> EvaluationContext:
-    """Validate the extract, cut it at ``as_of`` and compute the payments to date."""
+def load_context(
+    data_dir: str, as_of: str, contract: Contract, quarterly_dir: str | None = None
+) -> EvaluationContext:
+    """Validate the extract, cut it at ``as_of`` and read the payments to date from the ledger.
+
+    The settlement ledger as of ``as_of`` is read from the results beside
+    ``quarterly_dir`` (:func:`analysis.payments.ledger.locate`); where none is
+    there, it is carried forward from the latest quarterly folder and the result
+    reports due since are settled.
+    """
     import json
     from pathlib import Path
 
@@ -531,9 +539,19 @@ def load_context(data_dir: str, as_of: str, contract: Contract) -> EvaluationCon
         if extract.synthetic and truth_file.exists()
         else None
     )
+    ledger = None
+    if quarterly_dir is not None:
+        from analysis.payments import ledger as ledger_module
+
+        path = ledger_module.locate(quarterly_dir, as_of)
+        ledger = (
+            ledger_module.read(path)
+            if path.exists()
+            else ledger_module.carry_forward(quarterly_dir, as_of)
+        )
     return EvaluationContext(
         cut(extract.tables, as_of, contract),
-        compute(extract, as_of, contract),
+        compute(extract, as_of, contract, ledger),
         truth,
         extract.checksums,
     )
@@ -667,7 +685,7 @@ def prepare(
     from analysis.reports.results import ReportResults
 
     contract = load_contract()
-    context = load_context(data_dir, as_of, contract)
+    context = load_context(data_dir, as_of, contract, quarterly_dir)
     estimates, panels = estimate_all(context, bootstrap_reps=bootstrap_reps, seed=contract.seed)
     payments = protect(
         QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers),

@@ -47,6 +47,7 @@ def make_targets(
                 f"\t$(PY) -m analysis report quarterly --as-of {quarter} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS)",
                 "",
             ]
+    ledgers = []
     for name in KINDS[1:]:
         kind = load_kind(name)
         cutoff = kind.as_of(contract, None)
@@ -55,6 +56,20 @@ def make_targets(
             for q in report_quarters
             if quarters.to_index(q) <= quarters.to_index(cutoff)
         ][-1:]
+        if cutoff not in report_quarters:
+            # No quarterly results at the cut-off: the ledger is carried forward
+            # from the last quarterly folder, with the result reports due since settled.
+            ledger = f"$(RESULTS)/ledger/{cutoff}.csv"
+            if ledger not in ledgers:
+                ledgers.append(ledger)
+                lines += [
+                    f"{ledger}: {' '.join(published)} $(DATA_DEPS) $(CODE_DEPS) $(CONFIG)".replace(
+                        "  ", " "
+                    ),
+                    f"\t$(PY) -m analysis ledger --data $(DATA) --as-of {cutoff} --quarterly-dir $(RESULTS)/quarterly --out {ledger}",
+                    "",
+                ]
+            published = [*published, ledger]
         for lang in langs:
             outputs = [
                 f"$(REPORTS)/{_relative(p)[len('reports/') :]}"
@@ -70,6 +85,7 @@ def make_targets(
             ]
     lines += [
         f"QUARTERLY_RESULTS := {' '.join(results)}",
+        f"LEDGER_FILES := {' '.join(ledgers)}",
         f"REPORT_FILES := {' '.join(reports)}",
         "",
     ]

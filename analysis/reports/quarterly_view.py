@@ -173,6 +173,75 @@ def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
         )
         if key["is_result_report_quarter"]:
             text += f" {inputs.as_of} is a result-report quarter: the payment statement below is the basis of the payment."
+    return text + "\n\n" + bottom_line(inputs, contract, lang)
+
+
+BOTTOM_LINE = {
+    "da": {
+        "paid": "**Bundlinje:** udbetalt til dato **{paid}** ({share} af det samlede loft på {cap}) mod {invested} investeret til dato.",
+        # The amount ends in "kr.", which closes the sentence.
+        "awaiting": " Afregnet og til udbetaling senere: {awaiting}",
+        "projected": " Forventet udbetalt ved kontraktens slutning: {median}{band} mod {total} investeret i alt.",
+        "band": " (90 %-interval {low} til {high})",
+        "final": " Endelig afregning: investorerne har fået {repaid} tilbage på {total} investeret, en intern rente på {irr} om året (afkastloft {cap_rate}).",
+        "adjusted": " Senere data har ændret afregnede beløb med {adjustments} i alt; ændringerne vises som reguleringer og {paid_or_not}.",
+        "adj_paid": "udbetales",
+        "adj_not_paid": "udbetales ikke",
+    },
+    "en": {
+        "paid": "**Bottom line:** paid to date **{paid}** ({share} of the total cap of {cap}) against {invested} invested to date.",
+        "awaiting": " Settled and to be paid later: {awaiting}.",
+        "projected": " Projected to be paid by the end of the contract: {median}{band} against {total} invested in total.",
+        "band": " (90% interval {low} to {high})",
+        "final": " Final settlement: the investors got {repaid} back on {total} invested, an internal rate of return of {irr} a year (return cap {cap_rate}).",
+        "adjusted": " Later data changed settled amounts by {adjustments} in total; the changes are shown as adjustments and {paid_or_not}.",
+        "adj_paid": "are paid",
+        "adj_not_paid": "are not paid",
+    },
+}
+
+
+def bottom_line(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
+    """Paid to date from the ledger, against the cap and the investment, and the projection."""
+    key, words = inputs.key, BOTTOM_LINE[lang]
+    cap = contract.caps.total_outcome_payments
+    text = words["paid"].format(
+        paid=numbers.dkk(key["payments_paid_total"], lang),
+        share=numbers.percent(key["payments_paid_total"] / cap, 1, lang),
+        cap=numbers.dkk(cap, lang),
+        invested=numbers.dkk(key["invested_to_date"], lang),
+    )
+    if key["payments_awaiting"]:
+        text += words["awaiting"].format(awaiting=numbers.dkk(key["payments_awaiting"], lang))
+    total = numbers.dkk(contract.investment.total, lang)
+    if key["final_settlement_paid"]:
+        investors = inputs.tables["investors"]
+        text += words["final"].format(
+            repaid=numbers.dkk(float(investors["repaid"].sum()), lang),
+            total=total,
+            irr=numbers.percent(float(investors["irr"].iloc[0]), 1, lang),
+            cap_rate=numbers.percent(contract.caps.investor_annual_return, 1, lang),
+        )
+    else:
+        low, high = (
+            numbers.dkk(rounded_forecast(key[f"projected_paid_{n}"], contract), lang)
+            for n in ("low", "high")
+        )
+        text += words["projected"].format(
+            median=numbers.dkk(rounded_forecast(key["projected_paid_median"], contract), lang),
+            # At a cap the band has no width: it is left out.
+            band="" if low == high else words["band"].format(low=low, high=high),
+            total=total,
+        )
+    if key["adjustments_total"]:
+        text += words["adjusted"].format(
+            adjustments=SUPPRESSED
+            if adjustment_hidden(inputs)
+            else numbers.dkk(key["adjustments_total"], lang),
+            paid_or_not=words[
+                "adj_paid" if contract.settlement.pay_adjustments else "adj_not_paid"
+            ],
+        )
     return text
 
 
@@ -332,7 +401,83 @@ def statement_table(
     return shown, footnote(lang, contract.disclosure.min_persons)
 
 
+PAYMENT_COLUMNS = {
+    "da": {
+        "adjustments": "Reguleringer (kr.)",
+        "adjustments_paid": "Heraf udbetalt (kr.)",
+        "payment_quarter": "Udbetales",
+        "pay_status": "Status",
+        "paid_status.paid": "udbetalt",
+        "paid_status.awaiting_payment": "afventer udbetaling",
+        "corrects": "Retter resultatrapport",
+        "units_change": "Antal enheder (ændring)",
+        "achievements_change": "Opnåede resultater (ændring)",
+        "amount_change": "Ændring (kr.)",
+        "paid": "Udbetalt (kr.)",
+        "reason": "Årsag",
+        "reason.revised_data": "senere data",
+        "invested_total": "Investering i alt (kr.)",
+        "projected": "Forventet tilbagebetalt i alt (kr.)",
+        "band": "90 %-interval (kr.)",
+        "irr.realised": "Intern rente (%)",
+        "irr.projected": "Forventet intern rente (%)",
+        "kind": "Pengestrøm",
+        "kind.disbursement": "udbetalt investering",
+        "kind.disbursement_planned": "planlagt investering",
+        "kind.repayment": "tilbagebetaling",
+        "kind.repayment_settled": "afregnet tilbagebetaling",
+        "kind.repayment_projected": "forventet tilbagebetaling",
+    },
+    "en": {
+        "adjustments": "Adjustments (DKK)",
+        "adjustments_paid": "Of which paid (DKK)",
+        "payment_quarter": "Paid in",
+        "pay_status": "Status",
+        "paid_status.paid": "paid",
+        "paid_status.awaiting_payment": "awaiting payment",
+        "corrects": "Corrects result report",
+        "units_change": "Number of units (change)",
+        "achievements_change": "Achievements (change)",
+        "amount_change": "Change (DKK)",
+        "paid": "Paid (DKK)",
+        "reason": "Reason",
+        "reason.revised_data": "later data",
+        "invested_total": "Total investment (DKK)",
+        "projected": "Projected repaid in total (DKK)",
+        "band": "90% interval (DKK)",
+        "irr.realised": "Internal rate of return (%)",
+        "irr.projected": "Projected internal rate of return (%)",
+        "kind": "Cash flow",
+        "kind.disbursement": "investment disbursed",
+        "kind.disbursement_planned": "investment planned",
+        "kind.repayment": "repayment",
+        "kind.repayment_settled": "repayment settled",
+        "kind.repayment_projected": "repayment projected",
+    },
+}
+
+
+def _p(key: str, lang: str) -> str:
+    return PAYMENT_COLUMNS[lang][key]
+
+
+def adjustment_hidden(inputs: QuarterlyInputs, report: str | None = None) -> bool:
+    """Whether disclosure control hides an adjustment amount (of ``report``, or any).
+
+    A sum over adjustments would give a hidden one back, so it is hidden with it.
+    """
+    frame = inputs.tables.get("adjustments")
+    if frame is None or frame.empty:
+        return False
+    rows = frame if report is None else frame.loc[frame["report"] == report]
+    return any(
+        inputs.is_hidden(disclosure.adjustment_key("amount", r.report, r.corrects))
+        for r in rows.itertuples(index=False)
+    )
+
+
 def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
+    """Per settled result report, from the ledger: due, adjustments, caps, paid and paid to date."""
     frame = inputs.tables["payments_capped"]
     due = _masked(
         inputs,
@@ -343,25 +488,97 @@ def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
         {
             t("col.report", lang): frame["report"],
             t("col.due", lang): due["due"],
+            _p("adjustments", lang): [
+                SUPPRESSED if adjustment_hidden(inputs, r) else round(v)
+                for r, v in zip(frame["report"], frame["adjustments"], strict=True)
+            ],
+            _p("adjustments_paid", lang): frame["adjustments_paid"].round(0),
             t("col.withheld_total", lang): frame["withheld_total_cap"].round(0),
             t("col.withheld_return", lang): frame["withheld_return_cap"].round(0),
             t("col.paid", lang): frame["paid"].round(0),
             t("col.cumulative_paid", lang): frame["cumulative_paid"].round(0),
+            _p("payment_quarter", lang): frame["payment_quarter"],
+            _p("pay_status", lang): frame["status"].map(lambda s: _p(f"paid_status.{s}", lang)),
         }
     )
+
+
+def adjustments_table(
+    inputs: QuarterlyInputs, contract: Contract, lang: str
+) -> tuple[pd.DataFrame, str]:
+    """Adjustment entries of the ledger: later data changing a settled amount, with the entry corrected."""
+    frame = inputs.tables.get("adjustments", pd.DataFrame())
+    if frame is None or frame.empty:
+        return pd.DataFrame(), ""
+    frame = frame.reset_index(drop=True)
+    protected = _masked(
+        inputs,
+        frame.assign(achievements=frame["achievements"].round(2), amount=frame["amount"].round(0)),
+        {
+            c: (lambda row, c=c: disclosure.adjustment_key(c, row.report, row.corrects))
+            for c in ("units", "achievements", "amount")
+        },
+    )
+    shown = pd.DataFrame(
+        {
+            t("col.report", lang): protected["report"],
+            _p("corrects", lang): protected["corrects_report"],
+            t("col.target", lang): protected["target"].map(lambda s: t(f"target.{s}", lang)),
+            _p("units_change", lang): protected["units"],
+            _p("achievements_change", lang): protected["achievements"],
+            t("col.price", lang): protected["unit_price"],
+            _p("amount_change", lang): protected["amount"],
+            _p("paid", lang): frame["paid"].round(0),
+            _p("reason", lang): frame["reason"].map(lambda s: _p(f"reason.{s}", lang)),
+        }
+    )
+    return shown, footnote(lang, contract.disclosure.min_persons)
 
 
 def investors_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
+    """Per investor: invested, repaid so far, net, projected repayment with its band, and an IRR
+    only once defined (realised after the final settlement; before, projected and labelled so)."""
     frame = inputs.tables["investors"]
+    kind = frame["irr_kind"].iloc[0] if len(frame) else "projected"
+    rate = (100 * frame["irr"]).round(1).astype(object).where(frame["irr"].notna(), "–")
+    # After the final settlement nothing is projected: the band is left out.
+    band = [
+        "–"
+        if kind == "realised"
+        else f"{numbers.number(round(lo, -3), 0, lang)} – {numbers.number(round(hi, -3), 0, lang)}"
+        for lo, hi in zip(frame["projected_low"], frame["projected_high"], strict=True)
+    ]
     return pd.DataFrame(
         {
             t("col.investor", lang): frame["investor"],
+            _p("invested_total", lang): frame["invested_total"].round(0),
             t("col.invested", lang): frame["invested"].round(0),
             t("col.repaid", lang): frame["repaid"].round(0),
             t("col.net", lang): frame["net_position"].round(0),
-            t("col.irr", lang): (100 * frame["irr"]).round(1),
+            _p("projected", lang): frame["projected_repaid"].round(-3),
+            _p("band", lang): band,
+            _p(f"irr.{kind}", lang): rate,
         }
     )
+
+
+def cash_flow_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
+    """The cash flows behind every IRR: per quarter and kind, each investor's amount (DKK)."""
+    flows = inputs.tables["cash_flows"]
+    wide = flows.pivot_table(
+        index=["quarter", "kind"], columns="investor", values="amount", aggfunc="sum", sort=False
+    ).reset_index()
+    wide = wide.sort_values(["quarter", "kind"], kind="stable").reset_index(drop=True)
+    investors = list(dict.fromkeys(flows["investor"]))
+    out = pd.DataFrame(
+        {
+            t("col.quarter", lang): wide["quarter"],
+            _p("kind", lang): wide["kind"].map(lambda s: _p(f"kind.{s}", lang)),
+        }
+    )
+    for investor in investors:
+        out[f"{investor} (kr.)" if lang == "da" else f"{investor} (DKK)"] = wide[investor].round(0)
+    return out
 
 
 def rounded_forecast(values, contract: Contract):
@@ -460,30 +677,63 @@ def _by_target(inputs: QuarterlyInputs, target: str, by_target: pd.Series, lang:
     )
 
 
+EXPOSURE = {
+    "da": " i indsatsen (fra husstandens indskrivning til periodens slutning)",
+    "en": " in the intervention (from the household's enrolment to the period's end)",
+}
+
+
 def methods_text(contract: Contract, lang: str) -> str:
     rules = contract.targets
     price = contract.rate_card
+    exposure = EXPOSURE[lang] if rules.school_absence.exposure == "enrolment" else ""
     if lang == "da":
         return "\n".join(
             [
                 f"- **{t('target.employment', lang)}**: voksne {rules.employment.min_age}–{rules.employment.max_age} år; mindst ét trin op ad selvforsørgelsesstigen i forhold til kvartalet før indskrivning, fastholdt i {rules.employment.sustain_quarters} kvartaler i træk. Pris {numbers.dkk(price.employment, lang)} pr. trin.",
                 f"- **{t('target.social_measures', lang)}**: støtteniveau under niveauet før indskrivning, fastholdt i {rules.social_measures.sustain_quarters} kvartaler i træk. Pris {numbers.dkk(price.social_measures, lang)} pr. trin.",
-                f"- **{t('target.school_absence', lang)}**: forskel-i-forskelle-estimat (Callaway–Sant'Anna) af fraværsandelen for elever i indsatsen mod elever i kontrolgruppen. Pris {numbers.dkk(price.school_absence, lang)} pr. elev pr. procentpoint reduktion pr. skoleår.",
+                f"- **{t('target.school_absence', lang)}**: forskel-i-forskelle-estimat (Callaway–Sant'Anna) af fraværsandelen for elever i indsatsen mod elever i kontrolgruppen. Pris {numbers.dkk(price.school_absence, lang)} pr. elev pr. procentpoint reduktion pr. skoleår{exposure}.",
                 f"- **{t('target.life_satisfaction', lang)}**: en opfølgende besvarelse mindst {numbers.number(rules.life_satisfaction.min_increase, 0, lang)} point over besvarelsen ved indskrivning. Manglende besvarelse tæller hverken som succes eller fiasko. Pris {numbers.dkk(price.life_satisfaction, lang)} pr. person.",
                 f"- **{t('target.action_plan_goals', lang)}**: mål i handleplanen, der ved en opfølgning er markeret som opfyldt. Pris {numbers.dkk(price.action_plan_goals, lang)} pr. mål.",
                 f"- Registerdata kommer {contract.timeline.register_lag_quarters} kvartal forsinket; alle tal er opgjort med de data, der fandtes pr. rapportens kvartal.",
+                *settlement_text(contract, lang),
             ]
         )
     return "\n".join(
         [
             f"- **{t('target.employment', lang)}**: adults {rules.employment.min_age}–{rules.employment.max_age}; at least one step up the self-sufficiency ladder from the quarter before enrolment, held for {rules.employment.sustain_quarters} consecutive quarters. Price {numbers.dkk(price.employment, lang)} per step.",
             f"- **{t('target.social_measures', lang)}**: support level below the level before enrolment, held for {rules.social_measures.sustain_quarters} consecutive quarters. Price {numbers.dkk(price.social_measures, lang)} per step.",
-            f"- **{t('target.school_absence', lang)}**: difference-in-differences estimate (Callaway–Sant'Anna) of the absence rate of pupils in the intervention against pupils in the comparison group. Price {numbers.dkk(price.school_absence, lang)} per pupil per percentage point of reduction per school year.",
+            f"- **{t('target.school_absence', lang)}**: difference-in-differences estimate (Callaway–Sant'Anna) of the absence rate of pupils in the intervention against pupils in the comparison group. Price {numbers.dkk(price.school_absence, lang)} per pupil per percentage point of reduction per school year{exposure}.",
             f"- **{t('target.life_satisfaction', lang)}**: a follow-up answer at least {numbers.number(rules.life_satisfaction.min_increase, 0, lang)} point(s) above the answer at enrolment. Non-response is neither success nor failure. Price {numbers.dkk(price.life_satisfaction, lang)} per person.",
             f"- **{t('target.action_plan_goals', lang)}**: action-plan goals marked achieved at a review. Price {numbers.dkk(price.action_plan_goals, lang)} per goal.",
             f"- Register data arrive {contract.timeline.register_lag_quarters} quarter(s) late; every number uses the data that existed as of the report's quarter.",
+            *settlement_text(contract, lang),
         ]
     )
+
+
+def settlement_text(contract: Contract, lang: str) -> list[str]:
+    """How the ledger settles, corrects and caps payments, and the business case behind the prices."""
+    case = contract.calibration
+    rate = numbers.percent(case.target_annual_return, 1, lang)
+    cap = numbers.percent(contract.caps.investor_annual_return, 1, lang)
+    shortfall = numbers.percent(contract.forecast.shortfall_scenario, 0, lang)
+    paid = contract.settlement.pay_adjustments
+    if lang == "da":
+        return [
+            "- **Afregning**: en resultatrapports betalingsopgørelse afregnes med de data, der findes pr. rapportens kvartal, og står derefter fast i afregningsregnskabet. Ændrer senere data et afregnet beløb, vises ændringen som en regulering i den næste resultatrapport (beløb, årsag og den post, den retter); reguleringer "
+            + ("udbetales." if paid else "vises, men udbetales ikke.")
+            + " Udbetalt til dato er summen af regnskabets udbetalte poster; beløb over lofterne vises, men udbetales ikke.",
+            "- **Investorernes rente**: en intern rente er kun defineret over hele kontrakten. Før den endelige afregning vises en forventet intern rente ud fra prognosen; pengestrømmene bag den står i tabellen over investorernes pengestrømme.",
+            f"- **Illustrative priser**: priserne er afledt af en forretningsplan: med den syntetiske generators indbyggede effekter og fuld indskrivning får investorerne deres investering tilbage med {rate} om året (afkastloftet er {cap}); de relative priser i udkastet til takstbladet skaleres med én faktor (`python -m analysis calibrate`). Med {shortfall} lavere indskrivning taber investorerne.",
+        ]
+    return [
+        "- **Settlement**: a result report's payment statement is settled with the data that exist as of the report's quarter and then stands in the settlement ledger. When later data change a settled amount, the change is shown as an adjustment in the next result report (amount, reason and the entry it corrects); adjustments "
+        + ("are paid." if paid else "are shown but not paid.")
+        + " Paid to date is the sum of the ledger's paid entries; amounts above the caps are shown, not paid.",
+        "- **The investors' return**: an internal rate of return is defined only over the whole contract. Before the final settlement a projected rate from the forecast is shown; the cash flows behind it are in the table of the investors' cash flows.",
+        f"- **Illustrative prices**: the prices derive from a business case: with the synthetic generator's designed effects and full enrolment the investors get their investment back with {rate} a year (the return cap is {cap}); the design's relative prices are scaled by one factor (`python -m analysis calibrate`). With {shortfall} lower enrolment the investors lose.",
+    ]
 
 
 def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> pd.DataFrame:
@@ -527,6 +777,10 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
             numbers.dkk(key["payments_paid_total"], lang),
         ),
         (
+            "Investeret til dato" if da else "Invested to date",
+            numbers.dkk(key["invested_to_date"], lang),
+        ),
+        (
             "Samlet loft" if da else "Total cap",
             numbers.dkk(contract.caps.total_outcome_payments, lang),
         ),
@@ -548,6 +802,11 @@ KEY_NUMBERS = (
     "payments_due_total",
     "payments_provisional_total",
     "payments_paid_total",
+    "payments_settled_total",
+    "payments_awaiting",
+    "adjustments_total",
+    "adjustments_paid_total",
+    "invested_to_date",
     "forecast_median",
 )
 
@@ -564,11 +823,16 @@ def record_key_numbers(results, inputs: QuarterlyInputs, contract: Contract) -> 
         "enrolled_persons": disclosure.enrolment_key("persons", last),
         "payments_provisional_total": disclosure.summary_key("provisional_total", inputs.as_of),
     }
+    if adjustment_hidden(inputs):
+        results.add("adjustments_total", SUPPRESSED)
     for name in KEY_NUMBERS:
+        if name == "adjustments_total" and adjustment_hidden(inputs):
+            continue
         cell = cells.get(name)
         declared = cell is not None and cell in inputs.cells.cells
         value = rounded_forecast(key[name], contract) if name == "forecast_median" else key[name]
         results.add(name, inputs.shown(cell, value) if declared else value)
+    record_investors(results, inputs)
     for target in disclosure.COUNT_TARGETS:
         results.add(
             f"achievements_cumulative.{target}",
@@ -576,4 +840,24 @@ def record_key_numbers(results, inputs: QuarterlyInputs, contract: Contract) -> 
                 disclosure.target_key("cumulative", target, "all", inputs.as_of),
                 key["achievements_cumulative"][target],
             ),
+        )
+
+
+def record_investors(results, inputs: QuarterlyInputs) -> None:
+    """Each investor's position and the cash-flow schedule behind its IRR, into the results file."""
+    for row in inputs.tables["investors"].itertuples(index=False):
+        prefix = f"investors.{row.investor}"
+        for name in ("invested", "invested_total", "repaid", "net_position", "projected_repaid"):
+            results.add(f"{prefix}.{name}", getattr(row, name))
+        results.add(f"{prefix}.irr_{row.irr_kind}", row.irr)
+    for row in inputs.tables["cash_flows"].itertuples(index=False):
+        results.add(f"cash_flows.{row.investor}.{row.quarter}.{row.kind}", row.amount)
+    # Per settled report as the ledger has it (entries per target follow the
+    # statement's disclosure control, so only the report totals are recorded).
+    for row in inputs.tables["payments_capped"].itertuples(index=False):
+        results.add(f"ledger.{row.report}.due", row.due)
+        results.add(f"ledger.{row.report}.paid", row.paid)
+        results.add(
+            f"ledger.{row.report}.adjustments",
+            SUPPRESSED if adjustment_hidden(inputs, row.report) else row.adjustments,
         )

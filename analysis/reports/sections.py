@@ -26,7 +26,12 @@ def summary(report: ev.EvaluationReport, lang: str) -> None:
     """The one-page summary: enrolment and payments in words, effects in words, key figures."""
     text = view.summary(report.payments, report.contract, lang)
     effects = ev.headline_text(report.estimates, lang)
-    show.text(f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{text}\n\n{effects}\n:::")
+    why = effect_and_payment_text(report, lang)
+    show.text(
+        f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{text}\n\n{effects}"
+        + (f"\n\n{why}" if why else "")
+        + "\n:::"
+    )
     show.table(
         view.key_figures_table(report.payments, report.contract, lang),
         caption="Nøgletal" if lang == "da" else "Key figures",
@@ -34,6 +39,41 @@ def summary(report: ev.EvaluationReport, lang: str) -> None:
         lang=lang,
         source=f"{VIEW}.key_figures_table",
     )
+
+
+def effect_and_payment_text(report: ev.EvaluationReport, lang: str) -> str:
+    """Why a significant effect can come with a small repayment, or the reverse, when that is so.
+
+    Payments follow the rate card (achievements × price, the absence estimate ×
+    pupil-years × price), not the estimated effects: gross achievements include
+    what would have happened anyway, and prices decide how much each is worth.
+    """
+    significant = [
+        o
+        for o, est in report.estimates.items()
+        if est.simple.overall_ci[0] > 0 or est.simple.overall_ci[1] < 0
+    ]
+    key = report.payments.key
+    expected = (
+        float(report.payments.tables["investors"]["repaid"].sum())
+        if key["final_settlement_paid"]
+        else view.rounded_forecast(key["projected_paid_median"], report.contract)
+    )
+    total = report.contract.investment.total
+    da = lang == "da"
+    if significant and expected < total:
+        return (
+            f"Indsatsen har en statistisk sikker effekt på {len(significant)} af {len(report.estimates)} udfald, men investorerne får (forventet) {view.numbers.dkk(expected, lang)} tilbage af {view.numbers.dkk(total, lang)}: betalingerne følger resultatkontraktens priser pr. opnået resultat, ikke effektestimaterne. En effekt kan være sikker og alligevel lille i kroner, hvis få resultater opnås i de betalte perioder eller priserne er lave."
+            if da
+            else f"The intervention has a statistically significant effect on {len(significant)} of {len(report.estimates)} outcomes, yet the investors (are projected to) get {view.numbers.dkk(expected, lang)} back of {view.numbers.dkk(total, lang)}: payments follow the contract's prices per achievement, not the effect estimates. An effect can be significant and still small in kroner when few achievements fall in the paid periods or the prices are low."
+        )
+    if not significant and expected >= total:
+        return (
+            f"Ingen effekt er statistisk sikker, men investorerne får (forventet) {view.numbers.dkk(expected, lang)} tilbage af {view.numbers.dkk(total, lang)}: betalingerne følger opnåede resultater i indsatsgruppen, også dem der ville være sket uden indsatsen, ikke forskellen til kontrolgruppen."
+            if da
+            else f"No effect is statistically significant, yet the investors (are projected to) get {view.numbers.dkk(expected, lang)} back of {view.numbers.dkk(total, lang)}: payments follow achievements in the intervention group, including those that would have happened without it, not the difference from the comparison group."
+        )
+    return ""
 
 
 def effects(report: ev.EvaluationReport, lang: str, explain_twfe: bool = False) -> None:
@@ -89,6 +129,28 @@ def payments(report: ev.EvaluationReport, lang: str) -> None:
         source=f"{VIEW}.statement_table",
     )
     show.table(
+        view.capped_table(inputs, lang),
+        caption="Afregnede resultatrapporter i afregningsregnskabet: opgjort, reguleringer, lofter og udbetalt"
+        if da
+        else "Settled result reports in the ledger: due, adjustments, caps and paid",
+        label="tbl-caps",
+        lang=lang,
+        source=f"{VIEW}.capped_table",
+    )
+    adjustments, adjustment_note = view.adjustments_table(inputs, contract, lang)
+    if not adjustments.empty:
+        show.table(
+            adjustments,
+            caption="Reguleringer: senere data ændrer afregnede beløb (afregningen står fast)"
+            if da
+            else "Adjustments: later data change settled amounts (the settlement stands)",
+            label="tbl-adjustments",
+            lang=lang,
+            decimals={view._p("achievements_change", lang): 2},
+            note=adjustment_note,
+            source=f"{VIEW}.adjustments_table",
+        )
+    show.table(
         view.investors_table(inputs, lang),
         caption="Investorernes position" if da else "The investors' position",
         label="tbl-investors",
@@ -118,3 +180,12 @@ def methods(report: ev.EvaluationReport, lang: str) -> None:
         f"No table, figure or sentence shows a count of 1 to {minimum - 1} persons. Enough other numbers are hidden that no hidden count can be worked out, from totals, other tables or differences from numbers in earlier quarterly reports, to a range narrower than {minimum}; the payment basis (amounts due per result report) is always shown."
     )
     show.text(f"# {t('h.methods', lang)}\n\n{intro}\n\n{view.methods_text(report.contract, lang)}")
+    show.table(
+        view.cash_flow_table(report.payments, lang),
+        caption="Investorernes pengestrømme bag den interne rente"
+        if da
+        else "The investors' cash flows behind the internal rate of return",
+        label="tbl-cashflows",
+        lang=lang,
+        source=f"{VIEW}.cash_flow_table",
+    )
