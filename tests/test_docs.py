@@ -158,6 +158,8 @@ def _number(written: str, value) -> bool:
     """Whether the number as written in the text equals the configured value."""
     # An en dash before a number is a range ("18–64"), not a sign.
     text = written.strip("()*,.;:`–").removeprefix("DKK").strip()
+    if isinstance(value, bool):
+        return text == str(value).lower()
     if isinstance(value, str):
         return text == value
     percent = text.endswith("%")
