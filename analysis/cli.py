@@ -8,11 +8,38 @@ message and exit with status 1, without a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
 
-from analysis import paths
+from analysis import paths, quarters
+
+
+class UsageError(ValueError):
+    """A command-line argument that cannot be used (named in the message)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in one line (the argument and what is wrong), exit status 2."""
+
+    def error(self, message: str):
+        from analysis.data.cpr import mask_text
+
+        self.exit(2, f"{self.prog}: error: {mask_text(message)} (see --help)\n")
+
+
+def _as_of_window(contract, as_of: str) -> None:
+    """Quarterly results exist from the intervention's start to the end of the commitment."""
+    try:
+        quarters.check_window(
+            as_of,
+            contract.timeline.intervention.start,
+            contract.timeline.commitment.end,
+            "--as-of",
+        )
+    except ValueError as error:
+        raise UsageError(f"{error}: the programme's quarterly reports cover that window") from None
 
 
 def _contract(args):
@@ -47,9 +74,11 @@ def cmd_quarterly(args) -> int:
     from analysis.payments.quarterly import write_quarterly_results
     from analysis.safety import guard_outputs
 
+    contract = _contract(args)
+    _as_of_window(contract, args.as_of)
     guard_outputs(Path(args.data), [Path(args.out)])
     out = Path(args.out)
-    written = write_quarterly_results(Path(args.data), args.as_of, out, _contract(args))
+    written = write_quarterly_results(Path(args.data), args.as_of, out, contract)
     print(f"quarterly results as of {args.as_of} written to {written}")
     if out.name == args.as_of:
         from analysis.reports.quarterly_view import publish
@@ -72,6 +101,9 @@ def cmd_report(args) -> int:
     contract = _contract(args)
     kind = load_kind(args.kind)
     as_of = kind.as_of(contract, args.as_of)
+    _as_of_window(contract, as_of)
+    if not Path(args.quarterly_dir).is_dir():
+        raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
     guard_outputs(Path(args.data), [Path(args.reports), Path(args.quarterly_dir)])
     built = build_report(
         kind,
@@ -110,7 +142,7 @@ def cmd_verify(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m analysis", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--config",
         default=str(paths.CONTRACT_FILE),
@@ -149,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         "quarterly", help="compute the quarterly results and payments as of a quarter"
     )
     p.add_argument("--data", default=str(paths.SYNTHETIC_DIR), help="extract directory")
-    p.add_argument("--as-of", required=True, help="cut-off quarter, YYYYQn")
+    p.add_argument("--as-of", required=True, type=quarters.argument, help="cut-off quarter, YYYYQn")
     p.add_argument("--out", required=True, help="output directory for the result tables")
     p.set_defaults(func=cmd_quarterly)
 
@@ -158,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--as-of",
         default=None,
+        type=quarters.argument,
         help="cut-off quarter (quarterly reports; evaluations use the contract's)",
     )
     p.add_argument(
@@ -205,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = build_parser().parse_args(argv)
     from analysis.config import ConfigError
+    from analysis.data.cpr import mask_text
     from analysis.data.validate import DataContractError
     from analysis.render.execute import NotebookFailed
     from analysis.safety import UnsafeOutputError
@@ -218,6 +252,17 @@ def main(argv: list[str] | None = None) -> int:
         NotebookFailed,
         DisclosureError,
         UnsafeOutputError,
+        UsageError,
     ) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {mask_text(error)}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        # A traceback can quote data values; it is shown only on request.
+        if os.environ.get("ANALYSIS_TRACEBACK"):
+            raise
+        print(
+            f"error: unexpected {type(error).__name__}: {mask_text(error)} "
+            "(set ANALYSIS_TRACEBACK=1 to see where)",
+            file=sys.stderr,
+        )
         return 1

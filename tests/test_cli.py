@@ -74,3 +74,46 @@ def test_make_targets_lists_every_report(contract):
         "forelobig-slutevaluering.da.html",
     ):
         assert name in text
+
+
+def _run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+@pytest.mark.parametrize("as_of", ["2025-Q1", "2025q1", "Q1 2025", "", "２０２５Q1"])
+@pytest.mark.parametrize("command", ["quarterly", "report"])
+def test_malformed_as_of_is_one_line(tmp_path, command, as_of):
+    extra = ["--out", str(tmp_path / "out")] if command == "quarterly" else ["quarterly"]
+    completed = _run(command, *extra, "--as-of", as_of)
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1, completed.stderr
+    assert "argument --as-of" in completed.stderr and "YYYYQn" in completed.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("as_of", ["2019Q4", "2023Q3", "2029Q1", "2030Q1"])
+def test_as_of_outside_the_programme_is_refused(tmp_path, synthetic_dir, as_of):
+    out = tmp_path / "quarterly" / as_of
+    completed = _run("quarterly", "--data", str(synthetic_dir), "--as-of", as_of, "--out", str(out))
+    assert completed.returncode == 1
+    assert completed.stderr.startswith(f"error: --as-of {as_of} is outside 2023Q4–2028Q4")
+    assert "Traceback" not in completed.stderr
+    assert not (tmp_path / "quarterly").exists()
+
+
+def test_report_from_a_missing_quarterly_dir_is_one_line(tmp_path):
+    completed = _run(
+        "report",
+        "quarterly",
+        "--as-of",
+        "2025Q1",
+        "--quarterly-dir",
+        "/nonexistent",
+        "--reports",
+        str(tmp_path / "reports"),
+    )
+    assert completed.returncode == 1
+    assert completed.stderr == "error: --quarterly-dir /nonexistent: no such folder\n"
+    assert not (tmp_path / "reports").exists()
