@@ -51,11 +51,13 @@ def _contract(args):
 def cmd_synth(args) -> int:
     from analysis.config import load_synthetic
     from analysis.data.synth import generate
+    from analysis.provenance import sign_extract
 
     contract = _contract(args)
     synth = load_synthetic(args.synthetic_config)
     seed = contract.seed if args.seed is None else args.seed
     manifest = generate(args.out, contract, synth, seed, comparison_persons=args.comparison_persons)
+    sign_extract(args.out)
     rows = ", ".join(f"{k}={v:,}" for k, v in manifest["rows"].items())
     print(f"synthetic extract written to {args.out} (seed {seed}): {rows}")
     return 0
@@ -71,21 +73,28 @@ def cmd_validate(args) -> int:
 
 
 def cmd_quarterly(args) -> int:
+    from analysis import provenance
     from analysis.payments.quarterly import write_quarterly_results
+    from analysis.reports.quarterly_view import publish
     from analysis.safety import guard_outputs
 
     contract = _contract(args)
     _as_of_window(contract, args.as_of)
-    guard_outputs(Path(args.data), [Path(args.out)])
     out = Path(args.out)
-    written = write_quarterly_results(Path(args.data), args.as_of, out, contract)
-    print(f"quarterly results as of {args.as_of} written to {written}")
-    if out.name == args.as_of:
-        from analysis.reports.quarterly_view import publish
-
-        path = publish(out.parent, args.as_of, _contract(args))
-        print(f"cells published by the quarterly report of {args.as_of}: {path}")
-    else:
+    earlier = provenance.earlier_kinds(out.parent, args.as_of) if out.name == args.as_of else {}
+    kind = provenance.combined(provenance.extract_kind(Path(args.data)), *earlier.values())
+    guard_outputs(Path(args.data), [out], kind)
+    written = write_quarterly_results(
+        Path(args.data),
+        args.as_of,
+        out,
+        contract,
+        (lambda folder: publish(out.parent, args.as_of, contract, folder))
+        if out.name == args.as_of
+        else None,
+    )
+    print(f"quarterly results as of {args.as_of} ({kind} data) written to {written}")
+    if out.name != args.as_of:
         print(
             f"note: {out} is not named {args.as_of}, so later reports cannot find what this "
             "quarter's report publishes (disclosure control across reports needs <dir>/<quarter>)"
@@ -94,6 +103,7 @@ def cmd_quarterly(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from analysis.provenance import report_kind
     from analysis.render.build import build_report
     from analysis.reports.kinds import load_kind
     from analysis.safety import guard_outputs
@@ -104,7 +114,17 @@ def cmd_report(args) -> int:
     _as_of_window(contract, as_of)
     if not Path(args.quarterly_dir).is_dir():
         raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
-    guard_outputs(Path(args.data), [Path(args.reports), Path(args.quarterly_dir)])
+    if kind.name == "quarterly" and not (Path(args.quarterly_dir) / as_of).is_dir():
+        raise UsageError(
+            f"--quarterly-dir {args.quarterly_dir}: no results of {as_of}; "
+            f"run `python -m analysis quarterly --as-of {as_of}` first"
+        )
+    # The numbers come from the results folders (and, for evaluations, the extract):
+    # their recorded kind decides, not --data alone.
+    data_kind = report_kind(
+        Path(args.quarterly_dir), as_of, Path(args.data) if kind.name != "quarterly" else None
+    )
+    guard_outputs(Path(args.data), [Path(args.reports), Path(args.quarterly_dir)], data_kind)
     built = build_report(
         kind,
         contract,
@@ -240,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     from analysis.config import ConfigError
     from analysis.data.cpr import mask_text
     from analysis.data.validate import DataContractError
+    from analysis.provenance import ProvenanceError
     from analysis.render.execute import NotebookFailed
     from analysis.safety import UnsafeOutputError
     from analysis.sdc.check import DisclosureError
@@ -253,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         DisclosureError,
         UnsafeOutputError,
         UsageError,
+        ProvenanceError,
     ) as error:
         print(f"error: {mask_text(error)}", file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ import pytest
 from analysis.config import load_contract, load_synthetic
 from analysis.data.synth import generate
 from analysis.data.validate import load_extract
+from analysis.provenance import sign_extract
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +20,7 @@ def contract():
 def synthetic_dir(tmp_path_factory, contract):
     out = tmp_path_factory.mktemp("extract") / "synthetic"
     generate(out, contract, load_synthetic(), contract.seed)
+    sign_extract(out)
     return out
 
 

@@ -15,6 +15,7 @@ from analysis.data.cpr import looks_like_cpr
 from analysis.data.schemas import TABLES
 from analysis.data.synth import generate
 from analysis.data.validate import DataContractError, load_extract
+from analysis.provenance import sign_extract
 
 
 def _write(directory, tables):
@@ -316,6 +317,7 @@ def test_validate_cli_reports_rows_and_exits_nonzero(tmp_path, small_tables):
 def test_generator_is_deterministic(tmp_path, contract, synthetic_dir):
     again = tmp_path / "again"
     generate(again, contract, load_synthetic(), contract.seed)
+    sign_extract(again)
     for path in sorted(synthetic_dir.iterdir()):
         assert (
             hashlib.sha256(path.read_bytes()).hexdigest()

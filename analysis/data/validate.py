@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.errors
 
-from analysis import quarters
+from analysis import provenance, quarters
 from analysis.config import Contract
 from analysis.data import io
 from analysis.data.cpr import MASK, could_be_cpr, looks_like_cpr, mask_text
@@ -319,7 +319,8 @@ def load_extract(directory: Path | str, contract: Contract) -> Extract:
         problems += _integrity_problems(tables, files)
     if problems:
         raise DataContractError(directory, problems)
-    return Extract(directory, tables, checksums, bool(manifest.get("synthetic")), manifest)
+    synthetic = provenance.extract_kind(directory, manifest) == provenance.SYNTHETIC
+    return Extract(directory, tables, checksums, synthetic, manifest)
 
 
 def summarise(extract: Extract) -> pd.DataFrame:

@@ -8,12 +8,13 @@ is a count or an amount by target, area or period.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from analysis import atomic, quarters
+from analysis import atomic, provenance, quarters
 from analysis.config import TARGETS, Contract
 from analysis.data.validate import Extract, load_extract
 from analysis.payments import absence, investors
@@ -299,13 +300,37 @@ def compute(extract: Extract | dict, cutoff: str, contract: Contract) -> Quarter
     return QuarterlyResults(cutoff, data.register_until, tables, key_numbers)
 
 
-def write_quarterly_results(data_dir: Path, cutoff: str, out: Path, contract: Contract) -> Path:
-    """Validate the extract, compute the results as of ``cutoff`` and write them to ``out``."""
+def write_quarterly_results(
+    data_dir: Path,
+    cutoff: str,
+    out: Path,
+    contract: Contract,
+    publish: Callable[[Path], object] | None = None,
+) -> Path:
+    """Validate the extract, compute the results as of ``cutoff`` and write them to ``out``.
+
+    Whole or nothing: the folder is written as a temporary sibling and swapped in
+    by one rename, so a kill leaves the previous folder or the new one. ``publish``
+    writes more into the temporary folder (what the report publishes); the
+    completion marker :data:`analysis.provenance.MARKER` is written last, with the
+    kind of data the results come from: real if the extract or any earlier results
+    folder beside ``out`` is.
+    """
     extract = load_extract(data_dir, contract)
     results = compute(extract, cutoff, contract)
-    for name, frame in results.tables.items():
-        atomic.write_csv(out / f"{name}.csv", frame)
-    atomic.write_json(
-        out / "key_numbers.json", {**results.key_numbers, "inputs": extract.checksums}
+    used = (
+        provenance.earlier_kinds(Path(out).parent, cutoff)
+        if quarters.is_quarter(Path(out).name)
+        else {}
     )
+    kind = provenance.combined(provenance.extract_kind(data_dir, extract.manifest), *used.values())
+    with atomic.atomic_folder(out) as folder:
+        for name, frame in results.tables.items():
+            atomic.write_csv(folder / f"{name}.csv", frame)
+        atomic.write_json(
+            folder / "key_numbers.json", {**results.key_numbers, "inputs": extract.checksums}
+        )
+        if publish is not None:
+            publish(folder)
+        provenance.record(folder, kind, extract.checksums, used)
     return out

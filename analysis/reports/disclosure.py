@@ -345,8 +345,13 @@ def read_published(
     return json.loads(found[-1][1].read_text(encoding="utf-8"))
 
 
-def write_published(cells: LinkedCells, quarterly_dir: Path | str, as_of: str) -> Path:
-    """Keep what the quarterly report of ``as_of`` publishes, for the reports after it."""
-    path = Path(quarterly_dir) / as_of / PUBLISHED_FILE
+def write_published(
+    cells: LinkedCells, quarterly_dir: Path | str, as_of: str, folder: Path | None = None
+) -> Path:
+    """Keep what the quarterly report of ``as_of`` publishes, for the reports after it.
+
+    ``folder`` is where the quarter's results are being written (default ``quarterly_dir/as_of``).
+    """
+    path = Path(folder or Path(quarterly_dir) / as_of) / PUBLISHED_FILE
     atomic.write_json(path, {"as_of": as_of, **cells.to_dict()})
     return path
