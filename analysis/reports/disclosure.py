@@ -170,7 +170,10 @@ def _statement(
                 for r in rows.itertuples()
             ]
             rest = target_key("outside_periods", target, "all", as_of)
-            cells.add(rest, cells.cells[cumulative].value - rows["achievements"].sum(), shown=False)
+            outside = cells.cells[cumulative].value - rows["achievements"].sum()
+            # Until the last result period ends every achievement falls in a shown
+            # period: a reader knows the rest is 0 (a structural zero), so it is known.
+            cells.add(rest, outside, shown=outside == 0, count=outside != 0, hideable=False)
             cells.sum_of(
                 cumulative, [*periods, rest], f"{target}: cumulative = result periods + the rest"
             )
@@ -284,6 +287,22 @@ def link_to_earlier(cells: LinkedCells) -> None:
         change = ("change", previous, key)
         cells.add(change, cells.cells[key].value - cells.cells[previous].value, shown=False)
         cells.sum_of(key, [previous, change], "this report = earlier report + change")
+        _change_is_new(cells, change, previous, key)
+
+
+def _change_is_new(cells: LinkedCells, change: tuple, previous: tuple, key: tuple) -> None:
+    """A cumulative count one quarter after the last report grew by this quarter's new ones.
+
+    The report shows "new this quarter" per area beside the cumulative count, so a
+    reader subtracts: the change since the previous report is a shown number.
+    """
+    if key[0] != "targets" or previous[0] != "targets":
+        return
+    if quarters.to_index(key[4]) - quarters.to_index(previous[4]) != 1:
+        return
+    new = target_key("new_this_quarter", key[2], key[3], key[4])
+    if new in cells.cells:
+        cells.sum_if_exact(change, [new], "change since the last report = new this quarter")
 
 
 def effect_cells(

@@ -12,10 +12,11 @@ identities between them, and cells that are never shown but can be derived (a
 quarter's flow behind two cumulative counts). :meth:`LinkedCells.protect` then
 
 1. hides every shown count with ``0 < n < min_persons`` (primary suppression);
-2. audits every small count, shown or derived, by linear programming: given the
-   shown cells and the identities, and that counts and amounts are not negative,
-   the smallest and largest value the cell can take; a cell whose feasible range
-   is narrower than ``min_persons`` is exposed (a single value is exact disclosure);
+2. audits every small count, shown or derived, by integer linear programming
+   (scipy's HiGHS MILP): given the shown cells and the identities, that counts
+   are whole numbers and that counts and amounts are not negative, the smallest
+   and largest value the cell can take; a cell whose feasible range is narrower
+   than ``min_persons`` is exposed (a single value is exact disclosure);
 3. while a cell is exposed, hides the cheapest, then smallest, shown cell that
    shares an identity with it (or with the hidden cells linked to it) and widens
    its range, together with the cells bundled with that one (the amount and count
@@ -28,9 +29,10 @@ of cells this report adds or links are audited again. :meth:`to_dict` gives the
 model with its decisions for the next report.
 
 This is the audit-and-extend scheme of tau-argus's hypercube and modular methods
-reduced to what a report of this size needs; it guarantees the audit's criterion,
-not minimal information loss. The relaxation is continuous: a reader who uses
-integrality may narrow a range further than the audit does.
+reduced to what a report of this size needs; it guarantees the audit's criterion
+against every identity declared to it (so the declarations must include all a
+reader knows: structural zeros, totals, relations across tables and reports), not
+minimal information loss.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from analysis.sdc.check import DisclosureError
 from analysis.sdc.suppress import is_small
@@ -369,11 +371,12 @@ class LinkedCells:
         objective[column[key]] = 1.0
         if not touching:
             return (bounds[column[key]][0] or -np.inf, np.inf)
+        # Counts are whole numbers: a reader who knows it may narrow a range further
+        # than the continuous relaxation, so the audit solves the integer programme.
+        integral = np.array([1 if self.cells[k].count else 0 for k in variables])
         # Each identity holds up to the rounding of the shown values.
-        a_ub = np.vstack([a_rows, -a_rows])
-        b_ub = np.concatenate([rhs + slack, -rhs + slack])
-        low = _optimum(objective, a_ub, b_ub, bounds)
-        high = -_optimum(-objective, a_ub, b_ub, bounds)
+        low = _integer_optimum(objective, a_rows, rhs - slack, rhs + slack, bounds, integral)
+        high = -_integer_optimum(-objective, a_rows, rhs - slack, rhs + slack, bounds, integral)
         return (low, high)
 
     def protect(self) -> set[Hashable]:
@@ -564,4 +567,25 @@ def _optimum(objective, a_ub, b_ub, bounds) -> float:
         return -np.inf
     if solution.status != 0:
         raise DisclosureError(f"disclosure audit: linear programme failed ({solution.message})")
+    return float(solution.fun)
+
+
+def _integer_optimum(objective, a_rows, lower, upper, bounds, integral) -> float:
+    """Minimum of ``objective`` over integer counts (HiGHS branch and bound); -inf if unbounded."""
+    low = np.array([-np.inf if b[0] is None else b[0] for b in bounds], dtype=float)
+    high = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
+    solution = milp(
+        objective,
+        constraints=LinearConstraint(a_rows, lower, upper),
+        integrality=integral,
+        bounds=Bounds(low, high),
+    )
+    if solution.status == 3 or (solution.status == 4 and "unbounded" in solution.message.lower()):
+        return -np.inf
+    if solution.status != 0:
+        # Infeasible only through the solver's tolerance on the true values: fall back
+        # to the relaxation, which is never narrower.
+        a_ub = np.vstack([a_rows, -a_rows])
+        b_ub = np.concatenate([upper, -lower])
+        return _optimum(objective, a_ub, b_ub, bounds)
     return float(solution.fun)
