@@ -285,7 +285,13 @@ def link_to_earlier(cells: LinkedCells) -> None:
             continue
         _, previous = max(before, key=lambda item: item[0])
         change = ("change", previous, key)
-        cells.add(change, cells.cells[key].value - cells.cells[previous].value, shown=False)
+        # A change of an amount or of an estimate is not a count of persons.
+        cells.add(
+            change,
+            cells.cells[key].value - cells.cells[previous].value,
+            shown=False,
+            count=cells.cells[key].count,
+        )
         cells.sum_of(key, [previous, change], "this report = earlier report + change")
         _change_is_new(cells, change, previous, key)
 

@@ -259,14 +259,31 @@ class LinkedCells:
             if c.count and is_small(c.value, self.min_persons) and (k in self.hidden or not c.shown)
         ]
 
-    def _in_scope(self, groups: dict[Hashable, frozenset]) -> set[frozenset]:
+    def _in_scope(
+        self, groups: dict[Hashable, frozenset], pinned: dict[Hashable, float]
+    ) -> set[frozenset]:
         """Groups this report can change: those of its own cells and of its identities.
 
-        Groups made only of earlier reports' cells were audited when those were published.
+        Groups made only of earlier reports' cells were audited when those were
+        published, unless this report pins one of their cells: a cell an identity
+        of this report determines becomes a known number in every identity it is
+        part of (an earlier quarter's hidden count given back by this quarter's
+        count and its new ones), so the groups behind it are audited again.
         """
-        scope = {groups[k] for k in self.new if k in groups}
+        start = set(self.new)
         for index in range(self._first_new_relation, len(self.relations)):
-            scope.update(groups[k] for k in self.relations[index].terms if k in groups)
+            start.update(self.relations[index].terms)
+        scope = {groups[k] for k in start if k in groups}
+        frontier = [k for k in start if k in pinned]
+        seen = set(frontier)
+        while frontier:
+            for index in self._relations_of.get(frontier.pop(), []):
+                for other in self.relations[index].terms:
+                    if other in groups:
+                        scope.add(groups[other])
+                    elif other in pinned and other not in seen:
+                        seen.add(other)
+                        frontier.append(other)
         return scope
 
     def _unknown(self, key: Hashable) -> bool:
@@ -291,7 +308,7 @@ class LinkedCells:
         groups = self._groups([k for k in unknown if k not in pinned])
         result = Audit()
         if keys is None:
-            scope = self._in_scope(groups)
+            scope = self._in_scope(groups, pinned)
             keys = [k for k in self._sensitive() if k in pinned or groups[k] in scope]
         for key in keys:
             if skip and key in skip:
@@ -373,7 +390,12 @@ class LinkedCells:
             return (bounds[column[key]][0] or -np.inf, np.inf)
         # Counts are whole numbers: a reader who knows it may narrow a range further
         # than the continuous relaxation, so the audit solves the integer programme.
-        integral = np.array([1 if self.cells[k].count else 0 for k in variables])
+        integral = np.array(
+            [
+                1 if self.cells[k].count and float(self.cells[k].value).is_integer() else 0
+                for k in variables
+            ]
+        )
         # Each identity holds up to the rounding of the shown values.
         low = _integer_optimum(objective, a_rows, rhs - slack, rhs + slack, bounds, integral)
         high = -_integer_optimum(-objective, a_rows, rhs - slack, rhs + slack, bounds, integral)
@@ -583,8 +605,8 @@ def _integer_optimum(objective, a_rows, lower, upper, bounds, integral) -> float
     if solution.status == 3 or (solution.status == 4 and "unbounded" in solution.message.lower()):
         return -np.inf
     if solution.status != 0:
-        # Infeasible only through the solver's tolerance on the true values: fall back
-        # to the relaxation, which is never narrower.
+        # The true values are a solution, so this is the solver giving up (a limit or
+        # its tolerances): fall back to the relaxation.
         a_ub = np.vstack([a_rows, -a_rows])
         b_ub = np.concatenate([upper, -lower])
         return _optimum(objective, a_ub, b_ub, bounds)
