@@ -141,6 +141,8 @@ def cmd_report(args) -> int:
 def cmd_make_targets(args) -> int:
     from analysis.reports.maketargets import make_targets
 
+    if args.as_of and not quarters.is_quarter(args.as_of):
+        raise UsageError(f"AS_OF / --as-of {args.as_of!r} is not a quarter written YYYYQn")
     sys.stdout.write(
         make_targets(_contract(args), args.as_of, args.langs.split(), args.quarterly_langs.split())
     )

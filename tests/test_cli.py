@@ -117,3 +117,9 @@ def test_report_from_a_missing_quarterly_dir_is_one_line(tmp_path):
     assert completed.returncode == 1
     assert completed.stderr == "error: --quarterly-dir /nonexistent: no such folder\n"
     assert not (tmp_path / "reports").exists()
+
+
+def test_make_targets_refuses_a_malformed_as_of():
+    completed = _run("make-targets", "--as-of", "2025q1")
+    assert completed.returncode == 1
+    assert completed.stderr == "error: AS_OF / --as-of '2025q1' is not a quarter written YYYYQn\n"
