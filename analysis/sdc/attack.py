@@ -193,8 +193,11 @@ def attack(published: dict, min_persons: int, last_result_report: str) -> Attack
                 a[r, column[k]] += w
             else:
                 rhs[r] -= w * cells[k]["value"]
-    scale = np.maximum(1.0, np.abs(rhs))
-    slack = 1e-7 * scale
+    slack = 1e-7 * np.maximum(1.0, np.abs(rhs))
+    # Each row scaled to a largest coefficient of 1 (prices and counts in one row).
+    row_scale = np.abs(a).max(axis=1, initial=0.0)
+    row_scale[row_scale == 0] = 1.0
+    a, rhs, slack = a / row_scale[:, None], rhs / row_scale, slack / row_scale
     integral = np.array([1 if cells[k]["count"] else 0 for k in hidden])
     # Published counts and amounts are not negative.
     bounds = Bounds(np.zeros(len(hidden)), np.full(len(hidden), np.inf))

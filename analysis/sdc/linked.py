@@ -596,9 +596,13 @@ def _integer_optimum(objective, a_rows, lower, upper, bounds, integral) -> float
     """Minimum of ``objective`` over integer counts (HiGHS branch and bound); -inf if unbounded."""
     low = np.array([-np.inf if b[0] is None else b[0] for b in bounds], dtype=float)
     high = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
+    # Rows mix prices (thousands of DKK) with counts: scaling each to a largest
+    # coefficient of 1 keeps HiGHS's feasibility tolerances meaningful.
+    scale = np.abs(a_rows).max(axis=1, initial=0.0)
+    scale[scale == 0] = 1.0
     solution = milp(
         objective,
-        constraints=LinearConstraint(a_rows, lower, upper),
+        constraints=LinearConstraint(a_rows / scale[:, None], lower / scale, upper / scale),
         integrality=integral,
         bounds=Bounds(low, high),
     )
