@@ -66,6 +66,9 @@ def test_make_targets_lists_every_report(contract):
     text = make_targets(contract, "2025Q1", ["da", "en"], ["da"])
     assert "kvartalsrapport-2023Q4.da.html" in text and "kvartalsrapport-2025Q1.da.html" in text
     assert "kvartalsrapport-2025Q2" not in text
+    # A quarter counts as done only when its completion marker (written last) is there.
+    assert "$(RESULTS)/quarterly/2025Q1/provenance.json:" in text
+    assert "key_numbers.json" not in text
     for name in (
         "midtvejsevaluering.da.pdf",
         "midterm-evaluation.en.pdf",

@@ -16,7 +16,9 @@ solves, for every hidden count, the smallest and largest whole number it can be
   contract), and its units are its achievements;
 - the amount due of a result report is the sum of its final rows; the
   provisional total the sum of the provisional rows; the largest item the sum
-  of its target's final rows.
+  of its target's final rows;
+- in an evaluation report, the treated persons of an outcome are the sum of
+  each subgroup table, and the treated adults are the eligible ones.
 
 A reader could only use an identity that is true, so each is used only where
 the true values satisfy it. A hidden count is **recovered** when its range is
@@ -159,6 +161,23 @@ def reader_identities(cells: dict[tuple, dict], last_result_report: str) -> list
                 and quarters.to_index(s[2]) <= quarters.to_index(q)
             ]
             ids.add({k: -1.0, **dict.fromkeys(rows, 1.0)})
+    # Evaluation reports: the treated persons of an outcome are the sum of any subgroup table.
+    for k in keys:
+        if k[0] == "effects" and k[1] == "treated":
+            outcome, q = k[2], k[3]
+            by_columns = {
+                s[2] for s in keys if s[0] == "subgroup" and s[1] == outcome and s[4] == q
+            }
+            for by in by_columns:
+                parts = [
+                    s for s in keys if s[0] == "subgroup" and s[1:3] == (outcome, by) and s[4] == q
+                ]
+                ids.add({k: -1.0, **dict.fromkeys(parts, 1.0)})
+            # Treated adults are the adults eligible for the employment target.
+            ids.add({k: 1.0, ("targets", "eligible", "employment", "all", q): -1.0})
+            for s in keys:
+                if s[0] == "subgroup" and s[1:3] == (outcome, "area") and s[4] == q:
+                    ids.add({s: 1.0, ("targets", "eligible", "employment", s[3], q): -1.0})
     enrolment = sorted({k[2] for k in keys if k[0] == "enrolment"}, key=quarters.to_index)
     for previous, q in zip(enrolment, enrolment[1:], strict=False):
         ids.add(
