@@ -350,7 +350,16 @@ def statement_table(
             t("col.status", lang): protected["status"].map(lambda s: t(f"status.{s}", lang)),
         }
     )
-    return shown, footnote(lang, contract.disclosure.min_persons)
+    note = footnote(lang, contract.disclosure.min_persons)
+    if (protected["amount"] == SUPPRESSED).any():
+        note += " " + ANNEX_NOTE[lang]
+    return shown, note
+
+
+ANNEX_NOTE = {
+    "da": "Kontraktens parter får de skjulte beløb i et lukket bilag; beløbet til udbetaling pr. resultatrapport vises altid.",
+    "en": "The contract parties receive the hidden amounts in a closed annex; the amount due per result report is always shown.",
+}
 
 
 def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
