@@ -8,11 +8,38 @@ message and exit with status 1, without a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
 
-from analysis import paths
+from analysis import paths, quarters
+
+
+class UsageError(ValueError):
+    """A command-line argument that cannot be used (named in the message)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in one line (the argument and what is wrong), exit status 2."""
+
+    def error(self, message: str):
+        from analysis.data.cpr import mask_text
+
+        self.exit(2, f"{self.prog}: error: {mask_text(message)} (see --help)\n")
+
+
+def _as_of_window(contract, as_of: str) -> None:
+    """Quarterly results exist from the intervention's start to the end of the commitment."""
+    try:
+        quarters.check_window(
+            as_of,
+            contract.timeline.intervention.start,
+            contract.timeline.commitment.end,
+            "--as-of",
+        )
+    except ValueError as error:
+        raise UsageError(f"{error}: the programme's quarterly reports cover that window") from None
 
 
 def _contract(args):
@@ -24,11 +51,13 @@ def _contract(args):
 def cmd_synth(args) -> int:
     from analysis.config import load_synthetic
     from analysis.data.synth import generate
+    from analysis.provenance import sign_extract
 
     contract = _contract(args)
     synth = load_synthetic(args.synthetic_config)
     seed = contract.seed if args.seed is None else args.seed
     manifest = generate(args.out, contract, synth, seed, comparison_persons=args.comparison_persons)
+    sign_extract(args.out)
     rows = ", ".join(f"{k}={v:,}" for k, v in manifest["rows"].items())
     print(f"synthetic extract written to {args.out} (seed {seed}): {rows}")
     return 0
@@ -44,19 +73,28 @@ def cmd_validate(args) -> int:
 
 
 def cmd_quarterly(args) -> int:
+    from analysis import provenance
     from analysis.payments.quarterly import write_quarterly_results
+    from analysis.reports.quarterly_view import publish
     from analysis.safety import guard_outputs
 
-    guard_outputs(Path(args.data), [Path(args.out)])
+    contract = _contract(args)
+    _as_of_window(contract, args.as_of)
     out = Path(args.out)
-    written = write_quarterly_results(Path(args.data), args.as_of, out, _contract(args))
-    print(f"quarterly results as of {args.as_of} written to {written}")
-    if out.name == args.as_of:
-        from analysis.reports.quarterly_view import publish
-
-        path = publish(out.parent, args.as_of, _contract(args))
-        print(f"cells published by the quarterly report of {args.as_of}: {path}")
-    else:
+    earlier = provenance.earlier_kinds(out.parent, args.as_of) if out.name == args.as_of else {}
+    kind = provenance.combined(provenance.extract_kind(Path(args.data)), *earlier.values())
+    guard_outputs(Path(args.data), [out], kind)
+    written = write_quarterly_results(
+        Path(args.data),
+        args.as_of,
+        out,
+        contract,
+        (lambda folder: publish(out.parent, args.as_of, contract, folder))
+        if out.name == args.as_of
+        else None,
+    )
+    print(f"quarterly results as of {args.as_of} ({kind} data) written to {written}")
+    if out.name != args.as_of:
         print(
             f"note: {out} is not named {args.as_of}, so later reports cannot find what this "
             "quarter's report publishes (disclosure control across reports needs <dir>/<quarter>)"
@@ -65,12 +103,18 @@ def cmd_quarterly(args) -> int:
 
 
 def cmd_ledger(args) -> int:
+    from analysis import provenance
     from analysis.payments.quarterly import write_ledger
     from analysis.safety import guard_outputs
 
-    guard_outputs(Path(args.data), [Path(args.out)])
+    contract = _contract(args)
+    _as_of_window(contract, args.as_of)
+    # The ledger carries forward the quarterly folders' entries: real if any of them is.
+    earlier = provenance.earlier_kinds(Path(args.quarterly_dir), quarters.shift(args.as_of, 1))
+    kind = provenance.combined(provenance.extract_kind(Path(args.data)), *earlier.values())
+    guard_outputs(Path(args.data), [Path(args.out)], kind)
     ledger = write_ledger(
-        Path(args.data), args.as_of, Path(args.quarterly_dir), Path(args.out), _contract(args)
+        Path(args.data), args.as_of, Path(args.quarterly_dir), Path(args.out), contract
     )
     print(f"settlement ledger as of {args.as_of} ({len(ledger)} entries) written to {args.out}")
     return 0
@@ -86,6 +130,7 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from analysis.provenance import report_kind
     from analysis.render.build import build_report
     from analysis.reports.kinds import load_kind
     from analysis.safety import guard_outputs
@@ -93,7 +138,20 @@ def cmd_report(args) -> int:
     contract = _contract(args)
     kind = load_kind(args.kind)
     as_of = kind.as_of(contract, args.as_of)
-    guard_outputs(Path(args.data), [Path(args.reports), Path(args.quarterly_dir)])
+    _as_of_window(contract, as_of)
+    if not Path(args.quarterly_dir).is_dir():
+        raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
+    if kind.name == "quarterly" and not (Path(args.quarterly_dir) / as_of).is_dir():
+        raise UsageError(
+            f"--quarterly-dir {args.quarterly_dir}: no results of {as_of}; "
+            f"run `python -m analysis quarterly --as-of {as_of}` first"
+        )
+    # The numbers come from the results folders (and, for evaluations, the extract):
+    # their recorded kind decides, not --data alone.
+    data_kind = report_kind(
+        Path(args.quarterly_dir), as_of, Path(args.data) if kind.name != "quarterly" else None
+    )
+    guard_outputs(Path(args.data), [Path(args.reports), Path(args.quarterly_dir)], data_kind)
     built = build_report(
         kind,
         contract,
@@ -130,6 +188,8 @@ def cmd_build(args) -> int:
 def cmd_make_targets(args) -> int:
     from analysis.reports.maketargets import make_targets
 
+    if args.as_of and not quarters.is_quarter(args.as_of):
+        raise UsageError(f"AS_OF / --as-of {args.as_of!r} is not a quarter written YYYYQn")
     sys.stdout.write(
         make_targets(_contract(args), args.as_of, args.langs.split(), args.quarterly_langs.split())
     )
@@ -151,7 +211,7 @@ def cmd_verify(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m analysis", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--config",
         default=str(paths.CONTRACT_FILE),
@@ -190,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         "quarterly", help="compute the quarterly results and payments as of a quarter"
     )
     p.add_argument("--data", default=str(paths.SYNTHETIC_DIR), help="extract directory")
-    p.add_argument("--as-of", required=True, help="cut-off quarter, YYYYQn")
+    p.add_argument("--as-of", required=True, type=quarters.argument, help="cut-off quarter, YYYYQn")
     p.add_argument("--out", required=True, help="output directory for the result tables")
     p.set_defaults(func=cmd_quarterly)
 
@@ -199,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the settlement ledger as of a quarter (carried forward from the quarterly results)",
     )
     p.add_argument("--data", default=str(paths.SYNTHETIC_DIR), help="extract directory")
-    p.add_argument("--as-of", required=True, help="cut-off quarter, YYYYQn")
+    p.add_argument("--as-of", required=True, type=quarters.argument, help="cut-off quarter, YYYYQn")
     p.add_argument(
         "--quarterly-dir",
         default=str(paths.RESULTS_DIR / "quarterly"),
@@ -222,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--as-of",
         default=None,
+        type=quarters.argument,
         help="cut-off quarter (quarterly reports; evaluations use the contract's)",
     )
     p.add_argument(
@@ -307,9 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from analysis.build import BuildError
     from analysis.config import ConfigError
+    from analysis.data.cpr import mask_text
     from analysis.data.validate import DataContractError
     from analysis.payments.ledger import LedgerError
     from analysis.payments.reconcile import ReconciliationError
+    from analysis.provenance import ProvenanceError
     from analysis.render.execute import NotebookFailed
     from analysis.safety import UnsafeOutputError
     from analysis.sdc.check import DisclosureError
@@ -325,6 +388,18 @@ def main(argv: list[str] | None = None) -> int:
         UnsafeOutputError,
         LedgerError,
         ReconciliationError,
+        UsageError,
+        ProvenanceError,
     ) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {mask_text(error)}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        # A traceback can quote data values; it is shown only on request.
+        if os.environ.get("ANALYSIS_TRACEBACK"):
+            raise
+        print(
+            f"error: unexpected {type(error).__name__}: {mask_text(error)} "
+            "(set ANALYSIS_TRACEBACK=1 to see where)",
+            file=sys.stderr,
+        )
         return 1

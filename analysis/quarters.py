@@ -11,12 +11,34 @@ import re
 import numpy as np
 import pandas as pd
 
-QUARTER_PATTERN = re.compile(r"^(\d{4})Q([1-4])$")
+# ASCII digits only: Python's \\d also matches full-width and other Unicode digits.
+QUARTER_PATTERN = re.compile(r"^([0-9]{4})Q([1-4])$")
 
 
 def is_quarter(text: str) -> bool:
     """Whether ``text`` is a ``YYYYQn`` quarter."""
     return bool(QUARTER_PATTERN.match(str(text)))
+
+
+def argument(text: str) -> str:
+    """An ``argparse`` type for a quarter given on the command line (``2025Q1``).
+
+    Only the exact form is accepted (``2025-Q1``, ``2025q1``, ``Q1 2025`` and full-width
+    digits are not), so a typo is named instead of failing later.
+    """
+    if not is_quarter(text):
+        import argparse
+
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a quarter written YYYYQn (e.g. 2025Q1: four digits, capital Q, 1-4)"
+        )
+    return text
+
+
+def check_window(quarter: str, first: str, last: str, what: str) -> None:
+    """Raise ``ValueError`` naming ``what`` when ``quarter`` lies outside ``first``–``last``."""
+    if not to_index(first) <= to_index(quarter) <= to_index(last):
+        raise ValueError(f"{what} {quarter} is outside {first}–{last}")
 
 
 def to_index(quarter: str) -> int:
@@ -50,7 +72,7 @@ def series_to_index(values: pd.Series) -> pd.Series:
     value and mapped back: linear in the rows, fast for tens of millions of them.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    parts = pd.Series(uniques, dtype="string").str.extract(r"^(\d{4})Q([1-4])$")
+    parts = pd.Series(uniques, dtype="string").str.extract(r"^([0-9]{4})Q([1-4])$")
     parsed = (parts[0].astype("Int64") * 4 + parts[1].astype("Int64") - 1).to_numpy(
         dtype="float64", na_value=np.nan
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from analysis.config import load_contract, load_synthetic
 from analysis.data.synth import generate
 from analysis.data.validate import load_extract
+from analysis.provenance import sign_extract
 
 
 @pytest.fixture(scope="session")
@@ -18,9 +20,33 @@ def contract():
 def synthetic_dir(tmp_path_factory, contract):
     out = tmp_path_factory.mktemp("extract") / "synthetic"
     generate(out, contract, load_synthetic(), contract.seed)
+    sign_extract(out)
     return out
 
 
 @pytest.fixture(scope="session")
 def extract(synthetic_dir, contract):
     return load_extract(synthetic_dir, contract)
+
+
+@pytest.fixture(scope="session")
+def small_tables(extract):
+    """A valid small extract: four intervention and four comparison households."""
+    households = extract["households"]
+    keep = pd.concat(
+        [
+            households.loc[households["group"] == "intervention"].head(4),
+            households.loc[households["group"] == "comparison"].head(4),
+        ]
+    )["household_id"]
+    persons = extract["persons"].loc[extract["persons"]["household_id"].isin(keep)]
+    tables = {
+        "households": households.loc[households["household_id"].isin(keep)],
+        "persons": persons,
+    }
+    for name in ("benefits", "social_measures", "school_absence", "life_satisfaction"):
+        tables[name] = extract[name].loc[extract[name]["person_id"].isin(persons["person_id"])]
+    tables["action_plans"] = extract["action_plans"].loc[
+        extract["action_plans"]["household_id"].isin(keep)
+    ]
+    return {k: v.reset_index(drop=True) for k, v in tables.items()}

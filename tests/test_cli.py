@@ -76,6 +76,9 @@ def test_make_targets_lists_every_report(contract):
     text = make_targets(contract, "2025Q1", ["da", "en"], ["da"])
     assert "kvartalsrapport-2023Q4.da.html" in text and "kvartalsrapport-2025Q1.da.html" in text
     assert "kvartalsrapport-2025Q2" not in text
+    # A quarter counts as done only when its completion marker (written last) is there.
+    assert "$(RESULTS)/quarterly/2025Q1/provenance.json:" in text
+    assert "key_numbers.json" not in text
     for name in (
         "midtvejsevaluering.da.pdf",
         "midterm-evaluation.en.pdf",
@@ -84,3 +87,52 @@ def test_make_targets_lists_every_report(contract):
         "forelobig-slutevaluering.da.html",
     ):
         assert name in text
+
+
+def _run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+@pytest.mark.parametrize("as_of", ["2025-Q1", "2025q1", "Q1 2025", "", "２０２５Q1"])
+@pytest.mark.parametrize("command", ["quarterly", "report"])
+def test_malformed_as_of_is_one_line(tmp_path, command, as_of):
+    extra = ["--out", str(tmp_path / "out")] if command == "quarterly" else ["quarterly"]
+    completed = _run(command, *extra, "--as-of", as_of)
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1, completed.stderr
+    assert "argument --as-of" in completed.stderr and "YYYYQn" in completed.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("as_of", ["2019Q4", "2023Q3", "2029Q1", "2030Q1"])
+def test_as_of_outside_the_programme_is_refused(tmp_path, synthetic_dir, as_of):
+    out = tmp_path / "quarterly" / as_of
+    completed = _run("quarterly", "--data", str(synthetic_dir), "--as-of", as_of, "--out", str(out))
+    assert completed.returncode == 1
+    assert completed.stderr.startswith(f"error: --as-of {as_of} is outside 2023Q4–2028Q4")
+    assert "Traceback" not in completed.stderr
+    assert not (tmp_path / "quarterly").exists()
+
+
+def test_report_from_a_missing_quarterly_dir_is_one_line(tmp_path):
+    completed = _run(
+        "report",
+        "quarterly",
+        "--as-of",
+        "2025Q1",
+        "--quarterly-dir",
+        "/nonexistent",
+        "--reports",
+        str(tmp_path / "reports"),
+    )
+    assert completed.returncode == 1
+    assert completed.stderr == "error: --quarterly-dir /nonexistent: no such folder\n"
+    assert not (tmp_path / "reports").exists()
+
+
+def test_make_targets_refuses_a_malformed_as_of():
+    completed = _run("make-targets", "--as-of", "2025q1")
+    assert completed.returncode == 1
+    assert completed.stderr == "error: AS_OF / --as-of '2025q1' is not a quarter written YYYYQn\n"

@@ -15,29 +15,7 @@ from analysis.data.cpr import looks_like_cpr
 from analysis.data.schemas import TABLES
 from analysis.data.synth import generate
 from analysis.data.validate import DataContractError, load_extract
-
-
-@pytest.fixture(scope="module")
-def small_tables(extract):
-    """A valid small extract: four intervention and four comparison households."""
-    households = extract["households"]
-    keep = pd.concat(
-        [
-            households.loc[households["group"] == "intervention"].head(4),
-            households.loc[households["group"] == "comparison"].head(4),
-        ]
-    )["household_id"]
-    persons = extract["persons"].loc[extract["persons"]["household_id"].isin(keep)]
-    tables = {
-        "households": households.loc[households["household_id"].isin(keep)],
-        "persons": persons,
-    }
-    for name in ("benefits", "social_measures", "school_absence", "life_satisfaction"):
-        tables[name] = extract[name].loc[extract[name]["person_id"].isin(persons["person_id"])]
-    tables["action_plans"] = extract["action_plans"].loc[
-        extract["action_plans"]["household_id"].isin(keep)
-    ]
-    return {k: v.reset_index(drop=True) for k, v in tables.items()}
+from analysis.provenance import sign_extract
 
 
 def _write(directory, tables):
@@ -211,9 +189,57 @@ BROKEN = [
         lambda t: {k: v for k, v in t.items() if k != "school_absence"},
         "school_absence.csv / school_absence.parquet: table file is missing",
     ),
+    # What `quarterly` would otherwise fail on later is refused here.
+    (
+        "enrolment before the intervention start",
+        _mutate("households", "enrolment_quarter", 0, "2023Q3"),
+        "enrolment_quarter inside the enrolment window 2023Q4–2025Q2",
+    ),
+    (
+        "enrolment after the enrolment window",
+        _mutate("households", "enrolment_quarter", 0, "2025Q3"),
+        "enrolment_quarter inside the enrolment window",
+    ),
+    (
+        "exit of a comparison household",
+        lambda t: {
+            **t,
+            "households": t["households"].assign(
+                exit_quarter=np.where(
+                    t["households"]["group"] == "comparison",
+                    "2024Q2",
+                    t["households"]["exit_quarter"],
+                )
+            ),
+        },
+        "exit_quarter is given only for intervention households",
+    ),
+    (
+        "full-width digits in a number",
+        _mutate("persons", "birth_year", 0, "\uff12\uff10\uff10\uff10"),
+        "persons.csv, column birth_year: digits other than 0–9",
+    ),
+    (
+        "full-width digits in a quarter",
+        _mutate("benefits", "quarter", 0, "\uff12\uff10\uff12\uff14Q1"),
+        "benefits.csv, column quarter: digits other than 0–9",
+    ),
 ]
 RAW_BROKEN = [
     ("empty file", "persons.csv", b"", "the file is empty"),
+    ("only a byte-order mark", "persons.csv", b"\xef\xbb\xbf", "persons.csv: the file is empty"),
+    (
+        "field over 128 KiB",
+        "persons.csv",
+        b"person_id,household_id,birth_year,sex\nP1,H1,1980," + b"M" * (129 * 1024) + b"\n",
+        "persons.csv: cannot be read as CSV: field larger than field limit",
+    ),
+    (
+        "bare CR line endings",
+        "persons.csv",
+        b"person_id,household_id,birth_year,sex\rP1,H1,1980,M\r",
+        "persons.csv: has bare carriage-return (CR) line endings",
+    ),
     ("truncated file", "benefits.csv", None, "may be truncated"),
     (
         "undecodable bytes",
@@ -291,6 +317,7 @@ def test_validate_cli_reports_rows_and_exits_nonzero(tmp_path, small_tables):
 def test_generator_is_deterministic(tmp_path, contract, synthetic_dir):
     again = tmp_path / "again"
     generate(again, contract, load_synthetic(), contract.seed)
+    sign_extract(again)
     for path in sorted(synthetic_dir.iterdir()):
         assert (
             hashlib.sha256(path.read_bytes()).hexdigest()

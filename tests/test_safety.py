@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from analysis import provenance
 from analysis.atomic import atomic_path, write_text
 from analysis.paths import ROOT
 from analysis.safety import UnsafeOutputError, guard_outputs
@@ -78,7 +80,239 @@ def test_real_extract_outputs_must_be_git_ignored(tmp_path, synthetic_dir):
     shutil.copytree(synthetic_dir, real)
     (real / "manifest.json").unlink()
     tracked = ROOT / "analysis"
-    with pytest.raises(UnsafeOutputError, match="not ignored by git"):
+    with pytest.raises(UnsafeOutputError, match="could be tracked by git"):
         guard_outputs(real, [tracked])
-    guard_outputs(real, [ROOT / "reports", ROOT / "data" / "results"])
+    guard_outputs(real, [ROOT / "reports", ROOT / "data" / "results", tmp_path / "out"])
     guard_outputs(synthetic_dir, [tracked])  # synthetic data may go anywhere
+
+
+# -- the guard cannot be bypassed ------------------------------------------------------
+
+
+def _cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def _real_copy(synthetic_dir, folder):
+    """A real-looking extract: the same tables as CSV files, the generator's manifest copied in."""
+    import pandas as pd
+
+    folder.mkdir(parents=True)
+    for path in synthetic_dir.glob("*.parquet"):
+        pd.read_parquet(path).to_csv(folder / f"{path.stem}.csv", index=False)
+    shutil.copy(synthetic_dir / "manifest.json", folder / "manifest.json")
+    return folder
+
+
+def test_only_signed_files_make_an_extract_synthetic(tmp_path, synthetic_dir):
+    assert provenance.extract_kind(synthetic_dir) == provenance.SYNTHETIC
+    # The generator's manifest copied beside other files.
+    assert provenance.extract_kind(_real_copy(synthetic_dir, tmp_path / "a")) == provenance.REAL
+    # A bare claim.
+    claim = tmp_path / "b"
+    shutil.copytree(synthetic_dir, claim)
+    (claim / "manifest.json").write_text('{"synthetic": true}')
+    assert provenance.extract_kind(claim) == provenance.REAL
+    # One changed file, or one file more.
+    changed = tmp_path / "c"
+    shutil.copytree(synthetic_dir, changed)
+    (changed / "truth.json").write_text("{}")
+    assert provenance.extract_kind(changed) == provenance.REAL
+    extra = tmp_path / "d"
+    shutil.copytree(synthetic_dir, extra)
+    (extra / "notes.csv").write_text("x\n")
+    assert provenance.extract_kind(extra) == provenance.REAL
+
+
+def test_copied_manifest_does_not_open_tracked_outputs(tmp_path, synthetic_dir):
+    real = _real_copy(synthetic_dir, tmp_path / "real")
+    leak = ROOT / "analysis" / "leak" / "2025Q1"
+    completed = _cli("quarterly", "--data", str(real), "--as-of", "2025Q1", "--out", str(leak))
+    assert completed.returncode == 1
+    assert "could be tracked by git" in completed.stderr
+    assert not leak.parent.exists()
+
+
+def test_report_kind_comes_from_the_results_not_from_data(tmp_path, synthetic_dir):
+    """Real quarterly results with --data pointing at the synthetic extract stay real."""
+    real = _real_copy(synthetic_dir, tmp_path / "real")
+    quarterly = tmp_path / "quarterly"
+    completed = _cli(
+        "quarterly", "--data", str(real), "--as-of", "2025Q1", "--out", str(quarterly / "2025Q1")
+    )
+    assert completed.returncode == 0, completed.stderr
+    record = json.loads((quarterly / "2025Q1" / provenance.MARKER).read_text())
+    assert record["kind"] == provenance.REAL
+    assert record["inputs"]["persons.csv"]
+    leak = ROOT / "notebooks" / "leak"
+    completed = _cli(
+        "report",
+        "quarterly",
+        "--as-of",
+        "2025Q1",
+        "--data",
+        str(synthetic_dir),
+        "--quarterly-dir",
+        str(quarterly),
+        "--reports",
+        str(leak),
+    )
+    assert completed.returncode == 1
+    assert "the results come from real data" in completed.stderr
+    assert not leak.exists()
+
+
+def test_real_earlier_results_make_later_results_real(tmp_path, synthetic_dir, contract):
+    from analysis.payments.quarterly import write_quarterly_results
+
+    quarterly = tmp_path / "quarterly"
+    write_quarterly_results(
+        _real_copy(synthetic_dir, tmp_path / "real"), "2024Q4", quarterly / "2024Q4", contract
+    )
+    write_quarterly_results(synthetic_dir, "2025Q1", quarterly / "2025Q1", contract)
+    record = provenance.read(quarterly / "2025Q1")
+    assert record["earlier_results"] == {"2024Q4": provenance.REAL}
+    assert record["kind"] == provenance.REAL
+    assert provenance.report_kind(quarterly, "2025Q1", None) == provenance.REAL
+
+
+def test_a_path_inside_another_repository_is_not_safe(tmp_path, synthetic_dir):
+    real = _real_copy(synthetic_dir, tmp_path / "real")
+    other = tmp_path / "other-repo"
+    other.mkdir()
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    with pytest.raises(UnsafeOutputError, match="could be tracked by git"):
+        guard_outputs(real, [other / "results" / "2025Q1"])
+    # Even a path that repository ignores: it is not this repository's rule.
+    (other / ".gitignore").write_text("results/\n")
+    with pytest.raises(UnsafeOutputError):
+        guard_outputs(real, [other / "results"])
+    guard_outputs(real, [tmp_path / "plain" / "results"])  # outside every work tree
+
+
+def test_an_altered_results_folder_is_refused(tmp_path, synthetic_dir, contract):
+    from analysis.payments.quarterly import write_quarterly_results
+
+    folder = write_quarterly_results(synthetic_dir, "2025Q1", tmp_path / "q" / "2025Q1", contract)
+    provenance.read(folder)
+    (folder / "targets.csv").write_text("target\n")
+    with pytest.raises(provenance.ProvenanceError, match="do not match"):
+        provenance.read(folder)
+    (folder / provenance.MARKER).unlink()
+    with pytest.raises(provenance.ProvenanceError, match="incomplete results folder"):
+        provenance.read(folder)
+
+
+# -- whole or nothing on disk ----------------------------------------------------------
+
+
+def _run_killed(data, out, contract, kill_at):
+    """Write a quarter's results in a child process that SIGKILLs itself at its ``kill_at``-th
+    file-system commit (a rename or replace); True when it was killed before finishing."""
+    import multiprocessing
+    import os
+
+    from analysis import atomic
+    from analysis.payments.quarterly import write_quarterly_results
+    from analysis.reports.quarterly_view import publish
+
+    def child():
+        counter = iter(range(10_000))
+        real_replace, real_rename, real_exchange = os.replace, os.rename, atomic._exchange
+
+        def step():
+            if next(counter) == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        def replace(a, b):
+            step()
+            real_replace(a, b)
+
+        def rename(a, b):
+            step()
+            real_rename(a, b)
+
+        def exchange(a, b):
+            step()
+            done = real_exchange(a, b)
+            step()  # swapped in, the previous folder not yet removed
+            return done
+
+        os.replace, os.rename, atomic._exchange = replace, rename, exchange
+        write_quarterly_results(
+            data, out.name, out, contract, lambda f: publish(out.parent, out.name, contract, f)
+        )
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(120)
+    return process.exitcode == -signal.SIGKILL
+
+
+def _kill_sweep(tmp_path, synthetic_dir, contract, points):
+    """Kill a rewrite of a complete results folder at each point; it must stay old or become new."""
+    from analysis.payments.quarterly import write_quarterly_results
+    from analysis.reports.quarterly_view import publish
+
+    def write(out):
+        return write_quarterly_results(
+            synthetic_dir,
+            "2025Q1",
+            out,
+            contract,
+            lambda folder: publish(out.parent, "2025Q1", contract, folder),
+        )
+
+    new_snapshot = _snapshot(write(tmp_path / "new" / "2025Q1"))
+    previous = write(tmp_path / "previous" / "2025Q1")
+    (previous / "from-the-previous-run.txt").write_text("old")
+    provenance.record(previous, provenance.SYNTHETIC, {}, {})
+    old_snapshot = _snapshot(previous)
+    out = tmp_path / "results" / "2025Q1"
+    outcomes = []
+    for point in points:
+        shutil.rmtree(out.parent, ignore_errors=True)
+        shutil.copytree(previous, out)
+        killed = _run_killed(synthetic_dir, out, contract, point)
+        state = _snapshot(out)
+        assert state in (old_snapshot, new_snapshot), (point, sorted(state))
+        provenance.read(out)  # complete either way: the Makefile's target is right
+        outcomes.append((killed, "old" if state == old_snapshot else "new"))
+    # The next run removes what the killed ones left beside the folder.
+    write(out)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["2025Q1"]
+    assert _snapshot(out) == new_snapshot
+    return outcomes
+
+
+def test_killed_quarterly_leaves_old_or_new_folder(tmp_path, synthetic_dir, contract):
+    """Killed before the first file, before the marker, before and after the swap."""
+    outcomes = _kill_sweep(tmp_path, synthetic_dir, contract, [0, 11, 12, 13, 14])
+    # 13 files are committed inside the temporary folder (the marker last), then it is
+    # swapped in (point 13) and the previous folder removed (after point 14).
+    assert outcomes == [(True, "old")] * 4 + [(True, "new")]
+
+
+@pytest.mark.slow
+def test_killed_quarterly_at_every_point(tmp_path, synthetic_dir, contract):
+    outcomes = _kill_sweep(tmp_path, synthetic_dir, contract, range(16))
+    assert outcomes == [(True, "old")] * 14 + [(True, "new"), (False, "new")]
+
+
+def test_scratch_folders_of_dead_runs_are_removed(tmp_path):
+    import os
+
+    from analysis.atomic import scratch_folder
+
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = tmp_path / f"quarterly-x.{finished.stdout.strip()}.abc"
+    live = tmp_path / f"quarterly-x.{os.getpid()}.def"
+    for folder in (dead, live):
+        folder.mkdir()
+        (folder / "numbers.json").write_text("{}")
+    made = scratch_folder(tmp_path, "quarterly-x.")
+    assert not dead.exists() and live.exists() and made.is_dir()

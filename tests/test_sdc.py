@@ -203,3 +203,28 @@ def test_prose_leaves_a_hidden_amount_out(protected_2025q1, contract):
     name = view.t(f"target.{largest}", "da").lower()
     assert hidden.endswith(f"Den største post er {name}.") and "*" not in hidden
     assert was_hidden or shown.endswith("kr.")
+
+
+def test_a_hidden_payment_amount_points_to_the_closed_annex(protected_2025q1, contract):
+    from analysis.reports import quarterly_view as view
+
+    inputs = protected_2025q1
+    row = inputs.tables["payment_statement"].iloc[0]
+    key = disclosure.statement_key("amount", row.report, row.target, row.status, inputs.as_of)
+    was_hidden = inputs.is_hidden(key)
+    try:
+        inputs.cells.hidden.add(key)
+        _, note = view.statement_table(inputs, contract, "en")
+        assert "closed annex" in note and "always shown" in note
+        inputs.cells.hidden.discard(key)
+        _, note = view.statement_table(inputs, contract, "en")
+        hidden_amounts = [
+            inputs.is_hidden(
+                disclosure.statement_key("amount", r.report, r.target, r.status, inputs.as_of)
+            )
+            for r in inputs.tables["payment_statement"].itertuples()
+        ]
+        assert ("closed annex" in note) == any(hidden_amounts)
+    finally:
+        if was_hidden:
+            inputs.cells.hidden.add(key)

@@ -171,3 +171,24 @@ def test_a_small_total_is_hidden_and_protects_its_only_part():
     cells.sum_of("total", ["part"])
     assert cells.protect() == {"total"}
     assert cells.audit(["part"]).ranges["part"] == (0, np.inf)
+
+
+def test_a_later_report_that_pins_an_earlier_partner_is_audited():
+    """Report 1 hides two small counts (3 and 1) and their partner (30) under a shown total;
+    report 2 shows the partner's later value and its growth, which pins the partner and
+    narrows the small counts to 0–4 unless report 2 hides one of them."""
+    first = LinkedCells(min_persons=5)
+    for key, value in (("A", 3), ("B", 30), ("D", 1)):
+        first.add((key, "q1"), value)
+    first.add(("total", "q1"), 34)
+    first.sum_of(("total", "q1"), [("A", "q1"), ("B", "q1"), ("D", "q1")])
+    assert first.protect() == {("A", "q1"), ("B", "q1"), ("D", "q1")}
+    second = LinkedCells(min_persons=5)
+    second.load_earlier(first.to_dict())
+    second.add(("B", "q2"), 40)
+    second.add(("B", "new", "q2"), 10)
+    second.sum_of(("B", "q2"), [("B", "q1"), ("B", "new", "q2")])
+    hidden = second.protect()
+    assert {("B", "q2"), ("B", "new", "q2")} & hidden
+    low, high = second.audit([("A", "q1")]).ranges[("A", "q1")]
+    assert high - low >= 5

@@ -1,10 +1,14 @@
 """Detection of Danish civil registration numbers (CPR, ``DDMMYY-XXXX``).
 
 A CPR number must never enter the pipeline. An id that looks like one (six digits
-forming a valid date, then four digits, with or without a hyphen) is refused.
+forming a valid date, then four digits, with or without a hyphen) is refused, and
+no message ever repeats a CPR-like number from the data (:func:`mask_text`): it
+names file, column and row instead.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -36,3 +40,24 @@ def _cpr_flags(values: pd.Series) -> pd.Series:
     leap_ok = ~((month == 2) & (day == 29) & (year % 4 != 0))
     valid = month_ok & day.between(1, 31) & (day <= max_day) & leap_ok
     return valid.fillna(False).astype(bool)
+
+
+# Anything that could be a CPR number once written into a message: ten digits, or nine
+# (a leading zero lost when a spreadsheet made it a number), with or without a hyphen
+# (or dash-like character) or space after the birth date, dots in the date, a float tail ("101901234.0") or in exponent form
+# ("3.112854321e+09"). Over-masking a harmless number is the cheap mistake.
+CPR_IN_TEXT = re.compile(
+    r"(?<!\d)(?:\d{5,6}|\d{1,2}[./-]\d{2}[./-]\d{2})[-\s\u2010-\u2015]?\d{4}(?:\.\d+)?(?!\d)"
+    r"|(?<!\d)\d\.\d+[eE]\+?0*[89](?!\d)"
+)
+MASK = "[CPR-like value hidden]"
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every CPR-like number replaced by :data:`MASK`."""
+    return CPR_IN_TEXT.sub(MASK, str(text))
+
+
+def could_be_cpr(value) -> bool:
+    """Whether one value, written as text, holds something CPR-like (never echo it)."""
+    return bool(CPR_IN_TEXT.search(str(value)))

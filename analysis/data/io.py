@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from analysis.data.cpr import mask_text
+
 SUFFIXES = (".parquet", ".csv")
 
 
@@ -77,12 +79,21 @@ def _decode(path: Path, raw: bytes) -> tuple[str, str]:
 
 def _read_csv(path: Path) -> TableFile:
     raw = path.read_bytes()
-    if not raw.strip():
-        raise ReadError(path, "the file is empty (no header row)")
     text, encoding = _decode(path, raw)
+    if not text.strip():
+        raise ReadError(path, "the file is empty (no header row)")
+    if "\r" in text.replace("\r\n", ""):
+        raise ReadError(
+            path,
+            "has bare carriage-return (CR) line endings; save it with LF or CRLF line endings",
+        )
     header = text.splitlines()[0]
     separator = ";" if header.count(";") > header.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=separator))
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=separator))
+    except csv.Error as error:
+        # The csv module names no value, only the limit: safe to repeat.
+        raise ReadError(path, f"cannot be read as CSV: {error}") from None
     width = len(rows[0])
     short = [number for number, row in enumerate(rows[1:], start=2) if row and len(row) != width]
     if short:
@@ -91,13 +102,16 @@ def _read_csv(path: Path) -> TableFile:
             path,
             f"rows with a different number of fields than the header ({width}) at line(s) {lines}: the file may be truncated",
         )
-    frame = pd.read_csv(
-        io.StringIO(text),
-        sep=separator,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-    )
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=separator,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+        )
+    except (pd.errors.ParserError, ValueError) as error:
+        raise ReadError(path, f"cannot be read as CSV: {mask_text(error)}") from None
     if separator == ";":
         # Danish decimal comma; ids and codes never contain a comma, so only
         # numeric-looking cells change.
@@ -115,7 +129,7 @@ def _read_parquet(path: Path) -> TableFile:
         frame = pq.read_table(path).to_pandas()
     except Exception as error:  # pyarrow raises several types for damaged files
         raise ReadError(
-            path, f"not a readable Parquet file ({type(error).__name__}: {error})"
+            path, f"not a readable Parquet file ({type(error).__name__}: {mask_text(error)})"
         ) from None
     return TableFile(frame, path, sha256(path))
 

@@ -18,7 +18,7 @@ from analysis.config import Contract
 from analysis.data import codes
 
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,31}$"
-QUARTER_PATTERN = r"^\d{4}Q[1-4]$"
+QUARTER_PATTERN = r"^[0-9]{4}Q[1-4]$"
 
 TABLES = (
     "households",
@@ -128,6 +128,16 @@ def build_schemas(contract: Contract) -> dict[str, pa.DataFrameSchema]:
         has_enrolment = frame["enrolment_quarter"].notna()
         return is_intervention == has_enrolment
 
+    enrol_first = quarters.to_index(contract.timeline.intervention.start)
+    enrol_last = quarters.to_index(contract.timeline.enrolment.end)
+
+    def enrolment_in_window(frame: pd.DataFrame) -> pd.Series:
+        enrol = quarters.series_to_index(frame["enrolment_quarter"])
+        return (enrol.isna() | ((enrol >= enrol_first) & (enrol <= enrol_last))).astype(bool)
+
+    def exit_only_enrolled(frame: pd.DataFrame) -> pd.Series:
+        return (frame["exit_quarter"].isna() | (frame["group"] == "intervention")).astype(bool)
+
     def exit_after_enrolment(frame: pd.DataFrame) -> pd.Series:
         enrol = quarters.series_to_index(frame["enrolment_quarter"])
         leave = quarters.series_to_index(frame["exit_quarter"])
@@ -174,6 +184,14 @@ def build_schemas(contract: Contract) -> dict[str, pa.DataFrameSchema]:
                 error="enrolment_quarter is given exactly for intervention households",
             ),
             pa.Check(exit_after_enrolment, error="exit_quarter is not before enrolment_quarter"),
+            pa.Check(
+                enrolment_in_window,
+                error=f"enrolment_quarter inside the enrolment window {contract.timeline.intervention.start}–{contract.timeline.enrolment.end}",
+            ),
+            pa.Check(
+                exit_only_enrolled,
+                error="exit_quarter is given only for intervention households",
+            ),
         ],
         strict=True,
         coerce=True,

@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pandera.errors
 
-from analysis import quarters
+from analysis import provenance, quarters
 from analysis.config import Contract
 from analysis.data import io
-from analysis.data.cpr import looks_like_cpr
+from analysis.data.cpr import MASK, could_be_cpr, looks_like_cpr, mask_text
 from analysis.data.schemas import ID_COLUMNS, TABLES, build_schemas
 
 MAX_LISTED = 10
@@ -55,8 +55,10 @@ class DataContractError(ValueError):
         self.directory = directory
         self.problems = problems
         lines = [f"{directory}: the extract breaks the data contract ({len(problems)} problem(s))"]
-        lines += [f"  - {problem}" for problem in problems]
-        super().__init__("\n".join(lines))
+        lines += [f"  - {problem}" for problem in dict.fromkeys(str(p) for p in problems)]
+        # Every part of the message was built without data values that could be CPR
+        # numbers; masking the whole text once more also covers file and column names.
+        super().__init__(mask_text("\n".join(lines)))
 
 
 @dataclass
@@ -78,11 +80,50 @@ def _rows(index_values) -> tuple[int, ...]:
     return tuple(rows)
 
 
+def _values(column: str | None, failures) -> tuple[str, ...]:
+    """Offending values fit to print: never an id, never anything CPR-like (masked once)."""
+    if column is None or column in ID_COLUMNS:
+        return ()
+    shown = list(dict.fromkeys(str(v) for v in failures))
+    safe = [v for v in shown if not could_be_cpr(v)]
+    return tuple(safe + ([MASK] if len(safe) < len(shown) else []))
+
+
+def _rule(check: str) -> str:
+    if check.startswith("coerce_dtype"):
+        return f"wrong type: expected {check.split('(')[-1].rstrip(')')}"
+    if check == "field_uniqueness" or check.startswith("multiple_fields_uniqueness"):
+        return "duplicate key"
+    if check == "not_nullable":
+        return "missing value where one is required"
+    return check
+
+
 def _schema_problems(name: str, file: str, error: pandera.errors.SchemaErrors) -> list[Problem]:
+    """One line per broken rule and column, never a whole row, never a CPR-like value.
+
+    pandera reports a value that cannot be converted several times (the failed
+    conversion, the dtype, and a TypeError from every later check on the column),
+    and a rule over whole rows once per column with that row's values: both are
+    collapsed into one line, the latter without values.
+    """
     cases = error.failure_cases.copy()
-    problems = []
     cases["column"] = cases["column"].astype(object).where(cases["column"].notna(), None)
-    for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
+    checks = cases["check"].astype(str)
+    row_level = (cases["schema_context"] == "DataFrameSchema") & ~checks.isin(
+        ["column_in_dataframe", "column_in_schema"]
+    )
+    badly_typed = set(cases.loc[checks.str.startswith("coerce_dtype"), "column"])
+    problems = []
+    for check, group in cases.loc[row_level].groupby(checks[row_level], sort=False):
+        rows = _rows(group["index"])
+        if not rows and badly_typed:
+            continue  # failed only because of a value reported as the wrong type
+        rule = _rule(check) if rows else f"{_rule(check)}: could not be checked (wrong types)"
+        problems.append(Problem(file, None, rule, rows))
+    for (column, check), group in cases.loc[~row_level].groupby(
+        ["column", checks[~row_level]], dropna=False, sort=False
+    ):
         column = (
             None
             if column is None or (isinstance(column, float) and pd.isna(column))
@@ -94,20 +135,35 @@ def _schema_problems(name: str, file: str, error: pandera.errors.SchemaErrors) -
             problems.append(Problem(file, missing, "required column is missing"))
             continue
         if check == "column_in_schema":
-            extra = ", ".join(str(v) for v in group["failure_case"])
+            extra = ", ".join(mask_text(v) for v in group["failure_case"])
             problems.append(Problem(file, extra, "column is not part of the data contract"))
             continue
-        values: tuple[str, ...] = ()
-        if column not in ID_COLUMNS:
-            values = tuple(dict.fromkeys(str(v) for v in group["failure_case"]))
-        rule = check
-        if check.startswith("coerce_dtype"):
-            rule = f"wrong type: expected {check.split('(')[-1].rstrip(')')}"
-        elif check == "field_uniqueness" or check.startswith("multiple_fields_uniqueness"):
-            rule = "duplicate key"
-        elif check == "not_nullable":
-            rule = "missing value where one is required"
-        problems.append(Problem(file, column, rule, _rows(group["index"]), values))
+        if column in badly_typed and not check.startswith("coerce_dtype"):
+            continue  # the same bad value again, as a dtype or TypeError line
+        rows = _rows(group["index"])
+        values = _values(column, group["failure_case"]) if rows else ()
+        problems.append(Problem(file, column, _rule(check), rows, values))
+    return problems
+
+
+def _digit_problems(file: str, frame: pd.DataFrame) -> list[Problem]:
+    """Digits other than ASCII 0–9 (full-width, Arabic-Indic …): Python would read them as numbers."""
+    problems = []
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        bad = values.astype("string").str.contains(r"[^\x00-\x7f]", regex=True, na=False)
+        bad &= values.astype("string").str.contains(r"(?![0-9])\d", regex=True, na=False)
+        if bad.any():
+            problems.append(
+                Problem(
+                    file,
+                    mask_text(column),
+                    "digits other than 0–9 (e.g. full-width digits); write numbers and quarters with ASCII digits",
+                    _rows(frame.index[bad]),
+                )
+            )
     return problems
 
 
@@ -172,11 +228,57 @@ def _integrity_problems(tables: dict[str, pd.DataFrame], files: dict[str, str]) 
 
 
 def read_manifest(directory: Path) -> dict:
-    """The generator's manifest beside an extract, or an empty dict for real extracts."""
-    path = directory / MANIFEST
-    if not path.exists():
+    """The generator's manifest beside an extract, or an empty dict for real extracts.
+
+    Raises :class:`DataContractError` when ``manifest.json`` is there but is not a
+    JSON object in a regular file.
+    """
+    path = Path(directory) / MANIFEST
+    if not path.exists() and not path.is_symlink():
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+
+    def refuse(rule: str):
+        return DataContractError(Path(directory), [Problem(MANIFEST, None, rule)])
+
+    if not path.is_file():
+        raise refuse("is not a regular file (a folder or a broken link?)")
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise refuse(f"is not valid JSON ({mask_text(error)})") from None
+    if not isinstance(content, dict):
+        raise refuse("is not a JSON object")
+    return content
+
+
+def _table_path(directory: Path, name: str) -> tuple[Path | None, list[Problem]]:
+    """The one file holding table ``name``, or the problems that keep it from being read.
+
+    Both a CSV and a Parquet file is ambiguous; anything but a regular file inside
+    the extract folder (a folder, a link out of it) is refused, so an extract is
+    exactly the files in its folder.
+    """
+    candidates = [
+        directory / f"{name}{suffix}"
+        for suffix in io.SUFFIXES
+        if (directory / f"{name}{suffix}").exists() or (directory / f"{name}{suffix}").is_symlink()
+    ]
+    if not candidates:
+        return None, [Problem(f"{name}.csv / {name}.parquet", None, "table file is missing")]
+    if len(candidates) > 1:
+        return None, [
+            Problem(
+                " and ".join(p.name for p in candidates),
+                None,
+                "both files are present: which one holds the table is ambiguous; remove one",
+            )
+        ]
+    path = candidates[0]
+    if path.is_symlink() and directory.resolve() not in path.resolve().parents:
+        return None, [Problem(path.name, None, "is a link to a file outside the extract folder")]
+    if not path.is_file():
+        return None, [Problem(path.name, None, "is not a regular file (a folder?)")]
+    return path, []
 
 
 def load_extract(directory: Path | str, contract: Contract) -> Extract:
@@ -186,15 +288,16 @@ def load_extract(directory: Path | str, contract: Contract) -> Extract:
         raise DataContractError(
             directory, [Problem(str(directory), None, "data directory does not exist")]
         )
+    manifest = read_manifest(directory)
     schemas = build_schemas(contract)
     problems: list[Problem] = []
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     checksums: dict[str, str] = {}
     for name in TABLES:
-        path = io.find_table(directory, name)
+        path, found = _table_path(directory, name)
         if path is None:
-            problems.append(Problem(f"{name}.csv / {name}.parquet", None, "table file is missing"))
+            problems += found
             continue
         files[name] = path.name
         try:
@@ -204,9 +307,9 @@ def load_extract(directory: Path | str, contract: Contract) -> Extract:
             continue
         checksums[path.name] = table_file.sha256
         frame = table_file.frame.reset_index(drop=True)
-        cpr = _cpr_problems(path.name, frame)
-        if cpr:
-            problems += cpr
+        early = _cpr_problems(path.name, frame) + _digit_problems(path.name, frame)
+        if early:
+            problems += early
             continue
         try:
             tables[name] = schemas[name].validate(frame, lazy=True)
@@ -216,8 +319,8 @@ def load_extract(directory: Path | str, contract: Contract) -> Extract:
         problems += _integrity_problems(tables, files)
     if problems:
         raise DataContractError(directory, problems)
-    manifest = read_manifest(directory)
-    return Extract(directory, tables, checksums, bool(manifest.get("synthetic")), manifest)
+    synthetic = provenance.extract_kind(directory, manifest) == provenance.SYNTHETIC
+    return Extract(directory, tables, checksums, synthetic, manifest)
 
 
 def summarise(extract: Extract) -> pd.DataFrame:

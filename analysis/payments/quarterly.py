@@ -8,12 +8,13 @@ is a count or an amount by target, area or period.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from analysis import atomic, quarters
+from analysis import atomic, provenance, quarters
 from analysis.config import TARGETS, Contract
 from analysis.data.validate import Extract, load_extract
 from analysis.payments import absence, investors, reconcile
@@ -357,24 +358,47 @@ def compute(
     return QuarterlyResults(cutoff, data.register_until, tables, key_numbers)
 
 
-def write_quarterly_results(data_dir: Path, cutoff: str, out: Path, contract: Contract) -> Path:
+def write_quarterly_results(
+    data_dir: Path,
+    cutoff: str,
+    out: Path,
+    contract: Contract,
+    publish: Callable[[Path], object] | None = None,
+) -> Path:
     """Validate the extract, compute the results as of ``cutoff`` and write them to ``out``.
 
     The ledger is carried forward from the latest earlier quarterly folder beside
     ``out`` (when there is one) and written as ``ledger.csv``; it may only append
     to the one carried forward.
+
+    Whole or nothing: the folder is written as a temporary sibling and swapped in
+    by one rename, so a kill leaves the previous folder or the new one. ``publish``
+    writes more into the temporary folder (what the report publishes); the
+    completion marker :data:`analysis.provenance.MARKER` is written last, with the
+    kind of data the results come from: real if the extract or any earlier results
+    folder beside ``out`` is.
     """
     extract = load_extract(data_dir, contract)
-    before = ledger_module.carry_forward(out.parent, quarters.shift(cutoff, -1))
+    before = ledger_module.carry_forward(Path(out).parent, quarters.shift(cutoff, -1))
     results = compute(extract, cutoff, contract, before)
-    for name, frame in results.tables.items():
-        if name == "ledger":
-            ledger_module.write(out / ledger_module.FILE, frame, before)
-        else:
-            atomic.write_csv(out / f"{name}.csv", frame)
-    atomic.write_json(
-        out / "key_numbers.json", {**results.key_numbers, "inputs": extract.checksums}
+    used = (
+        provenance.earlier_kinds(Path(out).parent, cutoff)
+        if quarters.is_quarter(Path(out).name)
+        else {}
     )
+    kind = provenance.combined(provenance.extract_kind(data_dir, extract.manifest), *used.values())
+    with atomic.atomic_folder(out) as folder:
+        for name, frame in results.tables.items():
+            if name == "ledger":
+                ledger_module.write(folder / ledger_module.FILE, frame, before)
+            else:
+                atomic.write_csv(folder / f"{name}.csv", frame)
+        atomic.write_json(
+            folder / "key_numbers.json", {**results.key_numbers, "inputs": extract.checksums}
+        )
+        if publish is not None:
+            publish(folder)
+        provenance.record(folder, kind, extract.checksums, used)
     return out
 
 

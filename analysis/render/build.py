@@ -8,11 +8,10 @@ disclosure check, so a failed or killed build leaves the previous report intact.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis import atomic
+from analysis import atomic, provenance
 from analysis.config import Contract
 from analysis.paths import BUILD_DIR, REPORTS_DIR, ROOT
 from analysis.render import colophon, execute, notebook_md, pandoc
@@ -84,8 +83,8 @@ def build_report(
     """Execute and render one report; return where it was placed."""
     targets = kind.paths(as_of, lang, reports_root)
     stem = targets["html"].name.removesuffix(".html")
-    scratch_root.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f"{kind.name}-{stem}.", dir=scratch_root))
+    # A run killed outright (SIGKILL) leaves its scratch folder; the next run removes it.
+    scratch = atomic.scratch_folder(scratch_root, f"{kind.name}-{stem}.")
     try:
         notebook_results = scratch / "numbers.json"
         parameters = {
@@ -145,7 +144,11 @@ def build_report(
         markdown_file.write_text(markdown, encoding="utf-8")
         for name, content in converted.images.items():
             (scratch / name).write_bytes(content)
-        synthetic = bool((Path(data_dir) / "truth.json").exists())
+        # The results folders' provenance decides (and the extract's, where it is read).
+        data_kind = provenance.report_kind(
+            quarterly_dir, as_of, data_dir if kind.name != "quarterly" else None
+        )
+        synthetic = data_kind == provenance.SYNTHETIC
         metadata = _title_metadata(kind, contract, as_of, lang, rendered, synthetic, commit)
         html, pdf = scratch / "report.html", scratch / "report.pdf"
         if pandoc.quarto_available():
@@ -161,6 +164,7 @@ def build_report(
             "parameters": shown_parameters,
             "numbers": numbers["numbers"],
             "inputs": numbers["inputs"],
+            "data_kind": data_kind,
             "environment": versions,
             "commit": commit,
         }

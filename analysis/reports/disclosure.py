@@ -176,7 +176,10 @@ def _statement(
                 for r in rows.itertuples()
             ]
             rest = target_key("outside_periods", target, "all", as_of)
-            cells.add(rest, cells.cells[cumulative].value - rows["achievements"].sum(), shown=False)
+            outside = cells.cells[cumulative].value - rows["achievements"].sum()
+            # Until the last result period ends every achievement falls in a shown
+            # period: a reader knows the rest is 0 (a structural zero), so it is known.
+            cells.add(rest, outside, shown=outside == 0, count=outside != 0, hideable=False)
             cells.sum_of(
                 cumulative, [*periods, rest], f"{target}: cumulative = result periods + the rest"
             )
@@ -314,8 +317,30 @@ def link_to_earlier(cells: LinkedCells) -> None:
             continue
         _, previous = max(before, key=lambda item: item[0])
         change = ("change", previous, key)
-        cells.add(change, cells.cells[key].value - cells.cells[previous].value, shown=False)
+        # A change of an amount or of an estimate is not a count of persons.
+        cells.add(
+            change,
+            cells.cells[key].value - cells.cells[previous].value,
+            shown=False,
+            count=cells.cells[key].count,
+        )
         cells.sum_of(key, [previous, change], "this report = earlier report + change")
+        _change_is_new(cells, change, previous, key)
+
+
+def _change_is_new(cells: LinkedCells, change: tuple, previous: tuple, key: tuple) -> None:
+    """A cumulative count one quarter after the last report grew by this quarter's new ones.
+
+    The report shows "new this quarter" per area beside the cumulative count, so a
+    reader subtracts: the change since the previous report is a shown number.
+    """
+    if key[0] != "targets" or previous[0] != "targets":
+        return
+    if quarters.to_index(key[4]) - quarters.to_index(previous[4]) != 1:
+        return
+    new = target_key("new_this_quarter", key[2], key[3], key[4])
+    if new in cells.cells:
+        cells.sum_if_exact(change, [new], "change since the last report = new this quarter")
 
 
 def effect_cells(
@@ -377,8 +402,13 @@ def read_published(
     return json.loads(found[-1][1].read_text(encoding="utf-8"))
 
 
-def write_published(cells: LinkedCells, quarterly_dir: Path | str, as_of: str) -> Path:
-    """Keep what the quarterly report of ``as_of`` publishes, for the reports after it."""
-    path = Path(quarterly_dir) / as_of / PUBLISHED_FILE
+def write_published(
+    cells: LinkedCells, quarterly_dir: Path | str, as_of: str, folder: Path | None = None
+) -> Path:
+    """Keep what the quarterly report of ``as_of`` publishes, for the reports after it.
+
+    ``folder`` is where the quarter's results are being written (default ``quarterly_dir/as_of``).
+    """
+    path = Path(folder or Path(quarterly_dir) / as_of) / PUBLISHED_FILE
     atomic.write_json(path, {"as_of": as_of, **cells.to_dict()})
     return path

@@ -16,7 +16,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis import quarters
+from analysis import provenance, quarters
 from analysis.config import TARGETS, Contract
 from analysis.render import numbers
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
@@ -50,20 +50,29 @@ class QuarterlyInputs:
 
 
 def load(
-    quarterly_dir: Path | str, as_of: str, contract: Contract, decided: bool = True
+    quarterly_dir: Path | str,
+    as_of: str,
+    contract: Contract,
+    decided: bool = True,
+    folder: Path | None = None,
 ) -> QuarterlyInputs:
     """The quarterly results of ``as_of`` with their history, protected for a quarterly report.
 
     With ``decided``, the suppression chosen when the results were computed
-    (``disclosure.json`` of the quarter) is used as it is; otherwise it is chosen
-    again from what the earlier quarterly reports published.
+    (``disclosure.json`` of the quarter) is used as it is, and the folder must be
+    complete (:func:`analysis.provenance.read`); otherwise it is chosen again from
+    what the earlier quarterly reports published. ``folder`` is where this
+    quarter's results are while they are written (default ``quarterly_dir/as_of``).
     """
-    folder = Path(quarterly_dir) / as_of
+    if folder is None:
+        folder = Path(quarterly_dir) / as_of
+    if decided:
+        provenance.read(folder)
     tables = {
         path.stem: pd.read_csv(path, keep_default_na=True) for path in sorted(folder.glob("*.csv"))
     }
     key = json.loads((folder / "key_numbers.json").read_text(encoding="utf-8"))
-    history = load_history(quarterly_dir, contract.timeline.intervention.start, as_of)
+    history = load_history(quarterly_dir, contract.timeline.intervention.start, as_of, folder)
     inputs = QuarterlyInputs(as_of, tables, key, history)
     published = disclosure.read_published(quarterly_dir, as_of, include=True, contract=contract)
     if decided and published and published.get("as_of") == as_of:
@@ -73,10 +82,15 @@ def load(
     return protect(inputs, contract, earlier)
 
 
-def publish(quarterly_dir: Path | str, as_of: str, contract: Contract) -> Path:
-    """Protect the quarterly report of ``as_of`` and keep what it publishes for later reports."""
-    inputs = load(quarterly_dir, as_of, contract, decided=False)
-    return disclosure.write_published(inputs.cells, quarterly_dir, as_of)
+def publish(
+    quarterly_dir: Path | str, as_of: str, contract: Contract, folder: Path | None = None
+) -> Path:
+    """Protect the quarterly report of ``as_of`` and keep what it publishes for later reports.
+
+    ``folder`` holds this quarter's results while they are written (see :func:`load`).
+    """
+    inputs = load(quarterly_dir, as_of, contract, decided=False, folder=folder)
+    return disclosure.write_published(inputs.cells, quarterly_dir, as_of, folder)
 
 
 def protect(
@@ -124,11 +138,18 @@ def money_text(inputs: QuarterlyInputs, key, value, lang: str) -> str:
     return shown if shown == SUPPRESSED else numbers.dkk(shown, lang)
 
 
-def load_history(quarterly_dir: Path | str, first: str, last: str) -> pd.DataFrame:
-    """Cumulative achievements per target for every quarter with results up to ``last``."""
+def load_history(
+    quarterly_dir: Path | str, first: str, last: str, folder: Path | None = None
+) -> pd.DataFrame:
+    """Cumulative achievements per target for every quarter with results up to ``last``.
+
+    ``folder`` replaces ``quarterly_dir/last`` (results being written).
+    """
     rows = []
     for quarter in quarters.span(first, last):
         path = Path(quarterly_dir) / quarter / "key_numbers.json"
+        if quarter == last and folder is not None:
+            path = Path(folder) / "key_numbers.json"
         if path.exists():
             key = json.loads(path.read_text(encoding="utf-8"))
             rows += [
@@ -398,7 +419,16 @@ def statement_table(
             t("col.status", lang): protected["status"].map(lambda s: t(f"status.{s}", lang)),
         }
     )
-    return shown, footnote(lang, contract.disclosure.min_persons)
+    note = footnote(lang, contract.disclosure.min_persons)
+    if (protected["amount"] == SUPPRESSED).any():
+        note += " " + ANNEX_NOTE[lang]
+    return shown, note
+
+
+ANNEX_NOTE = {
+    "da": "Kontraktens parter får de skjulte beløb i et lukket bilag; beløbet til udbetaling pr. resultatrapport vises altid.",
+    "en": "The contract parties receive the hidden amounts in a closed annex; the amount due per result report is always shown.",
+}
 
 
 PAYMENT_COLUMNS = {

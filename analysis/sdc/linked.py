@@ -12,10 +12,11 @@ identities between them, and cells that are never shown but can be derived (a
 quarter's flow behind two cumulative counts). :meth:`LinkedCells.protect` then
 
 1. hides every shown count with ``0 < n < min_persons`` (primary suppression);
-2. audits every small count, shown or derived, by linear programming: given the
-   shown cells and the identities, and that counts and amounts are not negative,
-   the smallest and largest value the cell can take; a cell whose feasible range
-   is narrower than ``min_persons`` is exposed (a single value is exact disclosure);
+2. audits every small count, shown or derived, by integer linear programming
+   (scipy's HiGHS MILP): given the shown cells and the identities, that counts
+   are whole numbers and that counts and amounts are not negative, the smallest
+   and largest value the cell can take; a cell whose feasible range is narrower
+   than ``min_persons`` is exposed (a single value is exact disclosure);
 3. while a cell is exposed, hides the cheapest, then smallest, shown cell that
    shares an identity with it (or with the hidden cells linked to it) and widens
    its range, together with the cells bundled with that one (the amount and count
@@ -28,9 +29,10 @@ of cells this report adds or links are audited again. :meth:`to_dict` gives the
 model with its decisions for the next report.
 
 This is the audit-and-extend scheme of tau-argus's hypercube and modular methods
-reduced to what a report of this size needs; it guarantees the audit's criterion,
-not minimal information loss. The relaxation is continuous: a reader who uses
-integrality may narrow a range further than the audit does.
+reduced to what a report of this size needs; it guarantees the audit's criterion
+against every identity declared to it (so the declarations must include all a
+reader knows: structural zeros, totals, relations across tables and reports), not
+minimal information loss.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from analysis.sdc.check import DisclosureError
 from analysis.sdc.suppress import is_small
@@ -257,14 +259,31 @@ class LinkedCells:
             if c.count and is_small(c.value, self.min_persons) and (k in self.hidden or not c.shown)
         ]
 
-    def _in_scope(self, groups: dict[Hashable, frozenset]) -> set[frozenset]:
+    def _in_scope(
+        self, groups: dict[Hashable, frozenset], pinned: dict[Hashable, float]
+    ) -> set[frozenset]:
         """Groups this report can change: those of its own cells and of its identities.
 
-        Groups made only of earlier reports' cells were audited when those were published.
+        Groups made only of earlier reports' cells were audited when those were
+        published, unless this report pins one of their cells: a cell an identity
+        of this report determines becomes a known number in every identity it is
+        part of (an earlier quarter's hidden count given back by this quarter's
+        count and its new ones), so the groups behind it are audited again.
         """
-        scope = {groups[k] for k in self.new if k in groups}
+        start = set(self.new)
         for index in range(self._first_new_relation, len(self.relations)):
-            scope.update(groups[k] for k in self.relations[index].terms if k in groups)
+            start.update(self.relations[index].terms)
+        scope = {groups[k] for k in start if k in groups}
+        frontier = [k for k in start if k in pinned]
+        seen = set(frontier)
+        while frontier:
+            for index in self._relations_of.get(frontier.pop(), []):
+                for other in self.relations[index].terms:
+                    if other in groups:
+                        scope.add(groups[other])
+                    elif other in pinned and other not in seen:
+                        seen.add(other)
+                        frontier.append(other)
         return scope
 
     def _unknown(self, key: Hashable) -> bool:
@@ -289,7 +308,7 @@ class LinkedCells:
         groups = self._groups([k for k in unknown if k not in pinned])
         result = Audit()
         if keys is None:
-            scope = self._in_scope(groups)
+            scope = self._in_scope(groups, pinned)
             keys = [k for k in self._sensitive() if k in pinned or groups[k] in scope]
         for key in keys:
             if skip and key in skip:
@@ -369,11 +388,17 @@ class LinkedCells:
         objective[column[key]] = 1.0
         if not touching:
             return (bounds[column[key]][0] or -np.inf, np.inf)
+        # Counts are whole numbers: a reader who knows it may narrow a range further
+        # than the continuous relaxation, so the audit solves the integer programme.
+        integral = np.array(
+            [
+                1 if self.cells[k].count and float(self.cells[k].value).is_integer() else 0
+                for k in variables
+            ]
+        )
         # Each identity holds up to the rounding of the shown values.
-        a_ub = np.vstack([a_rows, -a_rows])
-        b_ub = np.concatenate([rhs + slack, -rhs + slack])
-        low = _optimum(objective, a_ub, b_ub, bounds)
-        high = -_optimum(-objective, a_ub, b_ub, bounds)
+        low = _integer_optimum(objective, a_rows, rhs - slack, rhs + slack, bounds, integral)
+        high = -_integer_optimum(-objective, a_rows, rhs - slack, rhs + slack, bounds, integral)
         return (low, high)
 
     def protect(self) -> set[Hashable]:
@@ -564,4 +589,29 @@ def _optimum(objective, a_ub, b_ub, bounds) -> float:
         return -np.inf
     if solution.status != 0:
         raise DisclosureError(f"disclosure audit: linear programme failed ({solution.message})")
+    return float(solution.fun)
+
+
+def _integer_optimum(objective, a_rows, lower, upper, bounds, integral) -> float:
+    """Minimum of ``objective`` over integer counts (HiGHS branch and bound); -inf if unbounded."""
+    low = np.array([-np.inf if b[0] is None else b[0] for b in bounds], dtype=float)
+    high = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
+    # Rows mix prices (thousands of DKK) with counts: scaling each to a largest
+    # coefficient of 1 keeps HiGHS's feasibility tolerances meaningful.
+    scale = np.abs(a_rows).max(axis=1, initial=0.0)
+    scale[scale == 0] = 1.0
+    solution = milp(
+        objective,
+        constraints=LinearConstraint(a_rows / scale[:, None], lower / scale, upper / scale),
+        integrality=integral,
+        bounds=Bounds(low, high),
+    )
+    if solution.status == 3 or (solution.status == 4 and "unbounded" in solution.message.lower()):
+        return -np.inf
+    if solution.status != 0:
+        # The true values are a solution, so this is the solver giving up (a limit or
+        # its tolerances): fall back to the relaxation.
+        a_ub = np.vstack([a_rows, -a_rows])
+        b_ub = np.concatenate([upper, -lower])
+        return _optimum(objective, a_ub, b_ub, bounds)
     return float(solution.fun)

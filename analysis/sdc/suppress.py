@@ -10,8 +10,8 @@ from __future__ import annotations
 
 SUPPRESSED = "*"
 FOOTNOTE = {
-    "da": "\\* Skjult af hensyn til diskretion (færre end {n} personer, eller for at en skjult celle ikke kan regnes ud fra andre tal i rapporten).",
-    "en": "\\* Hidden for confidentiality (fewer than {n} persons, or so that a hidden cell cannot be worked out from other numbers in the report).",
+    "da": "\\* Skjult af hensyn til diskretion (færre end {n} personer, eller for at et skjult lille antal ikke kan regnes ud fra andre tal i denne eller tidligere rapporter).",
+    "en": "\\* Hidden for confidentiality (fewer than {n} persons, or so that a hidden small count cannot be worked out from other numbers in this or earlier reports).",
 }
 
 

@@ -1,0 +1,140 @@
+"""Where every result came from: synthetic or real, and from which files.
+
+An extract counts as **synthetic** only when the generator's ``manifest.json`` says
+so *and* lists the SHA-256 of every other file in the folder, each matching
+(:func:`sign_extract` records them when the generator has written the files).
+Copying a manifest into a real extract therefore does not make it synthetic: the
+real files do not have the recorded checksums. Anything else is **real**.
+
+Every quarterly results folder ends with ``provenance.json`` (:data:`MARKER`),
+written last: the kind and checksums of the extract, the kinds of the earlier
+results folders it used, and the checksum of every file in the folder. Its
+presence marks the folder complete (it is the Makefile's target), and every
+consumer reads the kind from it: output that used any real or unrecorded input
+is real, whatever ``--data`` says.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from analysis import atomic, quarters
+from analysis.data import io
+
+MANIFEST = "manifest.json"
+MARKER = "provenance.json"
+SYNTHETIC = "synthetic"
+REAL = "real"
+
+
+class ProvenanceError(RuntimeError):
+    """A results folder is incomplete or its record does not match its files."""
+
+
+def _files(directory: Path) -> dict[str, str]:
+    return {
+        p.name: io.sha256(p)
+        for p in sorted(Path(directory).iterdir())
+        if p.name != MANIFEST and p.is_file() and not p.name.startswith(".")
+    }
+
+
+def sign_extract(directory: Path | str) -> dict:
+    """Record the SHA-256 of every file the generator wrote in its manifest (called right after it)."""
+    directory = Path(directory)
+    path = directory / MANIFEST
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["files"] = _files(directory)
+    atomic.write_text(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def extract_kind(directory: Path | str, manifest: dict | None = None) -> str:
+    """``"synthetic"`` when the folder holds exactly the files the generator signed, else ``"real"``."""
+    from analysis.data.validate import read_manifest
+
+    directory = Path(directory)
+    if manifest is None:
+        manifest = read_manifest(directory)
+    signed = manifest.get("files")
+    if manifest.get("synthetic") is not True or not isinstance(signed, dict) or not signed:
+        return REAL
+    if any(
+        p.is_symlink() or not p.is_file()
+        for p in directory.iterdir()
+        if p.name != MANIFEST and not p.name.startswith(".")
+    ):
+        return REAL
+    return SYNTHETIC if _files(directory) == signed else REAL
+
+
+def record(folder: Path, kind: str, inputs: dict[str, str], used: dict[str, str]) -> dict:
+    """Write the completion marker of a results folder: last, after every other file."""
+    content = {
+        "kind": kind,
+        "inputs": dict(inputs),
+        "earlier_results": dict(used),
+        "files": {name: digest for name, digest in _files(folder).items() if name != MARKER},
+    }
+    atomic.write_json(folder / MARKER, content)
+    return content
+
+
+def read(folder: Path | str) -> dict:
+    """The provenance of a complete results folder; refuses an incomplete or altered one."""
+    folder = Path(folder)
+    path = folder / MARKER
+    if not path.is_file():
+        raise ProvenanceError(
+            f"{folder}: incomplete results folder (no {MARKER}); run `python -m analysis "
+            f"quarterly --as-of {folder.name} --out {folder}` again"
+        )
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+        kind, files = content["kind"], content["files"]
+    except (ValueError, KeyError, TypeError):
+        raise ProvenanceError(f"{path}: not a provenance record") from None
+    present = {k: v for k, v in _files(folder).items() if k != MARKER}
+    if kind not in (SYNTHETIC, REAL) or present != files:
+        raise ProvenanceError(
+            f"{folder}: its files do not match {MARKER} (changed by hand or from another run); "
+            "compute the quarter again"
+        )
+    return content
+
+
+def earlier_kinds(quarterly_dir: Path | str, before: str) -> dict[str, str]:
+    """Kind of every quarter folder in ``quarterly_dir`` before ``before`` (unrecorded = real)."""
+    kinds = {}
+    folder = Path(quarterly_dir)
+    if not folder.is_dir():
+        return kinds
+    last = quarters.to_index(before)
+    for path in sorted(folder.iterdir()):
+        if path.is_dir() and quarters.is_quarter(path.name) and quarters.to_index(path.name) < last:
+            marker = path / MARKER
+            try:
+                kinds[path.name] = json.loads(marker.read_text(encoding="utf-8"))["kind"]
+            except (OSError, ValueError, KeyError, TypeError):
+                kinds[path.name] = REAL
+    return kinds
+
+
+def combined(*kinds: str) -> str:
+    """Synthetic only when every input is."""
+    return SYNTHETIC if all(k == SYNTHETIC for k in kinds) else REAL
+
+
+def report_kind(quarterly_dir: Path | str, as_of: str, data_dir: Path | str | None) -> str:
+    """Kind of a report as of ``as_of``: of every results folder up to it, and of the extract it reads.
+
+    The results folder of ``as_of`` itself must be complete when it exists.
+    """
+    own = Path(quarterly_dir) / as_of
+    kinds = list(earlier_kinds(quarterly_dir, as_of).values())
+    if own.is_dir():
+        kinds.append(read(own)["kind"])
+    if data_dir is not None:
+        kinds.append(extract_kind(data_dir))
+    return combined(*kinds)

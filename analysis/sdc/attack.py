@@ -1,0 +1,262 @@
+"""An attacker's view of the published quarterly reports: try to recover every hidden count.
+
+Independent of the protection model's own identities: from the published cells
+alone (what each report showed, and where it showed ``*``) and what a careful
+reader knows about their meaning, this module writes the identities itself and
+solves, for every hidden count, the smallest and largest whole number it can be
+(scipy's HiGHS MILP). What a reader knows:
+
+- a table's "all areas" row is the sum of the areas;
+- a cumulative count of one report is the previous report's plus the new ones
+  of this quarter (per area and overall), and enrolled households likewise;
+- before the last result period ends, every achievement belongs to a shown
+  result period, so a cumulative count is the sum of the statement rows shown
+  beside it (a structural zero: nothing lies outside the shown periods);
+- a row's amount is the unit price times its achievements (prices are in the
+  contract), and its units are its achievements;
+- the amount due of a result report is the sum of its final rows; the
+  provisional total the sum of the provisional rows; the largest item the sum
+  of its target's final rows;
+- in an evaluation report, the treated persons of an outcome are the sum of
+  each subgroup table, and the treated adults are the eligible ones.
+
+A reader could only use an identity that is true, so each is used only where
+the true values satisfy it. A hidden count is **recovered** when its range is
+narrower than the disclosure minimum while its value is small, or when it is
+pinned to one value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from analysis import quarters
+
+TOLERANCE = 1e-6
+
+
+@dataclass
+class Attack:
+    """The ranges an attacker finds for every hidden count, and the recovered ones."""
+
+    ranges: dict[Hashable, tuple[float, float]] = field(default_factory=dict)
+    values: dict[Hashable, float] = field(default_factory=dict)
+    recovered: list[Hashable] = field(default_factory=list)
+    identities: int = 0
+
+
+def _tuple(key):
+    return tuple(_tuple(k) for k in key) if isinstance(key, list) else key
+
+
+def published_cells(published: dict) -> dict[tuple, dict]:
+    """The cells some report showed (as a number or as ``*``) from a ``disclosure.json``."""
+    cells = {}
+    for key, value, shown, count, hidden in published["cells"]:
+        key = _tuple(key)
+        if shown and key[0] != "as published earlier":
+            cells[key] = {"value": float(value), "count": bool(count), "hidden": bool(hidden)}
+    return cells
+
+
+class _Identities:
+    def __init__(self, cells: dict[tuple, dict]):
+        self.cells = cells
+        self.rows: list[dict[tuple, float]] = []
+
+    def add(self, terms: dict[tuple, float]) -> None:
+        """``Σ weight × cell = 0``, used only when every cell was published and it holds."""
+        if not terms or any(k not in self.cells for k in terms):
+            return
+        residual = sum(w * self.cells[k]["value"] for k, w in terms.items())
+        scale = max(1.0, *(abs(w * self.cells[k]["value"]) for k, w in terms.items()))
+        if abs(residual) > TOLERANCE * scale:
+            return
+        if all(not self.cells[k]["hidden"] for k in terms):
+            return  # tells nothing
+        self.rows.append(terms)
+
+
+def reader_identities(cells: dict[tuple, dict], last_result_report: str) -> list[dict]:
+    """The identities a reader can write down for the published cells (see the module text)."""
+    ids = _Identities(cells)
+    keys = list(cells)
+    targets = [k for k in keys if k[0] == "targets"]
+    statement = [k for k in keys if k[0] == "statement"]
+    by_quarter = sorted({k[4] for k in targets}, key=quarters.to_index)
+    areas = sorted({k[3] for k in targets if k[3] != "all"})
+    names = sorted({k[2] for k in targets})
+    for q in by_quarter:
+        for column in ("eligible", "new_this_quarter", "cumulative"):
+            for t in names:
+                total = ("targets", column, t, "all", q)
+                ids.add({total: -1.0, **{("targets", column, t, a, q): 1.0 for a in areas}})
+    for previous, q in zip(by_quarter, by_quarter[1:], strict=False):
+        if quarters.to_index(q) - quarters.to_index(previous) != 1:
+            continue
+        for t in names:
+            for area in [*areas, "all"]:
+                ids.add(
+                    {
+                        ("targets", "cumulative", t, area, q): 1.0,
+                        ("targets", "cumulative", t, area, previous): -1.0,
+                        ("targets", "new_this_quarter", t, area, q): -1.0,
+                    }
+                )
+    # Each report's statement rows: final rows of reports due by then, provisional of then.
+    for q in by_quarter:
+        if quarters.to_index(q) > quarters.to_index(last_result_report):
+            continue
+        for t in names:
+            rows = [
+                k
+                for k in statement
+                if k[1] == "achievements"
+                and k[3] == t
+                and (
+                    (k[4] == "final" and quarters.to_index(k[2]) <= quarters.to_index(q))
+                    or (k[4] == "provisional" and k[5] == q)
+                )
+            ]
+            ids.add({("targets", "cumulative", t, "all", q): -1.0, **dict.fromkeys(rows, 1.0)})
+    prices: dict[str, float] = {}
+    for k in statement:
+        if k[1] == "achievements" and cells[k]["value"] > 0:
+            amount = ("statement", "amount", *k[2:])
+            if amount in cells:
+                prices.setdefault(k[3], cells[amount]["value"] / cells[k]["value"])
+    for k in statement:
+        if k[1] != "achievements":
+            continue
+        amount, units = ("statement", "amount", *k[2:]), ("statement", "units", *k[2:])
+        if k[3] in prices:
+            ids.add({amount: 1.0, k: -prices[k[3]]})
+        ids.add({units: 1.0, k: -1.0})
+    for k in keys:
+        if k[0] == "caps" and k[1] == "due":
+            report = k[2]
+            finals = [
+                s for s in statement if s[1] == "amount" and s[2] == report and s[4] == "final"
+            ]
+            ids.add({k: -1.0, **dict.fromkeys(finals, 1.0)})
+        if k[0] == "summary" and k[1] == "provisional_total":
+            rows = [
+                s for s in statement if s[1] == "amount" and s[4] == "provisional" and s[5] == k[2]
+            ]
+            ids.add({k: -1.0, **dict.fromkeys(rows, 1.0)})
+        if k[0] == "summary" and k[1] == "amount_by_target":
+            target, q = k[2], k[3]
+            rows = [
+                s
+                for s in statement
+                if s[1] == "amount"
+                and s[3] == target
+                and s[4] == "final"
+                and quarters.to_index(s[2]) <= quarters.to_index(q)
+            ]
+            ids.add({k: -1.0, **dict.fromkeys(rows, 1.0)})
+    # Evaluation reports: the treated persons of an outcome are the sum of any subgroup table.
+    for k in keys:
+        if k[0] == "effects" and k[1] == "treated":
+            outcome, q = k[2], k[3]
+            by_columns = {
+                s[2] for s in keys if s[0] == "subgroup" and s[1] == outcome and s[4] == q
+            }
+            for by in by_columns:
+                parts = [
+                    s for s in keys if s[0] == "subgroup" and s[1:3] == (outcome, by) and s[4] == q
+                ]
+                ids.add({k: -1.0, **dict.fromkeys(parts, 1.0)})
+            # Treated adults are the adults eligible for the employment target.
+            ids.add({k: 1.0, ("targets", "eligible", "employment", "all", q): -1.0})
+            for s in keys:
+                if s[0] == "subgroup" and s[1:3] == (outcome, "area") and s[4] == q:
+                    ids.add({s: 1.0, ("targets", "eligible", "employment", s[3], q): -1.0})
+    enrolment = sorted({k[2] for k in keys if k[0] == "enrolment"}, key=quarters.to_index)
+    for previous, q in zip(enrolment, enrolment[1:], strict=False):
+        ids.add(
+            {
+                ("enrolment", "households", q): 1.0,
+                ("enrolment", "households", previous): -1.0,
+                ("enrolment", "new_households", q): -1.0,
+            }
+        )
+    if enrolment:
+        first = enrolment[0]
+        ids.add(
+            {("enrolment", "households", first): 1.0, ("enrolment", "new_households", first): -1.0}
+        )
+    return ids.rows
+
+
+def attack(published: dict, min_persons: int, last_result_report: str) -> Attack:
+    """Try to recover every hidden count of the reports behind one ``disclosure.json``."""
+    cells = published_cells(published)
+    rows = reader_identities(cells, last_result_report)
+    hidden = [k for k, c in cells.items() if c["hidden"]]
+    column = {k: i for i, k in enumerate(hidden)}
+    result = Attack(identities=len(rows))
+    if not hidden:
+        return result
+    a = np.zeros((len(rows), len(hidden)))
+    rhs = np.zeros(len(rows))
+    for r, terms in enumerate(rows):
+        for k, w in terms.items():
+            if k in column:
+                a[r, column[k]] += w
+            else:
+                rhs[r] -= w * cells[k]["value"]
+    slack = 1e-7 * np.maximum(1.0, np.abs(rhs))
+    # Each row scaled to a largest coefficient of 1 (prices and counts in one row).
+    row_scale = np.abs(a).max(axis=1, initial=0.0)
+    row_scale[row_scale == 0] = 1.0
+    a, rhs, slack = a / row_scale[:, None], rhs / row_scale, slack / row_scale
+    integral = np.array([1 if cells[k]["count"] else 0 for k in hidden])
+    # Published counts and amounts are not negative.
+    bounds = Bounds(np.zeros(len(hidden)), np.full(len(hidden), np.inf))
+    constraint = LinearConstraint(a, rhs - slack, rhs + slack) if len(rows) else None
+    for k in hidden:
+        if not cells[k]["count"]:
+            continue
+        objective = np.zeros(len(hidden))
+        objective[column[k]] = 1.0
+        low = _solve(objective, constraint, integral, bounds)
+        high = -_solve(-objective, constraint, integral, bounds)
+        value = cells[k]["value"]
+        result.ranges[k] = (low, high)
+        result.values[k] = value
+        small = 0 < value < min_persons
+        if high - low < TOLERANCE or (small and high - low < min_persons - TOLERANCE):
+            result.recovered.append(k)
+    return result
+
+
+def _solve(objective, constraint, integral, bounds) -> float:
+    solution = milp(
+        objective,
+        constraints=[constraint] if constraint is not None else [],
+        integrality=integral,
+        bounds=bounds,
+    )
+    if solution.status == 0:
+        return float(solution.fun)
+    return -np.inf  # unbounded: nothing learnt in that direction
+
+
+def attack_folder(quarterly_dir: Path | str, min_persons: int, last_result_report: str) -> Attack:
+    """Attack everything the quarterly reports in ``quarterly_dir`` published (the latest record)."""
+    found = sorted(
+        (quarters.to_index(p.parent.name), p)
+        for p in Path(quarterly_dir).glob("*/disclosure.json")
+        if quarters.is_quarter(p.parent.name)
+    )
+    if not found:
+        raise FileNotFoundError(f"{quarterly_dir}: no disclosure.json to attack")
+    published = json.loads(found[-1][1].read_text(encoding="utf-8"))
+    return attack(published, min_persons, last_result_report)

@@ -1,0 +1,166 @@
+"""An attacker with an integer programme over everything the quarterly reports published.
+
+The attacker (:mod:`analysis.sdc.attack`) writes its own identities from what the
+cells mean, so it also finds what the protection model might have missed. It
+must recover the two counts found by hand in earlier published reports when they
+are protected the old way, and nothing small from the reports this code publishes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis import quarters
+from analysis.sdc.attack import attack, attack_folder
+
+MIN = 5
+LAST_RESULT_REPORT = "2028Q1"
+
+
+def _cell(key, value, hidden=False, count=True):
+    return [list(key), float(value), True, count, hidden]
+
+
+def _statement(column, report, target, status, as_of=None):
+    key = ("statement", column, report, target, status)
+    return key + ((as_of,) if as_of else ())
+
+
+def test_attacker_recovers_a_count_from_the_next_report():
+    """2024Q2 hid the provisional social-measures row (3); 2024Q3 showed 9 and 6 new."""
+    cells = []
+    for q, cumulative, new, hidden in (("2024Q2", 3, 3, True), ("2024Q3", 9, 6, False)):
+        cells += [
+            _cell(("targets", "cumulative", "social_measures", "all", q), cumulative, hidden),
+            _cell(("targets", "new_this_quarter", "social_measures", "all", q), new, hidden),
+        ]
+        for column, value in (("units", cumulative), ("achievements", cumulative)):
+            cells.append(
+                _cell(
+                    _statement(column, "2025Q1", "social_measures", "provisional", q), value, hidden
+                )
+            )
+        cells.append(
+            _cell(
+                _statement("amount", "2025Q1", "social_measures", "provisional", q),
+                25_000 * cumulative,
+                hidden,
+                count=False,
+            )
+        )
+    found = attack({"cells": cells}, MIN, LAST_RESULT_REPORT)
+    key = _statement("achievements", "2025Q1", "social_measures", "provisional", "2024Q2")
+    assert key in found.recovered
+    assert found.ranges[key] == pytest.approx((3, 3))
+
+
+def test_attacker_recovers_a_row_from_the_amount_due():
+    """2025Q1: the amount due minus the shown rows is 20,000 DKK = 4 × 5,000."""
+    rows = {
+        "employment": (19, 10_000),
+        "life_satisfaction": (4, 5_000),
+        "action_plan_goals": (68, 2_500),
+    }
+    cells = []
+    for target, (n, price) in rows.items():
+        hidden = target == "life_satisfaction"
+        cells += [
+            _cell(_statement("units", "2025Q1", target, "final"), n, hidden),
+            _cell(_statement("achievements", "2025Q1", target, "final"), n, hidden),
+            _cell(_statement("amount", "2025Q1", target, "final"), n * price, hidden, count=False),
+        ]
+    # A reader knows the prices from the contract: one shown row per target gives them.
+    cells.append(
+        _cell(
+            _statement("achievements", "2026Q1", "life_satisfaction", "provisional", "2025Q1"), 14
+        )
+    )
+    cells.append(
+        _cell(
+            _statement("amount", "2026Q1", "life_satisfaction", "provisional", "2025Q1"),
+            70_000,
+            count=False,
+        )
+    )
+    due = sum(n * p for n, p in rows.values())
+    cells.append(_cell(("caps", "due", "2025Q1", "2025Q1"), due, count=False))
+    found = attack({"cells": cells}, MIN, LAST_RESULT_REPORT)
+    assert _statement("achievements", "2025Q1", "life_satisfaction", "final") in found.recovered
+
+
+@pytest.fixture(scope="module")
+def published_chain(tmp_path_factory, synthetic_dir, contract):
+    """The quarterly results 2023Q4–2025Q1 as `make results` writes them (each from the one before)."""
+    from analysis.payments.quarterly import write_quarterly_results
+    from analysis.reports.quarterly_view import publish
+
+    root = tmp_path_factory.mktemp("published") / "quarterly"
+    for q in quarters.span(contract.timeline.intervention.start, "2025Q1"):
+        write_quarterly_results(
+            synthetic_dir, q, root / q, contract, lambda f, q=q: publish(root, q, contract, f)
+        )
+    return root
+
+
+def test_no_small_count_is_recovered_from_the_published_reports(published_chain, contract):
+    found = attack_folder(published_chain, contract.disclosure.min_persons, LAST_RESULT_REPORT)
+    assert found.identities > 50 and len(found.ranges) > 50
+    small = [k for k in found.recovered if found.values[k] < contract.disclosure.min_persons]
+    assert small == []
+
+
+def test_the_two_hand_recoveries_fail_now(published_chain, contract):
+    """The counts recovered by hand from the published 2024Q2–2025Q1 reports stay hidden."""
+    found = attack_folder(published_chain, contract.disclosure.min_persons, LAST_RESULT_REPORT)
+    hand = [
+        _statement("achievements", "2025Q1", "social_measures", "provisional", "2024Q2"),
+        _statement("achievements", "2025Q1", "life_satisfaction", "final"),
+        ("targets", "cumulative", "life_satisfaction", "all", "2024Q4"),
+    ]
+    for key in hand:
+        if key in found.ranges:  # hidden in these data
+            low, high = found.ranges[key]
+            assert high - low >= contract.disclosure.min_persons, (key, low, high)
+
+
+@pytest.fixture(scope="module")
+def full_chain(tmp_path_factory, synthetic_dir, contract):
+    """Every quarterly results folder of `make report` (up to the default as-of)."""
+    from analysis.payments.quarterly import write_quarterly_results
+    from analysis.reports.kinds import load_kind
+    from analysis.reports.quarterly_view import publish
+
+    last = load_kind("quarterly").extra["default_as_of"]
+    root = tmp_path_factory.mktemp("full") / "quarterly"
+    for q in quarters.span(contract.timeline.intervention.start, last):
+        write_quarterly_results(
+            synthetic_dir, q, root / q, contract, lambda f, q=q: publish(root, q, contract, f)
+        )
+    return root
+
+
+@pytest.mark.slow
+def test_attacker_recovers_nothing_from_a_full_build(full_chain, contract):
+    """Every quarterly report of `make report`, attacked together."""
+    found = attack_folder(full_chain, contract.disclosure.min_persons, LAST_RESULT_REPORT)
+    assert len(found.ranges) > 200
+    small = [k for k in found.recovered if found.values[k] < contract.disclosure.min_persons]
+    assert small == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["midterm", "final"])
+def test_attacker_recovers_nothing_from_an_evaluation(full_chain, synthetic_dir, contract, kind):
+    """An evaluation report's model as its notebook protects it (the quarterly reports up to
+    it, its effect counts and, in the final report, the subgroup tables), attacked."""
+    from analysis.reports import evaluation as ev
+    from analysis.reports.kinds import load_kind
+
+    as_of = load_kind(kind).as_of(contract, None)
+    subgroups = {"ladder_step": ("area", "household_type")} if kind == "final" else None
+    report = ev.prepare(str(synthetic_dir), as_of, 19, str(full_chain), subgroups)
+    found = attack(
+        report.payments.cells.to_dict(), contract.disclosure.min_persons, LAST_RESULT_REPORT
+    )
+    small = [k for k in found.recovered if found.values[k] < contract.disclosure.min_persons]
+    assert small == []
