@@ -36,7 +36,12 @@ VARIABLE = re.compile(r"\$\(([A-Za-z_]+)\)")
 # without the commands that never feed a report.
 NOT_CODE = ("analysis/build.py", "analysis/lab.py")
 CONFIG = ("config/contract.yaml", "config/synthetic.yaml")
-GOALS = {"data": "DATA_DEPS", "results": "QUARTERLY_RESULTS", "report": "REPORT_FILES"}
+# Each goal is the Makefile variables its phony target depends on.
+GOALS = {
+    "data": ("DATA_DEPS",),
+    "results": ("QUARTERLY_RESULTS", "LEDGER_FILES"),
+    "report": ("REPORT_FILES",),
+}
 
 
 class BuildError(RuntimeError):
@@ -353,5 +358,5 @@ def build(
         contract = load_contract()
     data, results, reports = _relative(data), _relative(results), _relative(reports)
     rules, values = rules_for(data, as_of, langs, quarterly_langs, results, reports, contract)
-    goals = values[GOALS[goal]]
+    goals = [target for name in GOALS[goal] for target in values.get(name, [])]
     return execute(plan(rules, goals), jobs=jobs, dry_run=dry_run)

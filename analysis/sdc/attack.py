@@ -13,7 +13,8 @@ solves, for every hidden count, the smallest and largest whole number it can be
   result period, so a cumulative count is the sum of the statement rows shown
   beside it (a structural zero: nothing lies outside the shown periods);
 - a row's amount is the unit price times its achievements (prices are in the
-  contract), and its units are its achievements;
+  contract), and its units are its achievements; likewise an adjustment entry's
+  change in DKK, achievements and units;
 - the amount due of a result report is the sum of its final rows; the
   provisional total the sum of the provisional rows; the largest item the sum
   of its target's final rows;
@@ -138,6 +139,16 @@ def reader_identities(cells: dict[tuple, dict], last_result_report: str) -> list
         if k[3] in prices:
             ids.add({amount: 1.0, k: -prices[k[3]]})
         ids.add({units: 1.0, k: -1.0})
+    # Adjustment entries: |change in DKK| = price × |change in achievements|, and units
+    # are achievements (the corrected entry, "<report>:<target>", names the target).
+    for k in keys:
+        if k[0] == "adjustment" and k[1] == "achievements":
+            target = str(k[3]).rsplit(":", 1)[-1]
+            amount, units = ("adjustment", "amount", *k[2:]), ("adjustment", "units", *k[2:])
+            if target in prices and amount in cells:
+                ids.add({amount: 1.0, k: -prices[target]})
+            if units in cells:
+                ids.add({units: 1.0, k: -1.0})
     for k in keys:
         if k[0] == "caps" and k[1] == "due":
             report = k[2]
