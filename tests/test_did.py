@@ -91,17 +91,64 @@ def test_att_gt_agrees_with_csdid(est_method, control_group, covariates):
     np.testing.assert_allclose(mine.table["se"].to_numpy(), ref_se, atol=1e-4)
 
 
-@pytest.mark.parametrize("cluster", [None, "hh"])
-@pytest.mark.parametrize("unbalanced", [False, True])
-def test_fast_twfe_agrees_with_panelols(cluster, unbalanced):
+def _twfe_panel(unbalanced=True):
+    """A panel with unit-level and row-level weights and clusters nested and not nested in units."""
     data = dgp(seed=21)
     if unbalanced:
-        data = data.sample(frac=0.8, random_state=3)
-    fast = twfe(data, "y", "t", "id", "d", cluster=cluster)
-    reference = twfe(data, "y", "t", "id", "d", cluster=cluster, method="panelols")
+        data = data.sample(frac=0.8, random_state=3).reset_index(drop=True)
+    rng = np.random.default_rng(5)
+    data["w_unit"] = data.groupby("id")["id"].transform(lambda s: rng.uniform(0.5, 2.0))
+    data["w_row"] = rng.uniform(0.5, 2.0, len(data))
+    # Not nested: a unit's rows fall in two clusters (before and after period 4).
+    data["cl_split"] = (data["id"] % 7) * 10 + (data["t"] > 4)
+    data["cl_row"] = rng.integers(0, 30, len(data))
+    return data
+
+
+@pytest.mark.parametrize("cluster", [None, "hh", "id"])
+@pytest.mark.parametrize("weights", [None, "w_unit"])
+@pytest.mark.parametrize("ssc", ["fixest", "linearmodels"])
+@pytest.mark.parametrize("unbalanced", [False, True])
+def test_fast_twfe_agrees_with_panelols(cluster, weights, ssc, unbalanced):
+    data = _twfe_panel(unbalanced)
+    fast = twfe(data, "y", "t", "id", "d", cluster=cluster, weights=weights, ssc=ssc)
+    reference = twfe(
+        data, "y", "t", "id", "d", cluster=cluster, weights=weights, ssc=ssc, method="panelols"
+    )
     assert fast.att == pytest.approx(reference.att, abs=1e-6)
     assert fast.se == pytest.approx(reference.se, abs=1e-6)
     assert fast.n_obs == reference.n_obs
+
+
+@pytest.mark.parametrize("cluster", ["hh", "id", "cl_split", "cl_row", None])
+@pytest.mark.parametrize("weights", [None, "w_unit", "w_row"])
+def test_twfe_standard_errors_equal_pyfixest(cluster, weights):
+    """Default convention = fixest/reghdfe CRV1 (nested fixed effects not counted)."""
+    import pyfixest as pf
+
+    data = _twfe_panel()
+    ours = twfe(data, "y", "t", "id", "d", cluster=cluster, weights=weights)
+    fit = pf.feols(
+        "y ~ d | id + t",
+        data=data,
+        vcov={"CRV1": cluster} if cluster else "hetero",
+        weights=weights,
+        fixef_tol=1e-12,
+    )
+    assert ours.att == pytest.approx(float(fit.coef()["d"]), abs=1e-6)
+    assert ours.se == pytest.approx(float(fit.se()["d"]), abs=1e-6)
+
+
+def test_twfe_linearmodels_convention_is_larger_with_nested_clusters():
+    data = _twfe_panel()
+    fixest = twfe(data, "y", "t", "id", "d", cluster="hh")
+    linearmodels = twfe(data, "y", "t", "id", "d", cluster="hh", ssc="linearmodels")
+    n, units, periods, clusters = fixest.n_obs, fixest.n_units, 8, fixest.n_clusters
+    expected = np.sqrt(
+        (n / (n - units - periods)) / (clusters / (clusters - 1) * (n - 1) / (n - 1 - periods))
+    )
+    assert linearmodels.se / fixest.se == pytest.approx(expected, rel=1e-9)
+    assert linearmodels.se > fixest.se
 
 
 def test_twfe_agrees_with_manual_within_regression():

@@ -27,15 +27,21 @@ def _two_way_demean(
     time: np.ndarray,
     tol: float = 1e-13,
     max_iter: int = 10_000,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Residual of ``values`` on unit and period dummies (alternating projections; exact when balanced)."""
+    """Residual of ``values`` on unit and period dummies, (weighted) least squares.
+
+    Alternating projections: exact when the panel is balanced, converging to the
+    exact residual otherwise. With ``weights`` each projection takes weighted means.
+    """
     out = values.astype(float).copy()
     n_unit, n_time = unit.max() + 1, time.max() + 1
-    count_unit = np.bincount(unit, minlength=n_unit)
-    count_time = np.bincount(time, minlength=n_time)
+    w = np.ones(len(out)) if weights is None else np.asarray(weights, dtype=float)
+    count_unit = np.bincount(unit, w, minlength=n_unit)
+    count_time = np.bincount(time, w, minlength=n_time)
     for _ in range(max_iter):
-        out -= (np.bincount(unit, out, n_unit) / count_unit)[unit]
-        shift = (np.bincount(time, out, n_time) / count_time)[time]
+        out -= (np.bincount(unit, w * out, n_unit) / count_unit)[unit]
+        shift = (np.bincount(time, w * out, n_time) / count_time)[time]
         out -= shift
         if np.max(np.abs(shift)) < tol:
             break
