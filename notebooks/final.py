@@ -22,7 +22,6 @@ permutations = 199
 # %%
 from analysis.render import show
 from analysis.reports import evaluation as ev
-from analysis.reports import quarterly_view as view
 from analysis.reports import sections
 
 report = ev.prepare(
@@ -41,6 +40,7 @@ sections.summary(report, lang)
 
 # %%
 sections.effects(report, lang, explain_twfe=True)
+sections.sensitivity(report, lang)
 
 # %%
 show.text(
@@ -72,22 +72,6 @@ show.table(
     else "Robustness: alternative comparisons and inference",
     lang=lang,
     decimals={("Estimat" if da else "Estimate"): 3},
-)
-
-# %%
-#| label: tbl-sensitivity
-sensitivity, breakdown = ev.sensitivity_table(estimates["ladder_step"], lang)
-results.add("robustness.ladder_step.breakdown_m_bar", breakdown)
-show.table(
-    sensitivity,
-    caption=(
-        "Følsomhed over for brud på parallelle trends (relative størrelser), gennembrud ved M̄ = "
-        if da
-        else "Sensitivity to violations of parallel trends (relative magnitudes), breakdown at M̄ = "
-    )
-    + view.numbers.number(breakdown, 2, lang),
-    lang=lang,
-    decimals={c: 3 for c in sensitivity.columns},
 )
 
 # %%

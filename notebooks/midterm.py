@@ -111,6 +111,7 @@ show.table(
 
 # %%
 sections.effects(report, lang)
+sections.sensitivity(report, lang)
 
 # %%
 show.text(

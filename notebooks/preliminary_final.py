@@ -33,6 +33,7 @@ sections.summary(report, lang)
 
 # %%
 sections.effects(report, lang, explain_twfe=True)
+sections.sensitivity(report, lang)
 
 # %%
 sections.payments(report, lang)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from linearmodels.panel import PanelOLS
 
-from analysis import aggte, att_gt, honest_did, mde, twfe, wild_bootstrap
+from analysis import aggte, att_gt, mde, twfe, wild_bootstrap
 from analysis.did.checks import EstimationError
 
 
@@ -224,13 +224,40 @@ def test_unbalanced_panel_and_bootstrap_bands():
     ).all()
 
 
-def test_sensitivity_and_power():
-    data = dgp(seed=9, effect=1.0)
-    dynamic = aggte(att_gt(data, "y", "t", "id", "g"), "dynamic")
-    frame = honest_did(dynamic)
-    widths = (frame["upper"] - frame["lower"]).to_numpy()
-    assert np.all(np.diff(widths) >= 0)
-    assert frame.attrs["breakdown_m_bar"] > 0
+def test_universal_base_event_study_feeds_honestdid():
+    from analysis.did.honestdid import event_study_inputs, original_ci, sensitivity_rm
+
+    data = dgp(seed=9, n=800, periods=10, effect=1.0, cohorts=(0, 6, 7, 8))
+    universal = att_gt(data, "y", "t", "id", "g", cluster="hh", base_period="universal")
+    varying = att_gt(data, "y", "t", "id", "g", cluster="hh")
+    # Post cells are the same; pre cells are long differences to g - 1 (none at g - 1).
+    post = universal.table.loc[universal.table["post"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        post, varying.table.loc[varying.table["post"]].reset_index(drop=True)
+    )
+    assert not ((universal.table["event_time"] == -1).any())
+    dynamic = aggte(universal, "dynamic", min_e=-4, max_e=2)
+    betahat, sigma, num_pre, num_post = event_study_inputs(dynamic)
+    assert (num_pre, num_post) == (3, 3)
+    assert np.allclose(
+        np.sqrt(np.diag(sigma)), dynamic.table["se"].to_numpy()[dynamic.table["event_time"] != -1]
+    )
+    low, high = original_ci(betahat, sigma, num_pre, num_post)
+    assert low < 1.0 < high
+    table = sensitivity_rm(
+        betahat,
+        sigma,
+        num_pre,
+        num_post,
+        m_bar_vec=[0, 1],
+        method="Conditional",
+        search="bisection",
+    )
+    assert table.loc[0, "lb"] <= 1.0 <= table.loc[0, "ub"]
+    assert table.loc[1, "ub"] - table.loc[1, "lb"] >= table.loc[0, "ub"] - table.loc[0, "lb"]
+
+
+def test_power():
     assert mde(0.1) == pytest.approx((1.959964 + 0.841621) * 0.1, rel=1e-5)
     assert mde(0.1, scale_to=180, n_now=90) < mde(0.1)
 

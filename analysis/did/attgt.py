@@ -157,6 +157,7 @@ def att_gt(
     bstrap: bool = False,
     biters: int = 999,
     seed: int = 0,
+    base_period: str = "varying",
 ) -> ATTgtResult:
     """Estimate every ATT(g,t); see the module docstring for the estimating equations.
 
@@ -172,12 +173,17 @@ def att_gt(
     weights : sampling weights (constant within unit).
     anticipation : periods of anticipation before ``g``.
     bstrap, biters, seed : multiplier bootstrap for standard errors and uniform bands.
+    base_period : "varying" (pre-period cells compare ``t`` with ``t - 1``, R's
+        default) or "universal" (every cell compares with ``g - 1 - anticipation``,
+        which is left out; the event study then has the shape HonestDiD expects).
     """
     require_columns(
         data, yname=yname, tname=tname, idname=idname, gname=gname, cluster=cluster, weights=weights
     )
     for column in xformla or []:
         require_columns(data, covariate=column)
+    if base_period not in ("varying", "universal"):
+        raise EstimationError(f"base_period must be 'varying' or 'universal', got {base_period!r}")
     if control_group not in ("nevertreated", "notyettreated"):
         raise EstimationError(
             f"control_group must be 'nevertreated' or 'notyettreated', got {control_group!r}"
@@ -212,8 +218,8 @@ def att_gt(
     for g in groups:
         for t in periods[1:]:
             post = t >= g - anticipation
-            base = g - 1 - anticipation if post else t - 1
-            if base not in t_position:
+            base = g - 1 - anticipation if post or base_period == "universal" else t - 1
+            if base not in t_position or base == t:
                 continue
             if control_group == "nevertreated":
                 control = G == 0

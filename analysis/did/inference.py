@@ -1,5 +1,5 @@
-"""Inference beyond the analytic: wild cluster bootstrap, randomization inference,
-pre-trend sensitivity and the minimum detectable effect.
+"""Inference beyond the analytic: wild cluster bootstrap, randomization inference
+and the minimum detectable effect (pre-trend sensitivity: :mod:`analysis.did.honestdid`).
 
 With only three intervention areas, area-clustered analytic standard errors are
 unreliable; these procedures are reported beside the household-clustered ones.
@@ -186,47 +186,6 @@ def randomization_inference(
     draws = np.array(draws)
     p_value = (1 + np.sum(np.abs(draws) >= abs(observed))) / (1 + len(draws))
     return RandomizationResult(float(observed), float(p_value), len(draws), level, draws)
-
-
-def honest_did(event_study, m_bar: list[float] | None = None, alpha: float = 0.05) -> pd.DataFrame:
-    """Sensitivity of the average post-period effect to violations of parallel trends.
-
-    In the style of Rambachan and Roth (2023), "relative magnitudes": the change in
-    the trend violation between consecutive post periods is at most ``M̄`` times the
-    largest change between consecutive pre periods, ``Δ = max_e<0 |θ(e) - θ(e-1)|``
-    (with θ(-1) = 0 at the reference). For post period ``e`` the bias is then at
-    most ``(e + 1) M̄ Δ``, and the average over post periods at most ``M̄ Δ`` times the
-    mean of ``e + 1``. The robust interval widens the identified set by the normal
-    critical value times the standard error. This is the conservative (union)
-    interval, not the conditional ARP test of the R package ``HonestDiD``.
-    The breakdown value is the smallest M̄ whose interval includes zero.
-    """
-    table = event_study.table
-    pre = table.loc[table["event_time"] < 0].sort_values("event_time")
-    post = table.loc[table["event_time"] >= 0].sort_values("event_time")
-    if pre.empty or post.empty:
-        raise EstimationError("pre-trend sensitivity needs pre- and post-treatment event times")
-    pre_values = np.append(pre["att"].to_numpy(), 0.0)
-    delta = float(np.max(np.abs(np.diff(pre_values)))) if len(pre_values) > 1 else 0.0
-    estimate = event_study.overall_att
-    se = event_study.overall_se
-    horizon = float(np.mean(post["event_time"].to_numpy() + 1))
-    z = stats.norm.ppf(1 - alpha / 2)
-    grid = m_bar if m_bar is not None else [0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]
-    rows = []
-    for m in grid:
-        bias = m * delta * horizon
-        rows.append(
-            {"m_bar": m, "lower": estimate - bias - z * se, "upper": estimate + bias + z * se}
-        )
-    frame = pd.DataFrame(rows)
-    if abs(estimate) > z * se and delta > 0:
-        breakdown = (abs(estimate) - z * se) / (delta * horizon)
-    else:
-        breakdown = 0.0 if abs(estimate) <= z * se else float("inf")
-    frame.attrs["breakdown_m_bar"] = breakdown
-    frame.attrs["max_pre_change"] = delta
-    return frame
 
 
 def mde(

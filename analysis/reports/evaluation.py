@@ -18,7 +18,6 @@ from analysis.config import Contract
 from analysis.did import (
     aggte,
     att_gt,
-    honest_did,
     mde,
     randomization_inference,
     twfe,
@@ -347,18 +346,124 @@ def robustness_table(
     }
 
 
-def sensitivity_table(est: EffectEstimate, lang: str) -> tuple[pd.DataFrame, float]:
-    """Pre-trend sensitivity (relative magnitudes) of the average post-period effect."""
-    frame = honest_did(est.dynamic)
-    breakdown = frame.attrs["breakdown_m_bar"]
-    shown = frame.rename(
+SENSITIVITY_PRE = 3  # pre-period coefficients (event times -4 … -2; -1 is the reference)
+SENSITIVITY_POST = 8  # post-period coefficients at most (event times 0 … 7)
+M_BAR_GRID = np.round(np.arange(0, 2.0001, 0.1), 2)
+
+
+@dataclass
+class Sensitivity:
+    """Rambachan–Roth relative-magnitudes sensitivity of one outcome."""
+
+    outcome: str
+    table: pd.DataFrame  # m_bar, lb, ub
+    original: tuple[float, float]
+    breakdown: float
+    num_pre: int
+    num_post: int
+
+
+def sensitivity_analysis(panel: pd.DataFrame, outcome: str, seed: int = 0) -> Sensitivity | None:
+    """Robust intervals for the average effect over the post quarters, against M̄.
+
+    The event study is re-estimated with a universal base period (every coefficient
+    relative to the quarter before enrolment), clustered by household, on the window
+    of ``SENSITIVITY_PRE`` pre and up to ``SENSITIVITY_POST`` post event times; the
+    target is the average of the post coefficients. Intervals come from the ARP
+    conditional test (:func:`analysis.did.honestdid.sensitivity_rm`); the breakdown
+    value is refined by bisection to 0,01 between the grid's points. None when the
+    data have too few pre or post periods.
+    """
+    from analysis.did import honestdid
+
+    result = att_gt(
+        panel, "y", "t", "person_id", "g", cluster="household_id", base_period="universal"
+    )
+    dynamic = aggte(result, "dynamic", min_e=-(SENSITIVITY_PRE + 1), max_e=SENSITIVITY_POST - 1)
+    betahat, sigma, num_pre, num_post = honestdid.event_study_inputs(dynamic)
+    if num_pre < 2 or num_post < 1:
+        return None
+    options = {"method": "Conditional", "search": "bisection", "seed": seed, "grid_points": 500}
+
+    def run(m_bars):
+        return honestdid.sensitivity_rm(
+            betahat, sigma, num_pre, num_post, m_bar_vec=m_bars, **options
+        )
+
+    table = run(M_BAR_GRID)
+    breakdown = honestdid.breakdown_value(table)
+    if 0 < breakdown < np.inf:
+        low, high = breakdown - 0.1, breakdown
+        while high - low > 0.01 + 1e-9:
+            mid = round((low + high) / 2, 4)
+            row = run([mid]).iloc[0]
+            covers = np.isnan(row["lb"]) or row["lb"] <= 0 <= row["ub"]
+            low, high = (low, mid) if covers else (mid, high)
+        breakdown = round(high, 2)
+    original = honestdid.original_ci(betahat, sigma, num_pre, num_post)
+    return Sensitivity(outcome, table, original, breakdown, num_pre, num_post)
+
+
+def sensitivity_target(sens: Sensitivity, lang: str) -> str:
+    """The target parameter in words."""
+    last = sens.num_post - 1
+    if lang == "da":
+        return f"gennemsnitlig effekt i kvartal 0–{last} efter indskrivning"
+    return f"average effect in quarters 0–{last} after enrolment"
+
+
+def sensitivity_figure(sens: Sensitivity, lang: str):
+    """Robust interval against M̄ (relative magnitudes), the breakdown value marked."""
+    apply_theme()
+    table = sens.table
+    fig, ax = plt.subplots(figsize=(6.0, 3.2))
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.vlines(
+        table["m_bar"],
+        table["lb"],
+        table["ub"],
+        color=PRIMARY,
+        linewidth=2.2,
+        label="Robust 95 %-interval" if lang == "da" else "Robust 95% interval",
+    )
+    ax.vlines(
+        [-0.15],
+        [sens.original[0]],
+        [sens.original[1]],
+        color=ACCENT,
+        linewidth=2.2,
+        label="Parallelle forløb (M̄ = 0, klassisk)"
+        if lang == "da"
+        else "Parallel trends (classic)",
+    )
+    if np.isfinite(sens.breakdown):
+        from analysis.render.numbers import number
+
+        ax.axvline(sens.breakdown, color="grey", linestyle="--", linewidth=0.9)
+        ax.annotate(
+            ("Nedbrudspunkt M̄ = " if lang == "da" else "Breakdown M̄ = ")
+            + number(sens.breakdown, 2, lang),
+            (sens.breakdown, ax.get_ylim()[1]),
+            xytext=(4, -12),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_xlabel("M̄ (relative størrelser)" if lang == "da" else "M̄ (relative magnitudes)")
+    ax.set_ylabel(LABELS[lang][sens.outcome])
+    ax.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def sensitivity_table(sens: Sensitivity, lang: str) -> pd.DataFrame:
+    """The robust intervals at M̄ = 0, 0,5, 1, 1,5, 2 (the figure shows the whole grid)."""
+    shown = sens.table.loc[sens.table["m_bar"].isin([0.0, 0.5, 1.0, 1.5, 2.0])]
+    return shown.rename(
         columns={
             "m_bar": "M̄",
-            "lower": "Nedre" if lang == "da" else "Lower",
-            "upper": "Øvre" if lang == "da" else "Upper",
+            "lb": "Nedre" if lang == "da" else "Lower",
+            "ub": "Øvre" if lang == "da" else "Upper",
         }
     )
-    return shown, breakdown
 
 
 def heterogeneity_table(
@@ -646,6 +751,7 @@ class EvaluationReport:
     estimates: dict[str, EffectEstimate]
     panels: dict[str, pd.DataFrame]
     results: object
+    sensitivity: dict = None
 
 
 def prepare(
@@ -681,4 +787,10 @@ def prepare(
     results.set_inputs(context.checksums)
     record_effects(results, estimates, payments)
     record_key_numbers(results, payments, contract)
-    return EvaluationReport(contract, context, payments, estimates, panels, results)
+    sensitivity = {}
+    for outcome, panel in panels.items():
+        sens = sensitivity_analysis(panel, outcome, seed=contract.seed)
+        if sens is not None:
+            sensitivity[outcome] = sens
+            results.add(f"sensitivity.{outcome}.breakdown_m_bar", sens.breakdown)
+    return EvaluationReport(contract, context, payments, estimates, panels, results, sensitivity)

@@ -8,6 +8,7 @@ table or figure named as its source (for the appendix of tables and figures).
 from __future__ import annotations
 
 from analysis.render import show
+from analysis.render.numbers import number
 from analysis.reports import evaluation as ev
 from analysis.reports import quarterly_view as view
 from analysis.reports.text import t
@@ -68,6 +69,52 @@ def effects(report: ev.EvaluationReport, lang: str, explain_twfe: bool = False) 
             caption="Event study: " + ev.LABELS[lang][outcome],
             label=label,
             source=f"{EV}.event_study_figure",
+        )
+
+
+SENSITIVITY_FIGURES = {
+    "ladder_step": "fig-sens-ladder",
+    "self_supporting": "fig-sens-selfsupport",
+    "support_level": "fig-sens-support",
+    "absence_rate": "fig-sens-absence",
+}
+
+
+def sensitivity(report: ev.EvaluationReport, lang: str) -> None:
+    """Rambachan–Roth sensitivity to violations of parallel trends, one figure per outcome."""
+    da = lang == "da"
+    show.text(
+        "## "
+        + (
+            "Følsomhed over for brud på parallelle forløb"
+            if da
+            else "Sensitivity to violations of parallel trends"
+        )
+        + "\n\n"
+        + (
+            "Figurerne viser, hvor robust effekten er, hvis forløbene i indsats- og kontrolgruppen ikke ville have været parallelle (Rambachan og Roth 2023, relative størrelser): M̄ = 1 betyder, at bruddet efter indskrivning fra kvartal til kvartal højst er så stort som det største brud før indskrivning. Intervallerne er 95 %-konfidensintervaller fra den betingede test af Andrews, Roth og Pakes; nedbrudspunktet er den mindste M̄, hvor intervallet indeholder nul."
+            if da
+            else "The figures show how robust the effect is if the intervention and comparison groups would not have followed parallel trends (Rambachan and Roth 2023, relative magnitudes): M̄ = 1 means that the violation after enrolment changes from quarter to quarter by at most as much as the largest change before enrolment. Intervals are 95% confidence sets from the conditional test of Andrews, Roth and Pakes; the breakdown value is the smallest M̄ at which the interval contains zero."
+        )
+    )
+    for outcome, label in SENSITIVITY_FIGURES.items():
+        sens = report.sensitivity.get(outcome)
+        if sens is None:
+            continue
+        breakdown = (
+            ("ingen inden for M̄ ≤ 2" if da else "none within M̄ ≤ 2")
+            if sens.breakdown == float("inf")
+            else number(sens.breakdown, 2, lang)
+        )
+        show.figure(
+            ev.sensitivity_figure(sens, lang),
+            caption=(
+                f"Følsomhed: {ev.LABELS[lang][outcome].lower()}, målparameter {ev.sensitivity_target(sens, lang)}; nedbrudspunkt M̄ = {breakdown}"
+                if da
+                else f"Sensitivity: {ev.LABELS[lang][outcome].lower()}, target parameter {ev.sensitivity_target(sens, lang)}; breakdown M̄ = {breakdown}"
+            ),
+            label=label,
+            source=f"{EV}.sensitivity_figure",
         )
 
 
