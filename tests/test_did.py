@@ -296,3 +296,43 @@ def test_pretrend_test_detects_a_violation_and_accepts_parallel_trends():
     # Treated cohorts drift upwards before treatment: parallel trends fail.
     violated.loc[violated["g"] > 0, "y"] += 0.15 * violated.loc[violated["g"] > 0, "t"]
     assert att_gt(violated, "y", "t", "id", "g").pretest["p_value"] < 0.01
+
+
+def _area_panel(seed=4, effect=0.0):
+    """Persons in households in 8 areas, 2 of them intervention areas (staggered enrolment)."""
+    data = dgp(seed=seed, n=480, periods=8, effect=effect, cohorts=(0,))
+    data["area"] = (data["id"] // 60).astype(int)
+    rng = np.random.default_rng(seed)
+    cohort_of_hh = pd.Series(
+        rng.choice([4, 5, 6], data["hh"].nunique()), index=np.unique(data["hh"])
+    )
+    treated_area = data["area"].isin([1, 5])
+    data["g"] = np.where(treated_area, data["hh"].map(cohort_of_hh), 0)
+    data["y"] += effect * ((data["g"] > 0) & (data["t"] >= data["g"]))
+    return data
+
+
+def test_exact_randomization_inference_enumerates_area_assignments():
+    from itertools import combinations
+
+    from analysis.did.inference import exact_randomization_inference, pseudo_cohorts
+
+    data = _area_panel(effect=0.0).sample(frac=0.9, random_state=2)  # unbalanced
+    result = exact_randomization_inference(data, "y", "t", "id", "g", "area", "hh")
+    assert result.assignments == len(list(combinations(range(8), 2))) == 28
+    observed = aggte(att_gt(data, "y", "t", "id", "g"), "simple").overall_att
+    assert result.att == pytest.approx(observed, abs=1e-10)
+    # Independent check of other assignments: re-run att_gt with the pseudo cohorts.
+    households = data.drop_duplicates("hh")[["hh", "area", "g"]]
+    pseudo = pseudo_cohorts(households, "g", "area", "hh").set_index("hh")["g"]
+    for index, chosen in enumerate(combinations(range(8), 2)):
+        if index % 9:
+            continue
+        g = np.where(data["area"].isin(chosen), data["hh"].map(pseudo), 0)
+        att = aggte(att_gt(data.assign(g=g), "y", "t", "id", "g"), "simple").overall_att
+        assert result.distribution[index] == pytest.approx(att, abs=1e-10)
+    assert 1 / 28 <= result.p_value <= 1
+    strong = exact_randomization_inference(
+        _area_panel(effect=3.0), "y", "t", "id", "g", "area", "hh"
+    )
+    assert strong.p_value == pytest.approx(1 / 28)

@@ -204,3 +204,125 @@ def mde(
     if scale_to is not None and n_now:
         se = se * np.sqrt(n_now / scale_to)
     return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se)
+
+
+@dataclass
+class ExactRandomizationResult:
+    """Exact randomization inference over every assignment of intervention status to areas."""
+
+    att: float
+    p_value: float
+    assignments: int
+    n_areas: int
+    n_treated_areas: int
+    distribution: np.ndarray
+
+
+def pseudo_cohorts(households: pd.DataFrame, gname: str, area: str, hhname: str) -> pd.DataFrame:
+    """Each household's enrolment quarter were its area the intervention area.
+
+    Households of an intervention area keep their own quarter. Households of a
+    comparison area get the intervention households' quarters in the same
+    proportions, in the order of their pseudonymous id (the order carries no
+    information), so a pseudo-treated area enrols like the real ones did.
+    """
+    treated = np.sort(households.loc[households[gname] > 0, gname].to_numpy())
+    if len(treated) == 0:
+        raise EstimationError("no treated households")
+    out = households[[hhname, area, gname]].copy()
+    intervention_areas = out.loc[out[gname] > 0, area].unique()
+    comparison = (out[gname] == 0) & ~out[area].isin(intervention_areas)
+    for _, part in out.loc[comparison].groupby(area):
+        order = part.sort_values(hhname).index
+        share = (np.arange(len(order)) + 0.5) / len(order)
+        out.loc[order, gname] = treated[
+            np.minimum((share * len(treated)).astype(int), len(treated) - 1)
+        ]
+    return out
+
+
+def exact_randomization_inference(
+    data: pd.DataFrame,
+    yname: str,
+    tname: str,
+    idname: str,
+    gname: str,
+    area: str,
+    hhname: str,
+) -> ExactRandomizationResult:
+    """Exact p-value of the Callaway–Sant'Anna simple ATT, enumerating area assignments.
+
+    Under the sharp null of no effect for anyone the outcomes are fixed and only the
+    assignment of intervention status to areas is random. Every choice of as many
+    areas as were treated (C(23, 3) = 1771 here) is enumerated; the units of the
+    chosen areas get the enrolment quarters of :func:`pseudo_cohorts`, the others are
+    the never-treated comparison, and the statistic is the CS simple ATT
+    (never-treated comparison, no covariates) of that assignment. The p-value is the
+    share of assignments whose |ATT| is at least the observed one (the observed
+    assignment included), so it is exact and at least 1/#assignments.
+
+    The statistic is vectorised: each area's sums of ``Y_t - Y_{g-1}`` and counts per
+    (cohort, period), for its units as treated and as comparison, are computed once;
+    an assignment's ATT(g,t) are then differences of sums over its areas.
+    """
+    from itertools import combinations
+
+    require_columns(data, yname=yname, tname=tname, idname=idname, gname=gname, area=area)
+    units = data.drop_duplicates(idname)[[idname, hhname, area, gname]]
+    if units.groupby(idname)[area].nunique().max() > 1:
+        raise EstimationError(f"{area} must be constant within {idname}")
+    households = units.drop_duplicates(hhname)
+    pseudo = pseudo_cohorts(households, gname, area, hhname).set_index(hhname)[gname]
+    areas, area_of_unit = np.unique(units[area].to_numpy(), return_inverse=True)
+    treated_areas = np.unique(area_of_unit[units[gname].to_numpy() > 0])
+    n_areas, k = len(areas), len(treated_areas)
+    if n_areas - k < 1:
+        raise EstimationError("no comparison areas")
+    # Wide outcome matrix: units × periods.
+    unit_index = pd.Index(units[idname])
+    periods = np.sort(data[tname].unique())
+    Y = np.full((len(units), len(periods)), np.nan)
+    Y[unit_index.get_indexer(data[idname]), np.searchsorted(periods, data[tname])] = data[
+        yname
+    ].to_numpy(float)
+    g_unit = units[hhname].map(pseudo).to_numpy()
+    cohorts = np.unique(g_unit[g_unit > 0])
+    position = {t: i for i, t in enumerate(periods)}
+    # Post cells (g, t) with a base period in the data.
+    cells = [(g, t) for g in cohorts for t in periods if t >= g and (g - 1) in position]
+    S = np.zeros((n_areas, len(cells)))  # sums of ΔY of the area's units as treated (cohort g)
+    N = np.zeros((n_areas, len(cells)))
+    C = np.zeros((n_areas, len(cells)))  # sums of ΔY of all the area's units (as comparison)
+    M = np.zeros((n_areas, len(cells)))
+    C0 = np.zeros((n_areas, len(cells)))  # ... of its never-enrolled units when it is treated
+    M0 = np.zeros((n_areas, len(cells)))
+    for j, (g, t) in enumerate(cells):
+        dy = Y[:, position[t]] - Y[:, position[g - 1]]
+        ok = ~np.isnan(dy)
+        in_g = ok & (g_unit == g)
+        S[:, j] = np.bincount(area_of_unit[in_g], dy[in_g], n_areas)
+        N[:, j] = np.bincount(area_of_unit[in_g], minlength=n_areas)
+        C[:, j] = np.bincount(area_of_unit[ok], dy[ok], n_areas)
+        M[:, j] = np.bincount(area_of_unit[ok], minlength=n_areas)
+        never = ok & (g_unit == 0)
+        C0[:, j] = np.bincount(area_of_unit[never], dy[never], n_areas)
+        M0[:, j] = np.bincount(area_of_unit[never], minlength=n_areas)
+    # Persons per cohort and area (the cohort weights p_g of the simple aggregation).
+    P = np.zeros((n_areas, len(cohorts)))
+    enrolled = g_unit > 0
+    np.add.at(P, (area_of_unit[enrolled], np.searchsorted(cohorts, g_unit[enrolled])), 1.0)
+    cell_cohort = np.searchsorted(cohorts, [g for g, _ in cells])
+    assignments = np.array(list(combinations(range(n_areas), k)))
+    chosen = np.zeros((len(assignments), n_areas))
+    chosen[np.arange(len(assignments))[:, None], assignments] = 1.0
+    treated_sum, treated_n = chosen @ S, chosen @ N
+    control_sum = C.sum(axis=0) - chosen @ (C - C0)
+    control_n = M.sum(axis=0) - chosen @ (M - M0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        att = treated_sum / treated_n - control_sum / control_n
+    weight = (chosen @ P)[:, cell_cohort] * (treated_n > 0) * (control_n > 0)
+    stat = np.nansum(att * weight, axis=1) / weight.sum(axis=1)
+    observed_row = np.flatnonzero((assignments == np.sort(treated_areas)).all(axis=1))[0]
+    observed = float(stat[observed_row])
+    p_value = float(np.mean(np.abs(stat) >= abs(observed) - 1e-12))
+    return ExactRandomizationResult(observed, p_value, len(assignments), n_areas, k, stat)
