@@ -17,7 +17,6 @@ data_dir = "data/synthetic"
 quarterly_dir = "data/results/quarterly"
 results_path = "build/evaluation-numbers.json"
 bootstrap_reps = 499
-permutations = 199
 
 # %%
 from analysis.render import show
@@ -45,31 +44,36 @@ sections.sensitivity(report, lang)
 # %%
 show.text(
     "# "
-    + ("Robusthed" if da else "Robustness")
+    + ("Robusthed og inferens på områdeniveau" if da else "Robustness and area-level inference")
     + "\n\n"
-    + (
-        "Med kun tre indsatsområder er klyngerobuste standardfejl på områdeniveau upålidelige. @tbl-robust viser derfor også wild cluster bootstrap og randomiseringsinferens på områdeniveau, for udfaldet trin på selvforsørgelsesstigen."
+    + ev.area_inference_text(report.areas, lang)
+)
+
+# %%
+#| label: tbl-area-inference
+area_table = ev.area_inference_table(estimates, report.areas, lang)
+show.table(
+    area_table,
+    caption=(
+        f"Inferens på områdeniveau for hvert udfald (randomisering over alle {area_table.attrs['assignments']} valg af områder)"
         if da
-        else "With only three intervention areas, area-clustered standard errors are unreliable. @tbl-robust therefore also shows the wild cluster bootstrap and area-level randomization inference, for the self-sufficiency step."
-    )
+        else f"Area-level inference for every outcome (randomization over all {area_table.attrs['assignments']} choices of areas)"
+    ),
+    lang=lang,
+    decimals={c: 3 for c in area_table.columns[1:5]},
 )
 
 # %%
 #| label: tbl-robust
 robust, robust_numbers = ev.robustness_table(
-    panels["ladder_step"],
-    estimates["ladder_step"],
-    contract,
-    lang,
-    reps=bootstrap_reps,
-    permutations=permutations,
+    panels["ladder_step"], estimates["ladder_step"], contract, lang
 )
 results.add_many("robustness.ladder_step", robust_numbers)
 show.table(
     robust,
-    caption="Robusthed: alternative kontrolgrupper og inferens"
+    caption="Robusthed: alternative kontrolgrupper (trin på selvforsørgelsesstigen)"
     if da
-    else "Robustness: alternative comparisons and inference",
+    else "Robustness: alternative comparisons (self-sufficiency step)",
     lang=lang,
     decimals={("Estimat" if da else "Estimate"): 3},
 )

@@ -13,17 +13,18 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis.config import Contract
 from analysis.did import (
     aggte,
     att_gt,
     mde,
-    randomization_inference,
     twfe,
     wild_bootstrap,
 )
 from analysis.did.checks import EstimationError
+from analysis.did.inference import exact_randomization_inference
 from analysis.payments.absence import pupil_panel
 from analysis.payments.asof import AsOfData
 from analysis.payments.targets import RANK_OF_MEASURE, STEP_OF_CATEGORY
@@ -273,35 +274,106 @@ def power_table(
     return pd.DataFrame(rows)
 
 
+def area_inference(panel: pd.DataFrame, reps: int, seed: int) -> dict:
+    """Area-level inference for one outcome: exact randomization inference and the wild cluster bootstrap."""
+    ri = exact_randomization_inference(
+        panel, "y", "t", "person_id", "g", area="area", hhname="household_id"
+    )
+    wild = wild_bootstrap(
+        panel, "y", "t", "person_id", "treated", cluster="area", reps=reps, seed=seed
+    )
+    return {
+        "ri_att": ri.att,
+        "ri_p_exact": ri.p_value,
+        "ri_assignments": ri.assignments,
+        "n_areas": ri.n_areas,
+        "n_treated_areas": ri.n_treated_areas,
+        "wild_att": wild.att,
+        "wild_p_bootstrap": wild.p_value,
+    }
+
+
+def reliable(est: EffectEstimate, area: dict | None, alpha: float = 0.05) -> bool:
+    """Statistically reliable by the most conservative valid inference.
+
+    The household-clustered interval must exclude zero and, where area-level
+    randomization inference is available, its exact p-value must be below ``alpha``:
+    with three intervention areas, shocks shared within an area are not covered by
+    household clustering. The wild cluster bootstrap is not used to decide, because
+    with three treated clusters it is known to be unreliable.
+    """
+    low, high = est.simple.overall_ci
+    significant = low > 0 or high < 0
+    if area is not None:
+        significant = significant and area["ri_p_exact"] < alpha
+    return bool(significant)
+
+
+def area_inference_table(
+    estimates: dict[str, EffectEstimate], areas: dict[str, dict], lang: str
+) -> pd.DataFrame:
+    """Per outcome: CS estimate, household-clustered p, exact area RI p, wild bootstrap p."""
+    from analysis.render.numbers import number
+
+    da = lang == "da"
+    rows = []
+    for outcome, est in estimates.items():
+        area = areas[outcome]
+        z = est.simple.overall_att / est.simple.overall_se
+        p_household = float(2 * stats.norm.sf(abs(z)))
+        rows.append(
+            {
+                ("Udfald" if da else "Outcome"): LABELS[lang][outcome],
+                ("Estimat (CS)" if da else "Estimate (CS)"): est.simple.overall_att,
+                ("p, husstandsklynger" if da else "p, household clusters"): p_household,
+                (
+                    "p, randomisering (områder, eksakt)"
+                    if da
+                    else "p, randomization (areas, exact)"
+                ): area["ri_p_exact"],
+                (
+                    "p, wild cluster bootstrap (områder)"
+                    if da
+                    else "p, wild cluster bootstrap (areas)"
+                ): area["wild_p_bootstrap"],
+                ("Statistisk sikker" if da else "Statistically reliable"): (
+                    ("ja" if da else "yes") if reliable(est, area) else ("nej" if da else "no")
+                ),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame.attrs["assignments"] = number(next(iter(areas.values()))["ri_assignments"], 0, lang)
+    return frame
+
+
+def area_inference_text(areas: dict[str, dict], lang: str) -> str:
+    """Why area-level inference decides, and why the wild cluster bootstrap does not."""
+    first = next(iter(areas.values()))
+    k, n, count = first["n_treated_areas"], first["n_areas"], first["ri_assignments"]
+    if lang == "da":
+        return (
+            f"Husstandene er indskrevet i {k} indsatsområder og sammenlignes med husstande i {n - k} andre områder, så stød, der rammer et helt område, deles af alle husstande i det. Husstandsklyngede standardfejl tager ikke højde for det. "
+            f"Randomiseringsinferensen gennemgår derfor alle {count} måder at vælge {k} af de {n} områder som indsatsområder på, giver de valgte områders husstande indskrivningskvartaler som i den faktiske indsatsgruppe og beregner Callaway–Sant'Anna-estimatet for hver; p-værdien er andelen af valg med et mindst lige så stort estimat (i absolut værdi) og er eksakt under nulhypotesen om ingen effekt for nogen. "
+            f"Wild cluster bootstrap på områdeniveau vises til sammenligning, men er kendt for at være upålidelig med så få behandlede klynger ({k}). "
+            "En effekt kaldes statistisk sikker kun, når både det husstandsklyngede interval udelukker nul og randomiseringsinferensen giver p < 0,05."
+        )
+    return (
+        f"Households are enrolled in {k} intervention areas and compared with households in {n - k} other areas, so shocks that hit a whole area are shared by all its households. Household-clustered standard errors do not allow for that. "
+        f"Randomization inference therefore goes through all {count} ways of choosing {k} of the {n} areas as intervention areas, gives the chosen areas' households enrolment quarters as in the actual intervention group and computes the Callaway–Sant'Anna estimate for each; the p-value is the share of choices with an estimate at least as large (in absolute value) and is exact under the null of no effect for anyone. "
+        f"The wild cluster bootstrap at area level is shown for comparison but is known to be unreliable with so few treated clusters ({k}). "
+        "An effect is called statistically reliable only when the household-clustered interval excludes zero and randomization inference gives p < 0.05."
+    )
+
+
 def robustness_table(
-    panel: pd.DataFrame,
-    est: EffectEstimate,
-    contract: Contract,
-    lang: str,
-    reps: int,
-    permutations: int,
+    panel: pd.DataFrame, est: EffectEstimate, contract: Contract, lang: str
 ) -> tuple[pd.DataFrame, dict]:
-    """Never- vs not-yet-treated, wild cluster bootstrap by area, randomization inference by area."""
+    """Never- vs not-yet-treated comparison for one outcome."""
     not_yet = aggte(
         att_gt(
             panel, "y", "t", "person_id", "g", control_group="notyettreated", cluster="household_id"
         ),
         "simple",
-    )
-    wild = wild_bootstrap(
-        panel, "y", "t", "person_id", "treated", cluster="area", reps=reps, seed=contract.seed
-    )
-    households = panel.drop_duplicates("household_id")
-    ri = randomization_inference(
-        panel,
-        "y",
-        "t",
-        "person_id",
-        "g",
-        level="area",
-        area="area",
-        permutations=permutations,
-        seed=contract.seed,
     )
     da = lang == "da"
     rows = [
@@ -310,40 +382,17 @@ def robustness_table(
             if da
             else "CS, never-treated comparison",
             "Estimat" if da else "Estimate": est.simple.overall_att,
-            "p / KI" if da else "p / CI": _interval(*est.simple.overall_ci, lang),
+            "KI" if da else "CI": _interval(*est.simple.overall_ci, lang),
         },
         {
             "Analyse" if da else "Analysis": "CS, endnu-ikke-behandlede som kontrol"
             if da
             else "CS, not-yet-treated comparison",
             "Estimat" if da else "Estimate": not_yet.overall_att,
-            "p / KI" if da else "p / CI": _interval(*not_yet.overall_ci, lang),
-        },
-        {
-            "Analyse"
-            if da
-            else "Analysis": f"TWFE, wild cluster bootstrap ({wild.n_clusters} områder)"
-            if da
-            else f"TWFE, wild cluster bootstrap ({wild.n_clusters} areas)",
-            "Estimat" if da else "Estimate": wild.att,
-            "p / KI" if da else "p / CI": f"p = {wild.p_value:.3f}".replace(
-                ".", "," if da else "."
-            ),
-        },
-        {
-            "Analyse" if da else "Analysis": "Randomiseringsinferens (områder)"
-            if da
-            else "Randomization inference (areas)",
-            "Estimat" if da else "Estimate": ri.att,
-            "p / KI" if da else "p / CI": f"p = {ri.p_value:.3f}".replace(".", "," if da else "."),
+            "KI" if da else "CI": _interval(*not_yet.overall_ci, lang),
         },
     ]
-    return pd.DataFrame(rows), {
-        "not_yet_att": not_yet.overall_att,
-        "wild_p_bootstrap": wild.p_value,
-        "ri_p_permutation": ri.p_value,
-        "n_households": int(households.shape[0]),
-    }
+    return pd.DataFrame(rows), {"not_yet_att": not_yet.overall_att}
 
 
 SENSITIVITY_PRE = 3  # pre-period coefficients (event times -4 … -2; -1 is the reference)
@@ -668,14 +717,16 @@ def record_effects(results, estimates: dict[str, EffectEstimate], payments) -> N
         )
 
 
-def headline_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
-    """The effects in words, with their uncertainty."""
+def headline_text(
+    estimates: dict[str, EffectEstimate], lang: str, areas: dict[str, dict] | None = None
+) -> str:
+    """The effects in words, with their uncertainty (wording by :func:`reliable`)."""
     from analysis.render.numbers import number
 
     lines = []
     for outcome, est in estimates.items():
         low, high = est.simple.overall_ci
-        significant = low > 0 or high < 0
+        significant = reliable(est, (areas or {}).get(outcome))
         pretrend_p = est.attgt.pretest["p_value"]
         scale, unit, decimals = (
             (100, " procentpoint" if lang == "da" else " percentage points", 1)
@@ -752,6 +803,7 @@ class EvaluationReport:
     panels: dict[str, pd.DataFrame]
     results: object
     sensitivity: dict = None
+    areas: dict = None  # area-level inference per outcome (area_inference)
 
 
 def prepare(
@@ -787,10 +839,18 @@ def prepare(
     results.set_inputs(context.checksums)
     record_effects(results, estimates, payments)
     record_key_numbers(results, payments, contract)
+    areas = {
+        outcome: area_inference(panel, max(bootstrap_reps, 99), contract.seed)
+        for outcome, panel in panels.items()
+    }
+    for outcome, area in areas.items():
+        results.add_many(f"area_inference.{outcome}", area)
     sensitivity = {}
     for outcome, panel in panels.items():
         sens = sensitivity_analysis(panel, outcome, seed=contract.seed)
         if sens is not None:
             sensitivity[outcome] = sens
             results.add(f"sensitivity.{outcome}.breakdown_m_bar", sens.breakdown)
-    return EvaluationReport(contract, context, payments, estimates, panels, results, sensitivity)
+    return EvaluationReport(
+        contract, context, payments, estimates, panels, results, sensitivity, areas
+    )

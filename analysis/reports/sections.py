@@ -26,7 +26,7 @@ EVENT_STUDIES = {
 def summary(report: ev.EvaluationReport, lang: str) -> None:
     """The one-page summary: enrolment and payments in words, effects in words, key figures."""
     text = view.summary(report.payments, report.contract, lang)
-    effects = ev.headline_text(report.estimates, lang)
+    effects = ev.headline_text(report.estimates, lang, report.areas)
     show.text(f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{text}\n\n{effects}\n:::")
     show.table(
         view.key_figures_table(report.payments, report.contract, lang),
@@ -158,10 +158,10 @@ def methods(report: ev.EvaluationReport, lang: str) -> None:
     da = lang == "da"
     minimum = report.contract.disclosure.min_persons
     intro = (
-        "Data: registerdata (ydelser, sociale foranstaltninger, skolefravær), spørgeskema om livstilfredshed og kommunens handleplaner. Effekter estimeres med forskel-i-forskelle: TWFE (linearmodels PanelOLS) og Callaway–Sant'Anna ATT(g,t) med aldrig-indskrevne husstande som kontrolgruppe. "
+        "Data: registerdata (ydelser, sociale foranstaltninger, skolefravær), spørgeskema om livstilfredshed og kommunens handleplaner. Effekter estimeres med forskel-i-forskelle: TWFE (to-vejs faste effekter; klyngerobuste standardfejl med samme småstikprøvekorrektion som Stata reghdfe og R fixest) og Callaway–Sant'Anna ATT(g,t) med aldrig-indskrevne husstande som kontrolgruppe. Testen for parallelle forløb er en Wald-test af, at alle dynamiske effekter før indskrivning er nul (husstandsklynget kovarians, χ²-fordeling). "
         f"Ingen tabel, figur eller tekst viser et antal på 1 til {minimum - 1} personer. Desuden skjules så mange andre tal, at et skjult antal ikke kan regnes ud fra totaler, andre tabeller eller forskelle til tal i tidligere kvartalsrapporter til et interval smallere end {minimum}; betalingsgrundlaget (opgjorte beløb pr. resultatrapport) vises altid."
         if da
-        else "Data: register data (benefits, social measures, school absence), the life-satisfaction survey and the municipality's action plans. Effects are estimated by difference-in-differences: TWFE (linearmodels PanelOLS) and Callaway–Sant'Anna ATT(g,t) with never-enrolled households as comparison. "
+        else "Data: register data (benefits, social measures, school absence), the life-satisfaction survey and the municipality's action plans. Effects are estimated by difference-in-differences: TWFE (two-way fixed effects; clustered standard errors with the small-sample correction of Stata reghdfe and R fixest) and Callaway–Sant'Anna ATT(g,t) with never-enrolled households as comparison. The test of parallel trends is a Wald test that every dynamic effect before enrolment is zero (household-clustered covariance, χ² distribution). "
         f"No table, figure or sentence shows a count of 1 to {minimum - 1} persons. Enough other numbers are hidden that no hidden count can be worked out, from totals, other tables or differences from numbers in earlier quarterly reports, to a range narrower than {minimum}; the payment basis (amounts due per result report) is always shown."
     )
     show.text(f"# {t('h.methods', lang)}\n\n{intro}\n\n{view.methods_text(report.contract, lang)}")
