@@ -336,3 +336,44 @@ def test_exact_randomization_inference_enumerates_area_assignments():
         _area_panel(effect=3.0), "y", "t", "id", "g", "area", "hh"
     )
     assert strong.p_value == pytest.approx(1 / 28)
+
+
+def test_no_pretrend_rejection_on_the_default_synthetic_data(extract, contract):
+    """The generator's truth has parallel trends; the test must not reject on its default data."""
+    from analysis.payments.asof import as_of
+    from analysis.reports.evaluation import OUTCOMES, outcome_panel
+
+    data = as_of(extract.tables, "2028Q3", contract)
+    for outcome in OUTCOMES:
+        result = att_gt(
+            outcome_panel(data, outcome), "y", "t", "person_id", "g", cluster="household_id"
+        )
+        assert result.pretest["p_value"] >= 0.05, (outcome, result.pretest)
+        # Only event times every cohort contributes to (the quarters since 2021Q2
+        # before the first enrolment cohort).
+        assert result.pretest["event_times"] == list(range(-10, 0)), outcome
+
+
+@pytest.mark.slow
+def test_pretrend_test_size_on_generator_data(tmp_path, contract):
+    """Monte Carlo: under the generator's parallel trends the 5 % test rejects 2–8 % of the time."""
+    from analysis.config import load_synthetic
+    from analysis.data.synth import generate
+    from analysis.data.validate import load_extract
+    from analysis.payments.asof import as_of
+    from analysis.reports.evaluation import OUTCOMES, outcome_panel
+
+    synth = load_synthetic()
+    rejections, tests = 0, 0
+    for seed in range(1000, 1050):
+        out = tmp_path / f"s{seed}"
+        generate(out, contract, synth, seed)
+        data = as_of(load_extract(out, contract).tables, "2028Q3", contract)
+        for outcome in OUTCOMES:
+            panel = outcome_panel(data, outcome)
+            p_value = att_gt(panel, "y", "t", "person_id", "g", cluster="household_id").pretest[
+                "p_value"
+            ]
+            rejections += p_value < 0.05
+            tests += 1
+    assert 0.02 <= rejections / tests <= 0.08, rejections / tests
