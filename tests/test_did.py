@@ -205,6 +205,22 @@ def test_aggregations_agree_with_csdid():
         assert ours.overall_se == pytest.approx(ref_se, abs=1e-4), kind
 
 
+def test_formula_covariates_equal_the_list_form():
+    data = dgp(seed=3, n=300)
+    data["x2"] = np.repeat(np.random.default_rng(0).normal(size=300), 8)
+    as_list = att_gt(data, "y", "t", "id", "g", xformla=["x", "x2"])
+    as_formula = att_gt(data, "y", "t", "id", "g", xformla="~ x + x2")
+    pd.testing.assert_frame_equal(as_list.table, as_formula.table)
+    none = att_gt(data, "y", "t", "id", "g", xformla="~ 1")
+    pd.testing.assert_frame_equal(none.table, att_gt(data, "y", "t", "id", "g").table)
+    with pytest.raises(EstimationError, match="only sums of column names"):
+        att_gt(data, "y", "t", "id", "g", xformla="~ x + I(x**2)")
+    with pytest.raises(EstimationError, match="one-sided formula"):
+        att_gt(data, "y", "t", "id", "g", xformla="y ~ x")
+    with pytest.raises(EstimationError, match="nope"):
+        att_gt(data, "y", "t", "id", "g", xformla="~ nope")
+
+
 def test_errors_are_clear():
     data = dgp()
     with pytest.raises(EstimationError, match="yname='nope'"):

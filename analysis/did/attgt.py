@@ -90,6 +90,30 @@ def multiplier_bootstrap(
     return se, float(np.quantile(t_max, 1 - alpha))
 
 
+def parse_formula(xformla: str | list[str] | None) -> list[str] | None:
+    """Covariate columns of an R-style one-sided formula ``"~ x1 + x2"`` (or a list as is).
+
+    Only sums of column names are taken: transformations (``I(x^2)``, ``log(x)``,
+    interactions) are refused with a clear error rather than read wrongly; build such
+    columns in the data first.
+    """
+    if xformla is None or isinstance(xformla, list | tuple):
+        return list(xformla) if xformla else None
+    text = xformla.strip()
+    if not text.startswith("~"):
+        raise EstimationError(
+            f"xformla must be a one-sided formula like '~ x1 + x2', got {xformla!r}"
+        )
+    terms = [term.strip() for term in text[1:].split("+")]
+    if any(not term.isidentifier() and term != "1" for term in terms):
+        raise EstimationError(
+            f"xformla {xformla!r}: only sums of column names are supported (no functions, "
+            "powers or interactions); add transformed columns to the data instead"
+        )
+    columns = [term for term in terms if term != "1"]
+    return columns or None
+
+
 def _constant_within(unit_index: np.ndarray, values: pd.Series, n_units: int) -> bool:
     """True when ``values`` take one value per unit (numbers directly, others via codes)."""
     if pd.api.types.is_numeric_dtype(values):
@@ -147,7 +171,7 @@ def att_gt(
     tname: str,
     idname: str,
     gname: str,
-    xformla: list[str] | None = None,
+    xformla: str | list[str] | None = None,
     control_group: str = "nevertreated",
     est_method: str = "dr",
     cluster: str | None = None,
@@ -166,7 +190,8 @@ def att_gt(
     data : long panel, one row per unit and period.
     yname, tname, idname, gname : outcome, period (consecutive integers), unit id, and
         first treated period (0 for never treated).
-    xformla : covariate columns (values from the base period), or None.
+    xformla : covariates (values from the base period): an R-style formula
+        ``"~ x1 + x2"`` (as R's ``did``; ``"~ 1"`` for none) or a list of columns, or None.
     control_group : "nevertreated" or "notyettreated".
     est_method : "dr", "ipw" or "reg".
     cluster : column to cluster standard errors on (constant within unit).
@@ -180,6 +205,7 @@ def att_gt(
     require_columns(
         data, yname=yname, tname=tname, idname=idname, gname=gname, cluster=cluster, weights=weights
     )
+    xformla = parse_formula(xformla)
     for column in xformla or []:
         require_columns(data, covariate=column)
     if base_period not in ("varying", "universal"):
