@@ -46,7 +46,11 @@ show.text(
     "# "
     + ("Robusthed og inferens på områdeniveau" if da else "Robustness and area-level inference")
     + "\n\n"
-    + ev.area_inference_text(report.areas, lang)
+    + (
+        "@tbl-area-inference viser inferens på områdeniveau for hvert udfald, og @tbl-covariates viser estimaterne med baggrundsvariable. Metodeafsnittet forklarer, hvorfor randomiseringsinferensen afgør, om en effekt kaldes statistisk sikker."
+        if da
+        else "@tbl-area-inference shows area-level inference for every outcome, and @tbl-covariates the estimates with baseline covariates. The methods section explains why randomization inference decides whether an effect is called statistically reliable."
+    )
 )
 
 # %%
@@ -61,6 +65,31 @@ show.table(
     ),
     lang=lang,
     decimals={c: 3 for c in area_table.columns[1:5]},
+)
+
+# %%
+#| label: tbl-balance
+show.table(
+    ev.balance_table(context.data, lang),
+    caption="Standardiserede forskelle ved baseline"
+    if da
+    else "Standardised differences at baseline",
+    lang=lang,
+    decimals={("Std. forskel" if da else "Std. difference"): 2},
+)
+
+# %%
+#| label: tbl-covariates
+covariates = ev.covariate_table(estimates, panels, lang)
+show.table(
+    covariates,
+    caption=(
+        "Effekt uden og med baggrundsvariable (dobbelt robust: alder, køn, åbne sager ved visitation, enlig forsørger)"
+        if da
+        else "Effect without and with baseline covariates (doubly robust: age, sex, open cases at referral, single parent)"
+    ),
+    lang=lang,
+    decimals={c: 3 for c in covariates.columns if c not in covariates.columns[[0, 2, 4]]},
 )
 
 # %%

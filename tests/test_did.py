@@ -273,6 +273,15 @@ def test_universal_base_event_study_feeds_honestdid():
     assert table.loc[1, "ub"] - table.loc[1, "lb"] >= table.loc[0, "ub"] - table.loc[0, "lb"]
 
 
+def test_randomization_mde():
+    from analysis.did.inference import mde_randomization
+
+    null = np.linspace(-1.0, 1.0, 2001)
+    expected = np.quantile(np.abs(null), 0.95) + 0.841621 * np.std(null)
+    assert mde_randomization(null) == pytest.approx(expected, rel=1e-5)
+    assert mde_randomization(2 * null) == pytest.approx(2 * expected, rel=1e-5)
+
+
 def test_power():
     assert mde(0.1) == pytest.approx((1.959964 + 0.841621) * 0.1, rel=1e-5)
     assert mde(0.1, scale_to=180, n_now=90) < mde(0.1)

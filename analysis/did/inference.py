@@ -326,3 +326,16 @@ def exact_randomization_inference(
     observed = float(stat[observed_row])
     p_value = float(np.mean(np.abs(stat) >= abs(observed) - 1e-12))
     return ExactRandomizationResult(observed, p_value, len(assignments), n_areas, k, stat)
+
+
+def mde_randomization(distribution: np.ndarray, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Minimum detectable effect of the randomization test from its null distribution.
+
+    The test rejects when |ATT| exceeds the ``1-α`` quantile of |ATT*| over the
+    assignments; an effect is detected with probability ``power`` when it exceeds
+    that critical value by ``z_power`` standard deviations of ATT* (the spread of
+    the estimate across assignments, a normal approximation).
+    """
+    distribution = np.asarray(distribution, dtype=float)
+    critical = float(np.quantile(np.abs(distribution), 1 - alpha))
+    return critical + float(stats.norm.ppf(power)) * float(np.std(distribution))

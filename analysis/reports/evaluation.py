@@ -31,6 +31,7 @@ from analysis.payments.targets import RANK_OF_MEASURE, STEP_OF_CATEGORY
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports import disclosure
 
+COVARIATES = ("age", "female", "open_cases", "single_parent")
 OUTCOMES = ("ladder_step", "self_supporting", "support_level", "absence_rate")
 LABELS = {
     "da": {
@@ -82,10 +83,43 @@ def outcome_panel(data: AsOfData, outcome: str) -> pd.DataFrame:
         )
     else:
         raise EstimationError(f"unknown outcome {outcome!r}")
-    frame = frame[columns].copy()
+    frame = frame.merge(
+        persons[["person_id", "birth_year", "sex", "open_cases"]].rename(
+            columns={"open_cases": "open_cases_hh"}
+        ),
+        on="person_id",
+        suffixes=("_drop", ""),
+    )
+    # Baseline covariates for the doubly robust estimate (values at the base period).
+    frame["age"] = (frame["t"] // 4 - frame["birth_year"]).astype(float)
+    frame["female"] = (frame["sex"] == "K").astype(float)
+    frame["open_cases"] = frame["open_cases_hh"].astype(float)
+    frame["single_parent"] = (frame["household_type"] == "single_parent").astype(float)
+    frame = frame[columns + list(COVARIATES)].copy()
     frame["t"] = frame["t"].astype(int)
     frame["treated"] = ((frame["g"] > 0) & (frame["t"] >= frame["g"])).astype(int)
     return frame.reset_index(drop=True)
+
+
+def balanced_window(result) -> tuple[int, int]:
+    """Event times every cohort contributes to: ``(min_e, max_e)`` of the event study.
+
+    Before enrolment every cohort; after enrolment every cohort that has reached
+    enrolment in the data. Outside this window an event-time effect would average
+    over a different, smaller set of cohorts than its neighbours, so a bend in the
+    curve could be a change of cohorts rather than of the effect.
+    """
+    table = result.table
+    pre = table.loc[~table["post"]].groupby("group")["event_time"].min()
+    post = table.loc[table["post"]].groupby("group")["event_time"].max()
+    min_e = int(pre.max()) if len(pre) else -1
+    max_e = int(post.min()) if len(post) else -1
+    return min_e, max_e
+
+
+def cohorts_per_event_time(result) -> pd.Series:
+    """How many cohorts contribute to each event time (all of the attgt table)."""
+    return result.table.groupby("event_time")["group"].nunique()
 
 
 @dataclass
@@ -129,7 +163,7 @@ def estimate(
         attgt=result,
         simple=aggte(result, "simple"),
         group=aggte(result, "group"),
-        dynamic=aggte(result, "dynamic"),
+        dynamic=aggte(result, "dynamic", *balanced_window(result)),
         calendar=aggte(result, "calendar"),
         n_persons=int(panel["person_id"].nunique()),
         n_treated_persons=int(panel.loc[panel["g"] > 0, "person_id"].nunique()),
@@ -206,6 +240,67 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
     return fig
 
 
+def event_study_caption(est: EffectEstimate, lang: str) -> str:
+    """Caption of an event study: window, cohorts, aggregation and the uniform band explained."""
+    table = est.dynamic.table
+    counts = cohorts_per_event_time(est.attgt)
+    low, high = int(table["event_time"].min()), int(table["event_time"].max())
+    shown = counts.loc[low:high]
+    cohorts = int(shown.min()) if len(shown) else 0
+    total = int(counts.max()) if len(counts) else 0
+    if lang == "da":
+        return (
+            f"Event study: {LABELS[lang][est.outcome].lower()}. Kvartal {low} til {high} i forhold til indskrivning, de kvartaler som alle {cohorts} indskrivningskohorter"
+            + (f" (af {total})" if cohorts != total else "")
+            + " bidrager til. Efter indskrivning måles ændringen siden kvartalet før indskrivning, før indskrivning ændringen fra det foregående kvartal (så punkterne før indskrivning tester parallelle forløb kvartal for kvartal). Hvert punkt er gennemsnittet af kohorternes effekter (ATT(g,t)) i det kvartal, vægtet med kohorternes størrelse. Lodrette streger: punktvise 95 %-intervaller; det skraverede bånd dækker hele kurven samtidig med 95 % sandsynlighed (multiplier bootstrap)."
+        )
+    return (
+        f"Event study: {LABELS[lang][est.outcome].lower()}. Quarters {low} to {high} relative to enrolment, those to which all {cohorts} enrolment cohorts"
+        + (f" (of {total})" if cohorts != total else "")
+        + " contribute. After enrolment the change since the quarter before enrolment is measured, before enrolment the change from the previous quarter (so the points before enrolment test parallel trends quarter by quarter). Each point is the average of the cohorts' effects (ATT(g,t)) in that quarter, weighted by cohort size. Vertical bars: pointwise 95% intervals; the shaded band covers the whole curve simultaneously with 95% probability (multiplier bootstrap)."
+    )
+
+
+def covariate_table(
+    estimates: dict[str, EffectEstimate], panels: dict[str, pd.DataFrame], lang: str
+) -> pd.DataFrame:
+    """Unconditional CS simple ATT beside the doubly robust one with baseline covariates."""
+    da = lang == "da"
+    rows = []
+    for outcome, est in estimates.items():
+        panel = panels[outcome]
+        # Covariates constant within a person in the base period only: drop those
+        # that do not vary at all (e.g. single parents among pupils' households).
+        usable = [c for c in COVARIATES if panel[c].nunique() > 1]
+        dr = aggte(
+            att_gt(
+                panel,
+                "y",
+                "t",
+                "person_id",
+                "g",
+                xformla="~ " + " + ".join(usable) if usable else None,
+                est_method="dr",
+                cluster="household_id",
+            ),
+            "simple",
+        )
+        rows.append(
+            {
+                ("Udfald" if da else "Outcome"): LABELS[lang][outcome],
+                ("Uden baggrundsvariable" if da else "Without covariates"): est.simple.overall_att,
+                ("95 %-KI, uden" if da else "95% CI, without"): _interval(
+                    *est.simple.overall_ci, lang
+                ),
+                ("Dobbelt robust" if da else "Doubly robust"): dr.overall_att,
+                ("95 %-KI, dobbelt robust" if da else "95% CI, doubly robust"): _interval(
+                    *dr.overall_ci, lang
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def balance_table(data: AsOfData, lang: str) -> pd.DataFrame:
     """Standardised mean differences at baseline (the quarter before enrolment; 2023Q3 for comparisons)."""
     persons = _units(data)
@@ -257,20 +352,34 @@ def power_table(
     planned_households: int,
     enrolled_households: int,
     lang: str,
+    areas: dict[str, dict] | None = None,
 ) -> pd.DataFrame:
-    """Minimum detectable effect (80 % power, 5 % level) now and at full enrolment."""
+    """Minimum detectable effect (80 % power, 5 % level): now, at full enrolment, at area level.
+
+    The area-level MDE is the effect the exact randomization test would detect with
+    80 % power: the 95 % quantile of |ATT| over the area assignments plus 0,84 times
+    their standard deviation (normal approximation of the estimate's spread across
+    assignments). With three intervention areas it is usually far larger than the
+    household-level MDE.
+    """
+    from analysis.did.inference import mde_randomization
+
+    da = lang == "da"
     rows = []
     for outcome, est in estimates.items():
-        rows.append(
-            {
-                ("Udfald" if lang == "da" else "Outcome"): LABELS[lang][outcome],
-                ("Standardfejl" if lang == "da" else "Standard error"): est.simple.overall_se,
-                ("MDE nu" if lang == "da" else "MDE now"): mde(est.simple.overall_se),
-                ("MDE ved fuld indskrivning" if lang == "da" else "MDE at full enrolment"): mde(
-                    est.simple.overall_se, scale_to=planned_households, n_now=enrolled_households
-                ),
-            }
-        )
+        row = {
+            ("Udfald" if da else "Outcome"): LABELS[lang][outcome],
+            ("Standardfejl" if da else "Standard error"): est.simple.overall_se,
+            ("MDE nu" if da else "MDE now"): mde(est.simple.overall_se),
+            ("MDE ved fuld indskrivning" if da else "MDE at full enrolment"): mde(
+                est.simple.overall_se, scale_to=planned_households, n_now=enrolled_households
+            ),
+        }
+        if areas and outcome in areas:
+            row[("MDE, områdeniveau" if da else "MDE, area level")] = mde_randomization(
+                areas[outcome]["ri_distribution"]
+            )
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -290,6 +399,7 @@ def area_inference(panel: pd.DataFrame, reps: int, seed: int) -> dict:
         "n_treated_areas": ri.n_treated_areas,
         "wild_att": wild.att,
         "wild_p_bootstrap": wild.p_value,
+        "ri_distribution": ri.distribution,
     }
 
 
@@ -844,7 +954,10 @@ def prepare(
         for outcome, panel in panels.items()
     }
     for outcome, area in areas.items():
-        results.add_many(f"area_inference.{outcome}", area)
+        results.add_many(
+            f"area_inference.{outcome}",
+            {k: v for k, v in area.items() if k != "ri_distribution"},
+        )
     sensitivity = {}
     for outcome, panel in panels.items():
         sens = sensitivity_analysis(panel, outcome, seed=contract.seed)

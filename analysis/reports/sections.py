@@ -66,7 +66,7 @@ def effects(report: ev.EvaluationReport, lang: str, explain_twfe: bool = False) 
             ev.event_study_figure(
                 report.estimates[outcome], lang, truth.get(outcome, {}).get("by_event_time")
             ),
-            caption="Event study: " + ev.LABELS[lang][outcome],
+            caption=ev.event_study_caption(report.estimates[outcome], lang),
             label=label,
             source=f"{EV}.event_study_figure",
         )
@@ -164,4 +164,7 @@ def methods(report: ev.EvaluationReport, lang: str) -> None:
         else "Data: register data (benefits, social measures, school absence), the life-satisfaction survey and the municipality's action plans. Effects are estimated by difference-in-differences: TWFE (two-way fixed effects; clustered standard errors with the small-sample correction of Stata reghdfe and R fixest) and Callaway–Sant'Anna ATT(g,t) with never-enrolled households as comparison. The test of parallel trends is a Wald test that the dynamic effects before enrolment are zero in the quarters to which every enrolment cohort contributes (household-clustered covariance, χ² distribution); the longest leads exist only for the last, small cohorts and are too imprecisely estimated for the test. "
         f"No table, figure or sentence shows a count of 1 to {minimum - 1} persons. Enough other numbers are hidden that no hidden count can be worked out, from totals, other tables or differences from numbers in earlier quarterly reports, to a range narrower than {minimum}; the payment basis (amounts due per result report) is always shown."
     )
-    show.text(f"# {t('h.methods', lang)}\n\n{intro}\n\n{view.methods_text(report.contract, lang)}")
+    area = f"\n\n{ev.area_inference_text(report.areas, lang)}" if report.areas else ""
+    show.text(
+        f"# {t('h.methods', lang)}\n\n{intro}{area}\n\n{view.methods_text(report.contract, lang)}"
+    )
