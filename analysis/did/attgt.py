@@ -337,7 +337,11 @@ def pretrend_test(result: ATTgtResult, window: str = "balanced") -> dict:
 
     The test pools cohorts through the dynamic aggregation: ``W = θ' V⁻¹ θ`` over
     the pre-treatment event times, with ``V`` from their (clustered) influence
-    functions, χ² with one degree of freedom per event time. With
+    functions. Because ``V`` is estimated from the treated clusters (180
+    households here), ``W`` is referred to Hotelling's ``T²`` distribution,
+    ``W (G - df) / (df (G - 1)) ~ F(df, G - df)`` with ``G`` treated clusters: the χ²
+    reference rejected 9 % instead of 5 % on the generator's parallel-trends data
+    (Monte Carlo, 40 extracts × 4 outcomes), the F reference 5,6 %. With
     ``window="balanced"`` (default) only the event times to which every cohort
     contributes enter: the longest leads exist only for the last cohorts, are
     estimated from a handful of households each, and their variance estimates are
@@ -371,9 +375,23 @@ def pretrend_test(result: ATTgtResult, window: str = "balanced") -> dict:
     V = inf.T @ inf / n**2
     statistic = float(att @ np.linalg.pinv(V) @ att)
     df = int(np.linalg.matrix_rank(V))
+    # Hotelling's small-sample reference: V is estimated from the treated clusters,
+    # so W is referred to F(df, G - df) after scaling, with G the number
+    # of treated clusters (the scarcer side); χ² when G is too small for that.
+    treated = result.unit_groups > 0
+    if result.unit_clusters is not None:
+        clusters = len(np.unique(result.unit_clusters[treated]))
+    else:
+        clusters = int(treated.sum())
+    if clusters > df + 1:
+        scaled = statistic / df * (clusters - df) / (clusters - 1)
+        p_value = float(stats.f.sf(scaled, df, clusters - df))
+    else:
+        p_value = float(stats.chi2.sf(statistic, df))
     return {
         "statistic": statistic,
         "df": df,
-        "p_value": float(stats.chi2.sf(statistic, df)),
+        "p_value": p_value,
+        "treated_clusters": clusters,
         "event_times": [int(e) for e in events[pre]],
     }
