@@ -341,7 +341,7 @@ def pretrend_test(result: ATTgtResult, window: str = "balanced") -> dict:
     households here), ``W`` is referred to Hotelling's ``T²`` distribution,
     ``W (G - df) / (df (G - 1)) ~ F(df, G - df)`` with ``G`` treated clusters: the χ²
     reference rejected 9 % instead of 5 % on the generator's parallel-trends data
-    (Monte Carlo, 40 extracts × 4 outcomes), the F reference 5,6 %. With
+    (Monte Carlo, 40 extracts × 4 outcomes), the F reference 5.6 %. With
     ``window="balanced"`` (default) only the event times to which every cohort
     contributes enter: the longest leads exist only for the last cohorts, are
     estimated from a handful of households each, and their variance estimates are
