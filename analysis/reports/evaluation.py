@@ -395,8 +395,8 @@ def area_inference(panel: pd.DataFrame, reps: int, seed: int) -> dict:
         "ri_att": ri.att,
         "ri_p_exact": ri.p_value,
         "ri_assignments": ri.assignments,
-        "n_areas": ri.n_areas,
-        "n_treated_areas": ri.n_treated_areas,
+        "areas_total": ri.n_areas,
+        "areas_intervention": ri.n_treated_areas,
         "wild_att": wild.att,
         "wild_p_bootstrap": wild.p_value,
         "ri_distribution": ri.distribution,
@@ -459,7 +459,7 @@ def area_inference_table(
 def area_inference_text(areas: dict[str, dict], lang: str) -> str:
     """Why area-level inference decides, and why the wild cluster bootstrap does not."""
     first = next(iter(areas.values()))
-    k, n, count = first["n_treated_areas"], first["n_areas"], first["ri_assignments"]
+    k, n, count = first["areas_intervention"], first["areas_total"], first["ri_assignments"]
     if lang == "da":
         return (
             f"Husstandene er indskrevet i {k} indsatsområder og sammenlignes med husstande i {n - k} andre områder, så stød, der rammer et helt område, deles af alle husstande i det. Husstandsklyngede standardfejl tager ikke højde for det. "
