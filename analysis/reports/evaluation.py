@@ -163,7 +163,9 @@ def estimate(
         attgt=result,
         simple=aggte(result, "simple"),
         group=aggte(result, "group"),
-        dynamic=aggte(result, "dynamic", *balanced_window(result)),
+        # Leads: the balanced window (every cohort); lags: as far as any cohort
+        # reaches, with the cohorts per event time printed in the figure.
+        dynamic=aggte(result, "dynamic", min_e=balanced_window(result)[0]),
         calendar=aggte(result, "calendar"),
         n_persons=int(panel["person_id"].nunique()),
         n_treated_persons=int(panel.loc[panel["g"] > 0, "person_id"].nunique()),
@@ -234,7 +236,26 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
             linestyle="--",
             label="Sand effekt (syntetisk)" if lang == "da" else "True effect (synthetic)",
         )
-    ax.set_xlabel("Kvartaler siden indskrivning" if lang == "da" else "Quarters since enrolment")
+    counts = cohorts_per_event_time(est.attgt)
+    low, high = balanced_window(est.attgt)
+    if high < table["event_time"].max():
+        ax.axvspan(high + 0.5, table["event_time"].max() + 0.5, color="grey", alpha=0.08, lw=0)
+    for e in table["event_time"]:
+        ax.annotate(
+            str(int(counts.get(e, 0))),
+            (e, 0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            fontsize=6,
+            color="grey",
+        )
+    ax.set_xlabel(
+        "Kvartaler siden indskrivning (tal nederst: antal kohorter)"
+        if lang == "da"
+        else "Quarters since enrolment (numbers at the bottom: cohorts)"
+    )
     ax.set_ylabel(LABELS[lang][est.outcome])
     ax.legend(fontsize=8)
     return fig
@@ -245,19 +266,26 @@ def event_study_caption(est: EffectEstimate, lang: str) -> str:
     table = est.dynamic.table
     counts = cohorts_per_event_time(est.attgt)
     low, high = int(table["event_time"].min()), int(table["event_time"].max())
-    shown = counts.loc[low:high]
-    cohorts = int(shown.min()) if len(shown) else 0
+    _, balanced_high = balanced_window(est.attgt)
     total = int(counts.max()) if len(counts) else 0
     if lang == "da":
-        return (
-            f"Event study: {LABELS[lang][est.outcome].lower()}. Kvartal {low} til {high} i forhold til indskrivning, de kvartaler som alle {cohorts} indskrivningskohorter"
-            + (f" (af {total})" if cohorts != total else "")
-            + " bidrager til. Efter indskrivning måles ændringen siden kvartalet før indskrivning, før indskrivning ændringen fra det foregående kvartal (så punkterne før indskrivning tester parallelle forløb kvartal for kvartal). Hvert punkt er gennemsnittet af kohorternes effekter (ATT(g,t)) i det kvartal, vægtet med kohorternes størrelse. Lodrette streger: punktvise 95 %-intervaller; det skraverede bånd dækker hele kurven samtidig med 95 % sandsynlighed (multiplier bootstrap)."
+        beyond = (
+            f" Efter kvartal {balanced_high} (gråt felt) bidrager kun de tidligste kohorter; tallene nederst viser antallet af kohorter pr. kvartal."
+            if balanced_high < high
+            else ""
         )
+        return (
+            f"Event study: {LABELS[lang][est.outcome].lower()}. Kvartal {low} til {high} i forhold til indskrivning; alle {total} indskrivningskohorter bidrager til kvartalerne før indskrivning, og alle, der er nået til indskrivning, til kvartal 0 til {balanced_high}.{beyond} "
+            "Efter indskrivning måles ændringen siden kvartalet før indskrivning, før indskrivning ændringen fra det foregående kvartal (så punkterne før indskrivning tester parallelle forløb kvartal for kvartal). Hvert punkt er gennemsnittet af kohorternes effekter (ATT(g,t)) i det kvartal, vægtet med kohorternes størrelse. Lodrette streger: punktvise 95 %-intervaller; det skraverede bånd dækker hele kurven samtidig med 95 % sandsynlighed (multiplier bootstrap)."
+        )
+    beyond = (
+        f" After quarter {balanced_high} (grey area) only the earliest cohorts contribute; the numbers at the bottom are the cohorts per quarter."
+        if balanced_high < high
+        else ""
+    )
     return (
-        f"Event study: {LABELS[lang][est.outcome].lower()}. Quarters {low} to {high} relative to enrolment, those to which all {cohorts} enrolment cohorts"
-        + (f" (of {total})" if cohorts != total else "")
-        + " contribute. After enrolment the change since the quarter before enrolment is measured, before enrolment the change from the previous quarter (so the points before enrolment test parallel trends quarter by quarter). Each point is the average of the cohorts' effects (ATT(g,t)) in that quarter, weighted by cohort size. Vertical bars: pointwise 95% intervals; the shaded band covers the whole curve simultaneously with 95% probability (multiplier bootstrap)."
+        f"Event study: {LABELS[lang][est.outcome].lower()}. Quarters {low} to {high} relative to enrolment; all {total} enrolment cohorts contribute to the quarters before enrolment, and all that have reached enrolment to quarters 0 to {balanced_high}.{beyond} "
+        "After enrolment the change since the quarter before enrolment is measured, before enrolment the change from the previous quarter (so the points before enrolment test parallel trends quarter by quarter). Each point is the average of the cohorts' effects (ATT(g,t)) in that quarter, weighted by cohort size. Vertical bars: pointwise 95% intervals; the shaded band covers the whole curve simultaneously with 95% probability (multiplier bootstrap)."
     )
 
 
