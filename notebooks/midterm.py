@@ -17,7 +17,6 @@ data_dir = "data/synthetic"
 quarterly_dir = "data/results/quarterly"
 results_path = "build/evaluation-numbers.json"
 bootstrap_reps = 499
-permutations = 99
 
 # %%
 from analysis.render import show
