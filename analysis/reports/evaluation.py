@@ -267,6 +267,7 @@ def event_study_caption(est: EffectEstimate, lang: str) -> str:
     counts = cohorts_per_event_time(est.attgt)
     low, high = int(table["event_time"].min()), int(table["event_time"].max())
     _, balanced_high = balanced_window(est.attgt)
+    low = str(low).replace("-", "−")  # typographic minus, as in the report's numbers
     total = int(counts.max()) if len(counts) else 0
     if lang == "da":
         beyond = (
