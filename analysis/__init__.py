@@ -7,9 +7,11 @@ re-exported here under the names researchers know from R's ``did`` and ``fixest`
 from analysis.did import (
     aggte,
     att_gt,
-    honest_did,
     mde,
+    original_ci,
     randomization_inference,
+    sensitivity_rm,
+    sensitivity_sd,
     twfe,
     wild_bootstrap,
 )
@@ -17,9 +19,11 @@ from analysis.did import (
 __all__ = [
     "aggte",
     "att_gt",
-    "honest_did",
     "mde",
+    "original_ci",
     "randomization_inference",
+    "sensitivity_rm",
+    "sensitivity_sd",
     "twfe",
     "wild_bootstrap",
 ]

@@ -17,12 +17,10 @@ data_dir = "data/synthetic"
 quarterly_dir = "data/results/quarterly"
 results_path = "build/evaluation-numbers.json"
 bootstrap_reps = 499
-permutations = 199
 
 # %%
 from analysis.render import show
 from analysis.reports import evaluation as ev
-from analysis.reports import quarterly_view as view
 from analysis.reports import sections
 
 report = ev.prepare(
@@ -41,53 +39,72 @@ sections.summary(report, lang)
 
 # %%
 sections.effects(report, lang, explain_twfe=True)
+sections.sensitivity(report, lang)
 
 # %%
 show.text(
     "# "
-    + ("Robusthed" if da else "Robustness")
+    + ("Robusthed og inferens på områdeniveau" if da else "Robustness and area-level inference")
     + "\n\n"
     + (
-        "Med kun tre indsatsområder er klyngerobuste standardfejl på områdeniveau upålidelige. @tbl-robust viser derfor også wild cluster bootstrap og randomiseringsinferens på områdeniveau, for udfaldet trin på selvforsørgelsesstigen."
+        "@tbl-area-inference viser inferens på områdeniveau for hvert udfald, og @tbl-covariates viser estimaterne med baggrundsvariable. Metodeafsnittet forklarer, hvorfor randomiseringsinferensen afgør, om en effekt kaldes statistisk sikker."
         if da
-        else "With only three intervention areas, area-clustered standard errors are unreliable. @tbl-robust therefore also shows the wild cluster bootstrap and area-level randomization inference, for the self-sufficiency step."
+        else "@tbl-area-inference shows area-level inference for every outcome, and @tbl-covariates the estimates with baseline covariates. The methods section explains why randomization inference decides whether an effect is called statistically reliable."
     )
+)
+
+# %%
+#| label: tbl-area-inference
+area_table = ev.area_inference_table(estimates, report.areas, lang)
+show.table(
+    area_table,
+    caption=(
+        f"Inferens på områdeniveau for hvert udfald (randomisering over alle {area_table.attrs['assignments']} valg af områder)"
+        if da
+        else f"Area-level inference for every outcome (randomization over all {area_table.attrs['assignments']} choices of areas)"
+    ),
+    lang=lang,
+    decimals={c: 3 for c in area_table.columns[1:5]},
+)
+
+# %%
+#| label: tbl-balance
+show.table(
+    ev.balance_table(context.data, lang),
+    caption="Standardiserede forskelle ved baseline"
+    if da
+    else "Standardised differences at baseline",
+    lang=lang,
+    decimals={("Std. forskel" if da else "Std. difference"): 2},
+)
+
+# %%
+#| label: tbl-covariates
+covariates = ev.covariate_table(estimates, panels, lang)
+show.table(
+    covariates,
+    caption=(
+        "Effekt uden og med baggrundsvariable (dobbelt robust: alder, køn, åbne sager ved visitation, enlig forsørger)"
+        if da
+        else "Effect without and with baseline covariates (doubly robust: age, sex, open cases at referral, single parent)"
+    ),
+    lang=lang,
+    decimals={c: 3 for c in covariates.columns if c not in covariates.columns[[0, 2, 4]]},
 )
 
 # %%
 #| label: tbl-robust
 robust, robust_numbers = ev.robustness_table(
-    panels["ladder_step"],
-    estimates["ladder_step"],
-    contract,
-    lang,
-    reps=bootstrap_reps,
-    permutations=permutations,
+    panels["ladder_step"], estimates["ladder_step"], contract, lang
 )
 results.add_many("robustness.ladder_step", robust_numbers)
 show.table(
     robust,
-    caption="Robusthed: alternative kontrolgrupper og inferens"
+    caption="Robusthed: alternative kontrolgrupper (trin på selvforsørgelsesstigen)"
     if da
-    else "Robustness: alternative comparisons and inference",
+    else "Robustness: alternative comparisons (self-sufficiency step)",
     lang=lang,
     decimals={("Estimat" if da else "Estimate"): 3},
-)
-
-# %%
-#| label: tbl-sensitivity
-sensitivity, breakdown = ev.sensitivity_table(estimates["ladder_step"], lang)
-results.add("robustness.ladder_step.breakdown_m_bar", breakdown)
-show.table(
-    sensitivity,
-    caption=(
-        "Følsomhed over for brud på parallelle trends (relative størrelser), gennembrud ved M̄ = "
-        if da
-        else "Sensitivity to violations of parallel trends (relative magnitudes), breakdown at M̄ = "
-    )
-    + view.numbers.number(breakdown, 2, lang),
-    lang=lang,
-    decimals={c: 3 for c in sensitivity.columns},
 )
 
 # %%

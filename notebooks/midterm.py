@@ -17,7 +17,6 @@ data_dir = "data/synthetic"
 quarterly_dir = "data/results/quarterly"
 results_path = "build/evaluation-numbers.json"
 bootstrap_reps = 499
-permutations = 99
 
 # %%
 from analysis.render import show
@@ -111,6 +110,7 @@ show.table(
 
 # %%
 sections.effects(report, lang)
+sections.sensitivity(report, lang)
 
 # %%
 show.text(
@@ -118,9 +118,9 @@ show.text(
     + ("Foreløbige forbehold og styrke" if da else "Early caveats and power")
     + "\n\n"
     + (
-        "Effekterne er tidlige: mange husstande har kun været i indsatsen kort tid. @tbl-power viser den mindste effekt, der kan opdages med 80 % styrke."
+        "Effekterne er tidlige: mange husstande har kun været i indsatsen kort tid. @tbl-power viser den mindste effekt, der kan opdages med 80 % styrke, med husstandsklyngede standardfejl og med randomiseringsinferens på områdeniveau (se metodeafsnittet)."
         if da
-        else "The effects are early: many households have been in the intervention only briefly. @tbl-power shows the minimum detectable effect at 80% power."
+        else "The effects are early: many households have been in the intervention only briefly. @tbl-power shows the minimum detectable effect at 80% power, with household-clustered standard errors and with area-level randomization inference (see the methods section)."
     )
 )
 
@@ -131,6 +131,7 @@ power = ev.power_table(
     contract.programme.enrolment_target_households,
     payments.key["enrolled_households"],
     lang,
+    report.areas,
 )
 show.table(
     power,

@@ -17,7 +17,6 @@ data_dir = "data/synthetic"
 quarterly_dir = "data/results/quarterly"
 results_path = "build/evaluation-numbers.json"
 bootstrap_reps = 499
-permutations = 99
 
 # %%
 from analysis.reports import evaluation as ev
@@ -33,6 +32,7 @@ sections.summary(report, lang)
 
 # %%
 sections.effects(report, lang, explain_twfe=True)
+sections.sensitivity(report, lang)
 
 # %%
 sections.payments(report, lang)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from linearmodels.panel import PanelOLS
 
-from analysis import aggte, att_gt, honest_did, mde, twfe, wild_bootstrap
+from analysis import aggte, att_gt, mde, twfe, wild_bootstrap
 from analysis.did.checks import EstimationError
 
 
@@ -91,17 +91,64 @@ def test_att_gt_agrees_with_csdid(est_method, control_group, covariates):
     np.testing.assert_allclose(mine.table["se"].to_numpy(), ref_se, atol=1e-4)
 
 
-@pytest.mark.parametrize("cluster", [None, "hh"])
-@pytest.mark.parametrize("unbalanced", [False, True])
-def test_fast_twfe_agrees_with_panelols(cluster, unbalanced):
+def _twfe_panel(unbalanced=True):
+    """A panel with unit-level and row-level weights and clusters nested and not nested in units."""
     data = dgp(seed=21)
     if unbalanced:
-        data = data.sample(frac=0.8, random_state=3)
-    fast = twfe(data, "y", "t", "id", "d", cluster=cluster)
-    reference = twfe(data, "y", "t", "id", "d", cluster=cluster, method="panelols")
+        data = data.sample(frac=0.8, random_state=3).reset_index(drop=True)
+    rng = np.random.default_rng(5)
+    data["w_unit"] = data.groupby("id")["id"].transform(lambda s: rng.uniform(0.5, 2.0))
+    data["w_row"] = rng.uniform(0.5, 2.0, len(data))
+    # Not nested: a unit's rows fall in two clusters (before and after period 4).
+    data["cl_split"] = (data["id"] % 7) * 10 + (data["t"] > 4)
+    data["cl_row"] = rng.integers(0, 30, len(data))
+    return data
+
+
+@pytest.mark.parametrize("cluster", [None, "hh", "id"])
+@pytest.mark.parametrize("weights", [None, "w_unit"])
+@pytest.mark.parametrize("ssc", ["fixest", "linearmodels"])
+@pytest.mark.parametrize("unbalanced", [False, True])
+def test_fast_twfe_agrees_with_panelols(cluster, weights, ssc, unbalanced):
+    data = _twfe_panel(unbalanced)
+    fast = twfe(data, "y", "t", "id", "d", cluster=cluster, weights=weights, ssc=ssc)
+    reference = twfe(
+        data, "y", "t", "id", "d", cluster=cluster, weights=weights, ssc=ssc, method="panelols"
+    )
     assert fast.att == pytest.approx(reference.att, abs=1e-6)
     assert fast.se == pytest.approx(reference.se, abs=1e-6)
     assert fast.n_obs == reference.n_obs
+
+
+@pytest.mark.parametrize("cluster", ["hh", "id", "cl_split", "cl_row", None])
+@pytest.mark.parametrize("weights", [None, "w_unit", "w_row"])
+def test_twfe_standard_errors_equal_pyfixest(cluster, weights):
+    """Default convention = fixest/reghdfe CRV1 (nested fixed effects not counted)."""
+    import pyfixest as pf
+
+    data = _twfe_panel()
+    ours = twfe(data, "y", "t", "id", "d", cluster=cluster, weights=weights)
+    fit = pf.feols(
+        "y ~ d | id + t",
+        data=data,
+        vcov={"CRV1": cluster} if cluster else "hetero",
+        weights=weights,
+        fixef_tol=1e-12,
+    )
+    assert ours.att == pytest.approx(float(fit.coef()["d"]), abs=1e-6)
+    assert ours.se == pytest.approx(float(fit.se()["d"]), abs=1e-6)
+
+
+def test_twfe_linearmodels_convention_is_larger_with_nested_clusters():
+    data = _twfe_panel()
+    fixest = twfe(data, "y", "t", "id", "d", cluster="hh")
+    linearmodels = twfe(data, "y", "t", "id", "d", cluster="hh", ssc="linearmodels")
+    n, units, periods, clusters = fixest.n_obs, fixest.n_units, 8, fixest.n_clusters
+    expected = np.sqrt(
+        (n / (n - units - periods)) / (clusters / (clusters - 1) * (n - 1) / (n - 1 - periods))
+    )
+    assert linearmodels.se / fixest.se == pytest.approx(expected, rel=1e-9)
+    assert linearmodels.se > fixest.se
 
 
 def test_twfe_agrees_with_manual_within_regression():
@@ -158,6 +205,22 @@ def test_aggregations_agree_with_csdid():
         assert ours.overall_se == pytest.approx(ref_se, abs=1e-4), kind
 
 
+def test_formula_covariates_equal_the_list_form():
+    data = dgp(seed=3, n=300)
+    data["x2"] = np.repeat(np.random.default_rng(0).normal(size=300), 8)
+    as_list = att_gt(data, "y", "t", "id", "g", xformla=["x", "x2"])
+    as_formula = att_gt(data, "y", "t", "id", "g", xformla="~ x + x2")
+    pd.testing.assert_frame_equal(as_list.table, as_formula.table)
+    none = att_gt(data, "y", "t", "id", "g", xformla="~ 1")
+    pd.testing.assert_frame_equal(none.table, att_gt(data, "y", "t", "id", "g").table)
+    with pytest.raises(EstimationError, match="only sums of column names"):
+        att_gt(data, "y", "t", "id", "g", xformla="~ x + I(x**2)")
+    with pytest.raises(EstimationError, match="one-sided formula"):
+        att_gt(data, "y", "t", "id", "g", xformla="y ~ x")
+    with pytest.raises(EstimationError, match="nope"):
+        att_gt(data, "y", "t", "id", "g", xformla="~ nope")
+
+
 def test_errors_are_clear():
     data = dgp()
     with pytest.raises(EstimationError, match="yname='nope'"):
@@ -177,13 +240,49 @@ def test_unbalanced_panel_and_bootstrap_bands():
     ).all()
 
 
-def test_sensitivity_and_power():
-    data = dgp(seed=9, effect=1.0)
-    dynamic = aggte(att_gt(data, "y", "t", "id", "g"), "dynamic")
-    frame = honest_did(dynamic)
-    widths = (frame["upper"] - frame["lower"]).to_numpy()
-    assert np.all(np.diff(widths) >= 0)
-    assert frame.attrs["breakdown_m_bar"] > 0
+def test_universal_base_event_study_feeds_honestdid():
+    from analysis.did.honestdid import event_study_inputs, original_ci, sensitivity_rm
+
+    data = dgp(seed=9, n=800, periods=10, effect=1.0, cohorts=(0, 6, 7, 8))
+    universal = att_gt(data, "y", "t", "id", "g", cluster="hh", base_period="universal")
+    varying = att_gt(data, "y", "t", "id", "g", cluster="hh")
+    # Post cells are the same; pre cells are long differences to g - 1 (none at g - 1).
+    post = universal.table.loc[universal.table["post"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        post, varying.table.loc[varying.table["post"]].reset_index(drop=True)
+    )
+    assert not ((universal.table["event_time"] == -1).any())
+    dynamic = aggte(universal, "dynamic", min_e=-4, max_e=2)
+    betahat, sigma, num_pre, num_post = event_study_inputs(dynamic)
+    assert (num_pre, num_post) == (3, 3)
+    assert np.allclose(
+        np.sqrt(np.diag(sigma)), dynamic.table["se"].to_numpy()[dynamic.table["event_time"] != -1]
+    )
+    low, high = original_ci(betahat, sigma, num_pre, num_post)
+    assert low < 1.0 < high
+    table = sensitivity_rm(
+        betahat,
+        sigma,
+        num_pre,
+        num_post,
+        m_bar_vec=[0, 1],
+        method="Conditional",
+        search="bisection",
+    )
+    assert table.loc[0, "lb"] <= 1.0 <= table.loc[0, "ub"]
+    assert table.loc[1, "ub"] - table.loc[1, "lb"] >= table.loc[0, "ub"] - table.loc[0, "lb"]
+
+
+def test_randomization_mde():
+    from analysis.did.inference import mde_randomization
+
+    null = np.linspace(-1.0, 1.0, 2001)
+    expected = np.quantile(np.abs(null), 0.95) + 0.841621 * np.std(null)
+    assert mde_randomization(null) == pytest.approx(expected, rel=1e-5)
+    assert mde_randomization(2 * null) == pytest.approx(2 * expected, rel=1e-5)
+
+
+def test_power():
     assert mde(0.1) == pytest.approx((1.959964 + 0.841621) * 0.1, rel=1e-5)
     assert mde(0.1, scale_to=180, n_now=90) < mde(0.1)
 
@@ -222,3 +321,104 @@ def test_pretrend_test_detects_a_violation_and_accepts_parallel_trends():
     # Treated cohorts drift upwards before treatment: parallel trends fail.
     violated.loc[violated["g"] > 0, "y"] += 0.15 * violated.loc[violated["g"] > 0, "t"]
     assert att_gt(violated, "y", "t", "id", "g").pretest["p_value"] < 0.01
+
+
+def _area_panel(seed=4, effect=0.0):
+    """Persons in households in 8 areas, 2 of them intervention areas (staggered enrolment)."""
+    data = dgp(seed=seed, n=480, periods=8, effect=effect, cohorts=(0,))
+    data["area"] = (data["id"] // 60).astype(int)
+    rng = np.random.default_rng(seed)
+    cohort_of_hh = pd.Series(
+        rng.choice([4, 5, 6], data["hh"].nunique()), index=np.unique(data["hh"])
+    )
+    treated_area = data["area"].isin([1, 5])
+    data["g"] = np.where(treated_area, data["hh"].map(cohort_of_hh), 0)
+    data["y"] += effect * ((data["g"] > 0) & (data["t"] >= data["g"]))
+    return data
+
+
+def test_exact_randomization_inference_enumerates_area_assignments():
+    from itertools import combinations
+
+    from analysis.did.inference import exact_randomization_inference, pseudo_cohorts
+
+    data = _area_panel(effect=0.0).sample(frac=0.9, random_state=2)  # unbalanced
+    result = exact_randomization_inference(data, "y", "t", "id", "g", "area", "hh")
+    assert result.assignments == len(list(combinations(range(8), 2))) == 28
+    observed = aggte(att_gt(data, "y", "t", "id", "g"), "simple").overall_att
+    assert result.att == pytest.approx(observed, abs=1e-10)
+    # Independent check of other assignments: re-run att_gt with the pseudo cohorts.
+    households = data.drop_duplicates("hh")[["hh", "area", "g"]]
+    pseudo = pseudo_cohorts(households, "g", "area", "hh").set_index("hh")["g"]
+    for index, chosen in enumerate(combinations(range(8), 2)):
+        if index % 9:
+            continue
+        g = np.where(data["area"].isin(chosen), data["hh"].map(pseudo), 0)
+        att = aggte(att_gt(data.assign(g=g), "y", "t", "id", "g"), "simple").overall_att
+        assert result.distribution[index] == pytest.approx(att, abs=1e-10)
+    assert 1 / 28 <= result.p_value <= 1
+    strong = exact_randomization_inference(
+        _area_panel(effect=3.0), "y", "t", "id", "g", "area", "hh"
+    )
+    assert strong.p_value == pytest.approx(1 / 28)
+
+
+def test_no_pretrend_rejection_on_the_default_synthetic_data(extract, contract):
+    """The generator's truth has parallel trends; the test must not reject on its default data."""
+    from analysis.payments.asof import as_of
+    from analysis.reports.evaluation import OUTCOMES, outcome_panel
+
+    data = as_of(extract.tables, "2028Q3", contract)
+    for outcome in OUTCOMES:
+        result = att_gt(
+            outcome_panel(data, outcome), "y", "t", "person_id", "g", cluster="household_id"
+        )
+        assert result.pretest["p_value"] >= 0.05, (outcome, result.pretest)
+        # Only event times every cohort contributes to (the quarters since 2021Q2
+        # before the first enrolment cohort).
+        assert result.pretest["event_times"] == list(range(-10, 0)), outcome
+
+
+@pytest.mark.slow
+def test_pretrend_test_size_on_generator_data(tmp_path, contract):
+    """Monte Carlo: under the generator's parallel trends the 5 % test rejects 2–8 % of the time."""
+    from analysis.config import load_synthetic
+    from analysis.data.synth import generate
+    from analysis.data.validate import load_extract
+    from analysis.payments.asof import as_of
+    from analysis.reports.evaluation import OUTCOMES, outcome_panel
+
+    synth = load_synthetic()
+    rejections, tests = 0, 0
+    for seed in range(1000, 1050):
+        out = tmp_path / f"s{seed}"
+        generate(out, contract, synth, seed)
+        data = as_of(load_extract(out, contract).tables, "2028Q3", contract)
+        for outcome in OUTCOMES:
+            panel = outcome_panel(data, outcome)
+            p_value = att_gt(panel, "y", "t", "person_id", "g", cluster="household_id").pretest[
+                "p_value"
+            ]
+            rejections += p_value < 0.05
+            tests += 1
+    assert 0.02 <= rejections / tests <= 0.08, rejections / tests
+
+
+def test_area_level_inference_end_to_end(extract, contract):
+    from analysis.payments.asof import as_of
+    from analysis.reports import evaluation as ev
+
+    data = as_of(extract.tables, "2028Q3", contract)
+    panel = ev.outcome_panel(data, "ladder_step")
+    est = ev.estimate(panel, "ladder_step")
+    area = ev.area_inference(panel, reps=99, seed=contract.seed)
+    assert area["ri_att"] == pytest.approx(est.simple.overall_att, abs=1e-10)
+    assert area["ri_assignments"] == 1771  # C(23, 3)
+    assert 1 / 1771 <= area["ri_p_exact"] <= 1
+    # Reliable needs both the household interval and the exact area-level test.
+    assert ev.reliable(est, area) == (
+        (est.simple.overall_ci[0] > 0 or est.simple.overall_ci[1] < 0) and area["ri_p_exact"] < 0.05
+    )
+    assert not ev.reliable(est, {**area, "ri_p_exact": 0.2})
+    assert ev.balanced_window(est.attgt) == (-10, 12)
+    assert "−10" in ev.event_study_caption(est, "da")

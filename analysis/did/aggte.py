@@ -38,6 +38,8 @@ class AggteResult:
     alpha: float
     critical_value: float
     influence: np.ndarray | None = None  # n × levels, for joint tests of the levels
+    clusters: np.ndarray | None = None  # unit clusters of the influence functions
+    n_units: int = 0
 
     def summary(self) -> pd.DataFrame:
         head = pd.DataFrame(
@@ -225,4 +227,6 @@ def aggte(
         alpha,
         critical,
         level_inf,
+        clusters,
+        n,
     )

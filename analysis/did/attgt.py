@@ -90,6 +90,30 @@ def multiplier_bootstrap(
     return se, float(np.quantile(t_max, 1 - alpha))
 
 
+def parse_formula(xformla: str | list[str] | None) -> list[str] | None:
+    """Covariate columns of an R-style one-sided formula ``"~ x1 + x2"`` (or a list as is).
+
+    Only sums of column names are taken: transformations (``I(x^2)``, ``log(x)``,
+    interactions) are refused with a clear error rather than read wrongly; build such
+    columns in the data first.
+    """
+    if xformla is None or isinstance(xformla, list | tuple):
+        return list(xformla) if xformla else None
+    text = xformla.strip()
+    if not text.startswith("~"):
+        raise EstimationError(
+            f"xformla must be a one-sided formula like '~ x1 + x2', got {xformla!r}"
+        )
+    terms = [term.strip() for term in text[1:].split("+")]
+    if any(not term.isidentifier() and term != "1" for term in terms):
+        raise EstimationError(
+            f"xformla {xformla!r}: only sums of column names are supported (no functions, "
+            "powers or interactions); add transformed columns to the data instead"
+        )
+    columns = [term for term in terms if term != "1"]
+    return columns or None
+
+
 def _constant_within(unit_index: np.ndarray, values: pd.Series, n_units: int) -> bool:
     """True when ``values`` take one value per unit (numbers directly, others via codes)."""
     if pd.api.types.is_numeric_dtype(values):
@@ -147,7 +171,7 @@ def att_gt(
     tname: str,
     idname: str,
     gname: str,
-    xformla: list[str] | None = None,
+    xformla: str | list[str] | None = None,
     control_group: str = "nevertreated",
     est_method: str = "dr",
     cluster: str | None = None,
@@ -157,6 +181,7 @@ def att_gt(
     bstrap: bool = False,
     biters: int = 999,
     seed: int = 0,
+    base_period: str = "varying",
 ) -> ATTgtResult:
     """Estimate every ATT(g,t); see the module docstring for the estimating equations.
 
@@ -165,19 +190,26 @@ def att_gt(
     data : long panel, one row per unit and period.
     yname, tname, idname, gname : outcome, period (consecutive integers), unit id, and
         first treated period (0 for never treated).
-    xformla : covariate columns (values from the base period), or None.
+    xformla : covariates (values from the base period): an R-style formula
+        ``"~ x1 + x2"`` (as R's ``did``; ``"~ 1"`` for none) or a list of columns, or None.
     control_group : "nevertreated" or "notyettreated".
     est_method : "dr", "ipw" or "reg".
     cluster : column to cluster standard errors on (constant within unit).
     weights : sampling weights (constant within unit).
     anticipation : periods of anticipation before ``g``.
     bstrap, biters, seed : multiplier bootstrap for standard errors and uniform bands.
+    base_period : "varying" (pre-period cells compare ``t`` with ``t - 1``, R's
+        default) or "universal" (every cell compares with ``g - 1 - anticipation``,
+        which is left out; the event study then has the shape HonestDiD expects).
     """
     require_columns(
         data, yname=yname, tname=tname, idname=idname, gname=gname, cluster=cluster, weights=weights
     )
+    xformla = parse_formula(xformla)
     for column in xformla or []:
         require_columns(data, covariate=column)
+    if base_period not in ("varying", "universal"):
+        raise EstimationError(f"base_period must be 'varying' or 'universal', got {base_period!r}")
     if control_group not in ("nevertreated", "notyettreated"):
         raise EstimationError(
             f"control_group must be 'nevertreated' or 'notyettreated', got {control_group!r}"
@@ -212,8 +244,8 @@ def att_gt(
     for g in groups:
         for t in periods[1:]:
             post = t >= g - anticipation
-            base = g - 1 - anticipation if post else t - 1
-            if base not in t_position:
+            base = g - 1 - anticipation if post or base_period == "universal" else t - 1
+            if base not in t_position or base == t:
                 continue
             if control_group == "nevertreated":
                 control = G == 0
@@ -300,26 +332,66 @@ def att_gt(
     return result
 
 
-def pretrend_test(result: ATTgtResult) -> dict:
-    """Wald test that every pre-treatment event-time effect θ(e), e < 0, is zero.
+def pretrend_test(result: ATTgtResult, window: str = "balanced") -> dict:
+    """Wald test that the pre-treatment event-time effects θ(e), e < 0, are zero.
 
     The test pools cohorts through the dynamic aggregation: ``W = θ' V⁻¹ θ`` over
     the pre-treatment event times, with ``V`` from their (clustered) influence
-    functions, χ² with one degree of freedom per event time. A test on every
-    pre-treatment ATT(g,t) cell instead would need a covariance matrix of ~100
-    cells estimated from a few dozen households per cohort, which is close to
-    singular and makes the statistic explode.
+    functions. Because ``V`` is estimated from the treated clusters (180
+    households here), ``W`` is referred to Hotelling's ``T²`` distribution,
+    ``W (G - df) / (df (G - 1)) ~ F(df, G - df)`` with ``G`` treated clusters: the χ²
+    reference rejected 9 % instead of 5 % on the generator's parallel-trends data
+    (Monte Carlo, 40 extracts × 4 outcomes), the F reference 5.6 %. With
+    ``window="balanced"`` (default) only the event times to which every cohort
+    contributes enter: the longest leads exist only for the last cohorts, are
+    estimated from a handful of households each, and their variance estimates are
+    too noisy for a χ² reference (the test then rejects far more often than its
+    size under parallel trends). ``window="all"`` uses every pre-treatment event
+    time. A test on every pre-treatment ATT(g,t) cell instead would need a
+    covariance matrix of ~100 cells estimated from a few dozen households per
+    cohort, which is close to singular and makes the statistic explode.
     """
     from analysis.did.aggte import aggte
 
+    if window not in ("balanced", "all"):
+        raise EstimationError(f"window must be 'balanced' or 'all', got {window!r}")
+    nothing = {"statistic": float("nan"), "df": 0, "p_value": float("nan"), "event_times": []}
     dynamic = aggte(result, "dynamic")
-    pre = (dynamic.table["event_time"] < 0).to_numpy() if len(dynamic.table) else np.array([], bool)
+    if not len(dynamic.table):
+        return nothing
+    events = dynamic.table["event_time"].to_numpy()
+    pre = events < 0
+    if window == "balanced":
+        table = result.table
+        cohorts = table["group"].nunique()
+        per_event = table.groupby("event_time")["group"].nunique()
+        every = set(per_event.index[per_event == cohorts])
+        pre = pre & np.isin(events, list(every))
     if not pre.any():
-        return {"statistic": float("nan"), "df": 0, "p_value": float("nan")}
+        return nothing
     att = dynamic.table.loc[pre, "att"].to_numpy()
     inf = cluster_sums(dynamic.influence[:, pre], result.unit_clusters)
     n = result.n_units
     V = inf.T @ inf / n**2
     statistic = float(att @ np.linalg.pinv(V) @ att)
     df = int(np.linalg.matrix_rank(V))
-    return {"statistic": statistic, "df": df, "p_value": float(stats.chi2.sf(statistic, df))}
+    # Hotelling's small-sample reference: V is estimated from the treated clusters,
+    # so W is referred to F(df, G - df) after scaling, with G the number
+    # of treated clusters (the scarcer side); χ² when G is too small for that.
+    treated = result.unit_groups > 0
+    if result.unit_clusters is not None:
+        clusters = len(np.unique(result.unit_clusters[treated]))
+    else:
+        clusters = int(treated.sum())
+    if clusters > df + 1:
+        scaled = statistic / df * (clusters - df) / (clusters - 1)
+        p_value = float(stats.f.sf(scaled, df, clusters - df))
+    else:
+        p_value = float(stats.chi2.sf(statistic, df))
+    return {
+        "statistic": statistic,
+        "df": df,
+        "p_value": p_value,
+        "treated_clusters": clusters,
+        "event_times": [int(e) for e in events[pre]],
+    }

@@ -1,5 +1,5 @@
-"""Inference beyond the analytic: wild cluster bootstrap, randomization inference,
-pre-trend sensitivity and the minimum detectable effect.
+"""Inference beyond the analytic: wild cluster bootstrap, randomization inference
+and the minimum detectable effect (pre-trend sensitivity: :mod:`analysis.did.honestdid`).
 
 With only three intervention areas, area-clustered analytic standard errors are
 unreliable; these procedures are reported beside the household-clustered ones.
@@ -27,15 +27,21 @@ def _two_way_demean(
     time: np.ndarray,
     tol: float = 1e-13,
     max_iter: int = 10_000,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Residual of ``values`` on unit and period dummies (alternating projections; exact when balanced)."""
+    """Residual of ``values`` on unit and period dummies, (weighted) least squares.
+
+    Alternating projections: exact when the panel is balanced, converging to the
+    exact residual otherwise. With ``weights`` each projection takes weighted means.
+    """
     out = values.astype(float).copy()
     n_unit, n_time = unit.max() + 1, time.max() + 1
-    count_unit = np.bincount(unit, minlength=n_unit)
-    count_time = np.bincount(time, minlength=n_time)
+    w = np.ones(len(out)) if weights is None else np.asarray(weights, dtype=float)
+    count_unit = np.bincount(unit, w, minlength=n_unit)
+    count_time = np.bincount(time, w, minlength=n_time)
     for _ in range(max_iter):
-        out -= (np.bincount(unit, out, n_unit) / count_unit)[unit]
-        shift = (np.bincount(time, out, n_time) / count_time)[time]
+        out -= (np.bincount(unit, w * out, n_unit) / count_unit)[unit]
+        shift = (np.bincount(time, w * out, n_time) / count_time)[time]
         out -= shift
         if np.max(np.abs(shift)) < tol:
             break
@@ -182,47 +188,6 @@ def randomization_inference(
     return RandomizationResult(float(observed), float(p_value), len(draws), level, draws)
 
 
-def honest_did(event_study, m_bar: list[float] | None = None, alpha: float = 0.05) -> pd.DataFrame:
-    """Sensitivity of the average post-period effect to violations of parallel trends.
-
-    In the style of Rambachan and Roth (2023), "relative magnitudes": the change in
-    the trend violation between consecutive post periods is at most ``M̄`` times the
-    largest change between consecutive pre periods, ``Δ = max_e<0 |θ(e) - θ(e-1)|``
-    (with θ(-1) = 0 at the reference). For post period ``e`` the bias is then at
-    most ``(e + 1) M̄ Δ``, and the average over post periods at most ``M̄ Δ`` times the
-    mean of ``e + 1``. The robust interval widens the identified set by the normal
-    critical value times the standard error. This is the conservative (union)
-    interval, not the conditional ARP test of the R package ``HonestDiD``.
-    The breakdown value is the smallest M̄ whose interval includes zero.
-    """
-    table = event_study.table
-    pre = table.loc[table["event_time"] < 0].sort_values("event_time")
-    post = table.loc[table["event_time"] >= 0].sort_values("event_time")
-    if pre.empty or post.empty:
-        raise EstimationError("pre-trend sensitivity needs pre- and post-treatment event times")
-    pre_values = np.append(pre["att"].to_numpy(), 0.0)
-    delta = float(np.max(np.abs(np.diff(pre_values)))) if len(pre_values) > 1 else 0.0
-    estimate = event_study.overall_att
-    se = event_study.overall_se
-    horizon = float(np.mean(post["event_time"].to_numpy() + 1))
-    z = stats.norm.ppf(1 - alpha / 2)
-    grid = m_bar if m_bar is not None else [0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]
-    rows = []
-    for m in grid:
-        bias = m * delta * horizon
-        rows.append(
-            {"m_bar": m, "lower": estimate - bias - z * se, "upper": estimate + bias + z * se}
-        )
-    frame = pd.DataFrame(rows)
-    if abs(estimate) > z * se and delta > 0:
-        breakdown = (abs(estimate) - z * se) / (delta * horizon)
-    else:
-        breakdown = 0.0 if abs(estimate) <= z * se else float("inf")
-    frame.attrs["breakdown_m_bar"] = breakdown
-    frame.attrs["max_pre_change"] = delta
-    return frame
-
-
 def mde(
     se: float,
     alpha: float = 0.05,
@@ -239,3 +204,138 @@ def mde(
     if scale_to is not None and n_now:
         se = se * np.sqrt(n_now / scale_to)
     return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se)
+
+
+@dataclass
+class ExactRandomizationResult:
+    """Exact randomization inference over every assignment of intervention status to areas."""
+
+    att: float
+    p_value: float
+    assignments: int
+    n_areas: int
+    n_treated_areas: int
+    distribution: np.ndarray
+
+
+def pseudo_cohorts(households: pd.DataFrame, gname: str, area: str, hhname: str) -> pd.DataFrame:
+    """Each household's enrolment quarter were its area the intervention area.
+
+    Households of an intervention area keep their own quarter. Households of a
+    comparison area get the intervention households' quarters in the same
+    proportions, in the order of their pseudonymous id (the order carries no
+    information), so a pseudo-treated area enrols like the real ones did.
+    """
+    treated = np.sort(households.loc[households[gname] > 0, gname].to_numpy())
+    if len(treated) == 0:
+        raise EstimationError("no treated households")
+    out = households[[hhname, area, gname]].copy()
+    intervention_areas = out.loc[out[gname] > 0, area].unique()
+    comparison = (out[gname] == 0) & ~out[area].isin(intervention_areas)
+    for _, part in out.loc[comparison].groupby(area):
+        order = part.sort_values(hhname).index
+        share = (np.arange(len(order)) + 0.5) / len(order)
+        out.loc[order, gname] = treated[
+            np.minimum((share * len(treated)).astype(int), len(treated) - 1)
+        ]
+    return out
+
+
+def exact_randomization_inference(
+    data: pd.DataFrame,
+    yname: str,
+    tname: str,
+    idname: str,
+    gname: str,
+    area: str,
+    hhname: str,
+) -> ExactRandomizationResult:
+    """Exact p-value of the Callaway–Sant'Anna simple ATT, enumerating area assignments.
+
+    Under the sharp null of no effect for anyone the outcomes are fixed and only the
+    assignment of intervention status to areas is random. Every choice of as many
+    areas as were treated (C(23, 3) = 1771 here) is enumerated; the units of the
+    chosen areas get the enrolment quarters of :func:`pseudo_cohorts`, the others are
+    the never-treated comparison, and the statistic is the CS simple ATT
+    (never-treated comparison, no covariates) of that assignment. The p-value is the
+    share of assignments whose |ATT| is at least the observed one (the observed
+    assignment included), so it is exact and at least 1/#assignments.
+
+    The statistic is vectorised: each area's sums of ``Y_t - Y_{g-1}`` and counts per
+    (cohort, period), for its units as treated and as comparison, are computed once;
+    an assignment's ATT(g,t) are then differences of sums over its areas.
+    """
+    from itertools import combinations
+
+    require_columns(data, yname=yname, tname=tname, idname=idname, gname=gname, area=area)
+    units = data.drop_duplicates(idname)[[idname, hhname, area, gname]]
+    if units.groupby(idname)[area].nunique().max() > 1:
+        raise EstimationError(f"{area} must be constant within {idname}")
+    households = units.drop_duplicates(hhname)
+    pseudo = pseudo_cohorts(households, gname, area, hhname).set_index(hhname)[gname]
+    areas, area_of_unit = np.unique(units[area].to_numpy(), return_inverse=True)
+    treated_areas = np.unique(area_of_unit[units[gname].to_numpy() > 0])
+    n_areas, k = len(areas), len(treated_areas)
+    if n_areas - k < 1:
+        raise EstimationError("no comparison areas")
+    # Wide outcome matrix: units × periods.
+    unit_index = pd.Index(units[idname])
+    periods = np.sort(data[tname].unique())
+    Y = np.full((len(units), len(periods)), np.nan)
+    Y[unit_index.get_indexer(data[idname]), np.searchsorted(periods, data[tname])] = data[
+        yname
+    ].to_numpy(float)
+    g_unit = units[hhname].map(pseudo).to_numpy()
+    cohorts = np.unique(g_unit[g_unit > 0])
+    position = {t: i for i, t in enumerate(periods)}
+    # Post cells (g, t) with a base period in the data.
+    cells = [(g, t) for g in cohorts for t in periods if t >= g and (g - 1) in position]
+    S = np.zeros((n_areas, len(cells)))  # sums of ΔY of the area's units as treated (cohort g)
+    N = np.zeros((n_areas, len(cells)))
+    C = np.zeros((n_areas, len(cells)))  # sums of ΔY of all the area's units (as comparison)
+    M = np.zeros((n_areas, len(cells)))
+    C0 = np.zeros((n_areas, len(cells)))  # ... of its never-enrolled units when it is treated
+    M0 = np.zeros((n_areas, len(cells)))
+    for j, (g, t) in enumerate(cells):
+        dy = Y[:, position[t]] - Y[:, position[g - 1]]
+        ok = ~np.isnan(dy)
+        in_g = ok & (g_unit == g)
+        S[:, j] = np.bincount(area_of_unit[in_g], dy[in_g], n_areas)
+        N[:, j] = np.bincount(area_of_unit[in_g], minlength=n_areas)
+        C[:, j] = np.bincount(area_of_unit[ok], dy[ok], n_areas)
+        M[:, j] = np.bincount(area_of_unit[ok], minlength=n_areas)
+        never = ok & (g_unit == 0)
+        C0[:, j] = np.bincount(area_of_unit[never], dy[never], n_areas)
+        M0[:, j] = np.bincount(area_of_unit[never], minlength=n_areas)
+    # Persons per cohort and area (the cohort weights p_g of the simple aggregation).
+    P = np.zeros((n_areas, len(cohorts)))
+    enrolled = g_unit > 0
+    np.add.at(P, (area_of_unit[enrolled], np.searchsorted(cohorts, g_unit[enrolled])), 1.0)
+    cell_cohort = np.searchsorted(cohorts, [g for g, _ in cells])
+    assignments = np.array(list(combinations(range(n_areas), k)))
+    chosen = np.zeros((len(assignments), n_areas))
+    chosen[np.arange(len(assignments))[:, None], assignments] = 1.0
+    treated_sum, treated_n = chosen @ S, chosen @ N
+    control_sum = C.sum(axis=0) - chosen @ (C - C0)
+    control_n = M.sum(axis=0) - chosen @ (M - M0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        att = treated_sum / treated_n - control_sum / control_n
+    weight = (chosen @ P)[:, cell_cohort] * (treated_n > 0) * (control_n > 0)
+    stat = np.nansum(att * weight, axis=1) / weight.sum(axis=1)
+    observed_row = np.flatnonzero((assignments == np.sort(treated_areas)).all(axis=1))[0]
+    observed = float(stat[observed_row])
+    p_value = float(np.mean(np.abs(stat) >= abs(observed) - 1e-12))
+    return ExactRandomizationResult(observed, p_value, len(assignments), n_areas, k, stat)
+
+
+def mde_randomization(distribution: np.ndarray, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Minimum detectable effect of the randomization test from its null distribution.
+
+    The test rejects when |ATT| exceeds the ``1-α`` quantile of |ATT*| over the
+    assignments; an effect is detected with probability ``power`` when it exceeds
+    that critical value by ``z_power`` standard deviations of ATT* (the spread of
+    the estimate across assignments, a normal approximation).
+    """
+    distribution = np.asarray(distribution, dtype=float)
+    critical = float(np.quantile(np.abs(distribution), 1 - alpha))
+    return critical + float(stats.norm.ppf(power)) * float(np.std(distribution))

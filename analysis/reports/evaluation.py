@@ -13,24 +13,25 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis.config import Contract
 from analysis.did import (
     aggte,
     att_gt,
-    honest_did,
     mde,
-    randomization_inference,
     twfe,
     wild_bootstrap,
 )
 from analysis.did.checks import EstimationError
+from analysis.did.inference import exact_randomization_inference
 from analysis.payments.absence import pupil_panel
 from analysis.payments.asof import AsOfData
 from analysis.payments.targets import RANK_OF_MEASURE, STEP_OF_CATEGORY
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports import disclosure
 
+COVARIATES = ("age", "female", "open_cases", "single_parent")
 OUTCOMES = ("ladder_step", "self_supporting", "support_level", "absence_rate")
 LABELS = {
     "da": {
@@ -82,10 +83,43 @@ def outcome_panel(data: AsOfData, outcome: str) -> pd.DataFrame:
         )
     else:
         raise EstimationError(f"unknown outcome {outcome!r}")
-    frame = frame[columns].copy()
+    frame = frame.merge(
+        persons[["person_id", "birth_year", "sex", "open_cases"]].rename(
+            columns={"open_cases": "open_cases_hh"}
+        ),
+        on="person_id",
+        suffixes=("_drop", ""),
+    )
+    # Baseline covariates for the doubly robust estimate (values at the base period).
+    frame["age"] = (frame["t"] // 4 - frame["birth_year"]).astype(float)
+    frame["female"] = (frame["sex"] == "K").astype(float)
+    frame["open_cases"] = frame["open_cases_hh"].astype(float)
+    frame["single_parent"] = (frame["household_type"] == "single_parent").astype(float)
+    frame = frame[columns + list(COVARIATES)].copy()
     frame["t"] = frame["t"].astype(int)
     frame["treated"] = ((frame["g"] > 0) & (frame["t"] >= frame["g"])).astype(int)
     return frame.reset_index(drop=True)
+
+
+def balanced_window(result) -> tuple[int, int]:
+    """Event times every cohort contributes to: ``(min_e, max_e)`` of the event study.
+
+    Before enrolment every cohort; after enrolment every cohort that has reached
+    enrolment in the data. Outside this window an event-time effect would average
+    over a different, smaller set of cohorts than its neighbours, so a bend in the
+    curve could be a change of cohorts rather than of the effect.
+    """
+    table = result.table
+    pre = table.loc[~table["post"]].groupby("group")["event_time"].min()
+    post = table.loc[table["post"]].groupby("group")["event_time"].max()
+    min_e = int(pre.max()) if len(pre) else -1
+    max_e = int(post.min()) if len(post) else -1
+    return min_e, max_e
+
+
+def cohorts_per_event_time(result) -> pd.Series:
+    """How many cohorts contribute to each event time (all of the attgt table)."""
+    return result.table.groupby("event_time")["group"].nunique()
 
 
 @dataclass
@@ -129,7 +163,9 @@ def estimate(
         attgt=result,
         simple=aggte(result, "simple"),
         group=aggte(result, "group"),
-        dynamic=aggte(result, "dynamic"),
+        # Leads: the balanced window (every cohort); lags: as far as any cohort
+        # reaches, with the cohorts per event time printed in the figure.
+        dynamic=aggte(result, "dynamic", min_e=balanced_window(result)[0]),
         calendar=aggte(result, "calendar"),
         n_persons=int(panel["person_id"].nunique()),
         n_treated_persons=int(panel.loc[panel["g"] > 0, "person_id"].nunique()),
@@ -200,10 +236,98 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
             linestyle="--",
             label="Sand effekt (syntetisk)" if lang == "da" else "True effect (synthetic)",
         )
-    ax.set_xlabel("Kvartaler siden indskrivning" if lang == "da" else "Quarters since enrolment")
+    counts = cohorts_per_event_time(est.attgt)
+    low, high = balanced_window(est.attgt)
+    if high < table["event_time"].max():
+        ax.axvspan(high + 0.5, table["event_time"].max() + 0.5, color="grey", alpha=0.08, lw=0)
+    for e in table["event_time"]:
+        ax.annotate(
+            str(int(counts.get(e, 0))),
+            (e, 0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            fontsize=6,
+            color="grey",
+        )
+    ax.set_xlabel(
+        "Kvartaler siden indskrivning (tal nederst: antal kohorter)"
+        if lang == "da"
+        else "Quarters since enrolment (numbers at the bottom: cohorts)"
+    )
     ax.set_ylabel(LABELS[lang][est.outcome])
     ax.legend(fontsize=8)
     return fig
+
+
+def event_study_caption(est: EffectEstimate, lang: str) -> str:
+    """Caption of an event study: window, cohorts, aggregation and the uniform band explained."""
+    table = est.dynamic.table
+    counts = cohorts_per_event_time(est.attgt)
+    low, high = int(table["event_time"].min()), int(table["event_time"].max())
+    _, balanced_high = balanced_window(est.attgt)
+    low = str(low).replace("-", "−")  # typographic minus, as in the report's numbers
+    total = int(counts.max()) if len(counts) else 0
+    if lang == "da":
+        beyond = (
+            f" Efter kvartal {balanced_high} (gråt felt) bidrager kun de tidligste kohorter; tallene nederst viser antallet af kohorter pr. kvartal."
+            if balanced_high < high
+            else ""
+        )
+        return (
+            f"Event study: {LABELS[lang][est.outcome].lower()}. Kvartal {low} til {high} i forhold til indskrivning; alle {total} indskrivningskohorter bidrager til kvartalerne før indskrivning, og alle, der er nået til indskrivning, til kvartal 0 til {balanced_high}.{beyond} "
+            "Efter indskrivning måles ændringen siden kvartalet før indskrivning, før indskrivning ændringen fra det foregående kvartal (så punkterne før indskrivning tester parallelle forløb kvartal for kvartal). Hvert punkt er gennemsnittet af kohorternes effekter (ATT(g,t)) i det kvartal, vægtet med kohorternes størrelse. Lodrette streger: punktvise 95 %-intervaller; det skraverede bånd dækker hele kurven samtidig med 95 % sandsynlighed (multiplier bootstrap)."
+        )
+    beyond = (
+        f" After quarter {balanced_high} (grey area) only the earliest cohorts contribute; the numbers at the bottom are the cohorts per quarter."
+        if balanced_high < high
+        else ""
+    )
+    return (
+        f"Event study: {LABELS[lang][est.outcome].lower()}. Quarters {low} to {high} relative to enrolment; all {total} enrolment cohorts contribute to the quarters before enrolment, and all that have reached enrolment to quarters 0 to {balanced_high}.{beyond} "
+        "After enrolment the change since the quarter before enrolment is measured, before enrolment the change from the previous quarter (so the points before enrolment test parallel trends quarter by quarter). Each point is the average of the cohorts' effects (ATT(g,t)) in that quarter, weighted by cohort size. Vertical bars: pointwise 95% intervals; the shaded band covers the whole curve simultaneously with 95% probability (multiplier bootstrap)."
+    )
+
+
+def covariate_table(
+    estimates: dict[str, EffectEstimate], panels: dict[str, pd.DataFrame], lang: str
+) -> pd.DataFrame:
+    """Unconditional CS simple ATT beside the doubly robust one with baseline covariates."""
+    da = lang == "da"
+    rows = []
+    for outcome, est in estimates.items():
+        panel = panels[outcome]
+        # Covariates constant within a person in the base period only: drop those
+        # that do not vary at all (e.g. single parents among pupils' households).
+        usable = [c for c in COVARIATES if panel[c].nunique() > 1]
+        dr = aggte(
+            att_gt(
+                panel,
+                "y",
+                "t",
+                "person_id",
+                "g",
+                xformla="~ " + " + ".join(usable) if usable else None,
+                est_method="dr",
+                cluster="household_id",
+            ),
+            "simple",
+        )
+        rows.append(
+            {
+                ("Udfald" if da else "Outcome"): LABELS[lang][outcome],
+                ("Uden baggrundsvariable" if da else "Without covariates"): est.simple.overall_att,
+                ("95 %-KI, uden" if da else "95% CI, without"): _interval(
+                    *est.simple.overall_ci, lang
+                ),
+                ("Dobbelt robust" if da else "Doubly robust"): dr.overall_att,
+                ("95 %-KI, dobbelt robust" if da else "95% CI, doubly robust"): _interval(
+                    *dr.overall_ci, lang
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def balance_table(data: AsOfData, lang: str) -> pd.DataFrame:
@@ -257,52 +381,138 @@ def power_table(
     planned_households: int,
     enrolled_households: int,
     lang: str,
+    areas: dict[str, dict] | None = None,
 ) -> pd.DataFrame:
-    """Minimum detectable effect (80 % power, 5 % level) now and at full enrolment."""
+    """Minimum detectable effect (80 % power, 5 % level): now, at full enrolment, at area level.
+
+    The area-level MDE is the effect the exact randomization test would detect with
+    80 % power: the 95 % quantile of |ATT| over the area assignments plus 0,84 times
+    their standard deviation (normal approximation of the estimate's spread across
+    assignments). With three intervention areas it is usually far larger than the
+    household-level MDE.
+    """
+    from analysis.did.inference import mde_randomization
+
+    da = lang == "da"
     rows = []
     for outcome, est in estimates.items():
-        rows.append(
-            {
-                ("Udfald" if lang == "da" else "Outcome"): LABELS[lang][outcome],
-                ("Standardfejl" if lang == "da" else "Standard error"): est.simple.overall_se,
-                ("MDE nu" if lang == "da" else "MDE now"): mde(est.simple.overall_se),
-                ("MDE ved fuld indskrivning" if lang == "da" else "MDE at full enrolment"): mde(
-                    est.simple.overall_se, scale_to=planned_households, n_now=enrolled_households
-                ),
-            }
-        )
+        row = {
+            ("Udfald" if da else "Outcome"): LABELS[lang][outcome],
+            ("Standardfejl" if da else "Standard error"): est.simple.overall_se,
+            ("MDE nu" if da else "MDE now"): mde(est.simple.overall_se),
+            ("MDE ved fuld indskrivning" if da else "MDE at full enrolment"): mde(
+                est.simple.overall_se, scale_to=planned_households, n_now=enrolled_households
+            ),
+        }
+        if areas and outcome in areas:
+            row[("MDE, områdeniveau" if da else "MDE, area level")] = mde_randomization(
+                areas[outcome]["ri_distribution"]
+            )
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
+def area_inference(panel: pd.DataFrame, reps: int, seed: int) -> dict:
+    """Area-level inference for one outcome: exact randomization inference and the wild cluster bootstrap."""
+    ri = exact_randomization_inference(
+        panel, "y", "t", "person_id", "g", area="area", hhname="household_id"
+    )
+    wild = wild_bootstrap(
+        panel, "y", "t", "person_id", "treated", cluster="area", reps=reps, seed=seed
+    )
+    return {
+        "ri_att": ri.att,
+        "ri_p_exact": ri.p_value,
+        "ri_assignments": ri.assignments,
+        "areas_total": ri.n_areas,
+        "areas_intervention": ri.n_treated_areas,
+        "wild_att": wild.att,
+        "wild_p_bootstrap": wild.p_value,
+        "ri_distribution": ri.distribution,
+    }
+
+
+def reliable(est: EffectEstimate, area: dict | None, alpha: float = 0.05) -> bool:
+    """Statistically reliable by the most conservative valid inference.
+
+    The household-clustered interval must exclude zero and, where area-level
+    randomization inference is available, its exact p-value must be below ``alpha``:
+    with three intervention areas, shocks shared within an area are not covered by
+    household clustering. The wild cluster bootstrap is not used to decide, because
+    with three treated clusters it is known to be unreliable.
+    """
+    low, high = est.simple.overall_ci
+    significant = low > 0 or high < 0
+    if area is not None:
+        significant = significant and area["ri_p_exact"] < alpha
+    return bool(significant)
+
+
+def area_inference_table(
+    estimates: dict[str, EffectEstimate], areas: dict[str, dict], lang: str
+) -> pd.DataFrame:
+    """Per outcome: CS estimate, household-clustered p, exact area RI p, wild bootstrap p."""
+    from analysis.render.numbers import number
+
+    da = lang == "da"
+    rows = []
+    for outcome, est in estimates.items():
+        area = areas[outcome]
+        z = est.simple.overall_att / est.simple.overall_se
+        p_household = float(2 * stats.norm.sf(abs(z)))
+        rows.append(
+            {
+                ("Udfald" if da else "Outcome"): LABELS[lang][outcome],
+                ("Estimat (CS)" if da else "Estimate (CS)"): est.simple.overall_att,
+                ("p, husstandsklynger" if da else "p, household clusters"): p_household,
+                (
+                    "p, randomisering (områder, eksakt)"
+                    if da
+                    else "p, randomization (areas, exact)"
+                ): area["ri_p_exact"],
+                (
+                    "p, wild cluster bootstrap (områder)"
+                    if da
+                    else "p, wild cluster bootstrap (areas)"
+                ): area["wild_p_bootstrap"],
+                ("Statistisk sikker" if da else "Statistically reliable"): (
+                    ("ja" if da else "yes") if reliable(est, area) else ("nej" if da else "no")
+                ),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame.attrs["assignments"] = number(next(iter(areas.values()))["ri_assignments"], 0, lang)
+    return frame
+
+
+def area_inference_text(areas: dict[str, dict], lang: str) -> str:
+    """Why area-level inference decides, and why the wild cluster bootstrap does not."""
+    first = next(iter(areas.values()))
+    k, n, count = first["areas_intervention"], first["areas_total"], first["ri_assignments"]
+    if lang == "da":
+        return (
+            f"Husstandene er indskrevet i {k} indsatsområder og sammenlignes med husstande i {n - k} andre områder, så stød, der rammer et helt område, deles af alle husstande i det. Husstandsklyngede standardfejl tager ikke højde for det. "
+            f"Randomiseringsinferensen gennemgår derfor alle {count} måder at vælge {k} af de {n} områder som indsatsområder på, giver de valgte områders husstande indskrivningskvartaler som i den faktiske indsatsgruppe og beregner Callaway–Sant'Anna-estimatet for hver; p-værdien er andelen af valg med et mindst lige så stort estimat (i absolut værdi) og er eksakt under nulhypotesen om ingen effekt for nogen. "
+            f"Wild cluster bootstrap på områdeniveau vises til sammenligning, men er kendt for at være upålidelig med så få behandlede klynger ({k}). "
+            "En effekt kaldes statistisk sikker kun, når både det husstandsklyngede interval udelukker nul og randomiseringsinferensen giver p < 0,05."
+        )
+    return (
+        f"Households are enrolled in {k} intervention areas and compared with households in {n - k} other areas, so shocks that hit a whole area are shared by all its households. Household-clustered standard errors do not allow for that. "
+        f"Randomization inference therefore goes through all {count} ways of choosing {k} of the {n} areas as intervention areas, gives the chosen areas' households enrolment quarters as in the actual intervention group and computes the Callaway–Sant'Anna estimate for each; the p-value is the share of choices with an estimate at least as large (in absolute value) and is exact under the null of no effect for anyone. "
+        f"The wild cluster bootstrap at area level is shown for comparison but is known to be unreliable with so few treated clusters ({k}). "
+        "An effect is called statistically reliable only when the household-clustered interval excludes zero and randomization inference gives p < 0.05."
+    )
+
+
 def robustness_table(
-    panel: pd.DataFrame,
-    est: EffectEstimate,
-    contract: Contract,
-    lang: str,
-    reps: int,
-    permutations: int,
+    panel: pd.DataFrame, est: EffectEstimate, contract: Contract, lang: str
 ) -> tuple[pd.DataFrame, dict]:
-    """Never- vs not-yet-treated, wild cluster bootstrap by area, randomization inference by area."""
+    """Never- vs not-yet-treated comparison for one outcome."""
     not_yet = aggte(
         att_gt(
             panel, "y", "t", "person_id", "g", control_group="notyettreated", cluster="household_id"
         ),
         "simple",
-    )
-    wild = wild_bootstrap(
-        panel, "y", "t", "person_id", "treated", cluster="area", reps=reps, seed=contract.seed
-    )
-    households = panel.drop_duplicates("household_id")
-    ri = randomization_inference(
-        panel,
-        "y",
-        "t",
-        "person_id",
-        "g",
-        level="area",
-        area="area",
-        permutations=permutations,
-        seed=contract.seed,
     )
     da = lang == "da"
     rows = [
@@ -311,54 +521,137 @@ def robustness_table(
             if da
             else "CS, never-treated comparison",
             "Estimat" if da else "Estimate": est.simple.overall_att,
-            "p / KI" if da else "p / CI": _interval(*est.simple.overall_ci, lang),
+            "KI" if da else "CI": _interval(*est.simple.overall_ci, lang),
         },
         {
             "Analyse" if da else "Analysis": "CS, endnu-ikke-behandlede som kontrol"
             if da
             else "CS, not-yet-treated comparison",
             "Estimat" if da else "Estimate": not_yet.overall_att,
-            "p / KI" if da else "p / CI": _interval(*not_yet.overall_ci, lang),
-        },
-        {
-            "Analyse"
-            if da
-            else "Analysis": f"TWFE, wild cluster bootstrap ({wild.n_clusters} områder)"
-            if da
-            else f"TWFE, wild cluster bootstrap ({wild.n_clusters} areas)",
-            "Estimat" if da else "Estimate": wild.att,
-            "p / KI" if da else "p / CI": f"p = {wild.p_value:.3f}".replace(
-                ".", "," if da else "."
-            ),
-        },
-        {
-            "Analyse" if da else "Analysis": "Randomiseringsinferens (områder)"
-            if da
-            else "Randomization inference (areas)",
-            "Estimat" if da else "Estimate": ri.att,
-            "p / KI" if da else "p / CI": f"p = {ri.p_value:.3f}".replace(".", "," if da else "."),
+            "KI" if da else "CI": _interval(*not_yet.overall_ci, lang),
         },
     ]
-    return pd.DataFrame(rows), {
-        "not_yet_att": not_yet.overall_att,
-        "wild_p_bootstrap": wild.p_value,
-        "ri_p_permutation": ri.p_value,
-        "n_households": int(households.shape[0]),
-    }
+    return pd.DataFrame(rows), {"not_yet_att": not_yet.overall_att}
 
 
-def sensitivity_table(est: EffectEstimate, lang: str) -> tuple[pd.DataFrame, float]:
-    """Pre-trend sensitivity (relative magnitudes) of the average post-period effect."""
-    frame = honest_did(est.dynamic)
-    breakdown = frame.attrs["breakdown_m_bar"]
-    shown = frame.rename(
+SENSITIVITY_PRE = 3  # pre-period coefficients (event times -4 … -2; -1 is the reference)
+SENSITIVITY_POST = 8  # post-period coefficients at most (event times 0 … 7)
+M_BAR_GRID = np.round(np.arange(0, 2.0001, 0.1), 2)
+
+
+@dataclass
+class Sensitivity:
+    """Rambachan–Roth relative-magnitudes sensitivity of one outcome."""
+
+    outcome: str
+    table: pd.DataFrame  # m_bar, lb, ub
+    original: tuple[float, float]
+    breakdown: float
+    num_pre: int
+    num_post: int
+
+
+def sensitivity_analysis(panel: pd.DataFrame, outcome: str, seed: int = 0) -> Sensitivity | None:
+    """Robust intervals for the average effect over the post quarters, against M̄.
+
+    The event study is re-estimated with a universal base period (every coefficient
+    relative to the quarter before enrolment), clustered by household, on the window
+    of ``SENSITIVITY_PRE`` pre and up to ``SENSITIVITY_POST`` post event times; the
+    target is the average of the post coefficients. Intervals come from the ARP
+    conditional test (:func:`analysis.did.honestdid.sensitivity_rm`); the breakdown
+    value is refined by bisection to 0,01 between the grid's points. None when the
+    data have too few pre or post periods.
+    """
+    from analysis.did import honestdid
+
+    result = att_gt(
+        panel, "y", "t", "person_id", "g", cluster="household_id", base_period="universal"
+    )
+    dynamic = aggte(result, "dynamic", min_e=-(SENSITIVITY_PRE + 1), max_e=SENSITIVITY_POST - 1)
+    betahat, sigma, num_pre, num_post = honestdid.event_study_inputs(dynamic)
+    if num_pre < 2 or num_post < 1:
+        return None
+    options = {"method": "Conditional", "search": "bisection", "seed": seed, "grid_points": 500}
+
+    def run(m_bars):
+        return honestdid.sensitivity_rm(
+            betahat, sigma, num_pre, num_post, m_bar_vec=m_bars, **options
+        )
+
+    table = run(M_BAR_GRID)
+    breakdown = honestdid.breakdown_value(table)
+    if 0 < breakdown < np.inf:
+        low, high = breakdown - 0.1, breakdown
+        while high - low > 0.01 + 1e-9:
+            mid = round((low + high) / 2, 4)
+            row = run([mid]).iloc[0]
+            covers = np.isnan(row["lb"]) or row["lb"] <= 0 <= row["ub"]
+            low, high = (low, mid) if covers else (mid, high)
+        breakdown = round(high, 2)
+    original = honestdid.original_ci(betahat, sigma, num_pre, num_post)
+    return Sensitivity(outcome, table, original, breakdown, num_pre, num_post)
+
+
+def sensitivity_target(sens: Sensitivity, lang: str) -> str:
+    """The target parameter in words."""
+    last = sens.num_post - 1
+    if lang == "da":
+        return f"gennemsnitlig effekt i kvartal 0–{last} efter indskrivning"
+    return f"average effect in quarters 0–{last} after enrolment"
+
+
+def sensitivity_figure(sens: Sensitivity, lang: str):
+    """Robust interval against M̄ (relative magnitudes), the breakdown value marked."""
+    apply_theme()
+    table = sens.table
+    fig, ax = plt.subplots(figsize=(6.0, 3.2))
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.vlines(
+        table["m_bar"],
+        table["lb"],
+        table["ub"],
+        color=PRIMARY,
+        linewidth=2.2,
+        label="Robust 95 %-interval" if lang == "da" else "Robust 95% interval",
+    )
+    ax.vlines(
+        [-0.15],
+        [sens.original[0]],
+        [sens.original[1]],
+        color=ACCENT,
+        linewidth=2.2,
+        label="Parallelle forløb (M̄ = 0, klassisk)"
+        if lang == "da"
+        else "Parallel trends (classic)",
+    )
+    if np.isfinite(sens.breakdown):
+        from analysis.render.numbers import number
+
+        ax.axvline(sens.breakdown, color="grey", linestyle="--", linewidth=0.9)
+        ax.annotate(
+            ("Nedbrudspunkt M̄ = " if lang == "da" else "Breakdown M̄ = ")
+            + number(sens.breakdown, 2, lang),
+            (sens.breakdown, ax.get_ylim()[1]),
+            xytext=(4, -12),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_xlabel("M̄ (relative størrelser)" if lang == "da" else "M̄ (relative magnitudes)")
+    ax.set_ylabel(LABELS[lang][sens.outcome])
+    ax.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def sensitivity_table(sens: Sensitivity, lang: str) -> pd.DataFrame:
+    """The robust intervals at M̄ = 0, 0,5, 1, 1,5, 2 (the figure shows the whole grid)."""
+    shown = sens.table.loc[sens.table["m_bar"].isin([0.0, 0.5, 1.0, 1.5, 2.0])]
+    return shown.rename(
         columns={
             "m_bar": "M̄",
-            "lower": "Nedre" if lang == "da" else "Lower",
-            "upper": "Øvre" if lang == "da" else "Upper",
+            "lb": "Nedre" if lang == "da" else "Lower",
+            "ub": "Øvre" if lang == "da" else "Upper",
         }
     )
-    return shown, breakdown
 
 
 def heterogeneity_table(
@@ -581,14 +874,16 @@ def record_effects(results, estimates: dict[str, EffectEstimate], payments) -> N
         )
 
 
-def headline_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
-    """The effects in words, with their uncertainty."""
+def headline_text(
+    estimates: dict[str, EffectEstimate], lang: str, areas: dict[str, dict] | None = None
+) -> str:
+    """The effects in words, with their uncertainty (wording by :func:`reliable`)."""
     from analysis.render.numbers import number
 
     lines = []
     for outcome, est in estimates.items():
         low, high = est.simple.overall_ci
-        significant = low > 0 or high < 0
+        significant = reliable(est, (areas or {}).get(outcome))
         pretrend_p = est.attgt.pretest["p_value"]
         scale, unit, decimals = (
             (100, " procentpoint" if lang == "da" else " percentage points", 1)
@@ -664,6 +959,8 @@ class EvaluationReport:
     estimates: dict[str, EffectEstimate]
     panels: dict[str, pd.DataFrame]
     results: object
+    sensitivity: dict = None
+    areas: dict = None  # area-level inference per outcome (area_inference)
 
 
 def prepare(
@@ -699,4 +996,21 @@ def prepare(
     results.set_inputs(context.checksums)
     record_effects(results, estimates, payments)
     record_key_numbers(results, payments, contract)
-    return EvaluationReport(contract, context, payments, estimates, panels, results)
+    areas = {
+        outcome: area_inference(panel, max(bootstrap_reps, 99), contract.seed)
+        for outcome, panel in panels.items()
+    }
+    for outcome, area in areas.items():
+        results.add_many(
+            f"area_inference.{outcome}",
+            {k: v for k, v in area.items() if k != "ri_distribution"},
+        )
+    sensitivity = {}
+    for outcome, panel in panels.items():
+        sens = sensitivity_analysis(panel, outcome, seed=contract.seed)
+        if sens is not None:
+            sensitivity[outcome] = sens
+            results.add(f"sensitivity.{outcome}.breakdown_m_bar", sens.breakdown)
+    return EvaluationReport(
+        contract, context, payments, estimates, panels, results, sensitivity, areas
+    )

@@ -8,6 +8,7 @@ table or figure named as its source (for the appendix of tables and figures).
 from __future__ import annotations
 
 from analysis.render import show
+from analysis.render.numbers import number
 from analysis.reports import evaluation as ev
 from analysis.reports import quarterly_view as view
 from analysis.reports.text import t
@@ -25,7 +26,7 @@ EVENT_STUDIES = {
 def summary(report: ev.EvaluationReport, lang: str) -> None:
     """The one-page summary: enrolment and payments in words, effects in words, key figures."""
     text = view.summary(report.payments, report.contract, lang)
-    effects = ev.headline_text(report.estimates, lang)
+    effects = ev.headline_text(report.estimates, lang, report.areas)
     why = effect_and_payment_text(report, lang)
     show.text(
         f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{text}\n\n{effects}"
@@ -105,9 +106,55 @@ def effects(report: ev.EvaluationReport, lang: str, explain_twfe: bool = False) 
             ev.event_study_figure(
                 report.estimates[outcome], lang, truth.get(outcome, {}).get("by_event_time")
             ),
-            caption="Event study: " + ev.LABELS[lang][outcome],
+            caption=ev.event_study_caption(report.estimates[outcome], lang),
             label=label,
             source=f"{EV}.event_study_figure",
+        )
+
+
+SENSITIVITY_FIGURES = {
+    "ladder_step": "fig-sens-ladder",
+    "self_supporting": "fig-sens-selfsupport",
+    "support_level": "fig-sens-support",
+    "absence_rate": "fig-sens-absence",
+}
+
+
+def sensitivity(report: ev.EvaluationReport, lang: str) -> None:
+    """Rambachan–Roth sensitivity to violations of parallel trends, one figure per outcome."""
+    da = lang == "da"
+    show.text(
+        "## "
+        + (
+            "Følsomhed over for brud på parallelle forløb"
+            if da
+            else "Sensitivity to violations of parallel trends"
+        )
+        + "\n\n"
+        + (
+            "Figurerne viser, hvor robust effekten er, hvis forløbene i indsats- og kontrolgruppen ikke ville have været parallelle (Rambachan og Roth 2023, relative størrelser): M̄ = 1 betyder, at bruddet efter indskrivning fra kvartal til kvartal højst er så stort som det største brud før indskrivning. Intervallerne er 95 %-konfidensintervaller fra den betingede test af Andrews, Roth og Pakes; nedbrudspunktet er den mindste M̄, hvor intervallet indeholder nul."
+            if da
+            else "The figures show how robust the effect is if the intervention and comparison groups would not have followed parallel trends (Rambachan and Roth 2023, relative magnitudes): M̄ = 1 means that the violation after enrolment changes from quarter to quarter by at most as much as the largest change before enrolment. Intervals are 95% confidence sets from the conditional test of Andrews, Roth and Pakes; the breakdown value is the smallest M̄ at which the interval contains zero."
+        )
+    )
+    for outcome, label in SENSITIVITY_FIGURES.items():
+        sens = report.sensitivity.get(outcome)
+        if sens is None:
+            continue
+        breakdown = (
+            ("ingen inden for M̄ ≤ 2" if da else "none within M̄ ≤ 2")
+            if sens.breakdown == float("inf")
+            else number(sens.breakdown, 2, lang)
+        )
+        show.figure(
+            ev.sensitivity_figure(sens, lang),
+            caption=(
+                f"Følsomhed: {ev.LABELS[lang][outcome].lower()}, målparameter {ev.sensitivity_target(sens, lang)}; nedbrudspunkt M̄ = {breakdown}"
+                if da
+                else f"Sensitivity: {ev.LABELS[lang][outcome].lower()}, target parameter {ev.sensitivity_target(sens, lang)}; breakdown M̄ = {breakdown}"
+            ),
+            label=label,
+            source=f"{EV}.sensitivity_figure",
         )
 
 
@@ -173,13 +220,16 @@ def methods(report: ev.EvaluationReport, lang: str) -> None:
     da = lang == "da"
     minimum = report.contract.disclosure.min_persons
     intro = (
-        "Data: registerdata (ydelser, sociale foranstaltninger, skolefravær), spørgeskema om livstilfredshed og kommunens handleplaner. Effekter estimeres med forskel-i-forskelle: TWFE (linearmodels PanelOLS) og Callaway–Sant'Anna ATT(g,t) med aldrig-indskrevne husstande som kontrolgruppe. "
+        "Data: registerdata (ydelser, sociale foranstaltninger, skolefravær), spørgeskema om livstilfredshed og kommunens handleplaner. Effekter estimeres med forskel-i-forskelle: TWFE (to-vejs faste effekter; klyngerobuste standardfejl med samme småstikprøvekorrektion som Stata reghdfe og R fixest) og Callaway–Sant'Anna ATT(g,t) med aldrig-indskrevne husstande som kontrolgruppe. Testen for parallelle forløb er en Wald-test af, at de dynamiske effekter før indskrivning er nul i de kvartaler, som alle indskrivningskohorter bidrager til (husstandsklynget kovarians; F-fordeling med Hotellings korrektion for antallet af indsatshusstande); de længste forløb før indskrivning findes kun for de sidste, små kohorter og er for usikkert bestemt til testen. "
         f"Ingen tabel, figur eller tekst viser et antal på 1 til {minimum - 1} personer. Desuden skjules så mange andre tal, at et skjult antal ikke kan regnes ud fra totaler, andre tabeller eller forskelle til tal i tidligere kvartalsrapporter til et interval smallere end {minimum}. Det efterprøves med et heltalsprogram over alle tal i denne og de tidligere rapporter og alt, hvad en læser ved om dem (også at ethvert resultat før 2028 hører til en vist resultatperiode). Et tal, der kun er skjult for at beskytte et lille antal, er {minimum} eller derover og kan i enkelte tilfælde regnes ud. Betalingsgrundlaget (opgjorte beløb pr. resultatrapport) og hver rapports totaler vises altid; er en enkelt betalingsrække skjult, får kontraktens parter beløbet i et lukket bilag til resultatrapporten."
         if da
-        else "Data: register data (benefits, social measures, school absence), the life-satisfaction survey and the municipality's action plans. Effects are estimated by difference-in-differences: TWFE (linearmodels PanelOLS) and Callaway–Sant'Anna ATT(g,t) with never-enrolled households as comparison. "
+        else "Data: register data (benefits, social measures, school absence), the life-satisfaction survey and the municipality's action plans. Effects are estimated by difference-in-differences: TWFE (two-way fixed effects; clustered standard errors with the small-sample correction of Stata reghdfe and R fixest) and Callaway–Sant'Anna ATT(g,t) with never-enrolled households as comparison. The test of parallel trends is a Wald test that the dynamic effects before enrolment are zero in the quarters to which every enrolment cohort contributes (household-clustered covariance; F distribution with Hotelling's correction for the number of intervention households); the longest leads exist only for the last, small cohorts and are too imprecisely estimated for the test. "
         f"No table, figure or sentence shows a count of 1 to {minimum - 1} persons. Enough other numbers are hidden that no hidden count can be worked out, from totals, other tables or differences from numbers in earlier quarterly reports, to a range narrower than {minimum}. This is checked with an integer programme over every number of this and the earlier reports and everything a reader knows about them (including that before 2028 every achievement belongs to a shown result period). A number hidden only to protect a small count is {minimum} or more and can in some cases be worked out. The payment basis (amounts due per result report) and every report's totals are always shown; where a single payment row is hidden, the contract parties receive its amount in a closed annex to the result report."
     )
-    show.text(f"# {t('h.methods', lang)}\n\n{intro}\n\n{view.methods_text(report.contract, lang)}")
+    area = f"\n\n{ev.area_inference_text(report.areas, lang)}" if report.areas else ""
+    show.text(
+        f"# {t('h.methods', lang)}\n\n{intro}{area}\n\n{view.methods_text(report.contract, lang)}"
+    )
     show.table(
         view.cash_flow_table(report.payments, lang),
         caption="Investorernes pengestrømme bag den interne rente"
