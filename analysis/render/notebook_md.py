@@ -102,10 +102,15 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
             meta = output.get("metadata", {}).get(METADATA_KEY, {})
             data = output.get("data", {})
             label = meta.get("label") or options.get("label")
-            if "image/png" in data:
+            if "image/svg+xml" in data or "image/png" in data:
                 caption = meta.get("caption") or options.get("fig-cap")
-                name = f"figure-{len(result.images) + 1}.png"
-                result.images[name] = base64.b64decode(data["image/png"])
+                if "image/svg+xml" in data:
+                    name = f"figure-{len(result.images) + 1}.svg"
+                    svg = data["image/svg+xml"]
+                    result.images[name] = ("".join(svg) if isinstance(svg, list) else svg).encode()
+                else:
+                    name = f"figure-{len(result.images) + 1}.png"
+                    result.images[name] = base64.b64decode(data["image/png"])
                 attributes = ""
                 if label and label.startswith("fig-"):
                     counters["fig"] += 1

@@ -34,3 +34,18 @@ def dkk(value, lang: str = "da") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{number(value, 0, lang)} kr." if lang == "da" else f"DKK {number(value, 0, lang)}"
+
+
+def quarter(label: str, lang: str = "da") -> str:
+    """A ``YYYYQn`` quarter for readers: ``1. kvartal 2027`` (Danish) or ``Q1 2027`` (English)."""
+    year, number = str(label).split("Q")
+    return f"{number}. kvartal {year}" if lang == "da" else f"Q{number} {year}"
+
+
+NBSP = "\u00a0"
+INTERVAL_SEPARATOR = {"da": ";", "en": ","}
+
+
+def interval(low, high, decimals: int = 2, lang: str = "da") -> str:
+    """A confidence interval, ``[0,19; 0,31]`` or ``[0.19, 0.31]``, that never breaks over two lines."""
+    return f"[{number(low, decimals, lang)}{INTERVAL_SEPARATOR[lang]}{NBSP}{number(high, decimals, lang)}]"
