@@ -58,7 +58,10 @@ endif
 
 results: $(QUARTERLY_RESULTS) ## Compute the quarterly results and payments up to AS_OF
 
-report: $(REPORT_FILES) ## Render every report (quarterly up to AS_OF; midterm, preliminary final, final) to HTML and PDF
+report: $(REPORT_FILES) $(REPORTS)/index.html ## Render every report (quarterly up to AS_OF; midterm, preliminary final, final) to HTML and PDF, and the portal reports/index.html
+
+$(REPORTS)/index.html: $(REPORT_FILES) $(RENDER_DEPS)
+	$(PY) -m analysis portal --reports $(REPORTS)
 
 test: $(ENV_STAMP) ## Run the test suite (fast tests; slow ones: make test-slow)
 	$(PY) -m pytest -q

@@ -20,6 +20,7 @@ results_path = "build/quarterly-numbers.json"
 # %%
 from analysis.config import contract as load_contract
 from analysis.render import show
+from analysis.reports import dashboard
 from analysis.reports import quarterly_view as view
 from analysis.reports.results import ReportResults
 from analysis.reports.text import t
@@ -41,6 +42,13 @@ show.table(
     view.key_figures_table(inputs, contract, lang),
     caption="Nøgletal" if lang == "da" else "Key figures",
     lang=lang,
+)
+
+# %%
+#| label: fig-dashboard
+show.figure(
+    dashboard.dashboard_figure(dashboard.from_quarterly(inputs, contract, lang), lang),
+    caption=dashboard.caption(lang),
 )
 
 # %%

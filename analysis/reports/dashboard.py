@@ -28,7 +28,12 @@ from analysis.reports.text import t
 from analysis.sdc.suppress import SUPPRESSED
 
 STATUSES = ("earning", "pending", "none", "hidden")
-STATUS_COLOURS = {"earning": "#2E7D4F", "pending": "#E0A526", "none": "#B0B0B0", "hidden": "#FFFFFF"}
+STATUS_COLOURS = {
+    "earning": "#2E7D4F",
+    "pending": "#E0A526",
+    "none": "#B0B0B0",
+    "hidden": "#FFFFFF",
+}
 STATUS_TEXT = {
     "da": {
         "earning": "giver betaling",
@@ -53,7 +58,7 @@ LABELS = {
         "median": "Prognose, median",
         "now": "Opgjort pr.",
         "money": "Mio. kr.",
-        "per_target": "Optjent pr. betalingsmål (mio. kr.)",
+        "per_target": "Optjent pr. mål, mio. kr.",
         "over_time": "Penge over tid",
     },
     "en": {
@@ -65,7 +70,7 @@ LABELS = {
         "median": "Forecast, median",
         "now": "As of",
         "money": "DKK million",
-        "per_target": "Earned per payment target (DKK million)",
+        "per_target": "Earned per target, DKK m",
         "over_time": "Money over time",
     },
 }
@@ -107,7 +112,7 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
     apply_theme()
     labels = LABELS[lang]
     fig, (money, bars) = plt.subplots(
-        1, 2, figsize=(9.0, 3.9), gridspec_kw={"width_ratios": [1.7, 1.0]}
+        1, 2, figsize=(9.0, 4.6), gridspec_kw={"width_ratios": [1.6, 1.0]}
     )
     scale = 1e6
     everything = sorted(
@@ -124,23 +129,61 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
     invested = series.invested.sort_index()
     done = invested[[index[q] <= now for q in invested.index]]
     plan = invested[[index[q] >= now for q in invested.index]]
-    money.step(x(done.index), done.values / scale, where="post", color=NEUTRAL, lw=2, label=labels["invested"])
+    money.step(
+        x(done.index),
+        done.values / scale,
+        where="post",
+        color=NEUTRAL,
+        lw=2,
+        label=labels["invested"],
+    )
     if len(plan) > 1:
-        money.step(x(plan.index), plan.values / scale, where="post", color=NEUTRAL, lw=1.3, ls=":", label=labels["planned"])
+        money.step(
+            x(plan.index),
+            plan.values / scale,
+            where="post",
+            color=NEUTRAL,
+            lw=1.3,
+            ls=":",
+            label=labels["planned"],
+        )
     paid = series.paid.sort_index()
-    money.step(x(paid.index), paid.values / scale, where="post", color=PRIMARY, lw=2.4, label=labels["paid"])
+    money.step(
+        x(paid.index),
+        paid.values / scale,
+        where="post",
+        color=PRIMARY,
+        lw=2.4,
+        label=labels["paid"],
+    )
     if len(series.forecast):
         fan = series.forecast.sort_values("quarter")
-        money.fill_between(x(fan["quarter"]), fan["low"] / scale, fan["high"] / scale, color=PRIMARY, alpha=0.18, lw=0, label=labels["fan"])
-        money.plot(x(fan["quarter"]), fan["median"] / scale, color=PRIMARY, lw=1.3, ls="--", label=labels["median"])
+        money.fill_between(
+            x(fan["quarter"]),
+            fan["low"] / scale,
+            fan["high"] / scale,
+            color=PRIMARY,
+            alpha=0.18,
+            lw=0,
+            label=labels["fan"],
+        )
+        money.plot(
+            x(fan["quarter"]),
+            fan["median"] / scale,
+            color=PRIMARY,
+            lw=1.3,
+            ls="--",
+            label=labels["median"],
+        )
     money.axhline(series.cap / scale, color=ACCENT, lw=1.4, ls="-.", label=labels["cap"])
     money.axvline(now, color="#444", lw=0.8)
     money.annotate(
         f"{labels['now']} {numbers.quarter(series.as_of, lang)}",
-        (now, series.cap / scale),
-        xytext=(-4, -12),
+        (now, 0),
+        xytext=(-4, 4),
         textcoords="offset points",
         ha="right",
+        va="bottom",
         fontsize=8,
         color="#333",
     )
@@ -149,18 +192,27 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
     money.set_ylabel(labels["money"])
     money.set_ylim(bottom=0)
     money.set_title(labels["over_time"], loc="left", fontsize=10)
-    money.legend(loc="upper left", fontsize=7.5, ncol=2)
+    money.set_ylim(top=series.cap / scale * 1.08)
+    money.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=7.5, ncol=3)
 
     targets = series.targets.iloc[::-1].reset_index(drop=True)
     amounts = [0.0 if a is None or pd.isna(a) else float(a) / scale for a in targets["amount"]]
     colours = [STATUS_COLOURS[s] for s in targets["status"]]
     bars.barh(
-        np.arange(len(targets)), amounts, color=colours, edgecolor=[("#666" if s == "hidden" else c) for s, c in zip(targets["status"], colours, strict=True)],
+        np.arange(len(targets)),
+        amounts,
+        color=colours,
+        edgecolor=[
+            ("#666" if s == "hidden" else c)
+            for s, c in zip(targets["status"], colours, strict=True)
+        ],
         height=0.6,
     )
     for row, (amount, status) in enumerate(zip(amounts, targets["status"], strict=True)):
         text = SUPPRESSED if status == "hidden" else numbers.number(amount, 2, lang)
-        bars.annotate(text, (amount, row), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+        bars.annotate(
+            text, (amount, row), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8
+        )
     bars.set_yticks(np.arange(len(targets)), targets["target"], fontsize=8)
     bars.set_title(labels["per_target"], loc="left", fontsize=10)
     bars.set_xlim(0, max(amounts + [0.1]) * 1.35)
@@ -169,7 +221,14 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
     handles = [
         plt.Rectangle((0, 0), 1, 1, facecolor=STATUS_COLOURS[s], edgecolor="#666") for s in present
     ]
-    bars.legend(handles, [STATUS_TEXT[lang][s] for s in present], loc="lower right", fontsize=7.5)
+    bars.legend(
+        handles,
+        [STATUS_TEXT[lang][s] for s in present],
+        loc="upper center",
+        bbox_to_anchor=(0.3, -0.1),
+        fontsize=7.5,
+        ncol=1,
+    )
     fig.tight_layout()
     return fig
 
@@ -177,7 +236,7 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
 def from_quarterly(inputs, contract: Contract, lang: str = "da") -> DashboardSeries:
     """The dashboard series from a report's payment results (:class:`QuarterlyInputs`), protected.
 
-    Paid is the ``paid`` column of the capped payments by payment quarter; invested
+    Paid is the ``paid`` column of the capped payments by result report; invested
     the contract's disbursement plan; the forecast fan runs in a straight line
     from what is earned so far (due and provisional) to the forecast's low,
     median and high at the last payment quarter.
@@ -189,18 +248,24 @@ def from_quarterly(inputs, contract: Contract, lang: str = "da") -> DashboardSer
     last_payment = quarters.from_index(quarters.to_index(contract.timeline.result_reports[-1]) + 1)
     span = quarters.span(start, as_of)
     capped = inputs.tables["payments_capped"]
+    # Paid to date as the key figures count it: the settled amounts of the result
+    # reports up to each quarter.
+    report_index = capped["report"].map(quarters.to_index)
     paid = pd.Series(
-        [
-            float(capped.loc[capped["payment_quarter"].map(quarters.to_index) <= quarters.to_index(q), "paid"].sum())
-            for q in span
-        ],
+        [float(capped.loc[report_index <= quarters.to_index(q), "paid"].sum()) for q in span],
         index=span,
     )
     plan = investors.disbursements(contract).groupby("quarter")["amount"].sum().cumsum()
     plan.index = list(plan.index)
     forecast = inputs.tables["forecast"].set_index("scenario")
-    earned = float(inputs.key["payments_due_total"]) + float(inputs.key["payments_provisional_total"])
-    fan_quarters = quarters.span(as_of, last_payment) if quarters.to_index(last_payment) > quarters.to_index(as_of) else []
+    earned = float(inputs.key["payments_due_total"]) + float(
+        inputs.key["payments_provisional_total"]
+    )
+    fan_quarters = (
+        quarters.span(as_of, last_payment)
+        if quarters.to_index(last_payment) > quarters.to_index(as_of)
+        else []
+    )
     fan = pd.DataFrame(columns=["quarter", "low", "median", "high"])
     if fan_quarters and "base" in forecast.index:
         steps = np.linspace(0.0, 1.0, len(fan_quarters))
@@ -246,9 +311,12 @@ def target_status(inputs, lang: str) -> pd.DataFrame:
         else:
             achieved = inputs.key["achievements_cumulative"].get(target)
             shown = (
-                inputs.shown(disclosure.target_key("cumulative", target, "all", inputs.as_of), achieved)
+                inputs.shown(
+                    disclosure.target_key("cumulative", target, "all", inputs.as_of), achieved
+                )
                 if achieved is not None
-                and disclosure.target_key("cumulative", target, "all", inputs.as_of) in inputs.cells.cells
+                and disclosure.target_key("cumulative", target, "all", inputs.as_of)
+                in inputs.cells.cells
                 else achieved
             )
             if shown == SUPPRESSED:

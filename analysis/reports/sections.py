@@ -8,6 +8,7 @@ table or figure named as its source (for the appendix of tables and figures).
 from __future__ import annotations
 
 from analysis.render import show
+from analysis.reports import dashboard
 from analysis.reports import evaluation as ev
 from analysis.reports import quarterly_view as view
 from analysis.reports.text import t
@@ -33,6 +34,14 @@ def summary(report: ev.EvaluationReport, lang: str) -> None:
         label="tbl-key",
         lang=lang,
         source=f"{VIEW}.key_figures_table",
+    )
+    show.figure(
+        dashboard.dashboard_figure(
+            dashboard.from_quarterly(report.payments, report.contract, lang), lang
+        ),
+        caption=dashboard.caption(lang),
+        label="fig-dashboard",
+        source="analysis.reports.dashboard.dashboard_figure",
     )
 
 
