@@ -81,9 +81,9 @@ results.add("robustness.ladder_step.breakdown_m_bar", breakdown)
 show.table(
     sensitivity,
     caption=(
-        "Følsomhed over for brud på parallelle trends (relative størrelser), gennembrud ved M̄ = "
+        "Følsomhed over for brud på parallelle forløb (relative størrelser), nedbrudspunkt M̄ = "
         if da
-        else "Sensitivity to violations of parallel trends (relative magnitudes), breakdown at M̄ = "
+        else "Sensitivity to violations of parallel trends (relative magnitudes), breakdown point M̄ = "
     )
     + view.numbers.number(breakdown, 2, lang),
     lang=lang,

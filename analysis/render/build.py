@@ -15,7 +15,7 @@ from pathlib import Path
 from analysis import atomic
 from analysis.config import Contract
 from analysis.paths import BUILD_DIR, REPORTS_DIR, ROOT
-from analysis.render import colophon, execute, notebook_md, numbers, pandoc
+from analysis.render import colophon, execute, glossary, notebook_md, numbers, pandoc
 from analysis.reports import results as report_results
 from analysis.reports.kinds import ReportKind
 
@@ -125,7 +125,9 @@ def build_report(
         }
         shown_parameters["data_dir"] = _relative(Path(data_dir))
         markdown = (
-            converted.markdown
+            glossary.expand_first_use(converted.markdown, lang)
+            + "\n\n"
+            + glossary.glossary_markdown(lang)
             + "\n\n"
             + notebook_md.items_markdown(converted.items, lang, kind.notebook.name)
             + "\n\n"

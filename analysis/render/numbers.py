@@ -23,10 +23,11 @@ def number(value, decimals: int = 0, lang: str = "da") -> str:
 
 
 def percent(value, decimals: int = 1, lang: str = "da") -> str:
-    """Format a share (0.123) as a percentage (``12,3 %``)."""
+    """Format a share (0.123) as a percentage: ``12,3 %`` in Danish, ``12.3%`` in English."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{number(100 * value, decimals, lang)} %"
+    # Danish puts a (no-break) space before the sign; English writes it closed up.
+    return f"{number(100 * value, decimals, lang)}{NBSP if lang == 'da' else ''}%"
 
 
 def dkk(value, lang: str = "da") -> str:
@@ -49,3 +50,9 @@ INTERVAL_SEPARATOR = {"da": ";", "en": ","}
 def interval(low, high, decimals: int = 2, lang: str = "da") -> str:
     """A confidence interval, ``[0,19; 0,31]`` or ``[0.19, 0.31]``, that never breaks over two lines."""
     return f"[{number(low, decimals, lang)}{INTERVAL_SEPARATOR[lang]}{NBSP}{number(high, decimals, lang)}]"
+
+
+def plural(count, singular: str, plural_form: str, lang: str = "en", decimals: int = 0) -> str:
+    """A count with its noun in the right number (``1 point``, ``2 points``), never ``point(s)``."""
+    noun = singular if float(count) == 1 else plural_form
+    return f"{number(count, decimals, lang)} {noun}"

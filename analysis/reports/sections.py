@@ -63,7 +63,11 @@ def effects(report: ev.EvaluationReport, lang: str, explain_twfe: bool = False) 
         caption="Effekt af indsatsen pr. udfald" if da else "Effect of the intervention by outcome",
         label="tbl-effects",
         lang=lang,
-        decimals={"TWFE": 3, "Callaway–Sant'Anna": 3, ("Præ-trend p" if da else "Pre-trend p"): 3},
+        decimals={
+            "TWFE": 3,
+            "Callaway–Sant'Anna": 3,
+            ("p, forløb før" if da else "Pre-trend p"): 3,
+        },
         source=f"{EV}.effects_table",
     )
     if explain_twfe:
@@ -74,7 +78,8 @@ def effects(report: ev.EvaluationReport, lang: str, explain_twfe: bool = False) 
             ev.event_study_figure(
                 report.estimates[outcome], lang, truth.get(outcome, {}).get("by_event_time")
             ),
-            caption="Event study: " + ev.LABELS[lang][outcome],
+            caption=("Effekt over tid (hændelsesstudie): " if lang == "da" else "Event study: ")
+            + ev.LABELS[lang][outcome],
             label=label,
             source=f"{EV}.event_study_figure",
         )
