@@ -25,7 +25,7 @@ CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/rende
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null)
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet))
 
-.PHONY: help setup data validate results report test test-slow lint format verify bench clean lock
+.PHONY: help setup data validate results report test test-slow lint format verify bench clean lock browsers
 
 help: ## Show this help
 	@echo "Usage: make <target> [DATA=dir] [AS_OF=YYYYQn] [LANGS='da en']"
@@ -62,6 +62,10 @@ report: $(REPORT_FILES) $(REPORTS)/index.html ## Render every report (quarterly 
 
 $(REPORTS)/index.html: $(REPORT_FILES) $(RENDER_DEPS)
 	$(PY) -m analysis portal --reports $(REPORTS)
+
+browsers: ## Install Chromium, chromium-driver and poppler-utils (Debian, apt-get) for the browser and PDF-layout tests
+	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then echo "chromium and pdftotext are installed"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver poppler-utils fonts-dejavu-core; fi
 
 test: $(ENV_STAMP) ## Run the test suite (fast tests; slow ones: make test-slow)
 	$(PY) -m pytest -q

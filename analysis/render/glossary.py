@@ -1,7 +1,7 @@
 """Abbreviations written out at first use, and the glossary section of every report.
 
-:func:`expand_first_use` writes each abbreviation out where the prose first uses it
-("Den Sociale Investeringsfond (DSI)"); tables and headings keep the short form.
+:func:`expand_first_use` writes each abbreviation out where the report first uses it
+("Den Sociale Investeringsfond (DSI)"), in prose or a table; headings keep the short form.
 :func:`glossary_markdown` is the glossary section: the abbreviations and the Danish
 terms of the programme with their English equivalents. In an English report the
 Danish terms are marked ``lang="da"`` (screen readers pronounce them in Danish, and
@@ -102,7 +102,8 @@ TERMS: tuple[tuple[str, str, str, str], ...] = (
         "the effect quarter by quarter before and after enrolment",
     ),
 )
-SKIP_LINE = re.compile(r"^\s*(\||#|!\[|```|:::|<|- \*\*Git)")
+# Headings (they feed the contents), figures, fences, divs and raw HTML keep the short form.
+SKIP_LINE = re.compile(r"^\s*(#|!\[|```|:::|<)")
 
 
 def _pattern(abbreviation: str) -> re.Pattern:
@@ -110,7 +111,7 @@ def _pattern(abbreviation: str) -> re.Pattern:
 
 
 def expand_first_use(markdown: str, lang: str) -> str:
-    """Write out each abbreviation at its first use in prose (not in tables or headings)."""
+    """Write out each abbreviation at its first use (in prose, a caption or a table; not a heading)."""
     index = 0 if lang == "da" else 1
     pending = {a: e[index] for a, e in ABBREVIATIONS.items()}
     symbols = {a: e[index] for a, e in SYMBOLS.items()}
