@@ -37,18 +37,18 @@ show.text(
 )
 
 # %%
+#| label: fig-dashboard
+show.figure(
+    dashboard.dashboard_figure(dashboard.from_quarterly(inputs, contract, lang), lang),
+    caption=dashboard.caption(lang),
+)
+
+# %%
 #| label: tbl-key
 show.table(
     view.key_figures_table(inputs, contract, lang),
     caption="Nøgletal" if lang == "da" else "Key figures",
     lang=lang,
-)
-
-# %%
-#| label: fig-dashboard
-show.figure(
-    dashboard.dashboard_figure(dashboard.from_quarterly(inputs, contract, lang), lang),
-    caption=dashboard.caption(lang),
 )
 
 # %%

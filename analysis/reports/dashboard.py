@@ -112,7 +112,7 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
     apply_theme()
     labels = LABELS[lang]
     fig, (money, bars) = plt.subplots(
-        1, 2, figsize=(9.0, 4.6), gridspec_kw={"width_ratios": [1.6, 1.0]}
+        1, 2, figsize=(9.0, 3.7), gridspec_kw={"width_ratios": [1.6, 1.0]}
     )
     scale = 1e6
     everything = sorted(

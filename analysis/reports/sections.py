@@ -24,17 +24,10 @@ EVENT_STUDIES = {
 
 
 def summary(report: ev.EvaluationReport, lang: str) -> None:
-    """The one-page summary: enrolment and payments in words, effects in words, key figures."""
+    """The one-page summary: enrolment and payments in words, effects in words, the dashboard, key figures."""
     text = view.summary(report.payments, report.contract, lang)
     effects = ev.headline_text(report.estimates, lang)
     show.text(f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{text}\n\n{effects}\n:::")
-    show.table(
-        view.key_figures_table(report.payments, report.contract, lang),
-        caption="Nøgletal" if lang == "da" else "Key figures",
-        label="tbl-key",
-        lang=lang,
-        source=f"{VIEW}.key_figures_table",
-    )
     show.figure(
         dashboard.dashboard_figure(
             dashboard.from_quarterly(report.payments, report.contract, lang), lang
@@ -42,6 +35,13 @@ def summary(report: ev.EvaluationReport, lang: str) -> None:
         caption=dashboard.caption(lang),
         label="fig-dashboard",
         source="analysis.reports.dashboard.dashboard_figure",
+    )
+    show.table(
+        view.key_figures_table(report.payments, report.contract, lang),
+        caption="Nøgletal" if lang == "da" else "Key figures",
+        label="tbl-key",
+        lang=lang,
+        source=f"{VIEW}.key_figures_table",
     )
 
 
