@@ -9,6 +9,7 @@ JavaScript, collect console errors and uncaught exceptions, take a screenshot.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import re
@@ -68,7 +69,10 @@ class Browser:
             raise RuntimeError("chromium did not open the DevTools port within 60 s")
         targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list").read())
         page = next(t for t in targets if t["type"] == "page")
-        self.socket = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
+        self.stack = contextlib.ExitStack()
+        self.socket = self.stack.enter_context(
+            connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
+        )
         self.ids = itertools.count(1)
         self.events: list[dict] = []
         for domain in ("Page", "Runtime", "Log"):
@@ -159,7 +163,7 @@ class Browser:
 
     def close(self) -> None:
         try:
-            self.socket.close()
+            self.stack.close()
         finally:
             self.process.terminate()
             try:
