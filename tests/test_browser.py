@@ -65,13 +65,24 @@ CHECKS = """(() => {
     const positions = region ? [0, region.scrollWidth] : [0];
     positions.forEach((x) => {
       if (region) region.scrollLeft = x;
+      window.scrollTo(0, Math.max(0, first.getBoundingClientRect().top + scrollY - 80));
       const r = first.getBoundingClientRect();
       if (r.left < -1 || r.right > vw + 1 || r.width < 8) {
         result.hidden.push(`table ${i + 1} at scroll ${x}: key column ${Math.round(r.left)}..${Math.round(r.right)}`);
+        return;
+      }
+      // In view and not covered by another (sticky) column: the cell is what is drawn there.
+      const y = r.top + Math.min(r.height / 2, 8);
+      if (y >= 0 && y < innerHeight) {
+        const top = document.elementFromPoint(r.left + r.width / 2, y);
+        if (top && top !== first && !first.contains(top)) {
+          result.hidden.push(`table ${i + 1} at scroll ${x}: key column covered by ${top.tagName} "${top.textContent.trim().slice(0, 20)}"`);
+        }
       }
     });
     if (region) region.scrollLeft = 0;
   });
+  window.scrollTo(0, 0);
   document.querySelectorAll("img").forEach((img) => {
     if (!(img.getAttribute("alt") || "").trim()) result.alt.push(img.src.slice(0, 60));
   });
