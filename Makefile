@@ -67,8 +67,8 @@ browsers: ## Install Chromium, chromium-driver and poppler-utils (Debian, apt-ge
 	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then echo "chromium and pdftotext are installed"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver poppler-utils fonts-dejavu-core; fi
 
-test: $(ENV_STAMP) ## Run the test suite (fast tests; slow ones: make test-slow)
-	$(PY) -m pytest -q
+test: $(ENV_STAMP) ## Run the test suite (fast tests; slow ones: make test-slow); skipped tests say why
+	$(PY) -m pytest -q -rs
 
 test-slow: $(ENV_STAMP) ## Run only the slow tests (Monte Carlo, full renders)
 	$(PY) -m pytest -q -m slow
