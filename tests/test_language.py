@@ -100,9 +100,14 @@ def test_plural_percent_quarter_interval():
 
 
 def test_abbreviations_written_out_at_first_use_only():
-    markdown = "# DSI\n\n| LBF | 1 |\n|:--|--:|\n\nDSI og PDJF investerer. Igen DSI og LBF.\n\nFølsomhed, M̄ = 1,2."
+    markdown = (
+        "# DSI\n\n| TWFE | x |\n|:--|--:|\n| LBF | 1 |\n\nDSI og PDJF investerer. Igen DSI og LBF."
+        "\n\nFølsomhed, M̄ = 1,2.\n\nto-vejs faste effekter (TWFE) og TWFE."
+    )
     out = glossary.expand_first_use(markdown, "da")
-    assert out.startswith("# DSI\n\n| Landsbyggefonden (LBF) | 1 |")
+    # Headings and a table's header row keep the short form; a table's body does not.
+    assert out.startswith("# DSI\n\n| TWFE | x |\n|:--|--:|\n| Landsbyggefonden (LBF) | 1 |")
+    assert out.endswith("to-vejs faste effekter (TWFE) og TWFE.")
     assert (
         "Den Sociale Investeringsfond (DSI) og Poul Due Jensens Fond (PDJF) investerer. Igen DSI og LBF."
         in out

@@ -104,6 +104,7 @@ TERMS: tuple[tuple[str, str, str, str], ...] = (
 )
 # Headings (they feed the contents), figures, fences, divs and raw HTML keep the short form.
 SKIP_LINE = re.compile(r"^\s*(#|!\[|```|:::|<)")
+TABLE_RULE = re.compile(r"^\|[\s:|-]+\|\s*$")
 
 
 def _pattern(abbreviation: str) -> re.Pattern:
@@ -120,14 +121,21 @@ def expand_first_use(markdown: str, lang: str) -> str:
     for number, line in enumerate(lines):
         if line.lstrip().startswith("```"):
             fenced = not fenced
-        if fenced or SKIP_LINE.match(line) or not (pending or symbols):
+        following = lines[number + 1] if number + 1 < len(lines) else ""
+        if (
+            fenced
+            or SKIP_LINE.match(line)
+            or TABLE_RULE.match(following)  # a table's header row stays short
+            or not (pending or symbols)
+        ):
             continue
         for abbreviation in list(pending):
+            if not re.search(rf"(?<!\w){re.escape(abbreviation)}(?!\w)", line):
+                continue
+            expansion = pending.pop(abbreviation)
             pattern = _pattern(abbreviation)
-            if pattern.search(line):
-                expansion = pending.pop(abbreviation)
-                if expansion.lower() in line.lower():
-                    continue  # already written out here
+            # Already written out here, or only in parentheses: leave the line as it is.
+            if expansion.lower() not in line.lower() and pattern.search(line):
                 line = pattern.sub(f"{expansion} ({abbreviation})", line, count=1)
         for symbol in list(symbols):
             if symbol in line:

@@ -28,7 +28,7 @@ function Pandoc(doc)
   local marker
   if FORMAT == "typst" then
     marker = pandoc.RawBlock("typst",
-      "#pagebreak(weak: true)\n#outline(title: [" .. title .. "], depth: 2)\n#v(1.5em)")
+      "#v(1em)\n#outline(title: [" .. title .. "], depth: 2)\n#v(1.5em)")
   else
     marker = pandoc.Div({}, pandoc.Attr("toc-here"))
   end
