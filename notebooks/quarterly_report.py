@@ -38,9 +38,11 @@ show.text(
 
 # %%
 #| label: fig-dashboard
+board = dashboard.from_quarterly(inputs, contract, lang)
 show.figure(
-    dashboard.dashboard_figure(dashboard.from_quarterly(inputs, contract, lang), lang),
+    dashboard.dashboard_figure(board, lang),
     caption=dashboard.caption(lang),
+    alt=dashboard.alt_text(board, lang),
 )
 
 # %%

@@ -64,7 +64,9 @@ def test_fed_from_real_quarterly_results(tmp_path, synthetic_dir, contract):
     assert series.paid.iloc[-1] == pytest.approx(inputs.key["payments_paid_total"])
     assert series.invested.iloc[-1] == pytest.approx(contract.investment.total)
     base = inputs.tables["forecast"].set_index("scenario").loc["base"]
-    assert series.forecast["median"].iloc[-1] == pytest.approx(base["median"])
+    assert series.forecast["median"].iloc[-1] == pytest.approx(
+        view.rounded_forecast(base["median"], contract)
+    )
     earned = inputs.key["payments_due_total"] + inputs.key["payments_provisional_total"]
     assert series.forecast["median"].iloc[0] == pytest.approx(earned)
     assert len(series.targets) == 5
@@ -72,3 +74,23 @@ def test_fed_from_real_quarterly_results(tmp_path, synthetic_dir, contract):
     for row in series.targets.itertuples():
         assert (row.status == "hidden") == (row.amount is None or pd.isna(row.amount))
     plt.close(dashboard.dashboard_figure(series, "da"))
+    alt = dashboard.alt_text(series, "en")
+    assert alt.startswith("As of Q1 2025, DKK ")
+    for row in series.targets.itertuples():
+        if row.status == "hidden":
+            assert f"{row.target}: hidden (confidentiality)" in alt
+
+
+def test_alt_text_says_what_the_figure_shows():
+    alt = dashboard.alt_text(_series(), "en")
+    assert alt.startswith(
+        "As of Q3 2024, DKK 2,000,000 paid and DKK 15,000,000 invested; total cap DKK 30,000,000."
+    )
+    assert (
+        "Forecast of total payments DKK 4,000,000 (DKK 3,000,000 to DKK 5,000,000) in Q4 2024."
+        in alt
+    )
+    assert (
+        "A: earning payments (DKK 1,500,000); B: hidden (confidentiality); C: no achievements yet."
+        in alt
+    )

@@ -160,3 +160,24 @@ def test_tables_and_figures_are_listed_with_their_code():
     assert (
         "| Tabel 1: Indskrivning | `analysis.reports.quarterly_view.enrolment_table` |" in listing
     )
+
+
+def test_figure_alt_text_reaches_the_markdown():
+    import nbformat
+
+    output = nbformat.v4.new_output(
+        "display_data",
+        data={"image/svg+xml": "<svg xmlns='http://www.w3.org/2000/svg'/>"},
+        metadata={
+            "relationel": {
+                "kind": "figure",
+                "caption": "Kort",
+                "label": "fig-a",
+                "alt": 'Betalt "1" kr.',
+            }
+        },
+    )
+    cell = nbformat.v4.new_code_cell("show.figure(fig)", outputs=[output])
+    converted = notebook_md.convert(nbformat.v4.new_notebook(cells=[cell]), "da")
+    assert converted.markdown == "![Figur 1: Kort](figure-1.svg){#fig-a alt=\"Betalt '1' kr.\"}"
+    assert converted.images["figure-1.svg"].startswith(b"<svg")

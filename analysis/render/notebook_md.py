@@ -120,6 +120,9 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
                     result.items.append(
                         (label, caption, meta.get("source") or _maker(cell.source, aliases))
                     )
+                if meta.get("alt"):
+                    alt = " ".join(str(meta["alt"]).split()).replace("\\", "").replace('"', "'")
+                    attributes = f'{{#{label} alt="{alt}"}}' if attributes else f'{{alt="{alt}"}}'
                 blocks.append(f"![{caption or ''}]({name}){attributes}")
             elif "text/markdown" in data:
                 markdown = data["text/markdown"]

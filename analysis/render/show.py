@@ -101,9 +101,17 @@ def table(
 
 
 def figure(
-    fig, caption: str | None = None, label: str | None = None, source: str | None = None
+    fig,
+    caption: str | None = None,
+    label: str | None = None,
+    source: str | None = None,
+    alt: str | None = None,
 ) -> None:
-    """Show a matplotlib figure; ``label`` must start with ``fig-`` to be numbered."""
+    """Show a matplotlib figure; ``label`` must start with ``fig-`` to be numbered.
+
+    ``alt`` is the text alternative for readers who cannot see the figure (what it
+    shows, in words and numbers); without it the caption serves.
+    """
     buffer = io.BytesIO()
     # No date in the file, and ids from the fixed svg.hashsalt (style.py): byte-identical output.
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -113,6 +121,12 @@ def figure(
     display(
         SVG(buffer.getvalue()),
         metadata={
-            METADATA_KEY: {"kind": "figure", "caption": caption, "label": label, "source": source}
+            METADATA_KEY: {
+                "kind": "figure",
+                "caption": caption,
+                "label": label,
+                "source": source,
+                "alt": alt,
+            }
         },
     )

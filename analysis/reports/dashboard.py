@@ -242,6 +242,7 @@ def from_quarterly(inputs, contract: Contract, lang: str = "da") -> DashboardSer
     median and high at the last payment quarter.
     """
     from analysis.payments import investors
+    from analysis.reports import quarterly_view as view
 
     as_of = inputs.as_of
     start = contract.timeline.intervention.start
@@ -274,7 +275,9 @@ def from_quarterly(inputs, contract: Contract, lang: str = "da") -> DashboardSer
             {
                 "quarter": fan_quarters,
                 **{
-                    column: earned + steps * (float(base[column]) - earned)
+                    # The forecast is an estimate: rounded as in the forecast table.
+                    column: earned
+                    + steps * (float(view.rounded_forecast(float(base[column]), contract)) - earned)
                     for column in ("low", "median", "high")
                 },
             }
@@ -340,3 +343,45 @@ def caption(lang: str) -> str:
         "Dashboard: paid, invested and the total cap over time with the forecast of total "
         "payments, and the amount earned and status per payment target"
     )
+
+
+def alt_text(series: DashboardSeries, lang: str = "da") -> str:
+    """The dashboard in words, for readers who cannot see it (only numbers the figure shows)."""
+    da = lang == "da"
+    paid = float(series.paid.iloc[-1]) if len(series.paid) else 0.0
+    now = quarters.to_index(series.as_of)
+    invested_now = series.invested[[quarters.to_index(q) <= now for q in series.invested.index]]
+    invested = float(invested_now.iloc[-1]) if len(invested_now) else 0.0
+    parts = [
+        (
+            f"Pr. {numbers.quarter(series.as_of, lang)} er {numbers.dkk(paid, lang)} udbetalt, "
+            f"{numbers.dkk(invested, lang)} investeret; samlet loft {numbers.dkk(series.cap, lang)}"
+        )
+        if da
+        else (
+            f"As of {numbers.quarter(series.as_of, lang)}, {numbers.dkk(paid, lang)} paid and "
+            f"{numbers.dkk(invested, lang)} invested; total cap {numbers.dkk(series.cap, lang)}"
+        )
+    ]
+    if len(series.forecast):
+        end = series.forecast.sort_values("quarter").iloc[-1]
+        parts.append(
+            (
+                f"prognose for de samlede betalinger {numbers.dkk(end['median'], lang)} "
+                f"({numbers.dkk(end['low'], lang)} til {numbers.dkk(end['high'], lang)}) i {numbers.quarter(end['quarter'], lang)}"
+            )
+            if da
+            else (
+                f"forecast of total payments {numbers.dkk(end['median'], lang)} "
+                f"({numbers.dkk(end['low'], lang)} to {numbers.dkk(end['high'], lang)}) in {numbers.quarter(end['quarter'], lang)}"
+            )
+        )
+    targets = []
+    for row in series.targets.itertuples(index=False):
+        status = STATUS_TEXT[lang][row.status]
+        if row.status == "earning":
+            status += f" ({numbers.dkk(row.amount, lang)})"
+        targets.append(f"{row.target}: {status}")
+    parts.append(("Betalingsmål: " if da else "Payment targets: ") + "; ".join(targets))
+    sentences = [p[0].upper() + p[1:] for p in parts]
+    return " ".join(p if p.endswith(".") else p + "." for p in sentences)

@@ -28,11 +28,11 @@ def summary(report: ev.EvaluationReport, lang: str) -> None:
     text = view.summary(report.payments, report.contract, lang)
     effects = ev.headline_text(report.estimates, lang)
     show.text(f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{text}\n\n{effects}\n:::")
+    board = dashboard.from_quarterly(report.payments, report.contract, lang)
     show.figure(
-        dashboard.dashboard_figure(
-            dashboard.from_quarterly(report.payments, report.contract, lang), lang
-        ),
+        dashboard.dashboard_figure(board, lang),
         caption=dashboard.caption(lang),
+        alt=dashboard.alt_text(board, lang),
         label="fig-dashboard",
         source="analysis.reports.dashboard.dashboard_figure",
     )
