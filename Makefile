@@ -35,7 +35,7 @@ CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/rende
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null)
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet))
 
-.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench clean lock
+.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench clean lock browsers
 
 help: ## Show this help
 	@echo "Usage: make <target> [DATA=dir] [AS_OF=YYYYQn] [LANGS='da en']"
@@ -90,10 +90,14 @@ endif
 
 results: $(QUARTERLY_RESULTS) $(LEDGER_FILES) ## Compute the quarterly results, payments and settlement ledger up to AS_OF
 
-report: $(REPORT_FILES) ## Render every report (quarterly up to AS_OF; midterm, preliminary final, final) to HTML and PDF
+report: $(REPORT_FILES) $(PORTAL) ## Render every report (quarterly up to AS_OF; midterm, preliminary final, final) to HTML and PDF, and the portal reports/index.html
 
-test: $(ENV_STAMP) ## Run the test suite (fast tests; slow ones: make test-slow)
-	$(PY) -m pytest -q
+browsers: ## Install Chromium, chromium-driver and poppler-utils (Debian, apt-get) for the browser and PDF-layout tests
+	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then echo "chromium and pdftotext are installed"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver poppler-utils fonts-dejavu-core; fi
+
+test: $(ENV_STAMP) ## Run the test suite (fast tests; slow ones: make test-slow); skipped tests say why
+	$(PY) -m pytest -q -rs
 
 build: $(ENV_STAMP) ## Same as `make report`, run by `python -m analysis build` (the way without make)
 	$(PY) -m analysis build --data $(DATA) --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)" --results $(RESULTS) --reports $(REPORTS)

@@ -40,7 +40,7 @@ CONFIG = ("config/contract.yaml", "config/synthetic.yaml")
 GOALS = {
     "data": ("DATA_DEPS",),
     "results": ("QUARTERLY_RESULTS", "LEDGER_FILES"),
-    "report": ("REPORT_FILES",),
+    "report": ("REPORT_FILES", "PORTAL"),
 }
 
 

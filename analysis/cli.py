@@ -185,6 +185,13 @@ def cmd_build(args) -> int:
     return 0
 
 
+def cmd_portal(args) -> int:
+    from analysis.render.portal import write_portal
+
+    print(f"reports portal: {write_portal(Path(args.reports))}")
+    return 0
+
+
 def cmd_make_targets(args) -> int:
     from analysis.reports.maketargets import make_targets
 
@@ -298,6 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--reports", default=str(paths.REPORTS_DIR), help="output root (default: %(default)s)"
     )
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("portal", help="write reports/index.html listing every rendered report")
+    p.add_argument(
+        "--reports", default=str(paths.REPORTS_DIR), help="reports root (default: %(default)s)"
+    )
+    p.set_defaults(func=cmd_portal)
 
     p = sub.add_parser(
         "build",

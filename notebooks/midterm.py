@@ -69,7 +69,7 @@ show.text(
     + ("Balance ved baseline" if da else "Baseline balance")
     + "\n\n"
     + (
-        "@tbl-balance viser standardiserede forskelle mellem indsats- og kontrolgruppen før indskrivning. Der anvendes ingen matchning eller vægtning, så tabellen viser forskellene før og efter er de samme; forskellene er grunden til, at effekten måles som forskel-i-forskelle og ikke som en simpel sammenligning."
+        "@tbl-balance viser standardiserede forskelle mellem indsats- og kontrolgruppen før indskrivning. Der anvendes ingen matchning eller vægtning, så forskellene er de samme før og efter justering; forskellene er grunden til, at effekten måles som forskel-i-forskelle og ikke som en simpel sammenligning."
         if da
         else "@tbl-balance shows standardised differences between the intervention and comparison groups before enrolment. No matching or weighting is applied, so the differences before and after adjustment are the same; they are why the effect is measured by difference-in-differences rather than a plain comparison."
     )

@@ -20,6 +20,7 @@ results_path = "build/quarterly-numbers.json"
 # %%
 from analysis.config import contract as load_contract
 from analysis.render import show
+from analysis.reports import dashboard
 from analysis.reports import quarterly_view as view
 from analysis.reports.results import ReportResults
 from analysis.reports.text import t
@@ -33,6 +34,15 @@ view.record_key_numbers(results, inputs, contract)
 # %%
 show.text(
     f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{view.summary(inputs, contract, lang)}\n:::"
+)
+
+# %%
+#| label: fig-dashboard
+board = dashboard.from_quarterly(inputs, contract, lang)
+show.figure(
+    dashboard.dashboard_figure(board, lang),
+    caption=dashboard.caption(lang),
+    alt=dashboard.alt_text(board, lang),
 )
 
 # %%

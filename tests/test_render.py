@@ -29,12 +29,12 @@ class _Collector(HTMLParser):
             value = attrs.get(key) or ""
             if value.startswith(("http:", "https:", "//")):
                 self.external.append(value)
-        if tag in ("caption", "figcaption"):
+        if tag in ("caption", "figcaption") or attrs.get("class") == "table-caption":
             self._in_caption = True
             self.captions.append("")
 
     def handle_endtag(self, tag):
-        if tag in ("caption", "figcaption"):
+        if self._in_caption and tag in ("caption", "figcaption", "p"):
             self._in_caption = False
             self.captions[-1] = " ".join(self.captions[-1].split())
 
@@ -97,7 +97,7 @@ def test_html_is_self_contained_with_hidden_code(rendered):
     parser = _Collector()
     parser.feed(html)
     assert parser.external == []
-    assert "data:image/png;base64" in html
+    assert "<svg" in html or "data:image/svg+xml" in html
     assert "SECRET-DEBUG-OUTPUT" not in html
     assert "import matplotlib" not in html and "show.table" not in html
     assert 'name="viewport"' in html
@@ -160,3 +160,24 @@ def test_tables_and_figures_are_listed_with_their_code():
     assert (
         "| Tabel 1: Indskrivning | `analysis.reports.quarterly_view.enrolment_table` |" in listing
     )
+
+
+def test_figure_alt_text_reaches_the_markdown():
+    import nbformat
+
+    output = nbformat.v4.new_output(
+        "display_data",
+        data={"image/svg+xml": "<svg xmlns='http://www.w3.org/2000/svg'/>"},
+        metadata={
+            "relationel": {
+                "kind": "figure",
+                "caption": "Kort",
+                "label": "fig-a",
+                "alt": 'Betalt "1" kr.',
+            }
+        },
+    )
+    cell = nbformat.v4.new_code_cell("show.figure(fig)", outputs=[output])
+    converted = notebook_md.convert(nbformat.v4.new_notebook(cells=[cell]), "da")
+    assert converted.markdown == "![Figur 1: Kort](figure-1.svg){#fig-a alt=\"Betalt '1' kr.\"}"
+    assert converted.images["figure-1.svg"].startswith(b"<svg")

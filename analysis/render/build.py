@@ -14,7 +14,7 @@ from pathlib import Path
 from analysis import atomic, provenance
 from analysis.config import Contract
 from analysis.paths import BUILD_DIR, REPORTS_DIR, ROOT
-from analysis.render import colophon, execute, notebook_md, pandoc
+from analysis.render import colophon, execute, glossary, notebook_md, numbers, pandoc
 from analysis.reports import results as report_results
 from analysis.reports.kinds import ReportKind
 
@@ -45,28 +45,39 @@ def _title_metadata(
     commit: str,
 ) -> dict:
     da = lang == "da"
+    period = numbers.quarter(as_of, lang)
+    # Two dates with different meanings: what the numbers describe, and when the file was made.
     facts = {
         ("Program" if da else "Programme"): contract.programme.name,
         ("Kommune" if da else "Municipality"): contract.programme.municipality,
-        ("Opgjort pr." if da else "As of"): as_of,
-        ("Dato" if da else "Date"): rendered.date().isoformat(),
+        ("Opgjort pr." if da else "As of"): (
+            f"{period} (tallene bygger på de data, der fandtes ved kvartalets udgang)"
+            if da
+            else f"{period} (the numbers use the data that existed at the end of the quarter)"
+        ),
+        ("Dannet" if da else "Produced"): (
+            f"{rendered.date().isoformat()} (den dag, filen blev dannet; samme data giver samme tal)"
+            if da
+            else f"{rendered.date().isoformat()} (the day this file was made; the same data give the same numbers)"
+        ),
         ("Version" if da else "Version"): commit[:12],
     }
     disclaimer = DISCLAIMER[lang].format(min=contract.disclosure.min_persons)
     if synthetic:
         disclaimer = SYNTHETIC_NOTE[lang] + " " + disclaimer
+    title = kind.title[lang]
     return {
-        "title": kind.title[lang],
-        "subtitle": f"{kind.title[lang]} {as_of}"
+        "title": title,
+        "subtitle": period
         if kind.name == "quarterly"
-        else (f"Opgjort pr. {as_of}" if da else f"As of {as_of}"),
+        else (f"Opgjort pr. {period}" if da else f"As of {period}"),
         "programme": contract.programme.name,
         "running-header": contract.programme.name,
         "lang": lang,
         "toc-title": "Indhold" if da else "Contents",
         "facts": [{"key": k, "value": v} for k, v in facts.items()],
         "disclaimer": disclaimer,
-        "pagetitle": f"{kind.title[lang]} {as_of}",
+        "pagetitle": f"{title}, {period}",
     }
 
 
@@ -113,7 +124,9 @@ def build_report(
         }
         shown_parameters["data_dir"] = _relative(Path(data_dir))
         markdown = (
-            converted.markdown
+            glossary.expand_first_use(converted.markdown, lang)
+            + "\n\n"
+            + glossary.glossary_markdown(lang)
             + "\n\n"
             + notebook_md.items_markdown(converted.items, lang, kind.notebook.name)
             + "\n\n"

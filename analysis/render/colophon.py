@@ -90,7 +90,12 @@ def markdown(
         ),
         "",
         f"- **{'Git-commit' if da else 'Git commit'}:** `{commit}`",
-        f"- **{'Dannet' if da else 'Rendered'}:** {rendered.isoformat()}",
+        # The day the file was made, not the period the numbers describe (that is "as of").
+        (
+            f"- **Dannet:** {rendered.isoformat()} (den dag, filen blev dannet; tallene beskriver perioden til og med kvartalet, rapporten er opgjort pr.)"
+            if da
+            else f"- **Produced:** {rendered.isoformat()} (the day this file was made; the numbers describe the period up to the quarter the report is as of)"
+        ),
         "",
         "| " + ("Parameter" if da else "Parameter") + " | " + ("Værdi" if da else "Value") + " |",
         "|:---|:---|",

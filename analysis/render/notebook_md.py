@@ -102,10 +102,15 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
             meta = output.get("metadata", {}).get(METADATA_KEY, {})
             data = output.get("data", {})
             label = meta.get("label") or options.get("label")
-            if "image/png" in data:
+            if "image/svg+xml" in data or "image/png" in data:
                 caption = meta.get("caption") or options.get("fig-cap")
-                name = f"figure-{len(result.images) + 1}.png"
-                result.images[name] = base64.b64decode(data["image/png"])
+                if "image/svg+xml" in data:
+                    name = f"figure-{len(result.images) + 1}.svg"
+                    svg = data["image/svg+xml"]
+                    result.images[name] = ("".join(svg) if isinstance(svg, list) else svg).encode()
+                else:
+                    name = f"figure-{len(result.images) + 1}.png"
+                    result.images[name] = base64.b64decode(data["image/png"])
                 attributes = ""
                 if label and label.startswith("fig-"):
                     counters["fig"] += 1
@@ -115,6 +120,9 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
                     result.items.append(
                         (label, caption, meta.get("source") or _maker(cell.source, aliases))
                     )
+                if meta.get("alt"):
+                    alt = " ".join(str(meta["alt"]).split()).replace("\\", "").replace('"', "'")
+                    attributes = f'{{#{label} alt="{alt}"}}' if attributes else f'{{alt="{alt}"}}'
                 blocks.append(f"![{caption or ''}]({name}){attributes}")
             elif "text/markdown" in data:
                 markdown = data["text/markdown"]

@@ -23,10 +23,11 @@ def number(value, decimals: int = 0, lang: str = "da") -> str:
 
 
 def percent(value, decimals: int = 1, lang: str = "da") -> str:
-    """Format a share (0.123) as a percentage (``12,3 %``)."""
+    """Format a share (0.123) as a percentage: ``12,3 %`` in Danish, ``12.3%`` in English."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{number(100 * value, decimals, lang)} %"
+    # Danish puts a (no-break) space before the sign; English writes it closed up.
+    return f"{number(100 * value, decimals, lang)}{NBSP if lang == 'da' else ''}%"
 
 
 def dkk(value, lang: str = "da") -> str:
@@ -34,3 +35,24 @@ def dkk(value, lang: str = "da") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{number(value, 0, lang)} kr." if lang == "da" else f"DKK {number(value, 0, lang)}"
+
+
+def quarter(label: str, lang: str = "da") -> str:
+    """A ``YYYYQn`` quarter for readers: ``1. kvartal 2027`` (Danish) or ``Q1 2027`` (English)."""
+    year, number = str(label).split("Q")
+    return f"{number}. kvartal {year}" if lang == "da" else f"Q{number} {year}"
+
+
+NBSP = "\u00a0"
+INTERVAL_SEPARATOR = {"da": ";", "en": ","}
+
+
+def interval(low, high, decimals: int = 2, lang: str = "da") -> str:
+    """A confidence interval, ``[0,19; 0,31]`` or ``[0.19, 0.31]``, that never breaks over two lines."""
+    return f"[{number(low, decimals, lang)}{INTERVAL_SEPARATOR[lang]}{NBSP}{number(high, decimals, lang)}]"
+
+
+def plural(count, singular: str, plural_form: str, lang: str = "en", decimals: int = 0) -> str:
+    """A count with its noun in the right number (``1 point``, ``2 points``), never ``point(s)``."""
+    noun = singular if float(count) == 1 else plural_form
+    return f"{number(count, decimals, lang)} {noun}"

@@ -16,7 +16,10 @@ import matplotlib
 import pypandoc
 import typst
 
+from analysis.render import html as html_finish
+
 TEMPLATES = Path(__file__).parent / "templates"
+LAYOUT_FILTER = TEMPLATES / "layout.lua"
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 MARKDOWN_FORMAT = "markdown+pipe_tables+table_captions+fenced_divs+implicit_figures-citations"
 
@@ -39,6 +42,7 @@ def _pandoc(markdown_file: Path, output: Path, writer: str, extra: list[str]) ->
         writer,
         "--output",
         str(output),
+        f"--lua-filter={LAYOUT_FILTER}",
         *extra,
     ]
     completed = subprocess.run(
@@ -61,8 +65,12 @@ def render_html(markdown_file: Path, output: Path, metadata: dict) -> None:
             "--toc-depth=2",
             "--number-sections",
             f"--css={TEMPLATES / 'report.css'}",
+            f"--include-after-body={TEMPLATES / 'report.js'}",
             *_metadata_args(metadata),
         ],
+    )
+    output.write_text(
+        html_finish.finish(output.read_text(encoding="utf-8"), metadata), encoding="utf-8"
     )
 
 

@@ -1,7 +1,8 @@
 """What a notebook calls to put prose, tables and figures into a report.
 
 Each helper emits a display output that the renderer understands: Markdown for
-prose and tables (pipe tables with aligned, formatted numbers), PNG for figures.
+prose and tables (pipe tables with aligned, formatted numbers), SVG for figures
+(text stays sharp and legible at any screen width, and typst draws it as vectors).
 A caption and a label can travel with the output (in its metadata) so that they
 can be computed and translated; Quarto-style ``#| label:`` / ``#| fig-cap:`` cell
 options work as well.
@@ -10,20 +11,29 @@ options work as well.
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
-from IPython.display import Image, Markdown, display
+from IPython.display import SVG, Markdown, display
 
 from analysis.render import numbers
-from analysis.render.style import DPI
 
 METADATA_KEY = "relationel"
 SYMBOLS = {"*", "–"}
+# An interval as the table builders write it: "[0,185; 0,308]" or "−1,38 ; −0,25".
+INTERVAL = re.compile(r"^\[?\s*([−\-]?[\d.,]+)\s*[;]\s*([−\-]?[\d.,]+)\s*\]?$")
 
 
 def _markdown_cell(value, lang: str, decimals: int | None) -> str:
     if isinstance(value, str):
-        return "\\*" if value == "*" else value.replace("|", "\\|")
+        if value == "*":
+            return "\\*"
+        interval = INTERVAL.match(value)
+        if interval:
+            # One notation for every interval, on one line (a no-break space after the separator).
+            separator = numbers.INTERVAL_SEPARATOR[lang]
+            return f"[{interval.group(1)}{separator}{numbers.NBSP}{interval.group(2)}]"
+        return value.replace("|", "\\|")
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "–"
     if isinstance(value, bool):
@@ -91,17 +101,32 @@ def table(
 
 
 def figure(
-    fig, caption: str | None = None, label: str | None = None, source: str | None = None
+    fig,
+    caption: str | None = None,
+    label: str | None = None,
+    source: str | None = None,
+    alt: str | None = None,
 ) -> None:
-    """Show a matplotlib figure; ``label`` must start with ``fig-`` to be numbered."""
+    """Show a matplotlib figure; ``label`` must start with ``fig-`` to be numbered.
+
+    ``alt`` is the text alternative for readers who cannot see the figure (what it
+    shows, in words and numbers); without it the caption serves.
+    """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    # No date in the file, and ids from the fixed svg.hashsalt (style.py): byte-identical output.
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     import matplotlib.pyplot as plt
 
     plt.close(fig)
     display(
-        Image(buffer.getvalue(), format="png"),
+        SVG(buffer.getvalue()),
         metadata={
-            METADATA_KEY: {"kind": "figure", "caption": caption, "label": label, "source": source}
+            METADATA_KEY: {
+                "kind": "figure",
+                "caption": caption,
+                "label": label,
+                "source": source,
+                "alt": alt,
+            }
         },
     )

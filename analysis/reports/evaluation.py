@@ -187,7 +187,7 @@ def effects_table(estimates: dict[str, EffectEstimate], payments, lang: str) -> 
                 ("CS 95 %-KI" if lang == "da" else "CS 95% CI"): _interval(
                     *est.simple.overall_ci, lang
                 ),
-                ("Præ-trend p" if lang == "da" else "Pre-trend p"): est.attgt.pretest["p_value"],
+                ("p, forløb før" if lang == "da" else "Pre-trend p"): est.attgt.pretest["p_value"],
                 ("Antal personer" if lang == "da" else "Number of persons"): payments.shown(
                     disclosure.effects_key("persons", outcome, payments.as_of), est.n_persons
                 ),

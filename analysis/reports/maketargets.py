@@ -84,10 +84,16 @@ def make_targets(
                 f"\t$(PY) -m analysis report {name} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS)",
                 "",
             ]
+    # The portal lists every report: redone when any of them is.
+    portal = "$(REPORTS)/index.html"
     lines += [
+        f"{portal}: {' '.join(reports)} $(RENDER_DEPS)",
+        "\t$(PY) -m analysis portal --reports $(REPORTS)",
+        "",
         f"QUARTERLY_RESULTS := {' '.join(results)}",
         f"LEDGER_FILES := {' '.join(ledgers)}",
         f"REPORT_FILES := {' '.join(reports)}",
+        f"PORTAL := {portal}",
         "",
     ]
     return "\n".join(lines)

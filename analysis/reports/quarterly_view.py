@@ -176,9 +176,9 @@ def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
     share = numbers.percent(n / target, 0, lang) if households != SUPPRESSED else SUPPRESSED
     if lang == "da":
         text = (
-            f"Pr. {inputs.as_of} er **{households} husstande** indskrevet i indsatsen "
+            f"Pr. {numbers.quarter(inputs.as_of, lang)} er **{households} husstande** indskrevet i indsatsen "
             f"({share} af målet på {numbers.number(target, 0, lang)}) med i alt {persons} personer. "
-            f"Registerdata foreligger til og med {key['register_until']}. "
+            f"Registerdata foreligger til og med {numbers.quarter(key['register_until'], lang)}. "
             f"Opgjorte resultatbetalinger i alt: **{numbers.dkk(key['payments_due_total'], lang)}**; "
             f"foreløbigt opgjort i den løbende periode: {provisional}"
         )
@@ -186,9 +186,9 @@ def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
             text += f" {inputs.as_of} er et resultatrapport-kvartal: betalingsopgørelsen nedenfor er grundlaget for udbetalingen."
     else:
         text = (
-            f"As of {inputs.as_of}, **{households} households** are enrolled "
+            f"As of {numbers.quarter(inputs.as_of, lang)}, **{households} households** are enrolled "
             f"({share} of the target of {numbers.number(target, 0, lang)}), with {persons} persons. "
-            f"Register data reach {key['register_until']}. "
+            f"Register data cover the period up to {numbers.quarter(key['register_until'], lang)}. "
             f"Outcome payments due in total: **{numbers.dkk(key['payments_due_total'], lang)}**; "
             f"provisional in the running period: {provisional}."
         )
@@ -734,9 +734,9 @@ def methods_text(contract: Contract, lang: str) -> str:
             f"- **{t('target.employment', lang)}**: adults {rules.employment.min_age}–{rules.employment.max_age}; at least one step up the self-sufficiency ladder from the quarter before enrolment, held for {rules.employment.sustain_quarters} consecutive quarters. Price {numbers.dkk(price.employment, lang)} per step.",
             f"- **{t('target.social_measures', lang)}**: support level below the level before enrolment, held for {rules.social_measures.sustain_quarters} consecutive quarters. Price {numbers.dkk(price.social_measures, lang)} per step.",
             f"- **{t('target.school_absence', lang)}**: difference-in-differences estimate (Callaway–Sant'Anna) of the absence rate of pupils in the intervention against pupils in the comparison group. Price {numbers.dkk(price.school_absence, lang)} per pupil per percentage point of reduction per school year{exposure}.",
-            f"- **{t('target.life_satisfaction', lang)}**: a follow-up answer at least {numbers.number(rules.life_satisfaction.min_increase, 0, lang)} point(s) above the answer at enrolment. Non-response is neither success nor failure. Price {numbers.dkk(price.life_satisfaction, lang)} per person.",
+            f"- **{t('target.life_satisfaction', lang)}**: a follow-up answer at least {numbers.plural(rules.life_satisfaction.min_increase, 'point', 'points', lang)} above the answer at enrolment. Non-response is neither success nor failure. Price {numbers.dkk(price.life_satisfaction, lang)} per person.",
             f"- **{t('target.action_plan_goals', lang)}**: action-plan goals marked achieved at a review. Price {numbers.dkk(price.action_plan_goals, lang)} per goal.",
-            f"- Register data arrive {contract.timeline.register_lag_quarters} quarter(s) late; every number uses the data that existed as of the report's quarter.",
+            f"- Register data arrive {numbers.plural(contract.timeline.register_lag_quarters, 'quarter', 'quarters', lang)} late; every number uses the data that existed as of the report's quarter.",
             *settlement_text(contract, lang),
         ]
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from analysis.render import show
 from analysis.render.numbers import number
+from analysis.reports import dashboard
 from analysis.reports import evaluation as ev
 from analysis.reports import quarterly_view as view
 from analysis.reports.text import t
@@ -24,7 +25,7 @@ EVENT_STUDIES = {
 
 
 def summary(report: ev.EvaluationReport, lang: str) -> None:
-    """The one-page summary: enrolment and payments in words, effects in words, key figures."""
+    """The one-page summary: enrolment and payments in words, effects in words, the dashboard, key figures."""
     text = view.summary(report.payments, report.contract, lang)
     effects = ev.headline_text(report.estimates, lang, report.areas)
     why = effect_and_payment_text(report, lang)
@@ -32,6 +33,14 @@ def summary(report: ev.EvaluationReport, lang: str) -> None:
         f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{text}\n\n{effects}"
         + (f"\n\n{why}" if why else "")
         + "\n:::"
+    )
+    board = dashboard.from_quarterly(report.payments, report.contract, lang)
+    show.figure(
+        dashboard.dashboard_figure(board, lang),
+        caption=dashboard.caption(lang),
+        alt=dashboard.alt_text(board, lang),
+        label="fig-dashboard",
+        source="analysis.reports.dashboard.dashboard_figure",
     )
     show.table(
         view.key_figures_table(report.payments, report.contract, lang),
@@ -95,7 +104,11 @@ def effects(report: ev.EvaluationReport, lang: str, explain_twfe: bool = False) 
         caption="Effekt af indsatsen pr. udfald" if da else "Effect of the intervention by outcome",
         label="tbl-effects",
         lang=lang,
-        decimals={"TWFE": 3, "Callaway–Sant'Anna": 3, ("Præ-trend p" if da else "Pre-trend p"): 3},
+        decimals={
+            "TWFE": 3,
+            "Callaway–Sant'Anna": 3,
+            ("p, forløb før" if da else "Pre-trend p"): 3,
+        },
         source=f"{EV}.effects_table",
     )
     if explain_twfe:

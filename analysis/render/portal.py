@@ -1,0 +1,267 @@
+"""The reports portal, ``reports/index.html``: every report on one self-contained page.
+
+Built from the results files published beside the reports (``*.results.json``),
+so it shows only numbers that passed disclosure control (a hidden number is
+recorded there as ``*`` and shown as ``*``). It lists every report by date and
+kind with its language and format links, the key figures of the latest quarterly
+report, cumulative payments over time (an inline SVG chart) and a change log: what
+changed in the key figures from each quarterly report to the next.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis import quarters
+from analysis.render import numbers
+from analysis.render.pandoc import TEMPLATES
+
+KIND_ORDER = ("final", "preliminary_final", "midterm", "quarterly")
+KIND_NAMES = {
+    "quarterly": ("Kvartalsrapport", "Quarterly result report"),
+    "midterm": ("Midtvejsevaluering", "Midterm evaluation"),
+    "preliminary_final": ("Foreløbig slutevaluering", "Preliminary final evaluation"),
+    "final": ("Slutevaluering og effektmåling", "Final evaluation and effect measurement"),
+}
+LANG_NAMES = {"da": "dansk", "en": "English"}
+# The key figures of the portal, in the order shown: (results-file name, Danish label, kind of number)
+KEY_FIGURES = (
+    ("enrolled_households", "Indskrevne husstande", "count"),
+    ("enrolled_persons", "Indskrevne personer", "count"),
+    ("payments_due_total", "Opgjorte resultatbetalinger", "money"),
+    ("payments_paid_total", "Udbetalt til dato", "money"),
+    ("payments_provisional_total", "Foreløbigt opgjort i løbende periode", "money"),
+    ("forecast_median", "Prognose for samlede betalinger (median)", "money"),
+)
+TARGET_NAMES = {
+    "employment": "Beskæftigelse (selvforsørgelse)",
+    "social_measures": "Sociale foranstaltninger",
+    "life_satisfaction": "Livstilfredshed",
+    "action_plan_goals": "Handleplansmål",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One report (a kind, a quarter and a language) and its files."""
+
+    kind: str
+    as_of: str
+    lang: str
+    html: Path
+    pdf: Path
+    numbers: dict
+
+
+def collect(reports_root: Path) -> list[Entry]:
+    """Every report under ``reports_root`` that has its results file, HTML and PDF."""
+    entries = []
+    for path in sorted(Path(reports_root).glob("*/*.results.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        stem = path.name.removesuffix(".results.json")
+        html_file, pdf_file = path.with_name(f"{stem}.html"), path.with_name(f"{stem}.pdf")
+        if html_file.exists() and pdf_file.exists():
+            entries.append(
+                Entry(doc["report"], doc["as_of"], doc["lang"], html_file, pdf_file, doc["numbers"])
+            )
+    return entries
+
+
+def _value(value, kind: str) -> str:
+    if value == "*" or value is None:
+        return "*" if value == "*" else "–"
+    return numbers.dkk(value, "da") if kind == "money" else numbers.number(value, 0, "da")
+
+
+def _key_figures(entry: Entry) -> str:
+    rows = [
+        (label, _value(entry.numbers.get(name), kind))
+        for name, label, kind in KEY_FIGURES
+        if name in entry.numbers
+    ]
+    rows += [
+        (
+            f"Opnåede resultater: {label.lower()}",
+            _value(entry.numbers.get(f"achievements_cumulative.{t}"), "count"),
+        )
+        for t, label in TARGET_NAMES.items()
+        if f"achievements_cumulative.{t}" in entry.numbers
+    ]
+    body = "".join(
+        f"<tr><td>{html.escape(k)}</td><td class='num'>{html.escape(v)}</td></tr>" for k, v in rows
+    )
+    return (
+        "<div class='table-block'><div class='table-scroll' tabindex='0' role='region' "
+        "aria-label='Nøgletal'><table><thead><tr><th>Nøgletal</th><th>Værdi</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></div></div>"
+    )
+
+
+def changes(earlier: Entry, later: Entry) -> list[str]:
+    """What changed in the key figures from one quarterly report to the next, in words."""
+    lines = []
+    names = [(n, label, kind) for n, label, kind in KEY_FIGURES] + [
+        (f"achievements_cumulative.{t}", f"Opnåede resultater: {label.lower()}", "count")
+        for t, label in TARGET_NAMES.items()
+    ]
+    for name, label, kind in names:
+        before, after = earlier.numbers.get(name), later.numbers.get(name)
+        if before == after or after is None:
+            continue
+        lines.append(f"{label}: {_value(before, kind)} → {_value(after, kind)}")
+    return lines
+
+
+def payments_chart(quarterly: list[Entry]) -> str:
+    """Cumulative payments due and paid by quarter, as an inline SVG with a text alternative."""
+    import matplotlib.pyplot as plt
+
+    from analysis.render.style import NEUTRAL, PRIMARY, apply_theme
+
+    points = [
+        (e.as_of, e.numbers.get("payments_due_total"), e.numbers.get("payments_paid_total"))
+        for e in quarterly
+    ]
+    points = [p for p in points if all(isinstance(v, int | float) for v in p[1:])]
+    if not points:
+        return "<p>Endnu ingen opgjorte betalinger.</p>"
+    apply_theme()
+    fig, ax = plt.subplots(figsize=(5.0, 2.6))
+    x = [quarters.to_index(q) for q, _, _ in points]
+    ax.step(
+        x,
+        [d / 1e6 for _, d, _ in points],
+        where="post",
+        color=NEUTRAL,
+        lw=2,
+        label="Opgjort (akk.)",
+    )
+    ax.step(
+        x,
+        [p / 1e6 for _, _, p in points],
+        where="post",
+        color=PRIMARY,
+        lw=2.4,
+        label="Udbetalt (akk.)",
+    )
+    ticks = [i for i in x if i % 4 == 0] or x[:1]
+    ax.set_xticks(ticks, [quarters.from_index(i)[:4] for i in ticks])
+    ax.set_ylabel("Mio. kr.")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left")
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]
+    last = points[-1]
+    alt = (
+        f"Kumulerede resultatbetalinger pr. kvartal fra {numbers.quarter(points[0][0])} til "
+        f"{numbers.quarter(last[0])}: opgjort i alt {numbers.dkk(last[1])}, udbetalt {numbers.dkk(last[2])}"
+    )
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(alt)}" ', 1)
+    return f"<figure class='chart'>{svg}<figcaption>{html.escape(alt)}</figcaption></figure>"
+
+
+def _links(group: list[Entry], root: Path) -> str:
+    parts = []
+    for entry in sorted(group, key=lambda e: e.lang):
+        name = LANG_NAMES.get(entry.lang, entry.lang)
+        parts.append(
+            f"<span class='lang' lang='{entry.lang}'>{html.escape(name)}: "
+            f"<a href='{entry.html.relative_to(root).as_posix()}'>HTML</a> · "
+            f"<a href='{entry.pdf.relative_to(root).as_posix()}'>PDF</a></span>"
+        )
+    return " ".join(parts)
+
+
+def build_portal(
+    reports_root: Path, programme: str = "Relationel velfærd – sammen på tværs"
+) -> str:
+    """The portal page as one self-contained HTML document."""
+    root = Path(reports_root)
+    entries = collect(root)
+    groups: dict[tuple[str, str], list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault((entry.kind, entry.as_of), []).append(entry)
+    ordered = sorted(
+        groups.items(),
+        key=lambda item: (-quarters.to_index(item[0][1]), KIND_ORDER.index(item[0][0])),
+    )
+    rows = "".join(
+        f"<tr><td>{html.escape(numbers.quarter(as_of))}</td>"
+        f"<td>{html.escape(KIND_NAMES[kind][0])}<br><span class='en' lang='en'>{html.escape(KIND_NAMES[kind][1])}</span></td>"
+        f"<td>{_links(group, root)}</td></tr>"
+        for (kind, as_of), group in ordered
+    )
+    quarterly = sorted(
+        [e for e in entries if e.kind == "quarterly" and e.lang == "da"]
+        or [e for e in entries if e.kind == "quarterly"],
+        key=lambda e: quarters.to_index(e.as_of),
+    )
+    latest = quarterly[-1] if quarterly else None
+    log = []
+    for earlier, later in zip(quarterly, quarterly[1:], strict=False):
+        lines = changes(earlier, later)
+        items = (
+            "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+            or "<li>Ingen ændringer i nøgletallene.</li>"
+        )
+        log.append(
+            f"<h3>{html.escape(numbers.quarter(later.as_of))} "
+            f"<span class='muted'>mod {html.escape(numbers.quarter(earlier.as_of))}</span></h3><ul>{items}</ul>"
+        )
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    latest_html = (
+        f"<h2>Nøgletal, {html.escape(numbers.quarter(latest.as_of))}</h2>{_key_figures(latest)}"
+        if latest
+        else "<p>Ingen kvartalsrapporter endnu.</p>"
+    )
+    return f"""<!DOCTYPE html>
+<html lang="da">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Rapporter – {html.escape(programme)}</title>
+<style>{css}
+td.num {{ text-align: right; }} .muted, .en {{ color: var(--muted); font-size: .85em; }}
+.lang {{ display: inline-block; margin-right: 1rem; white-space: nowrap; }}
+figure.chart svg {{ width: 100%; height: auto; max-width: 48rem; }}
+</style>
+</head>
+<body>
+<header id="title-block-header">
+<p class="subtitle">{html.escape(programme)}</p>
+<h1 class="title">Rapporter</h1>
+<p>Alle rapporter om programmet: kvartalsrapporter og evalueringer, på dansk og engelsk, som HTML (til skærm) og PDF (til print).
+<span lang="en" class="en">All reports of the programme, by date and kind, in Danish and English, as HTML and PDF.</span></p>
+</header>
+<h2>Alle rapporter</h2>
+<div class="table-block"><div class="table-scroll" tabindex="0" role="region" aria-label="Alle rapporter">
+<table><thead><tr><th>Opgjort pr.</th><th>Rapport</th><th>Sprog og format</th></tr></thead><tbody>{rows}</tbody></table>
+</div></div>
+{latest_html}
+<h2>Resultatbetalinger over tid</h2>
+{payments_chart(quarterly)}
+<h2>Hvad er ændret</h2>
+<p>Ændringer i nøgletallene fra den ene kvartalsrapport til den næste (tal skjult af hensyn til diskretion vises som *).</p>
+{"".join(reversed(log)) or "<p>Kun én kvartalsrapport indtil videre.</p>"}
+{script}
+</body>
+</html>
+"""
+
+
+def write_portal(reports_root: Path) -> Path:
+    """Write ``index.html`` into ``reports_root``."""
+    from analysis import atomic
+
+    target = Path(reports_root) / "index.html"
+    with atomic.atomic_path(target) as temporary:
+        Path(temporary).write_text(build_portal(reports_root), encoding="utf-8")
+    return target

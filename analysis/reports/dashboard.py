@@ -1,0 +1,387 @@
+"""The board's one-figure dashboard: money over time and the status of each payment target.
+
+:func:`dashboard_figure` draws from plain series (:class:`DashboardSeries`), so any
+source of the numbers can feed it: today :func:`from_quarterly` builds them from the
+quarterly payment results; a settlement ledger can build the same series.
+
+Left panel: cumulative outcome payments paid, the investment disbursed and the
+total cap over the quarters, with the forecast of total payments as a fan from
+what is earned so far to the last payment quarter. Right panel: the amount earned
+per payment target so far, coloured by its status. A target whose amount
+disclosure control hides is marked, never drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from analysis import quarters
+from analysis.config import TARGETS, Contract
+from analysis.render import numbers
+from analysis.render.style import ACCENT, NEUTRAL, PRIMARY, apply_theme
+from analysis.reports import disclosure
+from analysis.reports.text import t
+from analysis.sdc.suppress import SUPPRESSED
+
+STATUSES = ("earning", "pending", "none", "hidden")
+STATUS_COLOURS = {
+    "earning": "#2E7D4F",
+    "pending": "#E0A526",
+    "none": "#B0B0B0",
+    "hidden": "#FFFFFF",
+}
+STATUS_TEXT = {
+    "da": {
+        "earning": "giver betaling",
+        "pending": "resultater, endnu ingen betaling",
+        "none": "ingen resultater endnu",
+        "hidden": "skjult (diskretion)",
+    },
+    "en": {
+        "earning": "earning payments",
+        "pending": "achievements, no payment yet",
+        "none": "no achievements yet",
+        "hidden": "hidden (confidentiality)",
+    },
+}
+LABELS = {
+    "da": {
+        "paid": "Udbetalt (akk.)",
+        "invested": "Investeret (akk.)",
+        "planned": "Investering, plan",
+        "cap": "Samlet loft",
+        "fan": "Prognose, samlede betalinger (interval)",
+        "median": "Prognose, median",
+        "now": "Opgjort pr.",
+        "money": "Mio. kr.",
+        "per_target": "Optjent pr. mål, mio. kr.",
+        "over_time": "Penge over tid",
+    },
+    "en": {
+        "paid": "Paid (cumulative)",
+        "invested": "Invested (cumulative)",
+        "planned": "Investment, plan",
+        "cap": "Total cap",
+        "fan": "Forecast, total payments (band)",
+        "median": "Forecast, median",
+        "now": "As of",
+        "money": "DKK million",
+        "per_target": "Earned per target, DKK m",
+        "over_time": "Money over time",
+    },
+}
+
+
+@dataclass(frozen=True)
+class DashboardSeries:
+    """Plain inputs of the dashboard.
+
+    Attributes
+    ----------
+    as_of : str
+        The report's quarter (``YYYYQn``); the forecast starts here.
+    paid : pandas.Series
+        Cumulative amount paid, indexed by quarter, up to ``as_of``.
+    invested : pandas.Series
+        Cumulative investment disbursed, indexed by quarter (may run past ``as_of``:
+        the part after it is drawn as the plan).
+    cap : float
+        Total cap on outcome payments.
+    forecast : pandas.DataFrame
+        Columns ``quarter``, ``low``, ``median``, ``high``: cumulative payments
+        forecast from ``as_of`` on.
+    targets : pandas.DataFrame
+        Columns ``target`` (label shown), ``amount`` (earned so far, ``None`` when
+        hidden) and ``status`` (one of :data:`STATUSES`).
+    """
+
+    as_of: str
+    paid: pd.Series
+    invested: pd.Series
+    cap: float
+    forecast: pd.DataFrame
+    targets: pd.DataFrame
+
+
+def dashboard_figure(series: DashboardSeries, lang: str = "da"):
+    """The dashboard as a matplotlib figure (two panels, one legend each)."""
+    apply_theme()
+    labels = LABELS[lang]
+    fig, (money, bars) = plt.subplots(
+        1, 2, figsize=(9.0, 3.7), gridspec_kw={"width_ratios": [1.6, 1.0]}
+    )
+    scale = 1e6
+    everything = sorted(
+        set(series.paid.index)
+        | set(series.invested.index)
+        | set(series.forecast["quarter"] if len(series.forecast) else [])
+    )
+    index = {q: quarters.to_index(q) for q in everything}
+    now = quarters.to_index(series.as_of)
+
+    def x(values) -> list[int]:
+        return [index[q] for q in values]
+
+    invested = series.invested.sort_index()
+    done = invested[[index[q] <= now for q in invested.index]]
+    plan = invested[[index[q] >= now for q in invested.index]]
+    money.step(
+        x(done.index),
+        done.values / scale,
+        where="post",
+        color=NEUTRAL,
+        lw=2,
+        label=labels["invested"],
+    )
+    if len(plan) > 1:
+        money.step(
+            x(plan.index),
+            plan.values / scale,
+            where="post",
+            color=NEUTRAL,
+            lw=1.3,
+            ls=":",
+            label=labels["planned"],
+        )
+    paid = series.paid.sort_index()
+    money.step(
+        x(paid.index),
+        paid.values / scale,
+        where="post",
+        color=PRIMARY,
+        lw=2.4,
+        label=labels["paid"],
+    )
+    if len(series.forecast):
+        fan = series.forecast.sort_values("quarter")
+        money.fill_between(
+            x(fan["quarter"]),
+            fan["low"] / scale,
+            fan["high"] / scale,
+            color=PRIMARY,
+            alpha=0.18,
+            lw=0,
+            label=labels["fan"],
+        )
+        money.plot(
+            x(fan["quarter"]),
+            fan["median"] / scale,
+            color=PRIMARY,
+            lw=1.3,
+            ls="--",
+            label=labels["median"],
+        )
+    money.axhline(series.cap / scale, color=ACCENT, lw=1.4, ls="-.", label=labels["cap"])
+    money.axvline(now, color="#444", lw=0.8)
+    money.annotate(
+        f"{labels['now']} {numbers.quarter(series.as_of, lang)}",
+        (now, 0),
+        xytext=(-4, 4),
+        textcoords="offset points",
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color="#333",
+    )
+    ticks = [i for i in sorted(index.values()) if i % 4 == 0]
+    money.set_xticks(ticks, [quarters.from_index(i)[:4] for i in ticks])
+    money.set_ylabel(labels["money"])
+    money.set_ylim(bottom=0)
+    money.set_title(labels["over_time"], loc="left", fontsize=10)
+    money.set_ylim(top=series.cap / scale * 1.08)
+    money.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=7.5, ncol=3)
+
+    targets = series.targets.iloc[::-1].reset_index(drop=True)
+    amounts = [0.0 if a is None or pd.isna(a) else float(a) / scale for a in targets["amount"]]
+    colours = [STATUS_COLOURS[s] for s in targets["status"]]
+    bars.barh(
+        np.arange(len(targets)),
+        amounts,
+        color=colours,
+        edgecolor=[
+            ("#666" if s == "hidden" else c)
+            for s, c in zip(targets["status"], colours, strict=True)
+        ],
+        height=0.6,
+    )
+    for row, (amount, status) in enumerate(zip(amounts, targets["status"], strict=True)):
+        text = SUPPRESSED if status == "hidden" else numbers.number(amount, 2, lang)
+        bars.annotate(
+            text, (amount, row), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8
+        )
+    bars.set_yticks(np.arange(len(targets)), targets["target"], fontsize=8)
+    bars.set_title(labels["per_target"], loc="left", fontsize=10)
+    bars.set_xlim(0, max(amounts + [0.1]) * 1.35)
+    bars.grid(axis="y", visible=False)
+    present = [s for s in STATUSES if s in set(targets["status"])]
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, facecolor=STATUS_COLOURS[s], edgecolor="#666") for s in present
+    ]
+    bars.legend(
+        handles,
+        [STATUS_TEXT[lang][s] for s in present],
+        loc="upper center",
+        bbox_to_anchor=(0.3, -0.1),
+        fontsize=7.5,
+        ncol=1,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def from_quarterly(inputs, contract: Contract, lang: str = "da") -> DashboardSeries:
+    """The dashboard series from a report's payment results (:class:`QuarterlyInputs`), protected.
+
+    Paid is the ``paid`` column of the capped payments by result report; invested
+    the contract's disbursement plan; the forecast fan runs in a straight line
+    from what is earned so far (due and provisional) to the forecast's low,
+    median and high at the last payment quarter.
+    """
+    from analysis.payments import investors
+    from analysis.reports import quarterly_view as view
+
+    as_of = inputs.as_of
+    start = contract.timeline.intervention.start
+    last_payment = quarters.from_index(quarters.to_index(contract.timeline.result_reports[-1]) + 1)
+    span = quarters.span(start, as_of)
+    capped = inputs.tables["payments_capped"]
+    # Paid to date as the key figures count it: the settled amounts of the result
+    # reports up to each quarter.
+    report_index = capped["report"].map(quarters.to_index)
+    paid = pd.Series(
+        [float(capped.loc[report_index <= quarters.to_index(q), "paid"].sum()) for q in span],
+        index=span,
+    )
+    plan = investors.disbursements(contract).groupby("quarter")["amount"].sum().cumsum()
+    plan.index = list(plan.index)
+    forecast = inputs.tables["forecast"].set_index("scenario")
+    earned = float(inputs.key["payments_due_total"]) + float(
+        inputs.key["payments_provisional_total"]
+    )
+    fan_quarters = (
+        quarters.span(as_of, last_payment)
+        if quarters.to_index(last_payment) > quarters.to_index(as_of)
+        else []
+    )
+    fan = pd.DataFrame(columns=["quarter", "low", "median", "high"])
+    if fan_quarters and "base" in forecast.index:
+        steps = np.linspace(0.0, 1.0, len(fan_quarters))
+        base = forecast.loc["base"]
+        fan = pd.DataFrame(
+            {
+                "quarter": fan_quarters,
+                **{
+                    # The forecast is an estimate: rounded as in the forecast table.
+                    column: earned
+                    + steps * (float(view.rounded_forecast(float(base[column]), contract)) - earned)
+                    for column in ("low", "median", "high")
+                },
+            }
+        )
+    return DashboardSeries(
+        as_of=as_of,
+        paid=paid,
+        invested=plan,
+        cap=float(contract.caps.total_outcome_payments),
+        forecast=fan,
+        targets=target_status(inputs, lang),
+    )
+
+
+def target_status(inputs, lang: str) -> pd.DataFrame:
+    """Per target: the amount earned so far (all statement rows) and its status, as disclosure allows."""
+    statement = inputs.tables["payment_statement"]
+    rows = []
+    for target in TARGETS:
+        lines = statement.loc[statement["target"] == target]
+        hidden = any(
+            inputs.is_hidden(key)
+            for key in (
+                disclosure.statement_key("amount", r.report, r.target, r.status, inputs.as_of)
+                for r in lines.itertuples(index=False)
+            )
+            if key in inputs.cells.cells
+        )
+        amount = float(lines["amount"].sum())
+        if hidden:
+            status, amount = "hidden", None
+        elif amount > 0:
+            status = "earning"
+        else:
+            achieved = inputs.key["achievements_cumulative"].get(target)
+            shown = (
+                inputs.shown(
+                    disclosure.target_key("cumulative", target, "all", inputs.as_of), achieved
+                )
+                if achieved is not None
+                and disclosure.target_key("cumulative", target, "all", inputs.as_of)
+                in inputs.cells.cells
+                else achieved
+            )
+            if shown == SUPPRESSED:
+                status = "hidden"
+            elif shown:
+                status = "pending"
+            else:
+                status = "none"
+        rows.append({"target": t(f"target.{target}", lang), "amount": amount, "status": status})
+    return pd.DataFrame(rows, columns=["target", "amount", "status"])
+
+
+def caption(lang: str) -> str:
+    """The dashboard's caption."""
+    if lang == "da":
+        return (
+            "Overblik: udbetalt, investeret og samlet loft over tid med prognosen for de samlede "
+            "betalinger, og optjent beløb og status pr. betalingsmål"
+        )
+    return (
+        "Dashboard: paid, invested and the total cap over time with the forecast of total "
+        "payments, and the amount earned and status per payment target"
+    )
+
+
+def alt_text(series: DashboardSeries, lang: str = "da") -> str:
+    """The dashboard in words, for readers who cannot see it (only numbers the figure shows)."""
+    da = lang == "da"
+    paid = float(series.paid.iloc[-1]) if len(series.paid) else 0.0
+    now = quarters.to_index(series.as_of)
+    invested_now = series.invested[[quarters.to_index(q) <= now for q in series.invested.index]]
+    invested = float(invested_now.iloc[-1]) if len(invested_now) else 0.0
+    parts = [
+        (
+            f"Pr. {numbers.quarter(series.as_of, lang)} er {numbers.dkk(paid, lang)} udbetalt, "
+            f"{numbers.dkk(invested, lang)} investeret; samlet loft {numbers.dkk(series.cap, lang)}"
+        )
+        if da
+        else (
+            f"As of {numbers.quarter(series.as_of, lang)}, {numbers.dkk(paid, lang)} paid and "
+            f"{numbers.dkk(invested, lang)} invested; total cap {numbers.dkk(series.cap, lang)}"
+        )
+    ]
+    if len(series.forecast):
+        end = series.forecast.sort_values("quarter").iloc[-1]
+        parts.append(
+            (
+                f"prognose for de samlede betalinger {numbers.dkk(end['median'], lang)} "
+                f"({numbers.dkk(end['low'], lang)} til {numbers.dkk(end['high'], lang)}) i {numbers.quarter(end['quarter'], lang)}"
+            )
+            if da
+            else (
+                f"forecast of total payments {numbers.dkk(end['median'], lang)} "
+                f"({numbers.dkk(end['low'], lang)} to {numbers.dkk(end['high'], lang)}) in {numbers.quarter(end['quarter'], lang)}"
+            )
+        )
+    targets = []
+    for row in series.targets.itertuples(index=False):
+        status = STATUS_TEXT[lang][row.status]
+        if row.status == "earning":
+            status += f" ({numbers.dkk(row.amount, lang)})"
+        targets.append(f"{row.target}: {status}")
+    parts.append(("Betalingsmål: " if da else "Payment targets: ") + "; ".join(targets))
+    sentences = [p[0].upper() + p[1:] for p in parts]
+    return " ".join(p if p.endswith(".") else p + "." for p in sentences)
