@@ -252,7 +252,10 @@ def _run_killed(data, out, contract, kill_at):
 
 
 def _kill_sweep(tmp_path, synthetic_dir, contract, points):
-    """Kill a rewrite of a complete results folder at each point; it must stay old or become new."""
+    """Kill a rewrite of a complete results folder at each point; it must stay old or become new.
+
+    ``points`` maps the number of files in a results folder to the kill points.
+    """
     from analysis.payments.quarterly import write_quarterly_results
     from analysis.reports.quarterly_view import publish
 
@@ -266,6 +269,7 @@ def _kill_sweep(tmp_path, synthetic_dir, contract, points):
         )
 
     new_snapshot = _snapshot(write(tmp_path / "new" / "2025Q1"))
+    points = points(len(new_snapshot))
     previous = write(tmp_path / "previous" / "2025Q1")
     (previous / "from-the-previous-run.txt").write_text("old")
     provenance.record(previous, provenance.SYNTHETIC, {}, {})
@@ -289,16 +293,20 @@ def _kill_sweep(tmp_path, synthetic_dir, contract, points):
 
 def test_killed_quarterly_leaves_old_or_new_folder(tmp_path, synthetic_dir, contract):
     """Killed before the first file, before the marker, before and after the swap."""
-    outcomes = _kill_sweep(tmp_path, synthetic_dir, contract, [0, 11, 12, 13, 14])
-    # 13 files are committed inside the temporary folder (the marker last), then it is
-    # swapped in (point 13) and the previous folder removed (after point 14).
+    outcomes = _kill_sweep(
+        tmp_path, synthetic_dir, contract, lambda files: [0, files - 2, files - 1, files, files + 1]
+    )
+    # The folder's files are committed inside the temporary folder (the marker last),
+    # then it is swapped in (point `files`) and the previous folder removed (after
+    # point `files + 1`).
     assert outcomes == [(True, "old")] * 4 + [(True, "new")]
 
 
 @pytest.mark.slow
 def test_killed_quarterly_at_every_point(tmp_path, synthetic_dir, contract):
-    outcomes = _kill_sweep(tmp_path, synthetic_dir, contract, range(16))
-    assert outcomes == [(True, "old")] * 14 + [(True, "new"), (False, "new")]
+    outcomes = _kill_sweep(tmp_path, synthetic_dir, contract, lambda files: range(files + 3))
+    files = len(outcomes) - 3
+    assert outcomes == [(True, "old")] * (files + 1) + [(True, "new"), (False, "new")]
 
 
 def test_scratch_folders_of_dead_runs_are_removed(tmp_path):
