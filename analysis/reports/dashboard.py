@@ -236,26 +236,23 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
 def from_quarterly(inputs, contract: Contract, lang: str = "da") -> DashboardSeries:
     """The dashboard series from a report's payment results (:class:`QuarterlyInputs`), protected.
 
-    Paid is the ``paid`` column of the capped payments by result report; invested
+    Paid is paid to date from the settlement ledger at each quarter; invested
     the contract's disbursement plan; the forecast fan runs in a straight line
     from what is earned so far (due and provisional) to the forecast's low,
     median and high at the last payment quarter.
     """
     from analysis.payments import investors
+    from analysis.payments import ledger as ledger_module
     from analysis.reports import quarterly_view as view
 
     as_of = inputs.as_of
     start = contract.timeline.intervention.start
     last_payment = quarters.from_index(quarters.to_index(contract.timeline.result_reports[-1]) + 1)
     span = quarters.span(start, as_of)
-    capped = inputs.tables["payments_capped"]
-    # Paid to date as the key figures count it: the settled amounts of the result
-    # reports up to each quarter.
-    report_index = capped["report"].map(quarters.to_index)
-    paid = pd.Series(
-        [float(capped.loc[report_index <= quarters.to_index(q), "paid"].sum()) for q in span],
-        index=span,
-    )
+    # Paid to date as every report counts it: the settlement ledger's paid entries
+    # whose payment quarter has come (one reconciliation identity).
+    ledger = inputs.tables["ledger"]
+    paid = pd.Series([ledger_module.paid_to_date(ledger, q) for q in span], index=span)
     plan = investors.disbursements(contract).groupby("quarter")["amount"].sum().cumsum()
     plan.index = list(plan.index)
     forecast = inputs.tables["forecast"].set_index("scenario")
