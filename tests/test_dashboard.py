@@ -56,8 +56,15 @@ def test_figure_draws_the_series_it_is_given():
 def test_fed_from_real_quarterly_results(tmp_path, synthetic_dir, contract):
     quarterly = tmp_path / "quarterly"
     for quarter in ("2024Q4", "2025Q1"):
-        write_quarterly_results(synthetic_dir, quarter, quarterly / quarter, contract)
-        view.publish(quarterly, quarter, contract)
+        # As `python -m analysis quarterly` does: what the report publishes is written
+        # into the folder before its provenance marker.
+        write_quarterly_results(
+            synthetic_dir,
+            quarter,
+            quarterly / quarter,
+            contract,
+            lambda folder, q=quarter: view.publish(quarterly, q, contract, folder),
+        )
     inputs = view.load(quarterly, "2025Q1", contract)
     series = dashboard.from_quarterly(inputs, contract, "da")
     assert series.paid.index[0] == contract.timeline.intervention.start
