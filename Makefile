@@ -129,4 +129,4 @@ lock: ## Re-resolve requirements.lock and requirements-lab.lock from pyproject.t
 	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis | grep -vxFf requirements.lock | sed '1i # Exact versions of the optional JupyterLab environment (`make lab`, extra `lab`),\n# on top of requirements.lock (resolved against it, for Python 3.11-3.13).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements-lab.lock
 
 clean: ## Remove generated data, results, reports and build files (keeps .venv and data/raw)
-	rm -rf build data/synthetic data/results $(REPORTS)/quarterly $(REPORTS)/midterm $(REPORTS)/preliminary_final $(REPORTS)/final
+	rm -rf build data/synthetic data/results $(REPORTS)/quarterly $(REPORTS)/midterm $(REPORTS)/preliminary_final $(REPORTS)/final $(REPORTS)/index.html
