@@ -13,17 +13,6 @@ from analysis.payments.ledger import LedgerError, build, by_report, empty, paid_
 from analysis.payments.periods import result_periods
 from analysis.payments.reconcile import ReconciliationError, check_report
 
-STATEMENT_COLUMNS = [
-    "report",
-    "period",
-    "payment_quarter",
-    "target",
-    "units",
-    "achievements",
-    "unit_price",
-    "amount",
-]
-
 
 def _with(contract, **sections):
     data = contract.model_dump()
@@ -48,7 +37,7 @@ def _statement(rows):
             }
             for i, target, units, price in rows
         ],
-        columns=STATEMENT_COLUMNS,
+        columns=ledger_module.STATEMENT_COLUMNS,
     )
 
 

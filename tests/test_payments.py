@@ -263,7 +263,7 @@ def test_absence_exposure_hand_worked(contract):
 
 def _settled(contract, amounts):
     """A ledger with one employment settlement of each amount, one result report after another."""
-    from analysis.payments.ledger import empty, settle
+    from analysis.payments.ledger import STATEMENT_COLUMNS, empty, settle
 
     ledger = empty()
     for period, amount in zip(result_periods(contract), amounts, strict=False):
@@ -283,16 +283,7 @@ def _settled(contract, amounts):
         )
         earlier = ledger.loc[
             ledger["kind"] == "settlement",
-            [
-                "report",
-                "period",
-                "payment_quarter",
-                "target",
-                "units",
-                "achievements",
-                "unit_price",
-                "amount",
-            ],
+            STATEMENT_COLUMNS,
         ]
         ledger = settle(ledger, pd.concat([earlier, current], ignore_index=True), period, contract)
     return ledger

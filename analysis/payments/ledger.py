@@ -48,6 +48,17 @@ COLUMNS = [
     "reason",
 ]
 FILE = "ledger.csv"
+# A settled statement row as the payment tables show it (a settlement entry's columns).
+STATEMENT_COLUMNS = [
+    "report",
+    "period",
+    "payment_quarter",
+    "target",
+    "units",
+    "achievements",
+    "unit_price",
+    "amount",
+]
 # Amounts are DKK to the øre; smaller differences are float noise.
 CENT = 0.005
 

@@ -235,19 +235,7 @@ def compute(
         statements[cutoff] = recomputed.loc[recomputed["report"].isin([p.report for p in due])]
     settled = ledger_module.build(tables_in, cutoff, contract, ledger, statements)
     entries = settled.loc[settled["kind"] == "settlement"]
-    final_rows = entries.assign(status="final")[
-        [
-            "report",
-            "period",
-            "payment_quarter",
-            "target",
-            "units",
-            "achievements",
-            "unit_price",
-            "amount",
-            "status",
-        ]
-    ]
+    final_rows = entries.assign(status="final")[[*ledger_module.STATEMENT_COLUMNS, "status"]]
     provisional = recomputed.loc[
         recomputed["report"] == (current.report if current else "")
     ].assign(status="provisional")
