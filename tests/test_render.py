@@ -162,6 +162,21 @@ def test_tables_and_figures_are_listed_with_their_code():
     )
 
 
+def test_appendix_lists_a_caption_by_its_first_sentence():
+    items = [
+        (
+            "fig-a",
+            "Figure 2: Event study: step on the ladder. Quarters −10 to 18; 95% intervals.",
+            "analysis.reports.evaluation.event_study_figure",
+        ),
+        ("fig-b", "Figure 3: Sensitivity, breakdown M̄ = 0.54", "m"),
+    ]
+    listing = notebook_md.items_markdown(items, "en", "final.py")
+    assert "| Figure 2: Event study: step on the ladder | `" in listing
+    assert "Quarters" not in listing
+    assert "| Figure 3: Sensitivity, breakdown M̄ = 0.54 | `m` |" in listing
+
+
 def test_figure_alt_text_reaches_the_markdown():
     import nbformat
 

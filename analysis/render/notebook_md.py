@@ -158,6 +158,12 @@ def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
+def short_caption(caption: str) -> str:
+    """A caption's first sentence: what the appendix lists (the full text is at the item)."""
+    first = re.split(r"(?<=[^\s.])\.\s", caption.strip(), maxsplit=1)[0]
+    return first.removesuffix(".")
+
+
 def items_markdown(items: list[tuple[str, str, str]], lang: str, notebook_name: str) -> str:
     """The appendix listing every numbered table and figure with the code that makes it."""
     heading = "Tabeller og figurer" if lang == "da" else "Tables and figures"
@@ -167,7 +173,7 @@ def items_markdown(items: list[tuple[str, str, str]], lang: str, notebook_name: 
         else f"Every table and figure is made by the notebook `{notebook_name}` with the functions below."
     )
     rows = [
-        f"| {caption.replace('|', '/')} | `{maker or notebook_name}` |"
+        f"| {short_caption(caption).replace('|', '/')} | `{maker or notebook_name}` |"
         for _, caption, maker in items
     ]
     header = (

@@ -4,9 +4,13 @@
 --    each column to what it holds and a header never runs into its neighbour.
 -- 2. The contents go after the summary (the first section), so page 1 of the PDF
 --    and the top of the HTML page are the answer, not a table of contents.
--- 3. In the PDF a table of up to KEEP_ROWS rows is kept on one page, so no table
---    leaves a few rows on a page of their own (longer ones break with a repeated header).
+-- 3. In the PDF a table of up to KEEP_ROWS rows and KEEP_CHARACTERS characters is
+--    kept on one page, so no table leaves a few rows on a page of their own (longer
+--    ones break with a repeated header). The character budget keeps a table of few
+--    but long rows, which would not fit on a page, breakable: typst would otherwise
+--    let it run off the page.
 local KEEP_ROWS = 30
+local KEEP_CHARACTERS = 2000
 
 function Table(tbl)
   for i, spec in ipairs(tbl.colspecs) do
@@ -15,7 +19,7 @@ function Table(tbl)
   if FORMAT == "typst" then
     local rows = 0
     for _, body in ipairs(tbl.bodies) do rows = rows + #body.body end
-    if rows <= KEEP_ROWS then
+    if rows <= KEEP_ROWS and #pandoc.utils.stringify(tbl) <= KEEP_CHARACTERS then
       return {pandoc.RawBlock("typst", "#block(breakable: false, width: 100%)["), tbl,
               pandoc.RawBlock("typst", "]")}
     end
