@@ -274,3 +274,94 @@ def summary(path: Path) -> dict:
         "quarters": f"{quarters.from_index(first)}–{quarters.from_index(last)}" if rows else "",
         "missing_cells_pct": round(100 * missing / cells if cells else 0.0, 2),
     }
+
+
+def _case(column: str, mapping: dict) -> str:
+    """SQL CASE mapping the values of ``column`` (NULL where the map gives none or NaN)."""
+    whens = " ".join(
+        f"WHEN {_literal(key)} THEN {float(value)!r}"
+        for key, value in mapping.items()
+        if value == value  # NaN maps to NULL
+    )
+    return f"CAST(CASE {column} {whens} ELSE NULL END AS DOUBLE)"
+
+
+def outcome_panel_sql(extract, cutoff: str, contract: Contract, outcome: str) -> str:
+    """SQL of :func:`analysis.reports.evaluation.outcome_panel` on the extract as of ``cutoff``.
+
+    Same rows in the same order (the register file's), same columns and types.
+    """
+    from analysis.payments.targets import RANK_OF_MEASURE, STEP_OF_CATEGORY
+
+    cut = quarters.to_index(cutoff)
+    register_cut = cut - contract.timeline.register_lag_quarters
+    g = quarter_index_sql("h.enrolment_quarter")
+    # The as-of cut of the households: enrolled after the cut-off is not yet in the
+    # intervention, and those households are in neither group of the panel.
+    units = f"""
+        SELECT p.person_id, p.household_id, p.birth_year, p.sex, h."group", h.area,
+               h.household_type, coalesce({g}, 0) AS g, h.open_cases
+        FROM persons AS p JOIN households AS h ON p.household_id = h.household_id
+        WHERE h."group" = 'comparison' OR (h."group" = 'intervention' AND {g} <= {cut})
+    """
+    source = {
+        "ladder_step": "benefits",
+        "self_supporting": "benefits",
+        "support_level": "social_measures",
+        "absence_rate": "school_absence",
+    }[outcome]
+    t = quarter_index_sql("r.quarter")
+    age = f"({t} // 4 - u.birth_year)"
+    step = _case("r.benefit_category", STEP_OF_CATEGORY) if source == "benefits" else "NULL"
+    if outcome == "ladder_step":
+        y, keep = step, f"{step} IS NOT NULL AND {age} BETWEEN 18 AND 64"
+    elif outcome == "self_supporting":
+        y = f"CAST({step} = 4 AS DOUBLE)"
+        keep = f"{step} IS NOT NULL AND {age} BETWEEN 18 AND 64"
+    elif outcome == "support_level":
+        levels = {code: {0: 0.0, 1: 2.0, 2: 3.0}[rank] for code, rank in RANK_OF_MEASURE.items()}
+        y, keep = _case("r.measure", levels), "true"
+    else:
+        y, keep = "r.days_absent / r.school_days", "true"
+    return f"""
+        SELECT u.person_id, u.household_id, u.area, u.household_type, u."group",
+               CAST(u.g AS BIGINT) AS g, CAST({t} AS BIGINT) AS t, CAST({y} AS DOUBLE) AS y,
+               CAST({age} AS DOUBLE) AS age, CAST(u.sex = 'K' AS DOUBLE) AS female,
+               CAST(u.open_cases AS DOUBLE) AS open_cases,
+               CAST(u.household_type = 'single_parent' AS DOUBLE) AS single_parent,
+               CAST(u.g > 0 AND {t} >= u.g AS BIGINT) AS treated,
+               r.file_row_number AS _row
+        FROM {_scan(extract.register[source])} AS r JOIN ({units}) AS u
+             ON r.person_id = u.person_id
+        WHERE {t} <= {register_cut} AND {keep}
+    """
+
+
+def write_outcome_panel(
+    extract, cutoff: str, contract: Contract, outcome: str, out: Path, balanced: bool = False
+) -> int:
+    """Write the person × quarter panel of ``outcome`` as of ``cutoff`` to Parquet ``out``.
+
+    With ``balanced`` only persons observed in every quarter of the panel are kept.
+    Returns the number of rows. DuckDB spills to disk, so the panel never needs to
+    fit in memory.
+    """
+    con = connect()
+    try:
+        con.register("persons", extract.tables["persons"])
+        con.register("households", extract.tables["households"])
+        panel = outcome_panel_sql(extract, cutoff, contract, outcome)
+        con.execute(f"CREATE TEMP TABLE panel AS {panel}")
+        where = ""
+        if balanced:
+            where = (
+                "WHERE person_id IN (SELECT person_id FROM panel GROUP BY person_id "
+                "HAVING count(*) = (SELECT count(DISTINCT t) FROM panel))"
+            )
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (_row) FROM panel {where} ORDER BY _row) "
+            f"TO {_literal(str(out))} (FORMAT parquet, COMPRESSION zstd)"
+        )
+        return int(con.execute(f"SELECT count(*) FROM {_scan(out)}").fetchone()[0])
+    finally:
+        con.close()
