@@ -75,9 +75,7 @@ def _scan(path: Path) -> str:
 
 def quarter_index_sql(column: str) -> str:
     """SQL of :func:`analysis.quarters.to_index` for a column of well-formed ``YYYYQn`` labels."""
-    return (
-        f"(CAST(substr({column}, 1, 4) AS BIGINT) * 4 + CAST(substr({column}, 6, 1) AS BIGINT) - 1)"
-    )
+    return f"(TRY_CAST(substr({column}, 1, 4) AS BIGINT) * 4 + TRY_CAST(substr({column}, 6, 1) AS BIGINT) - 1)"
 
 
 def _column_clean(name: str, column: pa.Column, contract: Contract) -> str:
