@@ -82,6 +82,8 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
     estimate = None
     if step in PANEL_COLUMNS:
         panel = _panel(data_dir, step)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     start = time.perf_counter()
     if step == "panel":
         _build_panel(data_dir)
@@ -139,11 +141,15 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
     else:
         raise SystemExit(f"unknown step {step}")
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak = usage.ru_maxrss / 1024**2  # KiB -> GiB
     return {
         "step": step,
         "size": size,
         "seconds": round(seconds, 3),
+        # CPU time of the step (all threads): on a shared
+        # machine wall time grows with the load, CPU time hardly does.
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu_before, 3),
         "peak_gib": round(peak, 3),
         "estimate": estimate,
     }
@@ -184,6 +190,7 @@ def pipeline_row(rows: list[dict], size: int) -> dict:
         "step": "pipeline (" + " + ".join(PIPELINE) + ")",
         "size": size,
         "seconds": round(sum(r["seconds"] for r in mine), 3) if complete else None,
+        "cpu_seconds": round(sum(r.get("cpu_seconds") or 0 for r in mine), 3) if complete else None,
         "peak_gib": max(r["peak_gib"] for r in mine) if complete else None,
         "estimate": None,
         **({} if complete else {"error": "a step failed"}),
@@ -244,8 +251,8 @@ def run_suite(sizes, out: Path, with_report: bool, peers: bool = True) -> list[d
 def table(rows: list[dict]) -> str:
     """Markdown table with each row's ratio to the fastest peer of its group."""
     lines = [
-        "| step | comparison persons | seconds | peak GiB | estimate | ratio to fastest peer |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| step | comparison persons | seconds | CPU seconds | peak GiB | estimate | ratio to fastest peer |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     peers_of = {peer: ours for ours, peers in GROUPS.items() for peer in peers}
     for row in rows:
@@ -262,7 +269,7 @@ def table(rows: list[dict]) -> str:
         estimate = "" if row.get("estimate") is None else f"{row['estimate']:.6f}"
         seconds = row["seconds"] if row["seconds"] is not None else (row.get("error") or "failed")
         lines.append(
-            f"| {row['step']} | {row['size']:,} | {seconds} | {row['peak_gib'] if row['peak_gib'] is not None else ''} | {estimate} | {ratio} |"
+            f"| {row['step']} | {row['size']:,} | {seconds} | {row.get('cpu_seconds') or ''} | {row['peak_gib'] if row['peak_gib'] is not None else ''} | {estimate} | {ratio} |"
         )
     return "\n".join(lines)
 
