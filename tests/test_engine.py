@@ -17,6 +17,7 @@ from analysis.config import load_synthetic
 from analysis.data import engine
 from analysis.data.synth import generate
 from analysis.data.validate import DataContractError, load_extract, summarise
+from analysis.payments import ledger
 from analysis.payments.asof import as_of
 from analysis.payments.quarterly import compute
 from analysis.reports.evaluation import OUTCOMES, outcome_panel
@@ -36,6 +37,11 @@ def _assert_same_results(pandas_extract, disk_extract, contract, cutoffs=CUTOFFS
         assert set(expected.tables) == set(got.tables)
         for name, frame in expected.tables.items():
             pd.testing.assert_frame_equal(frame, got.tables[name], obj=f"{cutoff} {name}")
+    # The evaluation ledgers (write_ledger) settle every report due from the same tables.
+    last = cutoffs[-1]
+    pd.testing.assert_frame_equal(
+        ledger.build(pandas_extract.tables, last, contract), ledger.build(tables, last, contract)
+    )
 
 
 def _assert_same_panels(pandas_extract, disk_extract, contract, tmp_path, cutoffs=CUTOFFS):
