@@ -27,7 +27,10 @@ the pandas way, unchanged.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -52,9 +55,17 @@ class NotInEngine(Exception):
     """A table the engine cannot check exactly as pandera would: it goes the pandas way."""
 
 
+@functools.cache
+def _spill_folder() -> str:
+    """One temporary folder per process for DuckDB's spilled data, removed at exit."""
+    folder = tempfile.mkdtemp(prefix="rv-duckdb-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with a memory limit and a private spill folder."""
-    spill = tempfile.mkdtemp(prefix="rv-duckdb-")
+    spill = _spill_folder()
     return duckdb.connect(
         config={
             "memory_limit": MEMORY_LIMIT,
