@@ -16,6 +16,9 @@ QUARTERLY_LANGS ?= da
 LAB_ARGS ?=
 RESULTS ?= data/results
 REPORTS ?= reports
+# Comparison-pool sizes of `make bench` (comma-separated), and more options (--no-peers, --no-report).
+BENCH_SIZES ?= 10000,100000,1000000
+BENCH_ARGS ?=
 
 # Python 3.11, 3.12 or 3.13. `make test PYTHON=python3.13` builds and uses its own
 # .venv-3.13, so environments of different versions live side by side; the stamp
@@ -118,8 +121,8 @@ verify: $(ENV_STAMP) ## Re-execute every report into build/verify and compare it
 	$(MAKE) --no-print-directory report REPORTS=build/verify/reports RESULTS=build/verify/results AS_OF="$(AS_OF)"
 	$(PY) -m analysis verify $(REPORTS) build/verify/reports
 
-bench: $(ENV_STAMP) ## Run the benchmark suite (writes build/bench.json)
-	$(PY) -m analysis.bench --out build/bench.json
+bench: $(ENV_STAMP) ## Run the benchmark suite (writes build/bench.json); BENCH_SIZES=10000,100000,1000000,5000000 BENCH_ARGS=--no-peers
+	$(PY) -m analysis.bench --out build/bench.json --sizes "$(BENCH_SIZES)" $(BENCH_ARGS)
 
 lock: ## Re-resolve requirements.lock and requirements-lab.lock from pyproject.toml (needs the registry)
 	rm -rf build/lockenv && $(PYTHON_EXE) -m venv build/lockenv

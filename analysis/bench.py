@@ -6,11 +6,13 @@ so that its peak resident memory (``ru_maxrss``, imports included) belongs to th
 step alone. The estimators (and their peers) read one prepared panel per size (the
 ``panel`` step: validated extract, cut as of 2027Q1, support level, balanced), so
 their memory is the estimator's, not the loader's. Sizes are comparison pools of 10 thousand, 100 thousand and 1 million
-persons; every step reads the same synthetic extract of that size. Peers run in the
+persons by default (``--sizes``, ``make bench BENCH_SIZES=5000000``); every step reads the same synthetic extract of that size. Peers run in the
 same way on the same data: linearmodels ``PanelOLS`` and pyfixest ``feols`` for
 TWFE, and ``csdid`` (the Python port of R's ``did``) for ``att_gt``; a peer whose
 previous size took longer than ``PEER_BUDGET`` seconds is skipped at larger sizes.
-Benchmarks measure; no test asserts a timing.
+Per size, a "pipeline" row adds up synth, validate, quarterly, panel, twfe and
+att_gt and gives the largest of their peaks. The data layer works out of core
+(:mod:`analysis.data.engine`). Benchmarks measure; no test asserts a timing.
 """
 
 from __future__ import annotations
@@ -37,25 +39,39 @@ def _panel_path(data_dir: Path) -> Path:
     return data_dir.with_name(data_dir.name + "-panel.parquet")
 
 
-def _build_panel(data_dir: Path):
+def _build_panel(data_dir: Path) -> int:
     """The support-level panel, balanced (persons observed in every quarter), so that
-    every implementation estimates on the same sample (csdid balances panels itself)."""
+    every implementation estimates on the same sample (csdid balances panels itself).
+
+    Built by DuckDB out of core straight into Parquet (:mod:`analysis.data.engine`);
+    tests/test_engine.py checks it equals the pandas ``outcome_panel``, balanced.
+    """
     from analysis.config import load_contract
+    from analysis.data import engine
     from analysis.data.validate import load_extract
-    from analysis.payments.asof import as_of
-    from analysis.reports.evaluation import outcome_panel
 
     contract = load_contract()
-    extract = load_extract(data_dir, contract)
-    panel = outcome_panel(as_of(extract.tables, AS_OF, contract), "support_level")
-    counts = panel.groupby("person_id")["t"].transform("size")
-    return panel.loc[counts == panel["t"].nunique()].reset_index(drop=True)
+    extract = load_extract(data_dir, contract, out_of_core=True)
+    return engine.write_outcome_panel(
+        extract, AS_OF, contract, "support_level", _panel_path(data_dir), balanced=True
+    )
 
 
-def _panel(data_dir: Path):
+# What each estimator reads of the panel: only these columns are loaded.
+PANEL_COLUMNS = {
+    "twfe": ["person_id", "t", "y", "treated", "household_id"],
+    "panelols": ["person_id", "t", "y", "treated", "household_id"],
+    "pyfixest": ["person_id", "t", "y", "treated", "household_id"],
+    "att_gt": ["person_id", "t", "y", "g", "household_id"],
+    "csdid": ["person_id", "t", "y", "g"],
+    "wild_bootstrap": ["person_id", "t", "y", "treated", "area"],
+}
+
+
+def _panel(data_dir: Path, step: str):
     import pandas as pd
 
-    return pd.read_parquet(_panel_path(data_dir))
+    return pd.read_parquet(_panel_path(data_dir), columns=PANEL_COLUMNS[step])
 
 
 def run_step(step: str, data_dir: Path, size: int) -> dict:
@@ -64,11 +80,13 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
 
     contract = load_contract()
     estimate = None
-    if step.startswith(("twfe", "att_gt", "wild", "panelols", "pyfixest", "csdid")):
-        panel = _panel(data_dir)
+    if step in PANEL_COLUMNS:
+        panel = _panel(data_dir, step)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     start = time.perf_counter()
     if step == "panel":
-        _build_panel(data_dir).to_parquet(_panel_path(data_dir))
+        _build_panel(data_dir)
     elif step == "synth":
         from analysis.data.synth import generate
 
@@ -76,7 +94,7 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
     elif step == "validate":
         from analysis.data.validate import load_extract
 
-        load_extract(data_dir, contract)
+        load_extract(data_dir, contract, out_of_core=True)
     elif step == "quarterly":
         from analysis.payments.quarterly import write_quarterly_results
 
@@ -123,11 +141,15 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
     else:
         raise SystemExit(f"unknown step {step}")
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak = usage.ru_maxrss / 1024**2  # KiB -> GiB
     return {
         "step": step,
         "size": size,
         "seconds": round(seconds, 3),
+        # CPU time of the step (all threads): on a shared
+        # machine wall time grows with the load, CPU time hardly does.
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu_before, 3),
         "peak_gib": round(peak, 3),
         "estimate": estimate,
     }
@@ -156,7 +178,26 @@ GROUPS = {"twfe": ["panelols", "pyfixest"], "att_gt": ["csdid"], "wild_bootstrap
 OURS = ["synth", "validate", "quarterly", "panel", "twfe", "att_gt", "wild_bootstrap"]
 
 
-def run_suite(sizes, out: Path, with_report: bool) -> list[dict]:
+# The whole pipeline of the issue's target: data layer and the two estimators.
+PIPELINE = ["synth", "validate", "quarterly", "panel", "twfe", "att_gt"]
+
+
+def pipeline_row(rows: list[dict], size: int) -> dict:
+    """Sum of the pipeline steps' seconds and the largest of their peaks at ``size``."""
+    mine = [r for r in rows if r["size"] == size and r["step"] in PIPELINE]
+    complete = len(mine) == len(PIPELINE) and all(r["seconds"] is not None for r in mine)
+    return {
+        "step": "pipeline (" + " + ".join(PIPELINE) + ")",
+        "size": size,
+        "seconds": round(sum(r["seconds"] for r in mine), 3) if complete else None,
+        "cpu_seconds": round(sum(r.get("cpu_seconds") or 0 for r in mine), 3) if complete else None,
+        "peak_gib": max(r["peak_gib"] for r in mine) if complete else None,
+        "estimate": None,
+        **({} if complete else {"error": "a step failed"}),
+    }
+
+
+def run_suite(sizes, out: Path, with_report: bool, peers: bool = True) -> list[dict]:
     rows = []
     slow_peers: set[str] = set()
     for size in sizes:
@@ -165,7 +206,7 @@ def run_suite(sizes, out: Path, with_report: bool) -> list[dict]:
             row = _measure(step, data_dir, size)
             rows.append(row)
             print(json.dumps(row), flush=True)
-            for peer in GROUPS.get(step, []):
+            for peer in GROUPS.get(step, []) if peers else []:
                 if peer in slow_peers:
                     rows.append(
                         {
@@ -183,6 +224,8 @@ def run_suite(sizes, out: Path, with_report: bool) -> list[dict]:
                 print(json.dumps(peer_row), flush=True)
                 if peer_row["seconds"] is None or peer_row["seconds"] > PEER_BUDGET:
                     slow_peers.add(peer)
+        rows.append(pipeline_row(rows, size))
+        print(json.dumps(rows[-1]), flush=True)
     if with_report:
         start = time.perf_counter()
         subprocess.run(
@@ -208,8 +251,8 @@ def run_suite(sizes, out: Path, with_report: bool) -> list[dict]:
 def table(rows: list[dict]) -> str:
     """Markdown table with each row's ratio to the fastest peer of its group."""
     lines = [
-        "| step | comparison persons | seconds | peak GiB | estimate | ratio to fastest peer |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| step | comparison persons | seconds | CPU seconds | peak GiB | estimate | ratio to fastest peer |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     peers_of = {peer: ours for ours, peers in GROUPS.items() for peer in peers}
     for row in rows:
@@ -226,7 +269,7 @@ def table(rows: list[dict]) -> str:
         estimate = "" if row.get("estimate") is None else f"{row['estimate']:.6f}"
         seconds = row["seconds"] if row["seconds"] is not None else (row.get("error") or "failed")
         lines.append(
-            f"| {row['step']} | {row['size']:,} | {seconds} | {row['peak_gib'] if row['peak_gib'] is not None else ''} | {estimate} | {ratio} |"
+            f"| {row['step']} | {row['size']:,} | {seconds} | {row.get('cpu_seconds') or ''} | {row['peak_gib'] if row['peak_gib'] is not None else ''} | {estimate} | {ratio} |"
         )
     return "\n".join(lines)
 
@@ -245,6 +288,7 @@ def main(argv=None) -> int:
         help="comma-separated comparison-pool sizes",
     )
     parser.add_argument("--no-report", action="store_true", help="skip timing `make report`")
+    parser.add_argument("--no-peers", action="store_true", help="run only our steps, no peers")
     args = parser.parse_args(argv)
     if args.command == "step":
         # A peer that needs more than the limit fails with MemoryError instead of
@@ -257,7 +301,8 @@ def main(argv=None) -> int:
             print(f"out of memory (limit {MEMORY_LIMIT_GIB} GiB)", file=sys.stderr)
             return 1
         return 0
-    rows = run_suite([int(s) for s in args.sizes.split(",")], Path(args.out), not args.no_report)
+    sizes = [int(s) for s in args.sizes.replace(" ", ",").split(",") if s]
+    rows = run_suite(sizes, Path(args.out), not args.no_report, not args.no_peers)
     print(table(rows))
     return 0
 

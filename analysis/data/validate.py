@@ -70,6 +70,9 @@ class Extract:
     checksums: dict[str, str]
     synthetic: bool
     manifest: dict = field(default_factory=dict)
+    # Register tables checked out of core and left on disk (table -> Parquet file);
+    # their frames are not in ``tables`` (see analysis.data.engine).
+    register: dict[str, Path] = field(default_factory=dict)
 
     def __getitem__(self, table: str) -> pd.DataFrame:
         return self.tables[table]
@@ -192,7 +195,15 @@ def _orphans(
     return [Problem(file, column, f"refers to ids not found in {target}", _rows(frame.index[bad]))]
 
 
-def _integrity_problems(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> list[Problem]:
+def _integrity_problems(
+    tables: dict[str, pd.DataFrame], files: dict[str, str], on_disk=None
+) -> list[Problem]:
+    """Ids that refer to nothing, and households without persons.
+
+    ``on_disk`` (table -> function of column and valid ids giving the rows, from 0)
+    checks tables left on disk by the engine.
+    """
+    on_disk = on_disk or {}
     problems = []
     households = tables["households"]
     persons = tables["persons"]
@@ -205,6 +216,15 @@ def _integrity_problems(tables: dict[str, pd.DataFrame], files: dict[str, str]) 
     )
     person_ids = pd.Index(persons["person_id"])
     for table in ("benefits", "social_measures", "school_absence", "life_satisfaction"):
+        if table in on_disk:
+            rows = on_disk[table]("person_id", persons["person_id"])
+            if rows:
+                problems.append(
+                    Problem(
+                        files[table], "person_id", "refers to ids not found in persons", _rows(rows)
+                    )
+                )
+            continue
         problems += _orphans(files[table], tables[table], "person_id", person_ids, "persons")
     intervention = households.loc[households["group"] == "intervention", "household_id"]
     problems += _orphans(
@@ -281,8 +301,26 @@ def _table_path(directory: Path, name: str) -> tuple[Path | None, list[Problem]]
     return path, []
 
 
-def load_extract(directory: Path | str, contract: Contract) -> Extract:
-    """Read and validate every table of an extract directory."""
+def _frame_problems(
+    name: str, file: str, frame: pd.DataFrame, schema
+) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """The validated frame, or the problems of one table (CPR-like ids and odd digits first)."""
+    early = _cpr_problems(file, frame) + _digit_problems(file, frame)
+    if early:
+        return None, early
+    try:
+        return schema.validate(frame, lazy=True), []
+    except pandera.errors.SchemaErrors as error:
+        return None, _schema_problems(name, file, error)
+
+
+def load_extract(directory: Path | str, contract: Contract, out_of_core: bool = False) -> Extract:
+    """Read and validate every table of an extract directory.
+
+    With ``out_of_core`` the register tables in Parquet are checked by DuckDB
+    (:mod:`analysis.data.engine`) with the same rules and messages and left on
+    disk: ``Extract.register`` names their files instead of ``tables`` holding them.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise DataContractError(
@@ -294,39 +332,67 @@ def load_extract(directory: Path | str, contract: Contract) -> Extract:
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     checksums: dict[str, str] = {}
-    for name in TABLES:
-        path, found = _table_path(directory, name)
-        if path is None:
+    register: dict[str, Path] = {}
+    con = None
+    if out_of_core:
+        from analysis.data import engine
+
+        con = engine.connect()
+    try:
+        for name in TABLES:
+            path, found = _table_path(directory, name)
+            if path is None:
+                problems += found
+                continue
+            files[name] = path.name
+            if con is not None and name in engine.REGISTER_TABLES and path.suffix == ".parquet":
+                try:
+                    suspects = engine.suspect_rows(con, path, schemas[name], contract)
+                except engine.NotInEngine:
+                    pass  # read whole into pandas below
+                else:
+                    checksums[path.name] = io.sha256(path)
+                    _, found = _frame_problems(name, path.name, suspects, schemas[name])
+                    problems += found
+                    register[name] = path
+                    continue
+            try:
+                table_file = io.read_table(path)
+            except io.ReadError as error:
+                problems.append(Problem(path.name, None, error.message))
+                continue
+            checksums[path.name] = table_file.sha256
+            frame = table_file.frame.reset_index(drop=True)
+            valid, found = _frame_problems(name, path.name, frame, schemas[name])
             problems += found
-            continue
-        files[name] = path.name
-        try:
-            table_file = io.read_table(path)
-        except io.ReadError as error:
-            problems.append(Problem(path.name, None, error.message))
-            continue
-        checksums[path.name] = table_file.sha256
-        frame = table_file.frame.reset_index(drop=True)
-        early = _cpr_problems(path.name, frame) + _digit_problems(path.name, frame)
-        if early:
-            problems += early
-            continue
-        try:
-            tables[name] = schemas[name].validate(frame, lazy=True)
-        except pandera.errors.SchemaErrors as error:
-            problems += _schema_problems(name, path.name, error)
-    if not problems:
-        problems += _integrity_problems(tables, files)
+            if valid is not None:
+                tables[name] = valid
+        if not problems:
+            on_disk = {
+                name: (lambda column, ids, path=path: engine.orphan_rows(con, path, column, ids))
+                for name, path in register.items()
+            }
+            problems += _integrity_problems(tables, files, on_disk)
+    finally:
+        if con is not None:
+            con.close()
     if problems:
         raise DataContractError(directory, problems)
     synthetic = provenance.extract_kind(directory, manifest) == provenance.SYNTHETIC
-    return Extract(directory, tables, checksums, synthetic, manifest)
+    return Extract(directory, tables, checksums, synthetic, manifest, register)
 
 
 def summarise(extract: Extract) -> pd.DataFrame:
     """Rows, units, quarters covered and missingness per table."""
     records = []
-    for name, frame in extract.tables.items():
+    if extract.register:
+        from analysis.data import engine
+
+    for name in [t for t in TABLES if t in extract.tables or t in extract.register]:
+        if name in extract.register:
+            records.append({"table": name, **engine.summary(extract.register[name])})
+            continue
+        frame = extract.tables[name]
         unit = (
             "household_id"
             if name == "households"

@@ -16,6 +16,7 @@ import pandas as pd
 
 from analysis import atomic, provenance, quarters
 from analysis.config import TARGETS, Contract
+from analysis.data import engine
 from analysis.data.validate import Extract, load_extract
 from analysis.payments import absence, investors, reconcile
 from analysis.payments import ledger as ledger_module
@@ -366,9 +367,10 @@ def write_quarterly_results(
     kind of data the results come from: real if the extract or any earlier results
     folder beside ``out`` is.
     """
-    extract = load_extract(data_dir, contract)
+    # The register tables stay on disk; only the rows the results read are loaded.
+    extract = load_extract(data_dir, contract, out_of_core=True)
     before = ledger_module.carry_forward(Path(out).parent, quarters.shift(cutoff, -1))
-    results = compute(extract, cutoff, contract, before)
+    results = compute(engine.quarterly_tables(extract, contract), cutoff, contract, before)
     used = (
         provenance.earlier_kinds(Path(out).parent, cutoff)
         if quarters.is_quarter(Path(out).name)
@@ -395,8 +397,10 @@ def write_ledger(
 ) -> pd.DataFrame:
     """The ledger as of ``cutoff`` (e.g. an evaluation's): carried forward from the latest
     quarterly folder at or before it, with the result reports due since settled."""
-    extract = load_extract(data_dir, contract)
+    extract = load_extract(data_dir, contract, out_of_core=True)
     before = ledger_module.carry_forward(quarterly_dir, cutoff)
-    settled = ledger_module.build(extract.tables, cutoff, contract, before)
+    settled = ledger_module.build(
+        engine.quarterly_tables(extract, contract), cutoff, contract, before
+    )
     ledger_module.write(out, settled, before)
     return settled

@@ -1,0 +1,391 @@
+"""The data layer at national size: the register tables stay on disk and DuckDB works on them.
+
+At a comparison pool of a million persons the three register tables (benefits,
+social measures, school absence) hold tens of millions of person-quarters; read
+into pandas they need several GiB, and pandera's row checks over them take
+minutes. Here they stay Parquet files and DuckDB, an embedded engine that spills
+to disk, does the heavy relational work out of core:
+
+* the contract checks (:func:`register_problems`): SQL selects every row that
+  could break a rule of the table's pandera schema (a superset: a row passes the
+  SQL only if it provably passes the schema) and every row of a duplicated key;
+  only those rows are read into pandas and validated with the very schema and
+  message code of :mod:`analysis.data.validate`, their index set to their row in
+  the file. So the messages (file, column, rows, values) are the pandas path's,
+  and a clean table costs one scan;
+* the checks across tables (ids not found, households without persons);
+* the as-of cut and the restriction to the rows the pandas logic reads
+  (:func:`quarterly_tables`): the payment targets read only intervention
+  households' persons, the school-absence estimate all pupils;
+* the estimation panel (:func:`write_outcome_panel`), written straight to Parquet.
+
+Rows keep the order they have in the files (``file_row_number``), so every
+result is identical to the pandas pipeline's (tests/test_engine.py compares them).
+Any table DuckDB cannot take as is (a CSV file, a column of another type) goes
+the pandas way, unchanged.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from analysis import quarters
+from analysis.config import Contract
+from analysis.data.codes import BARNETS_LOV_CODES, BARNETS_LOV_FROM, PRE_BARNETS_LOV_CODES
+from analysis.data.schemas import QUARTER_PATTERN
+
+REGISTER_TABLES = ("benefits", "social_measures", "school_absence")
+# DuckDB's own limit, below the 4 GiB a step may use: it spills joins and sorts to disk.
+MEMORY_LIMIT = os.environ.get("RV_DUCKDB_MEMORY", "2GB")
+THREADS = int(os.environ.get("RV_DUCKDB_THREADS", "2"))
+PHYSICAL = {"int64": "BIGINT", "float64": "DOUBLE"}
+
+
+class NotInEngine(Exception):
+    """A table the engine cannot check exactly as pandera would: it goes the pandas way."""
+
+
+@functools.cache
+def _spill_folder() -> str:
+    """One temporary folder per process for DuckDB's spilled data, removed at exit."""
+    folder = tempfile.mkdtemp(prefix="rv-duckdb-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with a memory limit and a private spill folder."""
+    spill = _spill_folder()
+    return duckdb.connect(
+        config={
+            "memory_limit": MEMORY_LIMIT,
+            "threads": THREADS,
+            "temp_directory": spill,
+            "preserve_insertion_order": True,
+        }
+    )
+
+
+def _literal(value) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return repr(value)
+
+
+def _scan(path: Path) -> str:
+    return f"read_parquet({_literal(str(path))}, file_row_number = true)"
+
+
+def quarter_index_sql(column: str) -> str:
+    """SQL of :func:`analysis.quarters.to_index` for a column of well-formed ``YYYYQn`` labels."""
+    return f"(TRY_CAST(substr({column}, 1, 4) AS BIGINT) * 4 + TRY_CAST(substr({column}, 6, 1) AS BIGINT) - 1)"
+
+
+def _column_clean(name: str, column: pa.Column, contract: Contract) -> str:
+    """SQL true only where the value passes every check of ``column`` (and its null rule)."""
+    ident = f'"{name}"'
+    parts = [] if column.nullable else [f"{ident} IS NOT NULL"]
+    if str(column.dtype) == "float64":
+        parts.append(f"NOT isnan({ident})")
+    first = quarters.to_index(contract.timeline.baseline_start)
+    last = quarters.to_index(contract.timeline.commitment.end)
+    windowed = any(check.name == "inside" for check in column.checks)
+    for check in column.checks:
+        stats = check.statistics or {}
+        if check.name == "str_matches" and stats["pattern"] == QUARTER_PATTERN and windowed:
+            continue  # implied by the window's labels below
+        if check.name == "str_matches":
+            parts.append(f"regexp_full_match({ident}, {_literal(stats['pattern'])})")
+        elif check.name == "isin":
+            allowed = ", ".join(_literal(v) for v in stats["allowed_values"])
+            parts.append(f"{ident} IN ({allowed})")
+        elif check.name == "in_range" and stats.get("include_min") and stats.get("include_max"):
+            parts.append(f"{ident} BETWEEN {stats['min_value']} AND {stats['max_value']}")
+        elif check.name == "greater_than_or_equal_to":
+            parts.append(f"{ident} >= {stats['min_value']}")
+        elif check.name == "inside":
+            # The quarter window of schemas._quarter: one of its labels (which also
+            # passes the YYYYQn pattern), a set lookup instead of a regex per row.
+            labels = ", ".join(
+                _literal(q)
+                for q in quarters.span(quarters.from_index(first), quarters.from_index(last))
+            )
+            parts.append(f"{ident} IN ({labels})")
+        else:
+            raise NotInEngine(f"column {name}: no SQL for check {check.name}")
+    if column.nullable:
+        return f"({ident} IS NULL OR ({' AND '.join(parts) or 'true'}))"
+    return "(" + " AND ".join(parts) + ")"
+
+
+def _table_clean(schema: pa.DataFrameSchema) -> list[str]:
+    """SQL of the schema's checks over whole rows, known by their messages."""
+    barnets_start = quarters.to_index(BARNETS_LOV_FROM)
+    new = ", ".join(_literal(c) for c in sorted(BARNETS_LOV_CODES))
+    old = ", ".join(_literal(c) for c in sorted(PRE_BARNETS_LOV_CODES))
+    known = {
+        "days_absent ≤ school_days": "days_absent <= school_days",
+        "days_unauthorised ≤ days_absent": "days_unauthorised <= days_absent",
+    }
+    parts = []
+    for check in schema.checks:
+        if check.error in known:
+            parts.append(known[check.error])
+        elif check.name == "barnets_lov_dates":
+            index = quarter_index_sql("quarter")
+            parts.append(
+                f"NOT (measure IN ({new}) AND {index} < {barnets_start}) "
+                f"AND NOT (measure IN ({old}) AND {index} >= {barnets_start})"
+            )
+        else:
+            raise NotInEngine(f"no SQL for the table check {check.error!r}")
+    return parts
+
+
+def _same_layout(con, path: Path, schema: pa.DataFrameSchema) -> None:
+    """Refuse (NotInEngine) a file whose columns or types are not exactly the schema's."""
+    try:
+        described = con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({_literal(str(path))})"
+        ).fetchall()
+    except duckdb.Error as error:
+        raise NotInEngine(f"unreadable: {error}") from None
+    found = {row[0]: row[1] for row in described}
+    if set(found) != set(schema.columns):
+        raise NotInEngine("columns differ from the schema")
+    for name, column in schema.columns.items():
+        dtype = str(column.dtype)
+        expected = PHYSICAL.get(dtype, "VARCHAR" if "str" in dtype.lower() else None)
+        if expected is None or found[name] != expected:
+            raise NotInEngine(f"column {name} is {found[name]}, not {expected}")
+
+
+def suspect_rows(con, path: Path, schema: pa.DataFrameSchema, contract: Contract) -> pd.DataFrame:
+    """The rows of ``path`` that could break ``schema`` (index: row in the file, from 0).
+
+    Raises :class:`NotInEngine` when the file or schema is outside what the SQL covers.
+    """
+    _same_layout(con, path, schema)
+    clean = [_column_clean(name, column, contract) for name, column in schema.columns.items()]
+    clean += _table_clean(schema)
+    condition = " AND ".join(clean)
+    # Keys that must be unique: the schema's, and each column marked unique.
+    key_sets = [list(schema.unique)] if schema.unique else []
+    key_sets += [[name] for name, column in schema.columns.items() if column.unique]
+    scan = _scan(path)
+    duplicates = []
+    for keys in key_sets:
+        # Every row whose key hashes like another row's: all rows of a duplicated key
+        # (pandera then sees each duplicate group whole) and, rarely, a collision,
+        # which pandera clears. Sorting the 64-bit hashes in NumPy is several times
+        # faster than DuckDB's aggregate over tens of millions of distinct string keys.
+        key = ", ".join(f'"{k}"' for k in keys)
+        hashes = con.execute(f"SELECT hash({key}) AS h FROM read_parquet({_literal(str(path))})")
+        values = hashes.fetchnumpy()["h"]
+        values.sort()
+        repeated = np.unique(values[1:][values[1:] == values[:-1]])
+        del values
+        if len(repeated):
+            listed = ", ".join(str(int(v)) for v in repeated)
+            duplicates.append(f"hash({key}) IN ({listed})")
+    duplicate = " OR ".join(duplicates) or "false"
+    sql = (
+        f"SELECT * FROM {scan} AS s "
+        f"WHERE NOT coalesce({condition}, false) OR {duplicate} ORDER BY file_row_number"
+    )
+    frame = con.sql(sql).to_arrow_table().to_pandas()
+    frame.index = pd.Index(frame.pop("file_row_number").to_numpy(), dtype="int64")
+    return frame
+
+
+def orphan_rows(con, path: Path, column: str, valid: pd.Series) -> list[int]:
+    """Rows (from 0) of ``path`` whose ``column`` is not among ``valid``."""
+    con.register("valid_ids", pd.DataFrame({"id": valid.astype(object).to_numpy()}))
+    try:
+        rows = con.execute(
+            f'SELECT file_row_number FROM {_scan(path)} WHERE "{column}" NOT IN '
+            f"(SELECT id FROM valid_ids) ORDER BY file_row_number"
+        ).fetchall()
+    finally:
+        con.unregister("valid_ids")
+    return [row[0] for row in rows]
+
+
+def _to_pandas(con, sql: str) -> pd.DataFrame:
+    return con.sql(sql).to_arrow_table().to_pandas()
+
+
+def read_register(
+    con, path: Path, where: str = "true", persons: pd.Series | None = None
+) -> pd.DataFrame:
+    """Rows of a register file in file order, optionally only of the persons in ``persons``."""
+    join = ""
+    if persons is not None:
+        con.register("wanted", pd.DataFrame({"person_id": persons.astype(object).to_numpy()}))
+        join = " AND person_id IN (SELECT person_id FROM wanted)"
+    try:
+        return _to_pandas(
+            con,
+            f"SELECT * EXCLUDE (file_row_number) FROM {_scan(path)} WHERE {where}{join} "
+            "ORDER BY file_row_number",
+        )
+    finally:
+        if persons is not None:
+            con.unregister("wanted")
+
+
+def quarterly_tables(extract, contract: Contract) -> dict[str, pd.DataFrame]:
+    """The tables the quarterly results read, with the register tables cut to what they use.
+
+    The payment targets and the completeness table read benefits and social
+    measures only of persons in intervention households (every one of their joins
+    is an inner join on those persons); the school-absence estimate compares
+    intervention pupils with all comparison pupils, so school absence is read
+    whole. Rows keep their order, so :func:`analysis.payments.quarterly.compute`
+    gives exactly the results it gives on the whole tables.
+    """
+    tables = dict(extract.tables)
+    if not extract.register:
+        return tables
+    households = tables["households"]
+    intervention = households.loc[households["group"] == "intervention", "household_id"]
+    persons = tables["persons"]
+    wanted = persons.loc[persons["household_id"].isin(intervention), "person_id"]
+    con = connect()
+    try:
+        for name, path in extract.register.items():
+            if name == "school_absence":
+                tables[name] = read_register(con, path)
+            else:
+                tables[name] = read_register(con, path, persons=wanted)
+    finally:
+        con.close()
+    return tables
+
+
+def summary(path: Path) -> dict:
+    """Rows, persons, quarters covered and missing cells of a register file (as ``summarise``)."""
+    con = connect()
+    try:
+        columns = [
+            row[0]
+            for row in con.execute(f"DESCRIBE SELECT * FROM {_literal(str(path))}").fetchall()
+        ]
+        nulls = " + ".join(
+            f'count(*) FILTER (WHERE "{c}" IS NULL OR (typeof("{c}") = \'DOUBLE\' AND isnan(TRY_CAST("{c}" AS DOUBLE))))'
+            for c in columns
+        )
+        rows, units, first, last, missing = con.execute(
+            f"SELECT count(*), count(DISTINCT person_id), min({quarter_index_sql('quarter')}), "
+            f"max({quarter_index_sql('quarter')}), {nulls} FROM {_literal(str(path))}"
+        ).fetchone()
+    finally:
+        con.close()
+    cells = rows * len(columns)
+    return {
+        "rows": int(rows),
+        "units": int(units),
+        "quarters": f"{quarters.from_index(first)}–{quarters.from_index(last)}" if rows else "",
+        "missing_cells_pct": round(100 * missing / cells if cells else 0.0, 2),
+    }
+
+
+def _case(column: str, mapping: dict) -> str:
+    """SQL CASE mapping the values of ``column`` (NULL where the map gives none or NaN)."""
+    whens = " ".join(
+        f"WHEN {_literal(key)} THEN {float(value)!r}"
+        for key, value in mapping.items()
+        if value == value  # NaN maps to NULL
+    )
+    return f"CAST(CASE {column} {whens} ELSE NULL END AS DOUBLE)"
+
+
+def outcome_panel_sql(extract, cutoff: str, contract: Contract, outcome: str) -> str:
+    """SQL of :func:`analysis.reports.evaluation.outcome_panel` on the extract as of ``cutoff``.
+
+    Same rows in the same order (the register file's), same columns and types.
+    """
+    from analysis.payments.targets import RANK_OF_MEASURE, STEP_OF_CATEGORY
+
+    cut = quarters.to_index(cutoff)
+    register_cut = cut - contract.timeline.register_lag_quarters
+    g = quarter_index_sql("h.enrolment_quarter")
+    # The as-of cut of the households: enrolled after the cut-off is not yet in the
+    # intervention, and those households are in neither group of the panel.
+    units = f"""
+        SELECT p.person_id, p.household_id, p.birth_year, p.sex, h."group", h.area,
+               h.household_type, coalesce({g}, 0) AS g, h.open_cases
+        FROM persons AS p JOIN households AS h ON p.household_id = h.household_id
+        WHERE h."group" = 'comparison' OR (h."group" = 'intervention' AND {g} <= {cut})
+    """
+    source = {
+        "ladder_step": "benefits",
+        "self_supporting": "benefits",
+        "support_level": "social_measures",
+        "absence_rate": "school_absence",
+    }[outcome]
+    t = quarter_index_sql("r.quarter")
+    age = f"({t} // 4 - u.birth_year)"
+    step = _case("r.benefit_category", STEP_OF_CATEGORY) if source == "benefits" else "NULL"
+    if outcome == "ladder_step":
+        y, keep = step, f"{step} IS NOT NULL AND {age} BETWEEN 18 AND 64"
+    elif outcome == "self_supporting":
+        y = f"CAST({step} = 4 AS DOUBLE)"
+        keep = f"{step} IS NOT NULL AND {age} BETWEEN 18 AND 64"
+    elif outcome == "support_level":
+        levels = {code: {0: 0.0, 1: 2.0, 2: 3.0}[rank] for code, rank in RANK_OF_MEASURE.items()}
+        y, keep = _case("r.measure", levels), "true"
+    else:
+        y, keep = "r.days_absent / r.school_days", "true"
+    return f"""
+        SELECT u.person_id, u.household_id, u.area, u.household_type, u."group",
+               CAST(u.g AS BIGINT) AS g, CAST({t} AS BIGINT) AS t, CAST({y} AS DOUBLE) AS y,
+               CAST({age} AS DOUBLE) AS age, CAST(u.sex = 'K' AS DOUBLE) AS female,
+               CAST(u.open_cases AS DOUBLE) AS open_cases,
+               CAST(u.household_type = 'single_parent' AS DOUBLE) AS single_parent,
+               CAST(u.g > 0 AND {t} >= u.g AS BIGINT) AS treated,
+               r.file_row_number AS _row
+        FROM {_scan(extract.register[source])} AS r JOIN ({units}) AS u
+             ON r.person_id = u.person_id
+        WHERE {t} <= {register_cut} AND {keep}
+    """
+
+
+def write_outcome_panel(
+    extract, cutoff: str, contract: Contract, outcome: str, out: Path, balanced: bool = False
+) -> int:
+    """Write the person × quarter panel of ``outcome`` as of ``cutoff`` to Parquet ``out``.
+
+    With ``balanced`` only persons observed in every quarter of the panel are kept.
+    Returns the number of rows. DuckDB spills to disk, so the panel never needs to
+    fit in memory.
+    """
+    con = connect()
+    try:
+        con.register("persons", extract.tables["persons"])
+        con.register("households", extract.tables["households"])
+        panel = outcome_panel_sql(extract, cutoff, contract, outcome)
+        con.execute(f"CREATE TEMP TABLE panel AS {panel}")
+        where = ""
+        if balanced:
+            where = (
+                "WHERE person_id IN (SELECT person_id FROM panel GROUP BY person_id "
+                "HAVING count(*) = (SELECT count(DISTINCT t) FROM panel))"
+            )
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (_row) FROM panel {where} ORDER BY _row) "
+            f"TO {_literal(str(out))} (FORMAT parquet, COMPRESSION zstd)"
+        )
+        return int(con.execute(f"SELECT count(*) FROM {_scan(out)}").fetchone()[0])
+    finally:
+        con.close()

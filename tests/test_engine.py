@@ -1,0 +1,179 @@
+"""The out-of-core data layer (DuckDB) gives exactly what the pandas pipeline gives.
+
+Checks, messages, quarterly results and estimation panels are compared on the
+default extract, on every broken extract of the contract corpus written as
+Parquet, and (slow) on a generated extract with a comparison pool of 100 thousand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from analysis.config import load_synthetic
+from analysis.data import engine
+from analysis.data.synth import generate
+from analysis.data.validate import DataContractError, load_extract, summarise
+from analysis.payments import ledger
+from analysis.payments.asof import as_of
+from analysis.payments.quarterly import compute
+from analysis.reports.evaluation import OUTCOMES, outcome_panel
+from tests.test_data import BROKEN
+
+CUTOFFS = ("2024Q2", "2025Q4", "2027Q1")
+
+
+def _assert_same_results(pandas_extract, disk_extract, contract, cutoffs=CUTOFFS):
+    tables = engine.quarterly_tables(disk_extract, contract)
+    for name, frame in tables.items():
+        assert dict(frame.dtypes) == dict(pandas_extract.tables[name].dtypes), name
+    for cutoff in cutoffs:
+        expected = compute(pandas_extract, cutoff, contract)
+        got = compute(tables, cutoff, contract)
+        assert expected.key_numbers == got.key_numbers
+        assert set(expected.tables) == set(got.tables)
+        for name, frame in expected.tables.items():
+            pd.testing.assert_frame_equal(frame, got.tables[name], obj=f"{cutoff} {name}")
+    # The evaluation ledgers (write_ledger) settle every report due from the same tables.
+    last = cutoffs[-1]
+    pd.testing.assert_frame_equal(
+        ledger.build(pandas_extract.tables, last, contract), ledger.build(tables, last, contract)
+    )
+
+
+def _assert_same_panels(pandas_extract, disk_extract, contract, tmp_path, cutoffs=CUTOFFS):
+    out = tmp_path / "panel.parquet"
+    for cutoff in cutoffs:
+        data = as_of(pandas_extract.tables, cutoff, contract)
+        for outcome in OUTCOMES:
+            expected = outcome_panel(data, outcome)
+            rows = engine.write_outcome_panel(disk_extract, cutoff, contract, outcome, out)
+            assert rows == len(expected)
+            pd.testing.assert_frame_equal(expected, pd.read_parquet(out), obj=outcome)
+        # Balanced, as the benchmark's estimators use it.
+        counts = expected.groupby("person_id")["t"].transform("size")
+        balanced = expected.loc[counts == expected["t"].nunique()].reset_index(drop=True)
+        engine.write_outcome_panel(disk_extract, cutoff, contract, outcome, out, balanced=True)
+        pd.testing.assert_frame_equal(balanced, pd.read_parquet(out))
+
+
+def test_default_extract_is_checked_out_of_core_with_the_same_result(
+    synthetic_dir, extract, contract
+):
+    disk = load_extract(synthetic_dir, contract, out_of_core=True)
+    assert set(disk.register) == set(engine.REGISTER_TABLES)
+    assert not set(disk.tables) & set(disk.register)
+    assert disk.checksums == extract.checksums
+    assert disk.synthetic == extract.synthetic
+    for name, frame in disk.tables.items():
+        pd.testing.assert_frame_equal(frame, extract.tables[name])
+    pd.testing.assert_frame_equal(summarise(disk), summarise(extract))
+
+
+def test_quarterly_results_on_the_default_extract_are_identical(synthetic_dir, extract, contract):
+    disk = load_extract(synthetic_dir, contract, out_of_core=True)
+    _assert_same_results(extract, disk, contract)
+
+
+def test_estimation_panels_on_the_default_extract_are_identical(
+    synthetic_dir, extract, contract, tmp_path
+):
+    disk = load_extract(synthetic_dir, contract, out_of_core=True)
+    _assert_same_panels(extract, disk, contract, tmp_path, cutoffs=("2024Q2", "2027Q1"))
+
+
+def _write_parquet(directory, tables):
+    """Every table as Parquet where Arrow can type it, else as CSV (the pandas way)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            frame.to_csv(directory / f"{name}.csv", index=False)
+        else:
+            pq.write_table(table, directory / f"{name}.parquet")
+    return directory
+
+
+def _message(folder, contract, out_of_core):
+    with pytest.raises(DataContractError) as error:
+        load_extract(folder, contract, out_of_core=out_of_core)
+    return str(error.value)
+
+
+def _nan_absence(tables):
+    frame = tables["school_absence"].copy()
+    frame.loc[[3, 7], "days_absent"] = np.nan
+    return {**tables, "school_absence": frame}
+
+
+def _many_duplicates(tables):
+    frame = tables["social_measures"]
+    return {**tables, "social_measures": pd.concat([frame, frame.iloc[:15]], ignore_index=True)}
+
+
+def _null_person(tables):
+    frame = tables["benefits"].copy()
+    frame["person_id"] = frame["person_id"].astype(object)
+    frame.loc[2, "person_id"] = None
+    return {**tables, "benefits": frame}
+
+
+def _int32_grade(tables):
+    # A column of another physical type goes the pandas way, with the same messages.
+    frame = tables["school_absence"].copy()
+    frame["grade"] = frame["grade"].astype("int32")
+    frame.loc[0, "grade"] = 12
+    return {**tables, "school_absence": frame}
+
+
+MORE = [
+    ("missing days absent", _nan_absence),
+    ("fifteen duplicate person-quarters", _many_duplicates),
+    ("missing person id", _null_person),
+    ("grade stored as int32", _int32_grade),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "mutation"),
+    [(b[0], b[1]) for b in BROKEN] + MORE,
+    ids=[b[0] for b in BROKEN] + [m[0] for m in MORE],
+)
+def test_broken_parquet_extract_gives_the_same_message_out_of_core(
+    tmp_path, small_tables, contract, name, mutation
+):
+    folder = _write_parquet(
+        tmp_path / "broken", mutation({k: v.copy() for k, v in small_tables.items()})
+    )
+    assert _message(folder, contract, True) == _message(folder, contract, False)
+
+
+def test_suspect_rows_are_few_on_a_clean_file(synthetic_dir, contract):
+    """A clean register table costs one scan: no row of it is read into pandas."""
+    from analysis.data.schemas import build_schemas
+
+    schemas = build_schemas(contract)
+    con = engine.connect()
+    try:
+        for name in engine.REGISTER_TABLES:
+            suspects = engine.suspect_rows(
+                con, synthetic_dir / f"{name}.parquet", schemas[name], contract
+            )
+            assert suspects.empty, name
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_results_and_panels_are_identical_on_a_100k_extract(tmp_path, contract):
+    folder = tmp_path / "extract-100k"
+    generate(folder, contract, load_synthetic(), contract.seed, comparison_persons=100_000)
+    pandas_extract = load_extract(folder, contract)
+    disk = load_extract(folder, contract, out_of_core=True)
+    pd.testing.assert_frame_equal(summarise(disk), summarise(pandas_extract))
+    _assert_same_results(pandas_extract, disk, contract, cutoffs=("2025Q4", "2027Q1"))
+    _assert_same_panels(pandas_extract, disk, contract, tmp_path, cutoffs=("2027Q1",))
