@@ -160,6 +160,7 @@ def cmd_report(args) -> int:
         Path(args.data),
         Path(args.quarterly_dir),
         Path(args.reports),
+        config=Path(args.config),
     )
     print(f"{kind.name} report as of {as_of} ({args.lang}): {built.html}, {built.pdf}")
     return 0
@@ -179,6 +180,7 @@ def cmd_build(args) -> int:
         jobs=args.jobs,
         dry_run=args.dry_run,
         contract=_contract(args),
+        config=args.config,
     )
     if not ran:
         print(f"build: {args.goal} is up to date")

@@ -15,6 +15,7 @@ as_of = "2028Q3"
 lang = "da"
 data_dir = "data/synthetic"
 quarterly_dir = "data/results/quarterly"
+config = "config/contract.yaml"
 results_path = "build/evaluation-numbers.json"
 bootstrap_reps = 499
 
@@ -28,6 +29,7 @@ report = ev.prepare(
     as_of,
     bootstrap_reps,
     quarterly_dir,
+    config=config,
     subgroups={"ladder_step": ("area", "household_type")},
 )
 contract, context, payments = report.contract, report.context, report.payments

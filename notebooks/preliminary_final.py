@@ -15,6 +15,7 @@ as_of = "2027Q1"
 lang = "da"
 data_dir = "data/synthetic"
 quarterly_dir = "data/results/quarterly"
+config = "config/contract.yaml"
 results_path = "build/evaluation-numbers.json"
 bootstrap_reps = 499
 
@@ -22,7 +23,7 @@ bootstrap_reps = 499
 from analysis.reports import evaluation as ev
 from analysis.reports import sections
 
-report = ev.prepare(data_dir, as_of, bootstrap_reps, quarterly_dir)
+report = ev.prepare(data_dir, as_of, bootstrap_reps, quarterly_dir, config=config)
 contract, context, payments = report.contract, report.context, report.payments
 estimates, panels, results = report.estimates, report.panels, report.results
 da = lang == "da"

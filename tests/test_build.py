@@ -195,7 +195,12 @@ def _agreement_makefile(tmp_path: Path, values: dict[str, list[str]], text: str)
     (tmp_path / "targets.mk").write_text(text, encoding="utf-8")
     makefile = tmp_path / "Makefile"
     lines = [f"{name} := {' '.join(words)}" for name, words in values.items() if name != "PY"]
-    lines += ["PY := python", f"include {tmp_path / 'targets.mk'}", "report: $(REPORT_FILES) $(PORTAL)", ""]
+    lines += [
+        "PY := python",
+        f"include {tmp_path / 'targets.mk'}",
+        "report: $(REPORT_FILES) $(PORTAL)",
+        "",
+    ]
     makefile.write_text("\n".join(lines), encoding="utf-8")
     return makefile
 

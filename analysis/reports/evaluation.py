@@ -969,19 +969,20 @@ def prepare(
     bootstrap_reps: int,
     quarterly_dir: str,
     subgroups: dict[str, tuple[str, ...]] | None = None,
+    config: str | None = None,
 ) -> EvaluationReport:
     """Load and cut the data, compute payments and every effect, protect, and start the results file.
 
     Disclosure control starts from what the quarterly reports up to ``as_of``
     published (in ``quarterly_dir``). ``subgroups`` names the subgroup tables the
     report shows (outcome → columns of the panel), so that their counts are linked
-    to the totals.
+    to the totals. ``config`` is the contract file (default: ``config/contract.yaml``).
     """
-    from analysis.config import contract as load_contract
+    from analysis.config import load_contract
     from analysis.reports.quarterly_view import QuarterlyInputs, protect, record_key_numbers
     from analysis.reports.results import ReportResults
 
-    contract = load_contract()
+    contract = load_contract(config) if config else load_contract()
     context = load_context(data_dir, as_of, contract, quarterly_dir)
     estimates, panels = estimate_all(context, bootstrap_reps=bootstrap_reps, seed=contract.seed)
     payments = protect(
