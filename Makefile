@@ -90,7 +90,7 @@ ifneq ($(filter data results report verify,$(or $(MAKECMDGOALS),help)),)
 include build/targets.mk
 endif
 
-results: $(QUARTERLY_RESULTS) $(LEDGER_FILES) ## Compute the quarterly results, payments and settlement ledger up to AS_OF
+results: $(QUARTERLY_RESULTS) $(LEDGER_FILES) $(EVALUATION_RESULTS) ## Compute the quarterly results, payments and settlement ledger up to AS_OF, and every evaluation's estimates
 
 report: $(REPORT_FILES) $(PORTAL) ## Render every report (quarterly up to AS_OF; midterm, preliminary final, final) to HTML and PDF, and the portal reports/index.html
 

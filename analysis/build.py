@@ -39,7 +39,7 @@ CONFIG = ("config/contract.yaml", "config/synthetic.yaml")
 # Each goal is the Makefile variables its phony target depends on.
 GOALS = {
     "data": ("DATA_DEPS",),
-    "results": ("QUARTERLY_RESULTS", "LEDGER_FILES"),
+    "results": ("QUARTERLY_RESULTS", "LEDGER_FILES", "EVALUATION_RESULTS"),
     "report": ("REPORT_FILES", "PORTAL"),
 }
 

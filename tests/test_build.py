@@ -234,9 +234,9 @@ def test_same_steps_as_make_on_the_generated_rules(tmp_path, contract):
         assert [m for m in made if "up to date" not in m and "Nothing to be done" not in m] == lines
         return lines
 
-    # four quarters (results + report), three evaluation ledgers, 3 evaluations × 2
-    # languages, the portal
-    assert len(compare()) == 4 * 2 + 3 + 6 + 1
+    # four quarters (results + report), three evaluation ledgers, three evaluation
+    # results stages, 3 evaluations × 2 languages, the portal
+    assert len(compare()) == 4 * 2 + 3 + 3 + 6 + 1
     future = time.time() + 3600
     for rule in rules:
         for target in rule.targets:

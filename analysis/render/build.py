@@ -107,11 +107,14 @@ def build_report(
     reports_root: Path = REPORTS_DIR,
     scratch_root: Path = BUILD_DIR,
     config: Path = CONTRACT_FILE,
+    extra_parameters: dict | None = None,
 ) -> BuiltReport:
     """Execute and render one report; return where it was placed.
 
     ``config`` is the contract file ``contract`` was read from: the notebook reads
     it too, so the numbers and the title page come from the same contract.
+    ``extra_parameters`` are passed to the notebook as they are (e.g. where its
+    computed results are); they are not shown in the colophon.
     """
     targets = kind.paths(as_of, lang, reports_root)
     stem = targets["html"].name.removesuffix(".html")
@@ -131,6 +134,7 @@ def build_report(
                 for k, v in kind.extra.items()
                 if isinstance(v, int | float | str) and k != "default_as_of"
             },
+            **(extra_parameters or {}),
         }
         executed_path = scratch_root / "executed" / kind.name / f"{stem}.ipynb"
         notebook = execute.execute(kind.notebook, executed_path, parameters, cwd=ROOT)
@@ -142,7 +146,14 @@ def build_report(
         shown_parameters = {
             k: v
             for k, v in parameters.items()
-            if k not in ("results_path", "data_dir", "quarterly_dir", "config")
+            if k
+            not in (
+                "results_path",
+                "data_dir",
+                "quarterly_dir",
+                "config",
+                *(extra_parameters or {}),
+            )
         }
         shown_parameters["data_dir"] = _relative(Path(data_dir))
         shown_parameters["config"] = _relative(Path(config))

@@ -48,7 +48,7 @@ def make_targets(
                 f"\t$(PY) -m analysis --config $(CONTRACT) report quarterly --as-of {quarter} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS)",
                 "",
             ]
-    ledgers = []
+    ledgers, evaluations = [], []
     for name in KINDS[1:]:
         kind = load_kind(name)
         cutoff = kind.as_of(contract, None)
@@ -71,6 +71,16 @@ def make_targets(
                     "",
                 ]
             published = [*published, ledger]
+        # The results stage: every estimate the report shows, once for all languages.
+        staged = f"$(RESULTS)/{name}/{cutoff}/provenance.json"
+        evaluations.append(staged)
+        lines += [
+            f"{staged}: {' '.join(published)} $(DATA_DEPS) params/{name}.yaml $(CODE_DEPS) $(CONFIG)".replace(
+                "  ", " "
+            ),
+            f"\t$(PY) -m analysis --config $(CONTRACT) evaluate {name} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --out $(RESULTS)/{name}/{cutoff}",
+            "",
+        ]
         for lang in langs:
             outputs = [
                 f"$(REPORTS)/{_relative(p)[len('reports/') :]}"
@@ -78,7 +88,7 @@ def make_targets(
             ]
             reports += outputs[:2]
             lines += [
-                f"{' '.join(outputs)} &: {' '.join(published)} $(DATA_DEPS) {_relative(kind.notebook)} params/{name}.yaml $(CODE_DEPS) $(RENDER_DEPS) $(CONFIG)".replace(
+                f"{' '.join(outputs)} &: {staged} {' '.join(published)} $(DATA_DEPS) {_relative(kind.notebook)} params/{name}.yaml $(CODE_DEPS) $(RENDER_DEPS) $(CONFIG)".replace(
                     "  ", " "
                 ),
                 f"\t$(PY) -m analysis --config $(CONTRACT) report {name} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS)",
@@ -92,6 +102,7 @@ def make_targets(
         "",
         f"QUARTERLY_RESULTS := {' '.join(results)}",
         f"LEDGER_FILES := {' '.join(ledgers)}",
+        f"EVALUATION_RESULTS := {' '.join(evaluations)}",
         f"REPORT_FILES := {' '.join(reports)}",
         f"PORTAL := {portal}",
         "",
