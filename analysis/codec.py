@@ -47,18 +47,37 @@ class _Writer:
         self.frames = 0
 
     def frame(self, frame: pd.DataFrame) -> dict:
-        # Parquet needs string column names: store the labels beside the file.
+        # Parquet needs string column names: the labels are stored beside the file.
+        # Columns of Python objects (strings mixed with None, NaN or numbers) and the
+        # index go into the JSON, value by value: Parquet would turn them into
+        # pandas strings and None into NaN.
         name = f"{self.frames:04d}.parquet"
         self.frames += 1
-        stored = frame.copy()
-        stored.columns = [f"c{i}" for i in range(frame.shape[1])]
+        kept = [i for i in range(frame.shape[1]) if str(frame.dtypes.iloc[i]) != "object"]
+        stored = frame.iloc[:, kept].copy()
+        stored.columns = [f"c{i}" for i in kept]
         (self.folder / FRAMES).mkdir(exist_ok=True)
-        stored.to_parquet(self.folder / FRAMES / name, engine="pyarrow")
+        stored.reset_index(drop=True).to_parquet(self.folder / FRAMES / name, engine="pyarrow")
+        index = frame.index
         encoded = {
             "$frame": name,
             "columns": self.encode(list(frame.columns)),
             "columns_name": self.encode(frame.columns.name),
             "multi": isinstance(frame.columns, pd.MultiIndex),
+            "objects": {
+                str(i): self.encode(frame.iloc[:, i].tolist())
+                for i in range(frame.shape[1])
+                if i not in kept
+            },
+            "index": (
+                {"range": [index.start, index.stop, index.step], "name": self.encode(index.name)}
+                if isinstance(index, pd.RangeIndex)
+                else {
+                    "values": self.encode(list(index)),
+                    "names": self.encode(list(index.names)),
+                    "dtype": None if isinstance(index, pd.MultiIndex) else str(index.dtype),
+                }
+            ),
             "attrs": self.encode(dict(frame.attrs)),
         }
         back = _Reader(self.folder).decode(encoded)
@@ -141,15 +160,38 @@ class _Reader:
             array[:] = items
             return array
         if "$frame" in value:
-            frame = pd.read_parquet(self.folder / FRAMES / value["$frame"], engine="pyarrow")
+            stored = pd.read_parquet(self.folder / FRAMES / value["$frame"], engine="pyarrow")
             labels = self.decode(value["columns"])
-            frame.columns = (
-                pd.MultiIndex.from_tuples(labels)
-                if value["multi"]
-                else pd.Index(labels, dtype=object)
+            objects = {int(k): v for k, v in value["objects"].items()}
+            columns = {}
+            for i in range(len(labels)):
+                if i in objects:
+                    items = self.decode(objects[i])
+                    array = np.empty(len(items), dtype=object)
+                    array[:] = items  # element by element: None stays None
+                    columns[i] = pd.Series(array, dtype=object)
+                else:
+                    columns[i] = stored[f"c{i}"]
+            frame = pd.DataFrame(
+                {i: columns[i] for i in range(len(labels))},
+                index=range(len(next(iter(columns.values()))) if columns else len(stored)),
             )
-            if not value["multi"] and len(labels):
-                frame.columns = pd.Index(labels)
+            index = value["index"]
+            if "range" in index:
+                frame.index = pd.RangeIndex(*index["range"], name=self.decode(index["name"]))
+            elif index["dtype"] is None:
+                frame.index = pd.MultiIndex.from_tuples(
+                    self.decode(index["values"]), names=self.decode(index["names"])
+                )
+            else:
+                frame.index = pd.Index(
+                    self.decode(index["values"]),
+                    dtype=index["dtype"],
+                    name=self.decode(index["names"])[0],
+                )
+            frame.columns = (
+                pd.MultiIndex.from_tuples(labels) if value["multi"] else pd.Index(labels)
+            )
             frame.columns.name = self.decode(value["columns_name"])
             frame.attrs.update(self.decode(value["attrs"]))
             return frame

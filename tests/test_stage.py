@@ -87,3 +87,18 @@ def test_an_altered_stage_folder_is_refused(tmp_path):
     (folder / codec.OBJECTS).write_text("{}", encoding="utf-8")
     with pytest.raises(ProvenanceError):
         load(folder, "config/contract.yaml")
+
+
+def test_object_columns_keep_none_and_strings(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "report": pd.Series([None, "2025Q1", np.nan], dtype=object),
+            "n": [1, 2, 3],
+            "empty": pd.Series([None, None, None], dtype=object),
+        }
+    )
+    frame.index = pd.Index(["a", "b", "c"], dtype=object, name="key")
+    codec.dump({"f": frame, "e": frame.iloc[:0]}, tmp_path)
+    back = codec.load(tmp_path)
+    pd.testing.assert_frame_equal(back["f"], frame, check_exact=True)
+    assert back["f"]["report"].tolist()[0] is None
