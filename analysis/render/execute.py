@@ -106,6 +106,10 @@ def execute_in_process(
             cell.execution_count = count
             cell.outputs = _outputs(captured, result)
             error = result.error_before_exec or result.error_in_exec
+            if isinstance(error, SystemExit | KeyboardInterrupt):
+                # A signal (SIGTERM raises SystemExit, analysis.cli) stops the build, as
+                # it would stop a kernel: no report is placed.
+                raise error
             if error is not None:
                 import traceback
 
