@@ -19,6 +19,8 @@ REPORTS ?= reports
 # Comparison-pool sizes of `make bench` (comma-separated), and more options (--no-peers, --no-report).
 BENCH_SIZES ?= 10000,100000,1000000
 BENCH_ARGS ?=
+# The contract every step reads (`make report CONTRACT=config/other.yaml`).
+CONTRACT ?= config/contract.yaml
 
 # Python 3.11, 3.12 or 3.13. `make test PYTHON=python3.13` builds and uses its own
 # .venv-3.13, so environments of different versions live side by side; the stamp
@@ -32,7 +34,7 @@ VENV ?= $(if $(filter command line,$(origin PYTHON)),.venv-$(PY_VERSION),.venv)
 PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed-$(PY_VERSION)
 LAB_STAMP := $(VENV)/.lab-installed
-CONFIG := config/contract.yaml config/synthetic.yaml
+CONFIG := $(CONTRACT) config/synthetic.yaml
 # analysis/build.py (python -m analysis build) and analysis/lab.py run the rules, they feed no report.
 CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py -not -path analysis/build.py -not -path analysis/lab.py 2>/dev/null)
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null)
@@ -68,12 +70,12 @@ lab: $(LAB_STAMP) ## Open the report notebooks in JupyterLab (installs the lab e
 	$(PY) -m analysis.lab --data $(DATA) $(if $(AS_OF),--as-of $(AS_OF)) $(LAB_ARGS)
 
 data/synthetic/manifest.json: $(CODE_DEPS) $(CONFIG)
-	$(PY) -m analysis synth --out data/synthetic
+	$(PY) -m analysis --config $(CONTRACT) synth --out data/synthetic
 
 data: data/synthetic/manifest.json ## Generate the synthetic extract (data/synthetic)
 
 validate: $(ENV_STAMP) $(DATA_DEPS) ## Check the extract in DATA against the data contract
-	$(PY) -m analysis validate $(DATA)
+	$(PY) -m analysis --config $(CONTRACT) validate $(DATA)
 
 # Rules for every quarterly and evaluation report, generated from the contract.
 # build/targets.args changes (and the rules are regenerated) when AS_OF or a language list does.
@@ -83,7 +85,7 @@ build/targets.args: FORCE
 	@echo '$(TARGET_ARGS)' | cmp -s - $@ || echo '$(TARGET_ARGS)' > $@
 
 build/targets.mk: build/targets.args $(ENV_STAMP) $(CONFIG) params/quarterly.yaml analysis/reports/maketargets.py analysis/reports/kinds.py
-	$(PY) -m analysis make-targets $(TARGET_ARGS) > $@
+	$(PY) -m analysis --config $(CONTRACT) make-targets $(TARGET_ARGS) > $@
 
 FORCE:
 
@@ -91,7 +93,7 @@ ifneq ($(filter data results report verify,$(or $(MAKECMDGOALS),help)),)
 include build/targets.mk
 endif
 
-results: $(QUARTERLY_RESULTS) $(LEDGER_FILES) ## Compute the quarterly results, payments and settlement ledger up to AS_OF
+results: $(QUARTERLY_RESULTS) $(LEDGER_FILES) $(EVALUATION_RESULTS) ## Compute the quarterly results, payments and settlement ledger up to AS_OF, and every evaluation's estimates
 
 report: $(REPORT_FILES) $(PORTAL) ## Render every report (quarterly up to AS_OF; midterm, preliminary final, final) to HTML and PDF, and the portal reports/index.html
 
@@ -103,7 +105,7 @@ test: $(ENV_STAMP) ## Run the test suite (fast tests; slow ones: make test-slow)
 	$(PY) -m pytest -q -rs
 
 build: $(ENV_STAMP) ## Same as `make report`, run by `python -m analysis build` (the way without make)
-	$(PY) -m analysis build --data $(DATA) --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)" --results $(RESULTS) --reports $(REPORTS)
+	$(PY) -m analysis --config $(CONTRACT) build --data $(DATA) --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)" --results $(RESULTS) --reports $(REPORTS)
 
 test-slow: $(ENV_STAMP) ## Run only the slow tests (Monte Carlo, full renders)
 	$(PY) -m pytest -q -m slow

@@ -39,7 +39,7 @@ CONFIG = ("config/contract.yaml", "config/synthetic.yaml")
 # Each goal is the Makefile variables its phony target depends on.
 GOALS = {
     "data": ("DATA_DEPS",),
-    "results": ("QUARTERLY_RESULTS", "LEDGER_FILES"),
+    "results": ("QUARTERLY_RESULTS", "LEDGER_FILES", "EVALUATION_RESULTS"),
     "report": ("REPORT_FILES", "PORTAL"),
 }
 
@@ -106,14 +106,17 @@ def data_files(data: str) -> list[str]:
     return sorted(_relative(p) for pattern in ("*.csv", "*.parquet") for p in folder.glob(pattern))
 
 
-def variables(data: str, results: str, reports: str) -> dict[str, list[str]]:
+def variables(
+    data: str, results: str, reports: str, config: str = CONFIG[0]
+) -> dict[str, list[str]]:
     """The Makefile's variables, each a list of words (a path with spaces stays one word)."""
     return {
         "PY": ["$(PY)"],
         "DATA": [data],
         "RESULTS": [results],
         "REPORTS": [reports],
-        "CONFIG": list(CONFIG),
+        "CONTRACT": [config],
+        "CONFIG": [config, *CONFIG[1:]],
         "CODE_DEPS": environment_stamp() + code_files(),
         "RENDER_DEPS": render_files(),
         "DATA_DEPS": data_files(data),
@@ -173,7 +176,9 @@ def synthetic_rule(values: dict[str, list[str]]) -> Rule:
     return Rule(
         targets=[f"{out}/manifest.json"],
         inputs=values["CODE_DEPS"] + values["CONFIG"],
-        commands=[["$(PY)", "-m", "analysis", "synth", "--out", out]],
+        commands=[
+            ["$(PY)", "-m", "analysis", "--config", *values["CONTRACT"], "synth", "--out", out]
+        ],
     )
 
 
@@ -185,11 +190,12 @@ def rules_for(
     results: str,
     reports: str,
     contract,
+    config: str = CONFIG[0],
 ) -> tuple[list[Rule], dict[str, list[str]]]:
-    """Every rule ``make report`` would use, with the variables' values."""
+    """Every rule ``make report`` would use, with the variables' values (``config``: the contract file)."""
     from analysis.reports.maketargets import make_targets
 
-    values = variables(data, results, reports)
+    values = variables(data, results, reports, config)
     text = make_targets(contract, as_of or None, list(langs), list(quarterly_langs))
     rules = parse_rules(text, values)
     if is_synthetic(data):
@@ -350,13 +356,19 @@ def build(
     jobs: int = 1,
     dry_run: bool = False,
     contract=None,
+    config: str | os.PathLike = CONFIG[0],
 ) -> list[Rule]:
-    """Bring the goal (``data``, ``results`` or ``report``) up to date; return the rules run."""
+    """Bring the goal (``data``, ``results`` or ``report``) up to date; return the rules run.
+
+    ``config`` is the contract file every step is run with (``contract`` is read from it).
+    """
     if contract is None:
         from analysis.config import load_contract
 
-        contract = load_contract()
+        contract = load_contract(config)
     data, results, reports = _relative(data), _relative(results), _relative(reports)
-    rules, values = rules_for(data, as_of, langs, quarterly_langs, results, reports, contract)
+    rules, values = rules_for(
+        data, as_of, langs, quarterly_langs, results, reports, contract, _relative(config)
+    )
     goals = [target for name in GOALS[goal] for target in values.get(name, [])]
     return execute(plan(rules, goals), jobs=jobs, dry_run=dry_run)

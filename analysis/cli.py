@@ -153,6 +153,15 @@ def cmd_report(args) -> int:
         Path(args.quarterly_dir), as_of, Path(args.data) if kind.name != "quarterly" else None
     )
     guard_outputs(Path(args.data), [Path(args.reports), Path(args.quarterly_dir)], data_kind)
+    extra = {}
+    if kind.name != "quarterly":
+        staged = stage_folder(Path(args.quarterly_dir), kind.name, as_of)
+        if not (staged / "provenance.json").is_file():
+            raise UsageError(
+                f"no results of the {kind.name} report in {staged}; run "
+                f"`python -m analysis evaluate {kind.name}` first"
+            )
+        extra["stage_dir"] = str(staged.resolve())
     built = build_report(
         kind,
         contract,
@@ -161,8 +170,39 @@ def cmd_report(args) -> int:
         Path(args.data),
         Path(args.quarterly_dir),
         Path(args.reports),
+        config=Path(args.config),
+        extra_parameters=extra,
     )
     print(f"{kind.name} report as of {as_of} ({args.lang}): {built.html}, {built.pdf}")
+    return 0
+
+
+def stage_folder(quarterly_dir: Path, kind: str, as_of: str) -> Path:
+    """Where ``evaluate`` stores an evaluation's results: beside the quarterly results."""
+    return Path(quarterly_dir).parent / kind / as_of
+
+
+def cmd_evaluate(args) -> int:
+    from analysis.provenance import report_kind
+    from analysis.reports.kinds import load_kind
+    from analysis.reports.stage import write
+    from analysis.safety import guard_outputs
+
+    contract = _contract(args)
+    kind = load_kind(args.kind)
+    if kind.name == "quarterly":
+        raise UsageError(
+            "evaluate computes an evaluation report's results (midterm, preliminary_final, final)"
+        )
+    as_of = kind.as_of(contract, args.as_of)
+    _as_of_window(contract, as_of)
+    if not Path(args.quarterly_dir).is_dir():
+        raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
+    out = Path(args.out) if args.out else stage_folder(Path(args.quarterly_dir), kind.name, as_of)
+    data_kind = report_kind(Path(args.quarterly_dir), as_of, Path(args.data))
+    guard_outputs(Path(args.data), [out], data_kind)
+    write(kind, as_of, Path(args.data), Path(args.quarterly_dir), Path(args.config), out)
+    print(f"{kind.name} results as of {as_of} ({data_kind} data) written to {out}")
     return 0
 
 
@@ -180,6 +220,7 @@ def cmd_build(args) -> int:
         jobs=args.jobs,
         dry_run=args.dry_run,
         contract=_contract(args),
+        config=args.config,
     )
     if not ran:
         print(f"build: {args.goal} is up to date")
@@ -306,6 +347,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--reports", default=str(paths.REPORTS_DIR), help="output root (default: %(default)s)"
     )
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="compute everything an evaluation report shows, once for all languages",
+    )
+    p.add_argument("kind", help="midterm, preliminary_final or final")
+    p.add_argument(
+        "--as-of", default=None, type=quarters.argument, help="cut-off (default: the contract's)"
+    )
+    p.add_argument("--data", default=str(paths.SYNTHETIC_DIR), help="extract directory")
+    p.add_argument(
+        "--quarterly-dir",
+        default=str(paths.RESULTS_DIR / "quarterly"),
+        help="folder of the quarterly results (payments and ledger are read from there)",
+    )
+    p.add_argument(
+        "--out", default=None, help="results folder (default: <quarterly-dir>/../<kind>/<as-of>)"
+    )
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("portal", help="write reports/index.html listing every rendered report")
     p.add_argument(

@@ -15,21 +15,19 @@ as_of = "2028Q3"
 lang = "da"
 data_dir = "data/synthetic"
 quarterly_dir = "data/results/quarterly"
+stage_dir = "data/results/final/2028Q3"
+config = "config/contract.yaml"
 results_path = "build/evaluation-numbers.json"
 bootstrap_reps = 499
 
 # %%
 from analysis.render import show
 from analysis.reports import evaluation as ev
-from analysis.reports import sections
+from analysis.reports import sections, stage
 
-report = ev.prepare(
-    data_dir,
-    as_of,
-    bootstrap_reps,
-    quarterly_dir,
-    subgroups={"ladder_step": ("area", "household_type")},
-)
+# Everything below was computed once for both languages (`python -m analysis evaluate`).
+staged = stage.load(stage_dir, config)
+report, computed = staged.report, staged.extra
 contract, context, payments = report.contract, report.context, report.payments
 estimates, panels, results = report.estimates, report.panels, report.results
 da = lang == "da"
@@ -70,17 +68,18 @@ show.table(
 # %%
 #| label: tbl-balance
 show.table(
-    ev.balance_table(context.data, lang),
+    computed["balance"][lang],
     caption="Standardiserede forskelle ved baseline"
     if da
     else "Standardised differences at baseline",
     lang=lang,
     decimals={("Std. forskel" if da else "Std. difference"): 2},
+    source="analysis.reports.evaluation.balance_table",
 )
 
 # %%
 #| label: tbl-covariates
-covariates = ev.covariate_table(estimates, panels, lang)
+covariates = ev.covariate_table(estimates, panels, lang, computed["doubly_robust"])
 show.table(
     covariates,
     caption=(
@@ -95,7 +94,11 @@ show.table(
 # %%
 #| label: tbl-robust
 robust, robust_numbers = ev.robustness_table(
-    panels["ladder_step"], estimates["ladder_step"], contract, lang
+    panels["ladder_step"],
+    estimates["ladder_step"],
+    contract,
+    lang,
+    computed["not_yet"]["ladder_step"],
 )
 results.add_many("robustness.ladder_step", robust_numbers)
 show.table(
@@ -114,7 +117,13 @@ show.text("# " + ("Heterogenitet" if da else "Heterogeneity"))
 #| label: tbl-het-area
 show.table(
     ev.heterogeneity_table(
-        panels["ladder_step"], "ladder_step", "area", contract.area_names, lang, payments
+        panels["ladder_step"],
+        "ladder_step",
+        "area",
+        contract.area_names,
+        lang,
+        payments,
+        computed["subgroups"]["ladder_step"]["area"],
     ),
     caption=(
         "Effekt på trin pr. boligområde" if da else "Effect on the ladder step by housing area"
@@ -135,6 +144,7 @@ show.table(
         {k: v[1 if da else 0] for k, v in HOUSEHOLD_TYPES.items()},
         lang,
         payments,
+        computed["subgroups"]["ladder_step"]["household_type"],
     ),
     caption=(
         "Effekt på trin pr. husstandstype" if da else "Effect on the ladder step by household type"

@@ -15,6 +15,8 @@ as_of = "2025Q2"
 lang = "da"
 data_dir = "data/synthetic"
 quarterly_dir = "data/results/quarterly"
+stage_dir = "data/results/midterm/2025Q2"
+config = "config/contract.yaml"
 results_path = "build/evaluation-numbers.json"
 bootstrap_reps = 499
 
@@ -22,9 +24,11 @@ bootstrap_reps = 499
 from analysis.render import show
 from analysis.reports import evaluation as ev
 from analysis.reports import quarterly_view as view
-from analysis.reports import sections
+from analysis.reports import sections, stage
 
-report = ev.prepare(data_dir, as_of, bootstrap_reps, quarterly_dir)
+# Everything below was computed once for both languages (`python -m analysis evaluate`).
+staged = stage.load(stage_dir, config)
+report, computed = staged.report, staged.extra
 contract, context, payments = report.contract, report.context, report.payments
 estimates, panels, results = report.estimates, report.panels, report.results
 da = lang == "da"
@@ -78,12 +82,13 @@ show.text(
 # %%
 #| label: tbl-balance
 show.table(
-    ev.balance_table(context.data, lang),
+    computed["balance"][lang],
     caption="Standardiserede forskelle ved baseline"
     if da
     else "Standardised differences at baseline",
     lang=lang,
     decimals={("Std. forskel" if da else "Std. difference"): 2},
+    source="analysis.reports.evaluation.balance_table",
 )
 
 # %%

@@ -15,14 +15,17 @@ as_of = "2027Q1"
 lang = "da"
 data_dir = "data/synthetic"
 quarterly_dir = "data/results/quarterly"
+stage_dir = "data/results/preliminary_final/2027Q1"
+config = "config/contract.yaml"
 results_path = "build/evaluation-numbers.json"
 bootstrap_reps = 499
 
 # %%
-from analysis.reports import evaluation as ev
-from analysis.reports import sections
+from analysis.reports import sections, stage
 
-report = ev.prepare(data_dir, as_of, bootstrap_reps, quarterly_dir)
+# Everything below was computed once for both languages (`python -m analysis evaluate`).
+staged = stage.load(stage_dir, config)
+report, computed = staged.report, staged.extra
 contract, context, payments = report.contract, report.context, report.payments
 estimates, panels, results = report.estimates, report.panels, report.results
 da = lang == "da"

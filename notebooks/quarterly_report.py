@@ -15,17 +15,18 @@ as_of = "2025Q1"
 lang = "da"
 data_dir = "data/synthetic"
 quarterly_dir = "data/results/quarterly"
+config = "config/contract.yaml"
 results_path = "build/quarterly-numbers.json"
 
 # %%
-from analysis.config import contract as load_contract
+from analysis.config import load_contract
 from analysis.render import show
 from analysis.reports import dashboard
 from analysis.reports import quarterly_view as view
 from analysis.reports.results import ReportResults
 from analysis.reports.text import t
 
-contract = load_contract()
+contract = load_contract(config)
 inputs = view.load(quarterly_dir, as_of, contract)
 results = ReportResults()
 results.set_inputs(inputs.key["inputs"])

@@ -18,6 +18,7 @@ COMMANDS = [
     "ledger",
     "calibrate",
     "report",
+    "evaluate",
     "make-targets",
     "data-contract",
     "verify",
@@ -79,6 +80,13 @@ def test_make_targets_lists_every_report(contract):
     # A quarter counts as done only when its completion marker (written last) is there.
     assert "$(RESULTS)/quarterly/2025Q1/provenance.json:" in text
     assert "key_numbers.json" not in text
+    # Each evaluation's results stage is computed once and read by both languages.
+    assert text.count(" evaluate final ") == 1
+    assert "$(RESULTS)/final/2028Q3/provenance.json:" in text
+    (rule,) = [
+        line for line in text.splitlines() if " &: " in line and "final/slutevaluering.da" in line
+    ]
+    assert "$(RESULTS)/final/2028Q3/provenance.json" in rule
     for name in (
         "midtvejsevaluering.da.pdf",
         "midterm-evaluation.en.pdf",

@@ -12,6 +12,7 @@ from analysis.payments import ledger as ledger_module
 from analysis.payments.ledger import LedgerError, build, by_report, empty, paid_to_date, settle
 from analysis.payments.periods import result_periods
 from analysis.payments.reconcile import ReconciliationError, check_report
+from analysis.render.numbers import dkk
 
 
 def _with(contract, **sections):
@@ -278,12 +279,22 @@ def test_rendered_total_must_match_the_ledger(contract):
         "payments_settled_total": 30000.0,
         **{f"investors.{k}.repaid": 30000.0 * v for k, v in contract.investment.shares.items()},
     }
-    check_report("Udbetalt til dato **30.000 kr.**", numbers, ledger, quarter, "da", "test")
+    check_report(
+        "Udbetalt til dato **30.000 kr.**", numbers, ledger, quarter, "da", "test", dkk=dkk
+    )
     with pytest.raises(ReconciliationError, match="not printed"):
-        check_report("Udbetalt til dato **31.000 kr.**", numbers, ledger, quarter, "da", "test")
+        check_report(
+            "Udbetalt til dato **31.000 kr.**", numbers, ledger, quarter, "da", "test", dkk=dkk
+        )
     with pytest.raises(ReconciliationError, match="payments_paid_total"):
         check_report(
-            "30.000 kr.", {**numbers, "payments_paid_total": 29000.0}, ledger, quarter, "da", "t"
+            "30.000 kr.",
+            {**numbers, "payments_paid_total": 29000.0},
+            ledger,
+            quarter,
+            "da",
+            "t",
+            dkk=dkk,
         )
 
 

@@ -196,3 +196,19 @@ def test_figure_alt_text_reaches_the_markdown():
     converted = notebook_md.convert(nbformat.v4.new_notebook(cells=[cell]), "da")
     assert converted.markdown == "![Figur 1: Kort](figure-1.svg){#fig-a alt=\"Betalt '1' kr.\"}"
     assert converted.images["figure-1.svg"].startswith(b"<svg")
+
+
+def test_in_process_run_is_the_kernels(tmp_path, monkeypatch):
+    """The in-process run gives the kernel's outputs, a fresh namespace and the old cwd back."""
+    before = Path.cwd()
+    first = execute.execute(FIXTURE, tmp_path / "a.ipynb", {"lang": "en"}, cwd=tmp_path)
+    assert Path.cwd() == before
+    injected = [c for c in first.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert [c.source for c in injected] == ["lang = 'en'"]
+    monkeypatch.setenv("ANALYSIS_NOTEBOOK_KERNEL", "1")
+    kernel = execute.execute(FIXTURE, tmp_path / "b.ipynb", {"lang": "en"}, cwd=tmp_path)
+    assert notebook_md.convert(first, "en").markdown == notebook_md.convert(kernel, "en").markdown
+    # Nothing of one notebook's variables is left for the next.
+    from IPython.core.interactiveshell import InteractiveShell
+
+    assert "fig" not in InteractiveShell.instance().user_ns

@@ -67,7 +67,15 @@ def test_sigterm_during_a_render_leaves_previous_reports_intact(tmp_path, synthe
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(4)  # inside notebook execution
+    # The build's scratch folder exists from just before the notebook runs until the
+    # report is placed: the signal arrives during the build (a report takes a few
+    # seconds in-process, so a fixed wait could miss it).
+    from analysis.paths import BUILD_DIR
+
+    pattern = f"quarterly-kvartalsrapport-2025Q1.da.{process.pid}.*"
+    deadline = time.monotonic() + 60
+    while not list(BUILD_DIR.glob(pattern)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
     assert process.returncode != 0

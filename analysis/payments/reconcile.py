@@ -10,6 +10,8 @@ Either fails the build with a message naming the number that disagrees.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from analysis.payments import ledger as ledger_module
@@ -57,16 +59,22 @@ def check_tables(tables: dict[str, pd.DataFrame], key: dict, contract) -> None:
 
 
 def check_report(
-    markdown: str, numbers: dict, ledger: pd.DataFrame, as_of: str, lang: str, source: str
+    markdown: str,
+    numbers: dict,
+    ledger: pd.DataFrame,
+    as_of: str,
+    lang: str,
+    source: str,
+    *,
+    dkk: Callable[[float, str], str],
 ) -> None:
     """A rendered report's payment totals agree with the ledger as of its quarter.
 
     The results file must record paid to date, the settled total and each
     investor's repayments as the ledger gives them, and the report must print
-    paid to date (formatted as the reports format amounts).
+    paid to date formatted by ``dkk`` (amount, language), the renderer's formatter
+    (passed in, so the payments package does not depend on the renderer).
     """
-    from analysis.render.numbers import dkk
-
     paid = ledger_module.paid_to_date(ledger, as_of)
     settled = ledger_module.settled_total(ledger)
     problems = []

@@ -7,16 +7,17 @@ disclosure check, so a failed or killed build leaves the previous report intact.
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from analysis import atomic, provenance
 from analysis.config import Contract
-from analysis.paths import BUILD_DIR, REPORTS_DIR, ROOT
-from analysis.render import colophon, execute, glossary, notebook_md, numbers, pandoc
-from analysis.reports import results as report_results
-from analysis.reports.kinds import ReportKind
+from analysis.paths import BUILD_DIR, CONTRACT_FILE, REPORTS_DIR, ROOT
+from analysis.render import colophon, execute, glossary, notebook_md, pandoc
+from analysis.render import numbers as numbers_format
 
 DISCLAIMER = {
     "da": "Tallene i denne rapport er beregnet automatisk. Tabeller er underlagt diskretioneringsregler: celler med færre end {min} personer vises ikke.",
@@ -26,6 +27,21 @@ SYNTHETIC_NOTE = {
     "da": "SYNTETISKE DATA – tallene beskriver ikke virkelige personer.",
     "en": "SYNTHETIC DATA – the numbers do not describe real persons.",
 }
+
+
+class ReportKind(Protocol):
+    """The run metadata a report is built from (``analysis.reports.kinds.ReportKind`` has it).
+
+    The renderer takes it as given rather than importing the report definitions,
+    so ``analysis.render`` depends on no report code (no cycle between the packages).
+    """
+
+    name: str
+    notebook: Path
+    title: dict[str, str]
+    extra: dict
+
+    def paths(self, as_of: str, lang: str, root: Path) -> dict[str, Path]: ...
 
 
 @dataclass(frozen=True)
@@ -45,7 +61,7 @@ def _title_metadata(
     commit: str,
 ) -> dict:
     da = lang == "da"
-    period = numbers.quarter(as_of, lang)
+    period = numbers_format.quarter(as_of, lang)
     # Two dates with different meanings: what the numbers describe, and when the file was made.
     facts = {
         ("Program" if da else "Programme"): contract.programme.name,
@@ -90,8 +106,16 @@ def build_report(
     quarterly_dir: Path,
     reports_root: Path = REPORTS_DIR,
     scratch_root: Path = BUILD_DIR,
+    config: Path = CONTRACT_FILE,
+    extra_parameters: dict | None = None,
 ) -> BuiltReport:
-    """Execute and render one report; return where it was placed."""
+    """Execute and render one report; return where it was placed.
+
+    ``config`` is the contract file ``contract`` was read from: the notebook reads
+    it too, so the numbers and the title page come from the same contract.
+    ``extra_parameters`` are passed to the notebook as they are (e.g. where its
+    computed results are); they are not shown in the colophon.
+    """
     targets = kind.paths(as_of, lang, reports_root)
     stem = targets["html"].name.removesuffix(".html")
     # A run killed outright (SIGKILL) leaves its scratch folder; the next run removes it.
@@ -104,25 +128,35 @@ def build_report(
             "data_dir": str(Path(data_dir).resolve()),
             "quarterly_dir": str(Path(quarterly_dir).resolve()),
             "results_path": str(notebook_results),
+            "config": str(Path(config).resolve()),
             **{
                 k: v
                 for k, v in kind.extra.items()
                 if isinstance(v, int | float | str) and k != "default_as_of"
             },
+            **(extra_parameters or {}),
         }
         executed_path = scratch_root / "executed" / kind.name / f"{stem}.ipynb"
         notebook = execute.execute(kind.notebook, executed_path, parameters, cwd=ROOT)
         converted = notebook_md.convert(notebook, lang)
-        numbers = report_results.read(notebook_results)
+        numbers = json.loads(notebook_results.read_text(encoding="utf-8"))
         commit = colophon.git_commit()
         versions = colophon.environment()
         rendered = colophon.render_time()
         shown_parameters = {
             k: v
             for k, v in parameters.items()
-            if k not in ("results_path", "data_dir", "quarterly_dir")
+            if k
+            not in (
+                "results_path",
+                "data_dir",
+                "quarterly_dir",
+                "config",
+                *(extra_parameters or {}),
+            )
         }
         shown_parameters["data_dir"] = _relative(Path(data_dir))
+        shown_parameters["config"] = _relative(Path(config))
         markdown = (
             glossary.expand_first_use(converted.markdown, lang)
             + "\n\n"
@@ -152,6 +186,7 @@ def build_report(
             as_of,
             lang,
             source=f"{kind.name} {stem}",
+            dkk=numbers_format.dkk,
         )
         markdown_file = scratch / "report.md"
         markdown_file.write_text(markdown, encoding="utf-8")

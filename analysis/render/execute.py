@@ -1,4 +1,13 @@
-"""Executing a jupytext percent notebook with papermill.
+"""Executing a jupytext percent notebook: in this process, or with papermill in a kernel.
+
+A report used to start a Jupyter kernel (a second Python process) that imported the
+scientific stack again: about 4 seconds per report before its first cell ran.
+:func:`execute` runs the cells in an IPython shell inside the running process
+instead (the packages the renderer imported are already there) and records the
+outputs as a kernel would: display data with their metadata, streams, and the
+parameters in a cell tagged ``injected-parameters`` after the ``parameters`` cell,
+as papermill does. Set ``ANALYSIS_NOTEBOOK_KERNEL=1`` to run papermill with a
+kernel instead (the way JupyterLab runs the notebooks).
 
 papermill cannot run a percent ``.py`` file directly (papermill issue #365), so the
 notebook is converted to ``.ipynb`` with a python3 kernel first. A failing cell
@@ -8,6 +17,7 @@ notebook is kept for debugging.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import jupytext
@@ -33,6 +43,101 @@ def to_ipynb(source: Path) -> nbformat.NotebookNode:
 
 def execute(source: Path, executed: Path, parameters: dict, cwd: Path) -> nbformat.NotebookNode:
     """Execute ``source`` with ``parameters``; the result is kept at ``executed``."""
+    if os.environ.get("ANALYSIS_NOTEBOOK_KERNEL"):
+        return execute_in_kernel(source, executed, parameters, cwd)
+    return execute_in_process(source, executed, parameters, cwd)
+
+
+def _shell():
+    """The process's IPython shell, with an empty namespace for the next notebook."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.reset(new_session=False)
+    return shell
+
+
+def _outputs(captured, result) -> list:
+    outputs = []
+    for name, text in (("stdout", captured.stdout), ("stderr", captured.stderr)):
+        if text:
+            outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
+    for output in captured.outputs:
+        outputs.append(
+            nbformat.v4.new_output(
+                "display_data", data=dict(output.data), metadata=dict(output.metadata or {})
+            )
+        )
+    return outputs
+
+
+def execute_in_process(
+    source: Path, executed: Path, parameters: dict, cwd: Path
+) -> nbformat.NotebookNode:
+    """Run the cells in this process's IPython shell (no kernel); see the module docstring."""
+    from IPython.utils.capture import capture_output
+
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    notebook = to_ipynb(source)
+    injected = nbformat.v4.new_code_cell(
+        "\n".join(f"{name} = {value!r}" for name, value in parameters.items()),
+        metadata={"tags": ["injected-parameters"]},
+    )
+    at = next(
+        (
+            i + 1
+            for i, cell in enumerate(notebook.cells)
+            if "parameters" in cell.get("metadata", {}).get("tags", [])
+        ),
+        0,
+    )
+    notebook.cells.insert(at, injected)
+    shell = _shell()
+    before = Path.cwd()
+    os.chdir(cwd)
+    try:
+        count = 0
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            count += 1
+            with capture_output() as captured:
+                result = shell.run_cell(cell.source, store_history=False)
+            cell.execution_count = count
+            cell.outputs = _outputs(captured, result)
+            error = result.error_before_exec or result.error_in_exec
+            if isinstance(error, SystemExit | KeyboardInterrupt):
+                # A signal (SIGTERM raises SystemExit, analysis.cli) stops the build, as
+                # it would stop a kernel: no report is placed.
+                raise error
+            if error is not None:
+                import traceback
+
+                cell.outputs.append(
+                    nbformat.v4.new_output(
+                        "error",
+                        ename=type(error).__name__,
+                        evalue=str(error),
+                        traceback=traceback.format_exception(error),
+                    )
+                )
+                nbformat.write(notebook, executed)
+                raise NotebookFailed(
+                    f"{source.name}: cell {count} raised {type(error).__name__}: {error}\n"
+                    f"executed notebook kept at {executed}\n"
+                    + "".join(traceback.format_exception(error))
+                )
+    finally:
+        os.chdir(before)
+        shell.reset(new_session=False)
+    nbformat.write(notebook, executed)
+    return nbformat.read(executed, as_version=4)
+
+
+def execute_in_kernel(
+    source: Path, executed: Path, parameters: dict, cwd: Path
+) -> nbformat.NotebookNode:
+    """Execute ``source`` with papermill in a new python3 kernel."""
     executed.parent.mkdir(parents=True, exist_ok=True)
     unexecuted = executed.with_suffix(".input.ipynb")
     nbformat.write(to_ipynb(source), unexecuted)

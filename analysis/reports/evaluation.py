@@ -290,29 +290,44 @@ def event_study_caption(est: EffectEstimate, lang: str) -> str:
     )
 
 
+def covariate_estimate(panel: pd.DataFrame):
+    """The doubly robust CS simple ATT of one outcome with the baseline covariates."""
+    # Covariates constant within a person in the base period only: drop those
+    # that do not vary at all (e.g. single parents among pupils' households).
+    usable = [c for c in COVARIATES if panel[c].nunique() > 1]
+    return aggte(
+        att_gt(
+            panel,
+            "y",
+            "t",
+            "person_id",
+            "g",
+            xformla="~ " + " + ".join(usable) if usable else None,
+            est_method="dr",
+            cluster="household_id",
+        ),
+        "simple",
+    )
+
+
 def covariate_table(
-    estimates: dict[str, EffectEstimate], panels: dict[str, pd.DataFrame], lang: str
+    estimates: dict[str, EffectEstimate],
+    panels: dict[str, pd.DataFrame],
+    lang: str,
+    doubly_robust: dict | None = None,
 ) -> pd.DataFrame:
-    """Unconditional CS simple ATT beside the doubly robust one with baseline covariates."""
+    """Unconditional CS simple ATT beside the doubly robust one with baseline covariates.
+
+    ``doubly_robust`` gives :func:`covariate_estimate` per outcome where it was
+    computed already (the results stage); otherwise it is computed here.
+    """
     da = lang == "da"
     rows = []
     for outcome, est in estimates.items():
-        panel = panels[outcome]
-        # Covariates constant within a person in the base period only: drop those
-        # that do not vary at all (e.g. single parents among pupils' households).
-        usable = [c for c in COVARIATES if panel[c].nunique() > 1]
-        dr = aggte(
-            att_gt(
-                panel,
-                "y",
-                "t",
-                "person_id",
-                "g",
-                xformla="~ " + " + ".join(usable) if usable else None,
-                est_method="dr",
-                cluster="household_id",
-            ),
-            "simple",
+        dr = (
+            doubly_robust[outcome]
+            if doubly_robust is not None
+            else covariate_estimate(panels[outcome])
         )
         rows.append(
             {
@@ -504,16 +519,22 @@ def area_inference_text(areas: dict[str, dict], lang: str) -> str:
     )
 
 
-def robustness_table(
-    panel: pd.DataFrame, est: EffectEstimate, contract: Contract, lang: str
-) -> tuple[pd.DataFrame, dict]:
-    """Never- vs not-yet-treated comparison for one outcome."""
-    not_yet = aggte(
+def not_yet_estimate(panel: pd.DataFrame):
+    """CS simple ATT with the not-yet-treated as comparison."""
+    return aggte(
         att_gt(
             panel, "y", "t", "person_id", "g", control_group="notyettreated", cluster="household_id"
         ),
         "simple",
     )
+
+
+def robustness_table(
+    panel: pd.DataFrame, est: EffectEstimate, contract: Contract, lang: str, not_yet=None
+) -> tuple[pd.DataFrame, dict]:
+    """Never- vs not-yet-treated comparison for one outcome (``not_yet``: :func:`not_yet_estimate`, if computed)."""
+    if not_yet is None:
+        not_yet = not_yet_estimate(panel)
     da = lang == "da"
     rows = [
         {
@@ -654,28 +675,16 @@ def sensitivity_table(sens: Sensitivity, lang: str) -> pd.DataFrame:
     )
 
 
-def heterogeneity_table(
-    panel: pd.DataFrame, outcome: str, by: str, names: dict, lang: str, payments
-) -> pd.DataFrame:
-    """CS simple ATT for the intervention units of each subgroup against all comparison units.
+def subgroup_estimates(panel: pd.DataFrame, by: str) -> dict:
+    """CS simple ATT of each subgroup's intervention units against all comparison units.
 
-    A subgroup whose count disclosure control hides (small, or hidden so that a
-    small one cannot be worked out from the treated total) is listed with every
-    cell hidden: an effect estimated on a few persons describes those persons.
+    A subgroup that cannot be estimated (:class:`EstimationError`) maps to ``None``.
     """
-    rows = []
     comparison = panel.loc[panel["g"] == 0]
-    group, count = (
-        ("Gruppe" if lang == "da" else "Group"),
-        ("Antal personer" if lang == "da" else "Number of persons"),
-    )
+    estimates = {}
     for value, part in panel.loc[panel["g"] > 0].groupby(by):
-        label = names.get(value, value)
-        if payments.is_hidden(disclosure.subgroup_key(outcome, by, value, payments.as_of)):
-            rows.append({group: label, count: "*", "ATT": "*", CI_LABEL[lang]: "*"})
-            continue
         try:
-            result = aggte(
+            estimates[value] = aggte(
                 att_gt(
                     pd.concat([part, comparison]),
                     "y",
@@ -687,6 +696,40 @@ def heterogeneity_table(
                 "simple",
             )
         except EstimationError:
+            estimates[value] = None
+    return estimates
+
+
+def heterogeneity_table(
+    panel: pd.DataFrame,
+    outcome: str,
+    by: str,
+    names: dict,
+    lang: str,
+    payments,
+    estimates: dict | None = None,
+) -> pd.DataFrame:
+    """CS simple ATT for the intervention units of each subgroup against all comparison units.
+
+    A subgroup whose count disclosure control hides (small, or hidden so that a
+    small one cannot be worked out from the treated total) is listed with every
+    cell hidden: an effect estimated on a few persons describes those persons.
+    ``estimates`` are :func:`subgroup_estimates` where computed already.
+    """
+    rows = []
+    if estimates is None:
+        estimates = subgroup_estimates(panel, by)
+    group, count = (
+        ("Gruppe" if lang == "da" else "Group"),
+        ("Antal personer" if lang == "da" else "Number of persons"),
+    )
+    for value, part in panel.loc[panel["g"] > 0].groupby(by):
+        label = names.get(value, value)
+        if payments.is_hidden(disclosure.subgroup_key(outcome, by, value, payments.as_of)):
+            rows.append({group: label, count: "*", "ATT": "*", CI_LABEL[lang]: "*"})
+            continue
+        result = estimates.get(value)
+        if result is None:
             continue
         rows.append(
             {
@@ -969,19 +1012,20 @@ def prepare(
     bootstrap_reps: int,
     quarterly_dir: str,
     subgroups: dict[str, tuple[str, ...]] | None = None,
+    config: str | None = None,
 ) -> EvaluationReport:
     """Load and cut the data, compute payments and every effect, protect, and start the results file.
 
     Disclosure control starts from what the quarterly reports up to ``as_of``
     published (in ``quarterly_dir``). ``subgroups`` names the subgroup tables the
     report shows (outcome → columns of the panel), so that their counts are linked
-    to the totals.
+    to the totals. ``config`` is the contract file (default: ``config/contract.yaml``).
     """
-    from analysis.config import contract as load_contract
+    from analysis.config import load_contract
     from analysis.reports.quarterly_view import QuarterlyInputs, protect, record_key_numbers
     from analysis.reports.results import ReportResults
 
-    contract = load_contract()
+    contract = load_contract(config) if config else load_contract()
     context = load_context(data_dir, as_of, contract, quarterly_dir)
     estimates, panels = estimate_all(context, bootstrap_reps=bootstrap_reps, seed=contract.seed)
     payments = protect(

@@ -34,7 +34,7 @@ def make_targets(
         results.append(key)
         lines += [
             f"{key}: {before} $(DATA_DEPS) $(CODE_DEPS) $(CONFIG)".replace("  ", " "),
-            f"\t$(PY) -m analysis quarterly --data $(DATA) --as-of {quarter} --out $(RESULTS)/quarterly/{quarter}",
+            f"\t$(PY) -m analysis --config $(CONTRACT) quarterly --data $(DATA) --as-of {quarter} --out $(RESULTS)/quarterly/{quarter}",
             "",
         ]
         for lang in quarterly_langs:
@@ -45,10 +45,10 @@ def make_targets(
             reports += outputs[:2]
             lines += [
                 f"{' '.join(outputs)} &: {key} {_relative(quarterly.notebook)} params/quarterly.yaml $(CODE_DEPS) $(RENDER_DEPS)",
-                f"\t$(PY) -m analysis report quarterly --as-of {quarter} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS)",
+                f"\t$(PY) -m analysis --config $(CONTRACT) report quarterly --as-of {quarter} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS)",
                 "",
             ]
-    ledgers = []
+    ledgers, evaluations = [], []
     for name in KINDS[1:]:
         kind = load_kind(name)
         cutoff = kind.as_of(contract, None)
@@ -67,10 +67,20 @@ def make_targets(
                     f"{ledger}: {' '.join(published)} $(DATA_DEPS) $(CODE_DEPS) $(CONFIG)".replace(
                         "  ", " "
                     ),
-                    f"\t$(PY) -m analysis ledger --data $(DATA) --as-of {cutoff} --quarterly-dir $(RESULTS)/quarterly --out {ledger}",
+                    f"\t$(PY) -m analysis --config $(CONTRACT) ledger --data $(DATA) --as-of {cutoff} --quarterly-dir $(RESULTS)/quarterly --out {ledger}",
                     "",
                 ]
             published = [*published, ledger]
+        # The results stage: every estimate the report shows, once for all languages.
+        staged = f"$(RESULTS)/{name}/{cutoff}/provenance.json"
+        evaluations.append(staged)
+        lines += [
+            f"{staged}: {' '.join(published)} $(DATA_DEPS) params/{name}.yaml $(CODE_DEPS) $(CONFIG)".replace(
+                "  ", " "
+            ),
+            f"\t$(PY) -m analysis --config $(CONTRACT) evaluate {name} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --out $(RESULTS)/{name}/{cutoff}",
+            "",
+        ]
         for lang in langs:
             outputs = [
                 f"$(REPORTS)/{_relative(p)[len('reports/') :]}"
@@ -78,20 +88,21 @@ def make_targets(
             ]
             reports += outputs[:2]
             lines += [
-                f"{' '.join(outputs)} &: {' '.join(published)} $(DATA_DEPS) {_relative(kind.notebook)} params/{name}.yaml $(CODE_DEPS) $(RENDER_DEPS) $(CONFIG)".replace(
+                f"{' '.join(outputs)} &: {staged} {' '.join(published)} $(DATA_DEPS) {_relative(kind.notebook)} params/{name}.yaml $(CODE_DEPS) $(RENDER_DEPS) $(CONFIG)".replace(
                     "  ", " "
                 ),
-                f"\t$(PY) -m analysis report {name} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS)",
+                f"\t$(PY) -m analysis --config $(CONTRACT) report {name} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS)",
                 "",
             ]
     # The portal lists every report: redone when any of them is.
     portal = "$(REPORTS)/index.html"
     lines += [
         f"{portal}: {' '.join(reports)} $(RENDER_DEPS)",
-        "\t$(PY) -m analysis portal --reports $(REPORTS)",
+        "\t$(PY) -m analysis --config $(CONTRACT) portal --reports $(REPORTS)",
         "",
         f"QUARTERLY_RESULTS := {' '.join(results)}",
         f"LEDGER_FILES := {' '.join(ledgers)}",
+        f"EVALUATION_RESULTS := {' '.join(evaluations)}",
         f"REPORT_FILES := {' '.join(reports)}",
         f"PORTAL := {portal}",
         "",

@@ -1,0 +1,104 @@
+"""The evaluation results stage: stored estimates come back bit for bit, and only as written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import aggte, att_gt, codec, provenance, twfe
+from analysis.provenance import ProvenanceError
+
+
+def _panel(seed=3, n=300, periods=6):
+    rng = np.random.default_rng(seed)
+    ids = np.repeat(np.arange(n), periods)
+    t = np.tile(np.arange(1, periods + 1), n)
+    g = np.repeat(rng.choice([0, 4, 5], n), periods)
+    y = (
+        np.repeat(rng.normal(size=n), periods)
+        + 0.5 * ((g > 0) & (t >= g))
+        + rng.normal(size=n * periods)
+    )
+    return pd.DataFrame(
+        {"id": ids, "t": t, "g": g, "y": y, "hh": ids // 2, "d": (g > 0) & (t >= g)}
+    )
+
+
+def _same(a, b, where="$"):
+    assert type(a) is type(b), where
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        assert a.attrs == b.attrs, where
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), where
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for key in a:
+            _same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{where}[{i}]")
+    elif type(a).__module__.startswith("analysis."):
+        _same(vars(a), vars(b), where)
+    elif isinstance(a, float) and np.isnan(a):
+        assert np.isnan(b), where
+    else:
+        assert a == b, where
+
+
+def test_estimates_come_back_bit_for_bit(tmp_path):
+    panel = _panel()
+    result = att_gt(panel, "y", "t", "id", "g", cluster="hh", bstrap=True, biters=49, seed=1)
+    value = {
+        "attgt": result,
+        "dynamic": aggte(result, "dynamic"),
+        "twfe": twfe(panel.assign(d=panel["d"].astype(int)), "y", "t", "id", "d", cluster="hh"),
+        "panel": panel,
+        "labels": pd.DataFrame({1: [1.5, np.nan], ("a", "b"): ["x", None]}),
+        ("tuple", 1): {frozenset({"a"}), (1, 2)},
+        "numbers": [np.float64(0.1) * 3, float("inf"), np.int64(7), None, True],
+    }
+    value["labels"].attrs["assignments"] = 3
+    codec.dump(value, tmp_path)
+    _same(value, codec.load(tmp_path))
+
+
+def test_only_package_classes_are_rebuilt(tmp_path):
+    with pytest.raises(codec.CodecError, match="cannot store"):
+        codec.dump({"x": pd.Timestamp("2024-01-01").to_pydatetime()}, tmp_path / "a")
+    codec.dump({"x": 1}, tmp_path / "b")
+    (tmp_path / "b" / codec.OBJECTS).write_text(
+        json.dumps({"$object": "os:system", "fields": {}}), encoding="utf-8"
+    )
+    with pytest.raises(codec.CodecError, match="refusing"):
+        codec.load(tmp_path / "b")
+
+
+def test_an_altered_stage_folder_is_refused(tmp_path):
+    from analysis.reports.stage import load
+
+    folder = tmp_path / "final" / "2028Q3"
+    codec.dump({"report": {}, "extra": {}, "as_of": "2028Q3"}, folder)
+    provenance.record(folder, provenance.SYNTHETIC, {}, {})
+    (folder / codec.OBJECTS).write_text("{}", encoding="utf-8")
+    with pytest.raises(ProvenanceError):
+        load(folder, "config/contract.yaml")
+
+
+def test_object_columns_keep_none_and_strings(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "report": pd.Series([None, "2025Q1", np.nan], dtype=object),
+            "n": [1, 2, 3],
+            "empty": pd.Series([None, None, None], dtype=object),
+        }
+    )
+    frame.index = pd.Index(["a", "b", "c"], dtype=object, name="key")
+    codec.dump({"f": frame, "e": frame.iloc[:0]}, tmp_path)
+    back = codec.load(tmp_path)
+    pd.testing.assert_frame_equal(back["f"], frame, check_exact=True)
+    assert back["f"]["report"].tolist()[0] is None
