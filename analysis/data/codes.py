@@ -117,3 +117,14 @@ def ladder_step(category: str) -> int | None:
 def support_level(measure: str) -> int:
     """Support level (0 none, 2 supporting, 3 placement/residential) of a measure."""
     return SOCIAL_MEASURES[measure][2]
+
+
+# The self-sufficiency step of each benefit category (NaN: outside the ladder).
+STEP_OF_CATEGORY = {
+    code: (float("nan") if step is None else float(step))
+    for code, (_, _, step) in BENEFIT_CATEGORIES.items()
+}
+# Support levels 0, 2, 3 are ranks 0, 1, 2: a fall from 3 to 0 is two steps.
+RANK_OF_MEASURE = {
+    code: {0: 0, 2: 1, 3: 2}[level] for code, (_, _, level) in SOCIAL_MEASURES.items()
+}

@@ -315,7 +315,7 @@ def outcome_panel_sql(extract, cutoff: str, contract: Contract, outcome: str) ->
 
     Same rows in the same order (the register file's), same columns and types.
     """
-    from analysis.payments.targets import RANK_OF_MEASURE, STEP_OF_CATEGORY
+    from analysis.data.codes import RANK_OF_MEASURE, STEP_OF_CATEGORY
 
     cut = quarters.to_index(cutoff)
     register_cut = cut - contract.timeline.register_lag_quarters

@@ -19,17 +19,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import Contract
-from analysis.data.codes import BENEFIT_CATEGORIES, SOCIAL_MEASURES
+from analysis.data.codes import RANK_OF_MEASURE, STEP_OF_CATEGORY
 from analysis.payments.asof import AsOfData
 
-STEP_OF_CATEGORY = {
-    code: (np.nan if step is None else float(step))
-    for code, (_, _, step) in BENEFIT_CATEGORIES.items()
-}
-# Support levels 0, 2, 3 are ranks 0, 1, 2: a fall from 3 to 0 is two steps.
-RANK_OF_MEASURE = {
-    code: {0: 0, 2: 1, 3: 2}[level] for code, (_, _, level) in SOCIAL_MEASURES.items()
-}
 EMPTY_ACHIEVEMENTS = pd.DataFrame(
     {"unit_id": pd.Series(dtype=str), "step": pd.Series(dtype=int), "t": pd.Series(dtype=int)}
 )

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.config import Contract
+from analysis.data.codes import RANK_OF_MEASURE, STEP_OF_CATEGORY
 from analysis.did import (
     aggte,
     att_gt,
@@ -27,7 +28,6 @@ from analysis.did.checks import EstimationError
 from analysis.did.inference import exact_randomization_inference
 from analysis.payments.absence import pupil_panel
 from analysis.payments.asof import AsOfData
-from analysis.payments.targets import RANK_OF_MEASURE, STEP_OF_CATEGORY
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports import disclosure
 
