@@ -82,8 +82,7 @@ def cmd_quarterly(args) -> int:
     contract = _contract(args)
     _as_of_window(contract, args.as_of)
     out = Path(args.out)
-    earlier = provenance.earlier_kinds(out.parent, args.as_of) if out.name == args.as_of else {}
-    kind = provenance.combined(provenance.extract_kind(Path(args.data)), *earlier.values())
+    kind, _ = provenance.results_kinds(Path(args.data), out, args.as_of)
     guard_outputs(Path(args.data), [out], kind)
     written = write_quarterly_results(
         Path(args.data),
@@ -111,8 +110,7 @@ def cmd_ledger(args) -> int:
     contract = _contract(args)
     _as_of_window(contract, args.as_of)
     # The ledger carries forward the quarterly folders' entries: real if any of them is.
-    earlier = provenance.earlier_kinds(Path(args.quarterly_dir), quarters.shift(args.as_of, 1))
-    kind = provenance.combined(provenance.extract_kind(Path(args.data)), *earlier.values())
+    kind = provenance.report_kind(Path(args.quarterly_dir), args.as_of, Path(args.data))
     guard_outputs(Path(args.data), [Path(args.out)], kind)
     ledger = write_ledger(
         Path(args.data), args.as_of, Path(args.quarterly_dir), Path(args.out), contract

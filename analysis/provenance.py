@@ -121,6 +121,19 @@ def earlier_kinds(quarterly_dir: Path | str, before: str) -> dict[str, str]:
     return kinds
 
 
+def results_kinds(
+    data_dir: Path | str, out: Path | str, cutoff: str, manifest: dict | None = None
+) -> tuple[str, dict[str, str]]:
+    """Kind of quarterly results written to ``out``, and the kinds of the folders they use.
+
+    Real if the extract is, or (when ``out`` is a quarter's folder) any earlier
+    quarter's folder beside it: the results start from those.
+    """
+    out = Path(out)
+    used = earlier_kinds(out.parent, cutoff) if quarters.is_quarter(out.name) else {}
+    return combined(extract_kind(data_dir, manifest), *used.values()), used
+
+
 def combined(*kinds: str) -> str:
     """Synthetic only when every input is."""
     return SYNTHETIC if all(k == SYNTHETIC for k in kinds) else REAL

@@ -371,12 +371,7 @@ def write_quarterly_results(
     extract = load_extract(data_dir, contract, out_of_core=True)
     before = ledger_module.carry_forward(Path(out).parent, quarters.shift(cutoff, -1))
     results = compute(engine.quarterly_tables(extract, contract), cutoff, contract, before)
-    used = (
-        provenance.earlier_kinds(Path(out).parent, cutoff)
-        if quarters.is_quarter(Path(out).name)
-        else {}
-    )
-    kind = provenance.combined(provenance.extract_kind(data_dir, extract.manifest), *used.values())
+    kind, used = provenance.results_kinds(data_dir, out, cutoff, extract.manifest)
     with atomic.atomic_folder(out) as folder:
         for name, frame in results.tables.items():
             if name == "ledger":
