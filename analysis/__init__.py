@@ -4,18 +4,6 @@ The package holds all logic; notebooks only call into it. The estimators are
 re-exported here under the names researchers know from R's ``did`` and ``fixest``.
 """
 
-from analysis.did import (
-    aggte,
-    att_gt,
-    mde,
-    original_ci,
-    randomization_inference,
-    sensitivity_rm,
-    sensitivity_sd,
-    twfe,
-    wild_bootstrap,
-)
-
 __all__ = [
     "aggte",
     "att_gt",
@@ -27,3 +15,13 @@ __all__ = [
     "twfe",
     "wild_bootstrap",
 ]
+
+
+def __getattr__(name: str):
+    # Imported on first use (PEP 562): ``python -m analysis`` hands most commands to
+    # the pre-imported worker (analysis.worker) and should not import SciPy first.
+    if name in __all__:
+        import analysis.did
+
+        return getattr(analysis.did, name)
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")

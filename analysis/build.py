@@ -271,7 +271,9 @@ def run_command(command: list[str], root: Path = ROOT) -> None:
             "the build runs only `$(PY) -m analysis …` steps (no shell); cannot run: "
             + " ".join(command)
         )
-    completed = subprocess.run([sys.executable, *command[1:]], cwd=root, check=False)
+    # The steps run in the pre-imported worker (analysis.worker), as under make.
+    env = {**os.environ, "ANALYSIS_WORKER": os.environ.get("ANALYSIS_WORKER", "1")}
+    completed = subprocess.run([sys.executable, *command[1:]], cwd=root, check=False, env=env)
     if completed.returncode != 0:
         raise BuildError(f"step failed (exit {completed.returncode}): {' '.join(command)}")
 
