@@ -41,6 +41,11 @@ CONFIG := $(CONTRACT) config/synthetic.yaml
 # analysis/build.py (python -m analysis build) and analysis/lab.py run the rules, they feed no report.
 CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py -not -path analysis/build.py -not -path analysis/lab.py 2>/dev/null)
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null)
+# Code that only presents results (the reports' tables, figures and texts): the synthetic
+# extract, the quarterly results and the evaluation stages do not depend on it, so a change
+# to a table or figure re-renders without re-estimating (analysis/build.py PRESENTATION).
+PRESENTATION := analysis/reports/evaluation.py analysis/reports/sections.py analysis/reports/dashboard.py
+RESULTS_DEPS := $(filter-out $(PRESENTATION),$(CODE_DEPS))
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet))
 
 .PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench clean lock browsers
@@ -72,7 +77,7 @@ $(LAB_STAMP): $(ENV_STAMP) requirements-lab.lock
 lab: $(LAB_STAMP) ## Open the report notebooks in JupyterLab (installs the lab extra; synthetic data)
 	$(PY) -m analysis.lab --data $(DATA) $(if $(AS_OF),--as-of $(AS_OF)) $(LAB_ARGS)
 
-data/synthetic/manifest.json: $(CODE_DEPS) $(CONFIG)
+data/synthetic/manifest.json: $(RESULTS_DEPS) $(CONFIG)
 	$(PY) -m analysis --config $(CONTRACT) synth --out data/synthetic
 
 data: data/synthetic/manifest.json ## Generate the synthetic extract (data/synthetic)

@@ -36,6 +36,14 @@ VARIABLE = re.compile(r"\$\(([A-Za-z_]+)\)")
 # without the commands that never feed a report.
 NOT_CODE = ("analysis/build.py", "analysis/lab.py")
 CONFIG = ("config/contract.yaml", "config/synthetic.yaml")
+# The Makefile's PRESENTATION: code that only presents results. The synthetic extract,
+# the quarterly results and the evaluation stages depend on RESULTS_DEPS (CODE_DEPS
+# without these), so a change to a table or figure re-renders without re-estimating.
+PRESENTATION = (
+    "analysis/reports/evaluation.py",
+    "analysis/reports/sections.py",
+    "analysis/reports/dashboard.py",
+)
 # Each goal is the Makefile variables its phony target depends on.
 GOALS = {
     "data": ("DATA_DEPS",),
@@ -118,6 +126,7 @@ def variables(
         "CONTRACT": [config],
         "CONFIG": [config, *CONFIG[1:]],
         "CODE_DEPS": environment_stamp() + code_files(),
+        "RESULTS_DEPS": environment_stamp() + [f for f in code_files() if f not in PRESENTATION],
         "RENDER_DEPS": render_files(),
         "DATA_DEPS": data_files(data),
     }
@@ -175,7 +184,7 @@ def synthetic_rule(values: dict[str, list[str]]) -> Rule:
     out = _relative(SYNTHETIC_DIR)
     return Rule(
         targets=[f"{out}/manifest.json"],
-        inputs=values["CODE_DEPS"] + values["CONFIG"],
+        inputs=values["RESULTS_DEPS"] + values["CONFIG"],
         commands=[
             ["$(PY)", "-m", "analysis", "--config", *values["CONTRACT"], "synth", "--out", out]
         ],

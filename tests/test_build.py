@@ -187,7 +187,7 @@ def test_code_and_render_inputs_are_the_makefiles():
             "-s",
             "--no-print-directory",
             "--eval",
-            "show-deps: ; @echo $(CODE_DEPS) | tr ' ' '\\n'; echo ---; echo $(RENDER_DEPS) | tr ' ' '\\n'",
+            "show-deps: ; @echo $(CODE_DEPS) | tr ' ' '\\n'; echo ---; echo $(RENDER_DEPS) | tr ' ' '\\n'; echo ---; echo $(RESULTS_DEPS) | tr ' ' '\\n'",
             "show-deps",
         ],
         capture_output=True,
@@ -195,10 +195,14 @@ def test_code_and_render_inputs_are_the_makefiles():
         cwd=ROOT,
         check=True,
     )
-    code, render = completed.stdout.split("---\n")
+    code, render, results = completed.stdout.split("---\n")
     make_code = sorted(w for w in code.split() if ".installed" not in w)
     assert make_code == b.code_files()
     assert sorted(render.split()) == b.render_files()
+    # The results and stages depend on the code without the presentation modules.
+    make_results = sorted(w for w in results.split() if ".installed" not in w)
+    assert make_results == [f for f in b.code_files() if f not in b.PRESENTATION]
+    assert set(b.PRESENTATION) <= set(make_code)
 
 
 def _agreement_makefile(tmp_path: Path, values: dict[str, list[str]], text: str) -> Path:

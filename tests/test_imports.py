@@ -82,3 +82,29 @@ def test_no_import_cycle_between_subpackages():
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({("a", "b"), ("b", "c"), ("c", "a")}) is not None
     assert _cycle({("a", "b"), ("b", "c")}) is None
+
+
+def test_results_steps_import_no_presentation_code():
+    # The Makefile's synthetic-extract, results, ledger and stage rules do not depend on the
+    # presentation modules (analysis.build.PRESENTATION): what computes must not load them.
+    import inspect
+
+    from analysis.build import PRESENTATION
+    from analysis.reports import quarterly_view, stage
+
+    modules = [p.removesuffix(".py").replace("/", ".") for p in PRESENTATION]
+    code = (
+        "import sys, analysis.cli, analysis.data.synth, analysis.payments.quarterly, "
+        "analysis.reports.quarterly_view, analysis.reports.stage; "
+        f"print(sorted(m for m in sys.modules if m in {modules!r}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert out.strip() == "[]", out
+    # Nor inside the computing functions (imports there run only when they are called).
+    names = [m.rsplit(".", 1)[1] for m in modules]
+    for function in (stage.prepare, stage.compute, stage.write, quarterly_view.publish):
+        source = inspect.getsource(function)
+        for module, name in zip(modules, names, strict=True):
+            assert module not in source and f"import {name}" not in source, function.__name__

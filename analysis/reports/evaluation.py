@@ -1,14 +1,12 @@
 """Tables, figures and texts of the evaluation reports, and their results stage's assembly.
 
-The estimates themselves are computed in :mod:`analysis.effects`; this module
-presents them (effects, balance, power, robustness, heterogeneity, sensitivity
-and budget economics) and :func:`prepare` assembles one report's estimates with
-its disclosure control and results file.
+The estimates themselves are computed in :mod:`analysis.effects` and assembled
+with disclosure control by :mod:`analysis.reports.stage`; this module presents
+them (effects, balance, power, robustness, heterogeneity, sensitivity and budget
+economics).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,6 +17,7 @@ from analysis.config import Contract
 from analysis.data.asof import AsOfData
 from analysis.did import mde
 from analysis.effects.areas import area_inference, reliable
+from analysis.effects.balance import balance
 from analysis.effects.context import EvaluationContext, load_context
 from analysis.effects.estimates import (
     EffectEstimate,
@@ -28,7 +27,6 @@ from analysis.effects.estimates import (
     estimate_all,
 )
 from analysis.effects.panels import COVARIATES, OUTCOMES, outcome_panel
-from analysis.effects.panels import units as _units
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
 from analysis.effects.sensitivity import (
     M_BAR_GRID,
@@ -39,9 +37,10 @@ from analysis.effects.sensitivity import (
 )
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports import disclosure
+from analysis.reports.stage import EvaluationReport, prepare, record_effects
 
 # The estimation names are part of this module's namespace because the notebooks and
-# the results stage reach them through it (``ev.estimate``, ``ev.EffectEstimate``).
+# sections reach them through it (``ev.estimate``, ``ev.EffectEstimate``, ``ev.prepare``).
 __all__ = [
     "COVARIATES",
     "M_BAR_GRID",
@@ -50,6 +49,7 @@ __all__ = [
     "SENSITIVITY_PRE",
     "EffectEstimate",
     "EvaluationContext",
+    "EvaluationReport",
     "Sensitivity",
     "area_inference",
     "balanced_window",
@@ -60,6 +60,8 @@ __all__ = [
     "load_context",
     "not_yet_estimate",
     "outcome_panel",
+    "prepare",
+    "record_effects",
     "reliable",
     "sensitivity_analysis",
     "subgroup_estimates",
@@ -234,47 +236,24 @@ def covariate_table(
     return pd.DataFrame(rows)
 
 
-def balance_table(data: AsOfData, lang: str) -> pd.DataFrame:
-    """Standardised mean differences at baseline (the quarter before enrolment; 2023Q3 for comparisons)."""
-    persons = _units(data)
-    rows = []
-    first_g = int(persons.loc[persons["g"] > 0, "g"].min()) if (persons["g"] > 0).any() else 0
-    base_t = np.where(persons["g"] > 0, persons["g"] - 1, first_g - 1)
-    persons = persons.assign(base_t=base_t)
-    measures = {}
-    ladder = outcome_panel(data, "ladder_step")
-    support = outcome_panel(data, "support_level")
-    absence = outcome_panel(data, "absence_rate")
-    for name, panel in (
-        ("ladder_step", ladder),
-        ("support_level", support),
-        ("absence_rate", absence),
-    ):
-        merged = panel.merge(persons[["person_id", "base_t"]], on="person_id")
-        measures[name] = merged.loc[merged["t"] == merged["base_t"], ["person_id", "group", "y"]]
-    households = data["households"].loc[
-        data["households"]["group"].isin(["intervention", "comparison"])
-    ]
-    measures["open_cases"] = households.rename(columns={"open_cases": "y"})[
-        ["household_id", "group", "y"]
-    ]
+def balance_table(data: AsOfData | pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Standardised mean differences at baseline (the quarter before enrolment; 2023Q3 for comparisons).
+
+    ``data`` is the cut extract, or its :func:`analysis.effects.balance.balance` already computed.
+    """
+    computed = data if isinstance(data, pd.DataFrame) else balance(data)
     labels = {
         **LABELS[lang],
         "open_cases": "Åbne sager ved visitation" if lang == "da" else "Open cases at referral",
     }
-    for name, frame in measures.items():
-        a = frame.loc[frame["group"] == "intervention", "y"].astype(float)
-        b = frame.loc[frame["group"] == "comparison", "y"].astype(float)
-        pooled = np.sqrt((a.var() + b.var()) / 2)
+    rows = []
+    for row in computed.itertuples(index=False):
         rows.append(
             {
-                ("Kendetegn" if lang == "da" else "Characteristic"): labels[name],
-                ("Indsats, gns." if lang == "da" else "Intervention, mean"): a.mean(),
-                ("Kontrol, gns." if lang == "da" else "Comparison, mean"): b.mean(),
-                ("Std. forskel" if lang == "da" else "Std. difference"): (a.mean() - b.mean())
-                / pooled
-                if pooled > 0
-                else np.nan,
+                ("Kendetegn" if lang == "da" else "Characteristic"): labels[row.characteristic],
+                ("Indsats, gns." if lang == "da" else "Intervention, mean"): row.intervention_mean,
+                ("Kontrol, gns." if lang == "da" else "Comparison, mean"): row.comparison_mean,
+                ("Std. forskel" if lang == "da" else "Std. difference"): row.std_difference,
             }
         )
     return pd.DataFrame(rows)
@@ -601,22 +580,6 @@ def truth_coverage(estimates: dict[str, EffectEstimate], truth: dict, lang: str)
     return pd.DataFrame(rows)
 
 
-def record_effects(results, estimates: dict[str, EffectEstimate], payments) -> None:
-    """Put the headline estimates into the report's results file (counts as the report shows them)."""
-    for outcome, est in estimates.items():
-        results.add(f"effects.{outcome}.cs_simple_att", est.simple.overall_att)
-        results.add(f"effects.{outcome}.cs_simple_se", est.simple.overall_se)
-        results.add(f"effects.{outcome}.twfe_att", est.twfe.att)
-        results.add(f"effects.{outcome}.twfe_se", est.twfe.se)
-        results.add(f"effects.{outcome}.pretrend_p", est.attgt.pretest["p_value"])
-        results.add(
-            f"effects.{outcome}.n_persons",
-            payments.shown(
-                disclosure.effects_key("persons", outcome, payments.as_of), est.n_persons
-            ),
-        )
-
-
 def headline_text(
     estimates: dict[str, EffectEstimate], lang: str, areas: dict[str, dict] | None = None
 ) -> str:
@@ -689,72 +652,4 @@ def twfe_vs_cs_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
         "whereas Callaway–Sant'Anna compares only with households not (yet) in the intervention. "
         f"The largest difference is for {LABELS[lang][largest].lower()}: {number(gaps[largest], 3, lang)} "
         f"({number(100 * relative, 0, lang)}% of the Callaway–Sant'Anna estimate)."
-    )
-
-
-@dataclass
-class EvaluationReport:
-    """What every evaluation notebook starts from."""
-
-    contract: Contract
-    context: EvaluationContext
-    payments: object
-    estimates: dict[str, EffectEstimate]
-    panels: dict[str, pd.DataFrame]
-    results: object
-    sensitivity: dict = None
-    areas: dict = None  # area-level inference per outcome (area_inference)
-
-
-def prepare(
-    data_dir: str,
-    as_of: str,
-    bootstrap_reps: int,
-    quarterly_dir: str,
-    subgroups: dict[str, tuple[str, ...]] | None = None,
-    config: str | None = None,
-) -> EvaluationReport:
-    """Load and cut the data, compute payments and every effect, protect, and start the results file.
-
-    Disclosure control starts from what the quarterly reports up to ``as_of``
-    published (in ``quarterly_dir``). ``subgroups`` names the subgroup tables the
-    report shows (outcome → columns of the panel), so that their counts are linked
-    to the totals. ``config`` is the contract file (default: ``config/contract.yaml``).
-    """
-    from analysis.config import load_contract
-    from analysis.reports.quarterly_view import QuarterlyInputs, protect, record_key_numbers
-    from analysis.reports.results import ReportResults
-
-    contract = load_contract(config) if config else load_contract()
-    context = load_context(data_dir, as_of, contract, quarterly_dir)
-    estimates, panels = estimate_all(context, bootstrap_reps=bootstrap_reps, seed=contract.seed)
-    payments = protect(
-        QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers),
-        contract,
-        disclosure.read_published(quarterly_dir, as_of, include=True, contract=contract),
-        more=lambda cells: disclosure.effect_cells(
-            cells, estimates, panels, subgroups or {}, as_of
-        ),
-    )
-    results = ReportResults()
-    results.set_inputs(context.checksums)
-    record_effects(results, estimates, payments)
-    record_key_numbers(results, payments, contract)
-    areas = {
-        outcome: area_inference(panel, max(bootstrap_reps, 99), contract.seed)
-        for outcome, panel in panels.items()
-    }
-    for outcome, area in areas.items():
-        results.add_many(
-            f"area_inference.{outcome}",
-            {k: v for k, v in area.items() if k != "ri_distribution"},
-        )
-    sensitivity = {}
-    for outcome, panel in panels.items():
-        sens = sensitivity_analysis(panel, outcome, seed=contract.seed)
-        if sens is not None:
-            sensitivity[outcome] = sens
-            results.add(f"sensitivity.{outcome}.breakdown_m_bar", sens.breakdown)
-    return EvaluationReport(
-        contract, context, payments, estimates, panels, results, sensitivity, areas
     )

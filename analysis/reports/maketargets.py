@@ -33,7 +33,7 @@ def make_targets(
         before = results[-1] if results else ""
         results.append(key)
         lines += [
-            f"{key}: {before} $(DATA_DEPS) $(CODE_DEPS) $(CONFIG)".replace("  ", " "),
+            f"{key}: {before} $(DATA_DEPS) $(RESULTS_DEPS) $(CONFIG)".replace("  ", " "),
             f"\t$(PY) -m analysis --config $(CONTRACT) quarterly --data $(DATA) --as-of {quarter} --out $(RESULTS)/quarterly/{quarter}",
             "",
         ]
@@ -64,7 +64,7 @@ def make_targets(
             if ledger not in ledgers:
                 ledgers.append(ledger)
                 lines += [
-                    f"{ledger}: {' '.join(published)} $(DATA_DEPS) $(CODE_DEPS) $(CONFIG)".replace(
+                    f"{ledger}: {' '.join(published)} $(DATA_DEPS) $(RESULTS_DEPS) $(CONFIG)".replace(
                         "  ", " "
                     ),
                     f"\t$(PY) -m analysis --config $(CONTRACT) ledger --data $(DATA) --as-of {cutoff} --quarterly-dir $(RESULTS)/quarterly --out {ledger}",
@@ -72,10 +72,11 @@ def make_targets(
                 ]
             published = [*published, ledger]
         # The results stage: every estimate the report shows, once for all languages.
+        # It depends on the code that computes (RESULTS_DEPS), not on the presentation.
         staged = f"$(RESULTS)/{name}/{cutoff}/provenance.json"
         evaluations.append(staged)
         lines += [
-            f"{staged}: {' '.join(published)} $(DATA_DEPS) params/{name}.yaml $(CODE_DEPS) $(CONFIG)".replace(
+            f"{staged}: {' '.join(published)} $(DATA_DEPS) params/{name}.yaml $(RESULTS_DEPS) $(CONFIG)".replace(
                 "  ", " "
             ),
             f"\t$(PY) -m analysis --config $(CONTRACT) evaluate {name} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --out $(RESULTS)/{name}/{cutoff}",

@@ -15,12 +15,20 @@ it back with :func:`load` and only presents it.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from analysis import atomic, codec, provenance
-from analysis.config import load_contract
+from analysis.config import Contract, load_contract
+from analysis.effects.areas import area_inference
+from analysis.effects.balance import balance
+from analysis.effects.context import EvaluationContext, load_context
+from analysis.effects.estimates import EffectEstimate, estimate_all
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
-from analysis.reports import evaluation as ev
+from analysis.effects.sensitivity import sensitivity_analysis
+from analysis.reports import disclosure
 from analysis.reports.kinds import LANGS, ReportKind
 
 # What the stage stores beside the evaluation report (names of EvaluationReport fields
@@ -28,11 +36,95 @@ from analysis.reports.kinds import LANGS, ReportKind
 EXTRA = "extra"
 
 
+@dataclass
+class EvaluationReport:
+    """What every evaluation notebook starts from."""
+
+    contract: Contract
+    context: EvaluationContext
+    payments: object
+    estimates: dict[str, EffectEstimate]
+    panels: dict[str, pd.DataFrame]
+    results: object
+    sensitivity: dict = None
+    areas: dict = None  # area-level inference per outcome (area_inference)
+
+
+def prepare(
+    data_dir: str,
+    as_of: str,
+    bootstrap_reps: int,
+    quarterly_dir: str,
+    subgroups: dict[str, tuple[str, ...]] | None = None,
+    config: str | None = None,
+) -> EvaluationReport:
+    """Load and cut the data, compute payments and every effect, protect, and start the results file.
+
+    Disclosure control starts from what the quarterly reports up to ``as_of``
+    published (in ``quarterly_dir``). ``subgroups`` names the subgroup tables the
+    report shows (outcome → columns of the panel), so that their counts are linked
+    to the totals. ``config`` is the contract file (default: ``config/contract.yaml``).
+    """
+    from analysis.config import load_contract
+    from analysis.reports.quarterly_view import QuarterlyInputs, protect, record_key_numbers
+    from analysis.reports.results import ReportResults
+
+    contract = load_contract(config) if config else load_contract()
+    context = load_context(data_dir, as_of, contract, quarterly_dir)
+    estimates, panels = estimate_all(context, bootstrap_reps=bootstrap_reps, seed=contract.seed)
+    payments = protect(
+        QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers),
+        contract,
+        disclosure.read_published(quarterly_dir, as_of, include=True, contract=contract),
+        more=lambda cells: disclosure.effect_cells(
+            cells, estimates, panels, subgroups or {}, as_of
+        ),
+    )
+    results = ReportResults()
+    results.set_inputs(context.checksums)
+    record_effects(results, estimates, payments)
+    record_key_numbers(results, payments, contract)
+    areas = {
+        outcome: area_inference(panel, max(bootstrap_reps, 99), contract.seed)
+        for outcome, panel in panels.items()
+    }
+    for outcome, area in areas.items():
+        results.add_many(
+            f"area_inference.{outcome}",
+            {k: v for k, v in area.items() if k != "ri_distribution"},
+        )
+    sensitivity = {}
+    for outcome, panel in panels.items():
+        sens = sensitivity_analysis(panel, outcome, seed=contract.seed)
+        if sens is not None:
+            sensitivity[outcome] = sens
+            results.add(f"sensitivity.{outcome}.breakdown_m_bar", sens.breakdown)
+    return EvaluationReport(
+        contract, context, payments, estimates, panels, results, sensitivity, areas
+    )
+
+
+def record_effects(results, estimates: dict[str, EffectEstimate], payments) -> None:
+    """Put the headline estimates into the report's results file (counts as the report shows them)."""
+    for outcome, est in estimates.items():
+        results.add(f"effects.{outcome}.cs_simple_att", est.simple.overall_att)
+        results.add(f"effects.{outcome}.cs_simple_se", est.simple.overall_se)
+        results.add(f"effects.{outcome}.twfe_att", est.twfe.att)
+        results.add(f"effects.{outcome}.twfe_se", est.twfe.se)
+        results.add(f"effects.{outcome}.pretrend_p", est.attgt.pretest["p_value"])
+        results.add(
+            f"effects.{outcome}.n_persons",
+            payments.shown(
+                disclosure.effects_key("persons", outcome, payments.as_of), est.n_persons
+            ),
+        )
+
+
 @dataclasses.dataclass
 class StagedEvaluation:
     """What an evaluation notebook reads: the report and the extra estimates."""
 
-    report: ev.EvaluationReport
+    report: EvaluationReport
     extra: dict
 
 
@@ -51,7 +143,7 @@ def compute(
 ) -> StagedEvaluation:
     """Every number, table input and estimate the report of ``kind`` shows."""
     settings = options(kind)
-    report = ev.prepare(
+    report = prepare(
         str(data_dir),
         as_of,
         int(kind.extra["bootstrap_reps"]),
@@ -59,10 +151,10 @@ def compute(
         subgroups=settings["subgroups"] or None,
         config=str(config),
     )
-    # The balance table is all the reports use of the cut extract: kept as a table
-    # per language, so the stage does not store the extract itself.
+    # The balance table is all the reports use of the cut extract: its numbers are
+    # stored (labelled per language when read), so the stage does not store the extract.
     extra: dict = {
-        "balance": {lang: ev.balance_table(report.context.data, lang) for lang in LANGS},
+        "balance": balance(report.context.data),
         "subgroups": {},
         "not_yet": {},
         "doubly_robust": None,
@@ -100,7 +192,13 @@ def write(
 
 def load(folder: Path | str, config: str) -> StagedEvaluation:
     """Read a complete stage folder (refused when incomplete or altered) for a notebook."""
+    # Presentation is imported here only: computing the stage needs none of it (the
+    # Make rule of the stage does not depend on the presentation modules).
+    from analysis.reports.evaluation import balance_table
+
     provenance.read(folder)
     content = codec.load(folder)
-    report = ev.EvaluationReport(contract=load_contract(config), **content["report"])
-    return StagedEvaluation(report, content[EXTRA])
+    report = EvaluationReport(contract=load_contract(config), **content["report"])
+    extra = content[EXTRA]
+    extra["balance"] = {lang: balance_table(extra["balance"], lang) for lang in LANGS}
+    return StagedEvaluation(report, extra)
