@@ -146,3 +146,39 @@ def test_bisection_search_equals_the_full_grid_and_breakdown():
     assert fast.loc[0, "lb"] > 0  # significant under parallel trends ...
     assert hd.breakdown_value(fast) == 0.5  # ... and no longer at M̄ = 0.5
     assert hd.breakdown_value(fast.iloc[:1]) == float("inf")
+
+
+def test_direct_highs_call_equals_linprog_bit_for_bit(monkeypatch):
+    # Every LP the conditional test solves on the fixture's event study, solved both by
+    # the direct HiGHS call (analysis.did.highs) and by scipy.optimize.linprog itself.
+    from analysis.did import highs
+
+    betahat, sigma, num_pre, num_post = _event_study("pretrend")
+    calls = []
+    fast = highs.solve
+
+    def both(c, A_ub, b_ub):
+        got, want = fast(c, A_ub, b_ub), highs.solve_linprog(c, A_ub, b_ub)
+        calls.append((got, want))
+        return got
+
+    monkeypatch.setattr(highs, "solve", both)
+    hd.sensitivity_rm(
+        betahat,
+        sigma,
+        num_pre,
+        num_post,
+        m_bar_vec=[0.0, 0.5, 1.5],
+        method="Conditional",
+        grid_points=60,
+    )
+    assert len(calls) > 100
+    assert highs._direct is not None  # the direct call, not the fallback, was compared
+    for got, want in calls:
+        assert got.status == want.status
+        if want.status == 0:
+            assert np.array_equal(got.x, want.x)
+            assert np.array_equal(got.ineqlin_marginals, want.ineqlin_marginals)
+    # An infeasible-free but unbounded LP (no constraint binds τ) gives the same status.
+    c, A, b = np.array([1.0, 0.0]), np.array([[-1.0, 0.0]]), np.array([0.0])
+    assert fast(c, A, b).status == highs.solve_linprog(c, A, b).status

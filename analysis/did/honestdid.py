@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from analysis.did import highs
 from analysis.did.checks import EstimationError
 
 LF_SIMULATIONS = 1000
@@ -124,16 +125,11 @@ def _gamma(l_vec: np.ndarray) -> np.ndarray:
 def _eta_lp(Y: np.ndarray, X: np.ndarray, sd: np.ndarray):
     """``min_τ max_j (Y_j - X_j τ)/sd_j`` and its dual vertex (``γ ≥ 0``, ``X'γ = 0``, ``sd'γ = 1``)."""
     k = X.shape[1]
-    result = optimize.linprog(
-        np.r_[1.0, np.zeros(k)],
-        A_ub=-np.column_stack([sd, X]),
-        b_ub=-Y,
-        bounds=[(None, None)] * (k + 1),
-        method="highs",
-    )
+    # linprog(method="highs") as it is, without its per-call overhead (analysis.did.highs).
+    result = highs.solve(np.r_[1.0, np.zeros(k)], -np.column_stack([sd, X]), -Y)
     if result.status != 0:
         return np.nan, None
-    return float(result.x[0]), -result.ineqlin.marginals
+    return float(result.x[0]), -result.ineqlin_marginals
 
 
 def _truncated_normal_quantile(p: float, lower: float, upper: float) -> float:
