@@ -102,3 +102,20 @@ def test_object_columns_keep_none_and_strings(tmp_path):
     back = codec.load(tmp_path)
     pd.testing.assert_frame_equal(back["f"], frame, check_exact=True)
     assert back["f"]["report"].tolist()[0] is None
+
+
+@pytest.mark.slow
+def test_sensitivity_in_processes_equals_one_process():
+    # The stage runs the outcomes' sensitivity analyses side by side (stage.jobs()).
+    from analysis.effects.sensitivity import sensitivity_all
+
+    panels = {}
+    for name, seed in (("a", 3), ("b", 4)):
+        frame = _panel(seed=seed, n=200, periods=8)
+        frame["g"] = np.where(frame["g"] > 0, frame["g"] + 2, 0)
+        panels[name] = frame.rename(columns={"id": "person_id", "hh": "household_id"})
+    alone = sensitivity_all(panels, seed=5, jobs=1)
+    together = sensitivity_all(panels, seed=5, jobs=2)
+    assert all(s is not None for s in alone)
+    for a, b in zip(alone, together, strict=True):
+        _same(a, b)

@@ -65,3 +65,24 @@ def sensitivity_analysis(panel: pd.DataFrame, outcome: str, seed: int = 0) -> Se
         breakdown = round(high, 2)
     original = honestdid.original_ci(betahat, sigma, num_pre, num_post)
     return Sensitivity(outcome, table, original, breakdown, num_pre, num_post)
+
+
+def _one(args: tuple) -> Sensitivity | None:
+    return sensitivity_analysis(*args)
+
+
+def sensitivity_all(
+    panels: dict[str, pd.DataFrame], seed: int = 0, jobs: int = 1
+) -> list[Sensitivity | None]:
+    """:func:`sensitivity_analysis` of every outcome, in ``jobs`` processes at once.
+
+    The analyses are independent and each is seeded, so the result is the same
+    for any ``jobs``; ``jobs=1`` (or where ``fork`` is not available) runs them here.
+    """
+    import multiprocessing
+
+    work = [(panel, outcome, seed) for outcome, panel in panels.items()]
+    if jobs <= 1 or len(work) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_one(args) for args in work]
+    with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:
+        return pool.map(_one, work, chunksize=1)

@@ -27,7 +27,7 @@ from analysis.effects.balance import balance
 from analysis.effects.context import EvaluationContext, load_context
 from analysis.effects.estimates import EffectEstimate, estimate_all
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
-from analysis.effects.sensitivity import sensitivity_analysis
+from analysis.effects.sensitivity import sensitivity_all
 from analysis.reports import disclosure
 from analysis.reports.kinds import LANGS, ReportKind
 
@@ -48,6 +48,16 @@ class EvaluationReport:
     results: object
     sensitivity: dict = None
     areas: dict = None  # area-level inference per outcome (area_inference)
+
+
+def jobs() -> int:
+    """Processes for the per-outcome sensitivity analyses: ``ANALYSIS_JOBS``, else the CPUs (at most 4)."""
+    import os
+
+    if os.environ.get("ANALYSIS_JOBS"):
+        return max(1, int(os.environ["ANALYSIS_JOBS"]))
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, usable or 1))
 
 
 def prepare(
@@ -94,8 +104,9 @@ def prepare(
             {k: v for k, v in area.items() if k != "ri_distribution"},
         )
     sensitivity = {}
-    for outcome, panel in panels.items():
-        sens = sensitivity_analysis(panel, outcome, seed=contract.seed)
+    for outcome, sens in zip(
+        panels, sensitivity_all(panels, contract.seed, jobs=jobs()), strict=True
+    ):
         if sens is not None:
             sensitivity[outcome] = sens
             results.add(f"sensitivity.{outcome}.breakdown_m_bar", sens.breakdown)
