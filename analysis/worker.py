@@ -69,6 +69,11 @@ PRELOAD = (
 # Environment variables read when modules are imported: a worker serves one set of them.
 IMPORT_ENVIRONMENT = ("PYTHONHASHSEED", "PYTHONPATH", "MPLBACKEND", "MPLCONFIGDIR", "TZ")
 _STATUS = struct.Struct("!i")
+# Exit status and the command's CPU seconds (user, system; its own children included).
+_RESULT = struct.Struct("!idd")
+# A file to which every command run in the worker appends its CPU time (for timings:
+# the commands are the worker's children, so a timer of the caller does not see them).
+TIMES = "ANALYSIS_WORKER_TIMES"
 ACCEPTED = b"A"
 
 
@@ -168,13 +173,17 @@ def run(argv: list[str]) -> int | None:
         # An interrupted or killed caller closes the socket; the worker then stops the command.
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
         reply = b""
-        while len(reply) < _STATUS.size:
-            chunk = sock.recv(_STATUS.size - len(reply))
+        while len(reply) < _RESULT.size:
+            chunk = sock.recv(_RESULT.size - len(reply))
             if not chunk:
                 print("error: the analysis worker stopped unexpectedly", file=sys.stderr)
                 return 1
             reply += chunk
-    return _STATUS.unpack(reply)[0]
+    status, user, system = _RESULT.unpack(reply)
+    if os.environ.get(TIMES):
+        with open(os.environ[TIMES], "a", encoding="utf-8") as times:
+            times.write(f"{user:.2f} {system:.2f} {' '.join(argv)}\n")
+    return status
 
 
 # --------------------------------------------------------------------------- worker
@@ -232,7 +241,7 @@ def _serve_one(conn: socket.socket) -> None:
     for fd in fds:
         os.close(fd)
     while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
+        done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
         # The caller went away (interrupted, killed): stop the command.
@@ -244,7 +253,9 @@ def _serve_one(conn: socket.socket) -> None:
             os.waitpid(pid, 0)
             return
     with contextlib.suppress(OSError):
-        conn.sendall(_STATUS.pack(os.waitstatus_to_exitcode(status)))
+        conn.sendall(
+            _RESULT.pack(os.waitstatus_to_exitcode(status), usage.ru_utime, usage.ru_stime)
+        )
 
 
 def serve(path: Path) -> None:

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.skipif(
 MAKE_TARGETS = ["make-targets", "--as-of", "", "--langs", "da en", "--quarterly-langs", "da"]
 
 
-def _run(args: list[str], use_worker: bool) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ANALYSIS_WORKER": "1" if use_worker else "0"}
+def _run(args: list[str], use_worker: bool, **more: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ANALYSIS_WORKER": "1" if use_worker else "0", **more}
     return subprocess.run(
         [sys.executable, "-m", "analysis", *args],
         cwd=ROOT,
@@ -32,9 +32,13 @@ def _run(args: list[str], use_worker: bool) -> subprocess.CompletedProcess:
     )
 
 
-def test_worker_gives_the_same_output_and_status_as_a_process_of_its_own():
+def test_worker_gives_the_same_output_and_status_as_a_process_of_its_own(tmp_path):
     alone = _run(MAKE_TARGETS, use_worker=False)
-    served = _run(MAKE_TARGETS, use_worker=True)
+    times = tmp_path / "times.txt"
+    served = _run(MAKE_TARGETS, use_worker=True, ANALYSIS_WORKER_TIMES=str(times))
+    # The command's CPU time is reported to the caller (user, system seconds, command).
+    user, system, command = times.read_text().split(" ", 2)
+    assert float(user) >= 0 and float(system) >= 0 and command.startswith("make-targets")
     assert alone.returncode == served.returncode == 0
     assert served.stdout == alone.stdout and "QUARTERLY_RESULTS" in served.stdout
     # The worker is running now: the command was not run in the calling process.
