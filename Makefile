@@ -38,8 +38,8 @@ PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed-$(PY_VERSION)
 LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := $(CONTRACT) config/synthetic.yaml
-# analysis/build.py (python -m analysis build) and analysis/lab.py run the rules, they feed no report.
-CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py -not -path analysis/build.py -not -path analysis/lab.py 2>/dev/null)
+# analysis/build.py (python -m analysis build), analysis/lab.py and analysis/worker.py (runs the steps) feed no report.
+CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null)
 # Code that only presents results (the reports' tables, figures and texts): the synthetic
 # extract, the quarterly results and the evaluation stages do not depend on it, so a change

@@ -34,7 +34,7 @@ from analysis.paths import ROOT, SYNTHETIC_DIR
 VARIABLE = re.compile(r"\$\(([A-Za-z_]+)\)")
 # The Makefile's CODE_DEPS: the package without the renderer (RENDER_DEPS) and
 # without the commands that never feed a report.
-NOT_CODE = ("analysis/build.py", "analysis/lab.py")
+NOT_CODE = ("analysis/build.py", "analysis/lab.py", "analysis/worker.py")
 CONFIG = ("config/contract.yaml", "config/synthetic.yaml")
 # The Makefile's PRESENTATION: code that only presents results. The synthetic extract,
 # the quarterly results and the evaluation stages depend on RESULTS_DEPS (CODE_DEPS

@@ -62,6 +62,11 @@ PRELOAD = (
     "analysis.render.portal",
     "analysis.sdc.check",
     "analysis.sdc.linked",
+    # What the first validation of an extract imports (pandera's backends, hypothesis).
+    "pandera.backends.pandas.register",
+    "pandera.backends.pandas.container",
+    "pandera.strategies.pandas_strategies",
+    "pyarrow.dataset",
     "IPython.core.interactiveshell",
     "IPython.utils.capture",
     "matplotlib.pyplot",
