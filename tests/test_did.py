@@ -303,8 +303,9 @@ def test_monte_carlo_bias_and_coverage():
 def test_end_to_end_on_synthetic_data(extract, contract, synthetic_dir):
     import json
 
-    from analysis.payments.asof import as_of
-    from analysis.reports.evaluation import estimate, outcome_panel
+    from analysis.data.asof import as_of
+    from analysis.effects.estimates import estimate
+    from analysis.effects.panels import outcome_panel
 
     truth = json.loads((synthetic_dir / "truth.json").read_text())["realised_att"]
     data = as_of(extract.tables, "2028Q3", contract)
@@ -365,8 +366,8 @@ def test_exact_randomization_inference_enumerates_area_assignments():
 
 def test_no_pretrend_rejection_on_the_default_synthetic_data(extract, contract):
     """The generator's truth has parallel trends; the test must not reject on its default data."""
-    from analysis.payments.asof import as_of
-    from analysis.reports.evaluation import OUTCOMES, outcome_panel
+    from analysis.data.asof import as_of
+    from analysis.effects.panels import OUTCOMES, outcome_panel
 
     data = as_of(extract.tables, "2028Q3", contract)
     for outcome in OUTCOMES:
@@ -383,10 +384,10 @@ def test_no_pretrend_rejection_on_the_default_synthetic_data(extract, contract):
 def test_pretrend_test_size_on_generator_data(tmp_path, contract):
     """Monte Carlo: under the generator's parallel trends the 5 % test rejects 2–8 % of the time."""
     from analysis.config import load_synthetic
+    from analysis.data.asof import as_of
     from analysis.data.synth import generate
     from analysis.data.validate import load_extract
-    from analysis.payments.asof import as_of
-    from analysis.reports.evaluation import OUTCOMES, outcome_panel
+    from analysis.effects.panels import OUTCOMES, outcome_panel
 
     synth = load_synthetic()
     rejections, tests = 0, 0
@@ -405,7 +406,7 @@ def test_pretrend_test_size_on_generator_data(tmp_path, contract):
 
 
 def test_area_level_inference_end_to_end(extract, contract):
-    from analysis.payments.asof import as_of
+    from analysis.data.asof import as_of
     from analysis.reports import evaluation as ev
 
     data = as_of(extract.tables, "2028Q3", contract)

@@ -15,12 +15,12 @@ import pytest
 
 from analysis.config import load_synthetic
 from analysis.data import engine
+from analysis.data.asof import as_of
 from analysis.data.synth import generate
 from analysis.data.validate import DataContractError, load_extract, summarise
+from analysis.effects.panels import OUTCOMES, outcome_panel
 from analysis.payments import ledger
-from analysis.payments.asof import as_of
 from analysis.payments.quarterly import compute
-from analysis.reports.evaluation import OUTCOMES, outcome_panel
 from tests.test_data import BROKEN
 
 CUTOFFS = ("2024Q2", "2025Q4", "2027Q1")

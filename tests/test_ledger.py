@@ -138,7 +138,7 @@ def _corrected(tables, contract):
     The register correction sets the person's benefit category back to the one
     before enrolment in every quarter from enrolment on.
     """
-    from analysis.payments.asof import as_of
+    from analysis.data.asof import as_of
     from analysis.payments.targets import employment
 
     first = result_periods(contract)[0]

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import quarters
-from analysis.payments.asof import as_of
+from analysis.data.asof import as_of
 from analysis.payments.payments import achievements_in_period, statement
 from analysis.payments.periods import result_periods
 from analysis.payments.targets import (

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.data.asof import AsOfData
 from analysis.did.aggte import aggte
 from analysis.did.attgt import att_gt
 from analysis.did.checks import EstimationError
-from analysis.payments.asof import AsOfData
 from analysis.payments.periods import Period
 
 

@@ -26,8 +26,8 @@ import pandas as pd
 
 from analysis import atomic, quarters
 from analysis.config import Contract
+from analysis.data.asof import as_of
 from analysis.payments import absence
-from analysis.payments.asof import as_of
 from analysis.payments.payments import statement
 from analysis.payments.periods import Period, reports_due, result_periods
 from analysis.payments.targets import UNIT_TARGETS

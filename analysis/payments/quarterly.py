@@ -17,10 +17,10 @@ import pandas as pd
 from analysis import atomic, provenance, quarters
 from analysis.config import TARGETS, Contract
 from analysis.data import engine
+from analysis.data.asof import AsOfData, as_of
 from analysis.data.validate import Extract, load_extract
 from analysis.payments import absence, investors, reconcile
 from analysis.payments import ledger as ledger_module
-from analysis.payments.asof import AsOfData, as_of
 from analysis.payments.forecast import forecast
 from analysis.payments.payments import statement
 from analysis.payments.periods import Period, reports_due, result_periods

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import Contract
+from analysis.data.asof import AsOfData
 from analysis.data.codes import RANK_OF_MEASURE, STEP_OF_CATEGORY
-from analysis.payments.asof import AsOfData
 
 EMPTY_ACHIEVEMENTS = pd.DataFrame(
     {"unit_id": pd.Series(dtype=str), "step": pd.Series(dtype=int), "t": pd.Series(dtype=int)}

@@ -1,9 +1,9 @@
-"""Effect estimates, balance, power, robustness and budget economics for the evaluation reports.
+"""Tables, figures and texts of the evaluation reports, and their results stage's assembly.
 
-Outcomes (docs/evaluation.md): the self-sufficiency step and being
-self-supporting (adults 18–64), the support level (all persons) and school absence
-(pupils), each a person × quarter panel with the household's enrolment quarter as
-cohort ``g`` (0 for comparison households) and clustered by household.
+The estimates themselves are computed in :mod:`analysis.effects`; this module
+presents them (effects, balance, power, robustness, heterogeneity, sensitivity
+and budget economics) and :func:`prepare` assembles one report's estimates with
+its disclosure control and results file.
 """
 
 from __future__ import annotations
@@ -16,23 +16,55 @@ import pandas as pd
 from scipy import stats
 
 from analysis.config import Contract
-from analysis.data.codes import RANK_OF_MEASURE, STEP_OF_CATEGORY
-from analysis.did import (
-    aggte,
-    att_gt,
-    mde,
-    twfe,
-    wild_bootstrap,
+from analysis.data.asof import AsOfData
+from analysis.did import mde
+from analysis.effects.areas import area_inference, reliable
+from analysis.effects.context import EvaluationContext, load_context
+from analysis.effects.estimates import (
+    EffectEstimate,
+    balanced_window,
+    cohorts_per_event_time,
+    estimate,
+    estimate_all,
 )
-from analysis.did.checks import EstimationError
-from analysis.did.inference import exact_randomization_inference
-from analysis.payments.absence import pupil_panel
-from analysis.payments.asof import AsOfData
+from analysis.effects.panels import COVARIATES, OUTCOMES, outcome_panel
+from analysis.effects.panels import units as _units
+from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
+from analysis.effects.sensitivity import (
+    M_BAR_GRID,
+    SENSITIVITY_POST,
+    SENSITIVITY_PRE,
+    Sensitivity,
+    sensitivity_analysis,
+)
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports import disclosure
 
-COVARIATES = ("age", "female", "open_cases", "single_parent")
-OUTCOMES = ("ladder_step", "self_supporting", "support_level", "absence_rate")
+# The estimation names are part of this module's namespace because the notebooks and
+# the results stage reach them through it (``ev.estimate``, ``ev.EffectEstimate``).
+__all__ = [
+    "COVARIATES",
+    "M_BAR_GRID",
+    "OUTCOMES",
+    "SENSITIVITY_POST",
+    "SENSITIVITY_PRE",
+    "EffectEstimate",
+    "EvaluationContext",
+    "Sensitivity",
+    "area_inference",
+    "balanced_window",
+    "cohorts_per_event_time",
+    "covariate_estimate",
+    "estimate",
+    "estimate_all",
+    "load_context",
+    "not_yet_estimate",
+    "outcome_panel",
+    "reliable",
+    "sensitivity_analysis",
+    "subgroup_estimates",
+]
+
 LABELS = {
     "da": {
         "ladder_step": "Trin på selvforsørgelsesstigen",
@@ -47,129 +79,6 @@ LABELS = {
         "absence_rate": "School absence (share of days)",
     },
 }
-
-
-def _units(data: AsOfData) -> pd.DataFrame:
-    households = data["households"]
-    usable = households.loc[
-        households["group"].isin(["intervention", "comparison"]),
-        ["household_id", "group", "area", "household_type", "g", "open_cases"],
-    ]
-    persons = data["persons"].merge(usable, on="household_id")
-    persons["g"] = persons["g"].fillna(0).astype(int)
-    return persons
-
-
-def outcome_panel(data: AsOfData, outcome: str) -> pd.DataFrame:
-    """Person × quarter panel of one outcome with g, household, area and household type."""
-    persons = _units(data)
-    columns = ["person_id", "household_id", "area", "household_type", "group", "g", "t", "y"]
-    if outcome in ("ladder_step", "self_supporting"):
-        frame = data["benefits"].merge(persons, on="person_id")
-        frame["step"] = frame["benefit_category"].map(STEP_OF_CATEGORY)
-        age = frame["t"] // 4 - frame["birth_year"]
-        frame = frame.loc[frame["step"].notna() & age.between(18, 64)]
-        frame["y"] = (
-            frame["step"] if outcome == "ladder_step" else (frame["step"] == 4).astype(float)
-        )
-    elif outcome == "support_level":
-        frame = data["social_measures"].merge(persons, on="person_id")
-        frame["y"] = frame["measure"].map(RANK_OF_MEASURE).map({0: 0.0, 1: 2.0, 2: 3.0})
-    elif outcome == "absence_rate":
-        frame = (
-            pupil_panel(data)
-            .merge(persons[["person_id", "group"]], on="person_id")
-            .rename(columns={"absence_rate": "y"})
-        )
-    else:
-        raise EstimationError(f"unknown outcome {outcome!r}")
-    frame = frame.merge(
-        persons[["person_id", "birth_year", "sex", "open_cases"]].rename(
-            columns={"open_cases": "open_cases_hh"}
-        ),
-        on="person_id",
-        suffixes=("_drop", ""),
-    )
-    # Baseline covariates for the doubly robust estimate (values at the base period).
-    frame["age"] = (frame["t"] // 4 - frame["birth_year"]).astype(float)
-    frame["female"] = (frame["sex"] == "K").astype(float)
-    frame["open_cases"] = frame["open_cases_hh"].astype(float)
-    frame["single_parent"] = (frame["household_type"] == "single_parent").astype(float)
-    frame = frame[columns + list(COVARIATES)].copy()
-    frame["t"] = frame["t"].astype(int)
-    frame["treated"] = ((frame["g"] > 0) & (frame["t"] >= frame["g"])).astype(int)
-    return frame.reset_index(drop=True)
-
-
-def balanced_window(result) -> tuple[int, int]:
-    """Event times every cohort contributes to: ``(min_e, max_e)`` of the event study.
-
-    Before enrolment every cohort; after enrolment every cohort that has reached
-    enrolment in the data. Outside this window an event-time effect would average
-    over a different, smaller set of cohorts than its neighbours, so a bend in the
-    curve could be a change of cohorts rather than of the effect.
-    """
-    table = result.table
-    pre = table.loc[~table["post"]].groupby("group")["event_time"].min()
-    post = table.loc[table["post"]].groupby("group")["event_time"].max()
-    min_e = int(pre.max()) if len(pre) else -1
-    max_e = int(post.min()) if len(post) else -1
-    return min_e, max_e
-
-
-def cohorts_per_event_time(result) -> pd.Series:
-    """How many cohorts contribute to each event time (all of the attgt table)."""
-    return result.table.groupby("event_time")["group"].nunique()
-
-
-@dataclass
-class EffectEstimate:
-    """Every estimate of one outcome."""
-
-    outcome: str
-    twfe: object
-    attgt: object
-    simple: object
-    group: object
-    dynamic: object
-    calendar: object
-    n_persons: int
-    n_treated_persons: int
-
-
-def estimate(
-    panel: pd.DataFrame,
-    outcome: str,
-    control_group: str = "nevertreated",
-    bootstrap_reps: int = 0,
-    seed: int = 0,
-) -> EffectEstimate:
-    """TWFE beside Callaway–Sant'Anna with all four aggregations, clustered by household."""
-    result = att_gt(
-        panel,
-        "y",
-        "t",
-        "person_id",
-        "g",
-        control_group=control_group,
-        cluster="household_id",
-        bstrap=bootstrap_reps > 0,
-        biters=max(bootstrap_reps, 1),
-        seed=seed,
-    )
-    return EffectEstimate(
-        outcome=outcome,
-        twfe=twfe(panel, "y", "t", "person_id", "treated", cluster="household_id"),
-        attgt=result,
-        simple=aggte(result, "simple"),
-        group=aggte(result, "group"),
-        # Leads: the balanced window (every cohort); lags: as far as any cohort
-        # reaches, with the cohorts per event time printed in the figure.
-        dynamic=aggte(result, "dynamic", min_e=balanced_window(result)[0]),
-        calendar=aggte(result, "calendar"),
-        n_persons=int(panel["person_id"].nunique()),
-        n_treated_persons=int(panel.loc[panel["g"] > 0, "person_id"].nunique()),
-    )
 
 
 def effects_table(estimates: dict[str, EffectEstimate], payments, lang: str) -> pd.DataFrame:
@@ -290,26 +199,6 @@ def event_study_caption(est: EffectEstimate, lang: str) -> str:
     )
 
 
-def covariate_estimate(panel: pd.DataFrame):
-    """The doubly robust CS simple ATT of one outcome with the baseline covariates."""
-    # Covariates constant within a person in the base period only: drop those
-    # that do not vary at all (e.g. single parents among pupils' households).
-    usable = [c for c in COVARIATES if panel[c].nunique() > 1]
-    return aggte(
-        att_gt(
-            panel,
-            "y",
-            "t",
-            "person_id",
-            "g",
-            xformla="~ " + " + ".join(usable) if usable else None,
-            est_method="dr",
-            cluster="household_id",
-        ),
-        "simple",
-    )
-
-
 def covariate_table(
     estimates: dict[str, EffectEstimate],
     panels: dict[str, pd.DataFrame],
@@ -427,42 +316,6 @@ def power_table(
     return pd.DataFrame(rows)
 
 
-def area_inference(panel: pd.DataFrame, reps: int, seed: int) -> dict:
-    """Area-level inference for one outcome: exact randomization inference and the wild cluster bootstrap."""
-    ri = exact_randomization_inference(
-        panel, "y", "t", "person_id", "g", area="area", hhname="household_id"
-    )
-    wild = wild_bootstrap(
-        panel, "y", "t", "person_id", "treated", cluster="area", reps=reps, seed=seed
-    )
-    return {
-        "ri_att": ri.att,
-        "ri_p_exact": ri.p_value,
-        "ri_assignments": ri.assignments,
-        "areas_total": ri.n_areas,
-        "areas_intervention": ri.n_treated_areas,
-        "wild_att": wild.att,
-        "wild_p_bootstrap": wild.p_value,
-        "ri_distribution": ri.distribution,
-    }
-
-
-def reliable(est: EffectEstimate, area: dict | None, alpha: float = 0.05) -> bool:
-    """Statistically reliable by the most conservative valid inference.
-
-    The household-clustered interval must exclude zero and, where area-level
-    randomization inference is available, its exact p-value must be below ``alpha``:
-    with three intervention areas, shocks shared within an area are not covered by
-    household clustering. The wild cluster bootstrap is not used to decide, because
-    with three treated clusters it is known to be unreliable.
-    """
-    low, high = est.simple.overall_ci
-    significant = low > 0 or high < 0
-    if area is not None:
-        significant = significant and area["ri_p_exact"] < alpha
-    return bool(significant)
-
-
 def area_inference_table(
     estimates: dict[str, EffectEstimate], areas: dict[str, dict], lang: str
 ) -> pd.DataFrame:
@@ -519,16 +372,6 @@ def area_inference_text(areas: dict[str, dict], lang: str) -> str:
     )
 
 
-def not_yet_estimate(panel: pd.DataFrame):
-    """CS simple ATT with the not-yet-treated as comparison."""
-    return aggte(
-        att_gt(
-            panel, "y", "t", "person_id", "g", control_group="notyettreated", cluster="household_id"
-        ),
-        "simple",
-    )
-
-
 def robustness_table(
     panel: pd.DataFrame, est: EffectEstimate, contract: Contract, lang: str, not_yet=None
 ) -> tuple[pd.DataFrame, dict]:
@@ -553,64 +396,6 @@ def robustness_table(
         },
     ]
     return pd.DataFrame(rows), {"not_yet_att": not_yet.overall_att}
-
-
-SENSITIVITY_PRE = 3  # pre-period coefficients (event times -4 … -2; -1 is the reference)
-SENSITIVITY_POST = 8  # post-period coefficients at most (event times 0 … 7)
-M_BAR_GRID = np.round(np.arange(0, 2.0001, 0.1), 2)
-
-
-@dataclass
-class Sensitivity:
-    """Rambachan–Roth relative-magnitudes sensitivity of one outcome."""
-
-    outcome: str
-    table: pd.DataFrame  # m_bar, lb, ub
-    original: tuple[float, float]
-    breakdown: float
-    num_pre: int
-    num_post: int
-
-
-def sensitivity_analysis(panel: pd.DataFrame, outcome: str, seed: int = 0) -> Sensitivity | None:
-    """Robust intervals for the average effect over the post quarters, against M̄.
-
-    The event study is re-estimated with a universal base period (every coefficient
-    relative to the quarter before enrolment), clustered by household, on the window
-    of ``SENSITIVITY_PRE`` pre and up to ``SENSITIVITY_POST`` post event times; the
-    target is the average of the post coefficients. Intervals come from the ARP
-    conditional test (:func:`analysis.did.honestdid.sensitivity_rm`); the breakdown
-    value is refined by bisection to 0,01 between the grid's points. None when the
-    data have too few pre or post periods.
-    """
-    from analysis.did import honestdid
-
-    result = att_gt(
-        panel, "y", "t", "person_id", "g", cluster="household_id", base_period="universal"
-    )
-    dynamic = aggte(result, "dynamic", min_e=-(SENSITIVITY_PRE + 1), max_e=SENSITIVITY_POST - 1)
-    betahat, sigma, num_pre, num_post = honestdid.event_study_inputs(dynamic)
-    if num_pre < 2 or num_post < 1:
-        return None
-    options = {"method": "Conditional", "search": "bisection", "seed": seed, "grid_points": 500}
-
-    def run(m_bars):
-        return honestdid.sensitivity_rm(
-            betahat, sigma, num_pre, num_post, m_bar_vec=m_bars, **options
-        )
-
-    table = run(M_BAR_GRID)
-    breakdown = honestdid.breakdown_value(table)
-    if 0 < breakdown < np.inf:
-        low, high = breakdown - 0.1, breakdown
-        while high - low > 0.01 + 1e-9:
-            mid = round((low + high) / 2, 4)
-            row = run([mid]).iloc[0]
-            covers = np.isnan(row["lb"]) or row["lb"] <= 0 <= row["ub"]
-            low, high = (low, mid) if covers else (mid, high)
-        breakdown = round(high, 2)
-    original = honestdid.original_ci(betahat, sigma, num_pre, num_post)
-    return Sensitivity(outcome, table, original, breakdown, num_pre, num_post)
 
 
 def sensitivity_target(sens: Sensitivity, lang: str) -> str:
@@ -673,31 +458,6 @@ def sensitivity_table(sens: Sensitivity, lang: str) -> pd.DataFrame:
             "ub": "Øvre" if lang == "da" else "Upper",
         }
     )
-
-
-def subgroup_estimates(panel: pd.DataFrame, by: str) -> dict:
-    """CS simple ATT of each subgroup's intervention units against all comparison units.
-
-    A subgroup that cannot be estimated (:class:`EstimationError`) maps to ``None``.
-    """
-    comparison = panel.loc[panel["g"] == 0]
-    estimates = {}
-    for value, part in panel.loc[panel["g"] > 0].groupby(by):
-        try:
-            estimates[value] = aggte(
-                att_gt(
-                    pd.concat([part, comparison]),
-                    "y",
-                    "t",
-                    "person_id",
-                    "g",
-                    cluster="household_id",
-                ),
-                "simple",
-            )
-        except EstimationError:
-            estimates[value] = None
-    return estimates
 
 
 def heterogeneity_table(
@@ -839,66 +599,6 @@ def truth_coverage(estimates: dict[str, EffectEstimate], truth: dict, lang: str)
             }
         )
     return pd.DataFrame(rows)
-
-
-@dataclass
-class EvaluationContext:
-    """Everything an evaluation report starts from: the as-of data, payments and (synthetic) truth."""
-
-    data: AsOfData
-    quarterly: object
-    truth: dict | None
-    checksums: dict[str, str]
-
-
-def load_context(
-    data_dir: str, as_of: str, contract: Contract, quarterly_dir: str | None = None
-) -> EvaluationContext:
-    """Validate the extract, cut it at ``as_of`` and read the payments to date from the ledger.
-
-    The settlement ledger as of ``as_of`` is read from the results beside
-    ``quarterly_dir`` (:func:`analysis.payments.ledger.locate`); where none is
-    there, it is carried forward from the latest quarterly folder and the result
-    reports due since are settled.
-    """
-    import json
-    from pathlib import Path
-
-    from analysis.data.validate import load_extract
-    from analysis.payments.asof import as_of as cut
-    from analysis.payments.quarterly import compute
-
-    extract = load_extract(data_dir, contract)
-    truth_file = Path(data_dir) / "truth.json"
-    truth = (
-        json.loads(truth_file.read_text(encoding="utf-8"))["realised_att"]
-        if extract.synthetic and truth_file.exists()
-        else None
-    )
-    ledger = None
-    if quarterly_dir is not None:
-        from analysis.payments import ledger as ledger_module
-
-        path = ledger_module.locate(quarterly_dir, as_of)
-        ledger = (
-            ledger_module.read(path)
-            if path.exists()
-            else ledger_module.carry_forward(quarterly_dir, as_of)
-        )
-    return EvaluationContext(
-        cut(extract.tables, as_of, contract),
-        compute(extract, as_of, contract, ledger),
-        truth,
-        extract.checksums,
-    )
-
-
-def estimate_all(
-    context: EvaluationContext, outcomes=OUTCOMES, **options
-) -> tuple[dict[str, EffectEstimate], dict[str, pd.DataFrame]]:
-    """Panels and estimates for each outcome."""
-    panels = {outcome: outcome_panel(context.data, outcome) for outcome in outcomes}
-    return {outcome: estimate(panels[outcome], outcome, **options) for outcome in outcomes}, panels
 
 
 def record_effects(results, estimates: dict[str, EffectEstimate], payments) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from analysis import atomic, codec, provenance
 from analysis.config import load_contract
+from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
 from analysis.reports import evaluation as ev
 from analysis.reports.kinds import LANGS, ReportKind
 
@@ -68,13 +69,13 @@ def compute(
     }
     for outcome, columns in settings["subgroups"].items():
         extra["subgroups"][outcome] = {
-            by: ev.subgroup_estimates(report.panels[outcome], by) for by in columns
+            by: subgroup_estimates(report.panels[outcome], by) for by in columns
         }
     for outcome in settings["robustness"]:
-        extra["not_yet"][outcome] = ev.not_yet_estimate(report.panels[outcome])
+        extra["not_yet"][outcome] = not_yet_estimate(report.panels[outcome])
     if settings["covariates"]:
         extra["doubly_robust"] = {
-            outcome: ev.covariate_estimate(panel) for outcome, panel in report.panels.items()
+            outcome: covariate_estimate(panel) for outcome, panel in report.panels.items()
         }
     return StagedEvaluation(report, extra)
 

@@ -1,0 +1,90 @@
+"""TWFE beside Callaway–Sant'Anna with its four aggregations, per outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.did import aggte, att_gt, twfe
+from analysis.effects.context import EvaluationContext
+from analysis.effects.panels import OUTCOMES, outcome_panel
+
+
+def balanced_window(result) -> tuple[int, int]:
+    """Event times every cohort contributes to: ``(min_e, max_e)`` of the event study.
+
+    Before enrolment every cohort; after enrolment every cohort that has reached
+    enrolment in the data. Outside this window an event-time effect would average
+    over a different, smaller set of cohorts than its neighbours, so a bend in the
+    curve could be a change of cohorts rather than of the effect.
+    """
+    table = result.table
+    pre = table.loc[~table["post"]].groupby("group")["event_time"].min()
+    post = table.loc[table["post"]].groupby("group")["event_time"].max()
+    min_e = int(pre.max()) if len(pre) else -1
+    max_e = int(post.min()) if len(post) else -1
+    return min_e, max_e
+
+
+def cohorts_per_event_time(result) -> pd.Series:
+    """How many cohorts contribute to each event time (all of the attgt table)."""
+    return result.table.groupby("event_time")["group"].nunique()
+
+
+@dataclass
+class EffectEstimate:
+    """Every estimate of one outcome."""
+
+    outcome: str
+    twfe: object
+    attgt: object
+    simple: object
+    group: object
+    dynamic: object
+    calendar: object
+    n_persons: int
+    n_treated_persons: int
+
+
+def estimate(
+    panel: pd.DataFrame,
+    outcome: str,
+    control_group: str = "nevertreated",
+    bootstrap_reps: int = 0,
+    seed: int = 0,
+) -> EffectEstimate:
+    """TWFE beside Callaway–Sant'Anna with all four aggregations, clustered by household."""
+    result = att_gt(
+        panel,
+        "y",
+        "t",
+        "person_id",
+        "g",
+        control_group=control_group,
+        cluster="household_id",
+        bstrap=bootstrap_reps > 0,
+        biters=max(bootstrap_reps, 1),
+        seed=seed,
+    )
+    return EffectEstimate(
+        outcome=outcome,
+        twfe=twfe(panel, "y", "t", "person_id", "treated", cluster="household_id"),
+        attgt=result,
+        simple=aggte(result, "simple"),
+        group=aggte(result, "group"),
+        # Leads: the balanced window (every cohort); lags: as far as any cohort
+        # reaches, with the cohorts per event time printed in the figure.
+        dynamic=aggte(result, "dynamic", min_e=balanced_window(result)[0]),
+        calendar=aggte(result, "calendar"),
+        n_persons=int(panel["person_id"].nunique()),
+        n_treated_persons=int(panel.loc[panel["g"] > 0, "person_id"].nunique()),
+    )
+
+
+def estimate_all(
+    context: EvaluationContext, outcomes=OUTCOMES, **options
+) -> tuple[dict[str, EffectEstimate], dict[str, pd.DataFrame]]:
+    """Panels and estimates for each outcome."""
+    panels = {outcome: outcome_panel(context.data, outcome) for outcome in outcomes}
+    return {outcome: estimate(panels[outcome], outcome, **options) for outcome in outcomes}, panels
