@@ -727,7 +727,13 @@ def prepare(
 
     contract = load_contract(config) if config else load_contract()
     context = load_context(data_dir, as_of, contract, quarterly_dir)
-    estimates, panels = estimate_all(context, bootstrap_reps=bootstrap_reps, seed=contract.seed)
+    # DuckDB builds the panels from the Parquet register files (pandas for a CSV extract).
+    from analysis.data.engine import evaluation_panels
+
+    panels = evaluation_panels(context.extract, as_of, contract, OUTCOMES)
+    estimates, panels = estimate_all(
+        context, panels=panels, bootstrap_reps=bootstrap_reps, seed=contract.seed
+    )
     payments = protect(
         QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers),
         contract,

@@ -90,7 +90,7 @@ def write(
     del stored["contract"]
     # The cut extract and the unprotected payment tables stay out of the results folder:
     # the notebooks show the protected payments (``payments``) only.
-    stored["context"] = dataclasses.replace(report.context, data=None, quarterly=None)
+    stored["context"] = dataclasses.replace(report.context, data=None, quarterly=None, extract=None)
     data_kind = provenance.report_kind(quarterly_dir, as_of, data_dir)
     with atomic.atomic_folder(out) as folder:
         codec.dump({"report": stored, EXTRA: staged.extra, "as_of": as_of}, folder)
