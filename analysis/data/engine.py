@@ -67,7 +67,7 @@ def _spill_folder() -> str:
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with a memory limit and a private spill folder."""
     spill = _spill_folder()
-    return duckdb.connect(
+    con = duckdb.connect(
         config={
             "memory_limit": MEMORY_LIMIT,
             "threads": THREADS,
@@ -75,6 +75,9 @@ def connect() -> duckdb.DuckDBPyConnection:
             "preserve_insertion_order": True,
         }
     )
+    # Long queries would otherwise draw a progress bar on stderr (into logs and notebooks).
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _literal(value) -> str:
