@@ -22,7 +22,13 @@ def looks_like_cpr(values: pd.Series) -> pd.Series:
     Checked once per distinct value and mapped back to the rows.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    flags = _cpr_flags(pd.Series(uniques, dtype="string")).to_numpy(dtype=bool)
+    text = pd.Series(uniques, dtype="string")
+    # A letter rules a value out (the pattern has digits, spaces and a hyphen only):
+    # one Arrow regex pass spares Python's regex the millions of ids like "P00000001".
+    candidates = ~text.str.contains(r"\p{L}", regex=True, na=False).to_numpy(dtype=bool)
+    flags = np.zeros(len(text), dtype=bool)
+    if candidates.any():
+        flags[candidates] = _cpr_flags(text[candidates]).to_numpy(dtype=bool)
     hits = np.where(codes >= 0, flags[np.maximum(codes, 0)] if len(flags) else False, False)
     return pd.Series(hits, index=values.index)
 

@@ -38,6 +38,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_arrow
 
 from analysis import quarters
 from analysis.config import Contract
@@ -66,7 +67,7 @@ def _spill_folder() -> str:
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with a memory limit and a private spill folder."""
     spill = _spill_folder()
-    return duckdb.connect(
+    con = duckdb.connect(
         config={
             "memory_limit": MEMORY_LIMIT,
             "threads": THREADS,
@@ -74,6 +75,9 @@ def connect() -> duckdb.DuckDBPyConnection:
             "preserve_insertion_order": True,
         }
     )
+    # Long queries would otherwise draw a progress bar on stderr (into logs and notebooks).
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _literal(value) -> str:
@@ -210,7 +214,12 @@ def suspect_rows(con, path: Path, schema: pa.DataFrameSchema, contract: Contract
 
 def orphan_rows(con, path: Path, column: str, valid: pd.Series) -> list[int]:
     """Rows (from 0) of ``path`` whose ``column`` is not among ``valid``."""
-    con.register("valid_ids", pd.DataFrame({"id": valid.astype(object).to_numpy()}))
+    # Handed over as Arrow: a million ids as Python objects cost seconds.
+    try:
+        ids = pa_arrow.table({"id": pa_arrow.array(valid, from_pandas=True)})
+    except (pa_arrow.ArrowInvalid, pa_arrow.ArrowTypeError, TypeError):
+        ids = pd.DataFrame({"id": valid.astype(object).to_numpy()})
+    con.register("valid_ids", ids)
     try:
         rows = con.execute(
             f'SELECT file_row_number FROM {_scan(path)} WHERE "{column}" NOT IN '
@@ -389,3 +398,41 @@ def write_outcome_panel(
         return int(con.execute(f"SELECT count(*) FROM {_scan(out)}").fetchone()[0])
     finally:
         con.close()
+
+
+def evaluation_panels(
+    extract, cutoff: str, contract: Contract, outcomes
+) -> dict[str, pd.DataFrame] | None:
+    """The estimation panels of ``outcomes`` as of ``cutoff``, built by DuckDB, or None.
+
+    ``extract`` is a validated extract (:func:`analysis.data.validate.load_extract`);
+    its register tables are read from their Parquet files by
+    :func:`write_outcome_panel` and the panels read back, equal to what
+    :func:`analysis.effects.panels.outcome_panel` gives on the cut tables
+    (tests/test_engine.py). None when a register table is not a Parquet file with
+    exactly the schema's columns and types: the caller then builds the panels in pandas.
+    """
+    import dataclasses
+
+    from analysis.data.schemas import build_schemas
+
+    files = {name: Path(extract.directory) / f"{name}.parquet" for name in REGISTER_TABLES}
+    if any(path.name not in extract.checksums for path in files.values()):
+        return None
+    schemas = build_schemas(contract)
+    con = connect()
+    try:
+        for name, path in files.items():
+            _same_layout(con, path, schemas[name])
+    except NotInEngine:
+        return None
+    finally:
+        con.close()
+    disk = dataclasses.replace(extract, register=files)
+    panels = {}
+    with tempfile.TemporaryDirectory(dir=_spill_folder()) as folder:
+        for outcome in outcomes:
+            out = Path(folder) / f"{outcome}.parquet"
+            write_outcome_panel(disk, cutoff, contract, outcome, out)
+            panels[outcome] = pd.read_parquet(out)
+    return panels

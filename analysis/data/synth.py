@@ -33,12 +33,14 @@ import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from analysis import quarters
@@ -66,6 +68,21 @@ STEP_CATEGORIES = {
     step: [code for code, (_, _, s) in BENEFIT_CATEGORIES.items() if s == step]
     for step in (1, 2, 3, 4)
 }
+# Categorical columns are generated as integer codes into these vocabularies and
+# turned into strings by one Arrow ``take`` per chunk: Python string objects per
+# person-quarter cost most of the generator's time at a national-size pool.
+CATEGORY_OFFSET = {}
+_vocabulary: list[str] = []
+for _step, _cats in STEP_CATEGORIES.items():
+    CATEGORY_OFFSET[_step] = len(_vocabulary)
+    _vocabulary += _cats
+_vocabulary += ["folkepension", "foertidspension"]
+CATEGORY_CODE = {code: i for i, code in reversed(list(enumerate(_vocabulary)))}
+CATEGORY_VOCABULARY = pa.array(_vocabulary, pa.large_string())
+NO_WEEKS = np.isin(np.array(_vocabulary), ["su", "beskaeftigelse", "ingen_ydelse"])
+_measures = ["none", "BL32", "SEL52_STOETTE", "BL46", "SEL52_ANBR", "SEL85", "SEL107", "SEL108"]
+MEASURE_CODE = {code: i for i, code in enumerate(_measures)}
+MEASURE_VOCABULARY = pa.array(_measures, pa.large_string())
 SCHOOL_DAYS = {1: 58, 2: 46, 3: 30, 4: 52}
 SURVEY_EVERY = 4
 REVIEW_EVERY = 2
@@ -105,6 +122,14 @@ class Truth:
         return out
 
 
+def _ids(prefix: str, first: int, n: int, digits: int) -> pa.Array:
+    """``f"{prefix}{i:0{digits}d}"`` for ``i`` from ``first``, ``n`` of them, built in Arrow."""
+    numbers = pc.cast(pa.array(np.arange(first, first + n, dtype=np.int64)), pa.large_string())
+    padded = pc.utf8_lpad(numbers, width=digits, padding="0")
+    empty = pa.scalar("", pa.large_string())
+    return pc.binary_join_element_wise(pa.scalar(prefix, pa.large_string()), padded, empty)
+
+
 def _ramp(event_time: np.ndarray, full_after: int) -> np.ndarray:
     return np.where(event_time >= 0, np.minimum(1.0, (event_time + 1) / full_after), 0.0)
 
@@ -138,49 +163,61 @@ class _Chunk:
             0,
         )
         open_cases = 2 + rng.poisson(2.0 if group == "intervention" else 0.9, n_households)
-        self.household_ids = np.array([f"H{first_household + i:07d}" for i in range(n_households)])
-        self.households = pd.DataFrame(
-            {
-                "household_id": self.household_ids,
-                "group": group,
-                "area": areas,
-                "household_type": htype,
-                "enrolment_quarter": enrol_q,
-                "exit_quarter": exit_q,
-                "open_cases": open_cases.astype("int64"),
-            }
-        )
+        self.household_ids = _ids("H", first_household, n_households, 7)
+        self.areas = np.asarray(areas)
+        self.households = {
+            "household_id": self.household_ids,
+            "group": pa.array(np.full(n_households, group), pa.large_string()),
+            "area": pa.array(self.areas, pa.large_string()),
+            "household_type": pa.array(htype, pa.large_string()),
+            "enrolment_quarter": pa.array(enrol_q, pa.large_string()),
+            "exit_quarter": pa.array(exit_q, pa.large_string()),
+            "open_cases": pa.array(open_cases.astype("int64")),
+        }
         size = adults + children
         hh_index = np.repeat(np.arange(n_households), size)
-        within = np.concatenate([np.arange(s) for s in size]) if n_households else np.array([], int)
+        # Position within the household: the running count minus the household's first row.
+        starts = np.cumsum(size) - size
+        within = np.arange(len(hh_index)) - np.repeat(starts, size)
         is_adult = within < np.repeat(adults, size)
         n_persons = len(hh_index)
         ref_year = 2024
         age_adult = rng.integers(20, 62, n_persons)
         age_child = rng.integers(0, 18, n_persons)
         birth_year = ref_year - np.where(is_adult, age_adult, age_child)
-        self.person_ids = np.array([f"P{first_person + i:08d}" for i in range(n_persons)])
-        self.persons = pd.DataFrame(
-            {
-                "person_id": self.person_ids,
-                "household_id": self.household_ids[hh_index],
-                "birth_year": birth_year.astype("int64"),
-                "sex": rng.choice(["M", "K"], n_persons),
-            }
-        )
+        self.person_ids = _ids("P", first_person, n_persons, 8)
+        self.persons = {
+            "person_id": self.person_ids,
+            "household_id": self.household_ids.take(hh_index),
+            "birth_year": pa.array(birth_year.astype("int64")),
+            "sex": pa.array(rng.choice(["M", "K"], n_persons), pa.large_string()),
+        }
         self.hh_index = hh_index
         self.is_adult = is_adult
         self.birth_year = birth_year
-        self.person_area = np.asarray(areas)[hh_index]
-        enrol_index = np.array(
-            [quarters.to_index(q) if isinstance(q, str) else -1 for q in enrol_q]
-        )
+        self.person_area = self.areas[hh_index]
+        # Comparison households are never enrolled: no per-household parsing needed.
+        if group == "intervention":
+            enrol_index = np.array(
+                [quarters.to_index(q) if isinstance(q, str) else -1 for q in enrol_q], dtype=int
+            )
+            exit_index = np.array(
+                [quarters.to_index(q) if isinstance(q, str) else -1 for q in exit_q], dtype=int
+            )
+        else:
+            enrol_index = np.full(n_households, -1)
+            exit_index = np.full(n_households, -1)
         self.enrol_hh = enrol_index
-        self.exit_hh = np.array(
-            [quarters.to_index(q) if isinstance(q, str) else -1 for q in exit_q]
-        )
+        self.exit_hh = exit_index
         self.enrol = enrol_index[hh_index]
         self.first_goal = first_goal
+
+    def _rows(self, p: np.ndarray, tt: np.ndarray) -> dict:
+        """Person id and quarter label columns of grid rows (Arrow ``take``, no Python strings)."""
+        return {
+            "person_id": self.person_ids.take(p),
+            "quarter": self.ctx.label_array.take(tt - self.ctx.t_index[0]),
+        }
 
     # Quarter grid -------------------------------------------------------
     def _grid(self, mask: np.ndarray):
@@ -191,6 +228,10 @@ class _Chunk:
         return p, tt
 
     def _effect(self, p, tt, value):
+        if self.group != "intervention":
+            # Never enrolled: no effect, no post-enrolment cell (the general formula
+            # gives the same, in several passes over every person-quarter).
+            return np.zeros(len(p)), np.zeros(len(p), bool), np.full(len(p), -1)
         enrol = self.enrol[p]
         treated = enrol >= 0
         event = np.where(treated, tt - enrol, -1)
@@ -242,27 +283,27 @@ class _Chunk:
             )
         # A person keeps a preferred benefit within each step, so categories are sticky.
         pick = np.repeat(self.rng.integers(0, 60, n), len(ctx.t_index))
-        category = np.empty(len(p), dtype=object)
+        # Categories as codes into CATEGORY_VOCABULARY (strings only at the end).
+        category = np.empty(len(p), dtype=np.int64)
         for s, cats in STEP_CATEGORIES.items():
             sel = (step == s) & ~outside
-            category[sel] = np.array(cats, dtype=object)[pick[sel] % len(cats)]
-        pension = np.where(age >= 65, "folkepension", "foertidspension")
+            category[sel] = CATEGORY_OFFSET[s] + pick[sel] % len(cats)
+        pension = np.where(
+            age >= 65, CATEGORY_CODE["folkepension"], CATEGORY_CODE["foertidspension"]
+        )
         category[outside] = pension[outside]
         weeks = np.where(np.isin(step, [1, 2]) | outside, 13, np.where(step == 3, 13, 0))
-        weeks = np.where(np.isin(category, ["su", "beskaeftigelse", "ingen_ydelse"]), 0, weeks)
-        keep = age >= 18
-        return pd.DataFrame(
-            {
-                "person_id": self.person_ids[p][keep],
-                "quarter": ctx.labels[tt - ctx.t_index[0]][keep],
-                "benefit_category": category[keep].astype(str),
-                "weeks_on_benefit": weeks[keep].astype("int64"),
-            }
-        )
+        weeks = np.where(NO_WEEKS[category], 0, weeks)
+        keep = np.flatnonzero(age >= 18)
+        return {
+            **self._rows(p[keep], tt[keep]),
+            "benefit_category": CATEGORY_VOCABULARY.take(category[keep]),
+            "weeks_on_benefit": pa.array(weeks[keep].astype("int64")),
+        }
 
     def social_measures(self, truth: Truth | None) -> pd.DataFrame:
         ctx = self.ctx
-        n = len(self.person_ids)
+        n = len(self.hh_index)
         p, tt = self._grid(np.ones(n, bool))
         beta = self.rng.normal(SUPPORT_MEAN[self.group], 0.7, n)
         s0 = np.repeat(beta, len(ctx.t_index)) + self._ar1(n, 0.85, 0.45)
@@ -283,29 +324,29 @@ class _Chunk:
         child = age < 18
         new_law = tt >= quarters.to_index(BARNETS_LOV_FROM)
         residential = np.where(
-            np.repeat(self.rng.random(n) < 0.5, len(ctx.t_index)), "SEL107", "SEL108"
+            np.repeat(self.rng.random(n) < 0.5, len(ctx.t_index)),
+            MEASURE_CODE["SEL107"],
+            MEASURE_CODE["SEL108"],
         )
-        measure = np.full(len(p), "none", dtype=object)
-        measure[(level == 2) & child] = np.where(new_law, "BL32", "SEL52_STOETTE")[
+        code = MEASURE_CODE
+        measure = np.full(len(p), code["none"], dtype=np.int64)
+        measure[(level == 2) & child] = np.where(new_law, code["BL32"], code["SEL52_STOETTE"])[
             (level == 2) & child
         ]
-        measure[(level == 3) & child] = np.where(new_law, "BL46", "SEL52_ANBR")[
+        measure[(level == 3) & child] = np.where(new_law, code["BL46"], code["SEL52_ANBR"])[
             (level == 3) & child
         ]
-        measure[(level == 2) & ~child] = "SEL85"
+        measure[(level == 2) & ~child] = code["SEL85"]
         measure[(level == 3) & ~child] = residential[(level == 3) & ~child]
-        born = age >= 0
-        return pd.DataFrame(
-            {
-                "person_id": self.person_ids[p][born],
-                "quarter": ctx.labels[tt - ctx.t_index[0]][born],
-                "measure": measure[born].astype(str),
-            }
-        )
+        born = np.flatnonzero(age >= 0)
+        return {
+            **self._rows(p[born], tt[born]),
+            "measure": MEASURE_VOCABULARY.take(measure[born]),
+        }
 
     def school_absence(self, truth: Truth | None) -> pd.DataFrame:
         ctx = self.ctx
-        n = len(self.person_ids)
+        n = len(self.hh_index)
         p, tt = self._grid(np.ones(n, bool))
         # School year starts in Q3: grade 0 in the calendar year a child turns 6.
         year = ctx.year[tt - ctx.t_index[0]]
@@ -330,22 +371,21 @@ class _Chunk:
                 self.person_area[p][sel],
             )
         unauthorised = np.round(absent * self.rng.uniform(0.1, 0.4, len(p)) * 2) / 2
-        return pd.DataFrame(
-            {
-                "person_id": self.person_ids[p][pupil],
-                "quarter": ctx.labels[tt - ctx.t_index[0]][pupil],
-                "grade": grade[pupil].astype("int64"),
-                "school_days": days[pupil].astype("int64"),
-                "days_absent": absent[pupil].astype(float),
-                "days_unauthorised": unauthorised[pupil].astype(float),
-            }
-        )
+        pupil = np.flatnonzero(pupil)
+        return {
+            **self._rows(p[pupil], tt[pupil]),
+            "grade": pa.array(grade[pupil].astype("int64")),
+            "school_days": pa.array(days[pupil].astype("int64")),
+            "days_absent": pa.array(absent[pupil].astype(float)),
+            "days_unauthorised": pa.array(unauthorised[pupil].astype(float)),
+        }
 
     def life_satisfaction(self, truth: Truth | None) -> pd.DataFrame:
         ctx = self.ctx
         if self.group != "intervention":
             return _empty("life_satisfaction")
         adults = np.flatnonzero(self.is_adult & (self.enrol >= 0))
+        person_ids = self.person_ids.to_numpy(zero_copy_only=False)
         rows = []
         last = ctx.t_index[-1]
         for person in adults:
@@ -375,7 +415,7 @@ class _Chunk:
                     )
                 rows.append(
                     (
-                        self.person_ids[person],
+                        person_ids[person],
                         wave,
                         ctx.labels[t - ctx.t_index[0]],
                         score1 if answered else np.nan,
@@ -393,15 +433,14 @@ class _Chunk:
             return _empty("action_plans")
         rows = []
         goal = self.first_goal
+        household_ids = self.household_ids.to_numpy(zero_copy_only=False)
         domains = ["employment", "education", "health", "family", "housing", "economy", "network"]
         last = ctx.t_index[-1]
         for h in range(len(self.household_ids)):
             enrol = self.enrol_hh[h]
             exit_q = self.exit_hh[h]
             end = min(last, exit_q) if exit_q >= 0 else last
-            multiplier = ctx.synth.true_effects.area_multiplier.get(
-                self.households["area"].iat[h], 1.0
-            )
+            multiplier = ctx.synth.true_effects.area_multiplier.get(self.areas[h], 1.0)
             for _ in range(int(self.rng.integers(1, 6))):
                 goal_id = f"G{goal:07d}"
                 goal += 1
@@ -419,7 +458,7 @@ class _Chunk:
                     rows.append(
                         (
                             goal_id,
-                            self.household_ids[h],
+                            household_ids[h],
                             domain,
                             ctx.labels[enrol - ctx.t_index[0]],
                             ctx.labels[review - ctx.t_index[0]],
@@ -471,6 +510,10 @@ class _Context:
     t_index: np.ndarray
     labels: np.ndarray
     year: np.ndarray
+
+    @property
+    def label_array(self) -> pa.Array:
+        return pa.array(list(self.labels), pa.large_string())
 
 
 def _intervention_design(rng, contract: Contract, synth: SyntheticConfig, last: int):
@@ -539,17 +582,27 @@ def generate(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     writers: dict[str, pq.ParquetWriter] = {}
+    # Parquet encoding and compression (which release the GIL) run in one background
+    # thread while the next chunk is generated; one chunk in flight bounds memory.
+    background = ThreadPoolExecutor(max_workers=1)
+    pending: list = []
     truth = Truth()
     counts = {table: 0 for table in TABLES}
 
-    def write(table: str, frame: pd.DataFrame) -> None:
-        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    def write(table: str, columns: pd.DataFrame | dict) -> None:
+        if isinstance(columns, pd.DataFrame):
+            arrow = pa.Table.from_pandas(columns, preserve_index=False)
+        else:
+            arrow = pa.table(columns)
         if table not in writers:
-            writers[table] = pq.ParquetWriter(
-                tmp / f"{table}.parquet", arrow.schema, compression="zstd"
-            )
-        writers[table].write_table(arrow.cast(writers[table].schema))
-        counts[table] += len(frame)
+            # The file's schema, pandas metadata included, is the one pandas gives
+            # the first chunk (the intervention group's), as the files always had.
+            schema = pa.Table.from_pandas(arrow.to_pandas(), preserve_index=False).schema
+            writers[table] = pq.ParquetWriter(tmp / f"{table}.parquet", schema, compression="zstd")
+        pending.append(
+            background.submit(writers[table].write_table, arrow.cast(writers[table].schema))
+        )
+        counts[table] += arrow.num_rows
 
     try:
         chunk_sizes = [n_int] + [
@@ -572,17 +625,29 @@ def generate(
                 rng, group, size, next_household, next_person, next_goal, chunk_areas, cq, xq, ctx
             )
             record = truth if group == "intervention" else None
-            write("households", chunk.households)
-            write("persons", chunk.persons)
-            write("benefits", chunk.benefits(record))
-            write("social_measures", chunk.social_measures(record))
-            write("school_absence", chunk.school_absence(record))
-            write("life_satisfaction", chunk.life_satisfaction(record))
-            write("action_plans", chunk.action_plans())
+            # Generated in this order (it fixes each table's draws from the chunk's stream).
+            generated = {
+                "households": chunk.households,
+                "persons": chunk.persons,
+                "benefits": chunk.benefits(record),
+                "social_measures": chunk.social_measures(record),
+                "school_absence": chunk.school_absence(record),
+                "life_satisfaction": chunk.life_satisfaction(record),
+                "action_plans": chunk.action_plans(),
+            }
+            for job in pending:  # the previous chunk is written before this one
+                job.result()
+            pending.clear()
+            for table, columns in generated.items():
+                write(table, columns)
+            del generated
             next_household += size
             next_person += len(chunk.person_ids)
             next_goal = chunk.first_goal
             del chunk
+        for job in pending:
+            job.result()
+        background.shutdown()
         for writer in writers.values():
             writer.close()
         truth_doc = {
@@ -615,6 +680,7 @@ def generate(
         else:
             tmp.rename(out)
     except BaseException:
+        background.shutdown(wait=True, cancel_futures=True)
         for writer in writers.values():
             writer.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -12,8 +12,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.errors
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis import provenance, quarters
 from analysis.config import Contract
@@ -156,8 +159,14 @@ def _digit_problems(file: str, frame: pd.DataFrame) -> list[Problem]:
         values = frame[column]
         if values.dtype != object and not pd.api.types.is_string_dtype(values):
             continue
-        bad = values.astype("string").str.contains(r"[^\x00-\x7f]", regex=True, na=False)
-        bad &= values.astype("string").str.contains(r"(?![0-9])\d", regex=True, na=False)
+        text = values.astype("string")
+        # Only a value with a non-ASCII character can hold such a digit: the cheap
+        # test (Arrow's regex engine) first, the lookahead (Python's) on those alone.
+        bad = text.str.contains(r"[^\x00-\x7f]", regex=True, na=False).to_numpy(dtype=bool)
+        if bad.any():
+            bad[bad] = (
+                text[bad].str.contains(r"(?![0-9])\d", regex=True, na=False).to_numpy(dtype=bool)
+            )
         if bad.any():
             problems.append(
                 Problem(
@@ -186,10 +195,29 @@ def _cpr_problems(file: str, frame: pd.DataFrame) -> list[Problem]:
     return problems
 
 
+def isin(values: pd.Series, candidates) -> np.ndarray:
+    """``values.isin(candidates).to_numpy()``, in linear time for string columns.
+
+    pandas' Arrow-backed string ``isin`` turns every candidate into a Python
+    object first (seconds per million ids); Arrow's ``is_in`` hashes them. Missing
+    values match only a missing candidate, as in pandas. Anything not two string
+    arrays goes to pandas.
+    """
+    try:
+        left = pa.array(values, from_pandas=True)
+        right = pa.array(candidates, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return values.isin(candidates).to_numpy()
+    strings = (pa.string(), pa.large_string())
+    if left.type not in strings or right.type not in strings + (pa.null(),):
+        return values.isin(candidates).to_numpy()
+    return pc.is_in(left, value_set=right.cast(left.type)).to_numpy(zero_copy_only=False)
+
+
 def _orphans(
     file: str, frame: pd.DataFrame, column: str, valid: pd.Index, target: str
 ) -> list[Problem]:
-    bad = ~frame[column].isin(valid)
+    bad = ~isin(frame[column], valid)
     if not bad.any():
         return []
     return [Problem(file, column, f"refers to ids not found in {target}", _rows(frame.index[bad]))]
@@ -234,7 +262,7 @@ def _integrity_problems(
         pd.Index(intervention),
         "the intervention households",
     )
-    empty = households.loc[~households["household_id"].isin(persons["household_id"])]
+    empty = households.loc[~isin(households["household_id"], persons["household_id"])]
     if len(empty):
         problems.append(
             Problem(

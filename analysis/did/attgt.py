@@ -57,17 +57,52 @@ class ATTgtResult:
         return self.table
 
 
-def cluster_sums(influence: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
-    """Influence functions summed within clusters (unchanged when there are none)."""
-    if clusters is None:
-        return influence
+# Columns of an influence matrix summed at a time: pandas' grouped sum copies its
+# input (sorted by cluster), so a block bounds that copy, not the whole n × cells matrix.
+CLUSTER_BLOCK = 16
+
+
+def _cluster_block(influence: np.ndarray, clusters: np.ndarray) -> np.ndarray:
     return pd.DataFrame(influence).groupby(clusters).sum().to_numpy()
 
 
+def cluster_sums(influence: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
+    """Influence functions summed within clusters (unchanged when there are none).
+
+    Summed a block of columns at a time; each column's sums are computed alone
+    either way (pandas' compensated sum, rows in order), so the result is the same.
+    """
+    if clusters is None:
+        return influence
+    if influence.ndim == 1 or influence.shape[1] <= CLUSTER_BLOCK:
+        return _cluster_block(influence, clusters)
+    first = _cluster_block(influence[:, :CLUSTER_BLOCK], clusters)
+    order = "F" if first.flags.f_contiguous else "C"
+    out = np.empty((first.shape[0], influence.shape[1]), order=order)
+    out[:, :CLUSTER_BLOCK] = first
+    for start in range(CLUSTER_BLOCK, influence.shape[1], CLUSTER_BLOCK):
+        stop = start + CLUSTER_BLOCK
+        out[:, start:stop] = _cluster_block(influence[:, start:stop], clusters)
+    return out
+
+
 def standard_errors(influence: np.ndarray, clusters: np.ndarray | None, n: int) -> np.ndarray:
-    """Analytic standard errors from influence functions (columns), optionally clustered."""
-    sums = cluster_sums(influence.reshape(n, -1), clusters)
-    return np.sqrt((sums**2).sum(axis=0)) / n
+    """Analytic standard errors from influence functions (columns), optionally clustered.
+
+    Computed a block of columns at a time, so the clustered sums of all cells
+    (clusters × cells) are never held at once; each column's sum of squares is
+    the same reduction as over the whole matrix.
+    """
+    influence = influence.reshape(n, -1)
+    if clusters is None or influence.shape[1] <= CLUSTER_BLOCK:
+        sums = cluster_sums(influence, clusters)
+        return np.sqrt((sums**2).sum(axis=0)) / n
+    out = np.empty(influence.shape[1])
+    for start in range(0, influence.shape[1], CLUSTER_BLOCK):
+        stop = start + CLUSTER_BLOCK
+        sums = _cluster_block(influence[:, start:stop], clusters)
+        out[start:stop] = np.sqrt((sums**2).sum(axis=0)) / n
+    return out
 
 
 def multiplier_bootstrap(

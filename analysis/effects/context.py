@@ -16,6 +16,9 @@ class EvaluationContext:
     quarterly: object
     truth: dict | None
     checksums: dict[str, str]
+    # The validated extract, from which the estimation panels are built out of core
+    # (analysis.data.engine.evaluation_panels); never stored with the results.
+    extract: object = None
 
 
 def load_context(
@@ -57,4 +60,5 @@ def load_context(
         compute(extract, as_of, contract, ledger),
         truth,
         extract.checksums,
+        extract,
     )

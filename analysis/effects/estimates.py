@@ -83,8 +83,9 @@ def estimate(
 
 
 def estimate_all(
-    context: EvaluationContext, outcomes=OUTCOMES, **options
+    context: EvaluationContext, outcomes=OUTCOMES, panels=None, **options
 ) -> tuple[dict[str, EffectEstimate], dict[str, pd.DataFrame]]:
-    """Panels and estimates for each outcome."""
-    panels = {outcome: outcome_panel(context.data, outcome) for outcome in outcomes}
+    """Panels and estimates for each outcome (``panels``: already built, e.g. by the engine)."""
+    if panels is None:
+        panels = {outcome: outcome_panel(context.data, outcome) for outcome in outcomes}
     return {outcome: estimate(panels[outcome], outcome, **options) for outcome in outcomes}, panels

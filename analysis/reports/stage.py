@@ -22,10 +22,12 @@ import pandas as pd
 
 from analysis import atomic, codec, provenance
 from analysis.config import Contract, load_contract
+from analysis.data.engine import evaluation_panels
 from analysis.effects.areas import area_inference
 from analysis.effects.balance import balance
 from analysis.effects.context import EvaluationContext, load_context
 from analysis.effects.estimates import EffectEstimate, estimate_all
+from analysis.effects.panels import OUTCOMES
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
 from analysis.effects.sensitivity import sensitivity_all
 from analysis.reports import disclosure
@@ -81,7 +83,11 @@ def prepare(
 
     contract = load_contract(config) if config else load_contract()
     context = load_context(data_dir, as_of, contract, quarterly_dir)
-    estimates, panels = estimate_all(context, bootstrap_reps=bootstrap_reps, seed=contract.seed)
+    # DuckDB builds the panels out of core from the Parquet register files (pandas for a CSV extract).
+    panels = evaluation_panels(context.extract, as_of, contract, OUTCOMES)
+    estimates, panels = estimate_all(
+        context, panels=panels, bootstrap_reps=bootstrap_reps, seed=contract.seed
+    )
     payments = protect(
         QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers),
         contract,
@@ -193,7 +199,7 @@ def write(
     del stored["contract"]
     # The cut extract and the unprotected payment tables stay out of the results folder:
     # the notebooks show the protected payments (``payments``) only.
-    stored["context"] = dataclasses.replace(report.context, data=None, quarterly=None)
+    stored["context"] = dataclasses.replace(report.context, data=None, quarterly=None, extract=None)
     data_kind = provenance.report_kind(quarterly_dir, as_of, data_dir)
     with atomic.atomic_folder(out) as folder:
         codec.dump({"report": stored, EXTRA: staged.extra, "as_of": as_of}, folder)
