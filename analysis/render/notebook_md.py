@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from analysis import catalogue
 from analysis.render.show import METADATA_KEY
 
 HIDDEN_TAGS = {"parameters", "injected-parameters", "remove-cell"}
@@ -53,6 +54,12 @@ class Converted:
     numbers: dict[str, int] = field(default_factory=dict)
     # (label, caption with number, function that made it) for the list of tables and figures
     items: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def caption_of(label: str | None, lang: str) -> str | None:
+    """The catalogue's caption for the table or figure ``label`` (``caption.<label>``), if any."""
+    key = f"caption.{label}"
+    return catalogue.t(key, lang) if label and catalogue.has(key) else None
 
 
 def _caption(kind: str, number: int, caption: str | None, lang: str) -> str:
@@ -103,7 +110,7 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
             data = output.get("data", {})
             label = meta.get("label") or options.get("label")
             if "image/svg+xml" in data or "image/png" in data:
-                caption = meta.get("caption") or options.get("fig-cap")
+                caption = meta.get("caption") or options.get("fig-cap") or caption_of(label, lang)
                 if "image/svg+xml" in data:
                     name = f"figure-{len(result.images) + 1}.svg"
                     svg = data["image/svg+xml"]
@@ -127,7 +134,7 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
             elif "text/markdown" in data:
                 markdown = data["text/markdown"]
                 is_table = meta.get("kind") == "table" or markdown.lstrip().startswith("|")
-                caption = meta.get("caption") or options.get("tbl-cap")
+                caption = meta.get("caption") or options.get("tbl-cap") or caption_of(label, lang)
                 if is_table and label and label.startswith("tbl-"):
                     counters["tbl"] += 1
                     result.numbers[label] = counters["tbl"]

@@ -330,16 +330,8 @@ def target_status(inputs, lang: str) -> pd.DataFrame:
 
 
 def caption(lang: str) -> str:
-    """The dashboard's caption."""
-    if lang == "da":
-        return (
-            "Overblik: udbetalt, investeret og samlet loft over tid med prognosen for de samlede "
-            "betalinger, og optjent beløb og status pr. betalingsmål"
-        )
-    return (
-        "Dashboard: paid, invested and the total cap over time with the forecast of total "
-        "payments, and the amount earned and status per payment target"
-    )
+    """The dashboard's caption (the catalogue's ``caption.fig-dashboard``)."""
+    return t("caption.fig-dashboard", lang)
 
 
 def alt_text(series: DashboardSeries, lang: str = "da") -> str:

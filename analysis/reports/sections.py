@@ -184,7 +184,7 @@ def payments(report: ev.EvaluationReport, lang: str) -> None:
         else "Payment statement: achievements × unit price = amount",
         label="tbl-statement",
         lang=lang,
-        decimals={t("col.achievements", lang): 2},
+        decimals={"achievements": 2},
         note=note,
         source=f"{VIEW}.statement_table",
     )
@@ -206,7 +206,7 @@ def payments(report: ev.EvaluationReport, lang: str) -> None:
             else "Adjustments: later data change settled amounts (the settlement stands)",
             label="tbl-adjustments",
             lang=lang,
-            decimals={view._p("achievements_change", lang): 2},
+            decimals={"achievements_change": 2},
             note=adjustment_note,
             source=f"{VIEW}.adjustments_table",
         )
