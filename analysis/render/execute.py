@@ -10,7 +10,8 @@ as papermill does. Set ``ANALYSIS_NOTEBOOK_KERNEL=1`` to run papermill with a
 kernel instead (the way JupyterLab runs the notebooks).
 
 Before either runs, the Markdown cells are put in the report's language (the
-``lang`` parameter is the Quarto profile) and their inline values are evaluated
+``lang`` parameter is a Quarto profile, and so is ``profile`` where a notebook
+serves several reports) and their inline values are evaluated
 where the cells stand (:mod:`analysis.render.inline`).
 
 papermill cannot run a percent ``.py`` file directly (papermill issue #365), so the
@@ -35,7 +36,12 @@ class NotebookFailed(RuntimeError):
     """A cell of a report notebook raised."""
 
 
-def to_ipynb(source: Path, profile: str | None = None) -> nbformat.NotebookNode:
+def profiles(parameters: dict) -> list[str]:
+    """The Quarto profiles a notebook runs with: its language, and its ``profile`` if given."""
+    return [p for p in (parameters.get("lang", "da"), parameters.get("profile")) if p]
+
+
+def to_ipynb(source: Path, profile=None) -> nbformat.NotebookNode:
     """Read a percent-format notebook and give it the python3 kernel.
 
     With ``profile`` (a report language), the Markdown cells are resolved to it and
@@ -90,7 +96,7 @@ def execute_in_process(
     from IPython.utils.capture import capture_output
 
     executed.parent.mkdir(parents=True, exist_ok=True)
-    notebook = to_ipynb(source, parameters.get("lang", "da"))
+    notebook = to_ipynb(source, profiles(parameters))
     injected = nbformat.v4.new_code_cell(
         "\n".join(f"{name} = {value!r}" for name, value in parameters.items()),
         metadata={"tags": ["injected-parameters"]},
@@ -152,7 +158,7 @@ def execute_in_kernel(
     """Execute ``source`` with papermill in a new python3 kernel."""
     executed.parent.mkdir(parents=True, exist_ok=True)
     unexecuted = executed.with_suffix(".input.ipynb")
-    nbformat.write(to_ipynb(source, parameters.get("lang", "da")), unexecuted)
+    nbformat.write(to_ipynb(source, profiles(parameters)), unexecuted)
     try:
         papermill.execute_notebook(
             str(unexecuted),

@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 
 INLINE = re.compile(r"`\{python\}\s+([^`]+?)\s*`")
-INCLUDE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.MULTILINE)
+INCLUDE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}[ \t]*$", re.MULTILINE)
 INLINE_MIME = "application/vnd.relationel.inline+json"
 VALUES_TAG = "inline-values"
 FENCE = re.compile(r"^(:{3,})\s*(.*?)\s*:*\s*$")
@@ -40,25 +40,31 @@ class MarkdownError(ValueError):
     """A Markdown cell the renderer cannot resolve (an unclosed div, a bad condition)."""
 
 
-def _shown(attributes: str, profile: str) -> bool | None:
-    """Whether a div with ``attributes`` is shown for ``profile``; None if it is no profile div."""
+def _active(profile) -> set[str]:
+    """The active profiles: one name, or several (the language and the report's variant)."""
+    return {profile} if isinstance(profile, str) else {p for p in profile if p}
+
+
+def _shown(attributes: str, active: set[str]) -> bool | None:
+    """Whether a div with ``attributes`` is shown for the ``active`` profiles; None if it is no profile div."""
     kind = PROFILE.search(attributes)
     conditions = CONDITION.findall(attributes)
     if kind is None or not conditions:
         return None
     shown = True
     for when, profiles in conditions:
-        listed = profile in [p.strip() for p in profiles.split(",")]
+        listed = bool(active & {p.strip() for p in profiles.split(",")})
         shown = shown and (listed if when == "when" else not listed)
     return shown if kind.group(1) == "visible" else not shown
 
 
-def select_language(markdown: str, profile: str) -> str:
-    """``markdown`` with the profile divs of ``profile`` opened up and the others dropped.
+def select_language(markdown: str, profile) -> str:
+    """``markdown`` with the divs of the active profile(s) opened up and the others dropped.
 
     Other fenced divs (``::: {.summary}``) are kept as they are, also inside a
     profile div.
     """
+    active = _active(profile)
     out: list[str] = []
     # One entry per open div: None for an ordinary div, else whether it is shown.
     stack: list[bool | None] = []
@@ -66,7 +72,7 @@ def select_language(markdown: str, profile: str) -> str:
         fence = FENCE.match(line)
         visible = all(s is not False for s in stack)
         if fence and fence.group(2):
-            shown = _shown(fence.group(2), profile)
+            shown = _shown(fence.group(2), active)
             stack.append(shown)
             if shown is None and visible:
                 out.append(line)
