@@ -212,3 +212,18 @@ def test_every_catalogue_entry_has_both_languages():
     for key, texts in catalogue.entries().items():
         assert set(texts) >= set(catalogue.LANGUAGES), key
         assert all(isinstance(texts[lang], str) and texts[lang] for lang in catalogue.LANGUAGES)
+
+
+def test_rendered_reports_have_no_unresolved_markdown():
+    from analysis.paths import REPORTS_DIR
+
+    rendered = sorted(REPORTS_DIR.glob("*/*.html"))
+    if not rendered:
+        pytest.skip("no rendered reports (run `make report`)")
+    for path in rendered:
+        text = path.read_text(encoding="utf-8")
+        for left in ("{python}", "content-visible", "{{&lt; include", "{{< include"):
+            assert left not in text, f"{path.name} shows {left!r}"
+    # Every evaluation report and both languages come from the same notebooks.
+    names = {p.name for p in rendered}
+    assert any(n.endswith(".da.html") for n in names) and any(n.endswith(".en.html") for n in names)

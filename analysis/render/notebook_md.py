@@ -173,21 +173,11 @@ def short_caption(caption: str) -> str:
 
 def items_markdown(items: list[tuple[str, str, str]], lang: str, notebook_name: str) -> str:
     """The appendix listing every numbered table and figure with the code that makes it."""
-    heading = "Tabeller og figurer" if lang == "da" else "Tables and figures"
-    intro = (
-        f"Alle tabeller og figurer dannes af notesbogen `{notebook_name}` med funktionerne nedenfor."
-        if lang == "da"
-        else f"Every table and figure is made by the notebook `{notebook_name}` with the functions below."
-    )
+    heading = catalogue.t("appendix.heading", lang)
+    intro = catalogue.t("appendix.intro", lang, notebook=notebook_name)
     rows = [
         f"| {short_caption(caption).replace('|', '/')} | `{maker or notebook_name}` |"
         for _, caption, maker in items
     ]
-    header = (
-        "| "
-        + ("Tabel/figur" if lang == "da" else "Table/figure")
-        + " | "
-        + ("Kode" if lang == "da" else "Code")
-        + " |"
-    )
+    header = f"| {catalogue.t('col.table_figure', lang)} | {catalogue.t('col.code', lang)} |"
     return "\n".join([f"# {heading} {{.unnumbered}}", "", intro, "", header, "|:---|:---|", *rows])
