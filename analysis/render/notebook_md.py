@@ -5,6 +5,8 @@ dropped, as are cells with ``#| include: false``. Figures and tables get numbers
 in order of appearance ("Figur 1", "Tabel 1"); ``@fig-x`` and ``@tbl-x`` in the
 prose become links carrying those numbers, so HTML and PDF number alike (pandoc's
 HTML writer numbers nothing by itself and pandoc-crossref is not on PyPI).
+A table's or figure's caption comes with its output, or from the catalogue by its
+label (``caption.<label>`` in ``analysis/catalogue.yaml``).
 """
 
 from __future__ import annotations
