@@ -37,7 +37,8 @@ LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := $(CONTRACT) config/synthetic.yaml
 # analysis/build.py (python -m analysis build) and analysis/lab.py run the rules, they feed no report.
 CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py -not -path analysis/build.py -not -path analysis/lab.py 2>/dev/null)
-RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null)
+# The renderer, and the words of the reports: the Markdown the notebooks include and the catalogue.
+RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null) $(wildcard notebooks/_*.md) analysis/catalogue.yaml
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet))
 
 .PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench clean lock browsers
