@@ -40,7 +40,8 @@ LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := $(CONTRACT) config/synthetic.yaml
 # analysis/build.py (python -m analysis build), analysis/lab.py and analysis/worker.py (runs the steps) feed no report.
 CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
-RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null)
+# The renderer, and the words of the reports: the Markdown the notebooks include and the catalogue.
+RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null) $(wildcard notebooks/_*.md) analysis/catalogue.yaml
 # Code that only presents results (the reports' tables, figures and texts): the synthetic
 # extract, the quarterly results and the evaluation stages do not depend on it, so a change
 # to a table or figure re-renders without re-estimating (analysis/build.py PRESENTATION).

@@ -79,12 +79,15 @@ def code_files(root: Path = ROOT) -> list[str]:
 
 
 def render_files(root: Path = ROOT) -> list[str]:
-    """The Makefile's RENDER_DEPS: every file under ``analysis/render``."""
-    return sorted(
+    """The Makefile's RENDER_DEPS: every file under ``analysis/render``, the Markdown the
+    notebooks include (``notebooks/_*.md``) and the catalogue of short strings."""
+    rendered = sorted(
         p.relative_to(root).as_posix()
         for p in (root / "analysis" / "render").rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     )
+    included = sorted(p.relative_to(root).as_posix() for p in (root / "notebooks").glob("_*.md"))
+    return sorted([*rendered, *included, "analysis/catalogue.yaml"])
 
 
 def environment_stamp() -> list[str]:

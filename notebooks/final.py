@@ -13,6 +13,7 @@
 # %% tags=["parameters"]
 as_of = "2028Q3"
 lang = "da"
+profile = "final"
 data_dir = "data/synthetic"
 quarterly_dir = "data/results/quarterly"
 stage_dir = "data/results/final/2028Q3"
@@ -21,181 +22,267 @@ results_path = "build/evaluation-numbers.json"
 bootstrap_reps = 499
 
 # %%
+# The final evaluation (profile "final") and the preliminary final evaluation
+# (profile "preliminary_final", params/preliminary_final.yaml), which shows the
+# sections that are not marked final-only. The prose is in the Markdown cells, each
+# language and report in a Quarto conditional div; captions and column headers come
+# from analysis/catalogue.yaml by each cell's label and the tables' column ids.
 from analysis.render import show
+from analysis.render.numbers import Format
+from analysis.reports import dashboard, sections, stage
 from analysis.reports import evaluation as ev
-from analysis.reports import sections, stage
+from analysis.reports import quarterly_view as view
+from analysis.reports.text import t
 
 # Everything below was computed once for both languages (`python -m analysis evaluate`).
 staged = stage.load(stage_dir, config)
 report, computed = staged.report, staged.extra
 contract, context, payments = report.contract, report.context, report.payments
 estimates, panels, results = report.estimates, report.panels, report.results
-da = lang == "da"
+fmt = Format(lang)
+s = sections.summary_values(report, lang)
+p = view.payment_values(payments, contract, lang)
+m = view.methods_values(contract, lang)
+em = sections.methods_values(report, lang)
+
+# %% [markdown]
+# {{< include _evaluation_summary.md >}}
 
 # %%
-sections.summary(report, lang)
-
-# %%
-sections.effects(report, lang, explain_twfe=True)
-sections.sensitivity(report, lang)
-
-# %%
-show.text(
-    "# "
-    + ("Robusthed og inferens på områdeniveau" if da else "Robustness and area-level inference")
-    + "\n\n"
-    + (
-        "@tbl-area-inference viser inferens på områdeniveau for hvert udfald, og @tbl-covariates viser estimaterne med baggrundsvariable. Metodeafsnittet forklarer, hvorfor randomiseringsinferensen afgør, om en effekt kaldes statistisk sikker."
-        if da
-        else "@tbl-area-inference shows area-level inference for every outcome, and @tbl-covariates the estimates with baseline covariates. The methods section explains why randomization inference decides whether an effect is called statistically reliable."
-    )
+#| label: fig-dashboard
+board = dashboard.from_quarterly(payments, contract, lang)
+show.figure(
+    dashboard.dashboard_figure(board, lang),
+    alt=dashboard.alt_text(board, lang),
+    source="analysis.reports.dashboard.dashboard_figure",
 )
+
+# %%
+#| label: tbl-key
+show.table(view.key_figures_table(payments, contract, lang), lang=lang)
+
+# %% [markdown]
+# {{< include _effects.md >}}
+
+# %%
+#| label: tbl-effects
+show.table(
+    ev.effects_table(estimates, payments, lang),
+    lang=lang,
+    decimals={"TWFE": 3, "Callaway–Sant'Anna": 3, "pre_trend_p": 3},
+)
+
+# %% [markdown]
+# `{python} ev.twfe_vs_cs_text(estimates, lang)`
+
+# %%
+#| label: fig-event-ladder
+sections.event_study(report, "ladder_step", lang)
+
+# %%
+#| label: fig-event-selfsupport
+sections.event_study(report, "self_supporting", lang)
+
+# %%
+#| label: fig-event-support
+sections.event_study(report, "support_level", lang)
+
+# %%
+#| label: fig-event-absence
+sections.event_study(report, "absence_rate", lang)
+
+# %% [markdown]
+# {{< include _sensitivity.md >}}
+
+# %%
+#| label: fig-sens-ladder
+sections.sensitivity(report, "ladder_step", lang)
+
+# %%
+#| label: fig-sens-selfsupport
+sections.sensitivity(report, "self_supporting", lang)
+
+# %%
+#| label: fig-sens-support
+sections.sensitivity(report, "support_level", lang)
+
+# %%
+#| label: fig-sens-absence
+sections.sensitivity(report, "absence_rate", lang)
+
+# %% [markdown]
+# ::: {.content-visible when-profile="final"}
+# ::: {.content-visible when-profile="da"}
+# # Robusthed og inferens på områdeniveau
+#
+# @tbl-area-inference viser inferens på områdeniveau for hvert udfald, og @tbl-covariates viser estimaterne med baggrundsvariable. Metodeafsnittet forklarer, hvorfor randomiseringsinferensen afgør, om en effekt kaldes statistisk sikker.
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Robustness and area-level inference
+#
+# @tbl-area-inference shows area-level inference for every outcome, and @tbl-covariates the estimates with baseline covariates. The methods section explains why randomization inference decides whether an effect is called statistically reliable.
+# :::
+# :::
 
 # %%
 #| label: tbl-area-inference
-area_table = ev.area_inference_table(estimates, report.areas, lang)
-show.table(
-    area_table,
-    caption=(
-        f"Inferens på områdeniveau for hvert udfald (randomisering over alle {area_table.attrs['assignments']} valg af områder)"
-        if da
-        else f"Area-level inference for every outcome (randomization over all {area_table.attrs['assignments']} choices of areas)"
-    ),
-    lang=lang,
-    decimals={c: 3 for c in area_table.columns[1:5]},
-)
+if profile == "final":
+    area_table = ev.area_inference_table(estimates, report.areas, lang)
+    show.table(
+        area_table,
+        caption=t("caption.tbl-area-inference", lang, assignments=area_table.attrs["assignments"]),
+        lang=lang,
+        decimals={c: 3 for c in area_table.columns[1:5]},
+    )
 
 # %%
 #| label: tbl-balance
-show.table(
-    computed["balance"][lang],
-    caption="Standardiserede forskelle ved baseline"
-    if da
-    else "Standardised differences at baseline",
-    lang=lang,
-    decimals={("Std. forskel" if da else "Std. difference"): 2},
-    source="analysis.reports.evaluation.balance_table",
-)
+if profile == "final":
+    show.table(
+        computed["balance"][lang],
+        lang=lang,
+        decimals={"std_difference": 2},
+        source="analysis.reports.evaluation.balance_table",
+    )
 
 # %%
 #| label: tbl-covariates
-covariates = ev.covariate_table(estimates, panels, lang, computed["doubly_robust"])
-show.table(
-    covariates,
-    caption=(
-        "Effekt uden og med baggrundsvariable (dobbelt robust: alder, køn, åbne sager ved visitation, enlig forsørger)"
-        if da
-        else "Effect without and with baseline covariates (doubly robust: age, sex, open cases at referral, single parent)"
-    ),
-    lang=lang,
-    decimals={c: 3 for c in covariates.columns if c not in covariates.columns[[0, 2, 4]]},
-)
+if profile == "final":
+    covariates = ev.covariate_table(estimates, panels, lang, computed["doubly_robust"])
+    show.table(
+        covariates,
+        lang=lang,
+        decimals={c: 3 for c in covariates.columns if c not in covariates.columns[[0, 2, 4]]},
+    )
 
 # %%
 #| label: tbl-robust
-robust, robust_numbers = ev.robustness_table(
-    panels["ladder_step"],
-    estimates["ladder_step"],
-    contract,
-    lang,
-    computed["not_yet"]["ladder_step"],
-)
-results.add_many("robustness.ladder_step", robust_numbers)
-show.table(
-    robust,
-    caption="Robusthed: alternative kontrolgrupper (trin på selvforsørgelsesstigen)"
-    if da
-    else "Robustness: alternative comparisons (self-sufficiency step)",
-    lang=lang,
-    decimals={("Estimat" if da else "Estimate"): 3},
-)
+if profile == "final":
+    robust, robust_numbers = ev.robustness_table(
+        panels["ladder_step"],
+        estimates["ladder_step"],
+        contract,
+        lang,
+        computed["not_yet"]["ladder_step"],
+    )
+    results.add_many("robustness.ladder_step", robust_numbers)
+    show.table(robust, lang=lang, decimals={"ev_estimate": 3})
 
-# %%
-show.text("# " + ("Heterogenitet" if da else "Heterogeneity"))
+# %% [markdown]
+# ::: {.content-visible when-profile="final"}
+# ::: {.content-visible when-profile="da"}
+# # Heterogenitet
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Heterogeneity
+# :::
+# :::
 
 # %%
 #| label: tbl-het-area
-show.table(
-    ev.heterogeneity_table(
-        panels["ladder_step"],
-        "ladder_step",
-        "area",
-        contract.area_names,
-        lang,
-        payments,
-        computed["subgroups"]["ladder_step"]["area"],
-    ),
-    caption=(
-        "Effekt på trin pr. boligområde" if da else "Effect on the ladder step by housing area"
-    ),
-    lang=lang,
-    decimals={"ATT": 3},
-)
+if profile == "final":
+    show.table(
+        ev.heterogeneity_table(
+            panels["ladder_step"],
+            "ladder_step",
+            "area",
+            contract.area_names,
+            lang,
+            payments,
+            computed["subgroups"]["ladder_step"]["area"],
+        ),
+        lang=lang,
+        decimals={"ATT": 3},
+    )
 
 # %%
 #| label: tbl-het-type
-from analysis.data.codes import HOUSEHOLD_TYPES
+if profile == "final":
+    show.table(
+        ev.heterogeneity_table(
+            panels["ladder_step"],
+            "ladder_step",
+            "household_type",
+            ev.household_type_names(lang),
+            lang,
+            payments,
+            computed["subgroups"]["ladder_step"]["household_type"],
+        ),
+        lang=lang,
+        decimals={"ATT": 3},
+    )
 
-show.table(
-    ev.heterogeneity_table(
-        panels["ladder_step"],
-        "ladder_step",
-        "household_type",
-        {k: v[1 if da else 0] for k, v in HOUSEHOLD_TYPES.items()},
-        lang,
-        payments,
-        computed["subgroups"]["ladder_step"]["household_type"],
-    ),
-    caption=(
-        "Effekt på trin pr. husstandstype" if da else "Effect on the ladder step by household type"
-    ),
-    lang=lang,
-    decimals={"ATT": 3},
-)
-
-# %%
-show.text("# " + ("Budgetøkonomi" if da else "Budget economics"))
+# %% [markdown]
+# ::: {.content-visible when-profile="final"}
+# ::: {.content-visible when-profile="da"}
+# # Budgetøkonomi
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Budget economics
+# :::
+# :::
 
 # %%
 #| label: tbl-budget
-budget, budget_numbers = ev.budget_table(estimates, contract, lang, payments)
-results.add_many("budget", budget_numbers)
-show.table(
-    budget,
-    caption="Offentlige besparelser af de estimerede effekter (SØM-stil)"
-    if da
-    else "Public-finance gains of the estimated effects (SØM style)",
-    lang=lang,
-)
-show.text(ev.budget_text(budget_numbers, contract, lang))
+if profile == "final":
+    budget, budget_numbers = ev.budget_table(estimates, contract, lang, payments)
+    results.add_many("budget", budget_numbers)
+    show.table(budget, lang=lang)
+
+# %% [markdown]
+# ::: {.content-visible when-profile="final"}
+# `{python} ev.budget_text(budget_numbers, contract, lang)`
+# :::
+#
+# {{< include _evaluation_payments.md >}}
 
 # %%
-sections.payments(report, lang)
+#| label: tbl-statement
+table, note = view.statement_table(payments, contract, lang)
+show.table(table, lang=lang, decimals={"achievements": 2}, note=note)
+
+# %%
+#| label: tbl-caps
+show.table(view.capped_table(payments, lang), caption=t("caption.tbl-caps-ledger", lang), lang=lang)
+
+# %%
+#| label: tbl-adjustments
+adjustments, note = view.adjustments_table(payments, contract, lang)
+if not adjustments.empty:
+    show.table(adjustments, lang=lang, decimals={"achievements_change": 2}, note=note)
+
+# %%
+#| label: tbl-investors
+show.table(
+    view.investors_table(payments, lang),
+    caption=t("caption.tbl-investors-position", lang),
+    lang=lang,
+)
+
+# %%
+#| label: tbl-forecast
+show.table(view.forecast_table(payments, contract, lang), lang=lang)
+
+# %% [markdown]
+# ::: {.content-visible when-profile="final"}
+# `{python} ev.truth_heading(context, lang)`
+# :::
 
 # %%
 #| label: tbl-truth
-if context.truth:
+if profile == "final" and context.truth:
     coverage = ev.truth_coverage(estimates, context.truth, lang)
-    show.text(
-        "## "
-        + (
-            "Kontrol mod den sande effekt (kun syntetiske data)"
-            if da
-            else "Check against the true effect (synthetic data only)"
-        )
-    )
-    show.table(
-        coverage,
-        caption="Dækker 95 %-intervallet generatorens sande effekt?"
-        if da
-        else "Does the 95% interval cover the generator's true effect?",
-        label="tbl-truth",
-        lang=lang,
-        decimals={c: 4 for c in coverage.columns[1:3]},
-    )
+    show.table(coverage, lang=lang, decimals={c: 4 for c in coverage.columns[1:3]})
+
+# %% [markdown]
+# {{< include _evaluation_methods.md >}}
 
 # %%
-sections.methods(report, lang)
+#| label: tbl-cashflows
+show.table(view.cash_flow_table(payments, lang), lang=lang)
 
 # %%
 results.write(results_path)

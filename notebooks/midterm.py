@@ -21,113 +21,164 @@ results_path = "build/evaluation-numbers.json"
 bootstrap_reps = 499
 
 # %%
+# The midterm evaluation. The prose is in the Markdown cells, each language in a
+# Quarto conditional div; the sections it shares with the final evaluation are
+# Markdown files included from this folder. Captions and column headers come from
+# analysis/catalogue.yaml by each cell's label and the tables' column ids.
 from analysis.render import show
+from analysis.render.numbers import Format
+from analysis.reports import dashboard, sections, stage
 from analysis.reports import evaluation as ev
 from analysis.reports import quarterly_view as view
-from analysis.reports import sections, stage
+from analysis.reports.text import t
 
 # Everything below was computed once for both languages (`python -m analysis evaluate`).
 staged = stage.load(stage_dir, config)
 report, computed = staged.report, staged.extra
-contract, context, payments = report.contract, report.context, report.payments
-estimates, panels, results = report.estimates, report.panels, report.results
-da = lang == "da"
-
-# %%
-sections.summary(report, lang)
-
-# %%
-show.text(
-    "# "
-    + ("Implementering og indskrivning" if da else "Implementation and enrolment")
-    + "\n\n"
-    + (
-        "@tbl-enrolment og @fig-enrolment viser indskrivningen mod målet."
-        if da
-        else "@tbl-enrolment and @fig-enrolment show enrolment against the target."
-    )
+contract, payments, estimates, results = (
+    report.contract,
+    report.payments,
+    report.estimates,
+    report.results,
 )
+fmt = Format(lang)
+s = sections.summary_values(report, lang)
+p = view.payment_values(payments, contract, lang)
+m = view.methods_values(contract, lang)
+em = sections.methods_values(report, lang)
+
+# %% [markdown]
+# {{< include _evaluation_summary.md >}}
+
+# %%
+#| label: fig-dashboard
+board = dashboard.from_quarterly(payments, contract, lang)
+show.figure(
+    dashboard.dashboard_figure(board, lang),
+    alt=dashboard.alt_text(board, lang),
+    source="analysis.reports.dashboard.dashboard_figure",
+)
+
+# %%
+#| label: tbl-key
+show.table(view.key_figures_table(payments, contract, lang), lang=lang)
+
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# # Implementering og indskrivning
+#
+# @tbl-enrolment og @fig-enrolment viser indskrivningen mod målet.
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Implementation and enrolment
+#
+# @tbl-enrolment and @fig-enrolment show enrolment against the target.
+# :::
 
 # %%
 #| label: tbl-enrolment
 table, note = view.enrolment_table(payments, contract, lang)
-show.table(
-    table,
-    caption="Indskrevne husstande og personer pr. kvartal"
-    if da
-    else "Enrolled households and persons by quarter",
-    lang=lang,
-    note=note,
-)
+show.table(table, lang=lang, note=note)
 
 # %%
 #| label: fig-enrolment
-show.figure(
-    view.enrolment_figure(payments, contract, lang),
-    caption="Indskrevne husstande mod målet" if da else "Enrolled households against the target",
-)
+show.figure(view.enrolment_figure(payments, contract, lang))
 
-# %%
-show.text(
-    "# "
-    + ("Balance ved baseline" if da else "Baseline balance")
-    + "\n\n"
-    + (
-        "@tbl-balance viser standardiserede forskelle mellem indsats- og kontrolgruppen før indskrivning. Der anvendes ingen matchning eller vægtning, så forskellene er de samme før og efter justering; forskellene er grunden til, at effekten måles som forskel-i-forskelle og ikke som en simpel sammenligning."
-        if da
-        else "@tbl-balance shows standardised differences between the intervention and comparison groups before enrolment. No matching or weighting is applied, so the differences before and after adjustment are the same; they are why the effect is measured by difference-in-differences rather than a plain comparison."
-    )
-)
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# # Balance ved baseline
+#
+# @tbl-balance viser standardiserede forskelle mellem indsats- og kontrolgruppen før indskrivning. Der anvendes ingen matchning eller vægtning, så forskellene er de samme før og efter justering; forskellene er grunden til, at effekten måles som forskel-i-forskelle og ikke som en simpel sammenligning.
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Baseline balance
+#
+# @tbl-balance shows standardised differences between the intervention and comparison groups before enrolment. No matching or weighting is applied, so the differences before and after adjustment are the same; they are why the effect is measured by difference-in-differences rather than a plain comparison.
+# :::
 
 # %%
 #| label: tbl-balance
 show.table(
     computed["balance"][lang],
-    caption="Standardiserede forskelle ved baseline"
-    if da
-    else "Standardised differences at baseline",
     lang=lang,
-    decimals={("Std. forskel" if da else "Std. difference"): 2},
+    decimals={"std_difference": 2},
     source="analysis.reports.evaluation.balance_table",
 )
 
-# %%
-show.text(
-    "## "
-    + (
-        "Udvikling i betalingsmålene pr. boligområde"
-        if da
-        else "Development of the payment targets by area"
-    )
-)
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# ## Udvikling i betalingsmålene pr. boligområde
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# ## Development of the payment targets by area
+# :::
 
 # %%
 #| label: tbl-targets
 table, note = view.targets_table(payments, contract, lang)
+show.table(table, lang=lang, note=note)
+
+# %% [markdown]
+# {{< include _effects.md >}}
+
+# %%
+#| label: tbl-effects
 show.table(
-    table,
-    caption="Betalingsmål: omfattede og opnåede resultater"
-    if da
-    else "Payment targets: eligible units and achievements",
+    ev.effects_table(estimates, payments, lang),
     lang=lang,
-    note=note,
+    decimals={"TWFE": 3, "Callaway–Sant'Anna": 3, "pre_trend_p": 3},
 )
 
 # %%
-sections.effects(report, lang)
-sections.sensitivity(report, lang)
+#| label: fig-event-ladder
+sections.event_study(report, "ladder_step", lang)
 
 # %%
-show.text(
-    "## "
-    + ("Foreløbige forbehold og styrke" if da else "Early caveats and power")
-    + "\n\n"
-    + (
-        "Effekterne er tidlige: mange husstande har kun været i indsatsen kort tid. @tbl-power viser den mindste effekt, der kan opdages med 80 % styrke, med husstandsklyngede standardfejl og med randomiseringsinferens på områdeniveau (se metodeafsnittet)."
-        if da
-        else "The effects are early: many households have been in the intervention only briefly. @tbl-power shows the minimum detectable effect at 80% power, with household-clustered standard errors and with area-level randomization inference (see the methods section)."
-    )
-)
+#| label: fig-event-selfsupport
+sections.event_study(report, "self_supporting", lang)
+
+# %%
+#| label: fig-event-support
+sections.event_study(report, "support_level", lang)
+
+# %%
+#| label: fig-event-absence
+sections.event_study(report, "absence_rate", lang)
+
+# %% [markdown]
+# {{< include _sensitivity.md >}}
+
+# %%
+#| label: fig-sens-ladder
+sections.sensitivity(report, "ladder_step", lang)
+
+# %%
+#| label: fig-sens-selfsupport
+sections.sensitivity(report, "self_supporting", lang)
+
+# %%
+#| label: fig-sens-support
+sections.sensitivity(report, "support_level", lang)
+
+# %%
+#| label: fig-sens-absence
+sections.sensitivity(report, "absence_rate", lang)
+
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# ## Foreløbige forbehold og styrke
+#
+# Effekterne er tidlige: mange husstande har kun været i indsatsen kort tid. @tbl-power viser den mindste effekt, der kan opdages med 80 % styrke, med husstandsklyngede standardfejl og med randomiseringsinferens på områdeniveau (se metodeafsnittet).
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# ## Early caveats and power
+#
+# The effects are early: many households have been in the intervention only briefly. @tbl-power shows the minimum detectable effect at 80% power, with household-clustered standard errors and with area-level randomization inference (see the methods section).
+# :::
 
 # %%
 #| label: tbl-power
@@ -138,18 +189,44 @@ power = ev.power_table(
     lang,
     report.areas,
 )
+show.table(power, lang=lang, decimals={c: 3 for c in power.columns[1:]})
+
+# %% [markdown]
+# {{< include _evaluation_payments.md >}}
+
+# %%
+#| label: tbl-statement
+table, note = view.statement_table(payments, contract, lang)
+show.table(table, lang=lang, decimals={"achievements": 2}, note=note)
+
+# %%
+#| label: tbl-caps
+show.table(view.capped_table(payments, lang), caption=t("caption.tbl-caps-ledger", lang), lang=lang)
+
+# %%
+#| label: tbl-adjustments
+adjustments, note = view.adjustments_table(payments, contract, lang)
+if not adjustments.empty:
+    show.table(adjustments, lang=lang, decimals={"achievements_change": 2}, note=note)
+
+# %%
+#| label: tbl-investors
 show.table(
-    power,
-    caption="Mindste påviselige effekt (MDE)" if da else "Minimum detectable effect (MDE)",
+    view.investors_table(payments, lang),
+    caption=t("caption.tbl-investors-position", lang),
     lang=lang,
-    decimals={c: 3 for c in power.columns[1:]},
 )
 
 # %%
-sections.payments(report, lang)
+#| label: tbl-forecast
+show.table(view.forecast_table(payments, contract, lang), lang=lang)
+
+# %% [markdown]
+# {{< include _evaluation_methods.md >}}
 
 # %%
-sections.methods(report, lang)
+#| label: tbl-cashflows
+show.table(view.cash_flow_table(payments, lang), lang=lang)
 
 # %%
 results.write(results_path)

@@ -19,209 +19,188 @@ config = "config/contract.yaml"
 results_path = "build/quarterly-numbers.json"
 
 # %%
+# The prose is in the Markdown cells, each language in a Quarto conditional div
+# (when-profile="da"/"en"); captions and column headers come from
+# analysis/catalogue.yaml by each cell's label and the tables' column ids.
 from analysis.config import load_contract
 from analysis.render import show
+from analysis.render.numbers import Format
 from analysis.reports import dashboard
 from analysis.reports import quarterly_view as view
 from analysis.reports.results import ReportResults
-from analysis.reports.text import t
 
 contract = load_contract(config)
 inputs = view.load(quarterly_dir, as_of, contract)
 results = ReportResults()
 results.set_inputs(inputs.key["inputs"])
 view.record_key_numbers(results, inputs, contract)
+fmt = Format(lang)
+s = view.summary_values(inputs, contract, lang)
+p = view.payment_values(inputs, contract, lang)
+m = view.methods_values(contract, lang)
 
-# %%
-show.text(
-    f"# {t('h.summary', lang)}\n\n::: {{.summary}}\n{view.summary(inputs, contract, lang)}\n:::"
-)
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# # Sammenfatning
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Summary
+# :::
+#
+# ::: {.summary}
+# {{< include _summary.md >}}
+# :::
 
 # %%
 #| label: fig-dashboard
 board = dashboard.from_quarterly(inputs, contract, lang)
-show.figure(
-    dashboard.dashboard_figure(board, lang),
-    caption=dashboard.caption(lang),
-    alt=dashboard.alt_text(board, lang),
-)
+show.figure(dashboard.dashboard_figure(board, lang), alt=dashboard.alt_text(board, lang))
 
 # %%
 #| label: tbl-key
-show.table(
-    view.key_figures_table(inputs, contract, lang),
-    caption="Nøgletal" if lang == "da" else "Key figures",
-    lang=lang,
-)
+show.table(view.key_figures_table(inputs, contract, lang), lang=lang)
 
-# %%
-show.text(
-    f"# {t('h.enrolment', lang)}\n\n"
-    + (
-        "Indskrivningen pr. kvartal fremgår af @tbl-enrolment og @fig-enrolment."
-        if lang == "da"
-        else "Enrolment by quarter is shown in @tbl-enrolment and @fig-enrolment."
-    )
-)
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# # Indskrivning
+#
+# Indskrivningen pr. kvartal fremgår af @tbl-enrolment og @fig-enrolment.
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Enrolment
+#
+# Enrolment by quarter is shown in @tbl-enrolment and @fig-enrolment.
+# :::
 
 # %%
 #| label: tbl-enrolment
 table, note = view.enrolment_table(inputs, contract, lang)
-show.table(
-    table,
-    caption="Indskrevne husstande og personer pr. kvartal"
-    if lang == "da"
-    else "Enrolled households and persons by quarter",
-    lang=lang,
-    note=note,
-)
+show.table(table, lang=lang, note=note)
 
 # %%
 #| label: fig-enrolment
-show.figure(
-    view.enrolment_figure(inputs, contract, lang),
-    caption="Indskrevne husstande mod målet"
-    if lang == "da"
-    else "Enrolled households against the target",
-)
+show.figure(view.enrolment_figure(inputs, contract, lang))
 
-# %%
-show.text(f"# {t('h.completeness', lang)}")
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# # Datakomplethed
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Data completeness
+# :::
 
 # %%
 #| label: tbl-completeness
 table, note = view.completeness_table(inputs, contract, lang)
-show.table(
-    table,
-    caption="Data modtaget pr. kilde i seneste kvartal"
-    if lang == "da"
-    else "Data received per source in the latest quarter",
-    lang=lang,
-    note=note,
-)
+show.table(table, lang=lang, note=note)
 
-# %%
-show.text(
-    f"# {t('h.targets', lang)}\n\n"
-    + (
-        "@tbl-targets viser de fem betalingsmål pr. boligområde; @fig-targets viser udviklingen."
-        if lang == "da"
-        else "@tbl-targets shows the payment targets by area; @fig-targets shows their development."
-    )
-)
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# # Betalingsmål
+#
+# @tbl-targets viser de fem betalingsmål pr. boligområde; @fig-targets viser udviklingen.
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Payment targets
+#
+# @tbl-targets shows the payment targets by area; @fig-targets shows their development.
+# :::
 
 # %%
 #| label: tbl-targets
 table, note = view.targets_table(inputs, contract, lang)
-show.table(
-    table,
-    caption="Betalingsmål: omfattede og opnåede resultater"
-    if lang == "da"
-    else "Payment targets: eligible units and achievements",
-    lang=lang,
-    note=note,
-)
+show.table(table, lang=lang, note=note)
 
 # %%
 #| label: fig-targets
-show.figure(
-    view.targets_figure(inputs, lang),
-    caption="Opnåede resultater over tid (punkter skjult af hensyn til diskretion er udeladt)"
-    if lang == "da"
-    else "Achievements over time (points hidden for confidentiality are left out)",
-)
+show.figure(view.targets_figure(inputs, lang))
+
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# ## Skolefravær: forskel-i-forskelle
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# ## School absence: difference-in-differences
+# :::
 
 # %%
-show.text(f"## {t('h.absence', lang)}")
+#| label: tbl-absence
 absence = view.absence_table(inputs, lang)
 if not absence.empty:
-    show.table(
-        absence,
-        caption="Ændring i skolefravær (procentpoint) mod kontrolgruppen"
-        if lang == "da"
-        else "Change in school absence (percentage points) against the comparison group",
-        label="tbl-absence",
-        lang=lang,
-        decimals={t("col.estimate", lang): 2},
-    )
+    show.table(absence, lang=lang, decimals={"estimate": 2})
 
-# %%
-show.text(f"# {t('h.payments', lang)}\n\n{view.payment_prose(inputs, contract, lang)}")
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# # Resultatbetalinger
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Outcome payments
+# :::
+#
+# {{< include _payments.md >}}
 
 # %%
 #| label: tbl-statement
 table, note = view.statement_table(inputs, contract, lang)
-show.table(
-    table,
-    caption="Betalingsopgørelse: opnåede resultater × enhedspris = beløb"
-    if lang == "da"
-    else "Payment statement: achievements × unit price = amount",
-    lang=lang,
-    decimals={t("col.achievements", lang): 2},
-    note=note,
-)
+show.table(table, lang=lang, decimals={"achievements": 2}, note=note)
 
 # %%
+#| label: tbl-caps
 if len(inputs.tables["payments_capped"]):
-    show.table(
-        view.capped_table(inputs, lang),
-        caption="Opgjorte beløb mod lofterne" if lang == "da" else "Amounts due against the caps",
-        label="tbl-caps",
-        lang=lang,
-    )
+    show.table(view.capped_table(inputs, lang), lang=lang)
 
 # %%
+#| label: tbl-adjustments
 adjustments, note = view.adjustments_table(inputs, contract, lang)
 if not adjustments.empty:
-    show.table(
-        adjustments,
-        caption="Reguleringer: senere data ændrer afregnede beløb (afregningen står fast)"
-        if lang == "da"
-        else "Adjustments: later data change settled amounts (the settlement stands)",
-        label="tbl-adjustments",
-        lang=lang,
-        decimals={view._p("achievements_change", lang): 2},
-        note=note,
-    )
+    show.table(adjustments, lang=lang, decimals={"achievements_change": 2}, note=note)
 
-# %%
-show.text(f"## {t('h.investors', lang)}")
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# ## Investorernes position
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# ## The investors' position
+# :::
 
 # %%
 #| label: tbl-investors
-show.table(
-    view.investors_table(inputs, lang),
-    caption="Investorernes investering, tilbagebetaling til dato og forventet tilbagebetaling"
-    if lang == "da"
-    else "The investors' investment, repayments to date and projected repayment",
-    lang=lang,
-)
+show.table(view.investors_table(inputs, lang), lang=lang)
 
-# %%
-show.text(f"## {t('h.forecast', lang)}")
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# ## Prognose
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# ## Forecast
+# :::
 
 # %%
 #| label: tbl-forecast
-show.table(
-    view.forecast_table(inputs, contract, lang),
-    caption="Prognose for samlede resultatbetalinger (90 %-interval)"
-    if lang == "da"
-    else "Forecast of total outcome payments (90% interval)",
-    lang=lang,
-)
+show.table(view.forecast_table(inputs, contract, lang), lang=lang)
 
-# %%
-show.text(f"# {t('h.methods', lang)}\n\n{view.methods_text(contract, lang)}")
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# # Metode og definitioner
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Methods and definitions
+# :::
+#
+# {{< include _methods.md >}}
 
 # %%
 #| label: tbl-cashflows
-show.table(
-    view.cash_flow_table(inputs, lang),
-    caption="Investorernes pengestrømme bag den interne rente"
-    if lang == "da"
-    else "The investors' cash flows behind the internal rate of return",
-    lang=lang,
-)
+show.table(view.cash_flow_table(inputs, lang), lang=lang)
 
 # %%
 results.write(results_path)

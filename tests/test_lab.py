@@ -29,9 +29,7 @@ NOTEBOOKS = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.py"))
 
 
 def test_there_are_report_notebooks():
-    assert {"quarterly_report.py", "midterm.py", "preliminary_final.py", "final.py"} <= set(
-        NOTEBOOKS
-    )
+    assert {"quarterly_report.py", "midterm.py", "final.py"} <= set(NOTEBOOKS)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

@@ -316,7 +316,7 @@ def test_small_adjustment_is_hidden_with_its_sums(extract, contract):
     assert inputs.is_hidden(disclosure.adjustment_key("units", second.report, corrects))
     assert inputs.is_hidden(disclosure.adjustment_key("amount", second.report, corrects))
     table = capped_table(inputs, "en")
-    shown = table.set_index("Result report").loc[second.report, "Adjustments (DKK)"]
+    shown = table.set_index("report").loc[second.report, "adjustments"]
     assert shown == SUPPRESSED
 
 

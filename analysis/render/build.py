@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from analysis import atomic, provenance
+from analysis.catalogue import t
 from analysis.config import Contract
 from analysis.paths import BUILD_DIR, CONTRACT_FILE, REPORTS_DIR, ROOT
 from analysis.render import colophon, execute, glossary, notebook_md, pandoc
@@ -60,23 +61,16 @@ def _title_metadata(
     synthetic: bool,
     commit: str,
 ) -> dict:
-    da = lang == "da"
     period = numbers_format.quarter(as_of, lang)
     # Two dates with different meanings: what the numbers describe, and when the file was made.
     facts = {
-        ("Program" if da else "Programme"): contract.programme.name,
-        ("Kommune" if da else "Municipality"): contract.programme.municipality,
-        ("Opgjort pr." if da else "As of"): (
-            f"{period} (tallene bygger på de data, der fandtes ved kvartalets udgang)"
-            if da
-            else f"{period} (the numbers use the data that existed at the end of the quarter)"
+        t("title.programme", lang): contract.programme.name,
+        t("title.municipality", lang): contract.programme.municipality,
+        t("title.as_of", lang): t("title.as_of_value", lang, period=period),
+        t("title.produced", lang): t(
+            "title.produced_value", lang, date=rendered.date().isoformat()
         ),
-        ("Dannet" if da else "Produced"): (
-            f"{rendered.date().isoformat()} (den dag, filen blev dannet; samme data giver samme tal)"
-            if da
-            else f"{rendered.date().isoformat()} (the day this file was made; the same data give the same numbers)"
-        ),
-        ("Version" if da else "Version"): commit[:12],
+        t("title.version", lang): commit[:12],
     }
     disclaimer = DISCLAIMER[lang].format(min=contract.disclosure.min_persons)
     if synthetic:
@@ -86,11 +80,11 @@ def _title_metadata(
         "title": title,
         "subtitle": period
         if kind.name == "quarterly"
-        else (f"Opgjort pr. {period}" if da else f"As of {period}"),
+        else t("title.subtitle_as_of", lang, period=period),
         "programme": contract.programme.name,
         "running-header": contract.programme.name,
         "lang": lang,
-        "toc-title": "Indhold" if da else "Contents",
+        "toc-title": t("title.contents", lang),
         "facts": [{"key": k, "value": v} for k, v in facts.items()],
         "disclaimer": disclaimer,
         "pagetitle": f"{title}, {period}",

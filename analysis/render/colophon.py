@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pypandoc
 
+from analysis.catalogue import t
 from analysis.paths import ROOT
 
 PACKAGES = (
@@ -76,36 +77,25 @@ def markdown(
     rendered: datetime,
 ) -> str:
     """The colophon section as Markdown."""
-    da = lang == "da"
     lines = [
-        "# " + ("Kolofon" if da else "Colophon") + " {.unnumbered}",
+        f"# {t('colophon.heading', lang)} {{.unnumbered}}",
         "",
         "::: {.colophon}",
-        (
-            "Rapporten er beregnet og dannet automatisk ud fra koden og data nedenfor. "
-            "Samme kode og data giver de samme tal."
-            if da
-            else "This report was computed and rendered automatically from the code and data below. "
-            "The same code and data give the same numbers."
-        ),
+        t("colophon.intro", lang),
         "",
-        f"- **{'Git-commit' if da else 'Git commit'}:** `{commit}`",
+        f"- **{t('colophon.commit', lang)}:** `{commit}`",
         # The day the file was made, not the period the numbers describe (that is "as of").
-        (
-            f"- **Dannet:** {rendered.isoformat()} (den dag, filen blev dannet; tallene beskriver perioden til og med kvartalet, rapporten er opgjort pr.)"
-            if da
-            else f"- **Produced:** {rendered.isoformat()} (the day this file was made; the numbers describe the period up to the quarter the report is as of)"
-        ),
+        t("colophon.produced", lang, rendered=rendered.isoformat()),
         "",
-        "| " + ("Parameter" if da else "Parameter") + " | " + ("Værdi" if da else "Value") + " |",
+        f"| {t('col.parameter', lang)} | {t('col.value', lang)} |",
         "|:---|:---|",
         *[f"| {key} | `{value}` |" for key, value in sorted(parameters.items())],
         "",
-        "| " + ("Datafil" if da else "Data file") + " | SHA-256 |",
+        f"| {t('col.data_file', lang)} | SHA-256 |",
         "|:---|:---|",
         *[f"| {name} | `{digest[:16]}…` |" for name, digest in sorted(checksums.items())],
         "",
-        "| " + ("Program" if da else "Software") + " | Version |",
+        f"| {t('col.software', lang)} | Version |",
         "|:---|:---|",
         *[f"| {name} | {version} |" for name, version in versions.items()],
         ":::",

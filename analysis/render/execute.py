@@ -9,6 +9,11 @@ parameters in a cell tagged ``injected-parameters`` after the ``parameters`` cel
 as papermill does. Set ``ANALYSIS_NOTEBOOK_KERNEL=1`` to run papermill with a
 kernel instead (the way JupyterLab runs the notebooks).
 
+Before either runs, the Markdown cells are put in the report's language (the
+``lang`` parameter is a Quarto profile, and so is ``profile`` where a notebook
+serves several reports) and their inline values are evaluated
+where the cells stand (:mod:`analysis.render.inline`).
+
 papermill cannot run a percent ``.py`` file directly (papermill issue #365), so the
 notebook is converted to ``.ipynb`` with a python3 kernel first. A failing cell
 stops the build with the notebook, the cell and the traceback; the executed
@@ -24,14 +29,27 @@ import jupytext
 import nbformat
 import papermill
 
+from analysis.render import inline
+
 
 class NotebookFailed(RuntimeError):
     """A cell of a report notebook raised."""
 
 
-def to_ipynb(source: Path) -> nbformat.NotebookNode:
-    """Read a percent-format notebook and give it the python3 kernel."""
+def profiles(parameters: dict) -> list[str]:
+    """The Quarto profiles a notebook runs with: its language, and its ``profile`` if given."""
+    return [p for p in (parameters.get("lang", "da"), parameters.get("profile")) if p]
+
+
+def to_ipynb(source: Path, profile=None) -> nbformat.NotebookNode:
+    """Read a percent-format notebook and give it the python3 kernel.
+
+    With ``profile`` (a report language), the Markdown cells are resolved to it and
+    get their cells of inline values (:func:`analysis.render.inline.prepare`).
+    """
     notebook = jupytext.read(source, fmt="py:percent")
+    if profile is not None:
+        inline.prepare(notebook, profile, Path(source).parent)
     notebook.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -78,7 +96,7 @@ def execute_in_process(
     from IPython.utils.capture import capture_output
 
     executed.parent.mkdir(parents=True, exist_ok=True)
-    notebook = to_ipynb(source)
+    notebook = to_ipynb(source, profiles(parameters))
     injected = nbformat.v4.new_code_cell(
         "\n".join(f"{name} = {value!r}" for name, value in parameters.items()),
         metadata={"tags": ["injected-parameters"]},
@@ -130,7 +148,7 @@ def execute_in_process(
     finally:
         os.chdir(before)
         shell.reset(new_session=False)
-    nbformat.write(notebook, executed)
+    nbformat.write(inline.resolve(notebook), executed)
     return nbformat.read(executed, as_version=4)
 
 
@@ -140,7 +158,7 @@ def execute_in_kernel(
     """Execute ``source`` with papermill in a new python3 kernel."""
     executed.parent.mkdir(parents=True, exist_ok=True)
     unexecuted = executed.with_suffix(".input.ipynb")
-    nbformat.write(to_ipynb(source), unexecuted)
+    nbformat.write(to_ipynb(source, profiles(parameters)), unexecuted)
     try:
         papermill.execute_notebook(
             str(unexecuted),
@@ -158,4 +176,6 @@ def execute_in_kernel(
         ) from None
     finally:
         unexecuted.unlink(missing_ok=True)
-    return nbformat.read(executed, as_version=4)
+    notebook = inline.resolve(nbformat.read(executed, as_version=4))
+    nbformat.write(notebook, executed)
+    return notebook

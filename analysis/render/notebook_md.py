@@ -5,6 +5,8 @@ dropped, as are cells with ``#| include: false``. Figures and tables get numbers
 in order of appearance ("Figur 1", "Tabel 1"); ``@fig-x`` and ``@tbl-x`` in the
 prose become links carrying those numbers, so HTML and PDF number alike (pandoc's
 HTML writer numbers nothing by itself and pandoc-crossref is not on PyPI).
+A table's or figure's caption comes with its output, or from the catalogue by its
+label (``caption.<label>`` in ``analysis/catalogue.yaml``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from analysis import catalogue
 from analysis.render.show import METADATA_KEY
 
 HIDDEN_TAGS = {"parameters", "injected-parameters", "remove-cell"}
@@ -53,6 +56,12 @@ class Converted:
     numbers: dict[str, int] = field(default_factory=dict)
     # (label, caption with number, function that made it) for the list of tables and figures
     items: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def caption_of(label: str | None, lang: str) -> str | None:
+    """The catalogue's caption for the table or figure ``label`` (``caption.<label>``), if any."""
+    key = f"caption.{label}"
+    return catalogue.t(key, lang) if label and catalogue.has(key) else None
 
 
 def _caption(kind: str, number: int, caption: str | None, lang: str) -> str:
@@ -103,7 +112,7 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
             data = output.get("data", {})
             label = meta.get("label") or options.get("label")
             if "image/svg+xml" in data or "image/png" in data:
-                caption = meta.get("caption") or options.get("fig-cap")
+                caption = meta.get("caption") or options.get("fig-cap") or caption_of(label, lang)
                 if "image/svg+xml" in data:
                     name = f"figure-{len(result.images) + 1}.svg"
                     svg = data["image/svg+xml"]
@@ -127,7 +136,7 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
             elif "text/markdown" in data:
                 markdown = data["text/markdown"]
                 is_table = meta.get("kind") == "table" or markdown.lstrip().startswith("|")
-                caption = meta.get("caption") or options.get("tbl-cap")
+                caption = meta.get("caption") or options.get("tbl-cap") or caption_of(label, lang)
                 if is_table and label and label.startswith("tbl-"):
                     counters["tbl"] += 1
                     result.numbers[label] = counters["tbl"]
@@ -166,21 +175,11 @@ def short_caption(caption: str) -> str:
 
 def items_markdown(items: list[tuple[str, str, str]], lang: str, notebook_name: str) -> str:
     """The appendix listing every numbered table and figure with the code that makes it."""
-    heading = "Tabeller og figurer" if lang == "da" else "Tables and figures"
-    intro = (
-        f"Alle tabeller og figurer dannes af notesbogen `{notebook_name}` med funktionerne nedenfor."
-        if lang == "da"
-        else f"Every table and figure is made by the notebook `{notebook_name}` with the functions below."
-    )
+    heading = catalogue.t("appendix.heading", lang)
+    intro = catalogue.t("appendix.intro", lang, notebook=notebook_name)
     rows = [
         f"| {short_caption(caption).replace('|', '/')} | `{maker or notebook_name}` |"
         for _, caption, maker in items
     ]
-    header = (
-        "| "
-        + ("Tabel/figur" if lang == "da" else "Table/figure")
-        + " | "
-        + ("Kode" if lang == "da" else "Code")
-        + " |"
-    )
+    header = f"| {catalogue.t('col.table_figure', lang)} | {catalogue.t('col.code', lang)} |"
     return "\n".join([f"# {heading} {{.unnumbered}}", "", intro, "", header, "|:---|:---|", *rows])

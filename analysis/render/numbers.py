@@ -1,10 +1,17 @@
-"""Number formatting for report text and tables, Danish (``1.234,5``) or English."""
+"""Number formatting for report text and tables, Danish (``1.234,5``) or English.
+
+Separators come from babel's locale data (CLDR). A report's Markdown formats its
+inline values with :class:`Format`, the same functions bound to the report's language.
+"""
 
 from __future__ import annotations
 
+import decimal
 import math
+from dataclasses import dataclass
 
-SEPARATORS = {"da": (".", ","), "en": (",", ".")}
+from babel.numbers import format_decimal
+
 MINUS = "\u2212"
 
 
@@ -12,12 +19,13 @@ def number(value, decimals: int = 0, lang: str = "da") -> str:
     """Format a number with thousands separators and a decimal mark for ``lang``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    thousands, decimal = SEPARATORS[lang]
-    text = f"{float(value):,.{decimals}f}"
-    text = text.replace(",", "\x00").replace(".", decimal).replace("\x00", thousands)
+    # The float's exact binary value, rounded half to even: the digits Python's own
+    # formatting gives (babel would round the shortest decimal repr instead).
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    text = format_decimal(decimal.Decimal(float(value)), format=pattern, locale=lang)
     if text.startswith("-"):
         # A rounded zero has no sign; other negatives get a true minus sign (U+2212).
-        zero = float(text[1:].replace(thousands, "").replace(decimal, ".")) == 0
+        zero = not any(c in "123456789" for c in text)
         text = text[1:] if zero else MINUS + text[1:]
     return text
 
@@ -56,3 +64,25 @@ def plural(count, singular: str, plural_form: str, lang: str = "en", decimals: i
     """A count with its noun in the right number (``1 point``, ``2 points``), never ``point(s)``."""
     noun = singular if float(count) == 1 else plural_form
     return f"{number(count, decimals, lang)} {noun}"
+
+
+@dataclass(frozen=True)
+class Format:
+    """The formatting functions bound to one report language: ``fmt.dkk(x)`` in a notebook."""
+
+    lang: str
+
+    def number(self, value, decimals: int = 0) -> str:
+        return number(value, decimals, self.lang)
+
+    def percent(self, value, decimals: int = 1) -> str:
+        return percent(value, decimals, self.lang)
+
+    def dkk(self, value) -> str:
+        return dkk(value, self.lang)
+
+    def quarter(self, label: str) -> str:
+        return quarter(label, self.lang)
+
+    def interval(self, low, high, decimals: int = 2) -> str:
+        return interval(low, high, decimals, self.lang)

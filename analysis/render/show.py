@@ -16,6 +16,7 @@ import re
 import pandas as pd
 from IPython.display import SVG, Markdown, display
 
+from analysis import catalogue
 from analysis.render import numbers
 
 METADATA_KEY = "relationel"
@@ -88,7 +89,14 @@ def table(
     note: str | None = None,
     source: str | None = None,
 ) -> None:
-    """Show a table; ``label`` must start with ``tbl-`` to be numbered and referenced."""
+    """Show a table; ``label`` must start with ``tbl-`` to be numbered and referenced.
+
+    Columns named by a catalogue id (``quarter`` for ``col.quarter``) get their
+    header in ``lang`` here, and ``decimals`` is keyed by the same ids: the table
+    builders, the tests and the disclosure model never see a display string.
+    """
+    frame = frame.rename(columns=lambda c: catalogue.column(c, lang))
+    decimals = {catalogue.column(c, lang): n for c, n in (decimals or {}).items()}
     markdown = table_markdown(frame, lang, decimals)
     if note:
         markdown += f"\n\n::: {{.table-note}}\n{note}\n:::"

@@ -330,47 +330,36 @@ def target_status(inputs, lang: str) -> pd.DataFrame:
 
 
 def caption(lang: str) -> str:
-    """The dashboard's caption."""
-    if lang == "da":
-        return (
-            "Overblik: udbetalt, investeret og samlet loft over tid med prognosen for de samlede "
-            "betalinger, og optjent beløb og status pr. betalingsmål"
-        )
-    return (
-        "Dashboard: paid, invested and the total cap over time with the forecast of total "
-        "payments, and the amount earned and status per payment target"
-    )
+    """The dashboard's caption (the catalogue's ``caption.fig-dashboard``)."""
+    return t("caption.fig-dashboard", lang)
 
 
 def alt_text(series: DashboardSeries, lang: str = "da") -> str:
     """The dashboard in words, for readers who cannot see it (only numbers the figure shows)."""
-    da = lang == "da"
     paid = float(series.paid.iloc[-1]) if len(series.paid) else 0.0
     now = quarters.to_index(series.as_of)
     invested_now = series.invested[[quarters.to_index(q) <= now for q in series.invested.index]]
     invested = float(invested_now.iloc[-1]) if len(invested_now) else 0.0
     parts = [
-        (
-            f"Pr. {numbers.quarter(series.as_of, lang)} er {numbers.dkk(paid, lang)} udbetalt, "
-            f"{numbers.dkk(invested, lang)} investeret; samlet loft {numbers.dkk(series.cap, lang)}"
-        )
-        if da
-        else (
-            f"As of {numbers.quarter(series.as_of, lang)}, {numbers.dkk(paid, lang)} paid and "
-            f"{numbers.dkk(invested, lang)} invested; total cap {numbers.dkk(series.cap, lang)}"
+        t(
+            "alt.dashboard_money",
+            lang,
+            quarter=numbers.quarter(series.as_of, lang),
+            paid=numbers.dkk(paid, lang),
+            invested=numbers.dkk(invested, lang),
+            cap=numbers.dkk(series.cap, lang),
         )
     ]
     if len(series.forecast):
         end = series.forecast.sort_values("quarter").iloc[-1]
         parts.append(
-            (
-                f"prognose for de samlede betalinger {numbers.dkk(end['median'], lang)} "
-                f"({numbers.dkk(end['low'], lang)} til {numbers.dkk(end['high'], lang)}) i {numbers.quarter(end['quarter'], lang)}"
-            )
-            if da
-            else (
-                f"forecast of total payments {numbers.dkk(end['median'], lang)} "
-                f"({numbers.dkk(end['low'], lang)} to {numbers.dkk(end['high'], lang)}) in {numbers.quarter(end['quarter'], lang)}"
+            t(
+                "alt.dashboard_forecast",
+                lang,
+                median=numbers.dkk(end["median"], lang),
+                low=numbers.dkk(end["low"], lang),
+                high=numbers.dkk(end["high"], lang),
+                quarter=numbers.quarter(end["quarter"], lang),
             )
         )
     targets = []
@@ -379,6 +368,6 @@ def alt_text(series: DashboardSeries, lang: str = "da") -> str:
         if row.status == "earning":
             status += f" ({numbers.dkk(row.amount, lang)})"
         targets.append(f"{row.target}: {status}")
-    parts.append(("Betalingsmål: " if da else "Payment targets: ") + "; ".join(targets))
+    parts.append(t("alt.dashboard_targets", lang, targets="; ".join(targets)))
     sentences = [p[0].upper() + p[1:] for p in parts]
     return " ".join(p if p.endswith(".") else p + "." for p in sentences)

@@ -38,6 +38,7 @@ from analysis.effects.sensitivity import (
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports import disclosure
 from analysis.reports.stage import EvaluationReport, prepare, record_effects
+from analysis.reports.text import t
 
 # The estimation names are part of this module's namespace because the notebooks and
 # sections reach them through it (``ev.estimate``, ``ev.EffectEstimate``, ``ev.prepare``).
@@ -89,17 +90,13 @@ def effects_table(estimates: dict[str, EffectEstimate], payments, lang: str) -> 
     for outcome, est in estimates.items():
         rows.append(
             {
-                ("Udfald" if lang == "da" else "Outcome"): LABELS[lang][outcome],
+                "outcome": LABELS[lang][outcome],
                 "TWFE": est.twfe.att,
-                ("TWFE 95 %-KI" if lang == "da" else "TWFE 95% CI"): _interval(
-                    est.twfe.ci_low, est.twfe.ci_high, lang
-                ),
+                "twfe_95pct_ci": _interval(est.twfe.ci_low, est.twfe.ci_high, lang),
                 "Callaway–Sant'Anna": est.simple.overall_att,
-                ("CS 95 %-KI" if lang == "da" else "CS 95% CI"): _interval(
-                    *est.simple.overall_ci, lang
-                ),
-                ("p, forløb før" if lang == "da" else "Pre-trend p"): est.attgt.pretest["p_value"],
-                ("Antal personer" if lang == "da" else "Number of persons"): payments.shown(
+                "cs_95pct_ci": _interval(*est.simple.overall_ci, lang),
+                "pre_trend_p": est.attgt.pretest["p_value"],
+                "number_of_persons": payments.shown(
                     disclosure.effects_key("persons", outcome, payments.as_of), est.n_persons
                 ),
             }
@@ -126,7 +123,7 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
         table["band_high"],
         color=PRIMARY,
         alpha=0.15,
-        label="Uniformt bånd" if lang == "da" else "Uniform band",
+        label=t("ev.uniform_band", lang),
     )
     ax.errorbar(
         table["event_time"],
@@ -145,7 +142,7 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
             [truth[str(e)] for e in events],
             color=ACCENT,
             linestyle="--",
-            label="Sand effekt (syntetisk)" if lang == "da" else "True effect (synthetic)",
+            label=t("ev.true_effect_synthetic", lang),
         )
     counts = cohorts_per_event_time(est.attgt)
     low, high = balanced_window(est.attgt)
@@ -162,11 +159,7 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
             fontsize=6,
             color="grey",
         )
-    ax.set_xlabel(
-        "Kvartaler siden indskrivning (tal nederst: antal kohorter)"
-        if lang == "da"
-        else "Quarters since enrolment (numbers at the bottom: cohorts)"
-    )
+    ax.set_xlabel(t("ev.quarters_since_enrolment", lang))
     ax.set_ylabel(LABELS[lang][est.outcome])
     ax.legend(fontsize=8)
     return fig
@@ -180,24 +173,20 @@ def event_study_caption(est: EffectEstimate, lang: str) -> str:
     _, balanced_high = balanced_window(est.attgt)
     low = str(low).replace("-", "−")  # typographic minus, as in the report's numbers
     total = int(counts.max()) if len(counts) else 0
-    if lang == "da":
-        beyond = (
-            f" Efter kvartal {balanced_high} (gråt felt) bidrager kun de tidligste kohorter; tallene nederst viser antallet af kohorter pr. kvartal."
-            if balanced_high < high
-            else ""
-        )
-        return (
-            f"Event study: {LABELS[lang][est.outcome].lower()}. Kvartal {low} til {high} i forhold til indskrivning; alle {total} indskrivningskohorter bidrager til kvartalerne før indskrivning, og alle, der er nået til indskrivning, til kvartal 0 til {balanced_high}.{beyond} "
-            "Efter indskrivning måles ændringen siden kvartalet før indskrivning, før indskrivning ændringen fra det foregående kvartal (så punkterne før indskrivning tester parallelle forløb kvartal for kvartal). Hvert punkt er gennemsnittet af kohorternes effekter (ATT(g,t)) i det kvartal, vægtet med kohorternes størrelse. Lodrette streger: punktvise 95 %-intervaller; det skraverede bånd dækker hele kurven samtidig med 95 % sandsynlighed (multiplier bootstrap)."
-        )
     beyond = (
-        f" After quarter {balanced_high} (grey area) only the earliest cohorts contribute; the numbers at the bottom are the cohorts per quarter."
+        t("caption.event_study_beyond", lang, balanced_high=balanced_high)
         if balanced_high < high
         else ""
     )
-    return (
-        f"Event study: {LABELS[lang][est.outcome].lower()}. Quarters {low} to {high} relative to enrolment; all {total} enrolment cohorts contribute to the quarters before enrolment, and all that have reached enrolment to quarters 0 to {balanced_high}.{beyond} "
-        "After enrolment the change since the quarter before enrolment is measured, before enrolment the change from the previous quarter (so the points before enrolment test parallel trends quarter by quarter). Each point is the average of the cohorts' effects (ATT(g,t)) in that quarter, weighted by cohort size. Vertical bars: pointwise 95% intervals; the shaded band covers the whole curve simultaneously with 95% probability (multiplier bootstrap)."
+    return t(
+        "caption.event_study",
+        lang,
+        outcome=LABELS[lang][est.outcome].lower(),
+        low=low,
+        high=high,
+        total=total,
+        balanced_high=balanced_high,
+        beyond=beyond,
     )
 
 
@@ -212,7 +201,6 @@ def covariate_table(
     ``doubly_robust`` gives :func:`covariate_estimate` per outcome where it was
     computed already (the results stage); otherwise it is computed here.
     """
-    da = lang == "da"
     rows = []
     for outcome, est in estimates.items():
         dr = (
@@ -222,15 +210,11 @@ def covariate_table(
         )
         rows.append(
             {
-                ("Udfald" if da else "Outcome"): LABELS[lang][outcome],
-                ("Uden baggrundsvariable" if da else "Without covariates"): est.simple.overall_att,
-                ("95 %-KI, uden" if da else "95% CI, without"): _interval(
-                    *est.simple.overall_ci, lang
-                ),
-                ("Dobbelt robust" if da else "Doubly robust"): dr.overall_att,
-                ("95 %-KI, dobbelt robust" if da else "95% CI, doubly robust"): _interval(
-                    *dr.overall_ci, lang
-                ),
+                "outcome": LABELS[lang][outcome],
+                "without_covariates": est.simple.overall_att,
+                "95pct_ci_without": _interval(*est.simple.overall_ci, lang),
+                "doubly_robust": dr.overall_att,
+                "95pct_ci_doubly_robust": _interval(*dr.overall_ci, lang),
             }
         )
     return pd.DataFrame(rows)
@@ -244,16 +228,16 @@ def balance_table(data: AsOfData | pd.DataFrame, lang: str) -> pd.DataFrame:
     computed = data if isinstance(data, pd.DataFrame) else balance(data)
     labels = {
         **LABELS[lang],
-        "open_cases": "Åbne sager ved visitation" if lang == "da" else "Open cases at referral",
+        "open_cases": t("ev.open_cases_at_referral", lang),
     }
     rows = []
     for row in computed.itertuples(index=False):
         rows.append(
             {
-                ("Kendetegn" if lang == "da" else "Characteristic"): labels[row.characteristic],
-                ("Indsats, gns." if lang == "da" else "Intervention, mean"): row.intervention_mean,
-                ("Kontrol, gns." if lang == "da" else "Comparison, mean"): row.comparison_mean,
-                ("Std. forskel" if lang == "da" else "Std. difference"): row.std_difference,
+                "characteristic": labels[row.characteristic],
+                "intervention_mean": row.intervention_mean,
+                "comparison_mean": row.comparison_mean,
+                "std_difference": row.std_difference,
             }
         )
     return pd.DataFrame(rows)
@@ -276,21 +260,18 @@ def power_table(
     """
     from analysis.did.inference import mde_randomization
 
-    da = lang == "da"
     rows = []
     for outcome, est in estimates.items():
         row = {
-            ("Udfald" if da else "Outcome"): LABELS[lang][outcome],
-            ("Standardfejl" if da else "Standard error"): est.simple.overall_se,
-            ("MDE nu" if da else "MDE now"): mde(est.simple.overall_se),
-            ("MDE ved fuld indskrivning" if da else "MDE at full enrolment"): mde(
+            "outcome": LABELS[lang][outcome],
+            "standard_error": est.simple.overall_se,
+            "mde_now": mde(est.simple.overall_se),
+            "mde_at_full_enrolment": mde(
                 est.simple.overall_se, scale_to=planned_households, n_now=enrolled_households
             ),
         }
         if areas and outcome in areas:
-            row[("MDE, områdeniveau" if da else "MDE, area level")] = mde_randomization(
-                areas[outcome]["ri_distribution"]
-            )
+            row["mde_area_level"] = mde_randomization(areas[outcome]["ri_distribution"])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -301,7 +282,6 @@ def area_inference_table(
     """Per outcome: CS estimate, household-clustered p, exact area RI p, wild bootstrap p."""
     from analysis.render.numbers import number
 
-    da = lang == "da"
     rows = []
     for outcome, est in estimates.items():
         area = areas[outcome]
@@ -309,21 +289,13 @@ def area_inference_table(
         p_household = float(2 * stats.norm.sf(abs(z)))
         rows.append(
             {
-                ("Udfald" if da else "Outcome"): LABELS[lang][outcome],
-                ("Estimat (CS)" if da else "Estimate (CS)"): est.simple.overall_att,
-                ("p, husstandsklynger" if da else "p, household clusters"): p_household,
-                (
-                    "p, randomisering (områder, eksakt)"
-                    if da
-                    else "p, randomization (areas, exact)"
-                ): area["ri_p_exact"],
-                (
-                    "p, wild cluster bootstrap (områder)"
-                    if da
-                    else "p, wild cluster bootstrap (areas)"
-                ): area["wild_p_bootstrap"],
-                ("Statistisk sikker" if da else "Statistically reliable"): (
-                    ("ja" if da else "yes") if reliable(est, area) else ("nej" if da else "no")
+                "outcome": LABELS[lang][outcome],
+                "estimate_cs": est.simple.overall_att,
+                "p_household_clusters": p_household,
+                "p_randomization_areas_exact": area["ri_p_exact"],
+                "p_wild_cluster_bootstrap_areas": area["wild_p_bootstrap"],
+                "statistically_reliable": (
+                    t("ev.yes", lang) if reliable(est, area) else t("ev.no", lang)
                 ),
             }
         )
@@ -336,19 +308,7 @@ def area_inference_text(areas: dict[str, dict], lang: str) -> str:
     """Why area-level inference decides, and why the wild cluster bootstrap does not."""
     first = next(iter(areas.values()))
     k, n, count = first["areas_intervention"], first["areas_total"], first["ri_assignments"]
-    if lang == "da":
-        return (
-            f"Husstandene er indskrevet i {k} indsatsområder og sammenlignes med husstande i {n - k} andre områder, så stød, der rammer et helt område, deles af alle husstande i det. Husstandsklyngede standardfejl tager ikke højde for det. "
-            f"Randomiseringsinferensen gennemgår derfor alle {count} måder at vælge {k} af de {n} områder som indsatsområder på, giver de valgte områders husstande indskrivningskvartaler som i den faktiske indsatsgruppe og beregner Callaway–Sant'Anna-estimatet for hver; p-værdien er andelen af valg med et mindst lige så stort estimat (i absolut værdi) og er eksakt under nulhypotesen om ingen effekt for nogen. "
-            f"Wild cluster bootstrap på områdeniveau vises til sammenligning, men er kendt for at være upålidelig med så få behandlede klynger ({k}). "
-            "En effekt kaldes statistisk sikker kun, når både det husstandsklyngede interval udelukker nul og randomiseringsinferensen giver p < 0,05."
-        )
-    return (
-        f"Households are enrolled in {k} intervention areas and compared with households in {n - k} other areas, so shocks that hit a whole area are shared by all its households. Household-clustered standard errors do not allow for that. "
-        f"Randomization inference therefore goes through all {count} ways of choosing {k} of the {n} areas as intervention areas, gives the chosen areas' households enrolment quarters as in the actual intervention group and computes the Callaway–Sant'Anna estimate for each; the p-value is the share of choices with an estimate at least as large (in absolute value) and is exact under the null of no effect for anyone. "
-        f"The wild cluster bootstrap at area level is shown for comparison but is known to be unreliable with so few treated clusters ({k}). "
-        "An effect is called statistically reliable only when the household-clustered interval excludes zero and randomization inference gives p < 0.05."
-    )
+    return t("text.area_inference", lang, k=k, others=n - k, n=n, count=count)
 
 
 def robustness_table(
@@ -357,21 +317,16 @@ def robustness_table(
     """Never- vs not-yet-treated comparison for one outcome (``not_yet``: :func:`not_yet_estimate`, if computed)."""
     if not_yet is None:
         not_yet = not_yet_estimate(panel)
-    da = lang == "da"
     rows = [
         {
-            "Analyse" if da else "Analysis": "CS, aldrig-behandlede som kontrol"
-            if da
-            else "CS, never-treated comparison",
-            "Estimat" if da else "Estimate": est.simple.overall_att,
-            "KI" if da else "CI": _interval(*est.simple.overall_ci, lang),
+            "analysis": t("ev.cs_never_treated_comparison", lang),
+            "ev_estimate": est.simple.overall_att,
+            "ev_ci": _interval(*est.simple.overall_ci, lang),
         },
         {
-            "Analyse" if da else "Analysis": "CS, endnu-ikke-behandlede som kontrol"
-            if da
-            else "CS, not-yet-treated comparison",
-            "Estimat" if da else "Estimate": not_yet.overall_att,
-            "KI" if da else "CI": _interval(*not_yet.overall_ci, lang),
+            "analysis": t("ev.cs_not_yet_treated_comparison", lang),
+            "ev_estimate": not_yet.overall_att,
+            "ev_ci": _interval(*not_yet.overall_ci, lang),
         },
     ]
     return pd.DataFrame(rows), {"not_yet_att": not_yet.overall_att}
@@ -380,9 +335,7 @@ def robustness_table(
 def sensitivity_target(sens: Sensitivity, lang: str) -> str:
     """The target parameter in words."""
     last = sens.num_post - 1
-    if lang == "da":
-        return f"gennemsnitlig effekt i kvartal 0–{last} efter indskrivning"
-    return f"average effect in quarters 0–{last} after enrolment"
+    return t("text.sensitivity_target", lang, last=last)
 
 
 def sensitivity_figure(sens: Sensitivity, lang: str):
@@ -397,7 +350,7 @@ def sensitivity_figure(sens: Sensitivity, lang: str):
         table["ub"],
         color=PRIMARY,
         linewidth=2.2,
-        label="Robust 95 %-interval" if lang == "da" else "Robust 95% interval",
+        label=t("ev.robust_95pct_interval", lang),
     )
     ax.vlines(
         [-0.15],
@@ -405,23 +358,20 @@ def sensitivity_figure(sens: Sensitivity, lang: str):
         [sens.original[1]],
         color=ACCENT,
         linewidth=2.2,
-        label="Parallelle forløb (M̄ = 0, klassisk)"
-        if lang == "da"
-        else "Parallel trends (classic)",
+        label=t("ev.parallel_trends_classic", lang),
     )
     if np.isfinite(sens.breakdown):
         from analysis.render.numbers import number
 
         ax.axvline(sens.breakdown, color="grey", linestyle="--", linewidth=0.9)
         ax.annotate(
-            ("Nedbrudspunkt M̄ = " if lang == "da" else "Breakdown M̄ = ")
-            + number(sens.breakdown, 2, lang),
+            t("ev.breakdown_m", lang) + number(sens.breakdown, 2, lang),
             (sens.breakdown, ax.get_ylim()[1]),
             xytext=(4, -12),
             textcoords="offset points",
             fontsize=8,
         )
-    ax.set_xlabel("M̄ (relative størrelser)" if lang == "da" else "M̄ (relative magnitudes)")
+    ax.set_xlabel(t("ev.m_relative_magnitudes", lang))
     ax.set_ylabel(LABELS[lang][sens.outcome])
     ax.legend(fontsize=7, loc="lower left")
     return fig
@@ -433,8 +383,8 @@ def sensitivity_table(sens: Sensitivity, lang: str) -> pd.DataFrame:
     return shown.rename(
         columns={
             "m_bar": "M̄",
-            "lb": "Nedre" if lang == "da" else "Lower",
-            "ub": "Øvre" if lang == "da" else "Upper",
+            "lb": t("ev.lower", lang),
+            "ub": t("ev.upper", lang),
         }
     )
 
@@ -459,8 +409,8 @@ def heterogeneity_table(
     if estimates is None:
         estimates = subgroup_estimates(panel, by)
     group, count = (
-        ("Gruppe" if lang == "da" else "Group"),
-        ("Antal personer" if lang == "da" else "Number of persons"),
+        t("ev.group", lang),
+        t("ev.number_of_persons", lang),
     )
     for value, part in panel.loc[panel["g"] > 0].groupby(by):
         label = names.get(value, value)
@@ -479,6 +429,14 @@ def heterogeneity_table(
             }
         )
     return pd.DataFrame(rows)
+
+
+def household_type_names(lang: str) -> dict[str, str]:
+    """The household types' names in ``lang`` (``analysis.data.codes.HOUSEHOLD_TYPES``)."""
+    from analysis.data.codes import HOUSEHOLD_TYPES
+
+    position = {"en": 0, "da": 1}[lang]
+    return {key: names[position] for key, names in HOUSEHOLD_TYPES.items()}
 
 
 CI_LABEL = {"da": "95 %-KI", "en": "95% CI"}
@@ -522,13 +480,11 @@ def budget_table(
         any_hidden = any_hidden or hidden
         rows.append(
             {
-                ("Udfald" if lang == "da" else "Outcome"): LABELS[lang][outcome],
-                ("Antal personer" if lang == "da" else "Number of persons"): "*"
-                if hidden
-                else est.n_treated_persons,
-                ("Gevinst (kr.)" if lang == "da" else "Gain (DKK)"): "*" if hidden else round(gain),
-                ("Nedre (kr.)" if lang == "da" else "Lower (DKK)"): "*" if hidden else round(low),
-                ("Øvre (kr.)" if lang == "da" else "Upper (DKK)"): "*" if hidden else round(high),
+                "outcome": LABELS[lang][outcome],
+                "number_of_persons": "*" if hidden else est.n_treated_persons,
+                "gain_dkk": "*" if hidden else round(gain),
+                "lower_dkk": "*" if hidden else round(low),
+                "upper_dkk": "*" if hidden else round(high),
             }
         )
     total = sum(gains.values())
@@ -552,11 +508,15 @@ def budget_text(summary: dict, contract: Contract, lang: str) -> str:
     total = summary["total_gain"]
     gain = total if total == "*" else dkk(total, lang)
     cost = dkk(summary["programme_cost"], lang)
-    if lang == "da":
-        verdict = "overstiger" if summary["gains_exceed_cost"] else "dækker ikke"
-        return f"Den samlede offentlige gevinst over {years} år er {gain} (tilbagediskonteret med {rate}), som {verdict} programmets omkostning på {cost}"
-    verdict = "exceeds" if summary["gains_exceed_cost"] else "does not cover"
-    return f"The total public gain over {years} years is {gain} (discounted at {rate}), which {verdict} the programme's cost of {cost}."
+    verdict = t(
+        "text.budget_exceeds" if summary["gains_exceed_cost"] else "text.budget_not_covered", lang
+    )
+    return t("text.budget", lang, years=years, gain=gain, rate=rate, verdict=verdict, cost=cost)
+
+
+def truth_heading(context: EvaluationContext, lang: str) -> str:
+    """The heading of the check against the generator's truth: only on synthetic data."""
+    return f"## {t('h.truth', lang)}" if context.truth else ""
 
 
 def truth_coverage(estimates: dict[str, EffectEstimate], truth: dict, lang: str) -> pd.DataFrame:
@@ -569,12 +529,10 @@ def truth_coverage(estimates: dict[str, EffectEstimate], truth: dict, lang: str)
         low, high = est.simple.overall_ci
         rows.append(
             {
-                ("Udfald" if lang == "da" else "Outcome"): LABELS[lang][outcome],
-                ("Sand effekt" if lang == "da" else "True effect"): true,
-                "Estimat" if lang == "da" else "Estimate": est.simple.overall_att,
-                ("Dækket" if lang == "da" else "Covered"): ("ja" if lang == "da" else "yes")
-                if low <= true <= high
-                else ("nej" if lang == "da" else "no"),
+                "outcome": LABELS[lang][outcome],
+                "true_effect": true,
+                "ev_estimate": est.simple.overall_att,
+                "covered": t("ev.yes", lang) if low <= true <= high else t("ev.no", lang),
             }
         )
     return pd.DataFrame(rows)
@@ -592,38 +550,34 @@ def headline_text(
         significant = reliable(est, (areas or {}).get(outcome))
         pretrend_p = est.attgt.pretest["p_value"]
         scale, unit, decimals = (
-            (100, " procentpoint" if lang == "da" else " percentage points", 1)
+            (100, t("ev.percentage_points", lang), 1)
             if outcome in ("absence_rate", "self_supporting")
             else (1, "", 2)
         )
         value = number(scale * est.simple.overall_att, decimals, lang)
-        interval = (
-            f"{number(scale * low, decimals, lang)} til {number(scale * high, decimals, lang)}"
-            if lang == "da"
-            else f"{number(scale * low, decimals, lang)} to {number(scale * high, decimals, lang)}"
+        interval = t(
+            "text.interval_to",
+            lang,
+            low=number(scale * low, decimals, lang),
+            high=number(scale * high, decimals, lang),
         )
-        if lang == "da":
-            verdict = "statistisk sikker" if significant else "ikke statistisk sikker"
-            caveat = (
-                f" Testen for parallelle forløb før indskrivning afviser dog (p = {number(pretrend_p, 3, lang)}), så estimatet skal tolkes varsomt."
-                if pretrend_p < 0.05
-                else ""
+        caveat = (
+            t("text.pretrend_caveat", lang, p=number(pretrend_p, 3, lang))
+            if pretrend_p < 0.05
+            else ""
+        )
+        lines.append(
+            t(
+                "text.headline_item",
+                lang,
+                label=LABELS[lang][outcome],
+                value=value,
+                unit=unit,
+                interval=interval,
+                verdict=t("text.significant" if significant else "text.not_significant", lang),
+                caveat=caveat,
             )
-            lines.append(
-                f"- **{LABELS[lang][outcome]}**: {value}{unit} (95 %-konfidensinterval {interval}); effekten er {verdict}.{caveat}"
-            )
-        else:
-            verdict = (
-                "statistically significant" if significant else "not statistically significant"
-            )
-            caveat = (
-                f" The test of parallel trends before enrolment rejects, however (p = {number(pretrend_p, 3, lang)}), so the estimate should be read with caution."
-                if pretrend_p < 0.05
-                else ""
-            )
-            lines.append(
-                f"- **{LABELS[lang][outcome]}**: {value}{unit} (95% confidence interval {interval}); the effect is {verdict}.{caveat}"
-            )
+        )
     return "\n".join(lines)
 
 
@@ -638,18 +592,10 @@ def twfe_vs_cs_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
         if estimates[largest].simple.overall_att
         else float("nan")
     )
-    if lang == "da":
-        return (
-            "TWFE sammenligner også husstande, der allerede er i indsatsen, med husstande, der kommer ind senere. "
-            "Når effekten vokser med tiden i indsatsen, trækker disse sammenligninger TWFE-estimatet mod nul, mens "
-            "Callaway–Sant'Anna kun sammenligner med husstande, der (endnu) ikke er i indsatsen. "
-            f"Den største forskel er for {LABELS[lang][largest].lower()}: {number(gaps[largest], 3, lang)} "
-            f"({number(100 * relative, 0, lang)} % af Callaway–Sant'Anna-estimatet)."
-        )
-    return (
-        "TWFE also compares households already in the intervention with households that enter later. "
-        "When the effect grows with time in the intervention, those comparisons pull the TWFE estimate towards zero, "
-        "whereas Callaway–Sant'Anna compares only with households not (yet) in the intervention. "
-        f"The largest difference is for {LABELS[lang][largest].lower()}: {number(gaps[largest], 3, lang)} "
-        f"({number(100 * relative, 0, lang)}% of the Callaway–Sant'Anna estimate)."
+    return t(
+        "text.twfe_vs_cs",
+        lang,
+        outcome=LABELS[lang][largest].lower(),
+        gap=number(gaps[largest], 3, lang),
+        share=number(100 * relative, 0, lang),
     )

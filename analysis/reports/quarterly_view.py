@@ -1,5 +1,10 @@
 """Tables, figures and prose of the quarterly result report, built from the quarterly results.
 
+The tables keep stable column ids (``quarter``, ``households``: ``col.*`` in
+:mod:`analysis.catalogue`), which :func:`analysis.render.show.table` translates
+when it shows them. The report's prose is in the notebook's Markdown cells; the
+functions here give it its values (:func:`summary_values`, :func:`methods_values`).
+
 Every count passes disclosure control before it is shown: :func:`protect` declares
 all cells of the report to one linked model (:mod:`analysis.reports.disclosure`),
 and every table, figure, sentence and results-file number asks it whether a cell
@@ -12,13 +17,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from analysis import provenance, quarters
 from analysis.config import TARGETS, Contract
-from analysis.render import numbers
+from analysis.paths import NOTEBOOKS_DIR
+from analysis.render import inline, numbers
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports import disclosure
 from analysis.reports.text import t
@@ -159,42 +166,44 @@ def load_history(
     return pd.DataFrame(rows, columns=["quarter", "target", "cumulative"])
 
 
-def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
+def summary_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> SimpleNamespace:
+    """The values of the summary, formatted for ``lang``, with hidden counts as the symbol.
+
+    ``result_report`` is the sentence a result-report quarter adds (empty otherwise),
+    ``bottom_line`` the paragraph of :func:`bottom_line`.
+    """
     key = inputs.key
     n, target = key["enrolled_households"], key["target_households"]
     last = _last_quarter(inputs)
     households = count_text(inputs, disclosure.enrolment_key("households", last), n, lang)
-    persons = count_text(
-        inputs, disclosure.enrolment_key("persons", last), key["enrolled_persons"], lang
+    return SimpleNamespace(
+        quarter=numbers.quarter(inputs.as_of, lang),
+        households=households,
+        persons=count_text(
+            inputs, disclosure.enrolment_key("persons", last), key["enrolled_persons"], lang
+        ),
+        share=numbers.percent(n / target, 0, lang) if households != SUPPRESSED else SUPPRESSED,
+        target=numbers.number(target, 0, lang),
+        register_until=numbers.quarter(key["register_until"], lang),
+        due=numbers.dkk(key["payments_due_total"], lang),
+        provisional=money_text(
+            inputs,
+            disclosure.summary_key("provisional_total", inputs.as_of),
+            key["payments_provisional_total"],
+            lang,
+        ),
+        result_report=t("sentence.result_report_quarter", lang, quarter=inputs.as_of)
+        if key["is_result_report_quarter"]
+        else "",
+        bottom_line=bottom_line(inputs, contract, lang),
     )
-    provisional = money_text(
-        inputs,
-        disclosure.summary_key("provisional_total", inputs.as_of),
-        key["payments_provisional_total"],
-        lang,
+
+
+def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
+    """The summary's text (``notebooks/_summary.md``), for the evaluation reports' sections."""
+    return inline.render_file(
+        NOTEBOOKS_DIR / "_summary.md", lang, {"s": summary_values(inputs, contract, lang)}
     )
-    share = numbers.percent(n / target, 0, lang) if households != SUPPRESSED else SUPPRESSED
-    if lang == "da":
-        text = (
-            f"Pr. {numbers.quarter(inputs.as_of, lang)} er **{households} husstande** indskrevet i indsatsen "
-            f"({share} af målet på {numbers.number(target, 0, lang)}) med i alt {persons} personer. "
-            f"Registerdata foreligger til og med {numbers.quarter(key['register_until'], lang)}. "
-            f"Opgjorte resultatbetalinger i alt: **{numbers.dkk(key['payments_due_total'], lang)}**; "
-            f"foreløbigt opgjort i den løbende periode: {provisional}"
-        )
-        if key["is_result_report_quarter"]:
-            text += f" {inputs.as_of} er et resultatrapport-kvartal: betalingsopgørelsen nedenfor er grundlaget for udbetalingen."
-    else:
-        text = (
-            f"As of {numbers.quarter(inputs.as_of, lang)}, **{households} households** are enrolled "
-            f"({share} of the target of {numbers.number(target, 0, lang)}), with {persons} persons. "
-            f"Register data cover the period up to {numbers.quarter(key['register_until'], lang)}. "
-            f"Outcome payments due in total: **{numbers.dkk(key['payments_due_total'], lang)}**; "
-            f"provisional in the running period: {provisional}."
-        )
-        if key["is_result_report_quarter"]:
-            text += f" {inputs.as_of} is a result-report quarter: the payment statement below is the basis of the payment."
-    return text + "\n\n" + bottom_line(inputs, contract, lang)
 
 
 BOTTOM_LINE = {
@@ -281,13 +290,7 @@ def enrolment_table(
         frame,
         {c: (lambda row, c=c: disclosure.enrolment_key(c, row.quarter)) for c in columns},
     )
-    protected.columns = [
-        t("col.quarter", lang),
-        t("col.new_households", lang),
-        t("col.households", lang),
-        t("col.persons", lang),
-        t("col.exited", lang),
-    ]
+    protected.columns = ["quarter", "new_households", "households", "persons", "exited"]
     return protected, footnote(lang, contract.disclosure.min_persons)
 
 
@@ -306,10 +309,10 @@ def enrolment_figure(inputs: QuarterlyInputs, contract: Contract, lang: str):
         contract.programme.enrolment_target_households,
         color=ACCENT,
         linestyle="--",
-        label="Mål" if lang == "da" else "Target",
+        label=t("axis.target", lang),
     )
     ax.set_ylim(0, contract.programme.enrolment_target_households * 1.15)
-    ax.set_ylabel("Husstande" if lang == "da" else "Households")
+    ax.set_ylabel(t("axis.households", lang))
     ax.tick_params(axis="x", rotation=45)
     ax.legend(loc="lower right")
     return fig
@@ -333,13 +336,7 @@ def completeness_table(
     # The share gives the hidden count back from the other one.
     either = (protected["expected"] == SUPPRESSED) | (protected["present"] == SUPPRESSED)
     protected.loc[either, "share"] = SUPPRESSED
-    protected.columns = [
-        t("col.source", lang),
-        t("col.latest", lang),
-        t("col.expected", lang),
-        t("col.present", lang),
-        t("col.share", lang),
-    ]
+    protected.columns = ["source", "latest", "expected", "present", "share"]
     return protected, footnote(lang, contract.disclosure.min_persons)
 
 
@@ -361,13 +358,7 @@ def targets_table(
         lambda a: t("area.all", lang) if a == "all" else contract.area_names.get(a, a)
     )
     shown = shown[["target", "area", "eligible", "new_this_quarter", "cumulative"]]
-    shown.columns = [
-        t("col.target", lang),
-        t("col.area", lang),
-        t("col.eligible", lang),
-        t("col.new", lang),
-        t("col.cumulative", lang),
-    ]
+    shown.columns = ["target", "area", "eligible", "new", "cumulative"]
     return shown, footnote(lang, contract.disclosure.min_persons)
 
 
@@ -382,7 +373,7 @@ def targets_figure(inputs: QuarterlyInputs, lang: str):
         drawn = [not inputs.is_hidden(k) for k in keys]
         values = part["cumulative"].where(drawn)
         ax.plot(part["quarter"], values, marker="o", label=t(f"target.{target}", lang))
-    ax.set_ylabel("Opnåede resultater (akk.)" if lang == "da" else "Achievements (cum.)")
+    ax.set_ylabel(t("axis.achievements_cumulative", lang))
     ax.tick_params(axis="x", rotation=45)
     ax.legend(fontsize=8)
     return fig
@@ -410,13 +401,13 @@ def statement_table(
     )
     shown = pd.DataFrame(
         {
-            t("col.report", lang): protected["report"],
-            t("col.target", lang): protected["target"].map(lambda s: t(f"target.{s}", lang)),
-            t("col.units", lang): protected["units"],
-            t("col.achievements", lang): protected["achievements"],
-            t("col.price", lang): protected["unit_price"],
-            t("col.amount", lang): protected["amount"],
-            t("col.status", lang): protected["status"].map(lambda s: t(f"status.{s}", lang)),
+            "report": protected["report"],
+            "target": protected["target"].map(lambda s: t(f"target.{s}", lang)),
+            "units": protected["units"],
+            "achievements": protected["achievements"],
+            "price": protected["unit_price"],
+            "amount": protected["amount"],
+            "status": protected["status"].map(lambda s: t(f"status.{s}", lang)),
         }
     )
     note = footnote(lang, contract.disclosure.min_persons)
@@ -429,66 +420,6 @@ ANNEX_NOTE = {
     "da": "Kontraktens parter får de skjulte beløb i et lukket bilag; beløbet til udbetaling pr. resultatrapport vises altid.",
     "en": "The contract parties receive the hidden amounts in a closed annex; the amount due per result report is always shown.",
 }
-
-
-PAYMENT_COLUMNS = {
-    "da": {
-        "adjustments": "Reguleringer (kr.)",
-        "adjustments_paid": "Heraf udbetalt (kr.)",
-        "payment_quarter": "Udbetales",
-        "pay_status": "Status",
-        "paid_status.paid": "udbetalt",
-        "paid_status.awaiting_payment": "afventer udbetaling",
-        "corrects": "Retter resultatrapport",
-        "units_change": "Antal enheder (ændring)",
-        "achievements_change": "Opnåede resultater (ændring)",
-        "amount_change": "Ændring (kr.)",
-        "paid": "Udbetalt (kr.)",
-        "reason": "Årsag",
-        "reason.revised_data": "senere data",
-        "invested_total": "Investering i alt (kr.)",
-        "projected": "Forventet tilbagebetalt i alt (kr.)",
-        "band": "90 %-interval (kr.)",
-        "irr.realised": "Intern rente (%)",
-        "irr.projected": "Forventet intern rente (%)",
-        "kind": "Pengestrøm",
-        "kind.disbursement": "udbetalt investering",
-        "kind.disbursement_planned": "planlagt investering",
-        "kind.repayment": "tilbagebetaling",
-        "kind.repayment_settled": "afregnet tilbagebetaling",
-        "kind.repayment_projected": "forventet tilbagebetaling",
-    },
-    "en": {
-        "adjustments": "Adjustments (DKK)",
-        "adjustments_paid": "Of which paid (DKK)",
-        "payment_quarter": "Paid in",
-        "pay_status": "Status",
-        "paid_status.paid": "paid",
-        "paid_status.awaiting_payment": "awaiting payment",
-        "corrects": "Corrects result report",
-        "units_change": "Number of units (change)",
-        "achievements_change": "Achievements (change)",
-        "amount_change": "Change (DKK)",
-        "paid": "Paid (DKK)",
-        "reason": "Reason",
-        "reason.revised_data": "later data",
-        "invested_total": "Total investment (DKK)",
-        "projected": "Projected repaid in total (DKK)",
-        "band": "90% interval (DKK)",
-        "irr.realised": "Internal rate of return (%)",
-        "irr.projected": "Projected internal rate of return (%)",
-        "kind": "Cash flow",
-        "kind.disbursement": "investment disbursed",
-        "kind.disbursement_planned": "investment planned",
-        "kind.repayment": "repayment",
-        "kind.repayment_settled": "repayment settled",
-        "kind.repayment_projected": "repayment projected",
-    },
-}
-
-
-def _p(key: str, lang: str) -> str:
-    return PAYMENT_COLUMNS[lang][key]
 
 
 def adjustment_hidden(inputs: QuarterlyInputs, report: str | None = None) -> bool:
@@ -516,19 +447,19 @@ def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     )
     return pd.DataFrame(
         {
-            t("col.report", lang): frame["report"],
-            t("col.due", lang): due["due"],
-            _p("adjustments", lang): [
+            "report": frame["report"],
+            "due": due["due"],
+            "adjustments": [
                 SUPPRESSED if adjustment_hidden(inputs, r) else round(v)
                 for r, v in zip(frame["report"], frame["adjustments"], strict=True)
             ],
-            _p("adjustments_paid", lang): frame["adjustments_paid"].round(0),
-            t("col.withheld_total", lang): frame["withheld_total_cap"].round(0),
-            t("col.withheld_return", lang): frame["withheld_return_cap"].round(0),
-            t("col.paid", lang): frame["paid"].round(0),
-            t("col.cumulative_paid", lang): frame["cumulative_paid"].round(0),
-            _p("payment_quarter", lang): frame["payment_quarter"],
-            _p("pay_status", lang): frame["status"].map(lambda s: _p(f"paid_status.{s}", lang)),
+            "adjustments_paid": frame["adjustments_paid"].round(0),
+            "withheld_total": frame["withheld_total_cap"].round(0),
+            "withheld_return": frame["withheld_return_cap"].round(0),
+            "paid": frame["paid"].round(0),
+            "cumulative_paid": frame["cumulative_paid"].round(0),
+            "payment_quarter": frame["payment_quarter"],
+            "pay_status": frame["status"].map(lambda s: t(f"pay_status.{s}", lang)),
         }
     )
 
@@ -551,15 +482,15 @@ def adjustments_table(
     )
     shown = pd.DataFrame(
         {
-            t("col.report", lang): protected["report"],
-            _p("corrects", lang): protected["corrects_report"],
-            t("col.target", lang): protected["target"].map(lambda s: t(f"target.{s}", lang)),
-            _p("units_change", lang): protected["units"],
-            _p("achievements_change", lang): protected["achievements"],
-            t("col.price", lang): protected["unit_price"],
-            _p("amount_change", lang): protected["amount"],
-            _p("paid", lang): frame["paid"].round(0),
-            _p("reason", lang): frame["reason"].map(lambda s: _p(f"reason.{s}", lang)),
+            "report": protected["report"],
+            "corrects": protected["corrects_report"],
+            "target": protected["target"].map(lambda s: t(f"target.{s}", lang)),
+            "units_change": protected["units"],
+            "achievements_change": protected["achievements"],
+            "price": protected["unit_price"],
+            "amount_change": protected["amount"],
+            "paid": frame["paid"].round(0),
+            "reason": frame["reason"].map(lambda s: t(f"reason.{s}", lang)),
         }
     )
     return shown, footnote(lang, contract.disclosure.min_persons)
@@ -580,14 +511,14 @@ def investors_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     ]
     return pd.DataFrame(
         {
-            t("col.investor", lang): frame["investor"],
-            _p("invested_total", lang): frame["invested_total"].round(0),
-            t("col.invested", lang): frame["invested"].round(0),
-            t("col.repaid", lang): frame["repaid"].round(0),
-            t("col.net", lang): frame["net_position"].round(0),
-            _p("projected", lang): frame["projected_repaid"].round(-3),
-            _p("band", lang): band,
-            _p(f"irr.{kind}", lang): rate,
+            "investor": frame["investor"],
+            "invested_total": frame["invested_total"].round(0),
+            "invested": frame["invested"].round(0),
+            "repaid": frame["repaid"].round(0),
+            "net": frame["net_position"].round(0),
+            "projected": frame["projected_repaid"].round(-3),
+            "band": band,
+            f"irr_{kind}": rate,
         }
     )
 
@@ -602,12 +533,12 @@ def cash_flow_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     investors = list(dict.fromkeys(flows["investor"]))
     out = pd.DataFrame(
         {
-            t("col.quarter", lang): wide["quarter"],
-            _p("kind", lang): wide["kind"].map(lambda s: _p(f"kind.{s}", lang)),
+            "quarter": wide["quarter"],
+            "flow": wide["kind"].map(lambda s: t(f"flow.{s}", lang)),
         }
     )
     for investor in investors:
-        out[f"{investor} (kr.)" if lang == "da" else f"{investor} (DKK)"] = wide[investor].round(0)
+        out[t("unit.dkk", lang, name=investor)] = wide[investor].round(0)
     return out
 
 
@@ -624,10 +555,10 @@ def forecast_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> pd
     frame = inputs.tables["forecast"]
     return pd.DataFrame(
         {
-            t("col.scenario", lang): frame["scenario"].map(lambda s: t(f"scenario.{s}", lang)),
-            t("col.median", lang): rounded_forecast(frame["median"], contract),
-            t("col.low", lang): rounded_forecast(frame["low"], contract),
-            t("col.high", lang): rounded_forecast(frame["high"], contract),
+            "scenario": frame["scenario"].map(lambda s: t(f"scenario.{s}", lang)),
+            "median": rounded_forecast(frame["median"], contract),
+            "low": rounded_forecast(frame["low"], contract),
+            "high": rounded_forecast(frame["high"], contract),
         }
     )
 
@@ -640,13 +571,13 @@ def absence_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     status = statement.loc[statement["target"] == "school_absence"].set_index("report")["status"]
     return pd.DataFrame(
         {
-            t("col.report", lang): frame["report"],
-            t("col.estimate", lang): (100 * frame["att"]).round(2),
-            t("col.ci", lang): [
+            "report": frame["report"],
+            "estimate": (100 * frame["att"]).round(2),
+            "ci": [
                 f"{numbers.number(100 * lo, 2, lang)} ; {numbers.number(100 * hi, 2, lang)}"
                 for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
             ],
-            t("col.pupils", lang): _masked(
+            "pupils": _masked(
                 inputs,
                 frame,
                 {
@@ -659,43 +590,41 @@ def absence_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     )
 
 
-PAYMENT_PROSE = {
-    "da": (
-        "Opgjorte resultatbetalinger i alt er {total} mod et samlet loft på {cap} "
-        "og et afkastloft på {rate} om året.",
-        " Den største post er {name}.",
-        # The amount ends in "kr.", which closes the sentence.
-        " Den største post er {name} med {amount}",
-    ),
-    "en": (
-        "Outcome payments due total {total} against a total cap of {cap} "
-        "and a return cap of {rate} a year.",
-        " The largest item is {name}.",
-        " The largest item is {name} at {amount}.",
-    ),
-}
+def payment_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> SimpleNamespace:
+    """The values of the payments paragraph (``notebooks/_payments.md``).
 
-
-def payment_prose(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
-    """Payments due against the caps, and the largest item (left out of the sentence if hidden)."""
+    ``total`` is the amount due on final statements; ``largest`` the sentence naming
+    the largest item, with its amount unless disclosure control hides it.
+    """
     statement = inputs.tables["payment_statement"]
     final = statement.loc[statement["status"] == "final"]
     by_target = final.groupby("target")["amount"].sum()
     largest = disclosure.largest_item(statement)
-    caps = contract.caps
-    opening, largest_hidden, largest_shown = PAYMENT_PROSE[lang]
-    text = opening.format(
-        total=numbers.dkk(float(by_target.sum()), lang),
-        cap=numbers.dkk(caps.total_outcome_payments, lang),
-        rate=numbers.percent(caps.investor_annual_return, 1, lang),
-    )
+    sentence = ""
     if largest:
         name = t(f"target.{largest}", lang).lower()
         amount = _by_target(inputs, largest, by_target, lang)
-        text += (largest_hidden if amount == SUPPRESSED else largest_shown).format(
-            name=name, amount=amount
+        hidden = amount == SUPPRESSED
+        sentence = t(
+            "sentence.largest_hidden" if hidden else "sentence.largest_shown",
+            lang,
+            name=name,
+            amount=amount,
         )
-    return text
+    return SimpleNamespace(total=float(by_target.sum()), largest=sentence)
+
+
+def payment_prose(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
+    """Payments due against the caps, and the largest item (left out of the sentence if hidden)."""
+    return inline.render_file(
+        NOTEBOOKS_DIR / "_payments.md",
+        lang,
+        {
+            "p": payment_values(inputs, contract, lang),
+            "contract": contract,
+            "fmt": numbers.Format(lang),
+        },
+    )
 
 
 def _by_target(inputs: QuarterlyInputs, target: str, by_target: pd.Series, lang: str) -> str:
@@ -707,72 +636,53 @@ def _by_target(inputs: QuarterlyInputs, target: str, by_target: pd.Series, lang:
     )
 
 
-EXPOSURE = {
-    "da": " i indsatsen (fra husstandens indskrivning til periodens slutning)",
-    "en": " in the intervention (from the household's enrolment to the period's end)",
-}
-
-
-def methods_text(contract: Contract, lang: str) -> str:
-    rules = contract.targets
-    price = contract.rate_card
-    exposure = EXPOSURE[lang] if rules.school_absence.exposure == "enrolment" else ""
-    if lang == "da":
-        return "\n".join(
-            [
-                f"- **{t('target.employment', lang)}**: voksne {rules.employment.min_age}–{rules.employment.max_age} år; mindst ét trin op ad selvforsørgelsesstigen i forhold til kvartalet før indskrivning, fastholdt i {rules.employment.sustain_quarters} kvartaler i træk. Pris {numbers.dkk(price.employment, lang)} pr. trin.",
-                f"- **{t('target.social_measures', lang)}**: støtteniveau under niveauet før indskrivning, fastholdt i {rules.social_measures.sustain_quarters} kvartaler i træk. Pris {numbers.dkk(price.social_measures, lang)} pr. trin.",
-                f"- **{t('target.school_absence', lang)}**: forskel-i-forskelle-estimat (Callaway–Sant'Anna) af fraværsandelen for elever i indsatsen mod elever i kontrolgruppen. Pris {numbers.dkk(price.school_absence, lang)} pr. elev pr. procentpoint reduktion pr. skoleår{exposure}.",
-                f"- **{t('target.life_satisfaction', lang)}**: en opfølgende besvarelse mindst {numbers.number(rules.life_satisfaction.min_increase, 0, lang)} point over besvarelsen ved indskrivning. Manglende besvarelse tæller hverken som succes eller fiasko. Pris {numbers.dkk(price.life_satisfaction, lang)} pr. person.",
-                f"- **{t('target.action_plan_goals', lang)}**: mål i handleplanen, der ved en opfølgning er markeret som opfyldt. Pris {numbers.dkk(price.action_plan_goals, lang)} pr. mål.",
-                f"- Registerdata kommer {contract.timeline.register_lag_quarters} kvartal forsinket; alle tal er opgjort med de data, der fandtes pr. rapportens kvartal.",
-                *settlement_text(contract, lang),
-            ]
-        )
-    return "\n".join(
-        [
-            f"- **{t('target.employment', lang)}**: adults {rules.employment.min_age}–{rules.employment.max_age}; at least one step up the self-sufficiency ladder from the quarter before enrolment, held for {rules.employment.sustain_quarters} consecutive quarters. Price {numbers.dkk(price.employment, lang)} per step.",
-            f"- **{t('target.social_measures', lang)}**: support level below the level before enrolment, held for {rules.social_measures.sustain_quarters} consecutive quarters. Price {numbers.dkk(price.social_measures, lang)} per step.",
-            f"- **{t('target.school_absence', lang)}**: difference-in-differences estimate (Callaway–Sant'Anna) of the absence rate of pupils in the intervention against pupils in the comparison group. Price {numbers.dkk(price.school_absence, lang)} per pupil per percentage point of reduction per school year{exposure}.",
-            f"- **{t('target.life_satisfaction', lang)}**: a follow-up answer at least {numbers.plural(rules.life_satisfaction.min_increase, 'point', 'points', lang)} above the answer at enrolment. Non-response is neither success nor failure. Price {numbers.dkk(price.life_satisfaction, lang)} per person.",
-            f"- **{t('target.action_plan_goals', lang)}**: action-plan goals marked achieved at a review. Price {numbers.dkk(price.action_plan_goals, lang)} per goal.",
-            f"- Register data arrive {numbers.plural(contract.timeline.register_lag_quarters, 'quarter', 'quarters', lang)} late; every number uses the data that existed as of the report's quarter.",
-            *settlement_text(contract, lang),
-        ]
+def methods_values(contract: Contract, lang: str) -> SimpleNamespace:
+    """The values of the target definitions and settlement rules (``notebooks/_methods.md``)."""
+    rules, price = contract.targets, contract.rate_card
+    names = {target: t(f"target.{target}", lang) for target in TARGETS}
+    prices = {f"price_{target}": numbers.dkk(getattr(price, target), lang) for target in TARGETS}
+    lag = contract.timeline.register_lag_quarters
+    return SimpleNamespace(
+        **names,
+        **prices,
+        min_age=rules.employment.min_age,
+        max_age=rules.employment.max_age,
+        employment_sustain=rules.employment.sustain_quarters,
+        social_sustain=rules.social_measures.sustain_quarters,
+        exposure=t("sentence.exposure_enrolment", lang)
+        if rules.school_absence.exposure == "enrolment"
+        else "",
+        min_increase=numbers.number(rules.life_satisfaction.min_increase, 0, lang),
+        min_increase_points=numbers.plural(
+            rules.life_satisfaction.min_increase, "point", "points", lang
+        ),
+        register_lag=lag,
+        register_lag_quarters=numbers.plural(lag, "quarter", "quarters", lang),
+        adjustments=t(
+            "sentence.adjustments_paid"
+            if contract.settlement.pay_adjustments
+            else "sentence.adjustments_not_paid",
+            lang,
+        ),
+        target_return=numbers.percent(contract.calibration.target_annual_return, 1, lang),
+        return_cap=numbers.percent(contract.caps.investor_annual_return, 1, lang),
+        shortfall=numbers.percent(contract.forecast.shortfall_scenario, 0, lang),
     )
 
 
-def settlement_text(contract: Contract, lang: str) -> list[str]:
-    """How the ledger settles, corrects and caps payments, and the business case behind the prices."""
-    case = contract.calibration
-    rate = numbers.percent(case.target_annual_return, 1, lang)
-    cap = numbers.percent(contract.caps.investor_annual_return, 1, lang)
-    shortfall = numbers.percent(contract.forecast.shortfall_scenario, 0, lang)
-    paid = contract.settlement.pay_adjustments
-    if lang == "da":
-        return [
-            "- **Afregning**: en resultatrapports betalingsopgørelse afregnes med de data, der findes pr. rapportens kvartal, og står derefter fast i afregningsregnskabet. Ændrer senere data et afregnet beløb, vises ændringen som en regulering i den næste resultatrapport (beløb, årsag og den post, den retter); reguleringer "
-            + ("udbetales." if paid else "vises, men udbetales ikke.")
-            + " Udbetalt til dato er summen af regnskabets udbetalte poster; beløb over lofterne vises, men udbetales ikke.",
-            "- **Investorernes rente**: en intern rente er kun defineret over hele kontrakten. Før den endelige afregning vises en forventet intern rente ud fra prognosen; pengestrømmene bag den står i tabellen over investorernes pengestrømme.",
-            f"- **Illustrative priser**: priserne er afledt af en forretningsplan: med den syntetiske generators indbyggede effekter og fuld indskrivning får investorerne deres investering tilbage med {rate} om året (afkastloftet er {cap}); de relative priser i udkastet til takstbladet skaleres med én faktor (`python -m analysis calibrate`). Med {shortfall} lavere indskrivning taber investorerne.",
-        ]
-    return [
-        "- **Settlement**: a result report's payment statement is settled with the data that exist as of the report's quarter and then stands in the settlement ledger. When later data change a settled amount, the change is shown as an adjustment in the next result report (amount, reason and the entry it corrects); adjustments "
-        + ("are paid." if paid else "are shown but not paid.")
-        + " Paid to date is the sum of the ledger's paid entries; amounts above the caps are shown, not paid.",
-        "- **The investors' return**: an internal rate of return is defined only over the whole contract. Before the final settlement a projected rate from the forecast is shown; the cash flows behind it are in the table of the investors' cash flows.",
-        f"- **Illustrative prices**: the prices derive from a business case: with the synthetic generator's designed effects and full enrolment the investors get their investment back with {rate} a year (the return cap is {cap}); the design's relative prices are scaled by one factor (`python -m analysis calibrate`). With {shortfall} lower enrolment the investors lose.",
-    ]
+def methods_text(contract: Contract, lang: str) -> str:
+    """The target definitions and settlement rules (``notebooks/_methods.md``) as one text."""
+    return inline.render_file(
+        NOTEBOOKS_DIR / "_methods.md", lang, {"m": methods_values(contract, lang)}
+    )
 
 
 def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) -> pd.DataFrame:
     """The board's key numbers: enrolment, achievements per target, payments against the caps."""
     key = inputs.key
-    da = lang == "da"
     rows = [
         (
-            "Indskrevne husstande" if da else "Households enrolled",
+            t("key.households_enrolled", lang),
             count_text(
                 inputs,
                 disclosure.enrolment_key("households", _last_quarter(inputs)),
@@ -787,8 +697,7 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
             continue
         rows.append(
             (
-                ("Opnåede resultater: " if da else "Achievements: ")
-                + t(f"target.{target}", lang).lower(),
+                t("key.achievements", lang, target=t(f"target.{target}", lang).lower()),
                 count_text(
                     inputs,
                     disclosure.target_key("cumulative", target, "all", inputs.as_of),
@@ -798,32 +707,16 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
             )
         )
     rows += [
+        (t("key.payments_due", lang), numbers.dkk(key["payments_due_total"], lang)),
+        (t("key.paid_to_date", lang), numbers.dkk(key["payments_paid_total"], lang)),
+        (t("key.invested_to_date", lang), numbers.dkk(key["invested_to_date"], lang)),
+        (t("key.total_cap", lang), numbers.dkk(contract.caps.total_outcome_payments, lang)),
         (
-            "Opgjorte resultatbetalinger" if da else "Outcome payments due",
-            numbers.dkk(key["payments_due_total"], lang),
-        ),
-        (
-            "Udbetalt til dato" if da else "Paid to date",
-            numbers.dkk(key["payments_paid_total"], lang),
-        ),
-        (
-            "Investeret til dato" if da else "Invested to date",
-            numbers.dkk(key["invested_to_date"], lang),
-        ),
-        (
-            "Samlet loft" if da else "Total cap",
-            numbers.dkk(contract.caps.total_outcome_payments, lang),
-        ),
-        (
-            "Prognose for samlede betalinger (median)"
-            if da
-            else "Forecast of total payments (median)",
+            t("key.forecast_median", lang),
             numbers.dkk(rounded_forecast(key["forecast_median"], contract), lang),
         ),
     ]
-    return pd.DataFrame(
-        rows, columns=["Nøgletal" if da else "Key figure", "Værdi" if da else "Value"]
-    )
+    return pd.DataFrame(rows, columns=["key_figure", "value"])
 
 
 KEY_NUMBERS = (
