@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from analysis.reports import disclosure
+from analysis.sdc import disclosure
 from analysis.sdc.check import problems
 
 

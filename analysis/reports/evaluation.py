@@ -36,7 +36,7 @@ from analysis.effects.sensitivity import (
     sensitivity_analysis,
 )
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
-from analysis.reports import disclosure
+from analysis.sdc import disclosure
 from analysis.reports.stage import EvaluationReport, prepare, record_effects
 from analysis.reports.text import t
 

@@ -6,7 +6,7 @@ when it shows them. The report's prose is in the notebook's Markdown cells; the
 functions here give it its values (:func:`summary_values`, :func:`methods_values`).
 
 Every count passes disclosure control before it is shown: :func:`protect` declares
-all cells of the report to one linked model (:mod:`analysis.reports.disclosure`),
+all cells of the report to one linked model (:mod:`analysis.sdc.disclosure`),
 and every table, figure, sentence and results-file number asks it whether a cell
 is hidden. Every number in the prose is filled in from the results.
 """
@@ -27,7 +27,7 @@ from analysis.config import TARGETS, Contract
 from analysis.paths import NOTEBOOKS_DIR
 from analysis.render import inline, numbers
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
-from analysis.reports import disclosure
+from analysis.sdc import disclosure
 from analysis.reports.text import t
 from analysis.sdc.linked import LinkedCells
 from analysis.sdc.suppress import SUPPRESSED, footnote

@@ -30,7 +30,7 @@ from analysis.effects.estimates import EffectEstimate, estimate_all
 from analysis.effects.panels import OUTCOMES
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
 from analysis.effects.sensitivity import sensitivity_all
-from analysis.reports import disclosure
+from analysis.sdc import disclosure
 from analysis.reports.kinds import LANGS, ReportKind
 
 # What the stage stores beside the evaluation report (names of EvaluationReport fields
