@@ -23,8 +23,8 @@ from analysis import quarters
 from analysis.config import TARGETS, Contract
 from analysis.render import numbers
 from analysis.render.style import ACCENT, NEUTRAL, PRIMARY, apply_theme
-from analysis.sdc import disclosure
 from analysis.reports.text import t
+from analysis.sdc import disclosure
 from analysis.sdc.suppress import SUPPRESSED
 
 STATUSES = ("earning", "pending", "none", "hidden")

@@ -27,8 +27,8 @@ from analysis.config import TARGETS, Contract
 from analysis.paths import NOTEBOOKS_DIR
 from analysis.render import inline, numbers
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
-from analysis.sdc import disclosure
 from analysis.reports.text import t
+from analysis.sdc import disclosure
 from analysis.sdc.linked import LinkedCells
 from analysis.sdc.suppress import SUPPRESSED, footnote
 
