@@ -36,9 +36,9 @@ from analysis.effects.sensitivity import (
     sensitivity_analysis,
 )
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
-from analysis.sdc import disclosure
 from analysis.reports.stage import EvaluationReport, prepare, record_effects
 from analysis.reports.text import t
+from analysis.sdc import disclosure
 
 # The estimation names are part of this module's namespace because the notebooks and
 # sections reach them through it (``ev.estimate``, ``ev.EffectEstimate``, ``ev.prepare``).

@@ -30,8 +30,8 @@ from analysis.effects.estimates import EffectEstimate, estimate_all
 from analysis.effects.panels import OUTCOMES
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
 from analysis.effects.sensitivity import sensitivity_all
-from analysis.sdc import disclosure
 from analysis.reports.kinds import LANGS, ReportKind
+from analysis.sdc import disclosure
 
 # What the stage stores beside the evaluation report (names of EvaluationReport fields
 # are stored as they are; the contract is read again from the configuration).
