@@ -85,4 +85,9 @@ def sensitivity_all(
     if jobs <= 1 or len(work) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [_one(args) for args in work]
     with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:
-        return pool.map(_one, work, chunksize=1)
+        analyses = pool.map(_one, work, chunksize=1)
+        # Workers leave on the end-of-work sentinel; leaving the block alone would
+        # SIGTERM them, and a worker holding the task queue's lock then hung the stage.
+        pool.close()
+        pool.join()
+    return analyses
