@@ -182,3 +182,37 @@ def test_direct_highs_call_equals_linprog_bit_for_bit(monkeypatch):
     # An infeasible-free but unbounded LP (no constraint binds τ) gives the same status.
     c, A, b = np.array([1.0, 0.0]), np.array([[-1.0, 0.0]]), np.array([0.0])
     assert fast(c, A, b).status == highs.solve_linprog(c, A, b).status
+
+
+def test_degenerate_bounds_as_lps_equal_the_bisection(monkeypatch):
+    # Every degenerate basis the conditional test meets on the fixtures' event studies:
+    # the ends found as LPs (_bounds_degenerate) against the doubling-and-bisection
+    # search over the LP value (_bounds_by_bisection), which shares no code with them
+    # beyond the LP of η. They differ only by what the 1e-7 tolerance lets either count
+    # as optimal: 1e-7 over the slope of η(z) - z past the end (1e-4 of the end here).
+    seen = []
+    direct = hd._bounds_degenerate
+
+    def both(S, c, X, sd, eta):
+        got = direct(S, c, X, sd, eta)
+        seen.append((got, hd._bounds_by_bisection(S, c, X, sd, eta)))
+        return got
+
+    monkeypatch.setattr(hd, "_bounds_degenerate", both)
+    for kind in ("flat", "pretrend"):
+        beta, sigma, npre, npost = _event_study(kind)
+        hd.sensitivity_rm(
+            beta,
+            sigma,
+            npre,
+            npost,
+            m_bar_vec=[0.0, 0.5, 1.0],
+            method="Conditional",
+            grid_points=60,
+        )
+    assert len(seen) > 20
+    for got, want in seen:
+        for a, b in zip(got, want, strict=True):
+            assert np.isinf(a) == np.isinf(b)
+            if np.isfinite(b):
+                assert a == pytest.approx(b, rel=1e-3, abs=1e-5)

@@ -210,12 +210,23 @@ def _bounds(S, c, Xbar, binding):
     return vlo, vup
 
 
+# How far the LP value may exceed ``z`` and still count as ``z`` (of ``max(1, |z|)``).
+_OPTIMAL_TOLERANCE = 1e-7
+
+
 def _bounds_by_bisection(S, c, X, sd, eta):
-    """``[v_lo, v_up]`` when the optimal basis is degenerate: the LP value stays ``z`` there."""
+    """``[v_lo, v_up]`` when the optimal basis is degenerate: the LP value stays ``z`` there.
+
+    Along ``Y(z) = S + c z`` the LP value ``η(z)`` is convex with ``η(z) ≥ z``
+    (``γ`` stays dual feasible and ``γ'Y(z) = z``), so the set where it equals
+    ``z`` (within ``1e-7·max(1, |z|)``) is an interval around ``eta``. This is the
+    reference search for its ends, by doubling and bisection (about a hundred LPs
+    per end); :func:`_bounds_degenerate` finds the same ends with one or two LPs.
+    """
 
     def optimal(z):
         value, _ = _eta_lp(S + c * z, X, sd)
-        return abs(value - z) <= 1e-7 * max(1.0, abs(z))
+        return abs(value - z) <= _OPTIMAL_TOLERANCE * max(1.0, abs(z))
 
     def edge(direction):
         step = max(1.0, abs(eta))
@@ -233,6 +244,41 @@ def _bounds_by_bisection(S, c, X, sd, eta):
         return inner
 
     return edge(-1.0), edge(1.0)
+
+
+def _edge_lp(S, c, X, sd, direction, absolute, relative):
+    """The farthest ``z`` in ``direction`` with ``η(z) ≤ z + absolute + relative·z``.
+
+    ``η(z) ≤ t`` holds exactly when some ``τ`` has ``S + c z - X τ ≤ sd t``, so the
+    end is itself an LP in ``(z, τ)``. Returns ``±inf`` when unbounded and None when
+    HiGHS gives neither an optimum nor unboundedness.
+    """
+    k = X.shape[1]
+    A = np.column_stack([c - sd * (1.0 + relative), -X])
+    result = highs.solve(np.r_[-direction, np.zeros(k)], A, sd * absolute - S)
+    if result.status == 0:
+        return float(result.x[0])
+    if result.status == 3:  # unbounded: the basis stays optimal for ever
+        return direction * np.inf
+    return None
+
+
+def _bounds_degenerate(S, c, X, sd, eta):
+    """:func:`_bounds_by_bisection`'s interval, each end as one LP (two across ``|z| = 1``).
+
+    The tolerance ``1e-7·max(1, |z|)`` is linear on each side of ``|z| = 1``: the end
+    is first found with the constant part; if it lies beyond ``±1`` it is found again
+    with the part that holds there. An end HiGHS cannot settle is left to the search.
+    """
+    ends = []
+    for direction in (-1.0, 1.0):
+        z = _edge_lp(S, c, X, sd, direction, _OPTIMAL_TOLERANCE, 0.0)
+        if z is not None and np.isfinite(z) and abs(z) > 1.0:
+            z = _edge_lp(S, c, X, sd, direction, 0.0, np.sign(z) * _OPTIMAL_TOLERANCE)
+        ends.append(z)
+    if any(z is None for z in ends):
+        return _bounds_by_bisection(S, c, X, sd, eta)
+    return ends[0], ends[1]
 
 
 def _accepts(m: _Moments, theta: float, alpha: float, hybrid: bool, kappa: float) -> bool:
@@ -269,7 +315,7 @@ def _accepts(m: _Moments, theta: float, alpha: float, hybrid: bool, kappa: float
     if nondegenerate:
         vlo, vup = _bounds(S, c, Xbar, binding)
     else:
-        vlo, vup = _bounds_by_bisection(S, c, m.X, m.sd, eta)
+        vlo, vup = _bounds_degenerate(S, c, m.X, m.sd, eta)
     if hybrid:
         vup = min(vup, m.lf_cv)
     sd_gamma = np.sqrt(variance)
