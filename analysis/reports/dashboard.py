@@ -34,46 +34,6 @@ STATUS_COLOURS = {
     "none": "#B0B0B0",
     "hidden": "#FFFFFF",
 }
-STATUS_TEXT = {
-    "da": {
-        "earning": "giver betaling",
-        "pending": "resultater, endnu ingen betaling",
-        "none": "ingen resultater endnu",
-        "hidden": "skjult (diskretion)",
-    },
-    "en": {
-        "earning": "earning payments",
-        "pending": "achievements, no payment yet",
-        "none": "no achievements yet",
-        "hidden": "hidden (confidentiality)",
-    },
-}
-LABELS = {
-    "da": {
-        "paid": "Udbetalt (akk.)",
-        "invested": "Investeret (akk.)",
-        "planned": "Investering, plan",
-        "cap": "Samlet loft",
-        "fan": "Prognose, samlede betalinger (interval)",
-        "median": "Prognose, median",
-        "now": "Opgjort pr.",
-        "money": "Mio. kr.",
-        "per_target": "Optjent pr. mål, mio. kr.",
-        "over_time": "Penge over tid",
-    },
-    "en": {
-        "paid": "Paid (cumulative)",
-        "invested": "Invested (cumulative)",
-        "planned": "Investment, plan",
-        "cap": "Total cap",
-        "fan": "Forecast, total payments (band)",
-        "median": "Forecast, median",
-        "now": "As of",
-        "money": "DKK million",
-        "per_target": "Earned per target, DKK m",
-        "over_time": "Money over time",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -110,7 +70,6 @@ class DashboardSeries:
 def dashboard_figure(series: DashboardSeries, lang: str = "da"):
     """The dashboard as a matplotlib figure (two panels, one legend each)."""
     apply_theme()
-    labels = LABELS[lang]
     fig, (money, bars) = plt.subplots(
         1, 2, figsize=(9.0, 3.7), gridspec_kw={"width_ratios": [1.6, 1.0]}
     )
@@ -135,7 +94,7 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
         where="post",
         color=NEUTRAL,
         lw=2,
-        label=labels["invested"],
+        label=t("dash.invested", lang),
     )
     if len(plan) > 1:
         money.step(
@@ -145,7 +104,7 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
             color=NEUTRAL,
             lw=1.3,
             ls=":",
-            label=labels["planned"],
+            label=t("dash.planned", lang),
         )
     paid = series.paid.sort_index()
     money.step(
@@ -154,7 +113,7 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
         where="post",
         color=PRIMARY,
         lw=2.4,
-        label=labels["paid"],
+        label=t("dash.paid", lang),
     )
     if len(series.forecast):
         fan = series.forecast.sort_values("quarter")
@@ -165,7 +124,7 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
             color=PRIMARY,
             alpha=0.18,
             lw=0,
-            label=labels["fan"],
+            label=t("dash.fan", lang),
         )
         money.plot(
             x(fan["quarter"]),
@@ -173,12 +132,12 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
             color=PRIMARY,
             lw=1.3,
             ls="--",
-            label=labels["median"],
+            label=t("dash.median", lang),
         )
-    money.axhline(series.cap / scale, color=ACCENT, lw=1.4, ls="-.", label=labels["cap"])
+    money.axhline(series.cap / scale, color=ACCENT, lw=1.4, ls="-.", label=t("dash.cap", lang))
     money.axvline(now, color="#444", lw=0.8)
     money.annotate(
-        f"{labels['now']} {numbers.quarter(series.as_of, lang)}",
+        f"{t('dash.now', lang)} {numbers.quarter(series.as_of, lang)}",
         (now, 0),
         xytext=(-4, 4),
         textcoords="offset points",
@@ -189,9 +148,9 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
     )
     ticks = [i for i in sorted(index.values()) if i % 4 == 0]
     money.set_xticks(ticks, [quarters.from_index(i)[:4] for i in ticks])
-    money.set_ylabel(labels["money"])
+    money.set_ylabel(t("dash.money", lang))
     money.set_ylim(bottom=0)
-    money.set_title(labels["over_time"], loc="left", fontsize=10)
+    money.set_title(t("dash.over_time", lang), loc="left", fontsize=10)
     money.set_ylim(top=series.cap / scale * 1.08)
     money.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=7.5, ncol=3)
 
@@ -214,7 +173,7 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
             text, (amount, row), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8
         )
     bars.set_yticks(np.arange(len(targets)), targets["target"], fontsize=8)
-    bars.set_title(labels["per_target"], loc="left", fontsize=10)
+    bars.set_title(t("dash.per_target", lang), loc="left", fontsize=10)
     bars.set_xlim(0, max(amounts + [0.1]) * 1.35)
     bars.grid(axis="y", visible=False)
     present = [s for s in STATUSES if s in set(targets["status"])]
@@ -223,7 +182,7 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
     ]
     bars.legend(
         handles,
-        [STATUS_TEXT[lang][s] for s in present],
+        [t(f"dash.status.{s}", lang) for s in present],
         loc="upper center",
         bbox_to_anchor=(0.3, -0.1),
         fontsize=7.5,
@@ -364,7 +323,7 @@ def alt_text(series: DashboardSeries, lang: str = "da") -> str:
         )
     targets = []
     for row in series.targets.itertuples(index=False):
-        status = STATUS_TEXT[lang][row.status]
+        status = t(f"dash.status.{row.status}", lang)
         if row.status == "earning":
             status += f" ({numbers.dkk(row.amount, lang)})"
         targets.append(f"{row.target}: {status}")

@@ -68,21 +68,6 @@ __all__ = [
     "subgroup_estimates",
 ]
 
-LABELS = {
-    "da": {
-        "ladder_step": "Trin på selvforsørgelsesstigen",
-        "self_supporting": "Selvforsørgende (andel)",
-        "support_level": "Støtteniveau (0–3)",
-        "absence_rate": "Skolefravær (andel af dage)",
-    },
-    "en": {
-        "ladder_step": "Step on the self-sufficiency ladder",
-        "self_supporting": "Self-supporting (share)",
-        "support_level": "Support level (0–3)",
-        "absence_rate": "School absence (share of days)",
-    },
-}
-
 
 def effects_table(estimates: dict[str, EffectEstimate], payments, lang: str) -> pd.DataFrame:
     """Headline table: TWFE and CS simple ATT with 95% intervals, per outcome."""
@@ -90,7 +75,7 @@ def effects_table(estimates: dict[str, EffectEstimate], payments, lang: str) -> 
     for outcome, est in estimates.items():
         rows.append(
             {
-                "outcome": LABELS[lang][outcome],
+                "outcome": t(f"outcome.{outcome}", lang),
                 "TWFE": est.twfe.att,
                 "twfe_95pct_ci": _interval(est.twfe.ci_low, est.twfe.ci_high, lang),
                 "Callaway–Sant'Anna": est.simple.overall_att,
@@ -160,7 +145,7 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
             color="grey",
         )
     ax.set_xlabel(t("ev.quarters_since_enrolment", lang))
-    ax.set_ylabel(LABELS[lang][est.outcome])
+    ax.set_ylabel(t(f"outcome.{est.outcome}", lang))
     ax.legend(fontsize=8)
     return fig
 
@@ -181,7 +166,7 @@ def event_study_caption(est: EffectEstimate, lang: str) -> str:
     return t(
         "caption.event_study",
         lang,
-        outcome=LABELS[lang][est.outcome].lower(),
+        outcome=t(f"outcome.{est.outcome}", lang).lower(),
         low=low,
         high=high,
         total=total,
@@ -210,7 +195,7 @@ def covariate_table(
         )
         rows.append(
             {
-                "outcome": LABELS[lang][outcome],
+                "outcome": t(f"outcome.{outcome}", lang),
                 "without_covariates": est.simple.overall_att,
                 "95pct_ci_without": _interval(*est.simple.overall_ci, lang),
                 "doubly_robust": dr.overall_att,
@@ -227,7 +212,7 @@ def balance_table(data: AsOfData | pd.DataFrame, lang: str) -> pd.DataFrame:
     """
     computed = data if isinstance(data, pd.DataFrame) else balance(data)
     labels = {
-        **LABELS[lang],
+        **{outcome: t(f"outcome.{outcome}", lang) for outcome in OUTCOMES},
         "open_cases": t("ev.open_cases_at_referral", lang),
     }
     rows = []
@@ -263,7 +248,7 @@ def power_table(
     rows = []
     for outcome, est in estimates.items():
         row = {
-            "outcome": LABELS[lang][outcome],
+            "outcome": t(f"outcome.{outcome}", lang),
             "standard_error": est.simple.overall_se,
             "mde_now": mde(est.simple.overall_se),
             "mde_at_full_enrolment": mde(
@@ -289,7 +274,7 @@ def area_inference_table(
         p_household = float(2 * stats.norm.sf(abs(z)))
         rows.append(
             {
-                "outcome": LABELS[lang][outcome],
+                "outcome": t(f"outcome.{outcome}", lang),
                 "estimate_cs": est.simple.overall_att,
                 "p_household_clusters": p_household,
                 "p_randomization_areas_exact": area["ri_p_exact"],
@@ -372,7 +357,7 @@ def sensitivity_figure(sens: Sensitivity, lang: str):
             fontsize=8,
         )
     ax.set_xlabel(t("ev.m_relative_magnitudes", lang))
-    ax.set_ylabel(LABELS[lang][sens.outcome])
+    ax.set_ylabel(t(f"outcome.{sens.outcome}", lang))
     ax.legend(fontsize=7, loc="lower left")
     return fig
 
@@ -480,7 +465,7 @@ def budget_table(
         any_hidden = any_hidden or hidden
         rows.append(
             {
-                "outcome": LABELS[lang][outcome],
+                "outcome": t(f"outcome.{outcome}", lang),
                 "number_of_persons": "*" if hidden else est.n_treated_persons,
                 "gain_dkk": "*" if hidden else round(gain),
                 "lower_dkk": "*" if hidden else round(low),
@@ -529,7 +514,7 @@ def truth_coverage(estimates: dict[str, EffectEstimate], truth: dict, lang: str)
         low, high = est.simple.overall_ci
         rows.append(
             {
-                "outcome": LABELS[lang][outcome],
+                "outcome": t(f"outcome.{outcome}", lang),
                 "true_effect": true,
                 "ev_estimate": est.simple.overall_att,
                 "covered": t("ev.yes", lang) if low <= true <= high else t("ev.no", lang),
@@ -570,7 +555,7 @@ def headline_text(
             t(
                 "text.headline_item",
                 lang,
-                label=LABELS[lang][outcome],
+                label=t(f"outcome.{outcome}", lang),
                 value=value,
                 unit=unit,
                 interval=interval,
@@ -595,7 +580,7 @@ def twfe_vs_cs_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
     return t(
         "text.twfe_vs_cs",
         lang,
-        outcome=LABELS[lang][largest].lower(),
+        outcome=t(f"outcome.{largest}", lang).lower(),
         gap=number(gaps[largest], 3, lang),
         share=number(100 * relative, 0, lang),
     )

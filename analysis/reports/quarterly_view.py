@@ -206,47 +206,28 @@ def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
     )
 
 
-BOTTOM_LINE = {
-    "da": {
-        "paid": "**Bundlinje:** udbetalt til dato **{paid}** ({share} af det samlede loft på {cap}) mod {invested} investeret til dato.",
-        # The amount ends in "kr.", which closes the sentence.
-        "awaiting": " Afregnet og til udbetaling senere: {awaiting}",
-        "projected": " Forventet udbetalt ved kontraktens slutning: {median}{band} mod {total} investeret i alt.",
-        "band": " (90 %-interval {low} til {high})",
-        "final": " Endelig afregning: investorerne har fået {repaid} tilbage på {total} investeret, en intern rente på {irr} om året (afkastloft {cap_rate}).",
-        "adjusted": " Senere data har ændret afregnede beløb med {adjustments} i alt; ændringerne vises som reguleringer og {paid_or_not}.",
-        "adj_paid": "udbetales",
-        "adj_not_paid": "udbetales ikke",
-    },
-    "en": {
-        "paid": "**Bottom line:** paid to date **{paid}** ({share} of the total cap of {cap}) against {invested} invested to date.",
-        "awaiting": " Settled and to be paid later: {awaiting}.",
-        "projected": " Projected to be paid by the end of the contract: {median}{band} against {total} invested in total.",
-        "band": " (90% interval {low} to {high})",
-        "final": " Final settlement: the investors got {repaid} back on {total} invested, an internal rate of return of {irr} a year (return cap {cap_rate}).",
-        "adjusted": " Later data changed settled amounts by {adjustments} in total; the changes are shown as adjustments and {paid_or_not}.",
-        "adj_paid": "are paid",
-        "adj_not_paid": "are not paid",
-    },
-}
-
-
 def bottom_line(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
     """Paid to date from the ledger, against the cap and the investment, and the projection."""
-    key, words = inputs.key, BOTTOM_LINE[lang]
+    key = inputs.key
     cap = contract.caps.total_outcome_payments
-    text = words["paid"].format(
+    text = t(
+        "bottom_line.paid",
+        lang,
         paid=numbers.dkk(key["payments_paid_total"], lang),
         share=numbers.percent(key["payments_paid_total"] / cap, 1, lang),
         cap=numbers.dkk(cap, lang),
         invested=numbers.dkk(key["invested_to_date"], lang),
     )
     if key["payments_awaiting"]:
-        text += words["awaiting"].format(awaiting=numbers.dkk(key["payments_awaiting"], lang))
+        text += t(
+            "bottom_line.awaiting", lang, awaiting=numbers.dkk(key["payments_awaiting"], lang)
+        )
     total = numbers.dkk(contract.investment.total, lang)
     if key["final_settlement_paid"]:
         investors = inputs.tables["investors"]
-        text += words["final"].format(
+        text += t(
+            "bottom_line.final",
+            lang,
             repaid=numbers.dkk(float(investors["repaid"].sum()), lang),
             total=total,
             irr=numbers.percent(float(investors["irr"].iloc[0]), 1, lang),
@@ -257,20 +238,27 @@ def bottom_line(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
             numbers.dkk(rounded_forecast(key[f"projected_paid_{n}"], contract), lang)
             for n in ("low", "high")
         )
-        text += words["projected"].format(
+        text += t(
+            "bottom_line.projected",
+            lang,
             median=numbers.dkk(rounded_forecast(key["projected_paid_median"], contract), lang),
             # At a cap the band has no width: it is left out.
-            band="" if low == high else words["band"].format(low=low, high=high),
+            band="" if low == high else t("bottom_line.band", lang, low=low, high=high),
             total=total,
         )
     if key["adjustments_total"]:
-        text += words["adjusted"].format(
+        text += t(
+            "bottom_line.adjusted",
+            lang,
             adjustments=SUPPRESSED
             if adjustment_hidden(inputs)
             else numbers.dkk(key["adjustments_total"], lang),
-            paid_or_not=words[
-                "adj_paid" if contract.settlement.pay_adjustments else "adj_not_paid"
-            ],
+            paid_or_not=t(
+                "bottom_line.adj_paid"
+                if contract.settlement.pay_adjustments
+                else "bottom_line.adj_not_paid",
+                lang,
+            ),
         )
     return text
 

@@ -85,7 +85,7 @@ def sensitivity(report: ev.EvaluationReport, outcome: str, lang: str) -> None:
         caption=t(
             "caption.sensitivity",
             lang,
-            outcome=ev.LABELS[lang][outcome].lower(),
+            outcome=t(f"outcome.{outcome}", lang).lower(),
             target=ev.sensitivity_target(sens, lang),
             breakdown=breakdown,
         ),
