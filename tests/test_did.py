@@ -409,19 +409,22 @@ def test_pretrend_test_size_on_generator_data(tmp_path, contract):
 
 def test_area_level_inference_end_to_end(extract, contract):
     from analysis.data.asof import as_of
+    from analysis.effects.areas import area_inference, reliable
+    from analysis.effects.estimates import balanced_window, estimate
+    from analysis.effects.panels import outcome_panel
     from analysis.reports import evaluation as ev
 
     data = as_of(extract.tables, "2028Q3", contract)
-    panel = ev.outcome_panel(data, "ladder_step")
-    est = ev.estimate(panel, "ladder_step")
-    area = ev.area_inference(panel, reps=99, seed=contract.seed)
+    panel = outcome_panel(data, "ladder_step")
+    est = estimate(panel, "ladder_step")
+    area = area_inference(panel, reps=99, seed=contract.seed)
     assert area["ri_att"] == pytest.approx(est.simple.overall_att, abs=1e-10)
     assert area["ri_assignments"] == 1771  # C(23, 3)
     assert 1 / 1771 <= area["ri_p_exact"] <= 1
     # Reliable needs both the household interval and the exact area-level test.
-    assert ev.reliable(est, area) == (
+    assert reliable(est, area) == (
         (est.simple.overall_ci[0] > 0 or est.simple.overall_ci[1] < 0) and area["ri_p_exact"] < 0.05
     )
-    assert not ev.reliable(est, {**area, "ri_p_exact": 0.2})
-    assert ev.balanced_window(est.attgt) == (-10, 12)
+    assert not reliable(est, {**area, "ri_p_exact": 0.2})
+    assert balanced_window(est.attgt) == (-10, 12)
     assert "−10" in ev.event_study_caption(est, "da")

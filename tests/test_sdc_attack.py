@@ -153,12 +153,12 @@ def test_attacker_recovers_nothing_from_a_full_build(full_chain, contract):
 def test_attacker_recovers_nothing_from_an_evaluation(full_chain, synthetic_dir, contract, kind):
     """An evaluation report's model as its notebook protects it (the quarterly reports up to
     it, its effect counts and, in the final report, the subgroup tables), attacked."""
-    from analysis.reports import evaluation as ev
     from analysis.reports.kinds import load_kind
+    from analysis.reports.stage import prepare
 
     as_of = load_kind(kind).as_of(contract, None)
     subgroups = {"ladder_step": ("area", "household_type")} if kind == "final" else None
-    report = ev.prepare(str(synthetic_dir), as_of, 19, str(full_chain), subgroups)
+    report = prepare(str(synthetic_dir), as_of, 19, str(full_chain), subgroups)
     found = attack(
         report.payments.cells.to_dict(), contract.disclosure.min_persons, LAST_RESULT_REPORT
     )

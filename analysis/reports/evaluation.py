@@ -1,4 +1,4 @@
-"""Tables, figures and texts of the evaluation reports, and their results stage's assembly.
+"""Tables, figures and texts of the evaluation reports.
 
 The estimates themselves are computed in :mod:`analysis.effects` and assembled
 with disclosure control by :mod:`analysis.reports.stage`; this module presents
@@ -16,57 +16,16 @@ from scipy import stats
 from analysis.config import Contract
 from analysis.data.asof import AsOfData
 from analysis.did import mde
-from analysis.effects.areas import area_inference, reliable
+from analysis.effects.areas import reliable
 from analysis.effects.balance import balance
-from analysis.effects.context import EvaluationContext, load_context
-from analysis.effects.estimates import (
-    EffectEstimate,
-    balanced_window,
-    cohorts_per_event_time,
-    estimate,
-    estimate_all,
-)
-from analysis.effects.panels import COVARIATES, OUTCOMES, outcome_panel
+from analysis.effects.context import EvaluationContext
+from analysis.effects.estimates import EffectEstimate, balanced_window, cohorts_per_event_time
+from analysis.effects.panels import OUTCOMES
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
-from analysis.effects.sensitivity import (
-    M_BAR_GRID,
-    SENSITIVITY_POST,
-    SENSITIVITY_PRE,
-    Sensitivity,
-    sensitivity_analysis,
-)
+from analysis.effects.sensitivity import Sensitivity
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
-from analysis.reports.stage import EvaluationReport, prepare, record_effects
 from analysis.reports.text import t
 from analysis.sdc import disclosure
-
-# The estimation names are part of this module's namespace because the notebooks and
-# sections reach them through it (``ev.estimate``, ``ev.EffectEstimate``, ``ev.prepare``).
-__all__ = [
-    "COVARIATES",
-    "M_BAR_GRID",
-    "OUTCOMES",
-    "SENSITIVITY_POST",
-    "SENSITIVITY_PRE",
-    "EffectEstimate",
-    "EvaluationContext",
-    "EvaluationReport",
-    "Sensitivity",
-    "area_inference",
-    "balanced_window",
-    "cohorts_per_event_time",
-    "covariate_estimate",
-    "estimate",
-    "estimate_all",
-    "load_context",
-    "not_yet_estimate",
-    "outcome_panel",
-    "prepare",
-    "record_effects",
-    "reliable",
-    "sensitivity_analysis",
-    "subgroup_estimates",
-]
 
 
 def effects_table(estimates: dict[str, EffectEstimate], payments, lang: str) -> pd.DataFrame:

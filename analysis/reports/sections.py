@@ -13,12 +13,13 @@ from analysis.render import show
 from analysis.render.numbers import dkk, number
 from analysis.reports import evaluation as ev
 from analysis.reports import quarterly_view as view
+from analysis.reports.stage import EvaluationReport
 from analysis.reports.text import t
 
 EV = "analysis.reports.evaluation"
 
 
-def summary_values(report: ev.EvaluationReport, lang: str) -> SimpleNamespace:
+def summary_values(report: EvaluationReport, lang: str) -> SimpleNamespace:
     """The summary's values: the quarterly summary (``s``), the effects in words and why payments differ."""
     return SimpleNamespace(
         **vars(view.summary_values(report.payments, report.contract, lang)),
@@ -27,7 +28,7 @@ def summary_values(report: ev.EvaluationReport, lang: str) -> SimpleNamespace:
     )
 
 
-def effect_and_payment_text(report: ev.EvaluationReport, lang: str) -> str:
+def effect_and_payment_text(report: EvaluationReport, lang: str) -> str:
     """Why a significant effect can come with a small repayment, or the reverse, when that is so.
 
     Payments follow the rate card (achievements × price, the absence estimate ×
@@ -60,7 +61,7 @@ def effect_and_payment_text(report: ev.EvaluationReport, lang: str) -> str:
     return ""
 
 
-def event_study(report: ev.EvaluationReport, outcome: str, lang: str) -> None:
+def event_study(report: EvaluationReport, outcome: str, lang: str) -> None:
     """The event study of ``outcome``, with the generator's true effect on synthetic data."""
     truth = (report.context.truth or {}).get(outcome, {}).get("by_event_time")
     show.figure(
@@ -70,7 +71,7 @@ def event_study(report: ev.EvaluationReport, outcome: str, lang: str) -> None:
     )
 
 
-def sensitivity(report: ev.EvaluationReport, outcome: str, lang: str) -> None:
+def sensitivity(report: EvaluationReport, outcome: str, lang: str) -> None:
     """Rambachan–Roth sensitivity of ``outcome`` to violations of parallel trends (if computed)."""
     sens = report.sensitivity.get(outcome)
     if sens is None:
@@ -93,7 +94,7 @@ def sensitivity(report: ev.EvaluationReport, outcome: str, lang: str) -> None:
     )
 
 
-def methods_values(report: ev.EvaluationReport, lang: str) -> SimpleNamespace:
+def methods_values(report: EvaluationReport, lang: str) -> SimpleNamespace:
     """The values of the evaluation's methods section (``notebooks/_evaluation_methods.md``)."""
     minimum = report.contract.disclosure.min_persons
     return SimpleNamespace(
