@@ -67,6 +67,46 @@ def test_estimates_come_back_bit_for_bit(tmp_path):
     _same(value, codec.load(tmp_path))
 
 
+def test_large_arrays_are_stored_as_npy_bit_for_bit(tmp_path):
+    arrays = {
+        "f": np.random.default_rng(0).normal(size=(200, 3)) * 1e-300,
+        "i": np.arange(100, dtype=np.int32),
+        "b": np.arange(100) % 3 == 0,
+        "small": np.array([0.1, np.nan]),
+    }
+    arrays["f"][5, 1] = np.nan
+    codec.dump(arrays, tmp_path)
+    assert sorted(p.name for p in (tmp_path / codec.ARRAYS).iterdir()) == [
+        "0000.npy",
+        "0001.npy",
+        "0002.npy",
+    ]
+    _same(arrays, codec.load(tmp_path))
+
+
+_WRITE_SETS = """
+import sys
+from analysis import codec
+value = {"sets": {frozenset({("adjustment", "2026Q1", f"k{i}"), ("amount", str(i))}) for i in range(30)}}
+codec.dump(value, sys.argv[1])
+"""
+
+
+def test_two_writes_of_the_same_value_are_the_same_bytes(tmp_path):
+    """Sets of sets (as the disclosure model's linked cells) do not follow the hash seed."""
+    import os
+    import subprocess
+    import sys
+
+    written = []
+    for seed in ("1", "2"):
+        folder = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", _WRITE_SETS, str(folder)], check=True, env=env)
+        written.append((folder / codec.OBJECTS).read_bytes())
+    assert written[0] == written[1]
+
+
 def test_only_package_classes_are_rebuilt(tmp_path):
     with pytest.raises(codec.CodecError, match="cannot store"):
         codec.dump({"x": pd.Timestamp("2024-01-01").to_pydatetime()}, tmp_path / "a")
