@@ -162,7 +162,16 @@ def test_direct_highs_call_equals_linprog_bit_for_bit(monkeypatch):
         calls.append((got, want))
         return got
 
+    model_solve = highs.Model.solve
+
+    def model_both(model, b_ub):
+        got, want = model_solve(model, b_ub), highs.solve_linprog(model.c, model.A_ub, b_ub)
+        calls.append((got, want))
+        return got
+
     monkeypatch.setattr(highs, "solve", both)
+    # The η LP of each polyhedron is built once and solved for every grid point.
+    monkeypatch.setattr(highs.Model, "solve", model_both)
     hd.sensitivity_rm(
         betahat,
         sigma,

@@ -23,6 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
+# linprog's feasibility tolerance of a returned solution (`_check_result`, tol=1e-9).
+_TOL = np.sqrt(1e-9) * 10
+
 
 @dataclass
 class Solution:
@@ -46,10 +49,9 @@ class _Direct:
 
     def __init__(self) -> None:
         from scipy.optimize import _linprog_highs as lh
-        from scipy.optimize import _linprog_util as lu
         from scipy.optimize._highspy import _highs_wrapper as hw
 
-        self.h, self.lh, self.lu = hw._h, lh, lu
+        self.h, self.lh = hw._h, lh
         # The options `_linprog_highs` gives HiGHS for method="highs" and no options:
         # the others are None there, and `_highs_wrapper` skips None and "sense".
         options = {
@@ -67,7 +69,8 @@ class _Direct:
                 raise RuntimeError(f"HiGHS option {key} is not as expected")
             setattr(self.options, key, value)
 
-    def __call__(self, c: np.ndarray, A_ub: np.ndarray, b_ub: np.ndarray) -> Solution:
+    def build(self, c: np.ndarray, A_ub: np.ndarray):
+        """The HiGHS model of ``c`` and ``A_ub`` with every row bound still to be set."""
         h, lh = self.h, self.lh
         m, n = A_ub.shape
         # csc_array of the dense matrix: column-wise, explicit zeros left out.
@@ -82,11 +85,20 @@ class _Direct:
         lp.col_lower_ = np.full(n, -lh.kHighsInf)
         lp.col_upper_ = np.full(n, lh.kHighsInf)
         lp.row_lower_ = np.full(m, -lh.kHighsInf)
-        rhs = lh._replace_inf(np.array(b_ub, dtype=float))
-        lp.row_upper_ = rhs
         lp.a_matrix_.start_ = np.r_[0, np.cumsum(nonzero.sum(axis=1))].astype(np.int32)
         lp.a_matrix_.index_ = np.nonzero(nonzero)[1].astype(np.int32)
         lp.a_matrix_.value_ = A_ub.T[nonzero]
+        return lp
+
+    def __call__(self, c: np.ndarray, A_ub: np.ndarray, b_ub: np.ndarray) -> Solution:
+        return self.run(self.build(c, A_ub), b_ub)
+
+    def run(self, lp, b_ub: np.ndarray) -> Solution:
+        """Solve the model of :meth:`build` with the right-hand side ``b_ub`` (a new solver each time)."""
+        h, lh = self.h, self.lh
+        m = lp.num_row_
+        rhs = lh._replace_inf(np.array(b_ub, dtype=float))
+        lp.row_upper_ = rhs
         highs = h._Highs()
         if highs.passOptions(self.options) == h.HighsStatus.kError:
             return Solution(4, None, None)
@@ -101,21 +113,13 @@ class _Direct:
         solution = highs.getSolution()
         x = np.array(solution.col_value)
         slack = rhs - solution.row_value
-        bounds = np.column_stack([np.full(n, -np.inf), np.full(n, np.inf)])
-        status, _ = lh._highs_to_scipy_status_message(
-            model_status, highs.modelStatusToString(model_status)
-        )
-        status, _ = self.lu._check_result(
-            x,
-            highs.getInfo().objective_function_value,
-            status,
-            np.array(slack),
-            np.array([]),
-            bounds,
-            1e-9,
-            "",
-            None,
-        )
+        # What linprog's `_check_result` decides for an optimal status, free variables
+        # and inequality constraints only: a solution with a NaN or a constraint
+        # violated by more than its tolerance (sqrt(1e-9)·10) is status 4.
+        fun = highs.getInfo().objective_function_value
+        status = 0
+        if np.isnan(x).any() or np.isnan(fun) or np.isnan(slack).any() or (slack < -_TOL).any():
+            status = 4
         return Solution(status, x, np.array(solution.row_dual)[:m])
 
 
@@ -123,14 +127,41 @@ _direct: _Direct | None = None
 _unavailable = False
 
 
-def solve(c: np.ndarray, A_ub: np.ndarray, b_ub: np.ndarray) -> Solution:
-    """``linprog`` with free variables and inequality constraints only (see the module)."""
+def _solver() -> _Direct | None:
     global _direct, _unavailable
     if _direct is None and not _unavailable:
         try:
             _direct = _Direct()
         except (ImportError, AttributeError, RuntimeError):
             _unavailable = True
-    if _direct is None:
+    return _direct
+
+
+def solve(c: np.ndarray, A_ub: np.ndarray, b_ub: np.ndarray) -> Solution:
+    """``linprog`` with free variables and inequality constraints only (see the module)."""
+    direct = _solver()
+    if direct is None:
         return solve_linprog(c, A_ub, b_ub)
-    return _direct(c, A_ub, b_ub)
+    return direct(c, A_ub, b_ub)
+
+
+class Model:
+    """:func:`solve` for one ``c`` and ``A_ub`` and many right-hand sides.
+
+    The test of one polyhedron solves the same LP at every grid point with only
+    ``b_ub`` changed: the model (its column-wise matrix) is built once, and each
+    :meth:`solve` passes it to a new HiGHS solver with the new row bounds, so
+    nothing of an earlier solve (no warm start) reaches the next one and every
+    solution is the one :func:`solve` gives.
+    """
+
+    def __init__(self, c: np.ndarray, A_ub: np.ndarray) -> None:
+        self.c, self.A_ub = c, A_ub
+        direct = _solver()
+        self._lp = None if direct is None else direct.build(c, A_ub)
+
+    def solve(self, b_ub: np.ndarray) -> Solution:
+        """``solve(c, A_ub, b_ub)``."""
+        if self._lp is None:
+            return solve_linprog(self.c, self.A_ub, b_ub)
+        return _direct.run(self._lp, b_ub)
