@@ -148,6 +148,29 @@ def test_bisection_search_equals_the_full_grid_and_breakdown():
     assert hd.breakdown_value(fast.iloc[:1]) == float("inf")
 
 
+def test_union_ends_equal_the_ends_of_the_searched_union():
+    # Random accept patterns per polyhedron (intervals, several intervals, isolated
+    # points, nothing): the ends sensitivity_rm reads equal those of the union of
+    # _search's answers, also where _search misses what lies between coarse points.
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n = int(rng.integers(2, 140))
+        patterns = []
+        for _ in range(int(rng.integers(1, 7))):
+            accepted = np.zeros(n, bool)
+            for _ in range(int(rng.integers(0, 4))):
+                a = int(rng.integers(0, n))
+                accepted[a : a + int(rng.integers(1, 60))] = True
+            patterns.append(accepted)
+        tests = [lambda i, pattern=pattern: bool(pattern[i]) for pattern in patterns]
+        union = np.zeros(n, bool)
+        for test in tests:
+            union |= hd._search(test, n, "bisection")
+        found = np.flatnonzero(union)
+        want = (int(found[0]), int(found[-1])) if len(found) else None
+        assert hd._union_ends(tests, n) == want
+
+
 def test_direct_highs_call_equals_linprog_bit_for_bit(monkeypatch):
     # Every LP the conditional test solves on the fixture's event study, solved both by
     # the direct HiGHS call (analysis.did.highs) and by scipy.optimize.linprog itself.

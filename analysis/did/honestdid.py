@@ -375,6 +375,43 @@ def rm_accept_grid(
     union (default: every ``s`` and sign). ``search="bisection"`` finds the
     accepted intervals with a fraction of the tests (:func:`_search`).
     """
+    grid, tests = _rm_tests(
+        betahat,
+        sigma,
+        num_pre_periods,
+        num_post_periods,
+        m_bar,
+        l_vec,
+        alpha,
+        method,
+        grid_points,
+        grid_lb,
+        grid_ub,
+        seed,
+        polyhedra,
+    )
+    accept = np.zeros((len(grid), len(tests)), bool)
+    for column, test in enumerate(tests):
+        accept[:, column] = _search(test, len(grid), search)
+    return grid, accept
+
+
+def _rm_tests(
+    betahat,
+    sigma,
+    num_pre_periods,
+    num_post_periods,
+    m_bar,
+    l_vec,
+    alpha,
+    method,
+    grid_points,
+    grid_lb,
+    grid_ub,
+    seed,
+    polyhedra,
+):
+    """The ``θ̄`` grid and, per polyhedron, the test of grid point ``i`` (a function of ``i``)."""
     betahat, sigma, l_vec = _check(betahat, sigma, num_pre_periods, num_post_periods, l_vec)
     if num_pre_periods < 2:
         raise EstimationError("relative magnitudes need at least two pre-periods")
@@ -384,16 +421,16 @@ def rm_accept_grid(
     grid = _rm_grid(betahat, sigma, num_pre_periods, l_vec, m_bar, grid_points, grid_lb, grid_ub)
     if polyhedra is None:
         polyhedra = [(s, sign) for s in range(-(num_pre_periods - 1), 1) for sign in (True, False)]
-    accept = np.zeros((len(grid), len(polyhedra)), bool)
-    for column, (s, positive) in enumerate(polyhedra):
+    tests = []
+    for s, positive in polyhedra:
         A = _rm_polyhedron(num_pre_periods, num_post_periods, m_bar, s, positive)
         m = _moments(A, betahat, sigma, num_pre_periods, l_vec, hybrid, kappa, seed)
 
         def test(i, m=m):
             return _accepts(m, grid[i], alpha, hybrid, kappa)
 
-        accept[:, column] = _search(test, len(grid), search)
-    return grid, accept
+        tests.append(test)
+    return grid, tests
 
 
 def _search(test, n: int, search: str, stride: int = 25) -> np.ndarray:
@@ -427,6 +464,59 @@ def _search(test, n: int, search: str, stride: int = 25) -> np.ndarray:
         accepted[left : lo + 1] = a
         accepted[hi : right + 1] = b
     return accepted
+
+
+def _union_ends(tests, n: int, stride: int = 25) -> tuple[int, int] | None:
+    """The first and last grid point of the union of :func:`_search`'s bisection answers.
+
+    ``sensitivity_rm`` reports only the ends of the union over the polyhedra, so
+    the coarse points and bisections between its ends need not be tested. From
+    the left: the first coarse point that some polyhedron accepts; for each
+    polyhedron accepting there, :func:`_search`'s bisection from the coarse
+    point before it (rejected by every polyhedron) gives that polyhedron's first
+    accepted point, and the union's is the smallest. A polyhedron that first
+    accepts at a later coarse point first accepts after this one. The right end
+    the same way. Every test is one :func:`_search` makes, so the ends are exactly
+    those of the union of its answers. None when nothing is accepted.
+    """
+    coarse = sorted(set(range(0, n, stride)) | {n - 1})
+    known: dict[tuple[int, int], bool] = {}
+
+    def at(p, i):
+        if (p, i) not in known:
+            known[p, i] = bool(tests[p](i))
+        return known[p, i]
+
+    def switch(p, lo, hi, a):
+        # _search's bisection between lo (answer a) and hi (the other answer).
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if at(p, mid) == a else (lo, mid)
+        return lo, hi
+
+    def end(order, neighbour, pick):
+        for k in order:
+            hits = [p for p in range(len(tests)) if at(p, coarse[k])]
+            if not hits:
+                continue
+            if neighbour(k) is None:
+                return coarse[k]
+            return pick(hits, k)
+        return None
+
+    first = end(
+        range(len(coarse)),
+        lambda k: None if k == 0 else coarse[k - 1],
+        lambda hits, k: min(switch(p, coarse[k - 1], coarse[k], False)[1] for p in hits),
+    )
+    if first is None:
+        return None
+    last = end(
+        range(len(coarse) - 1, -1, -1),
+        lambda k: None if k == len(coarse) - 1 else coarse[k + 1],
+        lambda hits, k: max(switch(p, coarse[k], coarse[k + 1], True)[0] for p in hits),
+    )
+    return first, last
 
 
 def sensitivity_rm(
@@ -466,6 +556,26 @@ def sensitivity_rm(
     m_bar_vec = np.linspace(0, 2, 11) if m_bar_vec is None else np.asarray(m_bar_vec, float)
     rows = []
     for m_bar in m_bar_vec:
+        if search == "bisection" and grid_points >= 2:
+            grid, tests = _rm_tests(
+                betahat,
+                sigma,
+                num_pre_periods,
+                num_post_periods,
+                m_bar,
+                l_vec,
+                alpha,
+                method,
+                grid_points,
+                grid_lb,
+                grid_ub,
+                seed,
+                None,
+            )
+            ends = _union_ends(tests, len(grid))
+            lb, ub = (grid[ends[0]], grid[ends[1]]) if ends else (np.nan, np.nan)
+            rows.append({"m_bar": float(m_bar), "lb": float(lb), "ub": float(ub)})
+            continue
         grid, accept = rm_accept_grid(
             betahat,
             sigma,
