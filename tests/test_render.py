@@ -208,7 +208,9 @@ def test_in_process_run_is_the_kernels(tmp_path, monkeypatch):
     monkeypatch.setenv("ANALYSIS_NOTEBOOK_KERNEL", "1")
     kernel = execute.execute(FIXTURE, tmp_path / "b.ipynb", {"lang": "en"}, cwd=tmp_path)
     assert notebook_md.convert(first, "en").markdown == notebook_md.convert(kernel, "en").markdown
-    # Nothing of one notebook's variables is left for the next.
+    # Nothing of one notebook's variables is left for the next (the shell is reset
+    # when the next notebook starts, not after each).
     from IPython.core.interactiveshell import InteractiveShell
 
-    assert "fig" not in InteractiveShell.instance().user_ns
+    assert "fig" in InteractiveShell.instance().user_ns
+    assert "fig" not in execute._shell().user_ns

@@ -67,11 +67,18 @@ def execute(source: Path, executed: Path, parameters: dict, cwd: Path) -> nbform
 
 
 def _shell():
-    """The process's IPython shell, with an empty namespace for the next notebook."""
+    """The process's IPython shell, with an empty namespace for the next notebook.
+
+    A shell that ran a notebook before is reset here, before the next one, not after
+    each: a process that renders one report (a step of ``make report``) then
+    never pays a reset (two full garbage collections).
+    """
     from IPython.core.interactiveshell import InteractiveShell
 
+    fresh = not InteractiveShell.initialized()
     shell = InteractiveShell.instance()
-    shell.reset(new_session=False)
+    if not fresh:
+        shell.reset(new_session=False)
     return shell
 
 
@@ -147,7 +154,6 @@ def execute_in_process(
                 )
     finally:
         os.chdir(before)
-        shell.reset(new_session=False)
     nbformat.write(inline.resolve(notebook), executed)
     return nbformat.read(executed, as_version=4)
 
