@@ -194,12 +194,23 @@ def cmd_evaluate(args) -> int:
         )
     as_of = kind.as_of(contract, args.as_of)
     _as_of_window(contract, as_of)
+    if args.estimates_only:
+        from analysis.provenance import extract_kind
+        from analysis.reports.stage import write_estimates
+
+        out = Path(args.out or Path(args.quarterly_dir).parent / "estimates" / kind.name / as_of)
+        data_kind = extract_kind(Path(args.data))
+        guard_outputs(Path(args.data), [out], data_kind)
+        write_estimates(kind, as_of, Path(args.data), Path(args.config), out)
+        print(f"{kind.name} estimates as of {as_of} ({data_kind} data) written to {out}")
+        return 0
     if not Path(args.quarterly_dir).is_dir():
         raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
     out = Path(args.out) if args.out else stage_folder(Path(args.quarterly_dir), kind.name, as_of)
     data_kind = report_kind(Path(args.quarterly_dir), as_of, Path(args.data))
     guard_outputs(Path(args.data), [out], data_kind)
-    write(kind, as_of, Path(args.data), Path(args.quarterly_dir), Path(args.config), out)
+    estimates = Path(args.estimates) if args.estimates else None
+    write(kind, as_of, Path(args.data), Path(args.quarterly_dir), Path(args.config), out, estimates)
     print(f"{kind.name} results as of {as_of} ({data_kind} data) written to {out}")
     return 0
 
@@ -362,6 +373,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--out", default=None, help="results folder (default: <quarterly-dir>/../<kind>/<as-of>)"
+    )
+    p.add_argument(
+        "--estimates-only",
+        action="store_true",
+        help="compute only what needs no quarterly results (estimates, sensitivity, balance) "
+        "into --out (default: <quarterly-dir>/../estimates/<kind>/<as-of>)",
+    )
+    p.add_argument(
+        "--estimates",
+        default=None,
+        help="read the estimates from this folder of --estimates-only instead of computing them",
     )
     p.set_defaults(func=cmd_evaluate)
 

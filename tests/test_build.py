@@ -255,9 +255,9 @@ def test_same_steps_as_make_on_the_generated_rules(tmp_path, contract):
         assert made == lines
         return lines
 
-    # four quarters (results + report), three evaluation ledgers, three evaluation
-    # results stages, 3 evaluations × 2 languages, the portal
-    assert len(compare()) == 4 * 2 + 3 + 3 + 6 + 1
+    # four quarters (results + report), three evaluation ledgers, three evaluations'
+    # estimates and results stages, 3 evaluations × 2 languages, the portal
+    assert len(compare()) == 4 * 2 + 3 + 3 * 2 + 6 + 1
     future = time.time() + 3600
     for rule in rules:
         for target in rule.targets:

@@ -80,9 +80,16 @@ def test_make_targets_lists_every_report(contract):
     # A quarter counts as done only when its completion marker (written last) is there.
     assert "$(RESULTS)/quarterly/2025Q1/provenance.json:" in text
     assert "key_numbers.json" not in text
-    # Each evaluation's results stage is computed once and read by both languages.
-    assert text.count(" evaluate final ") == 1
+    # Each evaluation's results stage is computed once and read by both languages;
+    # its estimates, once, by a rule that waits for no quarterly results.
+    assert text.count(" evaluate final ") == 2
     assert "$(RESULTS)/final/2028Q3/provenance.json:" in text
+    (estimates,) = [
+        line for line in text.splitlines() if line.startswith("$(RESULTS)/estimates/final/")
+    ]
+    assert "quarterly" not in estimates
+    (stage,) = [line for line in text.splitlines() if line.startswith("$(RESULTS)/final/2028Q3")]
+    assert "$(RESULTS)/estimates/final/2028Q3/provenance.json" in stage
     (rule,) = [
         line for line in text.splitlines() if " &: " in line and "final/slutevaluering.da" in line
     ]

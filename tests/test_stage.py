@@ -159,3 +159,29 @@ def test_sensitivity_in_processes_equals_one_process():
     assert all(s is not None for s in alone)
     for a, b in zip(alone, together, strict=True):
         _same(a, b)
+
+
+@pytest.mark.slow
+def test_stage_from_stored_estimates_equals_the_stage_computed_whole(
+    tmp_path, synthetic_dir, contract
+):
+    """`evaluate --estimates-only` then `evaluate --estimates` (as make runs them) stores
+    exactly what one `evaluate` does."""
+    from analysis import quarters
+    from analysis.config import CONTRACT_FILE
+    from analysis.payments.quarterly import write_quarterly_results
+    from analysis.reports.kinds import load_kind
+    from analysis.reports.quarterly_view import publish
+    from analysis.reports.stage import write, write_estimates
+
+    kind = load_kind("midterm")
+    as_of = kind.as_of(contract, None)
+    root = tmp_path / "quarterly"
+    for q in quarters.span(contract.timeline.intervention.start, as_of):
+        write_quarterly_results(
+            synthetic_dir, q, root / q, contract, lambda f, q=q: publish(root, q, contract, f)
+        )
+    whole = write(kind, as_of, synthetic_dir, root, CONTRACT_FILE, tmp_path / "whole")
+    estimates = write_estimates(kind, as_of, synthetic_dir, CONTRACT_FILE, tmp_path / "est")
+    parts = write(kind, as_of, synthetic_dir, root, CONTRACT_FILE, tmp_path / "parts", estimates)
+    _same(codec.load(whole), codec.load(parts))

@@ -73,13 +73,19 @@ def make_targets(
             published = [*published, ledger]
         # The results stage: every estimate the report shows, once for all languages.
         # It depends on the code that computes (RESULTS_DEPS), not on the presentation.
+        # Its estimates need no quarterly results: a rule of their own, which runs
+        # beside the chain of quarterly results (make -j) instead of after it.
+        estimated = f"$(RESULTS)/estimates/{name}/{cutoff}"
         staged = f"$(RESULTS)/{name}/{cutoff}/provenance.json"
         evaluations.append(staged)
         lines += [
-            f"{staged}: {' '.join(published)} $(DATA_DEPS) params/{name}.yaml $(RESULTS_DEPS) $(CONFIG)".replace(
+            f"{estimated}/provenance.json: $(DATA_DEPS) params/{name}.yaml $(RESULTS_DEPS) $(CONFIG)",
+            f"\t$(PY) -m analysis --config $(CONTRACT) evaluate {name} --estimates-only --data $(DATA) --out {estimated}",
+            "",
+            f"{staged}: {estimated}/provenance.json {' '.join(published)} $(DATA_DEPS) params/{name}.yaml $(RESULTS_DEPS) $(CONFIG)".replace(
                 "  ", " "
             ),
-            f"\t$(PY) -m analysis --config $(CONTRACT) evaluate {name} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --out $(RESULTS)/{name}/{cutoff}",
+            f"\t$(PY) -m analysis --config $(CONTRACT) evaluate {name} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --estimates {estimated} --out $(RESULTS)/{name}/{cutoff}",
             "",
         ]
         for lang in langs:

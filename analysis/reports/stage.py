@@ -10,6 +10,14 @@ comparison, subgroup effects), applies disclosure control, and stores it all in
 ``data/results/<kind>/<as_of>/`` (JSON and Parquet, :mod:`analysis.codec`) with
 its ``provenance.json``, whole or nothing. The notebook of each language reads
 it back with :func:`load` and only presents it.
+
+What does not depend on the quarterly results (the estimates, area inference,
+sensitivity, balance and the ``stage`` extras: nearly all of the stage's work) can
+be computed first and on its own, from the extract alone: ``python -m analysis
+evaluate <kind> --estimates-only`` (:func:`write_estimates`) stores it, and
+``evaluate <kind> --estimates <folder>`` reads it instead of computing it. ``make``
+does so, so that the estimation runs beside the chain of quarterly results, on
+which only the payments and their disclosure control wait.
 """
 
 from __future__ import annotations
@@ -62,6 +70,27 @@ def jobs() -> int:
     return max(1, min(4, usable or 1))
 
 
+def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> dict:
+    """Panels, estimates, area inference and sensitivity of every outcome (no payments needed)."""
+    # DuckDB builds the panels out of core from the Parquet register files (pandas for a CSV extract).
+    panels = evaluation_panels(extract, as_of, contract, OUTCOMES)
+    estimates, panels = estimate_all(
+        None, panels=panels, bootstrap_reps=bootstrap_reps, seed=contract.seed
+    )
+    areas = {
+        outcome: area_inference(panel, max(bootstrap_reps, 99), contract.seed)
+        for outcome, panel in panels.items()
+    }
+    sensitivity = {
+        outcome: sens
+        for outcome, sens in zip(
+            panels, sensitivity_all(panels, contract.seed, jobs=jobs()), strict=True
+        )
+        if sens is not None
+    }
+    return {"estimates": estimates, "panels": panels, "areas": areas, "sensitivity": sensitivity}
+
+
 def prepare(
     data_dir: str,
     as_of: str,
@@ -69,6 +98,7 @@ def prepare(
     quarterly_dir: str,
     subgroups: dict[str, tuple[str, ...]] | None = None,
     config: str | None = None,
+    effects: dict | None = None,
 ) -> EvaluationReport:
     """Load and cut the data, compute payments and every effect, protect, and start the results file.
 
@@ -76,6 +106,8 @@ def prepare(
     published (in ``quarterly_dir``). ``subgroups`` names the subgroup tables the
     report shows (outcome → columns of the panel), so that their counts are linked
     to the totals. ``config`` is the contract file (default: ``config/contract.yaml``).
+    ``effects``: the estimates as :func:`write_estimates` stored them (computed here
+    when None).
     """
     from analysis.config import load_contract
     from analysis.reports.quarterly_view import QuarterlyInputs, protect, record_key_numbers
@@ -83,11 +115,9 @@ def prepare(
 
     contract = load_contract(config) if config else load_contract()
     context = load_context(data_dir, as_of, contract, quarterly_dir)
-    # DuckDB builds the panels out of core from the Parquet register files (pandas for a CSV extract).
-    panels = evaluation_panels(context.extract, as_of, contract, OUTCOMES)
-    estimates, panels = estimate_all(
-        context, panels=panels, bootstrap_reps=bootstrap_reps, seed=contract.seed
-    )
+    if effects is None:
+        effects = _effects(context.extract, as_of, contract, bootstrap_reps)
+    estimates, panels = effects["estimates"], effects["panels"]
     payments = protect(
         QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers),
         contract,
@@ -100,22 +130,15 @@ def prepare(
     results.set_inputs(context.checksums)
     record_effects(results, estimates, payments)
     record_key_numbers(results, payments, contract)
-    areas = {
-        outcome: area_inference(panel, max(bootstrap_reps, 99), contract.seed)
-        for outcome, panel in panels.items()
-    }
+    areas = effects["areas"]
     for outcome, area in areas.items():
         results.add_many(
             f"area_inference.{outcome}",
             {k: v for k, v in area.items() if k != "ri_distribution"},
         )
-    sensitivity = {}
-    for outcome, sens in zip(
-        panels, sensitivity_all(panels, contract.seed, jobs=jobs()), strict=True
-    ):
-        if sens is not None:
-            sensitivity[outcome] = sens
-            results.add(f"sensitivity.{outcome}.breakdown_m_bar", sens.breakdown)
+    sensitivity = effects["sensitivity"]
+    for outcome, sens in sensitivity.items():
+        results.add(f"sensitivity.{outcome}.breakdown_m_bar", sens.breakdown)
     return EvaluationReport(
         contract, context, payments, estimates, panels, results, sensitivity, areas
     )
@@ -155,11 +178,44 @@ def options(kind: ReportKind) -> dict:
     }
 
 
+def _extra(settings: dict, data, panels: dict[str, pd.DataFrame]) -> dict:
+    """The balance table and what the kind's ``stage`` settings ask for."""
+    # The balance table is all the reports use of the cut extract: its numbers are
+    # stored (labelled per language when read), so the stage does not store the extract.
+    extra: dict = {
+        "balance": balance(data),
+        "subgroups": {},
+        "not_yet": {},
+        "doubly_robust": None,
+    }
+    for outcome, columns in settings["subgroups"].items():
+        extra["subgroups"][outcome] = {
+            by: subgroup_estimates(panels[outcome], by) for by in columns
+        }
+    for outcome in settings["robustness"]:
+        extra["not_yet"][outcome] = not_yet_estimate(panels[outcome])
+    if settings["covariates"]:
+        extra["doubly_robust"] = {
+            outcome: covariate_estimate(panel) for outcome, panel in panels.items()
+        }
+    return extra
+
+
 def compute(
-    kind: ReportKind, as_of: str, data_dir: Path, quarterly_dir: Path, config: Path
+    kind: ReportKind,
+    as_of: str,
+    data_dir: Path,
+    quarterly_dir: Path,
+    config: Path,
+    estimates: Path | None = None,
 ) -> StagedEvaluation:
-    """Every number, table input and estimate the report of ``kind`` shows."""
+    """Every number, table input and estimate the report of ``kind`` shows.
+
+    ``estimates``: a folder of :func:`write_estimates` for the same kind, quarter,
+    extract and contract, read instead of estimating again.
+    """
     settings = options(kind)
+    stored = load_estimates(estimates) if estimates is not None else None
     report = prepare(
         str(data_dir),
         as_of,
@@ -167,33 +223,52 @@ def compute(
         str(quarterly_dir),
         subgroups=settings["subgroups"] or None,
         config=str(config),
+        effects=stored,
     )
-    # The balance table is all the reports use of the cut extract: its numbers are
-    # stored (labelled per language when read), so the stage does not store the extract.
-    extra: dict = {
-        "balance": balance(report.context.data),
-        "subgroups": {},
-        "not_yet": {},
-        "doubly_robust": None,
-    }
-    for outcome, columns in settings["subgroups"].items():
-        extra["subgroups"][outcome] = {
-            by: subgroup_estimates(report.panels[outcome], by) for by in columns
-        }
-    for outcome in settings["robustness"]:
-        extra["not_yet"][outcome] = not_yet_estimate(report.panels[outcome])
-    if settings["covariates"]:
-        extra["doubly_robust"] = {
-            outcome: covariate_estimate(panel) for outcome, panel in report.panels.items()
-        }
-    return StagedEvaluation(report, extra)
+    if stored is not None:
+        if stored["checksums"] != report.context.checksums or stored["as_of"] != as_of:
+            raise ValueError(f"{estimates}: estimated from another extract or quarter")
+        return StagedEvaluation(report, stored[EXTRA])
+    return StagedEvaluation(report, _extra(settings, report.context.data, report.panels))
+
+
+def write_estimates(kind: ReportKind, as_of: str, data_dir: Path, config: Path, out: Path) -> Path:
+    """Store what the stage computes without the quarterly results (module docstring) in ``out``."""
+    from analysis.data.asof import as_of as cut
+    from analysis.data.validate import load_extract
+
+    contract = load_contract(str(config))
+    extract = load_extract(str(data_dir), contract)
+    effects = _effects(extract, as_of, contract, int(kind.extra["bootstrap_reps"]))
+    effects[EXTRA] = _extra(options(kind), cut(extract.tables, as_of, contract), effects["panels"])
+    effects["checksums"] = dict(extract.checksums)
+    effects["as_of"] = as_of
+    with atomic.atomic_folder(out) as folder:
+        codec.dump(effects, folder)
+        provenance.record(folder, provenance.extract_kind(data_dir), extract.checksums, {})
+    return Path(out)
+
+
+def load_estimates(folder: Path | str) -> dict:
+    """Read a complete folder of :func:`write_estimates` (refused when incomplete or altered)."""
+    provenance.read(folder)
+    return codec.load(folder)
 
 
 def write(
-    kind: ReportKind, as_of: str, data_dir: Path, quarterly_dir: Path, config: Path, out: Path
+    kind: ReportKind,
+    as_of: str,
+    data_dir: Path,
+    quarterly_dir: Path,
+    config: Path,
+    out: Path,
+    estimates: Path | None = None,
 ) -> Path:
-    """Compute the stage and store it in ``out`` (replaced whole, provenance last)."""
-    staged = compute(kind, as_of, data_dir, quarterly_dir, config)
+    """Compute the stage and store it in ``out`` (replaced whole, provenance last).
+
+    ``estimates``: a folder of :func:`write_estimates` to read instead of estimating.
+    """
+    staged = compute(kind, as_of, data_dir, quarterly_dir, config, estimates)
     report = staged.report
     stored = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
     del stored["contract"]
