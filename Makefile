@@ -7,6 +7,15 @@ SHELL := bash
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-builtin-rules
+# The steps of a goal run side by side on every core: `make report` is `make -j<cores>
+# report` (JOBS=1 or -j1: one at a time). Not when `clean` is one of the goals (it would
+# race the others), nor in a recursive make (it shares its caller's job slots).
+JOBS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 1)
+ifeq ($(MAKELEVEL),0)
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+MAKEFLAGS += -j$(JOBS)
+endif
+endif
 
 ## Variables a user can set on the command line, e.g. `make report AS_OF=2025Q4 LANGS=da`
 DATA ?= data/synthetic
