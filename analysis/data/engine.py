@@ -16,7 +16,8 @@ to disk, does the heavy relational work out of core:
 * the checks across tables (ids not found, households without persons);
 * the as-of cut and the restriction to the rows the pandas logic reads
   (:func:`quarterly_tables`): the payment targets read only intervention
-  households' persons, the school-absence estimate all pupils;
+  households' persons; the school-absence estimate reads all pupils, as integer
+  codes built here (:func:`pupil_rows`);
 * the estimation panel (:func:`write_outcome_panel`), written straight to Parquet.
 
 Rows keep the order they have in the files (``file_row_number``), so every
@@ -253,15 +254,71 @@ def read_register(
             con.unregister("wanted")
 
 
+def pupil_rows(con, path: Path, persons: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
+    """Every pupil-quarter of the school-absence file ``path`` as integer codes, in file order.
+
+    The rows :func:`analysis.payments.absence.pupil_panel` builds (pupils of
+    intervention and comparison households), before any as-of cut, with the
+    columns the absence estimate reads: ``person_id`` and ``household_id`` as
+    int32 codes, ``t`` and ``g`` (the enrolment quarter's index, 0 for comparison
+    households) as int32, and ``absence_rate`` (float64). A person's code is its
+    rank among the sorted person ids, so :func:`analysis.did.att_gt` orders the
+    units as it orders the string ids; a household's code is one per household,
+    and the rows keep the file's order, so the clusters are numbered in the same
+    order of first appearance. The estimate is therefore the same bit for bit,
+    while 35 million pupil-quarters (a comparison pool of 5 million) take 0.8 GiB
+    instead of the several GiB of string columns.
+    """
+    con.register("code_persons", persons[["person_id", "household_id"]])
+    con.register("code_households", households[["household_id", "group", "enrolment_quarter"]])
+    try:
+        frame = _to_pandas(
+            con,
+            f"""
+            WITH p AS (
+                SELECT person_id, household_id,
+                       CAST(row_number() OVER (ORDER BY person_id) - 1 AS INTEGER) AS code
+                FROM code_persons),
+            h AS (
+                SELECT household_id, enrolment_quarter,
+                       CAST(row_number() OVER (ORDER BY household_id) - 1 AS INTEGER) AS code
+                FROM code_households WHERE "group" IN ('intervention', 'comparison'))
+            SELECT p.code AS person_id, h.code AS household_id,
+                   CAST({quarter_index_sql("s.quarter")} AS INTEGER) AS t,
+                   CAST(coalesce({quarter_index_sql("h.enrolment_quarter")}, 0) AS INTEGER) AS g,
+                   s.days_absent, s.school_days
+            FROM {_scan(path)} AS s
+                 JOIN p ON s.person_id = p.person_id
+                 JOIN h ON p.household_id = h.household_id
+            ORDER BY s.file_row_number
+            """,
+        )
+    finally:
+        con.unregister("code_persons")
+        con.unregister("code_households")
+    # Divided in NumPy, as pandas divides (DuckDB would give NULL for a zero divisor).
+    frame["absence_rate"] = (
+        frame.pop("days_absent").to_numpy() / frame.pop("school_days").to_numpy()
+    )
+    return frame
+
+
+# The key of :func:`pupil_rows` among the tables :func:`quarterly_tables` returns.
+PUPILS = "pupils"
+
+
 def quarterly_tables(extract, contract: Contract) -> dict[str, pd.DataFrame]:
     """The tables the quarterly results read, with the register tables cut to what they use.
 
-    The payment targets and the completeness table read benefits and social
-    measures only of persons in intervention households (every one of their joins
-    is an inner join on those persons); the school-absence estimate compares
-    intervention pupils with all comparison pupils, so school absence is read
-    whole. Rows keep their order, so :func:`analysis.payments.quarterly.compute`
-    gives exactly the results it gives on the whole tables.
+    The payment targets and the completeness table read the register tables only
+    of persons in intervention households (every one of their joins is an inner
+    join on those persons). The school-absence estimate compares intervention
+    pupils with all comparison pupils: those rows come as compact integer codes
+    (:func:`pupil_rows`, key :data:`PUPILS`), which :func:`analysis.data.asof.as_of`
+    cuts and :func:`analysis.payments.absence.absence_estimates` reads instead of
+    joining the string tables. Rows keep their order, so
+    :func:`analysis.payments.quarterly.compute` gives exactly the results it gives
+    on the whole tables.
     """
     tables = dict(extract.tables)
     if not extract.register:
@@ -273,10 +330,9 @@ def quarterly_tables(extract, contract: Contract) -> dict[str, pd.DataFrame]:
     con = connect()
     try:
         for name, path in extract.register.items():
+            tables[name] = read_register(con, path, persons=wanted)
             if name == "school_absence":
-                tables[name] = read_register(con, path)
-            else:
-                tables[name] = read_register(con, path, persons=wanted)
+                tables[PUPILS] = pupil_rows(con, path, persons, households)
     finally:
         con.close()
     return tables
