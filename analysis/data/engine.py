@@ -376,10 +376,44 @@ def _case(column: str, mapping: dict) -> str:
     return f"CAST(CASE {column} {whens} ELSE NULL END AS DOUBLE)"
 
 
-def outcome_panel_sql(extract, cutoff: str, contract: Contract, outcome: str) -> str:
+# The panel's columns, in order; those of UNIT_COLUMNS are one value per person.
+PANEL_COLUMNS = (
+    "person_id",
+    "household_id",
+    "area",
+    "household_type",
+    "group",
+    "g",
+    "t",
+    "y",
+    "age",
+    "female",
+    "open_cases",
+    "single_parent",
+    "treated",
+)
+UNIT_COLUMNS = (
+    "person_id",
+    "household_id",
+    "area",
+    "household_type",
+    "group",
+    "g",
+    "female",
+    "open_cases",
+    "single_parent",
+)
+
+
+def outcome_panel_sql(extract, cutoff: str, contract: Contract, outcome: str) -> tuple[str, str]:
     """SQL of :func:`analysis.reports.evaluation.outcome_panel` on the extract as of ``cutoff``.
 
-    Same rows in the same order (the register file's), same columns and types.
+    Two queries: the units (persons of the panel's households, one row each, numbered
+    ``u`` from 0, with the columns of :data:`UNIT_COLUMNS`), to be stored as table
+    ``units``; and the panel's rows on them (``u``, ``t``, ``y``, ``age``, ``treated``
+    and ``_row``, the row in the register file). Joined on ``u`` in the order of
+    ``_row`` they are the pandas panel: same rows in the same order, same columns
+    and types.
     """
     from analysis.data.codes import RANK_OF_MEASURE, STEP_OF_CATEGORY
 
@@ -389,8 +423,13 @@ def outcome_panel_sql(extract, cutoff: str, contract: Contract, outcome: str) ->
     # The as-of cut of the households: enrolled after the cut-off is not yet in the
     # intervention, and those households are in neither group of the panel.
     units = f"""
-        SELECT p.person_id, p.household_id, p.birth_year, p.sex, h."group", h.area,
-               h.household_type, coalesce({g}, 0) AS g, h.open_cases
+        SELECT CAST(row_number() OVER () - 1 AS INTEGER) AS u,
+               p.person_id, p.household_id, h.area, h.household_type, h."group",
+               CAST(coalesce({g}, 0) AS BIGINT) AS g,
+               CAST(p.sex = 'K' AS DOUBLE) AS female,
+               CAST(h.open_cases AS DOUBLE) AS open_cases,
+               CAST(h.household_type = 'single_parent' AS DOUBLE) AS single_parent,
+               p.birth_year
         FROM persons AS p JOIN households AS h ON p.household_id = h.household_id
         WHERE h."group" = 'comparison' OR (h."group" = 'intervention' AND {g} <= {cut})
     """
@@ -413,18 +452,20 @@ def outcome_panel_sql(extract, cutoff: str, contract: Contract, outcome: str) ->
         y, keep = _case("r.measure", levels), "true"
     else:
         y, keep = "r.days_absent / r.school_days", "true"
-    return f"""
-        SELECT u.person_id, u.household_id, u.area, u.household_type, u."group",
-               CAST(u.g AS BIGINT) AS g, CAST({t} AS BIGINT) AS t, CAST({y} AS DOUBLE) AS y,
-               CAST({age} AS DOUBLE) AS age, CAST(u.sex = 'K' AS DOUBLE) AS female,
-               CAST(u.open_cases AS DOUBLE) AS open_cases,
-               CAST(u.household_type = 'single_parent' AS DOUBLE) AS single_parent,
+    rows = f"""
+        SELECT u.u, CAST({t} AS BIGINT) AS t, CAST({y} AS DOUBLE) AS y,
+               CAST({age} AS DOUBLE) AS age,
                CAST(u.g > 0 AND {t} >= u.g AS BIGINT) AS treated,
                r.file_row_number AS _row
-        FROM {_scan(extract.register[source])} AS r JOIN ({units}) AS u
+        FROM {_scan(extract.register[source])} AS r JOIN units AS u
              ON r.person_id = u.person_id
         WHERE {t} <= {register_cut} AND {keep}
     """
+    return units, rows
+
+
+# Rows of the panel written at a time.
+PANEL_BATCH = 1 << 20
 
 
 def write_outcome_panel(
@@ -433,26 +474,53 @@ def write_outcome_panel(
     """Write the person × quarter panel of ``outcome`` as of ``cutoff`` to Parquet ``out``.
 
     With ``balanced`` only persons observed in every quarter of the panel are kept.
-    Returns the number of rows. DuckDB spills to disk, so the panel never needs to
-    fit in memory.
+    Returns the number of rows. DuckDB sorts only the narrow rows (unit number,
+    quarter, outcome, age, treatment) back into the register file's order, spilling
+    to disk; the persons' string columns are added by Arrow, a batch at a time,
+    from the table of units, so the panel never needs to fit in memory and the
+    strings are never sorted.
     """
+    import pyarrow.parquet as pq
+
     con = connect()
     try:
         con.register("persons", extract.tables["persons"])
         con.register("households", extract.tables["households"])
-        panel = outcome_panel_sql(extract, cutoff, contract, outcome)
-        con.execute(f"CREATE TEMP TABLE panel AS {panel}")
+        units, rows = outcome_panel_sql(extract, cutoff, contract, outcome)
+        con.execute(f"CREATE TEMP TABLE units AS {units}")
+        con.execute(f"CREATE TEMP TABLE panel AS {rows}")
         where = ""
         if balanced:
             where = (
-                "WHERE person_id IN (SELECT person_id FROM panel GROUP BY person_id "
+                "WHERE u IN (SELECT u FROM panel GROUP BY u "
                 "HAVING count(*) = (SELECT count(DISTINCT t) FROM panel))"
             )
-        con.execute(
-            f"COPY (SELECT * EXCLUDE (_row) FROM panel {where} ORDER BY _row) "
-            f"TO {_literal(str(out))} (FORMAT parquet, COMPRESSION zstd)"
+        unit_columns = ", ".join(f'"{c}"' for c in UNIT_COLUMNS)
+        unit_table = (
+            con.sql(f"SELECT {unit_columns} FROM units ORDER BY u")
+            .to_arrow_table()
+            .combine_chunks()
         )
-        return int(con.execute(f"SELECT count(*) FROM {_scan(out)}").fetchone()[0])
+        reader = con.sql(
+            f"SELECT u, t, y, age, treated FROM panel {where} ORDER BY _row"
+        ).to_arrow_reader(PANEL_BATCH)
+        schema = pa_arrow.schema(
+            [
+                unit_table.schema.field(c) if c in UNIT_COLUMNS else reader.schema.field(c)
+                for c in PANEL_COLUMNS
+            ]
+        )
+        count = 0
+        with pq.ParquetWriter(out, schema, compression="zstd", store_schema=False) as writer:
+            for batch in reader:
+                index = batch.column("u")
+                columns = [
+                    unit_table.column(c).take(index) if c in UNIT_COLUMNS else batch.column(c)
+                    for c in PANEL_COLUMNS
+                ]
+                writer.write_table(pa_arrow.Table.from_arrays(columns, schema=schema))
+                count += batch.num_rows
+        return count
     finally:
         con.close()
 
