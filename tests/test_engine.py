@@ -26,6 +26,10 @@ from tests.test_data import BROKEN
 CUTOFFS = ("2024Q2", "2025Q4", "2027Q1")
 
 
+def _csv(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+
+
 def _assert_same_results(pandas_extract, disk_extract, contract, cutoffs=CUTOFFS):
     tables = engine.quarterly_tables(disk_extract, contract)
     assert set(tables) == set(pandas_extract.tables) | {engine.PUPILS}
@@ -42,6 +46,8 @@ def _assert_same_results(pandas_extract, disk_extract, contract, cutoffs=CUTOFFS
             pd.testing.assert_frame_equal(
                 frame, got.tables[name], check_exact=True, obj=f"{cutoff} {name}"
             )
+            # And as the results files hold them (analysis.atomic.write_csv).
+            assert _csv(frame) == _csv(got.tables[name]), f"{cutoff} {name}.csv"
     # The evaluation ledgers (write_ledger) settle every report due from the same tables.
     last = cutoffs[-1]
     pd.testing.assert_frame_equal(
