@@ -239,3 +239,21 @@ def test_estimates_on_coded_ids_equal_those_on_the_strings(synthetic_dir, contra
         a, b = aggte(expected, kind), aggte(got, kind)
         assert (a.overall_att, a.overall_se) == (b.overall_att, b.overall_se), kind
         pd.testing.assert_frame_equal(a.table, b.table, check_exact=True)
+
+
+def test_codes_keep_the_order_python_sorts_ids_in(tmp_path):
+    """Codes from Parquet dictionaries (several row groups) and DuckDB's order follow Python's."""
+    ids = ["b2", "Ø9", "A1", "å3", "B2", "a10", "a9", "Æ", "z", "Z", "b2", "ü", "A1"]
+    path = tmp_path / "ids.parquet"
+    pq.write_table(pa.table({"id": ids, "x": np.arange(len(ids))}), path, row_group_size=4)
+    frame = engine.read_coded(path, ["id", "x"], ["id"])
+    order = sorted(set(ids))
+    assert [order[c] for c in frame["id"]] == ids
+    np.testing.assert_array_equal(frame["x"].to_numpy(), np.arange(len(ids)))
+    assert frame["x"].dtype == np.int32
+    con = engine.connect()
+    try:
+        got = con.execute(f"SELECT DISTINCT id FROM read_parquet('{path}') ORDER BY id").fetchall()
+    finally:
+        con.close()
+    assert [row[0] for row in got] == order
