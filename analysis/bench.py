@@ -4,8 +4,9 @@ Each measurement runs in a fresh Python process, limited to ``MEMORY_LIMIT_GIB``
 address space, (``python -m analysis.bench step …``)
 so that its peak resident memory (``ru_maxrss``, imports included) belongs to that
 step alone. The estimators (and their peers) read one prepared panel per size (the
-``panel`` step: validated extract, cut as of 2027Q1, support level, balanced), so
-their memory is the estimator's, not the loader's. Sizes are comparison pools of 10 thousand, 100 thousand and 1 million
+``panel`` step: validated extract, cut as of 2027Q1, support level, balanced): only
+their columns, the ids as int32 codes (:func:`analysis.data.engine.read_coded`);
+the reading counts in their time and memory. Sizes are comparison pools of 10 thousand, 100 thousand and 1 million
 persons by default (``--sizes``, ``make bench BENCH_SIZES=5000000``); every step reads the same synthetic extract of that size. Peers run in the
 same way on the same data: linearmodels ``PanelOLS`` and pyfixest ``feols`` for
 TWFE, and ``csdid`` (the Python port of R's ``did``) for ``att_gt``; a peer whose
@@ -68,10 +69,16 @@ PANEL_COLUMNS = {
 }
 
 
-def _panel(data_dir: Path, step: str):
-    import pandas as pd
+# Id columns read as int32 codes that keep the ids' order (the estimates are the same).
+CODED = ("person_id", "household_id", "area")
 
-    return pd.read_parquet(_panel_path(data_dir), columns=PANEL_COLUMNS[step])
+
+def _panel(data_dir: Path, step: str):
+    """The step's columns of the panel, ids as codes (:func:`analysis.data.engine.read_coded`)."""
+    from analysis.data import engine
+
+    columns = PANEL_COLUMNS[step]
+    return engine.read_coded(_panel_path(data_dir), columns, [c for c in columns if c in CODED])
 
 
 def run_step(step: str, data_dir: Path, size: int) -> dict:
@@ -80,11 +87,12 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
 
     contract = load_contract()
     estimate = None
-    if step in PANEL_COLUMNS:
-        panel = _panel(data_dir, step)
     before = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = before.ru_utime + before.ru_stime
     start = time.perf_counter()
+    # Reading the panel is part of an estimator's step (time and memory).
+    if step in PANEL_COLUMNS:
+        panel = _panel(data_dir, step)
     if step == "panel":
         _build_panel(data_dir)
     elif step == "synth":

@@ -26,17 +26,28 @@ from tests.test_data import BROKEN
 CUTOFFS = ("2024Q2", "2025Q4", "2027Q1")
 
 
+def _csv(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+
+
 def _assert_same_results(pandas_extract, disk_extract, contract, cutoffs=CUTOFFS):
     tables = engine.quarterly_tables(disk_extract, contract)
+    assert set(tables) == set(pandas_extract.tables) | {engine.PUPILS}
     for name, frame in tables.items():
-        assert dict(frame.dtypes) == dict(pandas_extract.tables[name].dtypes), name
+        if name != engine.PUPILS:
+            assert dict(frame.dtypes) == dict(pandas_extract.tables[name].dtypes), name
     for cutoff in cutoffs:
         expected = compute(pandas_extract, cutoff, contract)
         got = compute(tables, cutoff, contract)
         assert expected.key_numbers == got.key_numbers
         assert set(expected.tables) == set(got.tables)
         for name, frame in expected.tables.items():
-            pd.testing.assert_frame_equal(frame, got.tables[name], obj=f"{cutoff} {name}")
+            # Bit for bit, not to a tolerance: the results files must be the same.
+            pd.testing.assert_frame_equal(
+                frame, got.tables[name], check_exact=True, obj=f"{cutoff} {name}"
+            )
+            # And as the results files hold them (analysis.atomic.write_csv).
+            assert _csv(frame) == _csv(got.tables[name]), f"{cutoff} {name}.csv"
     # The evaluation ledgers (write_ledger) settle every report due from the same tables.
     last = cutoffs[-1]
     pd.testing.assert_frame_equal(
@@ -177,3 +188,72 @@ def test_results_and_panels_are_identical_on_a_100k_extract(tmp_path, contract):
     pd.testing.assert_frame_equal(summarise(disk), summarise(pandas_extract))
     _assert_same_results(pandas_extract, disk, contract, cutoffs=("2025Q4", "2027Q1"))
     _assert_same_panels(pandas_extract, disk, contract, tmp_path, cutoffs=("2027Q1",))
+
+
+def test_pupil_codes_give_the_pupil_panel_of_the_pandas_path(synthetic_dir, extract, contract):
+    """The coded pupil-quarters are pupil_panel's rows, in its order, with ids as order-keeping codes."""
+    from analysis.payments.absence import pupil_panel
+
+    tables = engine.quarterly_tables(
+        load_extract(synthetic_dir, contract, out_of_core=True), contract
+    )
+    for cutoff in ("2024Q2", "2027Q1"):
+        expected = pupil_panel(as_of(extract.tables, cutoff, contract))
+        got = as_of(tables, cutoff, contract)[engine.PUPILS]
+        assert len(got) == len(expected) > 0
+        persons = np.sort(extract.tables["persons"]["person_id"].to_numpy())
+        np.testing.assert_array_equal(persons[got["person_id"].to_numpy()], expected["person_id"])
+        # One code per household and one household per code.
+        pairs = pd.DataFrame({"code": got["household_id"], "id": expected["household_id"]})
+        assert (pairs.drop_duplicates().groupby("code").size() == 1).all()
+        assert (pairs.drop_duplicates().groupby("id").size() == 1).all()
+        for column in ("t", "g", "absence_rate"):
+            np.testing.assert_array_equal(got[column].to_numpy(), expected[column].to_numpy())
+
+
+def test_estimates_on_coded_ids_equal_those_on_the_strings(synthetic_dir, contract, tmp_path):
+    """read_coded's int32 ids give the estimators' results bit for bit (the bench reads them)."""
+    from analysis.did import aggte, att_gt, twfe
+
+    disk = load_extract(synthetic_dir, contract, out_of_core=True)
+    out = tmp_path / "panel.parquet"
+    engine.write_outcome_panel(disk, "2027Q1", contract, "support_level", out, balanced=True)
+    columns = ["person_id", "t", "y", "g", "treated", "household_id", "area"]
+    strings = pd.read_parquet(out, columns=columns)
+    coded = engine.read_coded(out, columns, ["person_id", "household_id", "area"])
+    assert coded["person_id"].dtype == np.int32 and coded["t"].dtype == np.int32
+    # Codes keep the ids' order and are one-to-one.
+    order = np.sort(strings["person_id"].unique())
+    np.testing.assert_array_equal(order[coded["person_id"].to_numpy()], strings["person_id"])
+    for column in ("t", "g", "treated"):
+        np.testing.assert_array_equal(coded[column].to_numpy(), strings[column].to_numpy())
+    for cluster in ("household_id", "area"):
+        expected = twfe(strings, "y", "t", "person_id", "treated", cluster=cluster)
+        assert twfe(coded, "y", "t", "person_id", "treated", cluster=cluster) == expected
+    expected = att_gt(strings, "y", "t", "person_id", "g", cluster="household_id")
+    got = att_gt(coded, "y", "t", "person_id", "g", cluster="household_id")
+    pd.testing.assert_frame_equal(expected.table, got.table, check_exact=True)
+    np.testing.assert_array_equal(expected.influence, got.influence)
+    assert expected.pretest == got.pretest
+    for kind in ("simple", "group", "dynamic", "calendar"):
+        a, b = aggte(expected, kind), aggte(got, kind)
+        assert (a.overall_att, a.overall_se) == (b.overall_att, b.overall_se), kind
+        pd.testing.assert_frame_equal(a.table, b.table, check_exact=True)
+
+
+def test_codes_keep_the_order_python_sorts_ids_in(tmp_path):
+    """Codes from Parquet dictionaries (several row groups) and DuckDB's order follow Python's."""
+    ids = ["b2", "Ø9", "A1", "å3", "B2", "a10", "a9", "Æ", "z", "Z", "b2", "ü", "A1"]
+    path = tmp_path / "ids.parquet"
+    pq.write_table(pa.table({"id": ids, "x": np.arange(len(ids))}), path, row_group_size=4)
+    frame = engine.read_coded(path, ["id", "x"], ["id"])
+    order = sorted(set(ids))
+    assert [order[c] for c in frame["id"]] == ids
+    np.testing.assert_array_equal(frame["x"].to_numpy(), np.arange(len(ids)))
+    assert frame["x"].dtype == np.int32
+    con = engine.connect()
+    try:
+        got = con.execute(f"SELECT DISTINCT id FROM read_parquet('{path}') ORDER BY id").fetchall()
+    finally:
+        con.close()
+    assert [row[0] for row in got] == order

@@ -58,4 +58,11 @@ def as_of(tables: dict[str, pd.DataFrame], cutoff: str, contract: Contract) -> A
     plans = _index(tables["action_plans"], "review_quarter", "t")
     plans = _index(plans, "set_quarter", "set_t")
     out["action_plans"] = plans.loc[plans["t"] <= cut].reset_index(drop=True)
+    if "pupils" in tables:
+        # The pupil-quarters as codes (analysis.data.engine.pupil_rows): the register
+        # cut, and the pupils of households enrolled after the cut-off left out, as
+        # pupil_panel leaves out the "not_yet_enrolled" (comparison pupils have g = 0).
+        pupils = tables["pupils"]
+        keep = (pupils["t"].to_numpy() <= register_cut) & (pupils["g"].to_numpy() <= cut)
+        out["pupils"] = pupils.loc[keep].reset_index(drop=True)
     return AsOfData(cutoff, quarters.from_index(register_cut), out)

@@ -57,8 +57,13 @@ def exposure_years(panel: pd.DataFrame, period: Period) -> tuple[int, float]:
 
 
 def absence_estimates(data: AsOfData, periods: list[Period]) -> dict[str, dict]:
-    """The absence estimate for each period: att (share of days), se, ci and pupils."""
-    panel = pupil_panel(data)
+    """The absence estimate for each period: att (share of days), se, ci and pupils.
+
+    On an extract read out of core the pupil-quarters come as integer codes
+    (``data["pupils"]``, :func:`analysis.data.engine.pupil_rows`), which give the
+    same estimate as :func:`pupil_panel`'s string ids in a fraction of the memory.
+    """
+    panel = data.tables["pupils"] if "pupils" in data.tables else pupil_panel(data)
     out: dict[str, dict] = {}
     if panel.empty or not (panel["g"] > 0).any():
         return out
