@@ -54,7 +54,7 @@ RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null) $(wildcard note
 # Code that only presents results (the reports' tables, figures and texts): the synthetic
 # extract, the quarterly results and the evaluation stages do not depend on it, so a change
 # to a table or figure re-renders without re-estimating (analysis/build.py PRESENTATION).
-PRESENTATION := analysis/reports/evaluation.py analysis/reports/sections.py analysis/reports/dashboard.py
+PRESENTATION := analysis/reports/evaluation.py analysis/reports/sections.py analysis/reports/dashboard.py analysis/reports/quarterly_view.py
 RESULTS_DEPS := $(filter-out $(PRESENTATION),$(CODE_DEPS))
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet))
 

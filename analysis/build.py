@@ -43,6 +43,7 @@ PRESENTATION = (
     "analysis/reports/evaluation.py",
     "analysis/reports/sections.py",
     "analysis/reports/dashboard.py",
+    "analysis/reports/quarterly_view.py",
 )
 # Each goal is the Makefile variables its phony target depends on.
 GOALS = {

@@ -76,8 +76,8 @@ def cmd_validate(args) -> int:
 def cmd_quarterly(args) -> int:
     from analysis import provenance
     from analysis.payments.quarterly import write_quarterly_results
-    from analysis.reports.quarterly_view import publish
     from analysis.safety import guard_outputs
+    from analysis.sdc.quarterly import publish
 
     contract = _contract(args)
     _as_of_window(contract, args.as_of)

@@ -63,6 +63,7 @@ PRELOAD = (
     "analysis.render.portal",
     "analysis.sdc.check",
     "analysis.sdc.linked",
+    "analysis.sdc.quarterly",
     # What the first validation of an extract imports (pandera's backends, hypothesis).
     "pandera.backends.pandas.register",
     "pandera.backends.pandas.container",

@@ -28,12 +28,13 @@ from analysis.render.numbers import Format
 from analysis.reports import dashboard
 from analysis.reports import quarterly_view as view
 from analysis.reports.results import ReportResults
+from analysis.sdc import quarterly
 
 contract = load_contract(config)
-inputs = view.load(quarterly_dir, as_of, contract)
+inputs = quarterly.load(quarterly_dir, as_of, contract)
 results = ReportResults()
 results.set_inputs(inputs.key["inputs"])
-view.record_key_numbers(results, inputs, contract)
+quarterly.record_key_numbers(results, inputs, contract)
 fmt = Format(lang)
 s = view.summary_values(inputs, contract, lang)
 p = view.payment_values(inputs, contract, lang)

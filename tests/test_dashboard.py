@@ -10,6 +10,7 @@ import pytest
 from analysis.payments.quarterly import write_quarterly_results
 from analysis.reports import dashboard
 from analysis.reports import quarterly_view as view
+from analysis.sdc import quarterly as published_cells
 from analysis.sdc.suppress import SUPPRESSED
 
 
@@ -63,9 +64,9 @@ def test_fed_from_real_quarterly_results(tmp_path, synthetic_dir, contract):
             quarter,
             quarterly / quarter,
             contract,
-            lambda folder, q=quarter: view.publish(quarterly, q, contract, folder),
+            lambda folder, q=quarter: published_cells.publish(quarterly, q, contract, folder),
         )
-    inputs = view.load(quarterly, "2025Q1", contract)
+    inputs = published_cells.load(quarterly, "2025Q1", contract)
     series = dashboard.from_quarterly(inputs, contract, "da")
     assert series.paid.index[0] == contract.timeline.intervention.start
     assert series.paid.iloc[-1] == pytest.approx(inputs.key["payments_paid_total"])

@@ -90,12 +90,13 @@ def test_results_steps_import_no_presentation_code():
     import inspect
 
     from analysis.build import PRESENTATION
-    from analysis.reports import quarterly_view, stage
+    from analysis.reports import stage
+    from analysis.sdc import quarterly
 
     modules = [p.removesuffix(".py").replace("/", ".") for p in PRESENTATION]
     code = (
         "import sys, analysis.cli, analysis.data.synth, analysis.payments.quarterly, "
-        "analysis.reports.quarterly_view, analysis.reports.stage; "
+        "analysis.sdc.quarterly, analysis.reports.stage; "
         f"print(sorted(m for m in sys.modules if m in {modules!r}))"
     )
     out = subprocess.run(
@@ -104,7 +105,13 @@ def test_results_steps_import_no_presentation_code():
     assert out.strip() == "[]", out
     # Nor inside the computing functions (imports there run only when they are called).
     names = [m.rsplit(".", 1)[1] for m in modules]
-    for function in (stage.prepare, stage.compute, stage.write, quarterly_view.publish):
+    for function in (
+        stage.prepare,
+        stage.compute,
+        stage.write,
+        quarterly.publish,
+        quarterly.protect,
+    ):
         source = inspect.getsource(function)
         for module, name in zip(modules, names, strict=True):
             assert module not in source and f"import {name}" not in source, function.__name__

@@ -302,8 +302,9 @@ def test_small_adjustment_is_hidden_with_its_sums(extract, contract):
     # An adjustment of a few steps is a count of a few persons: disclosure control
     # hides it, and the report's adjustment total for that report with it.
     from analysis.payments.quarterly import compute
-    from analysis.reports.quarterly_view import QuarterlyInputs, capped_table, protect
+    from analysis.reports.quarterly_view import capped_table
     from analysis.sdc import disclosure
+    from analysis.sdc.quarterly import QuarterlyInputs, protect
     from analysis.sdc.suppress import SUPPRESSED
 
     first, second = result_periods(contract)[:2]

@@ -224,7 +224,7 @@ def _run_killed(data, out, contract, kill_at):
 
     from analysis import atomic
     from analysis.payments.quarterly import write_quarterly_results
-    from analysis.reports.quarterly_view import publish
+    from analysis.sdc.quarterly import publish
 
     def child():
         counter = iter(range(10_000))
@@ -265,7 +265,7 @@ def _kill_sweep(tmp_path, synthetic_dir, contract, points):
     ``points`` maps the number of files in a results folder to the kill points.
     """
     from analysis.payments.quarterly import write_quarterly_results
-    from analysis.reports.quarterly_view import publish
+    from analysis.sdc.quarterly import publish
 
     def write(out):
         return write_quarterly_results(

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from analysis.sdc import disclosure
+from analysis.sdc import disclosure, quarterly
 from analysis.sdc.check import problems
 
 
@@ -33,10 +33,11 @@ def test_check_catches_small_counts_in_the_results_file():
 @pytest.fixture(scope="module")
 def protected_2025q1(extract, contract):
     from analysis.payments.quarterly import compute
-    from analysis.reports import quarterly_view as view
 
     result = compute(extract, "2025Q1", contract)
-    return view.protect(view.QuarterlyInputs("2025Q1", result.tables, result.key_numbers), contract)
+    return quarterly.protect(
+        quarterly.QuarterlyInputs("2025Q1", result.tables, result.key_numbers), contract
+    )
 
 
 def test_every_small_count_of_a_report_is_protected(protected_2025q1):
@@ -74,11 +75,10 @@ def test_hidden_statement_rows_hide_what_would_give_them_back(protected_2025q1, 
 
 
 def test_results_file_holds_no_hidden_number(protected_2025q1, contract):
-    from analysis.reports import quarterly_view as view
     from analysis.reports.results import ReportResults
 
     results = ReportResults()
-    view.record_key_numbers(results, protected_2025q1, contract)
+    quarterly.record_key_numbers(results, protected_2025q1, contract)
     for target in ("employment", "social_measures", "life_satisfaction", "action_plan_goals"):
         hidden = protected_2025q1.cells.is_hidden(
             disclosure.target_key("cumulative", target, "all", "2025Q1")
@@ -103,7 +103,7 @@ def test_unprotected_inputs_cannot_be_shown(extract, contract):
     from analysis.reports import quarterly_view as view
 
     result = compute(extract, "2025Q1", contract)
-    bare = view.QuarterlyInputs("2025Q1", result.tables, result.key_numbers)
+    bare = quarterly.QuarterlyInputs("2025Q1", result.tables, result.key_numbers)
     with pytest.raises(RuntimeError, match="protect"):
         view.key_figures_table(bare, contract, "da")
     assert isinstance(result.tables["enrolment"], pd.DataFrame)
@@ -146,17 +146,16 @@ def test_a_report_cannot_be_undone_by_the_one_before(extract, contract):
     """Cumulative counts shown in consecutive reports may not differ by 1–4; what one report
     hid stays hidden, and what it showed is not hidden again."""
     from analysis.payments.quarterly import compute
-    from analysis.reports import quarterly_view as view
 
     first_q, second_q = "2025Q1", "2025Q2"
     first = compute(extract, first_q, contract)
-    first_in = view.protect(
-        view.QuarterlyInputs(first_q, first.tables, first.key_numbers), contract
+    first_in = quarterly.protect(
+        quarterly.QuarterlyInputs(first_q, first.tables, first.key_numbers), contract
     )
     published = first_in.cells.to_dict()
     second = compute(extract, second_q, contract)
-    second_in = view.protect(
-        view.QuarterlyInputs(second_q, second.tables, second.key_numbers), contract, published
+    second_in = quarterly.protect(
+        quarterly.QuarterlyInputs(second_q, second.tables, second.key_numbers), contract, published
     )
     before, after = first_in.cells, second_in.cells
     for key in before.hidden & set(after.cells):

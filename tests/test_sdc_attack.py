@@ -92,7 +92,7 @@ def test_attacker_recovers_a_row_from_the_amount_due():
 def published_chain(tmp_path_factory, synthetic_dir, contract):
     """The quarterly results 2023Q4–2025Q1 as `make results` writes them (each from the one before)."""
     from analysis.payments.quarterly import write_quarterly_results
-    from analysis.reports.quarterly_view import publish
+    from analysis.sdc.quarterly import publish
 
     root = tmp_path_factory.mktemp("published") / "quarterly"
     for q in quarters.span(contract.timeline.intervention.start, "2025Q1"):
@@ -128,7 +128,7 @@ def full_chain(tmp_path_factory, synthetic_dir, contract):
     """Every quarterly results folder of `make report` (up to the default as-of)."""
     from analysis.payments.quarterly import write_quarterly_results
     from analysis.reports.kinds import load_kind
-    from analysis.reports.quarterly_view import publish
+    from analysis.sdc.quarterly import publish
 
     last = load_kind("quarterly").extra["default_as_of"]
     root = tmp_path_factory.mktemp("full") / "quarterly"

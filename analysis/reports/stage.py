@@ -110,8 +110,8 @@ def prepare(
     when None).
     """
     from analysis.config import load_contract
-    from analysis.reports.quarterly_view import QuarterlyInputs, protect, record_key_numbers
     from analysis.reports.results import ReportResults
+    from analysis.sdc.quarterly import QuarterlyInputs, protect, record_key_numbers
 
     contract = load_contract(config) if config else load_contract()
     context = load_context(data_dir, as_of, contract, quarterly_dir)
