@@ -64,12 +64,18 @@ def cmd_synth(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    from analysis.data import receipt
     from analysis.data.validate import load_extract, summarise
 
+    contract = _contract(args)
     # Register tables in Parquet are checked out of core (same rules and messages).
-    extract = load_extract(args.data, _contract(args), out_of_core=True)
+    # The explicit check always checks every rule, and leaves the receipt later steps use.
+    extract = load_extract(args.data, contract, out_of_core=True, revalidate=True)
     print(f"{args.data}: the extract meets the data contract")
     print(summarise(extract).to_string(index=False))
+    path = receipt.path_for(extract.checksums, contract)
+    if path.is_file():
+        print(f"validation receipt: {path}")
     return 0
 
 
@@ -275,6 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=str(paths.CONTRACT_FILE),
         help="contract configuration (default: %(default)s)",
     )
+    parser.add_argument(
+        "--revalidate",
+        action="store_true",
+        help="check the extract against the contract in full at every step, ignoring the "
+        "validation receipts in build/validated (also ANALYSIS_REVALIDATE=1)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("synth", help="generate a synthetic extract with a known truth")
@@ -460,6 +472,10 @@ def _terminate(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = build_parser().parse_args(argv)
+    if args.revalidate:
+        from analysis.data.receipt import REVALIDATE
+
+        os.environ[REVALIDATE] = "1"
     from analysis.build import BuildError
     from analysis.config import ConfigError
     from analysis.data.cpr import mask_text

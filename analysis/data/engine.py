@@ -176,15 +176,26 @@ def _same_layout(con, path: Path, schema: pa.DataFrameSchema) -> None:
             raise NotInEngine(f"column {name} is {found[name]}, not {expected}")
 
 
+def check_layout(con, path: Path, schema: pa.DataFrameSchema, contract: Contract) -> str:
+    """The SQL condition a clean row of ``path`` meets; reads only the file's metadata.
+
+    Raises :class:`NotInEngine` when the file or schema is outside what the SQL
+    covers: the table then goes the pandas way. An extract vouched for by a
+    validation receipt (:mod:`analysis.data.receipt`) makes the same choice here
+    without scanning the rows.
+    """
+    _same_layout(con, path, schema)
+    clean = [_column_clean(name, column, contract) for name, column in schema.columns.items()]
+    clean += _table_clean(schema)
+    return " AND ".join(clean)
+
+
 def suspect_rows(con, path: Path, schema: pa.DataFrameSchema, contract: Contract) -> pd.DataFrame:
     """The rows of ``path`` that could break ``schema`` (index: row in the file, from 0).
 
     Raises :class:`NotInEngine` when the file or schema is outside what the SQL covers.
     """
-    _same_layout(con, path, schema)
-    clean = [_column_clean(name, column, contract) for name, column in schema.columns.items()]
-    clean += _table_clean(schema)
-    condition = " AND ".join(clean)
+    condition = check_layout(con, path, schema, contract)
     # Keys that must be unique: the schema's, and each column marked unique.
     key_sets = [list(schema.unique)] if schema.unique else []
     key_sets += [[name] for name, column in schema.columns.items() if column.unique]

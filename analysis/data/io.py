@@ -121,7 +121,8 @@ def _read_csv(path: Path) -> TableFile:
             mask = values.str.match(numeric_like, na=False)
             if mask.any():
                 frame[column] = values.where(~mask, values.str.replace(",", ".", regex=False))
-    return TableFile(frame, path, sha256(path), encoding, separator)
+    # The checksum of the very bytes parsed, not of the file read once more.
+    return TableFile(frame, path, hashlib.sha256(raw).hexdigest(), encoding, separator)
 
 
 def _read_parquet(path: Path) -> TableFile:

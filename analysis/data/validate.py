@@ -17,6 +17,7 @@ import pandas as pd
 import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from analysis import provenance, quarters
 from analysis.config import Contract
@@ -342,13 +343,27 @@ def _frame_problems(
         return None, _schema_problems(name, file, error)
 
 
-def load_extract(directory: Path | str, contract: Contract, out_of_core: bool = False) -> Extract:
+def load_extract(
+    directory: Path | str,
+    contract: Contract,
+    out_of_core: bool = False,
+    revalidate: bool = False,
+) -> Extract:
     """Read and validate every table of an extract directory.
 
     With ``out_of_core`` the register tables in Parquet are checked by DuckDB
     (:mod:`analysis.data.engine`) with the same rules and messages and left on
     disk: ``Extract.register`` names their files instead of ``tables`` holding them.
+
+    Every table is read (or, left on disk, hashed) first. When a validation
+    receipt (:mod:`analysis.data.receipt`) vouches for exactly the checksums of
+    what was read, under this contract and this validation code, the rules are
+    not checked again: the tables are only converted to the contract's types, as
+    validation would. Otherwise (or with ``revalidate``, or ``ANALYSIS_REVALIDATE=1``)
+    every rule is checked, and an extract that passes gets a receipt.
     """
+    from analysis.data import receipt
+
     directory = Path(directory)
     if not directory.is_dir():
         raise DataContractError(
@@ -356,11 +371,14 @@ def load_extract(directory: Path | str, contract: Contract, out_of_core: bool = 
         )
     manifest = read_manifest(directory)
     schemas = build_schemas(contract)
-    problems: list[Problem] = []
+    # Kept per table, so the message lists them in the tables' order as before.
+    problems: dict[str, list[Problem]] = {name: [] for name in TABLES}
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     checksums: dict[str, str] = {}
     register: dict[str, Path] = {}
+    # Table -> (file, frame as read; None for a register table left on disk).
+    read: dict[str, tuple[Path, pd.DataFrame | None]] = {}
     con = None
     if out_of_core:
         from analysis.data import engine
@@ -370,42 +388,78 @@ def load_extract(directory: Path | str, contract: Contract, out_of_core: bool = 
         for name in TABLES:
             path, found = _table_path(directory, name)
             if path is None:
-                problems += found
+                problems[name] += found
                 continue
             files[name] = path.name
             if con is not None and name in engine.REGISTER_TABLES and path.suffix == ".parquet":
-                try:
-                    suspects = engine.suspect_rows(con, path, schemas[name], contract)
-                except engine.NotInEngine:
-                    pass  # read whole into pandas below
-                else:
-                    checksums[path.name] = io.sha256(path)
-                    _, found = _frame_problems(name, path.name, suspects, schemas[name])
-                    problems += found
-                    register[name] = path
-                    continue
+                checksums[path.name] = io.sha256(path)
+                read[name] = (path, None)
+                continue
             try:
                 table_file = io.read_table(path)
             except io.ReadError as error:
-                problems.append(Problem(path.name, None, error.message))
+                problems[name].append(Problem(path.name, None, error.message))
                 continue
             checksums[path.name] = table_file.sha256
-            frame = table_file.frame.reset_index(drop=True)
+            read[name] = (path, table_file.frame.reset_index(drop=True))
+        vouched = dict(checksums)
+        trusted = not revalidate and not any(problems.values()) and receipt.holds(vouched, contract)
+        for name in list(read):
+            path, frame = read.pop(name)
+            if frame is None:
+                try:
+                    if trusted:
+                        engine.check_layout(con, path, schemas[name], contract)
+                    else:
+                        suspects = engine.suspect_rows(con, path, schemas[name], contract)
+                except engine.NotInEngine:
+                    # Read whole into pandas below.
+                    try:
+                        table_file = io.read_table(path)
+                    except io.ReadError as error:
+                        problems[name].append(Problem(path.name, None, error.message))
+                        continue
+                    checksums[path.name] = table_file.sha256
+                    frame = table_file.frame.reset_index(drop=True)
+                else:
+                    if not trusted:
+                        _, found = _frame_problems(name, path.name, suspects, schemas[name])
+                        problems[name] += found
+                    register[name] = path
+                    continue
+            if trusted:
+                tables[name] = schemas[name].coerce_dtype(frame)
+                continue
             valid, found = _frame_problems(name, path.name, frame, schemas[name])
-            problems += found
+            problems[name] += found
             if valid is not None:
                 tables[name] = valid
-        if not problems:
+            del frame
+        if trusted and checksums != vouched:
+            # A file read a second time (the pandas way) changed after the receipt
+            # was checked: check everything, as without a receipt.
+            if con is not None:
+                con.close()
+                con = None
+            return load_extract(directory, contract, out_of_core, revalidate=True)
+        found = [problem for name in TABLES for problem in problems[name]]
+        if not found and not trusted:
             on_disk = {
                 name: (lambda column, ids, path=path: engine.orphan_rows(con, path, column, ids))
                 for name, path in register.items()
             }
-            problems += _integrity_problems(tables, files, on_disk)
+            found += _integrity_problems(tables, files, on_disk)
     finally:
         if con is not None:
             con.close()
-    if problems:
-        raise DataContractError(directory, problems)
+    if found:
+        raise DataContractError(directory, found)
+    if not trusted:
+        rows = {name: len(frame) for name, frame in tables.items()}
+        rows.update(
+            {name: pq.ParquetFile(path).metadata.num_rows for name, path in register.items()}
+        )
+        receipt.record(checksums, contract, rows)
     synthetic = provenance.extract_kind(directory, manifest) == provenance.SYNTHETIC
     return Extract(directory, tables, checksums, synthetic, manifest, register)
 
