@@ -95,6 +95,16 @@ data: data/synthetic/manifest.json ## Generate the synthetic extract (data/synth
 validate: $(ENV_STAMP) $(DATA_DEPS) ## Check the extract in DATA against the data contract
 	$(PY) -m analysis --config $(CONTRACT) validate $(DATA)
 
+# The extract is checked once, before the steps that read it: the check leaves a
+# receipt in build/validated (analysis/data/receipt.py) and those steps, finding the
+# files unchanged, skip their own. A step whose files do not match checks in full.
+VALIDATION_CODE := $(wildcard analysis/config.py analysis/quarters.py analysis/data/*.py)
+VALIDATED := build/validated/$(subst /,_,$(subst ..,__,$(DATA))).done
+$(VALIDATED): $(ENV_STAMP) $(DATA_DEPS) $(CONFIG) $(VALIDATION_CODE)
+	@mkdir -p $(@D)
+	$(PY) -m analysis --config $(CONTRACT) validate $(DATA) > /dev/null
+	touch $@
+
 # Rules for every quarterly and evaluation report, generated from the contract.
 # build/targets.args changes (and the rules are regenerated) when AS_OF or a language list does.
 TARGET_ARGS := --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)"
@@ -112,6 +122,7 @@ data results report verify build: export ANALYSIS_WORKER := $(ANALYSIS_WORKER)
 
 ifneq ($(filter data results report verify,$(or $(MAKECMDGOALS),help)),)
 include build/targets.mk
+$(QUARTERLY_RESULTS) $(LEDGER_FILES) $(ESTIMATE_RESULTS) $(EVALUATION_RESULTS): | $(VALIDATED)
 endif
 
 results: $(QUARTERLY_RESULTS) $(LEDGER_FILES) $(EVALUATION_RESULTS) ## Compute the quarterly results, payments and settlement ledger up to AS_OF, and every evaluation's estimates

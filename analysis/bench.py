@@ -102,7 +102,9 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
     elif step == "validate":
         from analysis.data.validate import load_extract
 
-        load_extract(data_dir, contract, out_of_core=True)
+        # Always the full check (a receipt of an earlier run would make it free); it
+        # leaves the receipt the quarterly and panel steps then find.
+        load_extract(data_dir, contract, out_of_core=True, revalidate=True)
     elif step == "quarterly":
         from analysis.payments.quarterly import write_quarterly_results
 

@@ -11,6 +11,16 @@ from analysis.data.validate import load_extract
 from analysis.provenance import sign_extract
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _receipts(tmp_path_factory):
+    """Validation receipts of the tests go to a folder of their own, not the repository's build/."""
+    from analysis.data import receipt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(receipt, "FOLDER", tmp_path_factory.mktemp("validated"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def contract():
     return load_contract()

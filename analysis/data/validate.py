@@ -77,6 +77,9 @@ class Extract:
     # Register tables checked out of core and left on disk (table -> Parquet file);
     # their frames are not in ``tables`` (see analysis.data.engine).
     register: dict[str, Path] = field(default_factory=dict)
+    # False when a validation receipt vouched for these very files (analysis.data.receipt)
+    # and the rules were not checked again in this read.
+    checked: bool = True
 
     def __getitem__(self, table: str) -> pd.DataFrame:
         return self.tables[table]
@@ -461,7 +464,7 @@ def load_extract(
         )
         receipt.record(checksums, contract, rows)
     synthetic = provenance.extract_kind(directory, manifest) == provenance.SYNTHETIC
-    return Extract(directory, tables, checksums, synthetic, manifest, register)
+    return Extract(directory, tables, checksums, synthetic, manifest, register, not trusted)
 
 
 def summarise(extract: Extract) -> pd.DataFrame:

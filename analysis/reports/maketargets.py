@@ -48,7 +48,7 @@ def make_targets(
                 f"\t$(PY) -m analysis --config $(CONTRACT) report quarterly --as-of {quarter} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS)",
                 "",
             ]
-    ledgers, evaluations = [], []
+    ledgers, evaluations, estimates = [], [], []
     for name in KINDS[1:]:
         kind = load_kind(name)
         cutoff = kind.as_of(contract, None)
@@ -78,6 +78,7 @@ def make_targets(
         estimated = f"$(RESULTS)/estimates/{name}/{cutoff}"
         staged = f"$(RESULTS)/{name}/{cutoff}/provenance.json"
         evaluations.append(staged)
+        estimates.append(f"{estimated}/provenance.json")
         lines += [
             f"{estimated}/provenance.json: $(DATA_DEPS) params/{name}.yaml $(RESULTS_DEPS) $(CONFIG)",
             f"\t$(PY) -m analysis --config $(CONTRACT) evaluate {name} --estimates-only --data $(DATA) --out {estimated}",
@@ -110,6 +111,8 @@ def make_targets(
         f"QUARTERLY_RESULTS := {' '.join(results)}",
         f"LEDGER_FILES := {' '.join(ledgers)}",
         f"EVALUATION_RESULTS := {' '.join(evaluations)}",
+        # The steps that read the extract (the Makefile has them wait for its validation).
+        f"ESTIMATE_RESULTS := {' '.join(estimates)}",
         f"REPORT_FILES := {' '.join(reports)}",
         f"PORTAL := {portal}",
         "",
