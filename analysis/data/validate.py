@@ -333,6 +333,19 @@ def _table_path(directory: Path, name: str) -> tuple[Path | None, list[Problem]]
     return path, []
 
 
+def _read_frame(
+    path: Path, problems: list[Problem], checksums: dict[str, str]
+) -> pd.DataFrame | None:
+    """Read one table file whole, noting its checksum, or its read error in ``problems``."""
+    try:
+        table_file = io.read_table(path)
+    except io.ReadError as error:
+        problems.append(Problem(path.name, None, error.message))
+        return None
+    checksums[path.name] = table_file.sha256
+    return table_file.frame.reset_index(drop=True)
+
+
 def _frame_problems(
     name: str, file: str, frame: pd.DataFrame, schema
 ) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -398,13 +411,9 @@ def load_extract(
                 checksums[path.name] = io.sha256(path)
                 read[name] = (path, None)
                 continue
-            try:
-                table_file = io.read_table(path)
-            except io.ReadError as error:
-                problems[name].append(Problem(path.name, None, error.message))
-                continue
-            checksums[path.name] = table_file.sha256
-            read[name] = (path, table_file.frame.reset_index(drop=True))
+            frame = _read_frame(path, problems[name], checksums)
+            if frame is not None:
+                read[name] = (path, frame)
         vouched = dict(checksums)
         trusted = not revalidate and not any(problems.values()) and receipt.holds(vouched, contract)
         for name in list(read):
@@ -417,13 +426,9 @@ def load_extract(
                         suspects = engine.suspect_rows(con, path, schemas[name], contract)
                 except engine.NotInEngine:
                     # Read whole into pandas below.
-                    try:
-                        table_file = io.read_table(path)
-                    except io.ReadError as error:
-                        problems[name].append(Problem(path.name, None, error.message))
+                    frame = _read_frame(path, problems[name], checksums)
+                    if frame is None:
                         continue
-                    checksums[path.name] = table_file.sha256
-                    frame = table_file.frame.reset_index(drop=True)
                 else:
                     if not trusted:
                         _, found = _frame_problems(name, path.name, suspects, schemas[name])
