@@ -556,27 +556,7 @@ def sensitivity_rm(
     m_bar_vec = np.linspace(0, 2, 11) if m_bar_vec is None else np.asarray(m_bar_vec, float)
     rows = []
     for m_bar in m_bar_vec:
-        if search == "bisection" and grid_points >= 2:
-            grid, tests = _rm_tests(
-                betahat,
-                sigma,
-                num_pre_periods,
-                num_post_periods,
-                m_bar,
-                l_vec,
-                alpha,
-                method,
-                grid_points,
-                grid_lb,
-                grid_ub,
-                seed,
-                None,
-            )
-            ends = _union_ends(tests, len(grid))
-            lb, ub = (grid[ends[0]], grid[ends[1]]) if ends else (np.nan, np.nan)
-            rows.append({"m_bar": float(m_bar), "lb": float(lb), "ub": float(ub)})
-            continue
-        grid, accept = rm_accept_grid(
+        arguments = (
             betahat,
             sigma,
             num_pre_periods,
@@ -589,10 +569,15 @@ def sensitivity_rm(
             grid_lb,
             grid_ub,
             seed,
-            search=search,
         )
-        union = np.flatnonzero(accept.any(axis=1))
-        lb, ub = (grid[union[0]], grid[union[-1]]) if len(union) else (np.nan, np.nan)
+        if search == "bisection" and grid_points >= 2:
+            grid, tests = _rm_tests(*arguments, None)
+            ends = _union_ends(tests, len(grid))
+            lb, ub = (grid[ends[0]], grid[ends[1]]) if ends else (np.nan, np.nan)
+        else:
+            grid, accept = rm_accept_grid(*arguments, search=search)
+            union = np.flatnonzero(accept.any(axis=1))
+            lb, ub = (grid[union[0]], grid[union[-1]]) if len(union) else (np.nan, np.nan)
         rows.append({"m_bar": float(m_bar), "lb": float(lb), "ub": float(ub)})
     return pd.DataFrame(rows)
 
