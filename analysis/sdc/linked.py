@@ -48,6 +48,8 @@ from analysis.sdc.suppress import is_small
 
 TOLERANCE = 1e-6
 PRUNE_GROUP_LIMIT = 40
+# Relative width within which an amount worked out from rounded ones counts as known.
+AMOUNT_PRECISION = 1e-4
 
 
 @dataclass
@@ -99,6 +101,8 @@ class LinkedCells:
         self._signatures: set[frozenset] = set()
         self._protected = False
         self._ranges: dict[tuple, tuple[float, float]] = {}
+        # Solutions found per group of unknown cells: other values the cells can take.
+        self._witnesses: dict[frozenset, list[dict[Hashable, float]]] = {}
         self._relations_of: dict[Hashable, list[int]] = {}
         # Cells of earlier reports: what they hid stays hidden, what they showed is out.
         self.forced: set[Hashable] = set()
@@ -160,6 +164,7 @@ class LinkedCells:
     def _changed(self) -> None:
         self._protected = False
         self._ranges.clear()
+        self._witnesses.clear()
 
     def rename(self, old: Hashable, new: Hashable) -> None:
         """Give a cell another key everywhere (an earlier report's version of a revised number)."""
@@ -253,11 +258,27 @@ class LinkedCells:
         return key in self.hidden
 
     def _sensitive(self) -> list[Hashable]:
+        """Small hidden or derived counts, and every count an earlier report hid.
+
+        An earlier report showed ``*`` for a count only when nothing it published
+        gave the count back (:meth:`_show_determined`); this report must not give
+        it back either, whatever its size.
+        """
         return [
             k
             for k, c in self.cells.items()
-            if c.count and is_small(c.value, self.min_persons) and (k in self.hidden or not c.shown)
+            if c.count
+            and (
+                (is_small(c.value, self.min_persons) and (k in self.hidden or not c.shown))
+                or (k in self.forced and c.shown)
+            )
         ]
+
+    def _required_width(self, key: Hashable) -> float:
+        """How wide a cell's feasible range must be: the minimum for a small count, else above 0."""
+        if is_small(self.cells[key].value, self.min_persons):
+            return self.protection_width
+        return 1.0
 
     def _in_scope(
         self, groups: dict[Hashable, frozenset], pinned: dict[Hashable, float]
@@ -317,13 +338,9 @@ class LinkedCells:
                 value = self.cells[key].value
                 low, high = value - pinned[key], value + pinned[key]
             else:
-                group = groups[key]
-                cached = (key, group)
-                if cached not in self._ranges:
-                    self._ranges[cached] = self._range(key, group, pinned)
-                low, high = self._ranges[cached]
+                low, high = self._cached_range(key, groups[key], pinned)
             result.ranges[key] = (low, high)
-            if high - low < self.protection_width - TOLERANCE:
+            if high - low < self._required_width(key) - TOLERANCE:
                 result.exposed.append(key)
                 if first_only:
                     break
@@ -366,6 +383,25 @@ class LinkedCells:
         frozen = {r: frozenset(m) for r, m in members.items()}
         return {key: frozen[root(key)] for key in unknown}
 
+    def _cached_range(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, float]:
+        """The cell's feasible range in its group, or a part of it when that is enough.
+
+        A count that is not small only needs to take two values: when a solution
+        found for another cell of the group (a witness) already gives it another
+        value than its own, the range between the two is returned without solving.
+        """
+        cached = (key, group)
+        if cached in self._ranges:
+            return self._ranges[cached]
+        if not is_small(self.cells[key].value, self.min_persons):
+            value = self.cells[key].value
+            for solution in self._witnesses.get(group, ()):
+                other = solution.get(key, value)
+                if abs(other - value) > 0.5:
+                    return (min(value, other), max(value, other))
+        self._ranges[cached] = self._range(key, group, pinned)
+        return self._ranges[cached]
+
     def _range(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, float]:
         variables = [k for k in self.cells if k in group]
         column = {k: i for i, k in enumerate(variables)}
@@ -397,9 +433,15 @@ class LinkedCells:
             ]
         )
         # Each identity holds up to the rounding of the shown values.
-        low = _integer_optimum(objective, a_rows, rhs - slack, rhs + slack, bounds, integral)
-        high = -_integer_optimum(-objective, a_rows, rhs - slack, rhs + slack, bounds, integral)
-        return (low, high)
+        low, below = _integer_optimum(objective, a_rows, rhs - slack, rhs + slack, bounds, integral)
+        high, above = _integer_optimum(
+            -objective, a_rows, rhs - slack, rhs + slack, bounds, integral
+        )
+        witnesses = self._witnesses.setdefault(group, [])
+        for solution in (below, above):
+            if solution is not None:
+                witnesses.append(dict(zip(variables, solution, strict=True)))
+        return (low, -high)
 
     def protect(self) -> set[Hashable]:
         """Choose the hidden cells (primary, then secondary until the audit passes, then prune)."""
@@ -409,6 +451,7 @@ class LinkedCells:
             # The floor keeps the solver's own tolerances from declaring true values infeasible.
             relation.slack = abs(sum(terms)) + 1e-6 * max(1.0, *(abs(t) for t in terms))
         self._ranges.clear()
+        self._witnesses.clear()
         self.hidden = set(self.forced)
         self.primary = {
             k
@@ -439,6 +482,7 @@ class LinkedCells:
                 )
             self._hide(candidate)
         self._prune()
+        self._show_determined()
         self._protected = True
         return self.hidden
 
@@ -553,6 +597,57 @@ class LinkedCells:
             reached.update(frontier)
         return None
 
+    def _determined(self, key: Hashable, groups: dict, pinned: dict) -> float | None:
+        """How far the shown cells leave the unknown cell open, when they give it back.
+
+        None when the cell is open: a count that can take two whole numbers, an
+        amount with a range wider than the rounding of the amounts it is worked
+        out from (a few kroner in a million: the number a report would print).
+        Else the width of its range (0 for a count).
+        """
+        cell = self.cells[key]
+        if key in pinned:
+            low, high = cell.value - pinned[key], cell.value + pinned[key]
+        else:
+            low, high = self._cached_range(key, groups[key], pinned)
+        if cell.count:
+            return 0.0 if high - low < 0.5 else None
+        return high - low if high - low < 1.0 + AMOUNT_PRECISION * abs(cell.value) else None
+
+    def _show_determined(self) -> None:
+        """Show this report's secondary cells that the shown ones give back anyway.
+
+        A ``*`` a reader can work out protects nothing and promises what it does not
+        keep. Showing a count that every solution of the identities already has
+        changes no other cell's range. An amount known only to within its
+        rounding narrows what it is summed with as far: it is shown only when the
+        audit still passes with it. The step repeats until nothing more is given back.
+        """
+        kept: set[Hashable] = set()
+        while self._show_determined_once(kept):
+            pass
+
+    def _show_determined_once(self, kept: set[Hashable]) -> bool:
+        secondary = [k for k in self.hidden if k not in self.primary | self.forced | kept]
+        unknown = [k for k in self.cells if self._unknown(k)]
+        pinned = self._pinned(unknown)
+        groups = self._groups([k for k in unknown if k not in pinned])
+        shown = False
+        for key in sorted(secondary, key=self._position.__getitem__):
+            group = set(self._group(key))
+            if key not in self.hidden or group & (self.primary | self.forced):
+                continue
+            widths = [self._determined(k, groups, pinned) for k in group]
+            if any(w is None for w in widths):
+                continue
+            self.hidden -= group
+            if max(widths) > 1.0 + TOLERANCE and self.audit(first_only=True).exposed:
+                self.hidden |= group
+                kept |= group
+                continue
+            shown = True
+        return shown
+
     def _prune(self) -> None:
         """Show again every secondary cell the audit does not need, largest first.
 
@@ -592,8 +687,13 @@ def _optimum(objective, a_ub, b_ub, bounds) -> float:
     return float(solution.fun)
 
 
-def _integer_optimum(objective, a_rows, lower, upper, bounds, integral) -> float:
-    """Minimum of ``objective`` over integer counts (HiGHS branch and bound); -inf if unbounded."""
+def _integer_optimum(
+    objective, a_rows, lower, upper, bounds, integral
+) -> tuple[float, np.ndarray | None]:
+    """Minimum of ``objective`` over integer counts (HiGHS branch and bound); -inf if unbounded.
+
+    With it, the solution found (None when unbounded or when only the relaxation solved).
+    """
     low = np.array([-np.inf if b[0] is None else b[0] for b in bounds], dtype=float)
     high = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
     # Rows mix prices (thousands of DKK) with counts: scaling each to a largest
@@ -607,11 +707,11 @@ def _integer_optimum(objective, a_rows, lower, upper, bounds, integral) -> float
         bounds=Bounds(low, high),
     )
     if solution.status == 3 or (solution.status == 4 and "unbounded" in solution.message.lower()):
-        return -np.inf
+        return -np.inf, None
     if solution.status != 0:
         # The true values are a solution, so this is the solver giving up (a limit or
         # its tolerances): fall back to the relaxation.
         a_ub = np.vstack([a_rows, -a_rows])
         b_ub = np.concatenate([upper, -lower])
-        return _optimum(objective, a_ub, b_ub, bounds)
-    return float(solution.fun)
+        return _optimum(objective, a_ub, b_ub, bounds), None
+    return float(solution.fun), np.asarray(solution.x, dtype=float)
