@@ -151,6 +151,9 @@ class _Writer:
             raise CodecError(f"cannot store a {cls.__module__}.{cls.__qualname__}")
         if dataclasses.is_dataclass(value):
             fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        elif cls.__getstate__ is not object.__getstate__:
+            # A class that leaves caches out of its state (pickle's protocol).
+            fields = dict(value.__getstate__())
         else:
             fields = dict(vars(value))
         return {
@@ -246,7 +249,10 @@ class _Reader:
                         object.__setattr__(obj, k, v)
                 return obj
             obj = cls.__new__(cls)
-            obj.__dict__.update(fields)
+            if hasattr(cls, "__setstate__"):
+                obj.__setstate__(fields)
+            else:
+                obj.__dict__.update(fields)
             return obj
         raise CodecError(f"unknown stored value {sorted(value)}")
 

@@ -40,6 +40,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from analysis import quarters
 
 TOLERANCE = 1e-6
+EVALUATION_KINDS = ("midterm", "preliminary_final", "final")
 
 
 @dataclass
@@ -260,14 +261,63 @@ def _solve(objective, constraint, integral, bounds) -> float:
     return -np.inf  # unbounded: nothing learnt in that direction
 
 
-def attack_folder(quarterly_dir: Path | str, min_persons: int, last_result_report: str) -> Attack:
-    """Attack everything the quarterly reports in ``quarterly_dir`` published (the latest record)."""
+def _latest_quarterly(quarterly_dir: Path) -> Path | None:
     found = sorted(
         (quarters.to_index(p.parent.name), p)
         for p in Path(quarterly_dir).glob("*/disclosure.json")
         if quarters.is_quarter(p.parent.name)
     )
-    if not found:
+    return found[-1][1] if found else None
+
+
+def attack_folder(quarterly_dir: Path | str, min_persons: int, last_result_report: str) -> Attack:
+    """Attack everything the quarterly reports in ``quarterly_dir`` published (the latest record)."""
+    latest = _latest_quarterly(Path(quarterly_dir))
+    if latest is None:
         raise FileNotFoundError(f"{quarterly_dir}: no disclosure.json to attack")
-    published = json.loads(found[-1][1].read_text(encoding="utf-8"))
+    published = json.loads(latest.read_text(encoding="utf-8"))
+    return attack(published, min_persons, last_result_report)
+
+
+def published_records(results_dir: Path | str) -> list[Path]:
+    """The publication records of a build: the quarterly reports' latest, and each evaluation's."""
+    results_dir = Path(results_dir)
+    records = [p for p in [_latest_quarterly(results_dir / "quarterly")] if p is not None]
+    for kind in EVALUATION_KINDS:
+        records += sorted(
+            p
+            for p in (results_dir / kind).glob("*/disclosure.json")
+            if quarters.is_quarter(p.parent.name)
+        )
+    return records
+
+
+def merge_published(records: list[dict]) -> dict:
+    """One record of several reports: a number any report showed is known, else it stays hidden."""
+    merged: dict[tuple, dict] = {}
+    for record in records:
+        for key, value, shown, count, hidden in record["cells"]:
+            key = _tuple(key)
+            cell = merged.setdefault(
+                key, {"value": value, "shown": False, "count": False, "known": False}
+            )
+            if abs(cell["value"] - value) > TOLERANCE * max(1.0, abs(value)):
+                raise ValueError(f"cell {key!r} published as {cell['value']} and as {value}")
+            cell["shown"] |= bool(shown)
+            cell["count"] |= bool(count)
+            cell["known"] |= bool(shown) and not hidden
+    return {
+        "cells": [
+            [key, c["value"], c["shown"], c["count"], c["shown"] and not c["known"]]
+            for key, c in merged.items()
+        ]
+    }
+
+
+def attack_build(results_dir: Path | str, min_persons: int, last_result_report: str) -> Attack:
+    """Attack every report of a build together: the quarterly reports and the evaluations."""
+    records = published_records(results_dir)
+    if not records:
+        raise FileNotFoundError(f"{results_dir}: no disclosure.json to attack")
+    published = merge_published([json.loads(p.read_text(encoding="utf-8")) for p in records])
     return attack(published, min_persons, last_result_report)

@@ -108,6 +108,17 @@ class LinkedCells:
         self.forced: set[Hashable] = set()
         self._first_new_relation = 0
 
+    # Solver results kept for speed while protecting: not part of the model.
+    _CACHES = ("_ranges", "_witnesses")
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k not in self._CACHES}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        for name in self._CACHES:
+            setattr(self, name, {})
+
     # -- declaring cells and identities -------------------------------------------------
 
     def add(
