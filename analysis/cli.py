@@ -274,6 +274,27 @@ def cmd_verify(args) -> int:
     return verify(Path(args.published), Path(args.reexecuted))
 
 
+def cmd_attack(args) -> int:
+    from analysis.sdc.attack import attack_build, published_records
+
+    contract = _contract(args)
+    records = published_records(args.results)
+    if not records:
+        print(f"error: {args.results}: no published record (disclosure.json); run `make results`")
+        return 2
+    found = attack_build(
+        args.results, contract.disclosure.min_persons, contract.timeline.result_reports[-1]
+    )
+    print(
+        f"{len(records)} publication record(s), {found.identities} identities, "
+        f"{len(found.ranges)} hidden counts; recovered: {len(found.recovered)}"
+    )
+    for key in found.recovered:
+        low, high = found.ranges[key]
+        print(f"  recovered {key!r}: between {low:g} and {high:g}")
+    return 1 if found.recovered else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m analysis", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -460,6 +481,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("published", help="folder of published reports")
     p.add_argument("reexecuted", help="folder of re-executed reports")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "attack",
+        help="try to recover every hidden count of every report of a build (integer programme); "
+        "exit 1 if one is recovered",
+    )
+    p.add_argument(
+        "results", nargs="?", default=str(paths.RESULTS_DIR), help="results folder of a build"
+    )
+    p.set_defaults(func=cmd_attack)
     return parser
 
 

@@ -192,3 +192,77 @@ def test_a_later_report_that_pins_an_earlier_partner_is_audited():
     assert {("B", "q2"), ("B", "new", "q2")} & hidden
     low, high = second.audit([("A", "q1")]).ranges[("A", "q1")]
     assert high - low >= 5
+
+
+def test_an_earlier_hidden_count_of_any_size_is_not_given_back_later():
+    """Report 1 hid a count of 9 (published as *); report 2 shows the next cumulative count
+    and the new ones of its quarter, which would give the 9 back: report 2 hides one of them."""
+    first = {
+        "min_persons": 5,
+        "cells": [[["cumulative", "q1"], 9.0, True, True, True]],
+        "relations": [],
+    }
+    second = LinkedCells(min_persons=5)
+    second.load_earlier(first)
+    second.add(("cumulative", "q2"), 15)
+    second.add(("new", "q2"), 6)
+    second.sum_of(("cumulative", "q2"), [("cumulative", "q1"), ("new", "q2")])
+    hidden = second.protect()
+    assert {("cumulative", "q2"), ("new", "q2")} & hidden
+    low, high = second.audit([("cumulative", "q1")]).ranges[("cumulative", "q1")]
+    assert high - low >= 1
+
+
+def test_a_hidden_cell_the_shown_ones_give_back_is_shown():
+    """A * that a reader can work out protects nothing: showing it changes no range."""
+    cells = LinkedCells(min_persons=5)
+    for key, value in (("x", 8), ("y", 12)):
+        cells.add(key, value)
+    cells.add("total", 20, hideable=False)
+    cells.sum_of("total", ["x", "y"])
+    cells.hidden = {"x"}
+    cells._show_determined()
+    assert cells.hidden == set()
+    # Hidden together, neither is determined: both stay hidden.
+    cells.hidden = {"x", "y"}
+    cells._show_determined()
+    assert cells.hidden == {"x", "y"}
+
+
+def test_protect_leaves_no_secondary_cell_that_the_shown_ones_give_back():
+    """A 2 × 3 table with one small cell: whatever is hidden, none of it can be worked out."""
+    cells = LinkedCells(min_persons=5)
+    rows = {"r1": (3, 20, 30), "r2": (40, 50, 60)}
+    columns = ("c1", "c2", "c3")
+    for row, values in rows.items():
+        for column, value in zip(columns, values, strict=True):
+            cells.add((row, column), value)
+        cells.add((row, "all"), sum(values))
+        cells.sum_of((row, "all"), [(row, c) for c in columns])
+    for index, column in enumerate(columns):
+        cells.add(("all", column), sum(v[index] for v in rows.values()))
+        cells.sum_of(("all", column), [(row, column) for row in rows])
+    hidden = cells.protect()
+    assert ("r1", "c1") in hidden
+    audit = cells.audit(sorted(hidden))
+    for key in hidden:
+        low, high = audit.ranges[key]
+        assert high - low >= 1, (key, low, high)
+
+
+def test_the_stored_model_leaves_the_solver_caches_out(tmp_path):
+    from analysis import codec
+
+    cells = LinkedCells(min_persons=5)
+    cells.add("a", 3)
+    cells.add("b", 30)
+    cells.add("total", 33)
+    cells.sum_of("total", ["a", "b"])
+    cells.protect()
+    assert cells._ranges
+    codec.dump({"cells": cells}, tmp_path)
+    text = (tmp_path / "objects.json").read_text(encoding="utf-8")
+    assert "_ranges" not in text and "_witnesses" not in text
+    loaded = codec.load(tmp_path)["cells"]
+    assert loaded.hidden == cells.hidden and loaded._ranges == {} and loaded._witnesses == {}
+    assert loaded.is_hidden("a")

@@ -339,6 +339,9 @@ class LinkedCells:
         pinned = self._pinned(unknown)
         groups = self._groups([k for k in unknown if k not in pinned])
         result = Audit()
+        # Cells named by the caller get their exact range; the protection's own
+        # audit only needs to know each cell is wide enough.
+        exact = keys is not None
         if keys is None:
             scope = self._in_scope(groups, pinned)
             keys = [k for k in self._sensitive() if k in pinned or groups[k] in scope]
@@ -349,7 +352,7 @@ class LinkedCells:
                 value = self.cells[key].value
                 low, high = value - pinned[key], value + pinned[key]
             else:
-                low, high = self._cached_range(key, groups[key], pinned)
+                low, high = self._cached_range(key, groups[key], pinned, exact)
             result.ranges[key] = (low, high)
             if high - low < self._required_width(key) - TOLERANCE:
                 result.exposed.append(key)
@@ -394,8 +397,10 @@ class LinkedCells:
         frozen = {r: frozenset(m) for r, m in members.items()}
         return {key: frozen[root(key)] for key in unknown}
 
-    def _cached_range(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, float]:
-        """The cell's feasible range in its group, or a part of it when that is enough.
+    def _cached_range(
+        self, key: Hashable, group: frozenset, pinned: dict, exact: bool = False
+    ) -> tuple[float, float]:
+        """The cell's feasible range in its group, or (unless ``exact``) a part of it.
 
         A count that is not small only needs to take two values: when a solution
         found for another cell of the group (a witness) already gives it another
@@ -404,7 +409,7 @@ class LinkedCells:
         cached = (key, group)
         if cached in self._ranges:
             return self._ranges[cached]
-        if not is_small(self.cells[key].value, self.min_persons):
+        if not exact and not is_small(self.cells[key].value, self.min_persons):
             value = self.cells[key].value
             for solution in self._witnesses.get(group, ()):
                 other = solution.get(key, value)
