@@ -11,7 +11,13 @@ from __future__ import annotations
 import pytest
 
 from analysis import quarters
-from analysis.sdc.attack import attack, attack_folder
+from analysis.sdc.attack import (
+    attack,
+    attack_build,
+    attack_folder,
+    merge_published,
+    published_records,
+)
 
 MIN = 5
 LAST_RESULT_REPORT = "2028Q1"
@@ -102,11 +108,11 @@ def published_chain(tmp_path_factory, synthetic_dir, contract):
     return root
 
 
-def test_no_small_count_is_recovered_from_the_published_reports(published_chain, contract):
+def test_no_hidden_count_is_recovered_from_the_published_reports(published_chain, contract):
+    """Neither a small count nor a secondary one: a * a reader can work out would be shown."""
     found = attack_folder(published_chain, contract.disclosure.min_persons, LAST_RESULT_REPORT)
     assert found.identities > 50 and len(found.ranges) > 50
-    small = [k for k in found.recovered if found.values[k] < contract.disclosure.min_persons]
-    assert small == []
+    assert found.recovered == []
 
 
 def test_the_two_hand_recoveries_fail_now(published_chain, contract):
@@ -145,8 +151,64 @@ def test_attacker_recovers_nothing_from_a_full_build(full_chain, contract):
     """Every quarterly report of `make report`, attacked together."""
     found = attack_folder(full_chain, contract.disclosure.min_persons, LAST_RESULT_REPORT)
     assert len(found.ranges) > 200
-    small = [k for k in found.recovered if found.values[k] < contract.disclosure.min_persons]
-    assert small == []
+    assert found.recovered == []
+
+
+@pytest.mark.slow
+def test_attacker_recovers_nothing_from_every_report_of_a_build(tmp_path, synthetic_dir, contract):
+    """The quarterly reports and the three evaluation reports of `make report`, together."""
+    from analysis.build import build
+
+    results = tmp_path / "results"
+    build(
+        data=synthetic_dir,
+        results=results,
+        reports=tmp_path / "reports",
+        goal="results",
+        jobs=2,
+        contract=contract,
+    )
+    records = published_records(results)
+    assert {p.parent.parent.name for p in records} == {
+        "quarterly",
+        "midterm",
+        "preliminary_final",
+        "final",
+    }
+    found = attack_build(results, contract.disclosure.min_persons, LAST_RESULT_REPORT)
+    assert len(found.ranges) > 250
+    assert found.recovered == []
+
+
+def test_a_number_any_report_showed_is_known_to_the_attacker():
+    key = ("targets", "cumulative", "employment", "all", "2024Q2")
+    hidden = {"cells": [[list(key), 9.0, True, True, True]]}
+    shown = {"cells": [[list(key), 9.0, True, True, False]]}
+    assert merge_published([hidden])["cells"][0][4] is True
+    assert merge_published([hidden, shown])["cells"][0][4] is False
+    with pytest.raises(ValueError, match="published as"):
+        merge_published([hidden, {"cells": [[list(key), 8.0, True, True, False]]}])
+
+
+def test_the_attack_command_names_what_it_recovers(tmp_path, capsys):
+    """`python -m analysis attack` exits 1 and names the cell when a * can be worked out."""
+    import json
+
+    from analysis.cli import main
+
+    cells = []
+    for q, cumulative, new, hidden in (("2024Q2", 3, 3, True), ("2024Q3", 9, 6, False)):
+        cells += [
+            _cell(("targets", "cumulative", "social_measures", "all", q), cumulative, hidden),
+            _cell(("targets", "new_this_quarter", "social_measures", "all", q), new, hidden),
+        ]
+    folder = tmp_path / "results" / "quarterly" / "2024Q3"
+    folder.mkdir(parents=True)
+    (folder / "disclosure.json").write_text(json.dumps({"cells": cells}), encoding="utf-8")
+    assert main(["attack", str(tmp_path / "results")]) == 1
+    out = capsys.readouterr().out
+    assert "recovered: 1" in out and "'2024Q2'): between 3 and 3" in out
+    assert main(["attack", str(tmp_path / "empty")]) == 2
 
 
 @pytest.mark.slow
