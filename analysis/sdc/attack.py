@@ -35,9 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint
 
 from analysis import quarters
+from analysis.sdc.solver import milp
 
 TOLERANCE = 1e-6
 EVALUATION_KINDS = ("midterm", "preliminary_final", "final")

@@ -41,9 +41,10 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog
 
 from analysis.sdc.check import DisclosureError
+from analysis.sdc.solver import milp
 from analysis.sdc.suppress import is_small
 
 TOLERANCE = 1e-6
