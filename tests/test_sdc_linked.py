@@ -264,5 +264,5 @@ def test_the_stored_model_leaves_the_solver_caches_out(tmp_path):
     text = (tmp_path / "objects.json").read_text(encoding="utf-8")
     assert "_ranges" not in text and "_witnesses" not in text
     loaded = codec.load(tmp_path)["cells"]
-    assert loaded.hidden == cells.hidden and loaded._ranges == {} and loaded._witnesses == {}
+    assert loaded.hidden == cells.hidden and not loaded._ranges and not loaded._witnesses
     assert loaded.is_hidden("a")

@@ -102,23 +102,24 @@ class LinkedCells:
         self._signatures: set[frozenset] = set()
         self._protected = False
         self._ranges: dict[tuple, tuple[float, float]] = {}
-        # Solutions found per group of unknown cells: other values the cells can take.
-        self._witnesses: dict[frozenset, list[dict[Hashable, float]]] = {}
+        # Solutions found by the solver (the cells they move, with their values), and
+        # for each cell the solutions that move it (see _witness_range).
+        self._witnesses: list[dict[Hashable, float]] = []
+        self._witnesses_of: dict[Hashable, list[int]] = {}
         self._relations_of: dict[Hashable, list[int]] = {}
         # Cells of earlier reports: what they hid stays hidden, what they showed is out.
         self.forced: set[Hashable] = set()
         self._first_new_relation = 0
 
     # Solver results kept for speed while protecting: not part of the model.
-    _CACHES = ("_ranges", "_witnesses")
+    _CACHES = ("_ranges", "_witnesses", "_witnesses_of")
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in vars(self).items() if k not in self._CACHES}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        for name in self._CACHES:
-            setattr(self, name, {})
+        self._ranges, self._witnesses, self._witnesses_of = {}, [], {}
 
     # -- declaring cells and identities -------------------------------------------------
 
@@ -177,6 +178,7 @@ class LinkedCells:
         self._protected = False
         self._ranges.clear()
         self._witnesses.clear()
+        self._witnesses_of.clear()
 
     def rename(self, old: Hashable, new: Hashable) -> None:
         """Give a cell another key everywhere (an earlier report's version of a revised number)."""
@@ -353,7 +355,8 @@ class LinkedCells:
                 value = self.cells[key].value
                 low, high = value - pinned[key], value + pinned[key]
             else:
-                low, high = self._cached_range(key, groups[key], pinned, exact)
+                need = None if exact else self._required_width(key)
+                low, high = self._cached_range(key, groups, pinned, need)
             result.ranges[key] = (low, high)
             if high - low < self._required_width(key) - TOLERANCE:
                 result.exposed.append(key)
@@ -399,25 +402,52 @@ class LinkedCells:
         return {key: frozen[root(key)] for key in unknown}
 
     def _cached_range(
-        self, key: Hashable, group: frozenset, pinned: dict, exact: bool = False
+        self, key: Hashable, groups: dict, pinned: dict, need: float | None = None
     ) -> tuple[float, float]:
-        """The cell's feasible range in its group, or (unless ``exact``) a part of it.
+        """The cell's feasible range in its group, or part of it at least ``need`` wide.
 
-        A count that is not small only needs to take two values: when a solution
-        found for another cell of the group (a witness) already gives it another
-        value than its own, the range between the two is returned without solving.
+        With ``need``, solutions found before (witnesses, :meth:`_witness_range`)
+        that already spread the cell that far answer without solving; the range
+        returned is then a part of the feasible range, which is all the caller asks.
         """
+        group = groups[key]
         cached = (key, group)
         if cached in self._ranges:
             return self._ranges[cached]
-        if not exact and not is_small(self.cells[key].value, self.min_persons):
-            value = self.cells[key].value
-            for solution in self._witnesses.get(group, ()):
-                other = solution.get(key, value)
-                if abs(other - value) > 0.5:
-                    return (min(value, other), max(value, other))
+        if need is not None:
+            low, high = self._witness_range(key, groups)
+            if high - low >= need - TOLERANCE:
+                return (low, high)
         self._ranges[cached] = self._range(key, group, pinned)
         return self._ranges[cached]
+
+    def _witness_range(self, key: Hashable, groups: dict) -> tuple[float, float]:
+        """The values of ``key`` in the solutions found so far that are still feasible.
+
+        A solution is a whole assignment that satisfies every identity, with the
+        counts whole and nothing negative; it differs from the true values in the
+        cells it moves. It stays feasible whatever else is hidden or shown, as long
+        as every cell it moves is still unknown (not shown, not pinned).
+        """
+        value = self.cells[key].value
+        low = high = value
+        for index in self._witnesses_of.get(key, ()):
+            moved = self._witnesses[index]
+            if all(k in groups for k in moved):
+                low, high = min(low, moved[key]), max(high, moved[key])
+        return (low, high)
+
+    def _keep_witness(self, variables: list[Hashable], solution: np.ndarray) -> None:
+        moved = {}
+        for cell, other in zip(variables, solution, strict=True):
+            # Counts are whole numbers; amounts are shown in whole kroner.
+            if abs(other - self.cells[cell].value) > 0.5:
+                moved[cell] = float(other)
+        if moved:
+            index = len(self._witnesses)
+            self._witnesses.append(moved)
+            for cell in moved:
+                self._witnesses_of.setdefault(cell, []).append(index)
 
     def _range(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, float]:
         variables = [k for k in self.cells if k in group]
@@ -454,10 +484,9 @@ class LinkedCells:
         high, above = _integer_optimum(
             -objective, a_rows, rhs - slack, rhs + slack, bounds, integral
         )
-        witnesses = self._witnesses.setdefault(group, [])
         for solution in (below, above):
             if solution is not None:
-                witnesses.append(dict(zip(variables, solution, strict=True)))
+                self._keep_witness(variables, solution)
         return (low, -high)
 
     def protect(self) -> set[Hashable]:
@@ -469,6 +498,7 @@ class LinkedCells:
             relation.slack = abs(sum(terms)) + 1e-6 * max(1.0, *(abs(t) for t in terms))
         self._ranges.clear()
         self._witnesses.clear()
+        self._witnesses_of.clear()
         self.hidden = set(self.forced)
         self.primary = {
             k
@@ -623,13 +653,14 @@ class LinkedCells:
         Else the width of its range (0 for a count).
         """
         cell = self.cells[key]
+        margin = 0.5 if cell.count else 1.0 + AMOUNT_PRECISION * abs(cell.value)
         if key in pinned:
             low, high = cell.value - pinned[key], cell.value + pinned[key]
         else:
-            low, high = self._cached_range(key, groups[key], pinned)
-        if cell.count:
-            return 0.0 if high - low < 0.5 else None
-        return high - low if high - low < 1.0 + AMOUNT_PRECISION * abs(cell.value) else None
+            low, high = self._cached_range(key, groups, pinned, need=margin)
+        if high - low >= margin:
+            return None
+        return 0.0 if cell.count else high - low
 
     def _show_determined(self) -> None:
         """Show this report's secondary cells that the shown ones give back anyway.
