@@ -106,13 +106,15 @@ class LinkedCells:
         # for each cell the solutions that move it (see _witness_range).
         self._witnesses: list[dict[Hashable, float]] = []
         self._witnesses_of: dict[Hashable, list[int]] = {}
+        # Integer programmes built per group of unknown cells.
+        self._problems: dict[frozenset, dict] = {}
         self._relations_of: dict[Hashable, list[int]] = {}
         # Cells of earlier reports: what they hid stays hidden, what they showed is out.
         self.forced: set[Hashable] = set()
         self._first_new_relation = 0
 
     # Solver results kept for speed while protecting: not part of the model.
-    _CACHES = ("_ranges", "_witnesses", "_witnesses_of")
+    _CACHES = ("_ranges", "_witnesses", "_witnesses_of", "_problems")
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in vars(self).items() if k not in self._CACHES}
@@ -120,6 +122,7 @@ class LinkedCells:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._ranges, self._witnesses, self._witnesses_of = {}, [], {}
+        self._problems = {}
 
     # -- declaring cells and identities -------------------------------------------------
 
@@ -179,6 +182,7 @@ class LinkedCells:
         self._ranges.clear()
         self._witnesses.clear()
         self._witnesses_of.clear()
+        self._problems.clear()
 
     def rename(self, old: Hashable, new: Hashable) -> None:
         """Give a cell another key everywhere (an earlier report's version of a revised number)."""
@@ -431,9 +435,10 @@ class LinkedCells:
         """
         value = self.cells[key].value
         low = high = value
+        free = groups.keys()
         for index in self._witnesses_of.get(key, ()):
             moved = self._witnesses[index]
-            if all(k in groups for k in moved):
+            if moved.keys() <= free:
                 low, high = min(low, moved[key]), max(high, moved[key])
         return (low, high)
 
@@ -449,7 +454,10 @@ class LinkedCells:
             for cell in moved:
                 self._witnesses_of.setdefault(cell, []).append(index)
 
-    def _range(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, float]:
+    def _problem(self, group: frozenset, pinned: dict) -> dict:
+        """The integer programme of one group of unknown cells (built once per group)."""
+        if group in self._problems:
+            return self._problems[group]
         variables = [k for k in self.cells if k in group]
         column = {k: i for i, k in enumerate(variables)}
         touching = sorted({i for k in variables for i in self._relations_of.get(k, [])})
@@ -465,12 +473,6 @@ class LinkedCells:
                 else:
                     rhs[row] -= weight * self.cells[cell].value
                     slack[row] += abs(weight) * pinned.get(cell, 0.0)
-        # Counts and amounts cannot be negative; a negative cell (a net position) is free.
-        bounds = [(0, None) if self.cells[k].value >= 0 else (None, None) for k in variables]
-        objective = np.zeros(len(variables))
-        objective[column[key]] = 1.0
-        if not touching:
-            return (bounds[column[key]][0] or -np.inf, np.inf)
         # Counts are whole numbers: a reader who knows it may narrow a range further
         # than the continuous relaxation, so the audit solves the integer programme.
         integral = np.array(
@@ -479,15 +481,41 @@ class LinkedCells:
                 for k in variables
             ]
         )
-        # Each identity holds up to the rounding of the shown values.
-        low, below = _integer_optimum(objective, a_rows, rhs - slack, rhs + slack, bounds, integral)
-        high, above = _integer_optimum(
-            -objective, a_rows, rhs - slack, rhs + slack, bounds, integral
+        problem = {
+            "variables": variables,
+            "column": column,
+            "a_rows": a_rows,
+            # Each identity holds up to the rounding of the shown values.
+            "lower": rhs - slack,
+            "upper": rhs + slack,
+            # Counts and amounts cannot be negative; a negative cell (a net position) is free.
+            "bounds": [(0, None) if self.cells[k].value >= 0 else (None, None) for k in variables],
+            "integral": integral,
+        }
+        self._problems[group] = problem
+        return problem
+
+    def _solve(self, problem: dict, objective: np.ndarray) -> float:
+        """The optimum of ``objective`` over the group's problem; the solution is kept as a witness."""
+        value, solution = _integer_optimum(
+            objective,
+            problem["a_rows"],
+            problem["lower"],
+            problem["upper"],
+            problem["bounds"],
+            problem["integral"],
         )
-        for solution in (below, above):
-            if solution is not None:
-                self._keep_witness(variables, solution)
-        return (low, -high)
+        if solution is not None:
+            self._keep_witness(problem["variables"], solution)
+        return value
+
+    def _range(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, float]:
+        problem = self._problem(group, pinned)
+        if not len(problem["a_rows"]):
+            return (problem["bounds"][problem["column"][key]][0] or -np.inf, np.inf)
+        objective = np.zeros(len(problem["variables"]))
+        objective[problem["column"][key]] = 1.0
+        return (self._solve(problem, objective), -self._solve(problem, -objective))
 
     def protect(self) -> set[Hashable]:
         """Choose the hidden cells (primary, then secondary until the audit passes, then prune)."""
@@ -499,6 +527,7 @@ class LinkedCells:
         self._ranges.clear()
         self._witnesses.clear()
         self._witnesses_of.clear()
+        self._problems.clear()
         self.hidden = set(self.forced)
         self.primary = {
             k
@@ -516,7 +545,8 @@ class LinkedCells:
         # Hiding more never narrows a range, so a cell found safe stays safe.
         safe: set[Hashable] = set()
         while True:
-            audit = self.audit(skip=safe)
+            # Only the first exposed cell is acted on: the later ones are audited next round.
+            audit = self.audit(skip=safe, first_only=True)
             safe.update(k for k in audit.ranges if k not in audit.exposed)
             if not audit.exposed:
                 break
