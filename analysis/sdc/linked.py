@@ -630,9 +630,15 @@ class LinkedCells:
     def _hide(self, key: Hashable) -> None:
         self.hidden.update(self._group(key))
 
-    def _width(self, key: Hashable) -> float:
-        low, high = self.audit([key]).ranges[key]
-        return high - low
+    def _widens(self, key: Hashable, width: float) -> bool:
+        """Whether the cell's range is now wider than ``width`` (a witness answers first)."""
+        unknown = [k for k in self.cells if self._unknown(k)]
+        pinned = self._pinned(unknown)
+        if key in pinned:
+            return 2 * pinned[key] > width + TOLERANCE
+        groups = self._groups([k for k in unknown if k not in pinned])
+        low, high = self._cached_range(key, groups, pinned, need=width + 2 * TOLERANCE)
+        return high - low > width + TOLERANCE
 
     def _secondary_candidate(self, exposed: Hashable, current: tuple) -> Hashable | None:
         """The smallest shown cell linked to ``exposed`` whose hiding widens its range.
@@ -664,7 +670,7 @@ class LinkedCells:
             for candidate in candidates[:12]:
                 group = set(self._group(candidate)) - self.hidden
                 self.hidden |= group
-                widened = self._width(exposed) > width + TOLERANCE
+                widened = self._widens(exposed, width)
                 self.hidden -= group
                 if widened:
                     return candidate
