@@ -121,6 +121,10 @@ def cmd_ledger(args) -> int:
     ledger = write_ledger(
         Path(args.data), args.as_of, Path(args.quarterly_dir), Path(args.out), contract
     )
+    # A single file has no folder record: its kind and checksum go beside it, for the reports.
+    provenance.record_file(
+        Path(args.out), kind, provenance.earlier_kinds(Path(args.quarterly_dir), args.as_of)
+    )
     print(f"settlement ledger as of {args.as_of} ({len(ledger)} entries) written to {args.out}")
     return 0
 

@@ -332,3 +332,56 @@ def test_scratch_folders_of_dead_runs_are_removed(tmp_path):
         (folder / "numbers.json").write_text("{}")
     made = scratch_folder(tmp_path, "quarterly-x.")
     assert not dead.exists() and live.exists() and made.is_dir()
+
+
+def test_a_copied_synthetic_record_does_not_make_an_earlier_quarter_synthetic(tmp_path):
+    """earlier_kinds checks the files as read() does: a record copied beside other files is real."""
+    quarterly = tmp_path / "quarterly"
+    synthetic = tmp_path / "syn"
+    synthetic.mkdir()
+    (synthetic / "targets.csv").write_text("synthetic numbers\n")
+    provenance.record(synthetic, provenance.SYNTHETIC, {}, {})
+    real = quarterly / "2024Q4"
+    real.mkdir(parents=True)
+    (real / "targets.csv").write_text("real numbers\n")
+    shutil.copy(synthetic / provenance.MARKER, real / provenance.MARKER)
+    assert provenance.earlier_kinds(quarterly, "2025Q1") == {"2024Q4": provenance.REAL}
+    assert provenance.report_kind(quarterly, "2025Q1", None) == provenance.REAL
+    # The same record beside the files it lists is trusted.
+    shutil.copy(synthetic / "targets.csv", real / "targets.csv")
+    assert provenance.earlier_kinds(quarterly, "2025Q1") == {"2024Q4": provenance.SYNTHETIC}
+
+
+def test_a_ledger_file_is_synthetic_only_with_a_matching_record(tmp_path):
+    quarterly = tmp_path / "results" / "quarterly"
+    quarterly.mkdir(parents=True)
+    ledger = tmp_path / "results" / "ledger" / "2025Q4.csv"
+    ledger.parent.mkdir()
+    ledger.write_text("entry,paid\n")
+    # No record: real (it may come from anywhere).
+    assert provenance.report_kind(quarterly, "2025Q4", None) == provenance.REAL
+    provenance.record_file(ledger, provenance.SYNTHETIC, {})
+    assert provenance.report_kind(quarterly, "2025Q4", None) == provenance.SYNTHETIC
+    ledger.write_text("entry,paid\nreal,1\n")  # replaced after the record was written
+    assert provenance.file_kind(ledger) == provenance.REAL
+    assert provenance.report_kind(quarterly, "2025Q4", None) == provenance.REAL
+
+
+def test_the_ledger_command_records_its_kind(tmp_path, synthetic_dir):
+    quarterly = tmp_path / "results" / "quarterly"
+    quarterly.mkdir(parents=True)
+    out = tmp_path / "results" / "ledger" / "2025Q1.csv"
+    completed = _cli(
+        "ledger",
+        "--data",
+        str(synthetic_dir),
+        "--as-of",
+        "2025Q1",
+        "--quarterly-dir",
+        str(quarterly),
+        "--out",
+        str(out),
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert provenance.file_kind(out) == provenance.SYNTHETIC
+
