@@ -139,7 +139,7 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from analysis.provenance import report_kind
+    from analysis.provenance import combined, folder_kind, report_kind
     from analysis.render.build import build_report
     from analysis.reports.kinds import load_kind
     from analysis.safety import guard_outputs
@@ -155,13 +155,7 @@ def cmd_report(args) -> int:
             f"--quarterly-dir {args.quarterly_dir}: no results of {as_of}; "
             f"run `python -m analysis quarterly --as-of {as_of}` first"
         )
-    # The numbers come from the results folders (and, for evaluations, the extract):
-    # their recorded kind decides, not --data alone.
-    data_kind = report_kind(
-        Path(args.quarterly_dir), as_of, Path(args.data) if kind.name != "quarterly" else None
-    )
-    guard_outputs(Path(args.data), [Path(args.reports), Path(args.quarterly_dir)], data_kind)
-    extra = {}
+    extra, read = {}, []
     if kind.name != "quarterly":
         staged = stage_folder(Path(args.quarterly_dir), kind.name, as_of)
         if not (staged / "provenance.json").is_file():
@@ -170,6 +164,16 @@ def cmd_report(args) -> int:
                 f"`python -m analysis evaluate {kind.name}` first"
             )
         extra["stage_dir"] = str(staged.resolve())
+        read.append(staged)
+    # The numbers come from the results folders (and, for evaluations, the extract and
+    # the evaluation's results folder): the strictest recorded kind decides, not --data.
+    data_kind = combined(
+        report_kind(
+            Path(args.quarterly_dir), as_of, Path(args.data) if kind.name != "quarterly" else None
+        ),
+        *(folder_kind(folder) for folder in read),
+    )
+    guard_outputs(Path(args.data), [Path(args.reports), Path(args.quarterly_dir)], data_kind)
     built = build_report(
         kind,
         contract,
@@ -180,6 +184,7 @@ def cmd_report(args) -> int:
         Path(args.reports),
         config=Path(args.config),
         extra_parameters=extra,
+        results_read=read,
     )
     print(f"{kind.name} report as of {as_of} ({args.lang}): {built.html}, {built.pdf}")
     return 0
@@ -191,7 +196,7 @@ def stage_folder(quarterly_dir: Path, kind: str, as_of: str) -> Path:
 
 
 def cmd_evaluate(args) -> int:
-    from analysis.provenance import report_kind
+    from analysis.provenance import combined, folder_kind, report_kind
     from analysis.reports.kinds import load_kind
     from analysis.reports.stage import write
     from analysis.safety import guard_outputs
@@ -217,9 +222,12 @@ def cmd_evaluate(args) -> int:
     if not Path(args.quarterly_dir).is_dir():
         raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
     out = Path(args.out) if args.out else stage_folder(Path(args.quarterly_dir), kind.name, as_of)
-    data_kind = report_kind(Path(args.quarterly_dir), as_of, Path(args.data))
-    guard_outputs(Path(args.data), [out], data_kind)
     estimates = Path(args.estimates) if args.estimates else None
+    data_kind = combined(
+        report_kind(Path(args.quarterly_dir), as_of, Path(args.data)),
+        *([folder_kind(estimates)] if estimates is not None else []),
+    )
+    guard_outputs(Path(args.data), [out], data_kind)
     write(kind, as_of, Path(args.data), Path(args.quarterly_dir), Path(args.config), out, estimates)
     print(f"{kind.name} results as of {as_of} ({data_kind} data) written to {out}")
     return 0

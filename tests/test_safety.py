@@ -385,3 +385,34 @@ def test_the_ledger_command_records_its_kind(tmp_path, synthetic_dir):
     assert completed.returncode == 0, completed.stderr
     assert provenance.file_kind(out) == provenance.SYNTHETIC
 
+
+@pytest.mark.parametrize("report", ["midterm", "final"])
+def test_a_real_evaluation_folder_makes_its_report_real(tmp_path, synthetic_dir, contract, report):
+    """`report` takes the kind of the evaluation results it reads, not only of --data."""
+    from analysis.reports.kinds import load_kind
+
+    as_of = load_kind(report).as_of(contract, None)
+    quarterly = tmp_path / "results" / "quarterly"
+    quarterly.mkdir(parents=True)
+    stage = tmp_path / "results" / report / as_of
+    stage.mkdir(parents=True)
+    (stage / "numbers.bin").write_text("numbers of a real extract")
+    provenance.record(stage, provenance.REAL, {"persons.csv": "0" * 64}, {})
+    other = tmp_path / "other-repo"
+    other.mkdir()
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    completed = _cli(
+        "report",
+        report,
+        "--data",
+        str(synthetic_dir),
+        "--quarterly-dir",
+        str(quarterly),
+        "--reports",
+        str(other / "reports"),
+    )
+    assert completed.returncode == 1
+    assert "the results come from real data" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert not (other / "reports").exists()
+

@@ -102,13 +102,16 @@ def build_report(
     scratch_root: Path = BUILD_DIR,
     config: Path = CONTRACT_FILE,
     extra_parameters: dict | None = None,
+    results_read: tuple[Path, ...] | list[Path] = (),
 ) -> BuiltReport:
     """Execute and render one report; return where it was placed.
 
     ``config`` is the contract file ``contract`` was read from: the notebook reads
     it too, so the numbers and the title page come from the same contract.
     ``extra_parameters`` are passed to the notebook as they are (e.g. where its
-    computed results are); they are not shown in the colophon.
+    computed results are); they are not shown in the colophon. ``results_read``:
+    the other results folders the notebook reads (an evaluation's); their recorded
+    kind counts like the quarterly folders'.
     """
     targets = kind.paths(as_of, lang, reports_root)
     stem = targets["html"].name.removesuffix(".html")
@@ -187,8 +190,11 @@ def build_report(
         for name, content in converted.images.items():
             (scratch / name).write_bytes(content)
         # The results folders' provenance decides (and the extract's, where it is read).
-        data_kind = provenance.report_kind(
-            quarterly_dir, as_of, data_dir if kind.name != "quarterly" else None
+        data_kind = provenance.combined(
+            provenance.report_kind(
+                quarterly_dir, as_of, data_dir if kind.name != "quarterly" else None
+            ),
+            *(provenance.folder_kind(folder) for folder in results_read),
         )
         synthetic = data_kind == provenance.SYNTHETIC
         metadata = _title_metadata(kind, contract, as_of, lang, rendered, synthetic, commit)
