@@ -42,6 +42,30 @@ def _as_of_window(contract, as_of: str) -> None:
         raise UsageError(f"{error}: the programme's quarterly reports cover that window") from None
 
 
+def _last_quarter(contract, text: str | None) -> str | None:
+    """``--as-of`` of ``build`` / ``make-targets``: empty = the default, else a quarter in the window.
+
+    Checked before any rule is made, so ``make report AS_OF=2030Q1`` writes nothing.
+    """
+    if not text:
+        return None
+    if not quarters.is_quarter(text):
+        raise UsageError(f"AS_OF / --as-of {text!r} is not a quarter written YYYYQn")
+    _as_of_window(contract, text)
+    return text
+
+
+def _report_as_of(kind, contract, given: str | None) -> str:
+    """The cut-off of a report: an evaluation's is the contract's, so another --as-of is refused."""
+    as_of = kind.as_of(contract, given)
+    if given and given != as_of:
+        raise UsageError(
+            f"--as-of {given}: the {kind.name} report's cut-off is fixed by the contract "
+            f"({as_of}); leave --as-of out"
+        )
+    return as_of
+
+
 def _contract(args):
     from analysis.config import load_contract
 
@@ -115,6 +139,8 @@ def cmd_ledger(args) -> int:
 
     contract = _contract(args)
     _as_of_window(contract, args.as_of)
+    if not Path(args.quarterly_dir).is_dir():
+        raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
     # The ledger carries forward the quarterly folders' entries: real if any of them is.
     kind = provenance.report_kind(Path(args.quarterly_dir), args.as_of, Path(args.data))
     guard_outputs(Path(args.data), [Path(args.out)], kind)
@@ -146,7 +172,7 @@ def cmd_report(args) -> int:
 
     contract = _contract(args)
     kind = load_kind(args.kind)
-    as_of = kind.as_of(contract, args.as_of)
+    as_of = _report_as_of(kind, contract, args.as_of)
     _as_of_window(contract, as_of)
     if not Path(args.quarterly_dir).is_dir():
         raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
@@ -207,7 +233,7 @@ def cmd_evaluate(args) -> int:
         raise UsageError(
             "evaluate computes an evaluation report's results (midterm, preliminary_final, final)"
         )
-    as_of = kind.as_of(contract, args.as_of)
+    as_of = _report_as_of(kind, contract, args.as_of)
     _as_of_window(contract, as_of)
     if args.estimates_only:
         from analysis.provenance import extract_kind
@@ -236,9 +262,11 @@ def cmd_evaluate(args) -> int:
 def cmd_build(args) -> int:
     from analysis.build import build
 
+    contract = _contract(args)
+    as_of = _last_quarter(contract, args.as_of)
     ran = build(
         data=args.data,
-        as_of=args.as_of or None,
+        as_of=as_of,
         langs=[w for item in args.langs for w in item.split()],
         quarterly_langs=[w for item in args.quarterly_langs for w in item.split()],
         results=args.results,
@@ -246,7 +274,7 @@ def cmd_build(args) -> int:
         goal=args.goal,
         jobs=args.jobs,
         dry_run=args.dry_run,
-        contract=_contract(args),
+        contract=contract,
         config=args.config,
     )
     if not ran:
@@ -264,10 +292,10 @@ def cmd_portal(args) -> int:
 def cmd_make_targets(args) -> int:
     from analysis.reports.maketargets import make_targets
 
-    if args.as_of and not quarters.is_quarter(args.as_of):
-        raise UsageError(f"AS_OF / --as-of {args.as_of!r} is not a quarter written YYYYQn")
+    contract = _contract(args)
+    as_of = _last_quarter(contract, args.as_of)
     sys.stdout.write(
-        make_targets(_contract(args), args.as_of, args.langs.split(), args.quarterly_langs.split())
+        make_targets(contract, as_of, args.langs.split(), args.quarterly_langs.split())
     )
     return 0
 
