@@ -11,7 +11,9 @@ written last: the kind and checksums of the extract, the kinds of the earlier
 results folders it used, and the checksum of every file in the folder. Its
 presence marks the folder complete (it is the Makefile's target), and every
 consumer reads the kind from it: output that used any real or unrecorded input
-is real, whatever ``--data`` says.
+is real, whatever ``--data`` says. A record is trusted only when the files it
+lists match it (:func:`folder_kind`); a single results file (the ledger of an
+evaluation's cut-off) has its record beside it (:func:`record_file`).
 """
 
 from __future__ import annotations
