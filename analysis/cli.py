@@ -134,6 +134,7 @@ def cmd_quarterly(args) -> int:
 
 def cmd_ledger(args) -> int:
     from analysis import provenance
+    from analysis.atomic import atomic_path
     from analysis.payments.quarterly import write_ledger
     from analysis.safety import guard_outputs
 
@@ -144,13 +145,14 @@ def cmd_ledger(args) -> int:
     # The ledger carries forward the quarterly folders' entries: real if any of them is.
     kind = provenance.report_kind(Path(args.quarterly_dir), args.as_of, Path(args.data))
     guard_outputs(Path(args.data), [Path(args.out)], kind)
-    ledger = write_ledger(
-        Path(args.data), args.as_of, Path(args.quarterly_dir), Path(args.out), contract
-    )
-    # A single file has no folder record: its kind and checksum go beside it, for the reports.
-    provenance.record_file(
-        Path(args.out), kind, provenance.earlier_kinds(Path(args.quarterly_dir), args.as_of)
-    )
+    # A single file has no folder record: its kind and checksum go beside it, for the
+    # reports, written before the ledger is moved into place (the Makefile's target).
+    with atomic_path(Path(args.out)) as written:
+        ledger = write_ledger(
+            Path(args.data), args.as_of, Path(args.quarterly_dir), written, contract
+        )
+        used = provenance.earlier_kinds(Path(args.quarterly_dir), args.as_of)
+        provenance.record_file(Path(args.out), kind, used, written)
     print(f"settlement ledger as of {args.as_of} ({len(ledger)} entries) written to {args.out}")
     return 0
 

@@ -140,12 +140,19 @@ def sidecar(path: Path | str) -> Path:
     return path.with_name(f"{path.name}.{MARKER}")
 
 
-def record_file(path: Path | str, kind: str, used: dict[str, str]) -> None:
-    """Record the kind and checksum of a single results file (e.g. a ledger), after writing it."""
+def record_file(
+    path: Path | str, kind: str, used: dict[str, str], written: Path | str | None = None
+) -> None:
+    """Record the kind and checksum of a single results file (e.g. a ledger).
+
+    ``written``: where its content is now, when it is moved onto ``path`` only after
+    the record is written (a run killed in between leaves a record that does not
+    match, which counts as real, never a file without one).
+    """
     path = Path(path)
+    digest = io.sha256(Path(written) if written is not None else path)
     atomic.write_json(
-        sidecar(path),
-        {"kind": kind, "earlier_results": dict(used), "files": {path.name: io.sha256(path)}},
+        sidecar(path), {"kind": kind, "earlier_results": dict(used), "files": {path.name: digest}}
     )
 
 
