@@ -66,7 +66,8 @@ def _default(value):
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one owned by another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -84,7 +85,7 @@ def remove_stale(parent: Path | str, prefix: str) -> list[Path]:
         return removed
     for path in parent.glob(f"{prefix}*"):
         pid = path.name[len(prefix) :].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)) and path.is_dir():
+        if pid.isdigit() and not alive(int(pid)) and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed

@@ -42,6 +42,30 @@ def _as_of_window(contract, as_of: str) -> None:
         raise UsageError(f"{error}: the programme's quarterly reports cover that window") from None
 
 
+def _last_quarter(contract, text: str | None) -> str | None:
+    """``--as-of`` of ``build`` / ``make-targets``: empty = the default, else a quarter in the window.
+
+    Checked before any rule is made, so ``make report AS_OF=2030Q1`` writes nothing.
+    """
+    if not text:
+        return None
+    if not quarters.is_quarter(text):
+        raise UsageError(f"AS_OF / --as-of {text!r} is not a quarter written YYYYQn")
+    _as_of_window(contract, text)
+    return text
+
+
+def _report_as_of(kind, contract, given: str | None) -> str:
+    """The cut-off of a report: an evaluation's is the contract's, so another --as-of is refused."""
+    as_of = kind.as_of(contract, given)
+    if given and given != as_of:
+        raise UsageError(
+            f"--as-of {given}: the {kind.name} report's cut-off is fixed by the contract "
+            f"({as_of}); leave --as-of out"
+        )
+    return as_of
+
+
 def _contract(args):
     from analysis.config import load_contract
 
@@ -110,17 +134,25 @@ def cmd_quarterly(args) -> int:
 
 def cmd_ledger(args) -> int:
     from analysis import provenance
+    from analysis.atomic import atomic_path
     from analysis.payments.quarterly import write_ledger
     from analysis.safety import guard_outputs
 
     contract = _contract(args)
     _as_of_window(contract, args.as_of)
+    if not Path(args.quarterly_dir).is_dir():
+        raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
     # The ledger carries forward the quarterly folders' entries: real if any of them is.
     kind = provenance.report_kind(Path(args.quarterly_dir), args.as_of, Path(args.data))
     guard_outputs(Path(args.data), [Path(args.out)], kind)
-    ledger = write_ledger(
-        Path(args.data), args.as_of, Path(args.quarterly_dir), Path(args.out), contract
-    )
+    # A single file has no folder record: its kind and checksum go beside it, for the
+    # reports, written before the ledger is moved into place (the Makefile's target).
+    with atomic_path(Path(args.out)) as written:
+        ledger = write_ledger(
+            Path(args.data), args.as_of, Path(args.quarterly_dir), written, contract
+        )
+        used = provenance.earlier_kinds(Path(args.quarterly_dir), args.as_of)
+        provenance.record_file(Path(args.out), kind, used, written)
     print(f"settlement ledger as of {args.as_of} ({len(ledger)} entries) written to {args.out}")
     return 0
 
@@ -135,14 +167,14 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from analysis.provenance import report_kind
+    from analysis.provenance import combined, folder_kind, report_kind
     from analysis.render.build import build_report
     from analysis.reports.kinds import load_kind
     from analysis.safety import guard_outputs
 
     contract = _contract(args)
     kind = load_kind(args.kind)
-    as_of = kind.as_of(contract, args.as_of)
+    as_of = _report_as_of(kind, contract, args.as_of)
     _as_of_window(contract, as_of)
     if not Path(args.quarterly_dir).is_dir():
         raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
@@ -151,13 +183,7 @@ def cmd_report(args) -> int:
             f"--quarterly-dir {args.quarterly_dir}: no results of {as_of}; "
             f"run `python -m analysis quarterly --as-of {as_of}` first"
         )
-    # The numbers come from the results folders (and, for evaluations, the extract):
-    # their recorded kind decides, not --data alone.
-    data_kind = report_kind(
-        Path(args.quarterly_dir), as_of, Path(args.data) if kind.name != "quarterly" else None
-    )
-    guard_outputs(Path(args.data), [Path(args.reports), Path(args.quarterly_dir)], data_kind)
-    extra = {}
+    extra, read = {}, []
     if kind.name != "quarterly":
         staged = stage_folder(Path(args.quarterly_dir), kind.name, as_of)
         if not (staged / "provenance.json").is_file():
@@ -166,6 +192,16 @@ def cmd_report(args) -> int:
                 f"`python -m analysis evaluate {kind.name}` first"
             )
         extra["stage_dir"] = str(staged.resolve())
+        read.append(staged)
+    # The numbers come from the results folders (and, for evaluations, the extract and
+    # the evaluation's results folder): the strictest recorded kind decides, not --data.
+    data_kind = combined(
+        report_kind(
+            Path(args.quarterly_dir), as_of, Path(args.data) if kind.name != "quarterly" else None
+        ),
+        *(folder_kind(folder) for folder in read),
+    )
+    guard_outputs(Path(args.data), [Path(args.reports), Path(args.quarterly_dir)], data_kind)
     built = build_report(
         kind,
         contract,
@@ -176,6 +212,7 @@ def cmd_report(args) -> int:
         Path(args.reports),
         config=Path(args.config),
         extra_parameters=extra,
+        results_read=read,
     )
     print(f"{kind.name} report as of {as_of} ({args.lang}): {built.html}, {built.pdf}")
     return 0
@@ -187,7 +224,7 @@ def stage_folder(quarterly_dir: Path, kind: str, as_of: str) -> Path:
 
 
 def cmd_evaluate(args) -> int:
-    from analysis.provenance import report_kind
+    from analysis.provenance import combined, folder_kind, report_kind
     from analysis.reports.kinds import load_kind
     from analysis.reports.stage import write
     from analysis.safety import guard_outputs
@@ -198,7 +235,7 @@ def cmd_evaluate(args) -> int:
         raise UsageError(
             "evaluate computes an evaluation report's results (midterm, preliminary_final, final)"
         )
-    as_of = kind.as_of(contract, args.as_of)
+    as_of = _report_as_of(kind, contract, args.as_of)
     _as_of_window(contract, as_of)
     if args.estimates_only:
         from analysis.provenance import extract_kind
@@ -213,9 +250,12 @@ def cmd_evaluate(args) -> int:
     if not Path(args.quarterly_dir).is_dir():
         raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
     out = Path(args.out) if args.out else stage_folder(Path(args.quarterly_dir), kind.name, as_of)
-    data_kind = report_kind(Path(args.quarterly_dir), as_of, Path(args.data))
-    guard_outputs(Path(args.data), [out], data_kind)
     estimates = Path(args.estimates) if args.estimates else None
+    data_kind = combined(
+        report_kind(Path(args.quarterly_dir), as_of, Path(args.data)),
+        *([folder_kind(estimates)] if estimates is not None else []),
+    )
+    guard_outputs(Path(args.data), [out], data_kind)
     write(kind, as_of, Path(args.data), Path(args.quarterly_dir), Path(args.config), out, estimates)
     print(f"{kind.name} results as of {as_of} ({data_kind} data) written to {out}")
     return 0
@@ -224,9 +264,11 @@ def cmd_evaluate(args) -> int:
 def cmd_build(args) -> int:
     from analysis.build import build
 
+    contract = _contract(args)
+    as_of = _last_quarter(contract, args.as_of)
     ran = build(
         data=args.data,
-        as_of=args.as_of or None,
+        as_of=as_of,
         langs=[w for item in args.langs for w in item.split()],
         quarterly_langs=[w for item in args.quarterly_langs for w in item.split()],
         results=args.results,
@@ -234,7 +276,7 @@ def cmd_build(args) -> int:
         goal=args.goal,
         jobs=args.jobs,
         dry_run=args.dry_run,
-        contract=_contract(args),
+        contract=contract,
         config=args.config,
     )
     if not ran:
@@ -252,10 +294,10 @@ def cmd_portal(args) -> int:
 def cmd_make_targets(args) -> int:
     from analysis.reports.maketargets import make_targets
 
-    if args.as_of and not quarters.is_quarter(args.as_of):
-        raise UsageError(f"AS_OF / --as-of {args.as_of!r} is not a quarter written YYYYQn")
+    contract = _contract(args)
+    as_of = _last_quarter(contract, args.as_of)
     sys.stdout.write(
-        make_targets(_contract(args), args.as_of, args.langs.split(), args.quarterly_langs.split())
+        make_targets(contract, as_of, args.langs.split(), args.quarterly_langs.split())
     )
     return 0
 

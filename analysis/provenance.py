@@ -11,7 +11,9 @@ written last: the kind and checksums of the extract, the kinds of the earlier
 results folders it used, and the checksum of every file in the folder. Its
 presence marks the folder complete (it is the Makefile's target), and every
 consumer reads the kind from it: output that used any real or unrecorded input
-is real, whatever ``--data`` says.
+is real, whatever ``--data`` says. A record is trusted only when the files it
+lists match it (:func:`folder_kind`); a single results file (the ledger of an
+evaluation's cut-off) has its record beside it (:func:`record_file`).
 """
 
 from __future__ import annotations
@@ -105,7 +107,10 @@ def read(folder: Path | str) -> dict:
 
 
 def earlier_kinds(quarterly_dir: Path | str, before: str) -> dict[str, str]:
-    """Kind of every quarter folder in ``quarterly_dir`` before ``before`` (unrecorded = real)."""
+    """Kind of every quarter folder in ``quarterly_dir`` before ``before``.
+
+    Unrecorded, or recorded but not matching its files, counts as real.
+    """
     kinds = {}
     folder = Path(quarterly_dir)
     if not folder.is_dir():
@@ -113,12 +118,55 @@ def earlier_kinds(quarterly_dir: Path | str, before: str) -> dict[str, str]:
     last = quarters.to_index(before)
     for path in sorted(folder.iterdir()):
         if path.is_dir() and quarters.is_quarter(path.name) and quarters.to_index(path.name) < last:
-            marker = path / MARKER
-            try:
-                kinds[path.name] = json.loads(marker.read_text(encoding="utf-8"))["kind"]
-            except (OSError, ValueError, KeyError, TypeError):
-                kinds[path.name] = REAL
+            kinds[path.name] = folder_kind(path)
     return kinds
+
+
+def folder_kind(folder: Path | str) -> str:
+    """Recorded kind of a results folder whose files match its record; anything else is real.
+
+    A record copied from a synthetic folder into one holding other files does not
+    match them (:func:`read` refuses it), so it cannot make the folder synthetic.
+    """
+    try:
+        return read(folder)["kind"]
+    except (ProvenanceError, OSError):
+        return REAL
+
+
+def sidecar(path: Path | str) -> Path:
+    """The provenance record of a single results file (``<name>.provenance.json`` beside it)."""
+    path = Path(path)
+    return path.with_name(f"{path.name}.{MARKER}")
+
+
+def record_file(
+    path: Path | str, kind: str, used: dict[str, str], written: Path | str | None = None
+) -> None:
+    """Record the kind and checksum of a single results file (e.g. a ledger).
+
+    ``written``: where its content is now, when it is moved onto ``path`` only after
+    the record is written (a run killed in between leaves a record that does not
+    match, which counts as real, never a file without one).
+    """
+    path = Path(path)
+    digest = io.sha256(Path(written) if written is not None else path)
+    atomic.write_json(
+        sidecar(path), {"kind": kind, "earlier_results": dict(used), "files": {path.name: digest}}
+    )
+
+
+def file_kind(path: Path | str) -> str:
+    """Recorded kind of a single results file whose checksum matches its record; else real."""
+    path = Path(path)
+    try:
+        content = json.loads(sidecar(path).read_text(encoding="utf-8"))
+        kind, files = content["kind"], content["files"]
+        if kind in (SYNTHETIC, REAL) and files == {path.name: io.sha256(path)}:
+            return kind
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return REAL
 
 
 def results_kinds(
@@ -148,6 +196,10 @@ def report_kind(quarterly_dir: Path | str, as_of: str, data_dir: Path | str | No
     kinds = list(earlier_kinds(quarterly_dir, as_of).values())
     if own.is_dir():
         kinds.append(read(own)["kind"])
+    # A ledger kept beside the quarterly folders (an evaluation's cut-off) is read too.
+    ledger = Path(quarterly_dir).parent / "ledger" / f"{as_of}.csv"
+    if not own.is_dir() and ledger.is_file():
+        kinds.append(file_kind(ledger))
     if data_dir is not None:
         kinds.append(extract_kind(data_dir))
     return combined(*kinds)

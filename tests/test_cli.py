@@ -151,3 +151,58 @@ def test_make_targets_refuses_a_malformed_as_of():
     completed = _run("make-targets", "--as-of", "2025q1")
     assert completed.returncode == 1
     assert completed.stderr == "error: AS_OF / --as-of '2025q1' is not a quarter written YYYYQn\n"
+
+
+@pytest.mark.parametrize("as_of", ["2019Q4", "2023Q3", "2030Q1"])
+@pytest.mark.parametrize("command", ["make-targets", "build"])
+def test_last_quarter_outside_the_programme_is_refused_up_front(tmp_path, command, as_of):
+    extra = ["--results", str(tmp_path / "results"), "--reports", str(tmp_path / "reports")]
+    completed = _run(command, "--as-of", as_of, *(extra if command == "build" else []))
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        f"error: --as-of {as_of} is outside 2023Q4–2028Q4: "
+        "the programme's quarterly reports cover that window\n"
+    )
+    assert completed.stdout == ""
+    assert not any(tmp_path.iterdir())
+
+
+def test_build_names_a_malformed_as_of(tmp_path):
+    completed = _run("build", "--as-of", "2025q1", "--results", str(tmp_path / "results"))
+    assert completed.returncode == 1
+    assert completed.stderr == "error: AS_OF / --as-of '2025q1' is not a quarter written YYYYQn\n"
+    assert not any(tmp_path.iterdir())
+
+
+def test_ledger_from_a_missing_quarterly_dir_is_one_line(tmp_path, synthetic_dir):
+    out = tmp_path / "ledger" / "2025Q2.csv"
+    completed = _run(
+        "ledger",
+        "--data",
+        str(synthetic_dir),
+        "--as-of",
+        "2025Q2",
+        "--quarterly-dir",
+        "/nonexistent",
+        "--out",
+        str(out),
+    )
+    assert completed.returncode == 1
+    assert completed.stderr == "error: --quarterly-dir /nonexistent: no such folder\n"
+    assert not out.parent.exists()
+
+
+@pytest.mark.parametrize("command", ["evaluate", "report"])
+def test_an_evaluation_refuses_another_cut_off(tmp_path, command, contract):
+    from analysis.reports.kinds import load_kind
+
+    fixed = load_kind("midterm").as_of(contract, None)
+    completed = _run(
+        command, "midterm", "--as-of", "2019Q4", "--quarterly-dir", str(tmp_path / "quarterly")
+    )
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        f"error: --as-of 2019Q4: the midterm report's cut-off is fixed by the contract ({fixed}); "
+        "leave --as-of out\n"
+    )
+    assert not any(tmp_path.iterdir())

@@ -280,6 +280,50 @@ def test_unreadable_file_gives_its_specific_error(
     assert fragment in str(error.value)
 
 
+THROUGH_THE_CLI = [
+    "only a byte-order mark",
+    "field over 128 KiB",
+    "bare CR line endings",
+    "enrolment before the intervention start",
+    "exit of a comparison household",
+    "full-width digits in a number",
+    "full-width digits in a quarter",
+]
+
+
+@pytest.mark.parametrize("name", THROUGH_THE_CLI)
+def test_broken_extract_through_the_cli_is_one_line(tmp_path, small_tables, name):
+    """The command a user runs: exit status 1, one line naming the file, nothing written."""
+    import subprocess
+    import sys
+
+    from analysis.paths import ROOT
+
+    folder = tmp_path / "extract"
+    raw = {case[0]: case for case in RAW_BROKEN}
+    if name in raw:
+        _, file, content, fragment = raw[name]
+        _write(folder, small_tables)
+        (folder / file).write_bytes(content)
+    else:
+        _, mutation, fragment = next(case for case in BROKEN if case[0] == name)
+        _write(folder, mutation({k: v.copy() for k, v in small_tables.items()}))
+    out = tmp_path / "results" / "2025Q1"
+    completed = subprocess.run(
+        [sys.executable, "-m", "analysis", "quarterly", "--data", str(folder), "--as-of", "2025Q1"]
+        + ["--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
+    assert completed.stderr.count("\n") == 1, completed.stderr
+    assert completed.stderr.startswith(f"error: {folder}: the extract breaks the data contract: ")
+    assert fragment in completed.stderr
+    assert not out.parent.exists()
+
+
 def test_cpr_values_are_never_echoed(tmp_path, small_tables, contract):
     tables = _mutate("persons", "person_id", 0, "010190-1234")(
         {k: v.copy() for k, v in small_tables.items()}

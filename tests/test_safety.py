@@ -332,3 +332,176 @@ def test_scratch_folders_of_dead_runs_are_removed(tmp_path):
         (folder / "numbers.json").write_text("{}")
     made = scratch_folder(tmp_path, "quarterly-x.")
     assert not dead.exists() and live.exists() and made.is_dir()
+
+
+def test_a_copied_synthetic_record_does_not_make_an_earlier_quarter_synthetic(tmp_path):
+    """earlier_kinds checks the files as read() does: a record copied beside other files is real."""
+    quarterly = tmp_path / "quarterly"
+    synthetic = tmp_path / "syn"
+    synthetic.mkdir()
+    (synthetic / "targets.csv").write_text("synthetic numbers\n")
+    provenance.record(synthetic, provenance.SYNTHETIC, {}, {})
+    real = quarterly / "2024Q4"
+    real.mkdir(parents=True)
+    (real / "targets.csv").write_text("real numbers\n")
+    shutil.copy(synthetic / provenance.MARKER, real / provenance.MARKER)
+    assert provenance.earlier_kinds(quarterly, "2025Q1") == {"2024Q4": provenance.REAL}
+    assert provenance.report_kind(quarterly, "2025Q1", None) == provenance.REAL
+    # The same record beside the files it lists is trusted.
+    shutil.copy(synthetic / "targets.csv", real / "targets.csv")
+    assert provenance.earlier_kinds(quarterly, "2025Q1") == {"2024Q4": provenance.SYNTHETIC}
+
+
+def test_a_ledger_file_is_synthetic_only_with_a_matching_record(tmp_path):
+    quarterly = tmp_path / "results" / "quarterly"
+    quarterly.mkdir(parents=True)
+    ledger = tmp_path / "results" / "ledger" / "2025Q4.csv"
+    ledger.parent.mkdir()
+    ledger.write_text("entry,paid\n")
+    # No record: real (it may come from anywhere).
+    assert provenance.report_kind(quarterly, "2025Q4", None) == provenance.REAL
+    provenance.record_file(ledger, provenance.SYNTHETIC, {})
+    assert provenance.report_kind(quarterly, "2025Q4", None) == provenance.SYNTHETIC
+    ledger.write_text("entry,paid\nreal,1\n")  # replaced after the record was written
+    assert provenance.file_kind(ledger) == provenance.REAL
+    assert provenance.report_kind(quarterly, "2025Q4", None) == provenance.REAL
+
+
+def test_the_ledger_command_records_its_kind(tmp_path, synthetic_dir):
+    quarterly = tmp_path / "results" / "quarterly"
+    quarterly.mkdir(parents=True)
+    out = tmp_path / "results" / "ledger" / "2025Q1.csv"
+    completed = _cli(
+        "ledger",
+        "--data",
+        str(synthetic_dir),
+        "--as-of",
+        "2025Q1",
+        "--quarterly-dir",
+        str(quarterly),
+        "--out",
+        str(out),
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert provenance.file_kind(out) == provenance.SYNTHETIC
+
+
+@pytest.mark.parametrize("report", ["midterm", "final"])
+def test_a_real_evaluation_folder_makes_its_report_real(tmp_path, synthetic_dir, contract, report):
+    """`report` takes the kind of the evaluation results it reads, not only of --data."""
+    from analysis.reports.kinds import load_kind
+
+    as_of = load_kind(report).as_of(contract, None)
+    quarterly = tmp_path / "results" / "quarterly"
+    quarterly.mkdir(parents=True)
+    stage = tmp_path / "results" / report / as_of
+    stage.mkdir(parents=True)
+    (stage / "numbers.bin").write_text("numbers of a real extract")
+    provenance.record(stage, provenance.REAL, {"persons.csv": "0" * 64}, {})
+    other = tmp_path / "other-repo"
+    other.mkdir()
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    completed = _cli(
+        "report",
+        report,
+        "--data",
+        str(synthetic_dir),
+        "--quarterly-dir",
+        str(quarterly),
+        "--reports",
+        str(other / "reports"),
+    )
+    assert completed.returncode == 1
+    assert "the results come from real data" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert not (other / "reports").exists()
+
+
+_KILLED_REPORT = """
+import os, signal, sys
+from pathlib import Path
+from analysis.config import load_contract
+from analysis.render.build import build_report
+from analysis.reports.kinds import load_kind
+data, quarterly, reports, scratch, config, kill_at = sys.argv[1:]
+counter, real_replace = iter(range(10_000)), os.replace
+def replace(a, b):
+    if next(counter) == int(kill_at):
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(a, b)
+os.replace = replace
+build_report(load_kind("quarterly"), load_contract(config), "2025Q1", "da", Path(data),
+             Path(quarterly), Path(reports), scratch_root=Path(scratch), config=Path(config))
+"""
+
+
+def _report_killed(data, quarterly, reports, scratch, kill_at) -> tuple[bool, int]:
+    """Build a report in a process that SIGKILLs itself at its ``kill_at``-th ``os.replace``
+    (every atomic write ends with one); whether it was killed, and its pid."""
+    from analysis.paths import CONTRACT_FILE
+
+    # A fresh interpreter, not a fork: a forked child of the test process can hang on
+    # locks its threads held.
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _KILLED_REPORT,
+            *map(str, (data, quarterly, reports, scratch)),
+            str(CONTRACT_FILE),
+            str(kill_at),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode in (0, -signal.SIGKILL), stderr.decode()
+    return process.returncode == -signal.SIGKILL, process.pid
+
+
+def _report_kill_sweep(tmp_path, synthetic_dir, contract, points, monkeypatch):
+    """Kill a report build at each point; after the next run no scratch folder of the killed
+    run remains, and the report's files are wholly the old ones or wholly the new ones."""
+    from analysis.payments.quarterly import write_quarterly_results
+    from analysis.render.build import build_report, finish_killed_builds
+    from analysis.reports.kinds import load_kind
+
+    # Every run renders the same bytes (the date on the title page is fixed).
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    quarterly = tmp_path / "quarterly"
+    write_quarterly_results(synthetic_dir, "2025Q1", quarterly / "2025Q1", contract)
+    kind = load_kind("quarterly")
+    reports, scratch = tmp_path / "reports", tmp_path / "scratch"
+    targets = kind.paths("2025Q1", "da", reports)
+    build_report(kind, contract, "2025Q1", "da", synthetic_dir, quarterly, reports, scratch)
+    new = _snapshot(reports)
+    for path in targets.values():
+        path.write_text(f"previous {path.name}")
+    old = _snapshot(reports)
+    outcomes = []
+    assert old.keys() == new.keys()
+    for point in points:
+        for path in targets.values():
+            path.write_text(f"previous {path.name}")
+        killed, pid = _report_killed(synthetic_dir, quarterly, reports, scratch, point)
+        # What a killed run left is finished or removed by the next run, of any report.
+        finish_killed_builds(scratch)
+        assert not list(scratch.glob(f"*.{pid}.*")), point
+        state = _snapshot(reports)
+        assert state in (old, new), (point, killed, sorted(state))
+        outcomes.append((killed, "old" if state == old else "new"))
+    return outcomes
+
+
+def test_killed_report_builds_leave_no_scratch_and_whole_reports(
+    tmp_path, synthetic_dir, contract, monkeypatch
+):
+    """Killed at each atomic write: the notebook's numbers, the results file and the file list
+    in the scratch folder, then before placing the HTML, the PDF and the results file."""
+    outcomes = _report_kill_sweep(
+        tmp_path, synthetic_dir, contract, [0, 1, 2, 3, 4, 5, 6], monkeypatch
+    )
+    # Before the file list is written the report stays old; from then on the next run
+    # finishes placing it (also when the HTML is already new and the PDF still old).
+    assert outcomes == [(True, "old")] * 3 + [(True, "new")] * 3 + [(False, "new")]

@@ -58,8 +58,15 @@ class DataContractError(ValueError):
     def __init__(self, directory: Path, problems: list[Problem]):
         self.directory = directory
         self.problems = problems
-        lines = [f"{directory}: the extract breaks the data contract ({len(problems)} problem(s))"]
-        lines += [f"  - {problem}" for problem in dict.fromkeys(str(p) for p in problems)]
+        distinct = list(dict.fromkeys(str(p) for p in problems))
+        if len(distinct) == 1:
+            # One problem, one line: the file, column and rows are all in it.
+            lines = [f"{directory}: the extract breaks the data contract: {distinct[0]}"]
+        else:
+            lines = [
+                f"{directory}: the extract breaks the data contract ({len(distinct)} problems)"
+            ]
+            lines += [f"  - {problem}" for problem in distinct]
         # Every part of the message was built without data values that could be CPR
         # numbers; masking the whole text once more also covers file and column names.
         super().__init__(mask_text("\n".join(lines)))

@@ -3,11 +3,17 @@
 Everything is produced in a scratch folder; the HTML, PDF and results file are
 moved into ``reports/`` only when all three exist and the report passed the
 disclosure check, so a failed or killed build leaves the previous report intact.
+Just before moving them, the build writes ``place.json`` (what goes where) into
+its scratch folder. Every report run starts by finishing what a killed run
+(SIGKILL, power loss: its process is gone) had begun to place, and by removing the
+killed runs' scratch folders, of any report: after the next run each report's
+files are wholly those of one run.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +34,38 @@ SYNTHETIC_NOTE = {
     "da": "SYNTETISKE DATA – tallene beskriver ikke virkelige personer.",
     "en": "SYNTHETIC DATA – the numbers do not describe real persons.",
 }
+
+
+# A build's scratch folder: ``<kind>-<stem>.<pid>.<random>`` (atomic.scratch_folder).
+SCRATCH = re.compile(r"^[a-z_]+-.+\.(?P<pid>[0-9]+)\.[A-Za-z0-9_]+$")
+PLACE = "place.json"
+
+
+def _place(scratch: Path, moves: list[list[str]]) -> None:
+    """Copy each finished file of ``scratch`` onto its target (atomically, one by one)."""
+    for name, target in moves:
+        with atomic.atomic_path(Path(target)) as temporary:
+            shutil.copyfile(scratch / name, temporary)
+
+
+def finish_killed_builds(scratch_root: Path = BUILD_DIR) -> list[Path]:
+    """Place what killed builds had begun to place, then remove their scratch folders."""
+    removed = []
+    if not Path(scratch_root).is_dir():
+        return removed
+    for folder in sorted(Path(scratch_root).iterdir()):
+        match = SCRATCH.match(folder.name)
+        if not match or not folder.is_dir() or atomic.alive(int(match["pid"])):
+            continue
+        if (folder / PLACE).is_file():
+            moves = json.loads((folder / PLACE).read_text(encoding="utf-8"))
+            for _, target in moves:  # the killed run's half-copied files (atomic.atomic_path)
+                for temporary in Path(target).parent.glob(f".{Path(target).name}.*.tmp"):
+                    temporary.unlink(missing_ok=True)
+            _place(folder, moves)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
 
 
 class ReportKind(Protocol):
@@ -102,17 +140,21 @@ def build_report(
     scratch_root: Path = BUILD_DIR,
     config: Path = CONTRACT_FILE,
     extra_parameters: dict | None = None,
+    results_read: tuple[Path, ...] | list[Path] = (),
 ) -> BuiltReport:
     """Execute and render one report; return where it was placed.
 
     ``config`` is the contract file ``contract`` was read from: the notebook reads
     it too, so the numbers and the title page come from the same contract.
     ``extra_parameters`` are passed to the notebook as they are (e.g. where its
-    computed results are); they are not shown in the colophon.
+    computed results are); they are not shown in the colophon. ``results_read``:
+    the other results folders the notebook reads (an evaluation's); their recorded
+    kind counts like the quarterly folders'.
     """
     targets = kind.paths(as_of, lang, reports_root)
     stem = targets["html"].name.removesuffix(".html")
-    # A run killed outright (SIGKILL) leaves its scratch folder; the next run removes it.
+    # A run killed outright (SIGKILL) leaves its scratch folder; this run finishes and removes it.
+    finish_killed_builds(scratch_root)
     scratch = atomic.scratch_folder(scratch_root, f"{kind.name}-{stem}.")
     try:
         notebook_results = scratch / "numbers.json"
@@ -187,8 +229,11 @@ def build_report(
         for name, content in converted.images.items():
             (scratch / name).write_bytes(content)
         # The results folders' provenance decides (and the extract's, where it is read).
-        data_kind = provenance.report_kind(
-            quarterly_dir, as_of, data_dir if kind.name != "quarterly" else None
+        data_kind = provenance.combined(
+            provenance.report_kind(
+                quarterly_dir, as_of, data_dir if kind.name != "quarterly" else None
+            ),
+            *(provenance.folder_kind(folder) for folder in results_read),
         )
         synthetic = data_kind == provenance.SYNTHETIC
         metadata = _title_metadata(kind, contract, as_of, lang, rendered, synthetic, commit)
@@ -210,10 +255,14 @@ def build_report(
             "environment": versions,
             "commit": commit,
         }
-        for source, target in ((html, targets["html"]), (pdf, targets["pdf"])):
-            with atomic.atomic_path(target) as temporary:
-                shutil.copyfile(source, temporary)
-        atomic.write_json(targets["results"], results_doc)
+        atomic.write_json(scratch / "results.json", results_doc)
+        moves = [
+            [source.name, str(Path(targets[key]).resolve())]
+            for source, key in ((html, "html"), (pdf, "pdf"), (scratch / "results.json", "results"))
+        ]
+        # From here the report is complete: a killed run's next run finishes placing it.
+        atomic.write_json(scratch / PLACE, moves)
+        _place(scratch, moves)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return BuiltReport(targets["html"], targets["pdf"], targets["results"])

@@ -275,7 +275,11 @@ def write(
     # The cut extract and the unprotected payment tables stay out of the results folder:
     # the notebooks show the protected payments (``payments``) only.
     stored["context"] = dataclasses.replace(report.context, data=None, quarterly=None, extract=None)
-    data_kind = provenance.report_kind(quarterly_dir, as_of, data_dir)
+    # Estimates read from a folder bring that folder's kind (the strictest input decides).
+    data_kind = provenance.combined(
+        provenance.report_kind(quarterly_dir, as_of, data_dir),
+        *([provenance.folder_kind(estimates)] if estimates is not None else []),
+    )
     with atomic.atomic_folder(out) as folder:
         codec.dump({"report": stored, EXTRA: staged.extra, "as_of": as_of}, folder)
         # What the report publishes, for an attacker test over every report of a build.
