@@ -103,17 +103,6 @@ class _Writer:
         return encoded
 
     def encode(self, value):
-        # The exact types that make up nearly all of a stage's objects.json (the
-        # disclosure audit's cell keys: tuples of strings in frozensets, hundreds of
-        # thousands of them) are taken first; any other value, subclasses of these
-        # included, goes through the general cases below, so the output is the same.
-        kind = type(value)
-        if kind is str or kind is int or kind is bool or value is None:
-            return value
-        if kind is tuple:
-            return {"$tuple": self._sequence(value)}
-        if kind is list:
-            return self._sequence(value)
         if (
             value is None
             or isinstance(value, bool | str | int)
@@ -145,9 +134,9 @@ class _Writer:
                 "name": self.encode(value.name),
             }
         if isinstance(value, list):
-            return self._sequence(value)
+            return [self.encode(v) for v in value]
         if isinstance(value, tuple):
-            return {"$tuple": self._sequence(value)}
+            return {"$tuple": [self.encode(v) for v in value]}
         if isinstance(value, set | frozenset):
             kind = "$frozenset" if isinstance(value, frozenset) else "$set"
             # In the order of the encoded elements' JSON text: the iteration order of a
@@ -169,29 +158,16 @@ class _Writer:
             "fields": {k: self.encode(v) for k, v in fields.items()},
         }
 
-    def _sequence(self, items) -> list:
-        # A sequence of plain strings is stored as it is (what encode returns for each).
-        if all(type(v) is str for v in items):
-            return list(items)
-        return [self.encode(v) for v in items]
-
 
 class _Reader:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
     def decode(self, value):
-        kind = type(value)
-        if kind is list:
-            return self._sequence(value)
-        if kind is not dict:
+        if isinstance(value, list):
+            return [self.decode(v) for v in value]
+        if not isinstance(value, dict):
             return value
-        # Each stored kind has its own "$" key, so the order of the tests does not
-        # matter; the frequent ones (the audit's cell keys) come first.
-        if "$tuple" in value:
-            return tuple(self._sequence(value["$tuple"]))
-        if "$frozenset" in value:
-            return frozenset(self._sequence(value["$frozenset"]))
         if "$float" in value:
             return float(value["$float"])
         if "$numpy" in value:
@@ -246,8 +222,12 @@ class _Reader:
             series = self.decode(value["$series"])["value"]
             series.name = self.decode(value["name"])
             return series
+        if "$tuple" in value:
+            return tuple(self.decode(v) for v in value["$tuple"])
         if "$set" in value:
-            return set(self._sequence(value["$set"]))
+            return {self.decode(v) for v in value["$set"]}
+        if "$frozenset" in value:
+            return frozenset(self.decode(v) for v in value["$frozenset"])
         if "$dict" in value:
             return {_hashable(self.decode(k)): self.decode(v) for k, v in value["$dict"]}
         if "$object" in value:
@@ -269,12 +249,6 @@ class _Reader:
             obj.__dict__.update(fields)
             return obj
         raise CodecError(f"unknown stored value {sorted(value)}")
-
-    def _sequence(self, items: list) -> list:
-        # JSON strings decode to themselves: a list of them needs no walk.
-        if all(type(v) is str for v in items):
-            return items
-        return [self.decode(v) for v in items]
 
 
 def _canonical(encoded) -> str:
