@@ -16,6 +16,12 @@ ifeq ($(filter clean,$(MAKECMDGOALS)),)
 MAKEFLAGS += -j$(JOBS)
 endif
 endif
+# make already runs the steps side by side: a step's own processes (the evaluation's
+# sensitivity analyses, analysis/reports/stage.py jobs()) would take the core of the
+# chain of quarterly results. ANALYSIS_JOBS=2 on the command line gives them back.
+ifneq ($(JOBS),1)
+export ANALYSIS_JOBS ?= 1
+endif
 
 ## Variables a user can set on the command line, e.g. `make report AS_OF=2025Q4 LANGS=da`
 DATA ?= data/synthetic
@@ -106,8 +112,10 @@ $(VALIDATED): $(ENV_STAMP) $(DATA_DEPS) $(CONFIG) $(VALIDATION_CODE)
 	touch $@
 
 # Rules for every quarterly and evaluation report, generated from the contract.
-# build/targets.args changes (and the rules are regenerated) when AS_OF or a language list does.
-TARGET_ARGS := --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)"
+# build/targets.args changes (and the rules are regenerated) when AS_OF, a language list
+# or JOBS does (with JOBS of 2 or more, the steps beside the chain of quarterly results
+# run in JOBS-1 lanes, so that the chain always has a slot: maketargets._lanes).
+TARGET_ARGS := --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)" --jobs "$(JOBS)"
 build/targets.args: FORCE
 	@mkdir -p build
 	@echo '$(TARGET_ARGS)' | cmp -s - $@ || echo '$(TARGET_ARGS)' > $@

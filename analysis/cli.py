@@ -297,7 +297,13 @@ def cmd_make_targets(args) -> int:
     contract = _contract(args)
     as_of = _last_quarter(contract, args.as_of)
     sys.stdout.write(
-        make_targets(contract, as_of, args.langs.split(), args.quarterly_langs.split())
+        make_targets(
+            contract,
+            as_of,
+            args.langs.split(),
+            args.quarterly_langs.split(),
+            jobs=args.jobs,
+        )
     )
     return 0
 
@@ -511,6 +517,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", required=True, help="last quarter with a quarterly report")
     p.add_argument("--langs", default="da en", help="languages of the evaluation reports")
     p.add_argument("--quarterly-langs", default="da", help="languages of the quarterly reports")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="job slots of make -j: with two or more, the steps beside the quarterly chain run in jobs-1 lanes",
+    )
     p.set_defaults(func=cmd_make_targets)
 
     p = sub.add_parser(

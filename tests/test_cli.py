@@ -206,3 +206,33 @@ def test_an_evaluation_refuses_another_cut_off(tmp_path, command, contract):
         "leave --as-of out\n"
     )
     assert not any(tmp_path.iterdir())
+
+
+def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
+    from analysis.reports.maketargets import make_targets
+
+    plain = make_targets(contract, None, ["da", "en"], ["da"])
+    assert (
+        "ifneq" not in plain and make_targets(contract, None, ["da", "en"], ["da"], jobs=1) == plain
+    )
+    text = make_targets(contract, None, ["da", "en"], ["da"], jobs=2)
+    block = text[text.index("ifneq ($(filter report,$(MAKECMDGOALS)),)") :]
+    block = block[: block.index("endif")].splitlines()[1:]
+    order = [line.split(": | ") for line in block]
+    # One lane: each step waits for the one before it, starting from the first estimates.
+    assert order[0][1] == "$(RESULTS)/estimates/midterm/2025Q2/provenance.json"
+    for (_, before), (targets, _) in zip(order[1:], order[:-1], strict=True):
+        assert before == targets.split()[0]
+    lane = " ".join(targets for targets, _ in order)
+    # The chain is in no lane, nor is what waits for its last quarter (or the ledger).
+    assert "$(RESULTS)/quarterly/" not in lane
+    waits = " ".join(t for t in lane.split() if "/estimates/" not in t)
+    assert "2027Q1" not in waits and "final/2028Q3" not in waits and "ledger" not in waits
+    # The midterm evaluation comes after the report of its quarter.
+    assert lane.index("midterm/2025Q2/provenance.json") > lane.index("kvartalsrapport-2025Q2")
+    # Three job slots: two lanes, each step after the one two before it.
+    wider = make_targets(contract, None, ["da", "en"], ["da"], jobs=3)
+    assert (
+        "$(RESULTS)/estimates/final/2028Q3/provenance.json: | "
+        "$(RESULTS)/estimates/midterm/2025Q2/provenance.json"
+    ) in wider

@@ -428,3 +428,41 @@ def test_area_level_inference_end_to_end(extract, contract):
     assert not reliable(est, {**area, "ri_p_exact": 0.2})
     assert balanced_window(est.attgt) == (-10, 12)
     assert "−10" in ev.event_study_caption(est, "da")
+
+
+def _weight_influence_by_pandas(keepers, pg, G, w, groups, values):
+    # The cohort sums as pandas forms them, looked up per unit with Series.map.
+    p = pg[keepers]
+    total = p.sum()
+    cohorts = groups[keepers]
+    weighted = pd.Series(values).groupby(cohorts).sum()
+    counted = pd.Series(np.ones(len(keepers))).groupby(cohorts).sum()
+    match_v = pd.Series(G).map(weighted).fillna(0.0).to_numpy()
+    match_n = pd.Series(G).map(counted).fillna(0.0).to_numpy()
+    term1 = (w * match_v - p @ values) / total
+    term2 = (w * match_n - p.sum()) * (p @ values) / total**2
+    return term1 - term2
+
+
+@pytest.mark.parametrize("case", ["one cell per cohort", "several cells", "nan", "minus zero"])
+def test_weight_influence_is_the_pandas_lookup_bit_for_bit(case):
+    from analysis.did.aggte import _weight_influence
+
+    rng = np.random.default_rng(3)
+    G = rng.choice([0.0, 5.0, 6.0, 8.0], size=400)
+    w = rng.uniform(0.5, 1.5, size=400)
+    if case == "one cell per cohort":
+        groups = np.array([8, 5, 6])
+    else:
+        groups = np.array([5, 6, 5, 8, 6, 8, 5])
+    pg = rng.uniform(0.1, 0.3, size=len(groups))
+    keepers = np.arange(len(groups))
+    values = rng.normal(size=len(groups))
+    if case == "nan":
+        values[1] = np.nan
+    if case == "minus zero":
+        groups, pg, keepers = np.array([8, 5, 6]), pg[:3], keepers[:3]
+        values = np.array([-0.0, 0.25, -0.5])
+    ours = _weight_influence(keepers, pg, G, w, groups, values)
+    theirs = _weight_influence_by_pandas(keepers, pg, G, w, groups, values)
+    assert ours.tobytes() == theirs.tobytes()

@@ -78,10 +78,20 @@ def _weight_influence(
     total = p.sum()
     cohorts = groups[keepers]
     # Σ_k (w 1{G=g_k} - p_k) v_k and Σ_k (w 1{G=g_k} - p_k), summing over keepers by cohort.
-    weighted = pd.Series(values).groupby(cohorts).sum()
-    counted = pd.Series(np.ones(len(keepers))).groupby(cohorts).sum()
-    match_v = pd.Series(G).map(weighted).fillna(0.0).to_numpy()
-    match_n = pd.Series(G).map(counted).fillna(0.0).to_numpy()
+    levels, inverse = np.unique(cohorts, return_inverse=True)
+    if len(levels) == len(cohorts) and not np.isnan(values).any():
+        # One cell per cohort (the dynamic and calendar levels): each sum is its
+        # one value, as pandas' sum of one number gives it.
+        weighted = values[np.argsort(cohorts, kind="stable")] + 0.0  # -0.0 sums to 0.0
+    else:
+        weighted = pd.Series(values).groupby(cohorts).sum().to_numpy()
+    counted = np.bincount(inverse.ravel(), minlength=len(levels)).astype(float)
+    # Each unit's cohort looked up among the levels (0 for the comparison units),
+    # as a lookup of G in the two sums by cohort.
+    position = np.minimum(np.searchsorted(levels, G), len(levels) - 1)
+    found = levels[position] == G
+    match_v = np.where(found, weighted[position], 0.0)
+    match_n = np.where(found, counted[position], 0.0)
     term1 = (w * match_v - p @ values) / total
     term2 = (w * match_n - p.sum()) * (p @ values) / total**2
     return term1 - term2

@@ -20,6 +20,7 @@ are allowed.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,6 +218,7 @@ def att_gt(
     biters: int = 999,
     seed: int = 0,
     base_period: str = "varying",
+    pretest: bool = True,
 ) -> ATTgtResult:
     """Estimate every ATT(g,t); see the module docstring for the estimating equations.
 
@@ -236,6 +238,8 @@ def att_gt(
     base_period : "varying" (pre-period cells compare ``t`` with ``t - 1``, R's
         default) or "universal" (every cell compares with ``g - 1 - anticipation``,
         which is left out; the event study then has the shape HonestDiD expects).
+    pretest : run :func:`pretrend_test` into ``result.pretest`` (False leaves it
+        empty, for callers that only aggregate the cells).
     """
     require_columns(
         data, yname=yname, tname=tname, idname=idname, gname=gname, cluster=cluster, weights=weights
@@ -363,7 +367,8 @@ def att_gt(
         seed=seed,
         biters=biters if bstrap else 0,
     )
-    result.pretest = pretrend_test(result)
+    if pretest:
+        result.pretest = pretrend_test(result)
     return result
 
 
@@ -391,7 +396,9 @@ def pretrend_test(result: ATTgtResult, window: str = "balanced") -> dict:
     if window not in ("balanced", "all"):
         raise EstimationError(f"window must be 'balanced' or 'all', got {window!r}")
     nothing = {"statistic": float("nan"), "df": 0, "p_value": float("nan"), "event_times": []}
-    dynamic = aggte(result, "dynamic")
+    # Only the effects and influence functions of the event times are used: the
+    # aggregation's bootstrap (standard errors, band) would be computed for nothing.
+    dynamic = aggte(dataclasses.replace(result, biters=0), "dynamic")
     if not len(dynamic.table):
         return nothing
     events = dynamic.table["event_time"].to_numpy()

@@ -8,6 +8,9 @@ from analysis.did import aggte, att_gt
 from analysis.did.checks import EstimationError
 from analysis.effects.panels import COVARIATES
 
+# Only the aggregated effect is kept: the cells' pre-trend test (att_gt's pretest)
+# would be computed for nothing.
+
 
 def covariate_estimate(panel: pd.DataFrame):
     """The doubly robust CS simple ATT of one outcome with the baseline covariates."""
@@ -24,6 +27,7 @@ def covariate_estimate(panel: pd.DataFrame):
             xformla="~ " + " + ".join(usable) if usable else None,
             est_method="dr",
             cluster="household_id",
+            pretest=False,
         ),
         "simple",
     )
@@ -33,7 +37,14 @@ def not_yet_estimate(panel: pd.DataFrame):
     """CS simple ATT with the not-yet-treated as comparison."""
     return aggte(
         att_gt(
-            panel, "y", "t", "person_id", "g", control_group="notyettreated", cluster="household_id"
+            panel,
+            "y",
+            "t",
+            "person_id",
+            "g",
+            control_group="notyettreated",
+            cluster="household_id",
+            pretest=False,
         ),
         "simple",
     )
@@ -56,6 +67,7 @@ def subgroup_estimates(panel: pd.DataFrame, by: str) -> dict:
                     "person_id",
                     "g",
                     cluster="household_id",
+                    pretest=False,
                 ),
                 "simple",
             )

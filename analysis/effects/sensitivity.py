@@ -40,7 +40,14 @@ def sensitivity_analysis(panel: pd.DataFrame, outcome: str, seed: int = 0) -> Se
     from analysis.did import honestdid
 
     result = att_gt(
-        panel, "y", "t", "person_id", "g", cluster="household_id", base_period="universal"
+        panel,
+        "y",
+        "t",
+        "person_id",
+        "g",
+        cluster="household_id",
+        base_period="universal",
+        pretest=False,  # the event study below is all that is used
     )
     dynamic = aggte(result, "dynamic", min_e=-(SENSITIVITY_PRE + 1), max_e=SENSITIVITY_POST - 1)
     betahat, sigma, num_pre, num_post = honestdid.event_study_inputs(dynamic)
