@@ -21,7 +21,9 @@ quarter's flow behind two cumulative counts). :meth:`LinkedCells.protect` then
    shares an identity with it (or with the hidden cells linked to it) and widens
    its range, together with the cells bundled with that one (the amount and count
    of one payment row), and audits again;
-4. shows again the secondary cells the audit does not need (where cheap to check).
+4. shows again the secondary cells the audit does not need (where cheap to check);
+5. shows the secondary cells the shown ones give back anyway, and keeps every
+   count an earlier report hid open (a range at least 1 wide) in this report.
 
 A report can start from what earlier reports published (:meth:`load_earlier`):
 their hidden cells stay hidden, their shown cells are known, and only the groups
@@ -121,8 +123,7 @@ class LinkedCells:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._ranges, self._witnesses, self._witnesses_of = {}, [], {}
-        self._problems = {}
+        self._ranges, self._witnesses, self._witnesses_of, self._problems = {}, [], {}, {}
 
     # -- declaring cells and identities -------------------------------------------------
 
@@ -179,10 +180,11 @@ class LinkedCells:
 
     def _changed(self) -> None:
         self._protected = False
-        self._ranges.clear()
-        self._witnesses.clear()
-        self._witnesses_of.clear()
-        self._problems.clear()
+        self._clear_caches()
+
+    def _clear_caches(self) -> None:
+        for name in self._CACHES:
+            getattr(self, name).clear()
 
     def rename(self, old: Hashable, new: Hashable) -> None:
         """Give a cell another key everywhere (an earlier report's version of a revised number)."""
@@ -342,9 +344,7 @@ class LinkedCells:
         kept per (cell, group) and only a group a suppression step changed is
         solved again.
         """
-        unknown = [k for k in self.cells if self._unknown(k)]
-        pinned = self._pinned(unknown)
-        groups = self._groups([k for k in unknown if k not in pinned])
+        pinned, groups = self._open_cells()
         result = Audit()
         # Cells named by the caller get their exact range; the protection's own
         # audit only needs to know each cell is wide enough.
@@ -367,6 +367,12 @@ class LinkedCells:
                 if first_only:
                     break
         return result
+
+    def _open_cells(self) -> tuple[dict[Hashable, float], dict[Hashable, frozenset]]:
+        """The unknown cells given what is shown: those pinned (with their slack), the rest in groups."""
+        unknown = [k for k in self.cells if self._unknown(k)]
+        pinned = self._pinned(unknown)
+        return pinned, self._groups([k for k in unknown if k not in pinned])
 
     def _pinned(self, unknown: list[Hashable]) -> dict[Hashable, float]:
         """Unknown cells an identity determines from known ones, with the slack they carry."""
@@ -524,10 +530,7 @@ class LinkedCells:
             terms = [w * self.cells[k].value for k, w in relation.terms.items()]
             # The floor keeps the solver's own tolerances from declaring true values infeasible.
             relation.slack = abs(sum(terms)) + 1e-6 * max(1.0, *(abs(t) for t in terms))
-        self._ranges.clear()
-        self._witnesses.clear()
-        self._witnesses_of.clear()
-        self._problems.clear()
+        self._clear_caches()
         self.hidden = set(self.forced)
         self.primary = {
             k
@@ -632,11 +635,9 @@ class LinkedCells:
 
     def _widens(self, key: Hashable, width: float) -> bool:
         """Whether the cell's range is now wider than ``width`` (a witness answers first)."""
-        unknown = [k for k in self.cells if self._unknown(k)]
-        pinned = self._pinned(unknown)
+        pinned, groups = self._open_cells()
         if key in pinned:
             return 2 * pinned[key] > width + TOLERANCE
-        groups = self._groups([k for k in unknown if k not in pinned])
         low, high = self._cached_range(key, groups, pinned, need=width + 2 * TOLERANCE)
         return high - low > width + TOLERANCE
 
@@ -713,9 +714,7 @@ class LinkedCells:
 
     def _show_determined_once(self, kept: set[Hashable]) -> bool:
         secondary = [k for k in self.hidden if k not in self.primary | self.forced | kept]
-        unknown = [k for k in self.cells if self._unknown(k)]
-        pinned = self._pinned(unknown)
-        groups = self._groups([k for k in unknown if k not in pinned])
+        pinned, groups = self._open_cells()
         shown = False
         for key in sorted(secondary, key=self._position.__getitem__):
             group = set(self._group(key))
