@@ -78,8 +78,9 @@ IMPORT_ENVIRONMENT = ("PYTHONHASHSEED", "PYTHONPATH", "MPLBACKEND", "MPLCONFIGDI
 _STATUS = struct.Struct("!i")
 # Exit status and the command's CPU seconds (user, system; its own children included).
 _RESULT = struct.Struct("!idd")
-# A file to which every command run in the worker appends its CPU time (for timings:
-# the commands are the worker's children, so a timer of the caller does not see them).
+# A file to which every command run in the worker appends its CPU time and its start and
+# end (Unix time), for timings: the commands are the worker's children, so a timer of the
+# caller does not see them, and the start and end show the build's critical path.
 TIMES = "ANALYSIS_WORKER_TIMES"
 ACCEPTED = b"A"
 
@@ -163,6 +164,7 @@ def run(argv: list[str]) -> int | None:
     path = socket_path()
     if not usable(path):
         return None
+    started = time.time()
     sock = _connect(path) or _start(path)
     if sock is None:
         return None
@@ -189,7 +191,7 @@ def run(argv: list[str]) -> int | None:
     status, user, system = _RESULT.unpack(reply)
     if os.environ.get(TIMES):
         with open(os.environ[TIMES], "a", encoding="utf-8") as times:
-            times.write(f"{user:.2f} {system:.2f} {' '.join(argv)}\n")
+            times.write(f"{user:.2f} {system:.2f} {started:.2f} {time.time():.2f} {' '.join(argv)}\n")
     return status
 
 

@@ -208,6 +208,9 @@ def test_an_evaluation_refuses_another_cut_off(tmp_path, command, contract):
     assert not any(tmp_path.iterdir())
 
 
+ESTIMATED = ("midterm/2025Q2", "preliminary_final/2027Q1", "final/2028Q3")
+
+
 def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
     from analysis.reports.maketargets import make_targets
 
@@ -218,21 +221,29 @@ def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
     text = make_targets(contract, None, ["da", "en"], ["da"], jobs=2)
     block = text[text.index("ifneq ($(filter report,$(MAKECMDGOALS)),)") :]
     block = block[: block.index("endif")].splitlines()[1:]
-    order = [line.split(": | ") for line in block]
-    # One lane: each step waits for the one before it, starting from the first estimates.
-    assert order[0][1] == "$(RESULTS)/estimates/midterm/2025Q2/provenance.json"
-    for (_, before), (targets, _) in zip(order[1:], order[:-1], strict=True):
-        assert before == targets.split()[0]
-    lane = " ".join(targets for targets, _ in order)
+    after = dict(line.split(": | ") for line in block)
+    last = "$(RESULTS)/quarterly/2027Q1/provenance.json"
+    estimates = [f"$(RESULTS)/estimates/{k}/provenance.json" for k in ESTIMATED]
+    # One lane: the estimates one after the other, beside the chain.
+    assert after[estimates[1]] == estimates[0] and after[estimates[2]] == estimates[1]
+    assert estimates[0] not in after
+    # Everything else beside the chain waits for its end, then takes any free slot:
+    # no step waits for one that is not the chain's last (no lane after the chain).
+    others = [targets for targets in after if targets not in estimates]
+    assert others and all(after[targets] == last for targets in others)
+    held = " ".join(others)
+    assert "kvartalsrapport-2023Q4" in held and "midterm/2025Q2/provenance.json" in held
+    assert "midterm-evaluation.en" in held
     # The chain is in no lane, nor is what waits for its last quarter (or the ledger).
-    assert "$(RESULTS)/quarterly/" not in lane
-    waits = " ".join(t for t in lane.split() if "/estimates/" not in t)
-    assert "2027Q1" not in waits and "final/2028Q3" not in waits and "ledger" not in waits
-    # The midterm evaluation comes after the report of its quarter.
-    assert lane.index("midterm/2025Q2/provenance.json") > lane.index("kvartalsrapport-2025Q2")
-    # Three job slots: two lanes, each step after the one two before it.
+    assert "$(RESULTS)/quarterly/" not in held
+    assert "kvartalsrapport-2027Q1" not in held and "final/2028Q3" not in held
+    assert "ledger" not in held
+    # make walks the evaluations first, the final one first: its stage is the longest
+    # step after the chain.
+    goals = text[text.index("REPORT_FILES := ") :].splitlines()[0].split()[2:]
+    assert goals[0] == "$(REPORTS)/final/slutevaluering.da.html"
+    assert [g for g in goals if "/quarterly/" not in g] == goals[:12]
+    # Three job slots: two lanes, each estimate after the one two before it.
     wider = make_targets(contract, None, ["da", "en"], ["da"], jobs=3)
-    assert (
-        "$(RESULTS)/estimates/final/2028Q3/provenance.json: | "
-        "$(RESULTS)/estimates/midterm/2025Q2/provenance.json"
-    ) in wider
+    assert f"{estimates[2]}: | {estimates[0]}" in wider
+    assert f"{estimates[1]}: | " not in wider

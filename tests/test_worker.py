@@ -36,9 +36,10 @@ def test_worker_gives_the_same_output_and_status_as_a_process_of_its_own(tmp_pat
     alone = _run(MAKE_TARGETS, use_worker=False)
     times = tmp_path / "times.txt"
     served = _run(MAKE_TARGETS, use_worker=True, ANALYSIS_WORKER_TIMES=str(times))
-    # The command's CPU time is reported to the caller (user, system seconds, command).
-    user, system, command = times.read_text().split(" ", 2)
+    # The command's CPU time is reported to the caller (user, system seconds, start, end, command).
+    user, system, start, end, command = times.read_text().split(" ", 4)
     assert float(user) >= 0 and float(system) >= 0 and command.startswith("make-targets")
+    assert 0 < float(start) <= float(end)
     assert alone.returncode == served.returncode == 0
     assert served.stdout == alone.stdout and "QUARTERLY_RESULTS" in served.stdout
     # The worker is running now: the command was not run in the calling process.

@@ -61,6 +61,9 @@ def make_targets(
                 "",
             ]
     ledgers, evaluations, estimates = [], [], []
+    # The evaluation reports, the last evaluation first: make walks the goals in this
+    # order, so that the longest steps after the chain (the final stage) start first.
+    evaluation_reports: list[str] = []
     for name in KINDS[1:]:
         kind = load_kind(name)
         cutoff = kind.as_of(contract, None)
@@ -106,12 +109,13 @@ def make_targets(
             f"\t$(PY) -m analysis --config $(CONTRACT) evaluate {name} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --estimates {estimated} --out $(RESULTS)/{name}/{cutoff}",
             "",
         ]
+        kind_reports = []
         for lang in langs:
             outputs = [
                 f"$(REPORTS)/{_relative(p)[len('reports/') :]}"
                 for p in kind.paths(cutoff, lang, ROOT / "reports").values()
             ]
-            reports += outputs[:2]
+            kind_reports += outputs[:2]
             if early:
                 beside.append((outputs, early))
             lines += [
@@ -121,6 +125,8 @@ def make_targets(
                 f"\t$(PY) -m analysis --config $(CONTRACT) report {name} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS)",
                 "",
             ]
+        evaluation_reports = kind_reports + evaluation_reports
+    reports = evaluation_reports + reports
     if jobs and jobs > 1:
         lines += _lanes(beside, results, jobs - 1)
     # The portal lists every report: redone when any of them is.
@@ -142,27 +148,29 @@ def make_targets(
 
 
 def _lanes(beside: list[tuple[list[str], str | None]], chain: list[str], lanes: int) -> list[str]:
-    """Order-only prerequisites that run the steps beside the chain in ``lanes`` sequences.
+    """Order-only prerequisites that keep a slot for the chain while it runs, and none after.
 
     GNU make starts the steps in the order it walks the goals, and a step it has
     picked waits for the next free slot, whichever step freed it: with the three
     estimates picked while the chain's first step ran, the chain waited about
-    30 s for them (three steps of 10 to 14 CPU seconds). Here the estimates, the
-    reports of all quarters but the last, and an evaluation whose quarter comes
-    before the last (its stage and reports) run one after the other in each lane,
-    in the order the chain makes them ready: at most ``lanes`` of them are picked
-    at once, and a slot the chain frees is taken by its next step. What waits for
-    the last quarter (the other evaluations, the ledger) runs after the chain as
-    before. Only for ``make report`` (the lanes bring in reports that ``make
-    results`` does not make).
+    30 s for them (three steps of 10 to 14 CPU seconds). So the estimates, which
+    need no quarterly results, run one after the other in ``lanes`` sequences
+    beside the chain (at most ``lanes`` picked at once, and a slot the chain frees
+    is taken by its next step), and every other step beside the chain (the reports
+    of the quarters before the last, an evaluation whose quarter comes before the
+    last) waits for the chain's last quarter, as the ledger and the other
+    evaluations do anyway, and then runs in any free slot. On the reference
+    machine the estimates (about 14 CPU s) outlast the chain (about 12), so a
+    lane that took the quarterly reports after the estimates only started them
+    when the chain had ended, and then ran them on one core for a third of the
+    build while the other core idled. Only for ``make report`` (the lanes bring in
+    reports that ``make results`` does not make).
     """
-    position = {key: i for i, key in enumerate(chain)}
-    ready = sorted(
-        (item for item in beside if item[1] != chain[-1]),
-        key=lambda item: -1 if item[1] is None else position[item[1]],
-    )
-    steps = [outputs for outputs, _ in ready]
+    estimates = [outputs for outputs, key in beside if key is None]
+    held = [outputs for outputs, key in beside if key is not None and key != chain[-1]]
     lines = ["ifneq ($(filter report,$(MAKECMDGOALS)),)"]
-    for i in range(lanes, len(steps)):
-        lines.append(f"{' '.join(steps[i])}: | {steps[i - lanes][0]}")
+    for i in range(lanes, len(estimates)):
+        lines.append(f"{' '.join(estimates[i])}: | {estimates[i - lanes][0]}")
+    for outputs in held:
+        lines.append(f"{' '.join(outputs)}: | {chain[-1]}")
     return [*lines, "endif", ""]
