@@ -224,26 +224,28 @@ def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
     after = dict(line.split(": | ") for line in block)
     last = "$(RESULTS)/quarterly/2027Q1/provenance.json"
     estimates = [f"$(RESULTS)/estimates/{k}/provenance.json" for k in ESTIMATED]
-    # One lane: the estimates one after the other, beside the chain.
-    assert after[estimates[1]] == estimates[0] and after[estimates[2]] == estimates[1]
-    assert estimates[0] not in after
-    # Everything else beside the chain waits for its end, then takes any free slot:
-    # no step waits for one that is not the chain's last (no lane after the chain).
+    # One lane: the estimates one after the other beside the chain, the final one first.
+    assert after[estimates[1]] == estimates[2] and after[estimates[0]] == estimates[1]
+    assert estimates[2] not in after
+    # Everything else beside or after the chain waits for the gate: the chain's end and
+    # what the final stage needs, so that make starts the final stage first.
+    gate = f"{last} {estimates[2]} $(RESULTS)/ledger/2028Q3.csv"
     others = [targets for targets in after if targets not in estimates]
-    assert others and all(after[targets] == last for targets in others)
+    assert others and all(after[targets] == gate for targets in others)
     held = " ".join(others)
-    assert "kvartalsrapport-2023Q4" in held and "midterm/2025Q2/provenance.json" in held
-    assert "midterm-evaluation.en" in held
-    # The chain is in no lane, nor is what waits for its last quarter (or the ledger).
+    assert "kvartalsrapport-2023Q4" in held and "kvartalsrapport-2027Q1" in held
+    assert "midterm/2025Q2/provenance.json" in held and "midterm-evaluation.en" in held
+    assert "preliminary_final/2027Q1/provenance.json" in held
+    # The chain is in no lane, nor is the final stage, its reports or the ledger.
     assert "$(RESULTS)/quarterly/" not in held
-    assert "kvartalsrapport-2027Q1" not in held and "final/2028Q3" not in held
+    assert "/final/" not in held
     assert "ledger" not in held
     # make walks the evaluations first, the final one first: its stage is the longest
     # step after the chain.
     goals = text[text.index("REPORT_FILES := ") :].splitlines()[0].split()[2:]
     assert goals[0] == "$(REPORTS)/final/slutevaluering.da.html"
     assert [g for g in goals if "/quarterly/" not in g] == goals[:12]
-    # Three job slots: two lanes, each estimate after the one two before it.
+    # Three job slots: two lanes, the midterm estimate after the final one.
     wider = make_targets(contract, None, ["da", "en"], ["da"], jobs=3)
-    assert f"{estimates[2]}: | {estimates[0]}" in wider
+    assert f"{estimates[0]}: | {estimates[2]}" in wider
     assert f"{estimates[1]}: | " not in wider

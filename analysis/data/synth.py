@@ -98,6 +98,14 @@ class Truth:
         store = self.sums.setdefault(outcome, {"all": [0.0, 0], "event": {}, "area": {}})
         store["all"][0] += float(diff.sum())
         store["all"][1] += int(diff.size)
+        if diff.size == 1:
+            # One survey answer at a time (life satisfaction): the grouped sums below
+            # would cost a pandas groupby each, for the same single value.
+            for key, values in (("event", event_time), ("area", area)):
+                cell = store[key].setdefault(str(values[0]), [0.0, 0])
+                cell[0] += float(diff[0])
+                cell[1] += 1
+            return
         for key, values in (("event", event_time), ("area", area)):
             frame = pd.DataFrame({"k": values, "d": diff}).groupby("k")["d"].agg(["sum", "count"])
             for k, row in frame.iterrows():

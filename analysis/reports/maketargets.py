@@ -97,8 +97,12 @@ def make_targets(
         beside.append(([f"{estimated}/provenance.json"], None))
         # A stage that waits for the ledger or the last quarter comes after the chain.
         early = published[-1] if published and published[-1] in results[:-1] else None
-        if early:
-            beside.append(([staged], early))
+        after_chain = early or results[-1]
+        # The last evaluation's stage is the longest step after the chain: what it
+        # needs opens the gate for the other steps after the chain (:func:`_lanes`).
+        gate = [f"{estimated}/provenance.json", *published]
+        if name != KINDS[-1]:
+            beside.append(([staged], after_chain))
         lines += [
             f"{estimated}/provenance.json: $(DATA_DEPS) params/{name}.yaml $(RESULTS_DEPS) $(CONFIG)",
             f"\t$(PY) -m analysis --config $(CONTRACT) evaluate {name} --estimates-only --data $(DATA) --out {estimated}",
@@ -116,8 +120,8 @@ def make_targets(
                 for p in kind.paths(cutoff, lang, ROOT / "reports").values()
             ]
             kind_reports += outputs[:2]
-            if early:
-                beside.append((outputs, early))
+            if name != KINDS[-1]:
+                beside.append((outputs, after_chain))
             lines += [
                 f"{' '.join(outputs)} &: {staged} {' '.join(published)} $(DATA_DEPS) {_relative(kind.notebook)} params/{name}.yaml $(CODE_DEPS) $(RENDER_DEPS) $(CONFIG)".replace(
                     "  ", " "
@@ -128,7 +132,7 @@ def make_targets(
         evaluation_reports = kind_reports + evaluation_reports
     reports = evaluation_reports + reports
     if jobs and jobs > 1:
-        lines += _lanes(beside, results, jobs - 1)
+        lines += _lanes(beside, [*dict.fromkeys([results[-1], *gate])], jobs - 1)
     # The portal lists every report: redone when any of them is.
     portal = "$(REPORTS)/index.html"
     lines += [
@@ -147,30 +151,35 @@ def make_targets(
     return "\n".join(lines)
 
 
-def _lanes(beside: list[tuple[list[str], str | None]], chain: list[str], lanes: int) -> list[str]:
-    """Order-only prerequisites that keep a slot for the chain while it runs, and none after.
+def _lanes(beside: list[tuple[list[str], str | None]], gate: list[str], lanes: int) -> list[str]:
+    """Order-only prerequisites that keep a slot for the chain and start the last stage first.
 
     GNU make starts the steps in the order it walks the goals, and a step it has
     picked waits for the next free slot, whichever step freed it: with the three
     estimates picked while the chain's first step ran, the chain waited about
     30 s for them (three steps of 10 to 14 CPU seconds). So the estimates, which
     need no quarterly results, run one after the other in ``lanes`` sequences
-    beside the chain (at most ``lanes`` picked at once, and a slot the chain frees
-    is taken by its next step), and every other step beside the chain (the reports
-    of the quarters before the last, an evaluation whose quarter comes before the
-    last) waits for the chain's last quarter, as the ledger and the other
-    evaluations do anyway, and then runs in any free slot. On the reference
-    machine the estimates (about 14 CPU s) outlast the chain (about 12), so a
-    lane that took the quarterly reports after the estimates only started them
-    when the chain had ended, and then ran them on one core for a third of the
-    build while the other core idled. Only for ``make report`` (the lanes bring in
-    reports that ``make results`` does not make).
+    beside the chain, the last evaluation's first (at most ``lanes`` picked at
+    once, and a slot the chain frees is taken by its next step).
+
+    Every other step beside or after the chain (the quarterly reports, the
+    earlier evaluations' stages and reports) waits for ``gate``: the chain's last
+    quarter and what the last evaluation's stage needs (its estimates and its
+    ledger). That stage is the longest step after the chain and its two reports
+    follow it: when the gate opens nothing else is runnable, so make, walking its
+    goals from the first (the final report), starts that stage first and fills
+    the other slot with the rest. Its estimates ran last in the lane before, so
+    make was part-way through a walk when they ended, picked the midterm stage and
+    the quarterly reports first, and started the final stage 9 s later.
+    Only for ``make report`` (the lanes bring in reports that ``make results``
+    does not make).
     """
-    estimates = [outputs for outputs, key in beside if key is None]
-    held = [outputs for outputs, key in beside if key is not None and key != chain[-1]]
+    # The last evaluation's estimates first: its stage is the first step after the gate.
+    estimates = [outputs for outputs, key in beside if key is None][::-1]
+    held = [outputs for outputs, key in beside if key is not None]
     lines = ["ifneq ($(filter report,$(MAKECMDGOALS)),)"]
     for i in range(lanes, len(estimates)):
         lines.append(f"{' '.join(estimates[i])}: | {estimates[i - lanes][0]}")
     for outputs in held:
-        lines.append(f"{' '.join(outputs)}: | {chain[-1]}")
+        lines.append(f"{' '.join(outputs)}: | {' '.join(gate)}")
     return [*lines, "endif", ""]
