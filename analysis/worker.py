@@ -191,7 +191,9 @@ def run(argv: list[str]) -> int | None:
     status, user, system = _RESULT.unpack(reply)
     if os.environ.get(TIMES):
         with open(os.environ[TIMES], "a", encoding="utf-8") as times:
-            times.write(f"{user:.2f} {system:.2f} {started:.2f} {time.time():.2f} {' '.join(argv)}\n")
+            times.write(
+                f"{user:.2f} {system:.2f} {started:.2f} {time.time():.2f} {' '.join(argv)}\n"
+            )
     return status
 
 
