@@ -53,8 +53,8 @@ PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed-$(PY_VERSION)
 LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := $(CONTRACT) config/synthetic.yaml
-# analysis/build.py (python -m analysis build), analysis/lab.py and analysis/worker.py (runs the steps) feed no report.
-CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
+# analysis/build.py (python -m analysis build), analysis/lab.py, analysis/worker.py (runs the steps), bench.py, verify.py and timings.py feed no report.
+CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py -not -name timings.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
 # The renderer, and the words of the reports: the Markdown the notebooks include and the catalogue.
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null) $(wildcard notebooks/_*.md) analysis/catalogue.yaml
 # Code that only presents results (the reports' tables, figures and texts): the synthetic

@@ -73,7 +73,10 @@ def code_files(root: Path = ROOT) -> list[str]:
         relative = path.relative_to(root)
         if "render" in relative.parts or "__pycache__" in relative.parts:
             continue
-        if relative.name in ("bench.py", "verify.py") or relative.as_posix() in NOT_CODE:
+        if (
+            relative.name in ("bench.py", "verify.py", "timings.py")
+            or relative.as_posix() in NOT_CODE
+        ):
             continue
         found.append(relative.as_posix())
     return sorted(found)

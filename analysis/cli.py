@@ -343,6 +343,27 @@ def cmd_attack(args) -> int:
     return 1 if found.recovered else 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def cmd_timings(args) -> int:
+    from analysis.timings import TimingsError, read, summary
+
+    try:
+        print(summary(read(Path(args.file)), args.cores))
+    except TimingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m analysis", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -545,6 +566,17 @@ def build_parser() -> argparse.ArgumentParser:
         "results", nargs="?", default=str(paths.RESULTS_DIR), help="results folder of a build"
     )
     p.set_defaults(func=cmd_attack)
+
+    p = sub.add_parser(
+        "timings",
+        help="CPU seconds per kind of step and the timeline of a build run with "
+        "ANALYSIS_WORKER_TIMES=<file>",
+    )
+    p.add_argument("file", help="the file ANALYSIS_WORKER_TIMES named")
+    p.add_argument(
+        "--cores", type=_positive_int, default=2, help="cores of the machine (default: 2)"
+    )
+    p.set_defaults(func=cmd_timings)
     return parser
 
 

@@ -38,7 +38,7 @@ from analysis.reports.text import t
 staged = stage.load(stage_dir, config)
 report, computed = staged.report, staged.extra
 contract, context, payments = report.contract, report.context, report.payments
-estimates, panels, results = report.estimates, report.panels, report.results
+estimates, results = report.estimates, report.results
 fmt = Format(lang)
 s = sections.summary_values(report, lang)
 p = view.payment_values(payments, contract, lang)
@@ -149,7 +149,7 @@ if profile == "final":
 # %%
 #| label: tbl-covariates
 if profile == "final":
-    covariates = ev.covariate_table(estimates, panels, lang, computed["doubly_robust"])
+    covariates = ev.covariate_table(estimates, computed["doubly_robust"], lang)
     show.table(
         covariates,
         lang=lang,
@@ -160,11 +160,7 @@ if profile == "final":
 #| label: tbl-robust
 if profile == "final":
     robust, robust_numbers = ev.robustness_table(
-        panels["ladder_step"],
-        estimates["ladder_step"],
-        contract,
-        lang,
-        computed["not_yet"]["ladder_step"],
+        estimates["ladder_step"], computed["not_yet"]["ladder_step"], lang
     )
     results.add_many("robustness.ladder_step", robust_numbers)
     show.table(robust, lang=lang, decimals={"ev_estimate": 3})
@@ -185,13 +181,13 @@ if profile == "final":
 if profile == "final":
     show.table(
         ev.heterogeneity_table(
-            panels["ladder_step"],
             "ladder_step",
             "area",
             contract.area_names,
             lang,
             payments,
             computed["subgroups"]["ladder_step"]["area"],
+            computed["subgroup_persons"]["ladder_step"]["area"],
         ),
         lang=lang,
         decimals={"ATT": 3},
@@ -202,13 +198,13 @@ if profile == "final":
 if profile == "final":
     show.table(
         ev.heterogeneity_table(
-            panels["ladder_step"],
             "ladder_step",
             "household_type",
             ev.household_type_names(lang),
             lang,
             payments,
             computed["subgroups"]["ladder_step"]["household_type"],
+            computed["subgroup_persons"]["ladder_step"]["household_type"],
         ),
         lang=lang,
         decimals={"ATT": 3},

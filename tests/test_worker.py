@@ -40,6 +40,9 @@ def test_worker_gives_the_same_output_and_status_as_a_process_of_its_own(tmp_pat
     user, system, start, end, command = times.read_text().split(" ", 4)
     assert float(user) >= 0 and float(system) >= 0 and command.startswith("make-targets")
     assert 0 < float(start) <= float(end)
+    # And `python -m analysis timings` reads what the worker wrote.
+    summary = _run(["timings", str(times)], use_worker=False)
+    assert summary.returncode == 0 and "| make-targets | 1 |" in summary.stdout
     assert alone.returncode == served.returncode == 0
     assert served.stdout == alone.stdout and "QUARTERLY_RESULTS" in served.stdout
     # The worker is running now: the command was not run in the calling process.

@@ -21,7 +21,6 @@ from analysis.effects.balance import balance
 from analysis.effects.context import EvaluationContext
 from analysis.effects.estimates import EffectEstimate, balanced_window, cohorts_per_event_time
 from analysis.effects.panels import OUTCOMES
-from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
 from analysis.effects.sensitivity import Sensitivity
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports.text import t
@@ -135,23 +134,16 @@ def event_study_caption(est: EffectEstimate, lang: str) -> str:
 
 
 def covariate_table(
-    estimates: dict[str, EffectEstimate],
-    panels: dict[str, pd.DataFrame],
-    lang: str,
-    doubly_robust: dict | None = None,
+    estimates: dict[str, EffectEstimate], doubly_robust: dict, lang: str
 ) -> pd.DataFrame:
     """Unconditional CS simple ATT beside the doubly robust one with baseline covariates.
 
-    ``doubly_robust`` gives :func:`covariate_estimate` per outcome where it was
-    computed already (the results stage); otherwise it is computed here.
+    ``doubly_robust``: :func:`analysis.effects.robustness.covariate_estimate` per
+    outcome, as the results stage computed it.
     """
     rows = []
     for outcome, est in estimates.items():
-        dr = (
-            doubly_robust[outcome]
-            if doubly_robust is not None
-            else covariate_estimate(panels[outcome])
-        )
+        dr = doubly_robust[outcome]
         rows.append(
             {
                 "outcome": t(f"outcome.{outcome}", lang),
@@ -255,12 +247,12 @@ def area_inference_text(areas: dict[str, dict], lang: str) -> str:
     return t("text.area_inference", lang, k=k, others=n - k, n=n, count=count)
 
 
-def robustness_table(
-    panel: pd.DataFrame, est: EffectEstimate, contract: Contract, lang: str, not_yet=None
-) -> tuple[pd.DataFrame, dict]:
-    """Never- vs not-yet-treated comparison for one outcome (``not_yet``: :func:`not_yet_estimate`, if computed)."""
-    if not_yet is None:
-        not_yet = not_yet_estimate(panel)
+def robustness_table(est: EffectEstimate, not_yet, lang: str) -> tuple[pd.DataFrame, dict]:
+    """Never- vs not-yet-treated comparison for one outcome.
+
+    ``not_yet``: :func:`analysis.effects.robustness.not_yet_estimate`, as the results
+    stage computed it.
+    """
     rows = [
         {
             "analysis": t("ev.cs_never_treated_comparison", lang),
@@ -334,42 +326,38 @@ def sensitivity_table(sens: Sensitivity, lang: str) -> pd.DataFrame:
 
 
 def heterogeneity_table(
-    panel: pd.DataFrame,
     outcome: str,
     by: str,
     names: dict,
     lang: str,
     payments,
-    estimates: dict | None = None,
+    estimates: dict,
+    persons: dict,
 ) -> pd.DataFrame:
     """CS simple ATT for the intervention units of each subgroup against all comparison units.
 
     A subgroup whose count disclosure control hides (small, or hidden so that a
     small one cannot be worked out from the treated total) is listed with every
     cell hidden: an effect estimated on a few persons describes those persons.
-    ``estimates`` are :func:`subgroup_estimates` where computed already.
+    ``estimates`` are :func:`analysis.effects.robustness.subgroup_estimates` and
+    ``persons`` :func:`analysis.sdc.disclosure.subgroup_persons`, as the results
+    stage computed them.
     """
     rows = []
-    if estimates is None:
-        estimates = subgroup_estimates(panel, by)
-    group, count = (
-        t("ev.group", lang),
-        t("ev.number_of_persons", lang),
-    )
-    for value, part in panel.loc[panel["g"] > 0].groupby(by):
+    for value, n in persons.items():
         label = names.get(value, value)
         if payments.is_hidden(disclosure.subgroup_key(outcome, by, value, payments.as_of)):
-            rows.append({group: label, count: "*", "ATT": "*", CI_LABEL[lang]: "*"})
+            rows.append({"group": label, "number_of_persons": "*", "ATT": "*", "att_ci": "*"})
             continue
         result = estimates.get(value)
         if result is None:
             continue
         rows.append(
             {
-                group: label,
-                count: part["person_id"].nunique(),
+                "group": label,
+                "number_of_persons": n,
                 "ATT": result.overall_att,
-                CI_LABEL[lang]: _interval(*result.overall_ci, lang),
+                "att_ci": _interval(*result.overall_ci, lang),
             }
         )
     return pd.DataFrame(rows)
@@ -381,9 +369,6 @@ def household_type_names(lang: str) -> dict[str, str]:
 
     position = {"en": 0, "da": 1}[lang]
     return {key: names[position] for key, names in HOUSEHOLD_TYPES.items()}
-
-
-CI_LABEL = {"da": "95 %-KI", "en": "95% CI"}
 
 
 def budget_table(

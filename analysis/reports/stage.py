@@ -54,7 +54,9 @@ class EvaluationReport:
     context: EvaluationContext
     payments: object
     estimates: dict[str, EffectEstimate]
-    panels: dict[str, pd.DataFrame]
+    # The person-level estimation panels while the stage is computed; None once
+    # stored (:func:`write`): a notebook reads estimates and counts, never persons.
+    panels: dict[str, pd.DataFrame] | None
     results: object
     sensitivity: dict = None
     areas: dict = None  # area-level inference per outcome (area_inference)
@@ -179,18 +181,26 @@ def options(kind: ReportKind) -> dict:
 
 
 def _extra(settings: dict, data, panels: dict[str, pd.DataFrame]) -> dict:
-    """The balance table and what the kind's ``stage`` settings ask for."""
+    """The balance table and what the kind's ``stage`` settings ask for.
+
+    Subgroups come with their person counts, so that the heterogeneity tables need
+    no person-level panel.
+    """
     # The balance table is all the reports use of the cut extract: its numbers are
     # stored (labelled per language when read), so the stage does not store the extract.
     extra: dict = {
         "balance": balance(data),
         "subgroups": {},
+        "subgroup_persons": {},
         "not_yet": {},
         "doubly_robust": None,
     }
     for outcome, columns in settings["subgroups"].items():
         extra["subgroups"][outcome] = {
             by: subgroup_estimates(panels[outcome], by) for by in columns
+        }
+        extra["subgroup_persons"][outcome] = {
+            by: disclosure.subgroup_persons(panels[outcome], by) for by in columns
         }
     for outcome in settings["robustness"]:
         extra["not_yet"][outcome] = not_yet_estimate(panels[outcome])
@@ -272,9 +282,11 @@ def write(
     report = staged.report
     stored = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
     del stored["contract"]
-    # The cut extract and the unprotected payment tables stay out of the results folder:
-    # the notebooks show the protected payments (``payments``) only.
+    # The cut extract, the person-level panels and the unprotected payment tables stay
+    # out of the results folder: the notebooks show the protected payments
+    # (``payments``) and the estimates and counts computed here only.
     stored["context"] = dataclasses.replace(report.context, data=None, quarterly=None, extract=None)
+    stored["panels"] = None
     # Estimates read from a folder bring that folder's kind (the strictest input decides).
     data_kind = provenance.combined(
         provenance.report_kind(quarterly_dir, as_of, data_dir),

@@ -343,6 +343,16 @@ def _change_is_new(cells: LinkedCells, change: tuple, previous: tuple, key: tupl
         cells.sum_if_exact(change, [new], "change since the last report = new this quarter")
 
 
+def subgroup_persons(panel: pd.DataFrame, by: str) -> dict:
+    """Persons of the intervention group in each subgroup (value of ``by``), in sorted order.
+
+    :func:`effect_cells` declares these counts and the heterogeneity tables show
+    them (the stage stores them), so no notebook needs the person-level panels.
+    """
+    counts = panel.loc[panel["g"] > 0].groupby(by)["person_id"].nunique()
+    return {value: int(n) for value, n in counts.items()}
+
+
 def effect_cells(
     cells: LinkedCells,
     estimates: dict,
@@ -366,15 +376,14 @@ def effect_cells(
     if eligible in cells.cells and ladder in cells.cells:
         cells.sum_if_exact(eligible, [ladder], "eligible adults = treated adults")
     for outcome, columns in subgroups.items():
-        treated = panels[outcome].loc[panels[outcome]["g"] > 0]
         for by in columns:
-            counts = treated.groupby(by)["person_id"].nunique()
-            keys = [subgroup_key(outcome, by, value, as_of) for value in counts.index]
-            for key, n in zip(keys, counts, strict=True):
+            counts = subgroup_persons(panels[outcome], by)
+            keys = [subgroup_key(outcome, by, value, as_of) for value in counts]
+            for key, n in zip(keys, counts.values(), strict=True):
                 cells.add(key, n)
             cells.sum_of(effects_key("treated", outcome, as_of), keys, f"treated = sum by {by}")
             if outcome == "ladder_step" and by == "area":
-                for value, key in zip(counts.index, keys, strict=True):
+                for value, key in zip(counts, keys, strict=True):
                     eligible = target_key("eligible", "employment", value, as_of)
                     if eligible in cells.cells:
                         cells.sum_if_exact(eligible, [key], "eligible adults = treated adults")
