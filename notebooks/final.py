@@ -53,6 +53,7 @@ em = sections.methods_values(report, lang)
 board = dashboard.from_quarterly(payments, contract, lang)
 show.figure(
     dashboard.dashboard_figure(board, lang),
+    narrow=dashboard.dashboard_figure(board, lang, narrow=True),
     alt=dashboard.alt_text(board, lang),
     source="analysis.reports.dashboard.dashboard_figure",
 )

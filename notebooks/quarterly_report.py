@@ -56,7 +56,11 @@ m = view.methods_values(contract, lang)
 # %%
 #| label: fig-dashboard
 board = dashboard.from_quarterly(inputs, contract, lang)
-show.figure(dashboard.dashboard_figure(board, lang), alt=dashboard.alt_text(board, lang))
+show.figure(
+    dashboard.dashboard_figure(board, lang),
+    narrow=dashboard.dashboard_figure(board, lang, narrow=True),
+    alt=dashboard.alt_text(board, lang),
+)
 
 # %%
 #| label: tbl-key

@@ -48,12 +48,25 @@ En sammenfatning med **fed** tekst og et tal: 1.234,5.
 
 ![Figur 1: En figur](figure.svg){#fig-demo}
 
+![Figur 2: Et overblik tegnet to gange](board.svg){#fig-board narrow="board-narrow.svg" alt="Overblik i ord"}
+
 Se [Tabel 1](#tbl-wide) og [Figur 1](#fig-demo).
 """
 
 FIGURE = """<svg xmlns="http://www.w3.org/2000/svg" width="504pt" height="252pt" viewBox="0 0 504 252">
 <rect width="504" height="252" fill="#ffffff"/><rect x="40" y="40" width="200" height="150" fill="#1F4E79"/>
 <text x="260" y="120" font-size="14" font-family="DejaVu Sans">Forklaring</text></svg>"""
+
+# A figure drawn twice (show.figure's narrow): side by side for a desktop, stacked for a phone.
+BOARD = FIGURE.replace('width="504pt"', 'width="900pt"').replace("0 0 504 252", "0 0 900 252")
+BOARD_NARROW = FIGURE.replace(
+    'width="504pt" height="252pt"', 'width="320pt" height="500pt"'
+).replace("0 0 504 252", "0 0 320 500")
+FIGURE_SHOWN = """((selector) => [...document.querySelectorAll(selector)].map((figure) => {
+  const shown = [...figure.querySelectorAll("img")].filter((img) => getComputedStyle(img).display !== "none");
+  return {id: figure.id, shown: shown.map((img) => img.className), sideways: figure.scrollWidth - figure.clientWidth,
+          width: shown.length ? Math.round(shown[0].getBoundingClientRect().width) : 0};
+}))"""
 
 CHECKS = """(() => {
   const vw = window.innerWidth;
@@ -123,6 +136,8 @@ def wide_report(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("browser")
     (folder / "report.md").write_text(WIDE_REPORT, encoding="utf-8")
     (folder / "figure.svg").write_text(FIGURE, encoding="utf-8")
+    (folder / "board.svg").write_text(BOARD, encoding="utf-8")
+    (folder / "board-narrow.svg").write_text(BOARD_NARROW, encoding="utf-8")
     metadata = {
         "title": "Testrapport",
         "subtitle": "1. kvartal 2025",
@@ -182,6 +197,27 @@ def test_wide_table_scrolls_with_a_cue_on_a_phone_and_uses_the_desktop(browser, 
         " hint: getComputedStyle(document.querySelector('.scroll-hint')).display}; })()"
     )
     assert desktop["width"] > 1000 and not desktop["over"] and desktop["hint"] == "none"
+
+
+def test_a_figure_drawn_twice_shows_its_narrow_drawing_on_a_phone(browser, wide_report):
+    # The wide drawing on a desktop; the narrow one on a phone, whole, without scrolling sideways.
+    browser.viewport(1280)
+    browser.open(wide_report)
+    desktop = browser.evaluate(f"{FIGURE_SHOWN}('figure#fig-board')")
+    assert desktop[0]["shown"] == ["wide-variant"] and desktop[0]["width"] > 900
+    browser.viewport(390)
+    browser.open(wide_report)
+    phone = browser.evaluate(f"{FIGURE_SHOWN}('figure#fig-board')")
+    assert phone[0]["shown"] == ["narrow-variant"] and phone[0]["sideways"] <= 0
+    assert 300 < phone[0]["width"] <= 390
+    # Every rendered report's dashboard likewise (after `make report`).
+    problems = []
+    for page in sorted(REPORTS_DIR.glob("*/*.html")):
+        browser.open(page)
+        for figure in browser.evaluate(f"{FIGURE_SHOWN}('figure:has(img.narrow-variant)')"):
+            if figure["shown"] != ["narrow-variant"] or figure["sideways"] > 0:
+                problems.append(f"{page.name} #{figure['id']} @390: {figure}")
+    assert not problems, "\n".join(problems)
 
 
 def test_contents_come_after_the_summary(browser, wide_report):

@@ -39,9 +39,14 @@ def _series() -> dashboard.DashboardSeries:
     )
 
 
-def test_figure_draws_the_series_it_is_given():
-    fig = dashboard.dashboard_figure(_series(), "en")
+@pytest.mark.parametrize("narrow", [False, True])
+def test_figure_draws_the_series_it_is_given(narrow):
+    # Side by side, or (narrow, for a phone) one above the other: the same drawing.
+    fig = dashboard.dashboard_figure(_series(), "en", narrow=narrow)
     money, bars = fig.axes[:2]
+    fig.canvas.draw()
+    above = money.get_window_extent().y0 > bars.get_window_extent().y1
+    assert above == narrow
     lines = {line.get_label(): line for line in money.get_lines()}
     np.testing.assert_allclose(lines["Paid (cumulative)"].get_ydata(), [0, 1, 2])
     np.testing.assert_allclose(lines["Forecast, median"].get_ydata(), [2, 4])

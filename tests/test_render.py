@@ -103,6 +103,23 @@ def test_html_is_self_contained_with_hidden_code(rendered):
     assert 'name="viewport"' in html
 
 
+def test_a_figure_drawn_twice_has_both_drawings_in_the_html_and_the_wide_one_in_the_pdf(rendered):
+    html = (rendered / "report.html").read_text(encoding="utf-8")
+    figure = html[html.index('<figure id="fig-twice">') :]
+    figure = figure[: figure.index("</figure>")]
+    classes = re.findall(
+        r'<img [^>]*src="data:image/svg\+xml;base64,[^"]+"[^>]*class="([^"]+)"', figure
+    )
+    assert classes == ["wide-variant", "narrow-variant"]
+    assert "Figur 2: En figur tegnet to gange" in figure
+    # The PDF's typst source draws the wide figure only.
+    typ = (rendered / "report.typ").read_text(encoding="utf-8")
+    assert 'image("figure-2.svg")' in typ and "narrow" not in typ
+    assert (rendered / "figure-2-narrow.svg").read_bytes() != (
+        rendered / "figure-2.svg"
+    ).read_bytes()
+
+
 def test_danish_numbers_right_aligned(rendered):
     html = (rendered / "report.html").read_text(encoding="utf-8")
     assert "1.234,5" in html and "1.313,5" in html
@@ -196,6 +213,16 @@ def test_figure_alt_text_reaches_the_markdown():
     converted = notebook_md.convert(nbformat.v4.new_notebook(cells=[cell]), "da")
     assert converted.markdown == "![Figur 1: Kort](figure-1.svg){#fig-a alt=\"Betalt '1' kr.\"}"
     assert converted.images["figure-1.svg"].startswith(b"<svg")
+    # A narrow drawing (show.figure's narrow) is a second image the layout filter uses.
+    output.metadata["relationel"]["narrow"] = "<svg xmlns='http://www.w3.org/2000/svg' id='n'/>"
+    converted = notebook_md.convert(nbformat.v4.new_notebook(cells=[cell]), "da")
+    assert converted.markdown == (
+        '![Figur 1: Kort](figure-1.svg){#fig-a alt="Betalt \'1\' kr." narrow="figure-1-narrow.svg"}'
+    )
+    assert (
+        converted.images["figure-1-narrow.svg"]
+        == b"<svg xmlns='http://www.w3.org/2000/svg' id='n'/>"
+    )
 
 
 def test_in_process_run_is_the_kernels(tmp_path, monkeypatch):

@@ -120,19 +120,26 @@ def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
                 else:
                     name = f"figure-{len(result.images) + 1}.png"
                     result.images[name] = base64.b64decode(data["image/png"])
-                attributes = ""
+                attributes = []
                 if label and label.startswith("fig-"):
                     counters["fig"] += 1
                     result.numbers[label] = counters["fig"]
                     caption = _caption("fig", counters["fig"], caption, lang)
-                    attributes = f"{{#{label}}}"
+                    attributes.append(f"#{label}")
                     result.items.append(
                         (label, caption, meta.get("source") or _maker(cell.source, aliases))
                     )
                 if meta.get("alt"):
                     alt = " ".join(str(meta["alt"]).split()).replace("\\", "").replace('"', "'")
-                    attributes = f'{{#{label} alt="{alt}"}}' if attributes else f'{{alt="{alt}"}}'
-                blocks.append(f"![{caption or ''}]({name}){attributes}")
+                    attributes.append(f'alt="{alt}"')
+                if meta.get("narrow"):
+                    # The drawing for narrow screens (show.figure's ``narrow``): the
+                    # layout filter puts it beside the wide one in the HTML only.
+                    narrow = f"{name.rsplit('.', 1)[0]}-narrow.svg"
+                    result.images[narrow] = str(meta["narrow"]).encode()
+                    attributes.append(f'narrow="{narrow}"')
+                braces = f"{{{' '.join(attributes)}}}" if attributes else ""
+                blocks.append(f"![{caption or ''}]({name}){braces}")
             elif "text/markdown" in data:
                 markdown = data["text/markdown"]
                 is_table = meta.get("kind") == "table" or markdown.lstrip().startswith("|")

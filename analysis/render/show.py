@@ -114,27 +114,28 @@ def figure(
     label: str | None = None,
     source: str | None = None,
     alt: str | None = None,
+    narrow=None,
 ) -> None:
     """Show a matplotlib figure; ``label`` must start with ``fig-`` to be numbered.
 
     ``alt`` is the text alternative for readers who cannot see the figure (what it
-    shows, in words and numbers); without it the caption serves.
+    shows, in words and numbers); without it the caption serves. ``narrow``: the
+    same content drawn for a phone's width (e.g. panels one above the other), which
+    the HTML report shows on narrow screens instead of ``fig``; the PDF and
+    Quarto show ``fig``.
     """
+    metadata = {"kind": "figure", "caption": caption, "label": label, "source": source, "alt": alt}
+    if narrow is not None:
+        metadata["narrow"] = _svg(narrow).decode("utf-8")
+    display(SVG(_svg(fig)), metadata={METADATA_KEY: metadata})
+
+
+def _svg(fig) -> bytes:
+    """The figure as SVG, closed afterwards."""
+    import matplotlib.pyplot as plt
+
     buffer = io.BytesIO()
     # No date in the file, and ids from the fixed svg.hashsalt (style.py): byte-identical output.
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    import matplotlib.pyplot as plt
-
     plt.close(fig)
-    display(
-        SVG(buffer.getvalue()),
-        metadata={
-            METADATA_KEY: {
-                "kind": "figure",
-                "caption": caption,
-                "label": label,
-                "source": source,
-                "alt": alt,
-            }
-        },
-    )
+    return buffer.getvalue()

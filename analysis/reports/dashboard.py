@@ -4,9 +4,9 @@
 source of the numbers can feed it: today :func:`from_quarterly` builds them from the
 quarterly payment results; a settlement ledger can build the same series.
 
-Left panel: cumulative outcome payments paid, the investment disbursed and the
+Left (or, drawn narrow, upper) panel: cumulative outcome payments paid, the investment disbursed and the
 total cap over the quarters, with the forecast of total payments as a fan from
-what is earned so far to the last payment quarter. Right panel: the amount earned
+what is earned so far to the last payment quarter. Right (lower) panel: the amount earned
 per payment target so far, coloured by its status. A target whose amount
 disclosure control hides is marked, never drawn.
 """
@@ -67,12 +67,26 @@ class DashboardSeries:
     targets: pd.DataFrame
 
 
-def dashboard_figure(series: DashboardSeries, lang: str = "da"):
-    """The dashboard as a matplotlib figure (two panels, one legend each)."""
+def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = False):
+    """The dashboard as a matplotlib figure (two panels, one legend each).
+
+    ``narrow``: the panels one above the other, for a phone's width (the HTML report
+    shows this drawing on narrow screens instead of the side-by-side one, which a
+    phone could only show scrolled sideways or with unreadably small text).
+    """
     apply_theme()
-    fig, (money, bars) = plt.subplots(
-        1, 2, figsize=(9.0, 3.7), gridspec_kw={"width_ratios": [1.6, 1.0]}
-    )
+    # Drawn narrow, the figure is shown about as wide as it is drawn: larger small print.
+    small, label = (8.5, 9) if narrow else (7.5, 8)
+    if narrow:
+        # Two sub-figures, so that the target names left of the bars do not narrow
+        # the panel of money over time above them.
+        fig = plt.figure(figsize=(4.4, 7.6), layout="constrained")
+        upper, lower = fig.subfigures(2, 1, height_ratios=[1.45, 1.0])
+        money, bars = upper.subplots(), lower.subplots()
+    else:
+        fig, (money, bars) = plt.subplots(
+            1, 2, figsize=(9.0, 3.7), gridspec_kw={"width_ratios": [1.6, 1.0]}
+        )
     scale = 1e6
     everything = sorted(
         set(series.paid.index)
@@ -152,7 +166,9 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
     money.set_ylim(bottom=0)
     money.set_title(t("dash.over_time", lang), loc="left", fontsize=10)
     money.set_ylim(top=series.cap / scale * 1.08)
-    money.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=7.5, ncol=3)
+    money.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=small, ncol=2 if narrow else 3
+    )
 
     targets = series.targets.iloc[::-1].reset_index(drop=True)
     amounts = [0.0 if a is None or pd.isna(a) else float(a) / scale for a in targets["amount"]]
@@ -170,9 +186,14 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
     for row, (amount, status) in enumerate(zip(amounts, targets["status"], strict=True)):
         text = SUPPRESSED if status == "hidden" else numbers.number(amount, 2, lang)
         bars.annotate(
-            text, (amount, row), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8
+            text,
+            (amount, row),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=label,
         )
-    bars.set_yticks(np.arange(len(targets)), targets["target"], fontsize=8)
+    bars.set_yticks(np.arange(len(targets)), targets["target"], fontsize=label)
     bars.set_title(t("dash.per_target", lang), loc="left", fontsize=10)
     bars.set_xlim(0, max(amounts + [0.1]) * 1.35)
     bars.grid(axis="y", visible=False)
@@ -184,11 +205,12 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da"):
         handles,
         [t(f"dash.status.{s}", lang) for s in present],
         loc="upper center",
-        bbox_to_anchor=(0.3, -0.1),
-        fontsize=7.5,
-        ncol=1,
+        bbox_to_anchor=(0.5, -0.12) if narrow else (0.3, -0.1),
+        fontsize=small,
+        ncol=2 if narrow else 1,
     )
-    fig.tight_layout()
+    if not narrow:
+        fig.tight_layout()
     return fig
 
 

@@ -9,6 +9,9 @@
 --    ones break with a repeated header). The character budget keeps a table of few
 --    but long rows, which would not fit on a page, breakable: typst would otherwise
 --    let it run off the page.
+-- 4. A figure drawn twice (attribute narrow="file.svg", from show.figure's
+--    ``narrow``): the HTML gets both drawings in one figure, the narrow one shown on
+--    narrow screens instead of the wide one (report.css); the PDF gets the wide one.
 local KEEP_ROWS = 30
 local KEEP_CHARACTERS = 2000
 
@@ -48,4 +51,15 @@ function Pandoc(doc)
   end
   doc.blocks:insert(marker)
   return doc
+end
+
+function Image(img)
+  local narrow = img.attributes["narrow"]
+  if narrow == nil then return nil end
+  img.attributes["narrow"] = nil
+  if not FORMAT:match("html") then return img end
+  img.classes:insert("wide-variant")
+  local small = pandoc.Image(img.caption, narrow, img.title,
+    pandoc.Attr("", {"narrow-variant"}, {}))
+  return {img, small}
 end
