@@ -113,8 +113,10 @@ $(VALIDATED): $(ENV_STAMP) $(DATA_DEPS) $(CONFIG) $(VALIDATION_CODE)
 
 # Rules for every quarterly and evaluation report, generated from the contract.
 # build/targets.args changes (and the rules are regenerated) when AS_OF, a language list
-# or JOBS does (with JOBS of 2 or more, the steps beside the chain of quarterly results
-# run in JOBS-1 lanes, so that the chain always has a slot: maketargets._lanes).
+# or JOBS does (with JOBS of 2 or more, the evaluations' estimates run in JOBS-1 lanes
+# beside the chain of quarterly results, so that the chain always has a slot, and the
+# other steps after the chain wait for the final stage's inputs, so that it starts
+# first: maketargets._lanes).
 TARGET_ARGS := --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)" --jobs "$(JOBS)"
 build/targets.args: FORCE
 	@mkdir -p build

@@ -574,7 +574,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", help="the file ANALYSIS_WORKER_TIMES named")
     p.add_argument(
-        "--cores", type=_positive_int, default=2, help="cores of the machine (default: 2)"
+        "--cores",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help="cores the build ran on (default: this machine's, %(default)s, as make uses them)",
     )
     p.set_defaults(func=cmd_timings)
     return parser

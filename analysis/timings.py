@@ -5,8 +5,9 @@
 seconds (its own children, pandoc and typst, included), its start and end (Unix
 time) and its command. The steps are the worker's children, so a timer around
 make sees neither their CPU time nor when each ran. ``python -m analysis timings
-<file>`` reads those lines and prints the CPU seconds per kind of step, when the
-steps ran, the CPU seconds over ``cores`` (the wall time the build could reach
+<file>`` reads those lines (of one build: the file is appended to, so remove it
+before the next) and prints the CPU seconds per kind of step, when the steps ran,
+the CPU seconds over ``cores`` (this machine's, as ``make`` uses them) (the wall time the build could reach
 if no core ever waited) and the core-seconds between the first start and the
 last end that no step spent computing (waiting for a step, for the disk, for a
 slot).
@@ -29,7 +30,7 @@ class Step:
 
     @property
     def kind(self) -> str:
-        """The kind of step, as the README's benchmark table groups them."""
+        """The kind of step (the README's benchmark table adds up the four smallest)."""
         words = self.command.split()
         while words and words[0].startswith("--"):
             words = words[2:] if words[0] == "--config" else words[1:]
@@ -55,6 +56,8 @@ def read(path: Path) -> list[Step]:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as error:
         raise TimingsError(f"{path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise TimingsError(f"{path}: not a timings file (not UTF-8 text)") from None
     steps = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -73,7 +76,7 @@ def read(path: Path) -> list[Step]:
     return sorted(steps, key=lambda s: s.start)
 
 
-def summary(steps: list[Step], cores: int = 2) -> str:
+def summary(steps: list[Step], cores: int) -> str:
     """CPU seconds per kind of step, the timeline and the bounds, as text."""
     first, last = min(s.start for s in steps), max(s.end for s in steps)
     kinds: dict[str, list[Step]] = {}

@@ -245,6 +245,11 @@ def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
     goals = text[text.index("REPORT_FILES := ") :].splitlines()[0].split()[2:]
     assert goals[0] == "$(REPORTS)/final/slutevaluering.da.html"
     assert [g for g in goals if "/quarterly/" not in g] == goals[:12]
+    # Without evaluation reports nothing needs the final stage: the held steps wait for
+    # the chain's end only, and the final estimates and ledger are not brought in.
+    alone = make_targets(contract, None, [], ["da"], jobs=2)
+    held_alone = [line for line in alone.splitlines() if ".da.results.json: | " in line]
+    assert held_alone and all(line.endswith(f": | {last}") for line in held_alone)
     # Three job slots: two lanes, the midterm estimate after the final one.
     wider = make_targets(contract, None, ["da", "en"], ["da"], jobs=3)
     assert f"{estimates[0]}: | {estimates[2]}" in wider

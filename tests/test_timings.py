@@ -52,6 +52,10 @@ def test_steps_are_grouped_by_kind_and_ordered_by_start(tmp_path):
 def test_unreadable_files_give_one_line(tmp_path, capsys):
     with pytest.raises(TimingsError, match="no step recorded"):
         read(_write(tmp_path, []))
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(TimingsError, match="not UTF-8"):
+        read(binary)
     bad = tmp_path / "bad.txt"
     bad.write_text("0.1 x 1 2 synth\n", encoding="utf-8")
     with pytest.raises(TimingsError, match=r"bad.txt, line 1: expected"):

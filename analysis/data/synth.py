@@ -98,9 +98,15 @@ class Truth:
         store = self.sums.setdefault(outcome, {"all": [0.0, 0], "event": {}, "area": {}})
         store["all"][0] += float(diff.sum())
         store["all"][1] += int(diff.size)
-        if diff.size == 1:
+        if (
+            diff.size == 1
+            and not pd.isna(diff[0])
+            and not pd.isna(event_time[0])
+            and not pd.isna(area[0])
+        ):
             # One survey answer at a time (life satisfaction): the grouped sums below
-            # would cost a pandas groupby each, for the same single value.
+            # would cost a pandas groupby each, for the same single value (a missing
+            # value or key takes the grouped way, which skips it).
             for key, values in (("event", event_time), ("area", area)):
                 cell = store[key].setdefault(str(values[0]), [0.0, 0])
                 cell[0] += float(diff[0])
