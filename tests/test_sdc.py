@@ -127,12 +127,10 @@ def test_a_small_subgroup_is_hidden_with_a_partner_because_the_treated_total_is_
     )
     estimate = SimpleNamespace(n_persons=274, n_treated_persons=224)
     cells = disclosure.new_cells(contract)
+    counts = disclosure.subgroup_persons(panel, "household_type")
+    assert counts == sizes  # the comparison persons do not count
     disclosure.effect_cells(
-        cells,
-        {"ladder_step": estimate},
-        {"ladder_step": panel},
-        {"ladder_step": ("household_type",)},
-        "2028Q3",
+        cells, {"ladder_step": estimate}, {"ladder_step": {"household_type": counts}}, "2028Q3"
     )
     hidden = cells.protect()
     assert disclosure.subgroup_key("ladder_step", "household_type", "single", "2028Q3") in hidden

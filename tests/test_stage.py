@@ -67,6 +67,40 @@ def test_estimates_come_back_bit_for_bit(tmp_path):
     _same(value, codec.load(tmp_path))
 
 
+def test_stored_estimates_keep_their_tables_and_drop_the_per_person_arrays(tmp_path):
+    from analysis.effects.estimates import EffectEstimate, without_unit_arrays
+
+    panel = _panel()
+    result = att_gt(panel, "y", "t", "id", "g", cluster="hh", bstrap=True, biters=49, seed=1)
+    aggregations = {k: aggte(result, k) for k in ("simple", "group", "dynamic", "calendar")}
+    est = EffectEstimate(
+        outcome="y",
+        twfe=twfe(panel.assign(d=panel["d"].astype(int)), "y", "t", "id", "d", cluster="hh"),
+        attgt=result,
+        n_persons=300,
+        n_treated_persons=200,
+        **aggregations,
+    )
+    assert result.influence.shape[0] == 300  # a row per person before
+    stored = without_unit_arrays(est)
+    for name in ("influence", "unit_groups", "unit_weights", "unit_clusters"):
+        assert getattr(stored.attgt, name) is None
+    for name, aggregation in aggregations.items():
+        kept = getattr(stored, name)
+        assert kept.influence is None and kept.clusters is None
+        pd.testing.assert_frame_equal(kept.table, aggregation.table, check_exact=True)
+        assert (kept.overall_att, kept.overall_se) == (
+            aggregation.overall_att,
+            aggregation.overall_se,
+        )
+    pd.testing.assert_frame_equal(stored.attgt.table, result.table, check_exact=True)
+    assert stored.twfe == est.twfe and without_unit_arrays(None) is None
+    # The original is left as it was (the stage stores a copy).
+    assert est.attgt.influence is result.influence
+    codec.dump(stored, tmp_path)
+    assert not (tmp_path / "arrays").exists() or not any((tmp_path / "arrays").iterdir())
+
+
 def test_large_arrays_are_stored_as_npy_bit_for_bit(tmp_path):
     arrays = {
         "f": np.random.default_rng(0).normal(size=(200, 3)) * 1e-300,
@@ -171,7 +205,7 @@ def test_stage_from_stored_estimates_equals_the_stage_computed_whole(
     from analysis.config import CONTRACT_FILE
     from analysis.payments.quarterly import write_quarterly_results
     from analysis.reports.kinds import load_kind
-    from analysis.reports.quarterly_view import publish
+    from analysis.sdc.quarterly import publish
     from analysis.reports.stage import write, write_estimates
 
     kind = load_kind("midterm")
@@ -185,3 +219,25 @@ def test_stage_from_stored_estimates_equals_the_stage_computed_whole(
     estimates = write_estimates(kind, as_of, synthetic_dir, CONTRACT_FILE, tmp_path / "est")
     parts = write(kind, as_of, synthetic_dir, root, CONTRACT_FILE, tmp_path / "parts", estimates)
     _same(codec.load(whole), codec.load(parts))
+    # No results folder holds person-level rows or arrays: no panel (every stored
+    # table is shorter than the fewest persons of an outcome) and no influence
+    # function or per-unit cohort, weight or cluster in any stored estimate.
+    persons = min(e.n_persons for e in codec.load(whole)["report"]["estimates"].values())
+    unit_arrays = ("influence", "unit_groups", "unit_weights", "unit_clusters", "clusters")
+
+    def no_unit_arrays(value, where):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                no_unit_arrays(item, f"{where}.{key}")
+        elif isinstance(value, list | tuple):
+            for i, item in enumerate(value):
+                no_unit_arrays(item, f"{where}[{i}]")
+        elif type(value).__module__.startswith("analysis."):
+            for name in unit_arrays:
+                assert getattr(value, name, None) is None, f"{where}.{name}"
+            no_unit_arrays(vars(value), where)
+
+    for folder in (whole, estimates, parts):
+        for frame in (folder / "frames").glob("*.parquet"):
+            assert len(pd.read_parquet(frame)) < persons, frame
+        no_unit_arrays(codec.load(folder), folder.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
@@ -89,3 +90,30 @@ def estimate_all(
     if panels is None:
         panels = {outcome: outcome_panel(context.data, outcome) for outcome in outcomes}
     return {outcome: estimate(panels[outcome], outcome, **options) for outcome in outcomes}, panels
+
+
+# What each result type keeps per unit: what aggregating again or a joint test needs,
+# and what no report shows.
+UNIT_ARRAYS = ("influence", "unit_groups", "unit_weights", "unit_clusters", "clusters")
+AGGREGATIONS = ("simple", "group", "dynamic", "calendar")
+
+
+def without_unit_arrays(result):
+    """``result`` (an :class:`ATTgtResult`, :class:`AggteResult` or :class:`EffectEstimate`,
+    or None) without its per-unit arrays: the influence functions and the units'
+    cohorts, weights and clusters.
+
+    A results folder stores estimates this way: the reports show the effects, their
+    standard errors and intervals and the tidy tables, which stay as they are, and no
+    array with a row per person is kept beside them.
+    """
+    if result is None:
+        return None
+    if isinstance(result, EffectEstimate):
+        return dataclasses.replace(
+            result,
+            attgt=without_unit_arrays(result.attgt),
+            **{name: without_unit_arrays(getattr(result, name)) for name in AGGREGATIONS},
+        )
+    names = {f.name for f in dataclasses.fields(result)}
+    return dataclasses.replace(result, **{name: None for name in UNIT_ARRAYS if name in names})

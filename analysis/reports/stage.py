@@ -9,7 +9,10 @@ pre-trend sensitivity, the baseline balance, and what the report kind's paramete
 comparison, subgroup effects), applies disclosure control, and stores it all in
 ``data/results/<kind>/<as_of>/`` (JSON and Parquet, :mod:`analysis.codec`) with
 its ``provenance.json``, whole or nothing. The notebook of each language reads
-it back with :func:`load` and only presents it.
+it back with :func:`load` and only presents it. Nothing stored has a row or an
+array per person: the estimates lose their influence functions
+(:func:`analysis.effects.estimates.without_unit_arrays`) and the subgroup tables
+get their person counts instead of the panels.
 
 What does not depend on the quarterly results (the estimates, area inference,
 sensitivity, balance and the ``stage`` extras: nearly all of the stage's work) can
@@ -34,7 +37,7 @@ from analysis.data.engine import evaluation_panels
 from analysis.effects.areas import area_inference
 from analysis.effects.balance import balance
 from analysis.effects.context import EvaluationContext, load_context
-from analysis.effects.estimates import EffectEstimate, estimate_all
+from analysis.effects.estimates import EffectEstimate, estimate_all, without_unit_arrays
 from analysis.effects.panels import OUTCOMES
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
 from analysis.effects.sensitivity import sensitivity_all
@@ -119,14 +122,21 @@ def prepare(
     context = load_context(data_dir, as_of, contract, quarterly_dir)
     if effects is None:
         effects = _effects(context.extract, as_of, contract, bootstrap_reps)
-    estimates, panels = effects["estimates"], effects["panels"]
+    estimates, panels = effects["estimates"], effects.get("panels")
+    # The subgroups' person counts: stored with the estimates, else counted here.
+    persons = (effects.get(EXTRA) or {}).get("subgroup_persons") or {
+        outcome: {by: disclosure.subgroup_persons(panels[outcome], by) for by in columns}
+        for outcome, columns in (subgroups or {}).items()
+    }
+    shown = {
+        outcome: {by: persons[outcome][by] for by in columns}
+        for outcome, columns in (subgroups or {}).items()
+    }
     payments = protect(
         QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers),
         contract,
         disclosure.read_published(quarterly_dir, as_of, include=True, contract=contract),
-        more=lambda cells: disclosure.effect_cells(
-            cells, estimates, panels, subgroups or {}, as_of
-        ),
+        more=lambda cells: disclosure.effect_cells(cells, estimates, shown, as_of),
     )
     results = ReportResults()
     results.set_inputs(context.checksums)
@@ -251,12 +261,39 @@ def write_estimates(kind: ReportKind, as_of: str, data_dir: Path, config: Path, 
     extract = load_extract(str(data_dir), contract)
     effects = _effects(extract, as_of, contract, int(kind.extra["bootstrap_reps"]))
     effects[EXTRA] = _extra(options(kind), cut(extract.tables, as_of, contract), effects["panels"])
+    # Everything the stage needs of the person-level panels is in the estimates and
+    # the subgroups' counts: neither the panels nor any per-person array is stored.
+    del effects["panels"]
+    effects["estimates"] = _published(effects["estimates"])
+    effects[EXTRA] = _published_extra(effects[EXTRA])
     effects["checksums"] = dict(extract.checksums)
     effects["as_of"] = as_of
     with atomic.atomic_folder(out) as folder:
         codec.dump(effects, folder)
         provenance.record(folder, provenance.extract_kind(data_dir), extract.checksums, {})
     return Path(out)
+
+
+def _published(estimates: dict[str, EffectEstimate]) -> dict[str, EffectEstimate]:
+    return {outcome: without_unit_arrays(est) for outcome, est in estimates.items()}
+
+
+def _published_extra(extra: dict) -> dict:
+    """The stage extras without per-person arrays (the robustness estimates' influence functions)."""
+    return {
+        **extra,
+        "subgroups": {
+            outcome: {
+                by: {value: without_unit_arrays(r) for value, r in results.items()}
+                for by, results in columns.items()
+            }
+            for outcome, columns in extra["subgroups"].items()
+        },
+        "not_yet": {o: without_unit_arrays(r) for o, r in extra["not_yet"].items()},
+        "doubly_robust": None
+        if extra["doubly_robust"] is None
+        else {o: without_unit_arrays(r) for o, r in extra["doubly_robust"].items()},
+    }
 
 
 def load_estimates(folder: Path | str) -> dict:
@@ -287,13 +324,16 @@ def write(
     # (``payments``) and the estimates and counts computed here only.
     stored["context"] = dataclasses.replace(report.context, data=None, quarterly=None, extract=None)
     stored["panels"] = None
+    stored["estimates"] = _published(report.estimates)
     # Estimates read from a folder bring that folder's kind (the strictest input decides).
     data_kind = provenance.combined(
         provenance.report_kind(quarterly_dir, as_of, data_dir),
         *([provenance.folder_kind(estimates)] if estimates is not None else []),
     )
     with atomic.atomic_folder(out) as folder:
-        codec.dump({"report": stored, EXTRA: staged.extra, "as_of": as_of}, folder)
+        codec.dump(
+            {"report": stored, EXTRA: _published_extra(staged.extra), "as_of": as_of}, folder
+        )
         # What the report publishes, for an attacker test over every report of a build.
         disclosure.write_published(report.payments.cells, quarterly_dir, as_of, folder)
         provenance.record(folder, data_kind, report.context.checksums, {})

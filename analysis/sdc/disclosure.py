@@ -356,11 +356,14 @@ def subgroup_persons(panel: pd.DataFrame, by: str) -> dict:
 def effect_cells(
     cells: LinkedCells,
     estimates: dict,
-    panels: dict[str, pd.DataFrame],
-    subgroups: dict[str, tuple[str, ...]],
+    subgroups: dict[str, dict[str, dict]],
     as_of: str,
 ) -> None:
-    """Declare persons per outcome (all, treated) and per subgroup of the treated."""
+    """Declare persons per outcome (all, treated) and per subgroup of the treated.
+
+    ``subgroups``: outcome → column → :func:`subgroup_persons` of that outcome's panel,
+    for the subgroup tables the report shows.
+    """
     for outcome, est in estimates.items():
         persons, treated = (
             effects_key("persons", outcome, as_of),
@@ -376,8 +379,7 @@ def effect_cells(
     if eligible in cells.cells and ladder in cells.cells:
         cells.sum_if_exact(eligible, [ladder], "eligible adults = treated adults")
     for outcome, columns in subgroups.items():
-        for by in columns:
-            counts = subgroup_persons(panels[outcome], by)
+        for by, counts in columns.items():
             keys = [subgroup_key(outcome, by, value, as_of) for value in counts]
             for key, n in zip(keys, counts.values(), strict=True):
                 cells.add(key, n)
