@@ -205,8 +205,8 @@ def test_stage_from_stored_estimates_equals_the_stage_computed_whole(
     from analysis.config import CONTRACT_FILE
     from analysis.payments.quarterly import write_quarterly_results
     from analysis.reports.kinds import load_kind
-    from analysis.sdc.quarterly import publish
     from analysis.reports.stage import write, write_estimates
+    from analysis.sdc.quarterly import publish
 
     kind = load_kind("midterm")
     as_of = kind.as_of(contract, None)
