@@ -589,16 +589,15 @@ def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
-    args = build_parser().parse_args(argv)
-    if args.revalidate:
-        from analysis.data.receipt import REVALIDATE
+def _expected_errors() -> tuple[type[Exception], ...]:
+    """The errors a user can cause (bad input, arguments, configuration): one line, exit 1.
 
-        os.environ[REVALIDATE] = "1"
+    Imported only when a command has failed: a command that needs none of these
+    modules (``make-targets``, which every clean build waits for) does not pay for
+    importing the estimators, the renderer and the payments.
+    """
     from analysis.build import BuildError
     from analysis.config import ConfigError
-    from analysis.data.cpr import mask_text
     from analysis.data.validate import DataContractError
     from analysis.payments.ledger import LedgerError
     from analysis.payments.reconcile import ReconciliationError
@@ -607,9 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     from analysis.safety import UnsafeOutputError
     from analysis.sdc.check import DisclosureError
 
-    try:
-        return args.func(args)
-    except (
+    return (
         BuildError,
         ConfigError,
         DataContractError,
@@ -620,10 +617,24 @@ def main(argv: list[str] | None = None) -> int:
         ReconciliationError,
         UsageError,
         ProvenanceError,
-    ) as error:
-        print(f"error: {mask_text(error)}", file=sys.stderr)
-        return 1
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    args = build_parser().parse_args(argv)
+    if args.revalidate:
+        from analysis.data.receipt import REVALIDATE
+
+        os.environ[REVALIDATE] = "1"
+    try:
+        return args.func(args)
     except Exception as error:
+        from analysis.data.cpr import mask_text
+
+        if isinstance(error, _expected_errors()):
+            print(f"error: {mask_text(error)}", file=sys.stderr)
+            return 1
         # A traceback can quote data values; it is shown only on request.
         if os.environ.get("ANALYSIS_TRACEBACK"):
             raise
