@@ -123,20 +123,15 @@ def prepare(
     if effects is None:
         effects = _effects(context.extract, as_of, contract, bootstrap_reps)
     estimates, panels = effects["estimates"], effects.get("panels")
-    # The subgroups' person counts: stored with the estimates, else counted here.
-    persons = (effects.get(EXTRA) or {}).get("subgroup_persons") or {
-        outcome: {by: disclosure.subgroup_persons(panels[outcome], by) for by in columns}
-        for outcome, columns in (subgroups or {}).items()
-    }
-    shown = {
-        outcome: {by: persons[outcome][by] for by in columns}
-        for outcome, columns in (subgroups or {}).items()
-    }
+    # The subgroups' person counts: stored with the estimates (their panels are not),
+    # else counted here.
+    stored = (effects.get(EXTRA) or {}).get("subgroup_persons")
+    persons = stored if stored is not None else _subgroup_persons(panels, subgroups or {})
     payments = protect(
         QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers),
         contract,
         disclosure.read_published(quarterly_dir, as_of, include=True, contract=contract),
-        more=lambda cells: disclosure.effect_cells(cells, estimates, shown, as_of),
+        more=lambda cells: disclosure.effect_cells(cells, estimates, persons, as_of),
     )
     results = ReportResults()
     results.set_inputs(context.checksums)
@@ -190,6 +185,14 @@ def options(kind: ReportKind) -> dict:
     }
 
 
+def _subgroup_persons(panels: dict[str, pd.DataFrame], subgroups: dict) -> dict:
+    """outcome → column → :func:`analysis.sdc.disclosure.subgroup_persons`, for ``subgroups``."""
+    return {
+        outcome: {by: disclosure.subgroup_persons(panels[outcome], by) for by in columns}
+        for outcome, columns in subgroups.items()
+    }
+
+
 def _extra(settings: dict, data, panels: dict[str, pd.DataFrame]) -> dict:
     """The balance table and what the kind's ``stage`` settings ask for.
 
@@ -201,16 +204,13 @@ def _extra(settings: dict, data, panels: dict[str, pd.DataFrame]) -> dict:
     extra: dict = {
         "balance": balance(data),
         "subgroups": {},
-        "subgroup_persons": {},
+        "subgroup_persons": _subgroup_persons(panels, settings["subgroups"]),
         "not_yet": {},
         "doubly_robust": None,
     }
     for outcome, columns in settings["subgroups"].items():
         extra["subgroups"][outcome] = {
             by: subgroup_estimates(panels[outcome], by) for by in columns
-        }
-        extra["subgroup_persons"][outcome] = {
-            by: disclosure.subgroup_persons(panels[outcome], by) for by in columns
         }
     for outcome in settings["robustness"]:
         extra["not_yet"][outcome] = not_yet_estimate(panels[outcome])
