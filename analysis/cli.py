@@ -24,9 +24,9 @@ class _Parser(argparse.ArgumentParser):
     """Argument errors in one line (the argument and what is wrong), exit status 2."""
 
     def error(self, message: str):
-        from analysis.data.cpr import mask_text
+        from analysis.data.cpr import safe_message
 
-        self.exit(2, f"{self.prog}: error: {mask_text(message)} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {safe_message(message)} (see --help)\n")
 
 
 def _as_of_window(contract, as_of: str) -> None:
@@ -630,16 +630,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Exception as error:
-        from analysis.data.cpr import mask_text
+        from analysis.data.cpr import safe_message
 
         if isinstance(error, _expected_errors()):
-            print(f"error: {mask_text(error)}", file=sys.stderr)
+            print(f"error: {safe_message(error)}", file=sys.stderr)
             return 1
         # A traceback can quote data values; it is shown only on request.
         if os.environ.get("ANALYSIS_TRACEBACK"):
             raise
         print(
-            f"error: unexpected {type(error).__name__}: {mask_text(error)} "
+            f"error: unexpected {type(error).__name__}: {safe_message(error)} "
             "(set ANALYSIS_TRACEBACK=1 to see where)",
             file=sys.stderr,
         )

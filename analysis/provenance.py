@@ -1,23 +1,38 @@
 """Where every result came from: synthetic or real, and from which files.
 
-An extract counts as **synthetic** only when the generator's ``manifest.json`` says
-so *and* lists the SHA-256 of every other file in the folder, each matching
-(:func:`sign_extract` records them when the generator has written the files).
-Copying a manifest into a real extract therefore does not make it synthetic: the
-real files do not have the recorded checksums. Anything else is **real**.
+An extract counts as **synthetic** only when writing it again from its own
+``manifest.json`` gives exactly its files: the manifest records the generator's
+arguments and code version, :func:`analysis.data.synth.regenerate` writes the
+extract again to a scratch folder, and every file in the folder (the manifest
+too, apart from the list of checksums :func:`list_checksums` adds) must have the
+regenerated SHA-256. A manifest that merely says ``"synthetic": true``, or lists
+the checksums of other files, does not make a real extract synthetic. Anything
+else is **real**. (Regeneration answers are cached: see
+:func:`analysis.data.synth.regenerate` for what that cache trusts.)
 
 Every quarterly results folder ends with ``provenance.json`` (:data:`MARKER`),
-written last: the kind and checksums of the extract, the kinds of the earlier
-results folders it used, and the checksum of every file in the folder. Its
-presence marks the folder complete (it is the Makefile's target), and every
-consumer reads the kind from it: output that used any real or unrecorded input
-is real, whatever ``--data`` says. A record is trusted only when the files it
-lists match it (:func:`folder_kind`); a single results file (the ledger of an
-evaluation's cut-off) has its record beside it (:func:`record_file`).
+written last: the checksums of the extract's tables and the generator's record
+when the extract was synthetic, the earlier results folders it used, and the
+checksum of every file in the folder. Its presence marks the folder complete
+(it is the Makefile's target). The kind of a folder is **derived each time it is
+read** (:func:`folder_kind`), never taken from an editable field: synthetic only
+when the record's own ``kind`` says so, the record's generator regenerates
+exactly the recorded input checksums, and every earlier results folder it
+names (beside it) is synthetic by the same derivation now. A record that cannot
+be re-derived, or whose files do not match it, counts as real. A single
+results file (the ledger of an evaluation's cut-off) has its record beside it
+(:func:`record_file`), derived from the quarterly folders it was carried forward
+from.
+
+Not covered: a person who computes results from real data and then writes a
+whole record by hand, naming a synthetic extract's checksums and generator, is
+not caught here (the results are not recomputed when read); ``python -m analysis
+verify`` recomputes published results and compares them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -42,25 +57,62 @@ def _files(directory: Path) -> dict[str, str]:
     }
 
 
-def sign_extract(directory: Path | str) -> dict:
-    """Record the SHA-256 of every file the generator wrote in its manifest (called right after it)."""
+def list_checksums(directory: Path | str) -> dict:
+    """List the SHA-256 of every file the generator wrote in its manifest (called right after it).
+
+    The list is a quick first test (a changed file is real without regenerating);
+    it proves nothing by itself: :func:`extract_kind` regenerates.
+    """
     directory = Path(directory)
     path = directory / MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8"))
     manifest["files"] = _files(directory)
-    atomic.write_text(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    from analysis.data.synth import manifest_text
+
+    atomic.write_text(path, manifest_text(manifest))
     return manifest
 
 
+# The former name, kept for callers (nothing is signed: the files are listed).
+sign_extract = list_checksums
+
+
+# Generator records of the extracts found synthetic in this process, by the checksums of
+# their files: a results folder computed from one records it (:func:`record`).
+_VERIFIED: dict[tuple, dict] = {}
+
+
+def _key(checksums: dict[str, str]) -> tuple:
+    return tuple(sorted(checksums.items()))
+
+
+def _regenerates(generator, inputs: dict[str, str]) -> bool:
+    """True when ``generator`` (a manifest's record) writes files with exactly these checksums.
+
+    ``inputs`` may be a part of the extract (the tables a results folder read),
+    but not an empty one.
+    """
+    from analysis.data import synth
+
+    if not isinstance(generator, dict) or not isinstance(inputs, dict) or not inputs:
+        return False
+    try:
+        regenerated = synth.regenerate({synth.GENERATOR: generator})
+    except synth.NotRegenerable:
+        return False
+    return all(regenerated.get(name) == digest for name, digest in inputs.items())
+
+
 def extract_kind(directory: Path | str, manifest: dict | None = None) -> str:
-    """``"synthetic"`` when the folder holds exactly the files the generator signed, else ``"real"``."""
+    """``"synthetic"`` when regenerating from the folder's manifest gives exactly its files, else ``"real"``."""
+    from analysis.data import synth
     from analysis.data.validate import read_manifest
 
     directory = Path(directory)
     if manifest is None:
         manifest = read_manifest(directory)
-    signed = manifest.get("files")
-    if manifest.get("synthetic") is not True or not isinstance(signed, dict) or not signed:
+    generator = manifest.get(synth.GENERATOR)
+    if manifest.get("synthetic") is not True or not isinstance(generator, dict):
         return REAL
     if any(
         p.is_symlink() or not p.is_file()
@@ -68,14 +120,47 @@ def extract_kind(directory: Path | str, manifest: dict | None = None) -> str:
         if p.name != MANIFEST and not p.name.startswith(".")
     ):
         return REAL
-    return SYNTHETIC if _files(directory) == signed else REAL
+    present = _files(directory)
+    listed = manifest.get("files")
+    if listed is not None and listed != present:
+        return REAL  # the list the generator made no longer matches: no need to regenerate
+    # The manifest as the writer wrote it, before list_checksums listed the files.
+    written = {k: v for k, v in manifest.items() if k != "files"}
+    present[MANIFEST] = hashlib.sha256(synth.manifest_text(written).encode("utf-8")).hexdigest()
+    try:
+        regenerated = synth.regenerate(manifest)
+    except synth.NotRegenerable:
+        return REAL
+    if regenerated != present:
+        return REAL
+    tables = {k: v for k, v in present.items() if k != MANIFEST}
+    _VERIFIED[_key(tables)] = generator
+    return SYNTHETIC
+
+
+def _generator_for(inputs: dict[str, str]) -> dict | None:
+    """The generator record of a verified extract whose files include ``inputs``, if any."""
+    wanted = set(inputs.items())
+    for files, generator in _VERIFIED.items():
+        if wanted and wanted <= set(files):
+            return generator
+    return None
 
 
 def record(folder: Path, kind: str, inputs: dict[str, str], used: dict[str, str]) -> dict:
-    """Write the completion marker of a results folder: last, after every other file."""
+    """Write the completion marker of a results folder: last, after every other file.
+
+    ``kind`` is what the caller found; the generator record of the extract the
+    ``inputs`` come from (found synthetic in this process) is kept beside them, so
+    the kind can be derived again when the folder is read (:func:`folder_kind`).
+    """
+    generator = _generator_for(inputs) if kind == SYNTHETIC else None
     content = {
-        "kind": kind,
+        "kind": kind if generator is not None else REAL,
         "inputs": dict(inputs),
+        # As JSON text: the record is written with sorted keys, and the order inside
+        # the generator's arguments (the areas' shares) is part of what it draws.
+        "generator": None if generator is None else json.dumps(generator),
         "earlier_results": dict(used),
         "files": {name: digest for name, digest in _files(folder).items() if name != MARKER},
     }
@@ -122,14 +207,48 @@ def earlier_kinds(quarterly_dir: Path | str, before: str) -> dict[str, str]:
     return kinds
 
 
+def derived_kind(folder: Path | str, content: dict, _seen: frozenset = frozenset()) -> str:
+    """The kind of a results folder derived from its record's inputs (see the module docstring).
+
+    Synthetic only when the record says so, its generator regenerates its input
+    checksums, and every earlier results folder it names, beside it, is synthetic
+    by this same derivation now; anything that cannot be derived is real.
+    """
+    folder = Path(folder)
+    if content.get("kind") != SYNTHETIC:
+        return REAL
+    generator = content.get("generator")
+    try:
+        generator = json.loads(generator) if isinstance(generator, str) else None
+    except ValueError:
+        return REAL
+    if not _regenerates(generator, content.get("inputs")):
+        return REAL
+    used = content.get("earlier_results")
+    if not isinstance(used, dict):
+        return REAL
+    seen = _seen | {folder.resolve()}
+    for name in used:
+        earlier = folder.parent / str(name)
+        if not quarters.is_quarter(str(name)) or earlier.resolve() in seen:
+            return REAL
+        try:
+            if derived_kind(earlier, read(earlier), seen) != SYNTHETIC:
+                return REAL
+        except (ProvenanceError, OSError):
+            return REAL
+    return SYNTHETIC
+
+
 def folder_kind(folder: Path | str) -> str:
-    """Recorded kind of a results folder whose files match its record; anything else is real.
+    """Kind of a results folder, derived from its inputs (:func:`derived_kind`); else real.
 
     A record copied from a synthetic folder into one holding other files does not
-    match them (:func:`read` refuses it), so it cannot make the folder synthetic.
+    match them (:func:`read` refuses it), and an edited ``kind`` is not believed:
+    the inputs must regenerate.
     """
     try:
-        return read(folder)["kind"]
+        return derived_kind(folder, read(folder))
     except (ProvenanceError, OSError):
         return REAL
 
@@ -156,14 +275,29 @@ def record_file(
     )
 
 
-def file_kind(path: Path | str) -> str:
-    """Recorded kind of a single results file whose checksum matches its record; else real."""
+def file_kind(path: Path | str, quarterly_dir: Path | str | None = None) -> str:
+    """Kind of a single results file whose checksum matches its record, derived; else real.
+
+    Synthetic only when its record says so and names earlier quarterly results
+    folders (in ``quarterly_dir``, by default ``quarterly/`` beside the file's
+    folder), every one of them synthetic by :func:`folder_kind` now.
+    """
     path = Path(path)
+    folder = Path(quarterly_dir) if quarterly_dir is not None else path.parent.parent / "quarterly"
     try:
         content = json.loads(sidecar(path).read_text(encoding="utf-8"))
-        kind, files = content["kind"], content["files"]
-        if kind in (SYNTHETIC, REAL) and files == {path.name: io.sha256(path)}:
-            return kind
+        kind, files, used = content["kind"], content["files"], content["earlier_results"]
+        if (
+            kind == SYNTHETIC
+            and files == {path.name: io.sha256(path)}
+            and isinstance(used, dict)
+            and used
+            and all(
+                quarters.is_quarter(str(name)) and folder_kind(folder / str(name)) == SYNTHETIC
+                for name in used
+            )
+        ):
+            return SYNTHETIC
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return REAL
@@ -195,11 +329,11 @@ def report_kind(quarterly_dir: Path | str, as_of: str, data_dir: Path | str | No
     own = Path(quarterly_dir) / as_of
     kinds = list(earlier_kinds(quarterly_dir, as_of).values())
     if own.is_dir():
-        kinds.append(read(own)["kind"])
+        kinds.append(derived_kind(own, read(own)))
     # A ledger kept beside the quarterly folders (an evaluation's cut-off) is read too.
     ledger = Path(quarterly_dir).parent / "ledger" / f"{as_of}.csv"
     if not own.is_dir() and ledger.is_file():
-        kinds.append(file_kind(ledger))
+        kinds.append(file_kind(ledger, quarterly_dir))
     if data_dir is not None:
         kinds.append(extract_kind(data_dir))
     return combined(*kinds)

@@ -233,7 +233,10 @@ def _command(request: dict, fds: list[int]) -> None:
     except BaseException:
         import traceback
 
-        traceback.print_exc()
+        from analysis.data.cpr import safe_message
+
+        # A traceback can quote data values: masked like every other message.
+        sys.stderr.write(safe_message(traceback.format_exc()))
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()

@@ -1,69 +1,180 @@
-"""Detection of Danish civil registration numbers (CPR, ``DDMMYY-XXXX``).
+"""Detection of Danish civil registration numbers (CPR, ``DDMMYY-XXXX``), however written.
 
-A CPR number must never enter the pipeline. An id that looks like one (six digits
-forming a valid date, then four digits, with or without a hyphen) is refused, and
-no message ever repeats a CPR-like number from the data (:func:`mask_text`): it
-names file, column and row instead.
+A CPR number must never enter the pipeline, and no message, log line or error
+ever repeats one. One detector serves both: :func:`looks_like_cpr` refuses id
+values holding one, :func:`mask_text` hides every one in a text before it is
+shown, and :func:`could_be_cpr` tells whether a single value may be echoed.
+
+What counts as CPR-like is every spelling a person or a spreadsheet produces:
+
+* a **digit group**: digits (any script's decimal digits, e.g. full-width ``０``–``９``)
+  joined by any run of *separators*: spaces of every width (NBSP, thin and
+  narrow spaces), zero-width and invisible characters (U+200B–U+200F, U+2060,
+  U+FEFF, soft hyphen, bidirectional marks), hyphens and dashes (``-``, U+2010–U+2015,
+  U+2212, small and full-width hyphens), slashes, dots and underscores; so
+  ``010190 1234``, ``010190  1234``, ``010190\\u200b1234``, ``01 01 90 1234``,
+  ``01.01.90-1234``, ``01-01-1990-1234``, ``010190/1234`` and ``010190 − 1234`` are
+  one group each;
+* whose digits, separators removed, are **ten** with a valid day and month in
+  the first four (``DDMMYY`` + serial), **twelve** with a valid ``DDMMYYYY`` date
+  (an 8-digit year), or **nine** that are ten once the leading zero a spreadsheet
+  drops is put back; a trailing float tail of zeros (``101901234.0``) is ignored;
+* more than twelve digits in one group are hidden when any ten consecutive of
+  them start with a valid day and month (a CPR number inside a longer number);
+* the spreadsheet's exponent form of such a number (``1.01901234E+08``,
+  ``3.112854321e+09``).
+
+The date test is what keeps false positives sane: quarters (``2023Q4``), ISO dates
+(``2023-01-01``, eight digits, and even ``2023-01-01 1234``, whose "day" 20 and
+"month" 23 are no date), amounts of up to eight digits, row numbers listed with
+commas and percentages are never hidden. A ten-digit number whose first four
+digits happen to form a day and month (``3112854321`` as an amount, or two
+numbers of a plain-text table that end up in one group) is hidden: over-masking
+a harmless number is the cheap mistake. A comma is not a separator, so
+``1, 2, 3`` and decimal-comma amounts stay as they are.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
 
-CPR_PATTERN = r"^\s*(\d{2})(\d{2})(\d{2})-?(\d{4})\s*$"
+MASK = "[CPR-like value hidden]"
+
+# Characters that may stand between the digits of one written number. Whitespace
+# (\s covers NBSP and the Unicode spaces), invisible format characters, dashes,
+# slashes, dots and underscores.
+_SEPARATORS = (
+    r"\s"
+    r"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"  # soft hyphen, invisible fillers
+    r"\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"  # zero-width, bidi
+    r"\-\u2010-\u2015\u2043\u2212\ufe58\ufe63\uff0d"  # hyphens, dashes, minus
+    r"/\\\u2044\u2215\uff0f"  # slashes
+    r".\u00b7\u2024\u2027\u30fb\uff0e"  # dots
+    r"_"
+)
+_GROUP = re.compile(rf"\d(?:[{_SEPARATORS}]*\d)*")
+# A spreadsheet's exponent form: mantissa, "e", exponent (8 or 9 gives 9-10 digits).
+_EXPONENT = re.compile(r"(?<!\d)(\d[.,]\d+)[eE]\+?0*([0-9]{1,2})(?!\d)")
+_FLOAT_TAIL = re.compile(rf"^(.*\d)[.\u00b7\uff0e,]0+$", re.DOTALL)
+_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _digits(text: str) -> str:
+    """The decimal digits of ``text`` as ASCII, separators left out."""
+    return "".join(str(unicodedata.decimal(c)) for c in text if unicodedata.decimal(c, None) is not None)
+
+
+def _date_start(digits: str) -> bool:
+    """True when ``digits`` starts with a valid day and month (``DDMM``; 29 February allowed)."""
+    day, month = int(digits[:2]), int(digits[2:4])
+    return 1 <= month <= 12 and 1 <= day <= _DAYS[month - 1]
+
+
+def cpr_digits(digits: str) -> bool:
+    """Whether a run of ASCII digits (separators removed) is CPR-like; see the module docstring."""
+    n = len(digits)
+    if n == 9:
+        return _date_start("0" + digits)
+    if n in (10, 12):
+        return _date_start(digits)
+    if n > 12:
+        return any(_date_start(digits[i:]) for i in range(n - 9))
+    return False
+
+
+def _group_is_cpr(group: str) -> bool:
+    if cpr_digits(_digits(group)):
+        return True
+    tail = _FLOAT_TAIL.match(group)
+    return bool(tail) and cpr_digits(_digits(tail.group(1)))
+
+
+def _exponent_is_cpr(match: re.Match) -> bool:
+    mantissa, exponent = match.group(1).replace(",", "."), int(match.group(2))
+    if exponent not in (8, 9, 10, 11):
+        return False
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction + "0" * exponent)[: exponent + 1]
+    return cpr_digits(digits)
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """True when the group at ``text[start:end]`` touches a letter (part of a word or hex digest)."""
+    return (start > 0 and text[start - 1].isalpha()) or (end < len(text) and text[end].isalpha())
+
+
+def _spans(text: str, standalone: bool = False) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _EXPONENT.finditer(text) if _exponent_is_cpr(m)]
+    spans += [m.span() for m in _GROUP.finditer(text) if _group_is_cpr(m.group())]
+    if standalone:
+        spans = [(a, b) for a, b in spans if not _glued(text, a, b)]
+    return sorted(spans)
+
+
+def mask_text(text) -> str:
+    """``text`` (anything, as ``str``) with every CPR-like number replaced by :data:`MASK`."""
+    text = str(text)
+    spans = _spans(text)
+    if not spans:
+        return text
+    parts, last = [], 0
+    for start, end in spans:
+        if start < last:  # overlapping exponent and group: one mask covers both
+            last = max(last, end)
+            continue
+        parts += [text[last:start], MASK]
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def could_be_cpr(value, standalone: bool = False) -> bool:
+    """Whether one value, written as text, holds something CPR-like (never echo it).
+
+    ``standalone`` leaves out digit groups glued to a letter (``P0101901234``, the
+    digits inside a hex checksum): the post-render check of a report
+    (:mod:`analysis.sdc.check`), whose colophon lists checksums, uses it; ids
+    themselves are refused when the data are read (:func:`looks_like_cpr`).
+    """
+    return bool(_spans(str(value), standalone))
 
 
 def looks_like_cpr(values: pd.Series) -> pd.Series:
-    """True where a value has the form of a CPR number with a valid day and month.
+    """True where a value holds a CPR-like number in any spelling (:func:`could_be_cpr`).
 
-    Checked once per distinct value and mapped back to the rows.
+    Checked once per distinct value and mapped back to the rows; only values with
+    at least nine digits (the fewest a CPR-like number has) reach Python's regex.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    text = pd.Series(uniques, dtype="string")
-    # A letter rules a value out (the pattern has digits, spaces and a hyphen only):
-    # one Arrow regex pass spares Python's regex the millions of ids like "P00000001".
-    candidates = ~text.str.contains(r"\p{L}", regex=True, na=False).to_numpy(dtype=bool)
-    flags = np.zeros(len(text), dtype=bool)
-    if candidates.any():
-        flags[candidates] = _cpr_flags(text[candidates]).to_numpy(dtype=bool)
+    flags = np.zeros(len(uniques), dtype=bool)
+    if len(uniques):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pa.array(pd.Series(uniques, dtype="string"), from_pandas=True)
+        # Arrow's regex engine counts the digits of every value in one pass.
+        counts = pc.count_substring_regex(text, r"\p{Nd}").to_numpy(zero_copy_only=False)
+        candidates = np.flatnonzero(np.asarray(counts) >= 9)
+        flags[candidates] = [could_be_cpr(text[int(i)].as_py()) for i in candidates]
     hits = np.where(codes >= 0, flags[np.maximum(codes, 0)] if len(flags) else False, False)
     return pd.Series(hits, index=values.index)
 
 
-def _cpr_flags(values: pd.Series) -> pd.Series:
-    parts = values.str.extract(CPR_PATTERN)
-    day = pd.to_numeric(parts[0], errors="coerce")
-    month = pd.to_numeric(parts[1], errors="coerce")
-    year = pd.to_numeric(parts[2], errors="coerce")
-    # The century is encoded in the serial number; a valid day-of-month in either
-    # century is enough to refuse the value.
-    days_in_month = pd.Series([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], index=range(1, 13))
-    month_ok = month.between(1, 12)
-    max_day = month.where(month_ok).map(days_in_month)
-    leap_ok = ~((month == 2) & (day == 29) & (year % 4 != 0))
-    valid = month_ok & day.between(1, 31) & (day <= max_day) & leap_ok
-    return valid.fillna(False).astype(bool)
+# A run of more characters than this without a space is cut in messages (a whole
+# cell, a header, a file's first bytes): its start is kept and its length stated.
+LONGEST_RUN = 200
+_LONG_RUN = re.compile(rf"\S{{{LONGEST_RUN + 1},}}")
 
 
-# Anything that could be a CPR number once written into a message: ten digits, or nine
-# (a leading zero lost when a spreadsheet made it a number), with or without a hyphen
-# (or dash-like character) or space after the birth date, dots in the date, a float tail ("101901234.0") or in exponent form
-# ("3.112854321e+09"). Over-masking a harmless number is the cheap mistake.
-CPR_IN_TEXT = re.compile(
-    r"(?<!\d)(?:\d{5,6}|\d{1,2}[./-]\d{2}[./-]\d{2})[-\s\u2010-\u2015]?\d{4}(?:\.\d+)?(?!\d)"
-    r"|(?<!\d)\d\.\d+[eE]\+?0*[89](?!\d)"
-)
-MASK = "[CPR-like value hidden]"
+def cut_long(text: str, keep: int = 60) -> str:
+    """``text`` with every run of more than :data:`LONGEST_RUN` non-space characters cut to ``keep``."""
+    return _LONG_RUN.sub(lambda m: f"{m.group()[:keep]}… ({len(m.group()):,} characters)", text)
 
 
-def mask_text(text: str) -> str:
-    """``text`` with every CPR-like number replaced by :data:`MASK`."""
-    return CPR_IN_TEXT.sub(MASK, str(text))
-
-
-def could_be_cpr(value) -> bool:
-    """Whether one value, written as text, holds something CPR-like (never echo it)."""
-    return bool(CPR_IN_TEXT.search(str(value)))
+def safe_message(text) -> str:
+    """A message fit to show: CPR-like numbers masked (:func:`mask_text`), then long runs cut."""
+    return cut_long(mask_text(text))

@@ -25,14 +25,29 @@ Design (all parameters in ``config/synthetic.yaml``):
 Households are generated in chunks, each with its own random stream spawned from
 the seed, and written chunk by chunk to Parquet, so memory stays bounded for a
 national-size comparison pool and the output is byte-identical for a given seed.
+
+**Synthetic is a fact that can be checked.** The manifest records the generator's
+every argument (the contract, the generator configuration, the seed, the pool
+size: whatever :func:`generate` was called with), the writer's name and a digest
+of the code and libraries that wrote it (:func:`code_version`).
+:func:`regenerate` writes the extract again from a manifest alone, to a scratch
+folder, and returns the SHA-256 of every file: an extract is synthetic only when
+its files have exactly those checksums (:func:`analysis.provenance.extract_kind`).
+The answer of a regeneration is cached under the git-ignored ``build/regenerated/``
+(and the generator caches its own answer when it writes an extract), so the
+default extract is regenerated at most once per code version; see
+:func:`regenerate` for what that cache trusts.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+import typing
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -569,6 +584,10 @@ def generate(
     intervention group. The directory is written beside ``out`` and moved into
     place, so a failure never leaves a half-written extract.
     """
+    # Every argument but the destination, as called: the manifest records them all,
+    # so :func:`regenerate` can call the writer again with exactly these (a new
+    # parameter is recorded without a change here).
+    arguments = {name: value for name, value in locals().items() if name != "out"}
     out = Path(out)
     sequence = np.random.SeedSequence(seed)
     design_rng, intervention_rng, *_ = [np.random.default_rng(s) for s in sequence.spawn(2)]
@@ -679,10 +698,12 @@ def generate(
             "comparison_households": n_cmp,
             "intervention_households": n_int,
             "rows": counts,
+            GENERATOR: describe("generate", arguments),
         }
-        (tmp / "manifest.json").write_text(
-            json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+        (tmp / "manifest.json").write_text(manifest_text(manifest), encoding="utf-8")
+        # What these arguments write, as a regeneration would find it: cached, so the
+        # extract just written is not generated a second time to prove it synthetic.
+        _cache_store(manifest[GENERATOR], _checksums(tmp))
         os.chmod(tmp, 0o755)
         if out.exists():
             backup = out.with_name(f".{out.name}.old")
@@ -700,3 +721,180 @@ def generate(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+# --------------------------------------------------------------- regeneration
+
+GENERATOR = "generator"  # the manifest's record of how the extract was written
+MANIFEST = "manifest.json"
+# Source files whose every byte can change what the generator writes; with the
+# libraries' versions they make the code version a manifest records.
+GENERATOR_CODE = (
+    "analysis/config.py",
+    "analysis/quarters.py",
+    "analysis/data/codes.py",
+    "analysis/data/schemas.py",
+    "analysis/data/synth.py",
+)
+# Where regeneration answers are cached (git-ignored); tests point it elsewhere.
+CACHE = Path(__file__).resolve().parents[2] / "build" / "regenerated"
+
+
+def manifest_text(manifest: dict) -> str:
+    """A manifest as the generator writes it (top-level keys sorted, two-space indent, final newline).
+
+    Only the top level is sorted: the order of a mapping inside the recorded
+    arguments (the areas' shares) is part of what the generator draws.
+    """
+    return json.dumps(dict(sorted(manifest.items())), indent=2) + "\n"
+
+
+@functools.cache
+def code_version() -> str:
+    """SHA-256 of the generator's source and of the versions of the libraries that write its bytes."""
+    from importlib import metadata
+
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for package in ("numpy", "pandas", "pyarrow", "pydantic"):
+        try:
+            digest.update(f"{package} {metadata.version(package)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{package} -\n".encode())
+    for name in GENERATOR_CODE:
+        digest.update(f"{name}\n".encode())
+        digest.update((root / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _encode(value):
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def describe(writer: str, arguments: dict) -> dict:
+    """The manifest's ``generator`` entry: the writer, its arguments (as JSON) and the code version."""
+    return {
+        "writer": writer,
+        "arguments": {name: _encode(value) for name, value in sorted(arguments.items())},
+        "code": code_version(),
+    }
+
+
+def _writers() -> dict:
+    # The writers a manifest may name: regeneration calls nothing else.
+    return {"generate": generate}
+
+
+def _decode(function, arguments: dict) -> dict:
+    """The recorded arguments as ``function`` takes them (configuration models rebuilt)."""
+    hints = typing.get_type_hints(function)
+    decoded = {}
+    for name, value in arguments.items():
+        hint = hints.get(name)
+        if isinstance(hint, type) and hasattr(hint, "model_validate") and value is not None:
+            value = hint.model_validate(value)
+        decoded[name] = value
+    return decoded
+
+
+def _checksums(folder: Path) -> dict[str, str]:
+    """SHA-256 of every regular file the writer left in ``folder`` (the manifest as written)."""
+    from analysis.data.io import sha256
+
+    return {
+        p.name: sha256(p)
+        for p in sorted(Path(folder).iterdir())
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def _cache_key(generator: dict) -> str:
+    # Not sorted: the order inside a mapping is part of what the generator draws.
+    text = json.dumps(generator, separators=(",", ":"))
+    return hashlib.sha256(f"{text}\n{code_version()}".encode()).hexdigest()
+
+
+def _cache_store(generator: dict, files: dict[str, str]) -> None:
+    key = _cache_key(generator)
+    _MEMO[key] = dict(files)
+    try:
+        from analysis import atomic
+
+        atomic.write_json(Path(CACHE) / f"{key}.json", {"files": dict(sorted(files.items()))})
+    except OSError:
+        pass  # a read-only install: every check regenerates
+
+
+_MEMO: dict[str, dict[str, str]] = {}
+
+
+def _cache_load(generator: dict) -> dict[str, str] | None:
+    key = _cache_key(generator)
+    if key in _MEMO:
+        return _MEMO[key]
+    try:
+        content = json.loads((Path(CACHE) / f"{key}.json").read_text(encoding="utf-8"))
+        files = content["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+    ):
+        return None
+    _MEMO[key] = files
+    return files
+
+
+class NotRegenerable(ValueError):
+    """A manifest that names no known writer or arguments it does not take."""
+
+
+def regenerate(manifest: dict, cached: bool = True) -> dict[str, str]:
+    """Write the extract a manifest describes again and return ``{file: sha256}`` of what was written.
+
+    Every recorded argument is passed through to the writer the manifest names
+    (:func:`generate`), into a scratch folder removed afterwards; the checksums
+    include the manifest as the writer wrote it (before
+    :func:`analysis.provenance.list_checksums` lists the files in it). Raises
+    :class:`NotRegenerable` for a manifest without a usable ``generator`` entry.
+
+    With ``cached`` (the default, unless ``ANALYSIS_REVALIDATE`` is set) an answer
+    found under ``build/regenerated/`` for the same ``generator`` entry and the
+    same code version is returned instead: the generator writes one there for each
+    extract it writes. That cache is **local trust**, like the validation
+    receipts: a person who can write to ``build/`` can write an answer that makes
+    a chosen set of checksums count as synthetic (as they could change the code
+    itself). ``--revalidate`` regenerates afresh.
+    """
+    generator = manifest.get(GENERATOR) if isinstance(manifest, dict) else None
+    if not isinstance(generator, dict):
+        raise NotRegenerable("the manifest records no generator")
+    writer = _writers().get(generator.get("writer"))
+    arguments = generator.get("arguments")
+    if writer is None or not isinstance(arguments, dict):
+        raise NotRegenerable("the manifest names no known writer and its arguments")
+    from analysis.data.receipt import forced
+
+    if cached and not forced():
+        found = _cache_load(generator)
+        if found is not None:
+            return dict(found)
+    try:
+        decoded = _decode(writer, arguments)
+    except Exception as error:  # a configuration that no longer validates
+        raise NotRegenerable(f"the recorded arguments cannot be used ({type(error).__name__})") from None
+    scratch = Path(tempfile.mkdtemp(prefix="regenerate-"))
+    try:
+        out = scratch / "extract"
+        try:
+            writer(out, **decoded)
+        except TypeError as error:  # arguments the writer does not take
+            raise NotRegenerable(f"the writer does not take the recorded arguments ({error})") from None
+        files = _checksums(out)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return files

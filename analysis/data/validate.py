@@ -22,11 +22,22 @@ import pyarrow.parquet as pq
 from analysis import provenance, quarters
 from analysis.config import Contract
 from analysis.data import io
-from analysis.data.cpr import MASK, could_be_cpr, looks_like_cpr, mask_text
+from analysis.data.cpr import MASK, could_be_cpr, looks_like_cpr, mask_text, safe_message
 from analysis.data.schemas import ID_COLUMNS, TABLES, build_schemas
 
 MAX_LISTED = 10
 MANIFEST = "manifest.json"
+# Longest value or column name shown whole in a message; a longer one is cut, with
+# its length stated, so one bad cell cannot make a message of megabytes.
+MAX_SHOWN = 60
+
+
+def shorten(text, limit: int = MAX_SHOWN) -> str:
+    """``text`` masked (:func:`mask_text`), then cut to ``limit`` characters with its length stated."""
+    text = mask_text(str(text))
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,7 @@ class DataContractError(ValueError):
             lines += [f"  - {problem}" for problem in distinct]
         # Every part of the message was built without data values that could be CPR
         # numbers; masking the whole text once more also covers file and column names.
-        super().__init__(mask_text("\n".join(lines)))
+        super().__init__(safe_message("\n".join(lines)))
 
 
 @dataclass
@@ -102,7 +113,7 @@ def _values(column: str | None, failures) -> tuple[str, ...]:
     if column is None or column in ID_COLUMNS:
         return ()
     shown = list(dict.fromkeys(str(v) for v in failures))
-    safe = [v for v in shown if not could_be_cpr(v)]
+    safe = [shorten(v) for v in shown if not could_be_cpr(v)]
     return tuple(safe + ([MASK] if len(safe) < len(shown) else []))
 
 
@@ -148,11 +159,11 @@ def _schema_problems(name: str, file: str, error: pandera.errors.SchemaErrors) -
         )
         check = str(check)
         if check == "column_in_dataframe":
-            missing = ", ".join(str(v) for v in group["failure_case"])
+            missing = ", ".join(shorten(v) for v in group["failure_case"])
             problems.append(Problem(file, missing, "required column is missing"))
             continue
         if check == "column_in_schema":
-            extra = ", ".join(mask_text(v) for v in group["failure_case"])
+            extra = ", ".join(shorten(v) for v in group["failure_case"])
             problems.append(Problem(file, extra, "column is not part of the data contract"))
             continue
         if column in badly_typed and not check.startswith("coerce_dtype"):
@@ -182,7 +193,7 @@ def _digit_problems(file: str, frame: pd.DataFrame) -> list[Problem]:
             problems.append(
                 Problem(
                     file,
-                    mask_text(column),
+                    shorten(column),
                     "digits other than 0–9 (e.g. full-width digits); write numbers and quarters with ASCII digits",
                     _rows(frame.index[bad]),
                 )
@@ -199,7 +210,8 @@ def _cpr_problems(file: str, frame: pd.DataFrame) -> list[Problem]:
                 Problem(
                     file,
                     column,
-                    "value(s) look like CPR numbers (DDMMYY-XXXX); CPR numbers must never enter the pipeline, values not shown",
+                    "value(s) hold something like a CPR number (DDMMYY-XXXX, in any spelling); "
+                    "CPR numbers must never enter the pipeline, values not shown",
                     _rows(frame.index[hits]),
                 )
             )
@@ -353,6 +365,24 @@ def _read_frame(
     return table_file.frame.reset_index(drop=True)
 
 
+# Tables without which no quarterly result can be computed: a header without rows is
+# refused here, in one line, rather than accepted and failing in a later step.
+REQUIRED_ROWS = ("households", "persons", "benefits")
+
+
+def _empty_problems(name: str, file: str, rows: int) -> list[Problem]:
+    if rows or name not in REQUIRED_ROWS:
+        return []
+    return [
+        Problem(
+            file,
+            None,
+            "the table has no rows (only a header); the quarterly results need "
+            "households, persons and benefits",
+        )
+    ]
+
+
 def _frame_problems(
     name: str, file: str, frame: pd.DataFrame, schema
 ) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -416,6 +446,13 @@ def load_extract(
             files[name] = path.name
             if con is not None and name in engine.REGISTER_TABLES and path.suffix == ".parquet":
                 checksums[path.name] = io.sha256(path)
+                try:
+                    rows = pq.ParquetFile(path).metadata.num_rows
+                except Exception:  # unreadable: the engine reports it in its own words
+                    rows = None
+                if rows == 0 and _empty_problems(name, path.name, 0):
+                    problems[name] += _empty_problems(name, path.name, 0)
+                    continue
                 read[name] = (path, None)
                 continue
             frame = _read_frame(path, problems[name], checksums)
@@ -443,9 +480,20 @@ def load_extract(
                     register[name] = path
                     continue
             if trusted:
+                # A receipt is local trust (analysis.data.receipt): the CPR refusal, the
+                # one check whose failure would put a personal number into results, is
+                # run on every read all the same.
+                found = _empty_problems(name, path.name, len(frame)) or _cpr_problems(
+                    path.name, frame
+                )
+                if found:
+                    problems[name] += found
+                    continue
                 tables[name] = schemas[name].coerce_dtype(frame)
                 continue
-            valid, found = _frame_problems(name, path.name, frame, schemas[name])
+            valid, found = None, _empty_problems(name, path.name, len(frame))
+            if not found:
+                valid, found = _frame_problems(name, path.name, frame, schemas[name])
             problems[name] += found
             if valid is not None:
                 tables[name] = valid

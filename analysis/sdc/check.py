@@ -1,7 +1,8 @@
 """The post-render disclosure check every report passes before it is published.
 
 It fails the build when the rendered Markdown holds a count below the minimum in
-any count column of a table, a pseudonymous id, or a CPR-like string. Count
+any count column of a table, a pseudonymous id, or a CPR-like number in any
+spelling (:func:`analysis.data.cpr.could_be_cpr`, digit groups not glued to a letter). Count
 columns are those whose header names a count ("Antal …", "Number …", "n", "… (n)"):
 the disclosure module labels its count columns that way. The results file
 published beside the report is checked the same way: a count-named number below
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from analysis.data.cpr import could_be_cpr
 from analysis.sdc.suppress import is_small
 
 COUNT_HEADER = re.compile(
@@ -19,7 +21,6 @@ COUNT_HEADER = re.compile(
     re.IGNORECASE,
 )
 PSEUDONYMOUS_ID = re.compile(r"\b[HPG]\d{7,8}\b")
-CPR_LIKE = re.compile(r"(?<![\w.,])(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])\d{2}-?\d{4}(?![\w.,])")
 SUPPRESSED = {"*", "\\*", "–", "-", ""}
 
 
@@ -61,7 +62,7 @@ def problems(markdown: str, min_persons: int, lang: str = "da") -> list[str]:
         found.append(
             f"pseudonymous id in the report: {PSEUDONYMOUS_ID.search(markdown).group(0)[:1]}…"
         )
-    if CPR_LIKE.search(markdown):
+    if could_be_cpr(markdown, standalone=True):
         found.append("CPR-like number in the report (value not shown)")
     for number, table in enumerate(_tables(markdown), start=1):
         if len(table) < 3:
