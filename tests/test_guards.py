@@ -106,8 +106,7 @@ _SEPARATOR = re.compile(r"[\s\u00ad\u200b-\u200f\u2060\ufeff\-\u2010-\u2015\u221
 
 def _normalised(text: str) -> str:
     text = "".join(
-        str(unicodedata.decimal(c)) if unicodedata.decimal(c, None) is not None else c
-        for c in text
+        str(unicodedata.decimal(c)) if unicodedata.decimal(c, None) is not None else c for c in text
     )
     return _SEPARATOR.sub("", text)
 
@@ -527,23 +526,47 @@ def test_a_forged_receipt_does_not_let_a_cpr_like_id_in(tmp_path, small_tables, 
 # -- 5. a header and no rows --------------------------------------------------------------
 
 
-REQUIRED_ROWS = ("households", "persons", "benefits")
-
-
-@pytest.mark.parametrize("table", REQUIRED_ROWS)
-def test_a_header_only_table_is_refused_in_one_line(tmp_path, small_tables, contract, table):
+def _header_only(tmp_path, small_tables, table) -> Path:
     tables = {k: v.copy() for k, v in small_tables.items()}
     tables[table] = tables[table].iloc[0:0]
-    folder = _write(tmp_path / "x", tables, "csv")
+    return _write(tmp_path / f"header-only-{table}", tables, "csv")
+
+
+def test_a_header_only_benefits_table_is_refused_in_one_line(tmp_path, small_tables):
+    """Finding 5 through the command line: validate refuses it, quarterly does not crash."""
+    folder = _header_only(tmp_path, small_tables, "benefits")
     completed = _cli("validate", str(folder))
     assert completed.returncode == 1
     assert completed.stderr.count("\n") == 1, completed.stderr
-    assert f"{table}.csv: the table has no rows" in completed.stderr
+    assert "benefits.csv: the table has no rows" in completed.stderr
     out = tmp_path / "out" / "2025Q1"
     completed = _cli("quarterly", "--data", str(folder), "--as-of", "2025Q1", "--out", str(out))
     assert completed.returncode == 1
     assert "unexpected" not in completed.stderr, completed.stderr
-    assert f"{table}.csv: the table has no rows" in completed.stderr
+    assert "benefits.csv: the table has no rows" in completed.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_a_header_only_table_is_refused_or_runs_end_to_end(tmp_path, small_tables, contract, table):
+    """Either validate refuses it in one line, or the quarterly results are computed."""
+    from analysis.data.validate import REQUIRED_ROWS
+    from analysis.payments.quarterly import write_quarterly_results
+
+    folder = _header_only(tmp_path, small_tables, table)
+    if table in REQUIRED_ROWS:
+        with pytest.raises(DataContractError) as error:
+            load_extract(folder, contract)
+        assert str(error.value).endswith(
+            f"{table}.csv: the table has no rows (only a header); "
+            "the quarterly results need households, persons, "
+            "benefits, social_measures"
+        )
+        assert len(str(error.value).splitlines()) == 1
+        return
+    load_extract(folder, contract)
+    written = write_quarterly_results(folder, "2025Q1", tmp_path / "q" / "2025Q1", contract)
+    assert (written / provenance.MARKER).is_file()
 
 
 # -- 6. long values ------------------------------------------------------------------------

@@ -57,15 +57,17 @@ _SEPARATORS = (
     r"_"
 )
 _GROUP = re.compile(rf"\d(?:[{_SEPARATORS}]*\d)*")
-# A spreadsheet's exponent form: mantissa, "e", exponent (8 or 9 gives 9-10 digits).
+# A spreadsheet's exponent form: mantissa, "e", exponent (8 to 11: 9 to 12 digits).
 _EXPONENT = re.compile(r"(?<!\d)(\d[.,]\d+)[eE]\+?0*([0-9]{1,2})(?!\d)")
-_FLOAT_TAIL = re.compile(rf"^(.*\d)[.\u00b7\uff0e,]0+$", re.DOTALL)
+_FLOAT_TAIL = re.compile(r"^(.*\d)[.\u00b7\uff0e,]0+$", re.DOTALL)
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _digits(text: str) -> str:
     """The decimal digits of ``text`` as ASCII, separators left out."""
-    return "".join(str(unicodedata.decimal(c)) for c in text if unicodedata.decimal(c, None) is not None)
+    return "".join(
+        str(unicodedata.decimal(c)) for c in text if unicodedata.decimal(c, None) is not None
+    )
 
 
 def _date_start(digits: str) -> bool:

@@ -886,14 +886,18 @@ def regenerate(manifest: dict, cached: bool = True) -> dict[str, str]:
     try:
         decoded = _decode(writer, arguments)
     except Exception as error:  # a configuration that no longer validates
-        raise NotRegenerable(f"the recorded arguments cannot be used ({type(error).__name__})") from None
+        raise NotRegenerable(
+            f"the recorded arguments cannot be used ({type(error).__name__})"
+        ) from None
     scratch = Path(tempfile.mkdtemp(prefix="regenerate-"))
     try:
         out = scratch / "extract"
         try:
             writer(out, **decoded)
         except TypeError as error:  # arguments the writer does not take
-            raise NotRegenerable(f"the writer does not take the recorded arguments ({error})") from None
+            raise NotRegenerable(
+                f"the writer does not take the recorded arguments ({error})"
+            ) from None
         files = _checksums(out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -367,7 +367,7 @@ def _read_frame(
 
 # Tables without which no quarterly result can be computed: a header without rows is
 # refused here, in one line, rather than accepted and failing in a later step.
-REQUIRED_ROWS = ("households", "persons", "benefits")
+REQUIRED_ROWS = ("households", "persons", "benefits", "social_measures")
 
 
 def _empty_problems(name: str, file: str, rows: int) -> list[Problem]:
@@ -378,7 +378,7 @@ def _empty_problems(name: str, file: str, rows: int) -> list[Problem]:
             file,
             None,
             "the table has no rows (only a header); the quarterly results need "
-            "households, persons and benefits",
+            f"{', '.join(REQUIRED_ROWS)}",
         )
     ]
 
