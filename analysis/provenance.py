@@ -266,36 +266,49 @@ def record_file(
 
     ``written``: where its content is now, when it is moved onto ``path`` only after
     the record is written (a run killed in between leaves a record that does not
-    match, which counts as real, never a file without one).
+    match, which counts as real, never a file without one). A synthetic file
+    records what its kind can be derived from again (:func:`file_kind`): the
+    earlier quarterly folders it used and, when exactly one extract was found
+    synthetic in this process (the command's ``--data``), that extract's table
+    checksums and generator record.
     """
     path = Path(path)
     digest = io.sha256(Path(written) if written is not None else path)
-    atomic.write_json(
-        sidecar(path), {"kind": kind, "earlier_results": dict(used), "files": {path.name: digest}}
-    )
+    content = {"kind": kind, "earlier_results": dict(used), "files": {path.name: digest}}
+    if kind == SYNTHETIC and len(_VERIFIED) == 1:
+        (files, generator), *_ = _VERIFIED.items()
+        content["inputs"] = dict(files)
+        content["generator"] = json.dumps(generator)
+    atomic.write_json(sidecar(path), content)
 
 
 def file_kind(path: Path | str, quarterly_dir: Path | str | None = None) -> str:
     """Kind of a single results file whose checksum matches its record, derived; else real.
 
-    Synthetic only when its record says so and names earlier quarterly results
-    folders (in ``quarterly_dir``, by default ``quarterly/`` beside the file's
-    folder), every one of them synthetic by :func:`folder_kind` now.
+    Synthetic only when its record says so, every earlier quarterly results
+    folder it names (in ``quarterly_dir``, by default ``quarterly/`` beside the
+    file's folder) is synthetic by :func:`folder_kind` now, its recorded extract
+    (if any) regenerates, and it names at least one of the two: a record with
+    nothing to derive its kind from is real.
     """
     path = Path(path)
     folder = Path(quarterly_dir) if quarterly_dir is not None else path.parent.parent / "quarterly"
     try:
         content = json.loads(sidecar(path).read_text(encoding="utf-8"))
         kind, files, used = content["kind"], content["files"], content["earlier_results"]
-        if (
-            kind == SYNTHETIC
-            and files == {path.name: io.sha256(path)}
-            and isinstance(used, dict)
-            and used
-            and all(
-                quarters.is_quarter(str(name)) and folder_kind(folder / str(name)) == SYNTHETIC
-                for name in used
-            )
+        if kind != SYNTHETIC or files != {path.name: io.sha256(path)} or not isinstance(used, dict):
+            return REAL
+        inputs = content.get("inputs")
+        if inputs is not None:
+            generator = content.get("generator")
+            generator = json.loads(generator) if isinstance(generator, str) else None
+            if not _regenerates(generator, inputs):
+                return REAL
+        if not used and inputs is None:
+            return REAL
+        if all(
+            quarters.is_quarter(str(name)) and folder_kind(folder / str(name)) == SYNTHETIC
+            for name in used
         ):
             return SYNTHETIC
     except (OSError, ValueError, KeyError, TypeError):

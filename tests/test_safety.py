@@ -347,20 +347,24 @@ def test_a_copied_synthetic_record_does_not_make_an_earlier_quarter_synthetic(tm
     shutil.copy(synthetic / provenance.MARKER, real / provenance.MARKER)
     assert provenance.earlier_kinds(quarterly, "2025Q1") == {"2024Q4": provenance.REAL}
     assert provenance.report_kind(quarterly, "2025Q1", None) == provenance.REAL
-    # The same record beside the files it lists is trusted.
+    # The same record beside the files it lists still names no input its kind can be
+    # derived from (no extract that regenerates): real (tests/test_guards.py has the
+    # synthetic case).
     shutil.copy(synthetic / "targets.csv", real / "targets.csv")
-    assert provenance.earlier_kinds(quarterly, "2025Q1") == {"2024Q4": provenance.SYNTHETIC}
+    assert provenance.earlier_kinds(quarterly, "2025Q1") == {"2024Q4": provenance.REAL}
 
 
-def test_a_ledger_file_is_synthetic_only_with_a_matching_record(tmp_path):
+def test_a_ledger_file_is_synthetic_only_with_a_matching_record(tmp_path, synthetic_dir, contract):
+    from analysis.payments.quarterly import write_quarterly_results
+
     quarterly = tmp_path / "results" / "quarterly"
-    quarterly.mkdir(parents=True)
+    write_quarterly_results(synthetic_dir, "2025Q3", quarterly / "2025Q3", contract)
     ledger = tmp_path / "results" / "ledger" / "2025Q4.csv"
     ledger.parent.mkdir()
     ledger.write_text("entry,paid\n")
     # No record: real (it may come from anywhere).
     assert provenance.report_kind(quarterly, "2025Q4", None) == provenance.REAL
-    provenance.record_file(ledger, provenance.SYNTHETIC, {})
+    provenance.record_file(ledger, provenance.SYNTHETIC, {"2025Q3": provenance.SYNTHETIC})
     assert provenance.report_kind(quarterly, "2025Q4", None) == provenance.SYNTHETIC
     ledger.write_text("entry,paid\nreal,1\n")  # replaced after the record was written
     assert provenance.file_kind(ledger) == provenance.REAL
