@@ -207,6 +207,22 @@ def earlier_kinds(quarterly_dir: Path | str, before: str) -> dict[str, str]:
     return kinds
 
 
+# Kinds derived in this process, by folder and the state of its record: each quarter
+# names every earlier one, so without this a chain of n quarters is derived 2**n times.
+_DERIVED: dict[tuple, str] = {}
+
+
+def _state(folder: Path) -> tuple:
+    """The folder and the size, time and inode of each of its files (any change: derived again)."""
+    (folder / MARKER).stat()  # no record: OSError
+    files = sorted(
+        (p.name, st.st_mtime_ns, st.st_size, st.st_ino)
+        for p in folder.iterdir()
+        if (st := p.stat(follow_symlinks=False))
+    )
+    return (folder.resolve(), tuple(files))
+
+
 def derived_kind(folder: Path | str, content: dict, _seen: frozenset = frozenset()) -> str:
     """The kind of a results folder derived from its record's inputs (see the module docstring).
 
@@ -232,12 +248,22 @@ def derived_kind(folder: Path | str, content: dict, _seen: frozenset = frozenset
         earlier = folder.parent / str(name)
         if not quarters.is_quarter(str(name)) or earlier.resolve() in seen:
             return REAL
-        try:
-            if derived_kind(earlier, read(earlier), seen) != SYNTHETIC:
-                return REAL
-        except (ProvenanceError, OSError):
+        if _folder_kind(earlier, seen) != SYNTHETIC:
             return REAL
     return SYNTHETIC
+
+
+def _folder_kind(folder: Path, seen: frozenset) -> str:
+    try:
+        key = _state(folder)
+    except OSError:
+        return REAL
+    if key not in _DERIVED:
+        try:
+            _DERIVED[key] = derived_kind(folder, read(folder), seen)
+        except (ProvenanceError, OSError):
+            _DERIVED[key] = REAL
+    return _DERIVED[key]
 
 
 def folder_kind(folder: Path | str) -> str:
@@ -245,12 +271,10 @@ def folder_kind(folder: Path | str) -> str:
 
     A record copied from a synthetic folder into one holding other files does not
     match them (:func:`read` refuses it), and an edited ``kind`` is not believed:
-    the inputs must regenerate.
+    the inputs must regenerate. Checked afresh in each process (then remembered
+    while the record is unchanged).
     """
-    try:
-        return derived_kind(folder, read(folder))
-    except (ProvenanceError, OSError):
-        return REAL
+    return _folder_kind(Path(folder), frozenset())
 
 
 def sidecar(path: Path | str) -> Path:
