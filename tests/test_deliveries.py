@@ -282,3 +282,32 @@ def test_the_portal_lists_the_evaluations_that_are_due(tmp_path):
     page = build_portal(tmp_path, evaluations={"midterm": "2025Q2", "final": "2028Q3"})
     assert page.count("Forventes når data når") == 2
     assert "3. kvartal 2028" in page or "Q3 2028" in page
+
+
+def _quarter_in_child(data, quarter, out, contract, record):
+    write_quarterly_results(data, quarter, out, contract, record=record)
+
+
+def test_two_quarterly_runs_settling_at_once_settle_once(delivered, contract, tmp_path):
+    import multiprocessing
+
+    record = tmp_path / "record.sqlite"
+    context = multiprocessing.get_context("fork")
+    runs = [
+        context.Process(
+            target=_quarter_in_child,
+            args=(delivered, "2025Q1", tmp_path / name / "2025Q1", contract, record),
+        )
+        for name in ("first", "second")
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(300)
+    assert [run.exitcode for run in runs] == [0, 0]
+    with SettlementStore(record) as store:
+        entries = store.entries()
+    assert entries["entry"].is_unique and set(entries["report"]) == {"2025Q1"}
+    assert (tmp_path / "first" / "2025Q1" / "ledger.csv").read_bytes() == (
+        tmp_path / "second" / "2025Q1" / "ledger.csv"
+    ).read_bytes()
