@@ -32,7 +32,6 @@ verify`` recomputes published results and compares them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -124,9 +123,8 @@ def extract_kind(directory: Path | str, manifest: dict | None = None) -> str:
     listed = manifest.get("files")
     if listed is not None and listed != present:
         return REAL  # the list the generator made no longer matches: no need to regenerate
-    # The manifest as the writer wrote it, before list_checksums listed the files.
-    written = {k: v for k, v in manifest.items() if k != "files"}
-    present[MANIFEST] = hashlib.sha256(synth.manifest_text(written).encode("utf-8")).hexdigest()
+    # The manifest's content, the list of files aside, as the writer wrote it.
+    present[MANIFEST] = synth.manifest_digest(manifest)
     try:
         regenerated = synth.regenerate(manifest)
     except synth.NotRegenerable:

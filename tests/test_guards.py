@@ -398,8 +398,9 @@ def test_the_manifest_records_every_argument_and_the_code(synthetic_dir, contrac
     manifest = json.loads((synthetic_dir / "manifest.json").read_text())
     generator = manifest[synth.GENERATOR]
     assert generator["writer"] == "generate"
-    assert set(generator["arguments"]) == {"contract", "synth", "seed", "comparison_persons"}
-    assert generator["arguments"]["seed"] == contract.seed
+    arguments = json.loads(generator["arguments"])
+    assert set(arguments) == {"contract", "synth", "seed", "comparison_persons"}
+    assert arguments["seed"] == contract.seed
     assert generator["code"] == synth.code_version()
 
 
@@ -412,12 +413,8 @@ def test_regenerating_from_the_manifest_gives_the_same_files(synthetic_dir, tmp_
     present = _files(synthetic_dir)
     del present["manifest.json"]
     assert {k: v for k, v in regenerated.items() if k != "manifest.json"} == present
-    # The manifest too, as the writer wrote it (before the files were listed in it).
-    written = {k: v for k, v in manifest.items() if k != "files"}
-    import hashlib
-
-    digest = hashlib.sha256(synth.manifest_text(written).encode()).hexdigest()
-    assert regenerated["manifest.json"] == digest
+    # The manifest too: its content as the writer wrote it (the list of files aside).
+    assert regenerated["manifest.json"] == synth.manifest_digest(manifest)
 
 
 def test_a_manifest_listing_real_files_does_not_make_them_synthetic(tmp_path, synthetic_dir):
@@ -442,9 +439,49 @@ def test_changed_generator_arguments_are_regenerated(tmp_path, synthetic_dir, mo
     shutil.copytree(synthetic_dir, copy)
     manifest = json.loads((copy / "manifest.json").read_text())
     assert provenance.extract_kind(copy, manifest) == provenance.SYNTHETIC
-    manifest[synth.GENERATOR]["arguments"]["seed"] += 1
+    arguments = json.loads(manifest[synth.GENERATOR]["arguments"])
+    arguments["seed"] += 1
+    manifest[synth.GENERATOR]["arguments"] = json.dumps(arguments)
     (copy / "manifest.json").write_text(synth.manifest_text(manifest))
     assert provenance.extract_kind(copy) == provenance.REAL
+
+
+def test_an_edited_manifest_value_is_real(tmp_path, synthetic_dir):
+    """The manifest is compared by content: another layout is fine, another value is not."""
+    copy = tmp_path / "copy"
+    shutil.copytree(synthetic_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=4))
+    assert provenance.extract_kind(copy) == provenance.SYNTHETIC
+    manifest["rows"]["persons"] += 1
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert provenance.extract_kind(copy) == provenance.REAL
+
+
+def test_a_synthetic_delivery_regenerates_and_a_changed_one_is_real(
+    tmp_path, synthetic_dir, contract, monkeypatch
+):
+    """A delivery's manifest names its writer and quarter: regenerated without the cache."""
+    from analysis.config import load_synthetic
+    from analysis.data.deliveries import write_synthetic
+
+    labels = write_synthetic(
+        synthetic_dir, tmp_path / "deliveries", contract, load_synthetic(), contract.seed
+    )
+    delivery = tmp_path / "deliveries" / labels[2]
+    monkeypatch.setattr(synth, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(synth, "_MEMO", {})
+    manifest = json.loads((delivery / "manifest.json").read_text())
+    assert manifest[synth.GENERATOR]["writer"] == "delivery"
+    assert json.loads(manifest[synth.GENERATOR]["arguments"])["delivery"] == labels[2]
+    assert provenance.extract_kind(delivery) == provenance.SYNTHETIC
+    # Another delivery's files under this manifest: real.
+    other = tmp_path / "other"
+    shutil.copytree(tmp_path / "deliveries" / labels[3], other)
+    shutil.copy(delivery / "manifest.json", other / "manifest.json")
+    manifest.pop("files")
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    assert provenance.extract_kind(other) == provenance.REAL
 
 
 def test_an_unknown_writer_is_not_regenerated(synthetic_dir):

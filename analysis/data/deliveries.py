@@ -267,6 +267,86 @@ def _write_table(frame: pd.DataFrame, schema: pa.Schema, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
+def _write_one(
+    folder: Path,
+    complete: Path,
+    truth: dict[str, pd.DataFrame],
+    draws: dict,
+    schemas: dict,
+    index: int,
+    lag: int,
+    base_manifest: dict,
+) -> dict:
+    """Write the delivery after quarter index ``index`` to ``folder``; returns its manifest.
+
+    The one writer of a delivery, used by :func:`write_synthetic` and by
+    :func:`write_delivery` (regeneration), so both write the same bytes.
+    """
+    from analysis.data import synth as generator
+
+    name = quarters.from_index(index)
+    folder.mkdir()
+    tables = _cut(truth, draws, index, lag)
+    for table, frame in tables.items():
+        _write_table(frame, schemas[table], folder / f"{table}.parquet")
+    shutil.copyfile(complete / "truth.json", folder / "truth.json")
+    manifest = {
+        **base_manifest,
+        "delivery": name,
+        "rows": {table: len(frame) for table, frame in tables.items()},
+    }
+    if isinstance(base_manifest.get(generator.GENERATOR), dict):
+        # How to write this delivery again: the complete extract's arguments and its quarter.
+        manifest[generator.GENERATOR] = generator.derive(
+            base_manifest[generator.GENERATOR], "delivery", delivery=name
+        )
+    (folder / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return manifest
+
+
+def _prepare(complete: Path, contract: Contract, synth: SyntheticConfig, seed: int):
+    truth = {name: _read(complete, name) for name in TABLE_NAMES}
+    schemas = {name: pq.read_schema(complete / f"{name}.parquet") for name in TABLE_NAMES}
+    draws = _draws(truth, synth, seed)
+    base_manifest = json.loads((complete / MANIFEST).read_text(encoding="utf-8"))
+    base_manifest.pop("files", None)
+    return truth, schemas, draws, base_manifest
+
+
+def write_delivery(
+    out: Path | str,
+    contract: Contract,
+    synth: SyntheticConfig,
+    seed: int,
+    comparison_persons: int | None = None,
+    delivery: str | None = None,
+) -> None:
+    """Write one synthetic delivery again to ``out``: the writer a delivery's manifest names.
+
+    Generates the complete extract with the same arguments in a scratch folder and
+    cuts the delivery of quarter ``delivery`` from it, as :func:`write_synthetic` did
+    (:func:`analysis.data.synth.regenerate` calls it).
+    """
+    from analysis.data.synth import generate
+
+    if delivery is None or not quarters.is_quarter(delivery):
+        raise TypeError(f"delivery must be a quarter YYYYQn, not {delivery!r}")
+    out = Path(out)
+    scratch = Path(tempfile.mkdtemp(prefix=".delivery-complete."))
+    try:
+        complete = scratch / "complete"
+        generate(complete, contract, synth, seed, comparison_persons=comparison_persons)
+        truth, schemas, draws, base_manifest = _prepare(complete, contract, synth, seed)
+        lag = contract.timeline.register_lag_quarters
+        _write_one(
+            out, complete, truth, draws, schemas, quarters.to_index(delivery), lag, base_manifest
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def write_synthetic(
     complete: Path | str, out: Path | str, contract: Contract, synth: SyntheticConfig, seed: int
 ) -> list[str]:
@@ -274,20 +354,18 @@ def write_synthetic(
 
     ``complete`` is the generator's complete extract (every quarter as finally
     registered). Each delivery gets the complete extract's ``truth.json`` and a
-    ``manifest.json`` naming the delivery; ``out/manifest.json`` lists them and is
-    written last, so a killed run leaves no folder that looks whole.
+    ``manifest.json`` naming the delivery and how to write it again
+    (:func:`write_delivery`); ``out/manifest.json`` lists them and is written last,
+    so a killed run leaves no folder that looks whole.
     """
+    from analysis.data import synth as generator
     from analysis.provenance import sign_extract
 
     complete, out = Path(complete), Path(out)
-    truth = {name: _read(complete, name) for name in TABLE_NAMES}
-    schemas = {name: pq.read_schema(complete / f"{name}.parquet") for name in TABLE_NAMES}
-    draws = _draws(truth, synth, seed)
+    truth, schemas, draws, base_manifest = _prepare(complete, contract, synth, seed)
     lag = contract.timeline.register_lag_quarters
     first = quarters.to_index(contract.timeline.intervention.start)
     last = quarters.to_index(synth.data_end) + lag
-    base_manifest = json.loads((complete / MANIFEST).read_text(encoding="utf-8"))
-    base_manifest.pop("files", None)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     labels = []
@@ -295,19 +373,12 @@ def write_synthetic(
         for index in range(first, last + 1):
             name = quarters.from_index(index)
             folder = tmp / name
-            folder.mkdir()
-            tables = _cut(truth, draws, index, lag)
-            for table, frame in tables.items():
-                _write_table(frame, schemas[table], folder / f"{table}.parquet")
-            shutil.copyfile(complete / "truth.json", folder / "truth.json")
-            manifest = {
-                **base_manifest,
-                "delivery": name,
-                "rows": {table: len(frame) for table, frame in tables.items()},
-            }
-            (folder / MANIFEST).write_text(
-                json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            manifest = _write_one(
+                folder, complete, truth, draws, schemas, index, lag, base_manifest
             )
+            if generator.GENERATOR in manifest:
+                # What a regeneration would find: cached, so no delivery is written twice.
+                generator.remember(manifest[generator.GENERATOR], folder)
             sign_extract(folder)
             os.chmod(folder, 0o755)
             labels.append(name)

@@ -703,7 +703,7 @@ def generate(
         (tmp / "manifest.json").write_text(manifest_text(manifest), encoding="utf-8")
         # What these arguments write, as a regeneration would find it: cached, so the
         # extract just written is not generated a second time to prove it synthetic.
-        _cache_store(manifest[GENERATOR], _checksums(tmp))
+        remember(manifest[GENERATOR], tmp)
         os.chmod(tmp, 0o755)
         if out.exists():
             backup = out.with_name(f".{out.name}.old")
@@ -741,12 +741,20 @@ CACHE = Path(__file__).resolve().parents[2] / "build" / "regenerated"
 
 
 def manifest_text(manifest: dict) -> str:
-    """A manifest as the generator writes it (top-level keys sorted, two-space indent, final newline).
+    """A manifest as the generator writes it (sorted keys, two-space indent, final newline)."""
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
 
-    Only the top level is sorted: the order of a mapping inside the recorded
-    arguments (the areas' shares) is part of what the generator draws.
+
+def manifest_digest(manifest: dict) -> str:
+    """SHA-256 of a manifest's content, the list of files aside (layout and key order aside too).
+
+    What regeneration compares for ``manifest.json``: the writer's manifest and the
+    one in the folder must say the same; rewriting it with other indentation or
+    key order changes nothing, while an edited value does.
     """
-    return json.dumps(dict(sorted(manifest.items())), indent=2) + "\n"
+    content = {k: v for k, v in manifest.items() if k != "files"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @functools.cache
@@ -776,17 +784,38 @@ def _encode(value):
 
 
 def describe(writer: str, arguments: dict) -> dict:
-    """The manifest's ``generator`` entry: the writer, its arguments (as JSON) and the code version."""
+    """The manifest's ``generator`` entry: the writer, its arguments and the code version.
+
+    The arguments are kept as JSON text: the order inside a mapping (the areas'
+    shares) is part of what the generator draws, and a manifest rewritten with
+    sorted keys must not change it.
+    """
+    encoded = {name: _encode(value) for name, value in arguments.items()}
     return {
         "writer": writer,
-        "arguments": {name: _encode(value) for name, value in sorted(arguments.items())},
+        "arguments": json.dumps(encoded, ensure_ascii=False),
+        "code": code_version(),
+    }
+
+
+def derive(generator: dict, writer: str, **more) -> dict:
+    """The ``generator`` entry of another writer that takes ``generator``'s arguments and ``more``.
+
+    E.g. a delivery cut from a generated extract (:mod:`analysis.data.deliveries`).
+    """
+    arguments = {**json.loads(generator["arguments"]), **more}
+    return {
+        "writer": writer,
+        "arguments": json.dumps(arguments, ensure_ascii=False),
         "code": code_version(),
     }
 
 
 def _writers() -> dict:
     # The writers a manifest may name: regeneration calls nothing else.
-    return {"generate": generate}
+    from analysis.data.deliveries import write_delivery
+
+    return {"generate": generate, "delivery": write_delivery}
 
 
 def _decode(function, arguments: dict) -> dict:
@@ -802,14 +831,23 @@ def _decode(function, arguments: dict) -> dict:
 
 
 def _checksums(folder: Path) -> dict[str, str]:
-    """SHA-256 of every regular file the writer left in ``folder`` (the manifest as written)."""
+    """SHA-256 of every regular file the writer left in ``folder`` (the manifest's content digest)."""
     from analysis.data.io import sha256
 
-    return {
+    files = {
         p.name: sha256(p)
         for p in sorted(Path(folder).iterdir())
-        if p.is_file() and not p.name.startswith(".")
+        if p.is_file() and not p.name.startswith(".") and p.name != MANIFEST
     }
+    path = Path(folder) / MANIFEST
+    if path.is_file():
+        files[MANIFEST] = manifest_digest(json.loads(path.read_text(encoding="utf-8")))
+    return files
+
+
+def remember(generator: dict, folder: Path) -> None:
+    """Cache what ``generator`` writes, as found in ``folder`` just written by its writer."""
+    _cache_store(generator, _checksums(folder))
 
 
 def _cache_key(generator: dict) -> str:
@@ -857,9 +895,9 @@ def regenerate(manifest: dict, cached: bool = True) -> dict[str, str]:
     """Write the extract a manifest describes again and return ``{file: sha256}`` of what was written.
 
     Every recorded argument is passed through to the writer the manifest names
-    (:func:`generate`), into a scratch folder removed afterwards; the checksums
-    include the manifest as the writer wrote it (before
-    :func:`analysis.provenance.list_checksums` lists the files in it). Raises
+    (:func:`generate`, or a delivery's :func:`analysis.data.deliveries.write_delivery`),
+    into a scratch folder removed afterwards; for ``manifest.json`` the digest of
+    its content, the list of files aside (:func:`manifest_digest`). Raises
     :class:`NotRegenerable` for a manifest without a usable ``generator`` entry.
 
     With ``cached`` (the default, unless ``ANALYSIS_REVALIDATE`` is set) an answer
@@ -875,7 +913,7 @@ def regenerate(manifest: dict, cached: bool = True) -> dict[str, str]:
         raise NotRegenerable("the manifest records no generator")
     writer = _writers().get(generator.get("writer"))
     arguments = generator.get("arguments")
-    if writer is None or not isinstance(arguments, dict):
+    if writer is None or not isinstance(arguments, str):
         raise NotRegenerable("the manifest names no known writer and its arguments")
     from analysis.data.receipt import forced
 
@@ -884,7 +922,7 @@ def regenerate(manifest: dict, cached: bool = True) -> dict[str, str]:
         if found is not None:
             return dict(found)
     try:
-        decoded = _decode(writer, arguments)
+        decoded = _decode(writer, json.loads(arguments))
     except Exception as error:  # a configuration that no longer validates
         raise NotRegenerable(
             f"the recorded arguments cannot be used ({type(error).__name__})"
