@@ -851,8 +851,9 @@ def remember(generator: dict, folder: Path) -> None:
 
 
 def _cache_key(generator: dict) -> str:
-    # Not sorted: the order inside a mapping is part of what the generator draws.
-    text = json.dumps(generator, separators=(",", ":"))
+    # Sorted: the entry is read back from manifests written with sorted keys (its
+    # arguments, whose order matters, are JSON text and keep theirs).
+    text = json.dumps(generator, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{text}\n{code_version()}".encode()).hexdigest()
 
 
