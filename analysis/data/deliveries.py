@@ -183,18 +183,14 @@ def _cut(
 ) -> dict[str, pd.DataFrame]:
     """The extract as delivered after quarter index ``delivery``."""
     households = truth["households"].copy()
-    enrol = quarters.series_to_index(households["enrolment_quarter"])
-    exits = quarters.series_to_index(households["exit_quarter"])
-    # Households enrolled after the delivery are not in it (nor their persons' rows).
-    keep = enrol.isna() | (enrol <= delivery)
-    late_exit = draws["exit_delay"]
-    shown_exit = exits.notna() & (exits + late_exit <= delivery)
-    households.loc[~shown_exit.to_numpy(), "exit_quarter"] = None
-    households = households.loc[keep.to_numpy()].reset_index(drop=True)
-    kept_households = set(households["household_id"])
+    # Households enrolled after the delivery are not in it (nor their persons' rows):
+    # each row's enrolment quarter (comparison households: never) decides.
+    keep = draws["households_enrol"] <= delivery
+    shown_exit = draws["households_exit"] + draws["exit_delay"] <= delivery
+    households.loc[~shown_exit, "exit_quarter"] = None
+    households = households.loc[keep].reset_index(drop=True)
     persons = truth["persons"]
-    persons = persons.loc[persons["household_id"].isin(kept_households)].reset_index(drop=True)
-    kept_persons = persons["person_id"]
+    persons = persons.loc[draws["persons_enrol"] <= delivery].reset_index(drop=True)
     out = {"households": households, "persons": persons}
     register_last = delivery - lag
     for name in REGISTER_TABLES:
@@ -202,7 +198,7 @@ def _cut(
         t = draws[f"{name}_t"]
         late = draws[f"{name}_late"]
         arrived = (t <= register_last) & ~(late & (t == register_last))
-        rows = arrived & frame["person_id"].isin(kept_persons).to_numpy()
+        rows = arrived & (draws[f"{name}_enrol"] <= delivery)
         part = frame.loc[rows].copy()
         wrong, lasting = draws[f"{name}_wrong"]
         still_wrong = (wrong & (delivery < t + lag + lasting))[rows]
@@ -221,16 +217,37 @@ def _cut(
                 part.loc[still_wrong, "days_unauthorised"].to_numpy(), absent
             )
         out[name] = part.reset_index(drop=True)
-    survey = truth["life_satisfaction"]
-    out["life_satisfaction"] = survey.loc[
-        (draws["life_satisfaction_t"] <= delivery)
-        & survey["person_id"].isin(kept_persons).to_numpy()
-    ].reset_index(drop=True)
-    plans = truth["action_plans"]
-    out["action_plans"] = plans.loc[
-        (draws["action_plans_t"] <= delivery)
-        & plans["household_id"].isin(kept_households).to_numpy()
-    ].reset_index(drop=True)
+    for name in ("life_satisfaction", "action_plans"):
+        rows = (draws[f"{name}_t"] <= delivery) & (draws[f"{name}_enrol"] <= delivery)
+        out[name] = truth[name].loc[rows].reset_index(drop=True)
+    return out
+
+
+def _enrolment_of_rows(truth: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+    """Per row of every table: from which delivery on it is there, by its household's enrolment
+    (a comparison household, never enrolled, is in every delivery)."""
+    never = np.iinfo(np.int64).max // 2
+    households = truth["households"]
+    enrol = quarters.series_to_index(households["enrolment_quarter"])
+    by_household = pd.Series(
+        enrol.fillna(-never).astype("int64").to_numpy(), index=households["household_id"].to_numpy()
+    )
+    persons = truth["persons"]
+    by_person = pd.Series(
+        by_household.reindex(persons["household_id"].to_numpy()).to_numpy(),
+        index=persons["person_id"].to_numpy(),
+    )
+    out = {
+        "households_enrol": by_household.to_numpy(),
+        "persons_enrol": by_person.to_numpy(),
+        "action_plans_enrol": by_household.reindex(
+            truth["action_plans"]["household_id"].to_numpy()
+        ).to_numpy(),
+    }
+    for name in (*REGISTER_TABLES, "life_satisfaction"):
+        out[f"{name}_enrol"] = by_person.reindex(truth[name]["person_id"].to_numpy()).to_numpy()
+    exits = quarters.series_to_index(households["exit_quarter"])
+    out["households_exit"] = exits.fillna(never).astype("int64").to_numpy()
     return out
 
 
@@ -259,6 +276,7 @@ def _draws(truth: dict[str, pd.DataFrame], synth: SyntheticConfig, seed: int) ->
     draws["action_plans_t"] = quarters.series_to_index(
         truth["action_plans"]["review_quarter"]
     ).to_numpy()
+    draws.update(_enrolment_of_rows(truth))
     return draws
 
 
