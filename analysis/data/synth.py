@@ -727,12 +727,16 @@ def generate(
 
 GENERATOR = "generator"  # the manifest's record of how the extract was written
 MANIFEST = "manifest.json"
-# Source files whose every byte can change what the generator writes; with the
-# libraries' versions they make the code version a manifest records.
+# Source files whose every byte can change what a writer (:func:`_writers`) writes;
+# with the libraries' versions they make the code version a manifest records and
+# the key of every cached answer: a writer's module missing here would let a cached
+# answer outlive a change to it.
 GENERATOR_CODE = (
     "analysis/config.py",
     "analysis/quarters.py",
     "analysis/data/codes.py",
+    "analysis/data/deliveries.py",  # the deliveries' writer (write_delivery)
+    "analysis/data/io.py",
     "analysis/data/schemas.py",
     "analysis/data/synth.py",
 )
