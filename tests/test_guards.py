@@ -631,3 +631,10 @@ def test_a_long_column_name_is_cut_with_its_length(tmp_path, small_tables, contr
         load_extract(folder, contract)
     assert len(str(error.value)) < 1_000
     assert "50,000 characters" in str(error.value)
+
+
+def test_the_code_version_covers_every_writer():
+    """A cached regeneration answer is keyed by the code version: every writer's module is in it."""
+    for writer in synth._writers().values():
+        path = Path(sys.modules[writer.__module__].__file__).resolve().relative_to(ROOT)
+        assert path.as_posix() in synth.GENERATOR_CODE, path
