@@ -294,8 +294,12 @@ def _write_one(
     index: int,
     lag: int,
     base_manifest: dict,
+    recorded: dict | None = None,
 ) -> dict:
     """Write the delivery after quarter index ``index`` to ``folder``; returns its manifest.
+
+    ``recorded``: the arguments of the cut beyond the generator's own (None: the cut
+    cannot be recorded, so the manifest names no writer and the delivery is real).
 
     The one writer of a delivery, used by :func:`write_synthetic` and by
     :func:`write_delivery` (regeneration), so both write the same bytes.
@@ -313,10 +317,12 @@ def _write_one(
         "delivery": name,
         "rows": {table: len(frame) for table, frame in tables.items()},
     }
-    if isinstance(base_manifest.get(generator.GENERATOR), dict):
-        # How to write this delivery again: the complete extract's arguments and its quarter.
+    manifest.pop(generator.GENERATOR, None)
+    if recorded is not None and isinstance(base_manifest.get(generator.GENERATOR), dict):
+        # How to write this delivery again: the complete extract's arguments, the cut's
+        # and its quarter.
         manifest[generator.GENERATOR] = generator.derive(
-            base_manifest[generator.GENERATOR], "delivery", delivery=name
+            base_manifest[generator.GENERATOR], "delivery", delivery=name, **recorded
         )
     (folder / MANIFEST).write_text(
         json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
@@ -340,12 +346,15 @@ def write_delivery(
     seed: int,
     comparison_persons: int | None = None,
     delivery: str | None = None,
+    cut: SyntheticConfig | None = None,
+    cut_seed: int | None = None,
 ) -> None:
     """Write one synthetic delivery again to ``out``: the writer a delivery's manifest names.
 
     Generates the complete extract with the same arguments in a scratch folder and
     cuts the delivery of quarter ``delivery`` from it, as :func:`write_synthetic` did
-    (:func:`analysis.data.synth.regenerate` calls it).
+    (:func:`analysis.data.synth.regenerate` calls it). ``cut`` and ``cut_seed``: the
+    configuration and seed the deliveries were cut with, when not the generator's.
     """
     from analysis.data.synth import generate
 
@@ -356,13 +365,45 @@ def write_delivery(
     try:
         complete = scratch / "complete"
         generate(complete, contract, synth, seed, comparison_persons=comparison_persons)
-        truth, schemas, draws, base_manifest = _prepare(complete, contract, synth, seed)
+        cut_synth = synth if cut is None else cut
+        cut_with = seed if cut_seed is None else cut_seed
+        truth, schemas, draws, base_manifest = _prepare(complete, contract, cut_synth, cut_with)
         lag = contract.timeline.register_lag_quarters
         _write_one(
-            out, complete, truth, draws, schemas, quarters.to_index(delivery), lag, base_manifest
+            out,
+            complete,
+            truth,
+            draws,
+            schemas,
+            quarters.to_index(delivery),
+            lag,
+            base_manifest,
+            _recorded(base_manifest, contract, cut_synth, cut_with),
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _recorded(base_manifest: dict, contract: Contract, synth: SyntheticConfig, seed: int):
+    """The cut's arguments to record beside the generator's, or None when they cannot be.
+
+    A cut under another contract than the generator's is not recorded (its
+    deliveries cannot be written again, so they count as real).
+    """
+    from analysis.data import synth as generator
+
+    entry = base_manifest.get(generator.GENERATOR)
+    if not isinstance(entry, dict):
+        return None
+    arguments = json.loads(entry["arguments"])
+    if arguments.get("contract") != contract.model_dump(mode="json"):
+        return None
+    recorded = {}
+    if arguments.get("synth") != synth.model_dump(mode="json"):
+        recorded["cut"] = synth.model_dump(mode="json")
+    if arguments.get("seed") != seed:
+        recorded["cut_seed"] = seed
+    return recorded
 
 
 def write_synthetic(
@@ -381,6 +422,7 @@ def write_synthetic(
 
     complete, out = Path(complete), Path(out)
     truth, schemas, draws, base_manifest = _prepare(complete, contract, synth, seed)
+    recorded = _recorded(base_manifest, contract, synth, seed)
     lag = contract.timeline.register_lag_quarters
     first = quarters.to_index(contract.timeline.intervention.start)
     last = quarters.to_index(synth.data_end) + lag
@@ -392,7 +434,7 @@ def write_synthetic(
             name = quarters.from_index(index)
             folder = tmp / name
             manifest = _write_one(
-                folder, complete, truth, draws, schemas, index, lag, base_manifest
+                folder, complete, truth, draws, schemas, index, lag, base_manifest, recorded
             )
             if generator.GENERATOR in manifest:
                 # What a regeneration would find: cached, so no delivery is written twice.

@@ -828,8 +828,10 @@ def _decode(function, arguments: dict) -> dict:
     decoded = {}
     for name, value in arguments.items():
         hint = hints.get(name)
-        if isinstance(hint, type) and hasattr(hint, "model_validate") and value is not None:
-            value = hint.model_validate(value)
+        # A configuration model, also as ``Model | None``.
+        models = [h for h in (hint, *typing.get_args(hint)) if hasattr(h, "model_validate")]
+        if models and value is not None:
+            value = models[0].model_validate(value)
         decoded[name] = value
     return decoded
 
