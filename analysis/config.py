@@ -244,6 +244,30 @@ class TrueEffects(_Strict):
     area_multiplier: dict[str, float]
 
 
+class _Range(_Strict):
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) is below low ({self.low})")
+        return self
+
+
+class Backtest(_Strict):
+    """Ranges the forecast backtest draws its synthetic programmes from (``make backtest``)."""
+
+    programmes: int = Field(ge=1)
+    seed: int
+    draws: int = Field(ge=100, le=100_000)
+    comparison_ratio: float = Field(gt=0)
+    effect_scale: _Range
+    enrolment_shortfall: _Range
+    attrition_per_quarter: _Range
+    survey_nonresponse: _Range
+
+
 class SyntheticConfig(_Strict):
     data_end: Quarter
     intervention_households: int = Field(gt=0)
@@ -253,6 +277,7 @@ class SyntheticConfig(_Strict):
     survey_nonresponse: float = Field(ge=0, lt=1)
     area_shares: dict[str, float]
     true_effects: TrueEffects
+    backtest: Backtest | None = None
 
     _q = field_validator("data_end")(_check_quarter)
 

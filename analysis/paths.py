@@ -16,3 +16,5 @@ SYNTHETIC_DIR = DATA_DIR / "synthetic"
 RESULTS_DIR = DATA_DIR / "results"
 BUILD_DIR = ROOT / "build"
 REPORTS_DIR = ROOT / "reports"
+# The forecast backtest's summary per horizon (written by `make backtest`, quoted by the reports).
+FORECAST_BACKTEST = ROOT / "docs" / "forecast_backtest.json"
