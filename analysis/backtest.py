@@ -19,8 +19,8 @@ for both methods. Written to ``build/backtest.json`` (every forecast) and
 ``build/backtest.md`` (the table); the summary per horizon that the reports quote
 goes to :data:`SUMMARY` (committed).
 
-Programmes run in a pool of worker processes (``--jobs``, default 2) at low
-priority; each generates its extract in a temporary folder, reads it into memory
+Programmes run in a pool of worker processes (``--jobs``, default 2; ``make
+backtest`` runs it under ``nice``); each generates its extract in a temporary folder, reads it into memory
 and removes it.
 """
 
@@ -31,6 +31,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -104,17 +105,28 @@ def _naive(data, unit_results, estimates, settled, cutoff, contract):
         enrolled,
     )
     base = table.set_index("scenario").loc["base"]
-    values = [investors.projected_total(float(base[n]), contract, settled) for n in ("median", "low", "high")]
-    rates = [_irr_of(investors.cash_flows(contract, settled, "2000Q1", v)) for v in values]
+    values, rates = [], []
+    for name in ("median", "low", "high"):
+        future = investors.projected_repayments(float(base[name]), contract, settled)
+        values.append(round(ledger_module.settled_total(settled) + sum(future.values()), 2))
+        rates.append(_irr_of(contract, settled, future))
     return values, rates
 
 
-def _irr_of(flows: pd.DataFrame) -> float:
+def _irr_of(contract, ledger: pd.DataFrame, future: dict | None = None) -> float:
+    """The investors' IRR of the disbursements, the ledger's repayments and ``future`` ones."""
     from analysis import quarters
-    from analysis.payments.investors import irr
+    from analysis.payments.investors import disbursements, irrs
 
-    by_quarter = flows.groupby(flows["quarter"].map(quarters.to_index))["amount"].sum()
-    return irr(by_quarter)
+    flows: dict[int, float] = {}
+    for t, amount in disbursements(contract).groupby("t")["amount"].sum().items():
+        flows[int(t)] = flows.get(int(t), 0.0) - amount
+    paid = ledger.groupby("payment_quarter")["paid"].sum()
+    for quarter, amount in [*paid.items(), *(future or {}).items()]:
+        t = quarters.to_index(quarter)
+        flows[t] = flows.get(t, 0.0) + float(amount)
+    times = np.array(sorted(flows))
+    return float(irrs(times, np.array([[flows[t] for t in times]]))[0])
 
 
 def compact_tables(tables: dict[str, pd.DataFrame], contract) -> dict[str, pd.DataFrame]:
@@ -129,7 +141,9 @@ def compact_tables(tables: dict[str, pd.DataFrame], contract) -> dict[str, pd.Da
 
     households = tables["households"]
     intervention = households.loc[households["group"] == "intervention", "household_id"]
-    wanted = tables["persons"].loc[tables["persons"]["household_id"].isin(intervention), "person_id"]
+    wanted = tables["persons"].loc[
+        tables["persons"]["household_id"].isin(intervention), "person_id"
+    ]
     out = dict(tables)
     from analysis import quarters
 
@@ -206,18 +220,16 @@ def run_programme(number: int, contract_path: str, synth_path: str) -> list[dict
     last_report = periods[-1].report
     final_payment = quarters.to_index(periods[-1].payment_quarter)
     ledgers, ledger = {}, None
-    first = quarters.to_index(contract.timeline.enrolment.start)
+    # From the second quarter of enrolment: before it no register quarter after any
+    # enrolment exists.
+    first = quarters.to_index(contract.timeline.enrolment.start) + 2
     cutoffs = [quarters.from_index(t) for t in range(first, quarters.to_index(last_report) + 1)]
     for cutoff in cutoffs:
         ledger = ledger_module.build(tables, cutoff, contract, ledger)
         ledgers[cutoff] = ledger
     final = ledgers[last_report]
     outcome = ledger_module.settled_total(final)
-    outcome_irr = _irr_of(
-        __import__("analysis.payments.investors", fromlist=["cash_flows"]).cash_flows(
-            contract, final, "2000Q1"
-        )
-    )
+    outcome_irr = _irr_of(contract, final)
     whole = as_of(tables, params.data_end, contract)
     everything = {name: rule(whole, contract) for name, rule in UNIT_TARGETS.items()}
     rows = []
@@ -265,7 +277,9 @@ def run_programme(number: int, contract_path: str, synth_path: str) -> list[dict
 
 def covered(outcome, low, high, tolerance: float = TOLERANCE) -> np.ndarray:
     """Whether each outcome lies in its band (within ``tolerance``); missing bands are misses."""
-    outcome, low, high = (pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(float) for x in (outcome, low, high))
+    outcome, low, high = (
+        pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(float) for x in (outcome, low, high)
+    )
     inside = (low - tolerance <= outcome) & (outcome <= high + tolerance)
     return np.where(np.isnan(low) | np.isnan(high) | np.isnan(outcome), False, inside)
 
@@ -301,7 +315,10 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
                 "irr_programmes": int(irr_defined.sum()),
                 "irr_coverage": float(
                     covered(
-                        irr_part["outcome_irr"], irr_part["irr_low"], irr_part["irr_high"], IRR_TOLERANCE
+                        irr_part["outcome_irr"],
+                        irr_part["irr_low"],
+                        irr_part["irr_high"],
+                        IRR_TOLERANCE,
                     ).mean()
                 )
                 if len(irr_part)
@@ -317,7 +334,8 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
                 )
                 if len(irr_part)
                 else float("nan"),
-                "naive_irr_mae_pp": 100 * err(irr_part["naive_irr_median"], irr_part["outcome_irr"]),
+                "naive_irr_mae_pp": 100
+                * err(irr_part["naive_irr_median"], irr_part["outcome_irr"]),
             }
         )
     out = pd.DataFrame(rows)
@@ -347,12 +365,8 @@ def markdown(summary: pd.DataFrame, band: float) -> str:
     return head + "\n".join(lines) + foot + "\n"
 
 
-def _worker_init() -> None:
-    # The machine is shared: the benchmark yields to interactive work.
-    try:
-        os.nice(10)
-    except OSError:
-        pass
+def _run(job: tuple) -> list[dict]:
+    return run_programme(*job)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -360,11 +374,15 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m analysis.backtest", description=__doc__)
     parser.add_argument("--out", type=Path, default=BUILD_DIR / "backtest.json")
-    parser.add_argument("--programmes", type=int, default=None, help="override the configured count")
+    parser.add_argument(
+        "--programmes", type=int, default=None, help="override the configured count"
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--config", default=str(CONTRACT_FILE))
     parser.add_argument("--synthetic", default=str(SYNTHETIC_CONFIG_FILE))
-    parser.add_argument("--summary", type=Path, default=SUMMARY, help="the summary the reports quote")
+    parser.add_argument(
+        "--summary", type=Path, default=SUMMARY, help="the summary the reports quote"
+    )
     args = parser.parse_args(argv)
     contract = load_contract(args.config)
     synth = load_synthetic(args.synthetic)
@@ -374,11 +392,20 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     jobs = [(n, args.config, args.synthetic) for n in range(count)]
     records = []
-    with multiprocessing.get_context("spawn").Pool(max(1, args.jobs), _worker_init) as pool:
-        for i, rows in enumerate(pool.starmap(run_programme, jobs, chunksize=1), start=1):
+    # Every programme's forecasts as they come (one JSON line each), to follow a long run.
+    partial = args.out.with_suffix(".jsonl")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        multiprocessing.get_context("spawn").Pool(max(1, args.jobs)) as pool,
+        open(partial, "w", encoding="utf-8") as lines,
+    ):
+        for done, rows in enumerate(pool.imap_unordered(_run, jobs), start=1):
             records += rows
-    del i
-    frame = pd.DataFrame(records)
+            lines.write(json.dumps(rows, default=float) + "\n")
+            lines.flush()
+            print(f"{done}/{count} programmes, {time.time() - started:.0f} s", file=sys.stderr)
+    frame = pd.DataFrame(records).sort_values(["programme", "horizon"], ascending=[True, False])
+    frame = frame.reset_index(drop=True)
     summary = summarise(frame)
     elapsed = time.time() - started
     table = markdown(summary, contract.forecast.band)
@@ -399,7 +426,17 @@ def main(argv: list[str] | None = None) -> int:
         encoding="utf-8",
     )
     args.out.with_suffix(".md").write_text(table, encoding="utf-8")
-    keep = ["horizon", "cutoff", "settled", "programmes", "coverage", "mae", "naive_mae", "irr_coverage", "irr_mae_pp"]
+    keep = [
+        "horizon",
+        "cutoff",
+        "settled",
+        "programmes",
+        "coverage",
+        "mae",
+        "naive_mae",
+        "irr_coverage",
+        "irr_mae_pp",
+    ]
     args.summary.write_text(
         json.dumps(
             {
@@ -416,7 +453,9 @@ def main(argv: list[str] | None = None) -> int:
         encoding="utf-8",
     )
     print(table)
-    print(f"{count} programmes in {elapsed:.0f} s; wrote {args.out}, {args.out.with_suffix('.md')}, {args.summary}")
+    print(
+        f"{count} programmes in {elapsed:.0f} s; wrote {args.out}, {args.out.with_suffix('.md')}, {args.summary}"
+    )
     return 0
 
 

@@ -179,11 +179,58 @@ def test_hazard_recovers_a_known_rate():
                 counts[i, e] = 1
                 break
     model = forecast_module._TargetModel(
-        "action_plan_goals", counts, at_risk, width - 1, np.array([]), np.array([]),
-        np.ones(n), {}, 0.0,
+        "action_plan_goals",
+        counts,
+        at_risk,
+        width - 1,
+        np.array([]),
+        np.array([]),
+        np.ones(n),
+        {},
+        0.0,
     )
     weights = rng.dirichlet(np.ones(n), 500) * n
     hazard = forecast_module._hazards(model, weights, width + 4)
     assert np.median(hazard[:, :width]) == pytest.approx(0.2, abs=0.03)
     # Beyond what was seen: the same time of year since enrolment.
     np.testing.assert_allclose(hazard[:, width], hazard[:, width - 4])
+
+
+def test_open_unit_steps_per_cohort_hand_worked():
+    # Three households enrolled in quarters 10, 11, 12, one unit each; the third
+    # leaves in quarter 13; the first unit achieves one step in quarter 12; data to
+    # quarter 14. Action-plan goals (one step, data stop at exit) and employment
+    # (two steps each here, registers go on after exit).
+    from analysis.payments.targets import TargetResult
+
+    households = pd.DataFrame(
+        {
+            "household_id": ["a", "b", "c"],
+            "g": [10, 11, 12],
+            "exit_t": pd.array([pd.NA, pd.NA, 13], dtype="Int64"),
+        }
+    )
+    eligible = pd.DataFrame(
+        {
+            "unit_id": ["u1", "u2", "u3"],
+            "household_id": ["a", "b", "c"],
+            "area": "X",
+            "g": pd.array([10, 11, 12], dtype="Int64"),
+            "baseline": 2,
+        }
+    )
+    achieved = pd.DataFrame({"unit_id": ["u1"], "step": [1], "t": [12]})
+    status = pd.DataFrame(columns=["unit_id", "step", "t", "holds"])
+    goals = forecast_module._target_model(
+        TargetResult("action_plan_goals", eligible, achieved, status, {}), households, 14, []
+    )
+    assert goals.cohorts.tolist() == [11] and goals.open_steps.tolist() == [1.0]
+    np.testing.assert_array_equal(
+        goals.at_risk, [[1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [1, 1, 0, 0, 0]]
+    )
+    assert goals.counts.sum() == 1 and goals.counts[0, 2] == 1
+    jobs = forecast_module._target_model(
+        TargetResult("employment", eligible, achieved, status, {}), households, 14, []
+    )
+    assert jobs.cohorts.tolist() == [10, 11, 12] and jobs.open_steps.tolist() == [1.0, 2.0, 2.0]
+    np.testing.assert_array_equal(jobs.at_risk, [[2, 2, 2, 1, 1], [2, 2, 2, 2, 0], [2, 2, 2, 0, 0]])

@@ -172,11 +172,9 @@ def _target_model(
     np.add.at(at_risk, home, np.where(inside, open_steps, 0.0))
     steps_of_household = np.bincount(home, weights=steps, minlength=n_households)
     still = steps - done.sum(axis=1)
-    going = (still > 0) & (~stop | np.isnan(leave))
+    going = (still > 0) & ((not stop) | np.isnan(leave))
     after = pd.Series(still[going]).groupby(g[going]).sum()
-    observed = {
-        p.report: float(achieved["t"].between(p.first, p.last).sum()) for p in remaining
-    }
+    observed = {p.report: float(achieved["t"].between(p.first, p.last).sum()) for p in remaining}
     return _TargetModel(
         result.target,
         counts,
@@ -292,7 +290,9 @@ def _absence_amounts(
         weighted = np.zeros(draws)
         weight = np.zeros(draws)
         years = np.zeros(draws)
-        cohorts = [(int(g), np.full(draws, n)) for g, n in zip(model.cohorts, model.pupils)]
+        cohorts = [
+            (int(g), np.full(draws, n)) for g, n in zip(model.cohorts, model.pupils, strict=True)
+        ]
         cohorts += [(g, n * model.pupils_per_household) for g, n in new_households.items()]
         for g, pupils in cohorts:
             if g > period.last:
@@ -387,7 +387,6 @@ def simulate(
     draws = draws or contract.forecast.draws
     rng = np.random.default_rng(contract.seed if seed is None else seed)
     cut = quarters.to_index(data.as_of)
-    register_until = quarters.to_index(data.register_until)
     settled_reports = set(ledger["report"])
     remaining = [p for p in result_periods(contract) if p.report not in settled_reports]
     households = _enrolled(data)
@@ -427,7 +426,10 @@ def simulate(
         steps_mean = (
             weights @ model.steps_per_household / n_households if n_households else np.zeros(draws)
         )
-        cohorts = [(int(g), np.full(draws, n)) for g, n in zip(model.cohorts, model.open_steps)]
+        cohorts = [
+            (int(g), np.full(draws, n))
+            for g, n in zip(model.cohorts, model.open_steps, strict=True)
+        ]
         state = {g: n.copy() for g, n in cohorts}
         count = np.zeros((draws, len(remaining)))
         for j, period in enumerate(remaining):
@@ -645,7 +647,8 @@ def naive_forecast(
                 "low": float(np.quantile(sample, low_q)),
                 "high": float(np.quantile(sample, high_q)),
                 "remaining_quarters": remaining,
-                "enrolled_share": enrolled_households / contract.programme.enrolment_target_households,
+                "enrolled_share": enrolled_households
+                / contract.programme.enrolment_target_households,
             }
         )
     return pd.DataFrame(rows)

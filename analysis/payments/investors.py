@@ -141,9 +141,15 @@ def return_cap_rooms(
               - \\sum_{q \\le t} a_q (1 + r)^{(t - q)/4}.
     """
     rate = contract.caps.investor_annual_return
-    flows = disbursements(contract)
-    past = flows.loc[flows["t"] <= pay_t]
-    allowed = float((past["amount"] * (1 + rate) ** ((pay_t - past["t"]) / 4)).sum())
+    # The disbursement plan of :func:`disbursements`, without building its table.
+    span = np.array([quarters.to_index(q) for q in contract.timeline.intervention.quarters()])
+    per_quarter = contract.investment.total / len(span)
+    past = span[span <= pay_t]
+    allowed = float(
+        per_quarter
+        * sum(contract.investment.shares.values())
+        * ((1 + rate) ** ((pay_t - past) / 4)).sum()
+    )
     times = np.asarray(times, dtype=float)
     factor = np.where(times <= pay_t, (1 + rate) ** ((pay_t - times) / 4), 0.0)
     return allowed - np.asarray(amounts, dtype=float) @ factor

@@ -64,7 +64,9 @@ def projection_text(key: dict, forecast_table, contract: Contract, lang: str, as
         text += t(
             "forecast.caps",
             lang,
-            earned=numbers.dkk(rounded_forecast(float(base.loc["base", "median"]) + withheld, contract), lang),
+            earned=numbers.dkk(
+                rounded_forecast(float(base.loc["base", "median"]) + withheld, contract), lang
+            ),
             withheld=numbers.dkk(withheld, lang),
             cap=numbers.dkk(contract.caps.total_outcome_payments, lang),
             rate=numbers.percent(contract.caps.investor_annual_return, 1, lang),
