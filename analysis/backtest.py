@@ -220,9 +220,9 @@ def run_programme(number: int, contract_path: str, synth_path: str) -> list[dict
     last_report = periods[-1].report
     final_payment = quarters.to_index(periods[-1].payment_quarter)
     ledgers, ledger = {}, None
-    # From the second quarter of enrolment: before it no register quarter after any
-    # enrolment exists.
-    first = quarters.to_index(contract.timeline.enrolment.start) + 2
+    # From the last quarter before the first result report: earlier forecasts rest
+    # on a few quarters after enrolment (and the time is better spent on programmes).
+    first = quarters.to_index(periods[0].report) - 1
     cutoffs = [quarters.from_index(t) for t in range(first, quarters.to_index(last_report) + 1)]
     for cutoff in cutoffs:
         ledger = ledger_module.build(tables, cutoff, contract, ledger)
@@ -343,6 +343,10 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("horizon", ascending=False).reset_index(drop=True)
 
 
+def _signed(share: float) -> str:
+    return "–" if not np.isfinite(share) else f"{100 * share:+.0f} %"
+
+
 def markdown(summary: pd.DataFrame, band: float) -> str:
     """The benchmark's table (README and docs/payments.md)."""
     pct = int(round(100 * band))
@@ -358,7 +362,7 @@ def markdown(summary: pd.DataFrame, band: float) -> str:
         lines.append(
             f"| {r.horizon}{mark} | {r.cutoff} | {r.programmes} | {100 * r.coverage:.1f} % | "
             f"{100 * r.naive_coverage:.1f} % | {r.mae:,.0f} | {r.naive_mae:,.0f} | "
-            f"{100 * r.mae_vs_naive:+.0f} % | {100 * r.irr_coverage:.1f} % | "
+            f"{_signed(r.mae_vs_naive)} | {100 * r.irr_coverage:.1f} % | "
             f"{100 * r.naive_irr_coverage:.1f} % | {r.irr_mae_pp:.2f} | {r.naive_irr_mae_pp:.2f} |"
         )
     foot = "\n\n¹ before the first settlement (no target there)."
@@ -383,6 +387,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--summary", type=Path, default=SUMMARY, help="the summary the reports quote"
     )
+    parser.add_argument(
+        "--from-records",
+        type=Path,
+        default=None,
+        help="summarise the forecasts of an earlier (or unfinished) run's .jsonl instead of running",
+    )
     args = parser.parse_args(argv)
     contract = load_contract(args.config)
     synth = load_synthetic(args.synthetic)
@@ -390,6 +400,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.synthetic}: no `backtest` ranges")
     count = args.programmes or synth.backtest.programmes
     started = time.time()
+    if args.from_records is not None:
+        records = [
+            row
+            for line in args.from_records.read_text(encoding="utf-8").splitlines()
+            for row in json.loads(line)
+        ]
+        return _write(args, contract, records, time.time() - started)
     jobs = [(n, args.config, args.synthetic) for n in range(count)]
     records = []
     # Every programme's forecasts as they come (one JSON line each), to follow a long run.
@@ -404,10 +421,15 @@ def main(argv: list[str] | None = None) -> int:
             lines.write(json.dumps(rows, default=float) + "\n")
             lines.flush()
             print(f"{done}/{count} programmes, {time.time() - started:.0f} s", file=sys.stderr)
+    return _write(args, contract, records, time.time() - started)
+
+
+def _write(args, contract, records: list[dict], elapsed: float) -> int:
+    """The records, the table and the summary the reports quote."""
     frame = pd.DataFrame(records).sort_values(["programme", "horizon"], ascending=[True, False])
     frame = frame.reset_index(drop=True)
+    count = int(frame["programme"].nunique())
     summary = summarise(frame)
-    elapsed = time.time() - started
     table = markdown(summary, contract.forecast.band)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(

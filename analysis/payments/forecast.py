@@ -28,8 +28,8 @@ The model (docs/payments.md, "Forecast"):
 * **School absence**: the payment is the estimated reduction (percentage points)
   × pupil-years × price. The effect by time since enrolment is the dynamic
   aggregation of the Callaway–Sant'Anna estimate, drawn jointly from its
-  estimated covariance (cluster-robust influence functions), held at the mean of
-  the latest four event times beyond the observed ones; each future period's
+  estimated covariance (cluster-robust influence functions), held at the
+  precision-weighted mean of the latest four event times beyond the observed ones; each future period's
   estimate adds the sampling error of a period's estimate.
 * **Enrolment shortfall**: the same simulation with enrolment stopping at
   ``1 - forecast.shortfall_scenario`` of the planned households.
@@ -282,7 +282,9 @@ def _absence_amounts(
         return out
     jitter = 1e-12 * np.eye(len(model.att))
     effect = rng.multivariate_normal(model.att, model.cov + jitter, size=draws, method="eigh")
-    plateau = effect[:, -PLATEAU_LEVELS:].mean(axis=1)
+    # The latest event times rest on the earliest cohorts only: weighted by precision.
+    precision = 1 / np.maximum(np.diag(model.cov)[-PLATEAU_LEVELS:], 1e-12)
+    plateau = effect[:, -PLATEAU_LEVELS:] @ (precision / precision.sum())
     position = {int(e): j for j, e in enumerate(model.levels)}
     price = contract.rate_card.school_absence
     by_period = contract.targets.school_absence.exposure == "enrolment"

@@ -37,9 +37,9 @@ def horizon(contract: Contract, as_of: str) -> int:
     return quarters.to_index(last) - quarters.to_index(as_of)
 
 
-def backtest_at(contract: Contract, as_of: str, path: Path = FORECAST_BACKTEST) -> dict | None:
+def backtest_at(contract: Contract, as_of: str, path: Path | None = None) -> dict | None:
     """The backtest's row for the horizon of a forecast made as of ``as_of`` (None: not run)."""
-    summary = _summary(str(path))
+    summary = _summary(str(path or FORECAST_BACKTEST))
     if not summary:
         return None
     wanted = horizon(contract, as_of)
@@ -49,8 +49,13 @@ def backtest_at(contract: Contract, as_of: str, path: Path = FORECAST_BACKTEST) 
     return None
 
 
-def projection_text(key: dict, forecast_table, contract: Contract, lang: str, as_of: str) -> str:
-    """The sentences after "projected to be paid …": certainty, caps, IRR, backtest."""
+def projection_text(
+    key: dict, forecast_table, contract: Contract, lang: str, as_of: str, path: Path | None = None
+) -> str:
+    """The sentences after "projected to be paid …": certainty, caps, IRR, backtest.
+
+    ``path``: the backtest summary (default :data:`analysis.paths.FORECAST_BACKTEST`).
+    """
     text = ""
     base = forecast_table.set_index("scenario")
     level = numbers.percent(contract.forecast.band, 0, lang)
@@ -81,7 +86,7 @@ def projection_text(key: dict, forecast_table, contract: Contract, lang: str, as
             low=numbers.percent(key["projected_irr_low"], 1, lang),
             high=numbers.percent(key["projected_irr_high"], 1, lang),
         )
-    row = backtest_at(contract, as_of)
+    row = backtest_at(contract, as_of, path)
     if row is not None:
         text += t(
             "forecast.backtest",
