@@ -44,7 +44,7 @@ from analysis.paths import BUILD_DIR, FORECAST_BACKTEST
 SUMMARY = FORECAST_BACKTEST
 # Outcomes within this many kroner of a band's edge are inside it (amounts are to the øre).
 TOLERANCE = 0.5
-IRR_TOLERANCE = 1e-9
+IRR_TOLERANCE = 1e-6
 
 
 def programme_parameters(synth, number: int):

@@ -9,19 +9,22 @@ The model (docs/payments.md, "Forecast"):
   open achieves in a quarter depends on the time since the household's enrolment
   :math:`e` (quarters); it is estimated per target as
 
-  .. math:: \\hat h_k(e) = \\frac{\\sum_i w_i C_{ik}(e) + \\alpha \\bar h_k}
+  .. math:: \\hat h_k(e) = \\frac{\\sum_i w_i C_{ik}(e) + \\alpha \\bar h_k(e)}
                                  {\\sum_i w_i R_{ik}(e) + \\alpha},
 
   with :math:`C_{ik}(e)` the unit-steps household :math:`i` achieved at
   :math:`e`, :math:`R_{ik}(e)` those open at :math:`e` (for the survey and the
   action plans only while the household is still enrolled: their data stop when
-  it leaves), :math:`\\bar h_k` the hazard pooled over :math:`e` and
-  :math:`\\alpha` a prior of ``PRIOR_STEPS`` unit-steps. Parameter uncertainty is
+  it leaves), :math:`\\bar h_k(e)` the hazard pooled over the quarters within
+  ``PRIOR_WINDOW`` of :math:`e` at the same time of the year since enrolment
+  (hazards fall with :math:`e`: early achievements
+  include mean reversion from the baseline quarter) and :math:`\\alpha` a prior
+  of ``PRIOR_STEPS`` unit-steps. Parameter uncertainty is
   a Bayesian bootstrap over households: each simulated future draws its own
   weights :math:`w \\sim \\text{Dirichlet}(1, \\ldots, 1) \\cdot H`. Beyond the
-  longest time since enrolment observed, the hazard is the one of the latest
-  observed quarter at the same time of year since enrolment (the survey is
-  yearly, reviews half-yearly). Future achievements are binomial draws from the
+  longest time since enrolment observed, the hazard is pooled over the observed
+  quarters at the same time of year since enrolment after the first year (the
+  survey is yearly, reviews half-yearly). Future achievements are binomial draws from the
   open unit-steps of each enrolment cohort; households leave at the observed
   exit rate (its own Beta posterior); households still to be enrolled arrive at
   the recent pace (Gamma posterior) with the unit-steps of an average household.
@@ -62,8 +65,10 @@ from analysis.payments import ledger as ledger_module
 from analysis.payments.periods import Period, result_periods
 from analysis.payments.targets import TargetResult
 
-# Prior strength of the hazard per time since enrolment, in unit-steps at risk.
-PRIOR_STEPS = 10.0
+# Prior of the hazard per time since enrolment: its strength in unit-steps at risk,
+# and its mean pooled over this many quarters either side.
+PRIOR_STEPS = 50.0
+PRIOR_WINDOW = 8
 # Targets whose data stop when the household leaves the intervention.
 STOP_AT_EXIT = ("life_satisfaction", "action_plan_goals")
 # Register targets: their data arrive with the register lag.
@@ -193,19 +198,37 @@ def _hazards(model: _TargetModel, weights: np.ndarray, horizon: int) -> np.ndarr
     counts = weights @ model.counts
     at_risk = weights @ model.at_risk
     pooled = model.counts.sum() / max(model.at_risk.sum(), 1.0)
-    rate = (counts + PRIOR_STEPS * pooled) / (at_risk + PRIOR_STEPS)
+    # The prior mean at e is the hazard pooled over the quarters since enrolment
+    # within two years of e at the same time of the year (the survey is yearly,
+    # reviews half-yearly), the first year apart from the later ones: hazards change
+    # with e (early achievements include mean reversion from the baseline quarter and
+    # the ramp of the effect), so a global mean would bias late ones.
+    width = counts.shape[1]
+    local = np.empty_like(counts)
+    for e in range(width):
+        near = [
+            s
+            for s in range(width)
+            if abs(s - e) <= PRIOR_WINDOW and (s - e) % 4 == 0 and (s < 4) == (e < 4)
+        ]
+        c, r = counts[:, near].sum(axis=1), at_risk[:, near].sum(axis=1)
+        local[:, e] = np.where(r > 0, c / np.maximum(r, 1e-12), pooled)
+    rate = (counts + PRIOR_STEPS * local) / (at_risk + PRIOR_STEPS)
     seen = [e for e in range(model.counts.shape[1]) if model.at_risk[:, e].sum() > 0]
     out = np.empty((weights.shape[0], horizon))
     for e in range(horizon):
         if e in seen:
             out[:, e] = rate[:, e]
             continue
-        # The latest observed time since enrolment at the same time of the year.
-        same = [s for s in seen if s % 4 == e % 4 and s <= e]
-        if same:
-            out[:, e] = rate[:, same[-1]]
-        elif seen:
-            out[:, e] = rate[:, seen[-1]]
+        # Beyond what was seen: the hazard pooled over the quarters seen at the same
+        # time of the year since enrolment (the survey is yearly, reviews half-yearly),
+        # after the first year when there are such (the first year's include the ramp
+        # of the effect and the mean reversion from the baseline quarter).
+        same = [s for s in seen if s % 4 == e % 4]
+        later = [s for s in same if s >= 4] or same or seen
+        if later:
+            c, r = counts[:, later].sum(axis=1), at_risk[:, later].sum(axis=1)
+            out[:, e] = np.where(r > 0, c / np.maximum(r, 1e-12), pooled)
         else:
             out[:, e] = pooled
     return np.clip(out, 0.0, 1.0)
@@ -600,10 +623,11 @@ def forecast(
                 "cumulative_high": round(c_high, 2),
             }
         )
-    irr_ok = np.isfinite(base.irr)
+    # As the investors' table: before the first settlement a rate says nothing.
+    irr_ok = np.isfinite(base.irr) & bool((ledger["kind"] == "settlement").any())
     irr_low, irr_high = _band(base.irr[irr_ok], settings.band) if irr_ok.any() else (np.nan, np.nan)
     key = {
-        "projected_irr_median": _number(base.irr[middle]),
+        "projected_irr_median": _number(base.irr[middle]) if irr_ok.any() else None,
         "projected_irr_low": _number(irr_low),
         "projected_irr_high": _number(irr_high),
         "forecast_certain": bool(not base.periods),
