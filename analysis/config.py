@@ -203,6 +203,7 @@ class Forecast(_Strict):
     draws: int = Field(ge=100, le=100_000)
     band: float = Field(gt=0, lt=1)
     shortfall_scenario: float = Field(ge=0, lt=1)
+    hazard_drift: float = Field(default=0.0, ge=0, le=2)
 
 
 class BudgetEconomics(_Strict):

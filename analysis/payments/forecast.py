@@ -28,6 +28,12 @@ The model (docs/payments.md, "Forecast"):
   open unit-steps of each enrolment cohort; households leave at the observed
   exit rate (its own Beta posterior); households still to be enrolled arrive at
   the recent pace (Gamma posterior) with the unit-steps of an average household.
+* **Drift**: beyond the data the hazards may move away from what has been seen
+  (the pool of open unit-steps changes, so does the programme): each simulated
+  future multiplies a target's hazards by a mean-one log-normal factor,
+  :math:`\\exp(\\tau \\sqrt{y} Z - \\tau^2 y / 2)` after :math:`y` years
+  (one :math:`Z \\sim N(0, 1)` per future and target),
+  :math:`\\tau` = ``forecast.hazard_drift``.
 * **School absence**: the payment is the estimated reduction (percentage points)
   × pupil-years × price. The effect by time since enrolment is the dynamic
   aggregation of the Callaway–Sant'Anna estimate, drawn jointly from its
@@ -448,6 +454,10 @@ def simulate(
         observed_until = model.observed_until
         horizon = max(end, observed_until) - min(first_g, cut) + 2
         hazard = _hazards(model, weights, horizon)
+        # The hazards drift beyond the data: their logarithm moves by
+        # ``forecast.hazard_drift`` × sqrt(years), one draw per simulated future.
+        drift = contract.forecast.hazard_drift
+        shock = rng.normal(0.0, 1.0, draws)
         steps_mean = (
             weights @ model.steps_per_household / n_households if n_households else np.zeros(draws)
         )
@@ -466,7 +476,11 @@ def simulate(
             for g, open_steps in state.items():
                 if g > t:
                     continue
-                done = rng.binomial(open_steps.astype(np.int64), hazard[:, t - g])
+                years = (t - observed_until) / 4
+                scale = np.exp(drift * np.sqrt(years) * shock - drift**2 * years / 2)
+                done = rng.binomial(
+                    open_steps.astype(np.int64), np.clip(hazard[:, t - g] * scale, 0.0, 1.0)
+                )
                 open_steps -= done
                 if j is not None:
                     count[:, j] += done
