@@ -293,7 +293,9 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for horizon, part in records.groupby("horizon", sort=True):
-        irr_defined = part["outcome_irr"].notna()
+        # The IRR where both the realised rate and the forecast's band are defined
+        # (no band before the first settlement, as the reports show none).
+        irr_defined = part["outcome_irr"].notna() & part["irr_low"].notna()
         irr_part = part.loc[irr_defined]
 
         def err(median, outcome):
@@ -347,6 +349,14 @@ def _signed(share: float) -> str:
     return "–" if not np.isfinite(share) else f"{100 * share:+.0f} %"
 
 
+def _share(value: float) -> str:
+    return "–" if not np.isfinite(value) else f"{100 * value:.1f} %"
+
+
+def _pp(value: float) -> str:
+    return "–" if not np.isfinite(value) else f"{value:.2f}"
+
+
 def markdown(summary: pd.DataFrame, band: float) -> str:
     """The benchmark's table (README and docs/payments.md)."""
     pct = int(round(100 * band))
@@ -360,10 +370,10 @@ def markdown(summary: pd.DataFrame, band: float) -> str:
     for r in summary.itertuples(index=False):
         mark = "" if r.settled else " ¹"
         lines.append(
-            f"| {r.horizon}{mark} | {r.cutoff} | {r.programmes} | {100 * r.coverage:.1f} % | "
-            f"{100 * r.naive_coverage:.1f} % | {r.mae:,.0f} | {r.naive_mae:,.0f} | "
-            f"{_signed(r.mae_vs_naive)} | {100 * r.irr_coverage:.1f} % | "
-            f"{100 * r.naive_irr_coverage:.1f} % | {r.irr_mae_pp:.2f} | {r.naive_irr_mae_pp:.2f} |"
+            f"| {r.horizon}{mark} | {r.cutoff} | {r.programmes} | {_share(r.coverage)} | "
+            f"{_share(r.naive_coverage)} | {r.mae:,.0f} | {r.naive_mae:,.0f} | "
+            f"{_signed(r.mae_vs_naive)} | {_share(r.irr_coverage)} | "
+            f"{_share(r.naive_irr_coverage)} | {_pp(r.irr_mae_pp)} | {_pp(r.naive_irr_mae_pp)} |"
         )
     foot = "\n\n¹ before the first settlement (no target there)."
     return head + "\n".join(lines) + foot + "\n"
