@@ -1,4 +1,6 @@
-"""Package layout: the renderer loads no report code, and no two subpackages import each other."""
+"""Package layout: the renderer loads no report code, no two subpackages or modules import
+each other (imports inside functions counted), and no module imports a higher layer
+than its own (the layer table of docs/architecture.md)."""
 
 from __future__ import annotations
 
