@@ -246,3 +246,18 @@ def test_two_runs_settling_the_same_quarter_settle_it_once(record):
         frame = store.entries()
         assert frame["report"].tolist().count("2026Q1") == 1
         assert store.deliveries_used() == ["2025Q1@abc", "2026Q1@first"]
+
+
+def test_the_same_settlements_give_a_byte_identical_record(tmp_path):
+    """Nothing in the record depends on the clock: a demo rebuilt from scratch is the same file."""
+    files = []
+    for name in ("one", "two"):
+        path = tmp_path / f"{name}.sqlite"
+        with SettlementStore(path) as store:
+            with store.settling():
+                store.append(_entries("2025Q1", [1000.0, 2.5]), "2025Q1@abc", "synthetic")
+            store.publish("quarterly", "2025Q1", "da", "2025Q1@abc", {"a": "1"}, {"paid": 1.0})
+            with store.settling():
+                store.append(_entries("2026Q1", [7.0]), "2026Q1@def", "synthetic")
+        files.append(path.read_bytes())
+    assert files[0] == files[1]
