@@ -179,11 +179,13 @@ verify: $(ENV_STAMP) ## Re-execute every report into build/verify and compare it
 bench: $(ENV_STAMP) ## Run the benchmark suite (writes build/bench.json); BENCH_SIZES=10000,100000,1000000,5000000 BENCH_ARGS=--no-peers
 	$(PY) -m analysis.bench --out build/bench.json --sizes "$(BENCH_SIZES)" $(BENCH_ARGS)
 
-# Programmes and workers of `make backtest` (empty: config/synthetic.yaml backtest.programmes).
+# Programmes and workers of `make backtest` (empty: config/synthetic.yaml backtest.programmes);
+# BACKTEST_ARGS=--resume continues an unfinished run (build/backtest.jsonl).
 BACKTEST_PROGRAMMES ?=
 BACKTEST_JOBS ?= 2
+BACKTEST_ARGS ?=
 backtest: $(ENV_STAMP) ## Backtest the payment forecast over synthetic programmes (build/backtest.json, .md; docs/forecast_backtest.json)
-	nice $(PY) -m analysis.backtest --out build/backtest.json --jobs $(BACKTEST_JOBS) $(if $(BACKTEST_PROGRAMMES),--programmes $(BACKTEST_PROGRAMMES))
+	nice $(PY) -m analysis.backtest --out build/backtest.json --jobs $(BACKTEST_JOBS) $(if $(BACKTEST_PROGRAMMES),--programmes $(BACKTEST_PROGRAMMES)) $(BACKTEST_ARGS)
 
 lock: ## Re-resolve requirements.lock and requirements-lab.lock from pyproject.toml (needs the registry)
 	rm -rf build/lockenv && $(PYTHON_EXE) -m venv build/lockenv

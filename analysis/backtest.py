@@ -403,6 +403,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="summarise the forecasts of an earlier (or unfinished) run's .jsonl instead of running",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the programmes already in the .jsonl of --out and run only the others",
+    )
     args = parser.parse_args(argv)
     contract = load_contract(args.config)
     synth = load_synthetic(args.synthetic)
@@ -417,20 +422,28 @@ def main(argv: list[str] | None = None) -> int:
             for row in json.loads(line)
         ]
         return _write(args, contract, records, time.time() - started)
-    jobs = [(n, args.config, args.synthetic) for n in range(count)]
     records = []
-    # Every programme's forecasts as they come (one JSON line each), to follow a long run.
+    # Every programme's forecasts as they come (one JSON line each), to follow a long
+    # run; --resume keeps the programmes already there and runs the others.
     partial = args.out.with_suffix(".jsonl")
     partial.parent.mkdir(parents=True, exist_ok=True)
+    if args.resume and partial.exists():
+        for line in partial.read_text(encoding="utf-8").splitlines():
+            records += json.loads(line)
+    done_before = {row["programme"] for row in records}
+    jobs = [(n, args.config, args.synthetic) for n in range(count) if n not in done_before]
     with (
         multiprocessing.get_context("spawn").Pool(max(1, args.jobs)) as pool,
-        open(partial, "w", encoding="utf-8") as lines,
+        open(partial, "a" if args.resume else "w", encoding="utf-8") as lines,
     ):
         for done, rows in enumerate(pool.imap_unordered(_run, jobs), start=1):
             records += rows
             lines.write(json.dumps(rows, default=float) + "\n")
             lines.flush()
-            print(f"{done}/{count} programmes, {time.time() - started:.0f} s", file=sys.stderr)
+            print(
+                f"{done + len(done_before)}/{count} programmes, {time.time() - started:.0f} s",
+                file=sys.stderr,
+            )
     return _write(args, contract, records, time.time() - started)
 
 
