@@ -38,7 +38,7 @@ from pathlib import Path
 from analysis import atomic, quarters
 from analysis.data import io
 
-MANIFEST = "manifest.json"
+MANIFEST = io.MANIFEST
 MARKER = "provenance.json"
 SYNTHETIC = "synthetic"
 REAL = "real"
@@ -105,11 +105,10 @@ def _regenerates(generator, inputs: dict[str, str]) -> bool:
 def extract_kind(directory: Path | str, manifest: dict | None = None) -> str:
     """``"synthetic"`` when regenerating from the folder's manifest gives exactly its files, else ``"real"``."""
     from analysis.data import synth
-    from analysis.data.validate import read_manifest
 
     directory = Path(directory)
     if manifest is None:
-        manifest = read_manifest(directory)
+        manifest = io.read_manifest(directory)
     generator = manifest.get(synth.GENERATOR)
     if manifest.get("synthetic") is not True or not isinstance(generator, dict):
         return REAL

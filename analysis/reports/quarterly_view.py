@@ -20,9 +20,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from analysis.config import TARGETS, Contract
-from analysis.paths import NOTEBOOKS_DIR
-from analysis.render import inline, numbers
+from analysis.render import numbers
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
+from analysis.reports import forecast_text
 from analysis.reports.text import t
 from analysis.sdc import disclosure
 from analysis.sdc.quarterly import (
@@ -92,13 +92,6 @@ def summary_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> Si
     )
 
 
-def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
-    """The summary's text (``notebooks/_summary.md``), for the evaluation reports' sections."""
-    return inline.render_file(
-        NOTEBOOKS_DIR / "_summary.md", lang, {"s": summary_values(inputs, contract, lang)}
-    )
-
-
 def bottom_line(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
     """Paid to date from the ledger, against the cap and the investment, and the projection."""
     key = inputs.key
@@ -135,9 +128,20 @@ def bottom_line(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
             "bottom_line.projected",
             lang,
             median=numbers.dkk(rounded_forecast(key["projected_paid_median"], contract), lang),
-            # At a cap the band has no width: it is left out.
-            band="" if low == high else t("bottom_line.band", lang, low=low, high=high),
+            # A band without width is left out; forecast_text says why.
+            band=""
+            if low == high
+            else t(
+                "bottom_line.band",
+                lang,
+                level=numbers.percent(contract.forecast.band, 0, lang),
+                low=low,
+                high=high,
+            ),
             total=total,
+        )
+        text += forecast_text.projection_text(
+            key, inputs.tables["forecast"], contract, lang, inputs.as_of
         )
     if key["adjustments_total"]:
         text += t(
@@ -482,19 +486,6 @@ def payment_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> Si
     return SimpleNamespace(total=float(by_target.sum()), largest=sentence)
 
 
-def payment_prose(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
-    """Payments due against the caps, and the largest item (left out of the sentence if hidden)."""
-    return inline.render_file(
-        NOTEBOOKS_DIR / "_payments.md",
-        lang,
-        {
-            "p": payment_values(inputs, contract, lang),
-            "contract": contract,
-            "fmt": numbers.Format(lang),
-        },
-    )
-
-
 def _by_target(inputs: QuarterlyInputs, target: str, by_target: pd.Series, lang: str) -> str:
     return money_text(
         inputs,
@@ -535,13 +526,6 @@ def methods_values(contract: Contract, lang: str) -> SimpleNamespace:
         target_return=numbers.percent(contract.calibration.target_annual_return, 1, lang),
         return_cap=numbers.percent(contract.caps.investor_annual_return, 1, lang),
         shortfall=numbers.percent(contract.forecast.shortfall_scenario, 0, lang),
-    )
-
-
-def methods_text(contract: Contract, lang: str) -> str:
-    """The target definitions and settlement rules (``notebooks/_methods.md``) as one text."""
-    return inline.render_file(
-        NOTEBOOKS_DIR / "_methods.md", lang, {"m": methods_values(contract, lang)}
     )
 
 
