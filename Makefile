@@ -53,8 +53,10 @@ PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed-$(PY_VERSION)
 LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := $(CONTRACT) config/synthetic.yaml
+# The registered analysis plan every evaluation step reads.
+PLAN := config/analysis_plan.yaml
 # analysis/build.py (python -m analysis build), analysis/lab.py, analysis/worker.py (runs the steps), bench.py, verify.py and timings.py feed no report.
-CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py -not -name timings.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
+CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name size.py -not -name verify.py -not -name timings.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
 # The renderer, and the words of the reports: the Markdown the notebooks include and the catalogue.
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null) $(wildcard notebooks/_*.md) analysis/catalogue.yaml
 # Code that only presents results (the reports' tables, figures and texts): the synthetic
@@ -64,7 +66,7 @@ PRESENTATION := analysis/reports/evaluation.py analysis/reports/sections.py anal
 RESULTS_DEPS := $(filter-out $(PRESENTATION),$(CODE_DEPS))
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet))
 
-.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench clean lock browsers
+.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench size clean lock browsers
 
 help: ## Show this help
 	@echo "Usage: make <target> [DATA=dir] [AS_OF=YYYYQn] [LANGS='da en']"
@@ -164,6 +166,9 @@ verify: $(ENV_STAMP) ## Re-execute every report into build/verify and compare it
 	rm -rf build/verify
 	$(MAKE) --no-print-directory report REPORTS=build/verify/reports RESULTS=build/verify/results AS_OF="$(AS_OF)"
 	$(PY) -m analysis verify $(REPORTS) build/verify/reports
+
+size: $(ENV_STAMP) ## Monte Carlo size and coverage of every test and interval (niced, resumable; writes build/size.jsonl; table for docs/evaluation.md); SIZE_ARGS='--extracts 200 --jobs 2'
+	nice -n 10 $(PY) -m analysis.size --out build/size.jsonl $(SIZE_ARGS)
 
 bench: $(ENV_STAMP) ## Run the benchmark suite (writes build/bench.json); BENCH_SIZES=10000,100000,1000000,5000000 BENCH_ARGS=--no-peers
 	$(PY) -m analysis.bench --out build/bench.json --sizes "$(BENCH_SIZES)" $(BENCH_ARGS)
