@@ -41,7 +41,7 @@ class Inference(_Strict):
 
 
 class PreTrends(_Strict):
-    test: Literal["wald_balanced_leads"]
+    test: Literal["area_placebo_leads", "wald_balanced_leads"]
 
 
 class Grid(_Strict):

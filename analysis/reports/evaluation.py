@@ -532,6 +532,8 @@ def headline_text(
         area = (areas or {}).get(outcome)
         significant = reliable(est, area, adjusted.get(outcome), plan.alpha)
         pretrend_p = est.attgt.pretest["p_value"]
+        if plan.pre_trends.test == "area_placebo_leads" and area is not None:
+            pretrend_p = area["pretrend_area_p"]
         scale, unit, decimals = (
             (100, t("ev.percentage_points", lang), 1)
             if outcome in ("absence_rate", "self_supporting")
@@ -559,7 +561,7 @@ def headline_text(
         )
         caveat = (
             t("text.pretrend_caveat", lang, p=number(pretrend_p, 3, lang))
-            if pretrend_p < 0.05
+            if pretrend_p is not None and pretrend_p < 0.05
             else ""
         )
         lines.append(
