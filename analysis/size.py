@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 SCENARIOS = ("null", "effects")
+_CONFIG: dict = {}
 OUTCOMES = ("ladder_step", "self_supporting", "support_level", "absence_rate")
 
 
@@ -73,7 +74,11 @@ def one_extract(seed: int, scenario: str, as_of: str, wild_reps: int, honest: bo
     from analysis.effects.panels import outcome_panel
     from analysis.effects.plan import load_plan
 
-    contract, synth, plan = load_contract(), load_synthetic(), load_plan()
+    # Read once, before the workers fork: a configuration edited during a long run
+    # does not reach it half-way.
+    if not _CONFIG:
+        _CONFIG.update(contract=load_contract(), synth=load_synthetic(), plan=load_plan())
+    contract, synth, plan = _CONFIG["contract"], _CONFIG["synth"], _CONFIG["plan"]
     start = time.perf_counter()
     tables, truth = _tables(seed, scenario, contract, synth)
     data = cut(tables, as_of, contract)
@@ -154,7 +159,10 @@ def run(out: Path, n: int, first_seed: int, as_of: str, wild_reps: int, honest: 
 
     import analysis.did.honestdid
     import analysis.effects.sensitivity  # noqa: F401
+    from analysis.config import load_contract, load_synthetic
+    from analysis.effects.plan import load_plan
 
+    _CONFIG.update(contract=load_contract(), synth=load_synthetic(), plan=load_plan())
     done = _done(out)
     work = [
         (first_seed + i, scenario, as_of, wild_reps, honest)
