@@ -280,7 +280,6 @@ class SyntheticConfig(_Strict):
     true_effects: TrueEffects
     area_quarter_shocks: AreaQuarterShocks = AreaQuarterShocks()
 
-
     deliveries: DeliveryRevisions = DeliveryRevisions()
 
     _q = field_validator("data_end")(_check_quarter)
