@@ -227,3 +227,13 @@ def test_sensitivity_bounds_the_headline_simple_att():
     simple = aggte(att_gt(data, "y", "t", "person_id", "g"), "simple").overall_att
     assert sens.estimate == pytest.approx(simple, abs=1e-10)
     assert sens.original[0] < simple < sens.original[1]
+
+
+def test_one_quarter_of_anticipation_is_detected_by_the_last_pre_period():
+    data = _areas(seed=6)
+    clean = _test(data, pre_periods=1)
+    anticipating = data.assign(y=data["y"] + 3.0 * ((data["g"] > 0) & (data["t"] == data["g"] - 1)))
+    early = _test(anticipating, pre_periods=1)
+    assert clean.p_value > 0.05
+    assert early.p_value == pytest.approx(1 / 67)
+    assert early.att == pytest.approx(clean.att + 3.0, abs=1e-9)

@@ -20,7 +20,8 @@ def area_inference(
     ``area_*``: :func:`analysis.did.inference.area_placebo_test` of the simple ATT
     (studentized, comparison areas only) with its area-robust interval and the MDE of
     that test; ``pretrend_area_p``: the same test of the mean pre-enrolment placebo
-    effect over ``pre_periods`` quarters; ``wild_p_bootstrap``: the restricted wild
+    effect over ``pre_periods`` quarters; ``anticipation_area_p``: of the effect in
+    the quarter before enrolment (one quarter of anticipation); ``wild_p_bootstrap``: the restricted wild
     cluster bootstrap by area of the TWFE coefficient (shown, not used to decide).
     """
     test = area_placebo_test(
@@ -34,21 +35,28 @@ def area_inference(
         alpha=alpha,
         seed=seed,
     )
-    try:
-        pre = area_placebo_test(
-            panel,
-            "y",
-            "t",
-            "person_id",
-            "g",
-            area="area",
-            hhname="household_id",
-            alpha=alpha,
-            seed=seed,
-            pre_periods=pre_periods,
-        ).p_value
-    except EstimationError:
-        pre = None
+
+    def pre_test(quarters: int) -> float | None:
+        try:
+            return area_placebo_test(
+                panel,
+                "y",
+                "t",
+                "person_id",
+                "g",
+                area="area",
+                hhname="household_id",
+                alpha=alpha,
+                seed=seed,
+                pre_periods=quarters,
+            ).p_value
+        except EstimationError:
+            return None
+
+    pre = pre_test(pre_periods)
+    # One quarter of anticipation (referral before enrolment) would show as an effect
+    # in the quarter before enrolment against the one before it.
+    anticipation = pre_test(1)
     wild = wild_bootstrap(
         panel, "y", "t", "person_id", "treated", cluster="area", reps=reps, seed=seed
     )
@@ -65,6 +73,7 @@ def area_inference(
         "areas_total": test.n_areas,
         "areas_intervention": test.n_treated_areas,
         "pretrend_area_p": pre,
+        "anticipation_area_p": anticipation,
         "wild_att": wild.att,
         "wild_p_bootstrap": wild.p_value,
     }

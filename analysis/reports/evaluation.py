@@ -241,6 +241,7 @@ def area_inference_table(
                 "p_area_placebo": area["area_p"],
                 "p_area_adjusted": adjusted[outcome],
                 "p_pretrend_areas": area["pretrend_area_p"],
+                "p_anticipation_areas": area.get("anticipation_area_p"),
                 "p_wild_cluster_bootstrap_areas": area["wild_p_bootstrap"],
                 "statistically_reliable": (
                     t("ev.yes", lang)
