@@ -28,7 +28,7 @@ DEFAULT = {
     "benefits.parquet": "cba4d5da536c608435c397afcb4dcf9bb35def29a62966c892000b988d8c065e",
     "households.parquet": "325d06129db80b75b17b2c50bc95b8624d022908f99cea8793fcbeab1fc75a57",
     "life_satisfaction.parquet": "6b8b59212604a4a893e54106ba0216073e00eb9812cf1fd1fc4e534b3f5546ad",
-    "manifest.json": "d9cb90d2588772c3f98f9791b9b99e985dc51e6b1628c7f926f7fd2f49fd4aa1",
+    "manifest.json": "6f138d0a73fb27e59827e2e686869ac89246c3dd6a19afcbded74a5abe4e65ea",
     "persons.parquet": "bb99d5d33672b4098d8ca003af1a0c021974b1439515e6f5f5bb4389b4e441d3",
     "school_absence.parquet": "e64c89a2708631aced79a0ffd703e780a2f31c467afd170515de2249a4843d80",
     "social_measures.parquet": "04de45b05375c4a08d734db9f88db07cd27a1b7f818b5776e8747917bad64dac",
