@@ -134,11 +134,7 @@ if profile == "final":
         area_table,
         caption=t("caption.tbl-area-inference", lang, assignments=area_table.attrs["assignments"]),
         lang=lang,
-        decimals={
-            c: 3
-            for c in area_table.columns
-            if c.startswith("p_") or c == "estimate_cs"
-        },
+        decimals={c: 3 for c in area_table.columns if c.startswith("p_") or c == "estimate_cs"},
     )
 
 # %%
