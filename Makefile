@@ -59,8 +59,10 @@ PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed-$(PY_VERSION)
 LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := $(CONTRACT) config/synthetic.yaml
-# analysis/build.py (python -m analysis build), analysis/lab.py, analysis/worker.py (runs the steps), bench.py, backtest.py, verify.py and timings.py feed no report.
-CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name backtest.py -not -name verify.py -not -name timings.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
+# The registered analysis plan every evaluation step reads.
+PLAN := config/analysis_plan.yaml
+# analysis/build.py (python -m analysis build), analysis/lab.py, analysis/worker.py (runs the steps), bench.py, backtest.py, size.py, verify.py and timings.py feed no report.
+CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name backtest.py -not -name size.py -not -name verify.py -not -name timings.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
 # The renderer, and the words of the reports: the Markdown the notebooks include, the catalogue
 # and the forecast backtest's summary the reports quote (`make backtest`).
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null) $(wildcard notebooks/_*.md) analysis/catalogue.yaml docs/forecast_backtest.json
@@ -72,7 +74,7 @@ RESULTS_DEPS := $(filter-out $(PRESENTATION),$(CODE_DEPS))
 # A folder of deliveries (<DATA>/<YYYYQn>/) or a single extract.
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet $(DATA)/*Q?/*.csv $(DATA)/*Q?/*.parquet))
 
-.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench backtest clean lock browsers settlement reset-demo-ledger
+.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench backtest size clean lock browsers settlement reset-demo-ledger
 
 help: ## Show this help
 	@echo "Usage: make <target> [DATA=dir] [AS_OF=YYYYQn] [LANGS='da en']"
@@ -175,6 +177,9 @@ verify: $(ENV_STAMP) ## Re-execute every report into build/verify and compare it
 	rm -rf build/verify
 	ANALYSIS_REEXECUTION=1 $(MAKE) --no-print-directory report REPORTS=build/verify/reports RESULTS=build/verify/results AS_OF="$(AS_OF)"
 	$(PY) -m analysis --config $(CONTRACT) verify $(REPORTS) build/verify/reports --data $(DATA) $(LEDGER_ARG)
+
+size: $(ENV_STAMP) ## Monte Carlo size and coverage of every test and interval (niced, resumable; writes build/size.jsonl; table for docs/evaluation.md); SIZE_ARGS='--extracts 200 --jobs 2'
+	nice -n 10 $(PY) -m analysis.size --out build/size.jsonl $(SIZE_ARGS)
 
 bench: $(ENV_STAMP) ## Run the benchmark suite (writes build/bench.json); BENCH_SIZES=10000,100000,1000000,5000000 BENCH_ARGS=--no-peers
 	$(PY) -m analysis.bench --out build/bench.json --sizes "$(BENCH_SIZES)" $(BENCH_ARGS)

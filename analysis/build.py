@@ -75,7 +75,7 @@ def code_files(root: Path = ROOT) -> list[str]:
         if "render" in relative.parts or "__pycache__" in relative.parts:
             continue
         if (
-            relative.name in ("bench.py", "backtest.py", "verify.py", "timings.py")
+            relative.name in ("bench.py", "backtest.py", "size.py", "verify.py", "timings.py")
             or relative.as_posix() in NOT_CODE
         ):
             continue
@@ -134,6 +134,7 @@ def variables(
         "REPORTS": [reports],
         "CONTRACT": [config],
         "CONFIG": [config, *CONFIG[1:]],
+        "PLAN": ["config/analysis_plan.yaml"],
         "CODE_DEPS": environment_stamp() + code_files(),
         "RESULTS_DEPS": environment_stamp() + [f for f in code_files() if f not in PRESENTATION],
         "RENDER_DEPS": render_files(),

@@ -269,6 +269,21 @@ class Backtest(_Strict):
     survey_nonresponse: _Range
 
 
+class AreaQuarterShocks(_Strict):
+    """Shocks shared by every household of an area in a quarter, on each outcome's latent scale.
+
+    Each area draws a stationary AR(1) path over the quarters (autocorrelation
+    ``rho``, standard deviation per outcome), the same for Y(0) and Y(1): the threat
+    that household-clustered inference ignores and area-level inference exists for.
+    Zero standard deviations switch them off.
+    """
+
+    rho: float = Field(default=0.0, ge=0, lt=1)
+    ladder_step: float = Field(default=0.0, ge=0)  # on the self-sufficiency index
+    support_level: float = Field(default=0.0, ge=0)  # on the support-need index
+    absence_rate: float = Field(default=0.0, ge=0)  # share of school days
+
+
 class DeliveryRevisions(_Strict):
     """How synthetic deliveries differ from the final registers (analysis.data.deliveries)."""
 
@@ -289,6 +304,8 @@ class SyntheticConfig(_Strict):
     area_shares: dict[str, float]
     true_effects: TrueEffects
     backtest: Backtest | None = None
+    area_quarter_shocks: AreaQuarterShocks = AreaQuarterShocks()
+
     deliveries: DeliveryRevisions = DeliveryRevisions()
 
     _q = field_validator("data_end")(_check_quarter)

@@ -119,13 +119,13 @@ sections.sensitivity(report, "absence_rate", lang)
 # ::: {.content-visible when-profile="da"}
 # # Robusthed og inferens på områdeniveau
 #
-# @tbl-area-inference viser inferens på områdeniveau for hvert udfald, og @tbl-covariates viser estimaterne med baggrundsvariable. Metodeafsnittet forklarer, hvorfor randomiseringsinferensen afgør, om en effekt kaldes statistisk sikker.
+# @tbl-area-inference viser inferens på områdeniveau for hvert udfald, og @tbl-covariates viser estimaterne med baggrundsvariable. Metodeafsnittet forklarer, hvorfor testen på områdeniveau og dens områderobuste interval afgør, om en effekt kaldes statistisk sikker.
 # :::
 #
 # ::: {.content-visible when-profile="en"}
 # # Robustness and area-level inference
 #
-# @tbl-area-inference shows area-level inference for every outcome, and @tbl-covariates the estimates with baseline covariates. The methods section explains why randomization inference decides whether an effect is called statistically reliable.
+# @tbl-area-inference shows area-level inference for every outcome, and @tbl-covariates the estimates with baseline covariates. The methods section explains why the area-level test and its area-robust interval decide whether an effect is called statistically reliable.
 # :::
 # :::
 
@@ -137,7 +137,7 @@ if profile == "final":
         area_table,
         caption=t("caption.tbl-area-inference", lang, assignments=area_table.attrs["assignments"]),
         lang=lang,
-        decimals={c: 3 for c in area_table.columns[1:5]},
+        decimals={c: 3 for c in area_table.columns if c.startswith("p_") or c == "estimate_cs"},
     )
 
 # %%
@@ -283,6 +283,17 @@ if profile == "final" and context.truth:
 # %%
 #| label: tbl-cashflows
 show.table(view.cash_flow_table(payments, lang), lang=lang)
+
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# # Bilag: Registreret analyseplan
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Annex: Registered analysis plan
+# :::
+#
+# `{python} ev.plan_annex(lang, report.departures)`
 
 # %%
 results.write(results_path)

@@ -232,5 +232,16 @@ show.table(view.forecast_table(payments, contract, lang), lang=lang)
 #| label: tbl-cashflows
 show.table(view.cash_flow_table(payments, lang), lang=lang)
 
+# %% [markdown]
+# ::: {.content-visible when-profile="da"}
+# # Bilag: Registreret analyseplan
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Annex: Registered analysis plan
+# :::
+#
+# `{python} ev.plan_annex(lang, report.departures)`
+
 # %%
 results.write(results_path)

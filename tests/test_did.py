@@ -273,15 +273,6 @@ def test_universal_base_event_study_feeds_honestdid():
     assert table.loc[1, "ub"] - table.loc[1, "lb"] >= table.loc[0, "ub"] - table.loc[0, "lb"]
 
 
-def test_randomization_mde():
-    from analysis.did.inference import mde_randomization
-
-    null = np.linspace(-1.0, 1.0, 2001)
-    expected = np.quantile(np.abs(null), 0.95) + 0.841621 * np.std(null)
-    assert mde_randomization(null) == pytest.approx(expected, rel=1e-5)
-    assert mde_randomization(2 * null) == pytest.approx(2 * expected, rel=1e-5)
-
-
 def test_power():
     assert mde(0.1) == pytest.approx((1.959964 + 0.841621) * 0.1, rel=1e-5)
     assert mde(0.1, scale_to=180, n_now=90) < mde(0.1)
@@ -324,48 +315,6 @@ def test_pretrend_test_detects_a_violation_and_accepts_parallel_trends():
     assert att_gt(violated, "y", "t", "id", "g").pretest["p_value"] < 0.01
 
 
-def _area_panel(seed=4, effect=0.0):
-    """Persons in households in 8 areas, 2 of them intervention areas (staggered enrolment)."""
-    data = dgp(seed=seed, n=480, periods=8, effect=effect, cohorts=(0,))
-    data["area"] = (data["id"] // 60).astype(int)
-    rng = np.random.default_rng(seed)
-    cohort_of_hh = pd.Series(
-        rng.choice([4, 5, 6], data["hh"].nunique()), index=np.unique(data["hh"])
-    )
-    treated_area = data["area"].isin([1, 5])
-    data["g"] = np.where(treated_area, data["hh"].map(cohort_of_hh), 0)
-    data["y"] += effect * ((data["g"] > 0) & (data["t"] >= data["g"]))
-    return data
-
-
-def test_exact_randomization_inference_enumerates_area_assignments():
-    from itertools import combinations
-
-    from analysis.did.inference import exact_randomization_inference, pseudo_cohorts
-
-    data = _area_panel(effect=0.0).sample(frac=0.9, random_state=2)  # unbalanced
-    result = exact_randomization_inference(data, "y", "t", "id", "g", "area", "hh")
-    assert result.assignments == len(list(combinations(range(8), 2))) == 28
-    observed = aggte(att_gt(data, "y", "t", "id", "g"), "simple").overall_att
-    assert result.att == pytest.approx(observed, abs=1e-10)
-    # The slow path: att_gt re-run for every assignment with the pseudo cohorts. The
-    # vectorised statistic agrees to rounding, and so the p-value exactly.
-    households = data.drop_duplicates("hh")[["hh", "area", "g"]]
-    pseudo = pseudo_cohorts(households, "g", "area", "hh").set_index("hh")["g"]
-    slow = []
-    for chosen in combinations(range(8), 2):
-        g = np.where(data["area"].isin(chosen), data["hh"].map(pseudo), 0)
-        slow.append(aggte(att_gt(data.assign(g=g), "y", "t", "id", "g"), "simple").overall_att)
-    np.testing.assert_allclose(result.distribution, slow, rtol=1e-12, atol=1e-14)
-    slow_observed = slow[list(combinations(range(8), 2)).index((1, 5))]
-    assert result.p_value == np.mean(np.abs(slow) >= abs(slow_observed) - 1e-12)
-    assert 1 / 28 <= result.p_value <= 1
-    strong = exact_randomization_inference(
-        _area_panel(effect=3.0), "y", "t", "id", "g", "area", "hh"
-    )
-    assert strong.p_value == pytest.approx(1 / 28)
-
-
 def test_no_pretrend_rejection_on_the_default_synthetic_data(extract, contract):
     """The generator's truth has parallel trends; the test must not reject on its default data."""
     from analysis.data.asof import as_of
@@ -405,29 +354,6 @@ def test_pretrend_test_size_on_generator_data(tmp_path, contract):
             rejections += p_value < 0.05
             tests += 1
     assert 0.02 <= rejections / tests <= 0.08, rejections / tests
-
-
-def test_area_level_inference_end_to_end(extract, contract):
-    from analysis.data.asof import as_of
-    from analysis.effects.areas import area_inference, reliable
-    from analysis.effects.estimates import balanced_window, estimate
-    from analysis.effects.panels import outcome_panel
-    from analysis.reports import evaluation as ev
-
-    data = as_of(extract.tables, "2028Q3", contract)
-    panel = outcome_panel(data, "ladder_step")
-    est = estimate(panel, "ladder_step")
-    area = area_inference(panel, reps=99, seed=contract.seed)
-    assert area["ri_att"] == pytest.approx(est.simple.overall_att, abs=1e-10)
-    assert area["ri_assignments"] == 1771  # C(23, 3)
-    assert 1 / 1771 <= area["ri_p_exact"] <= 1
-    # Reliable needs both the household interval and the exact area-level test.
-    assert reliable(est, area) == (
-        (est.simple.overall_ci[0] > 0 or est.simple.overall_ci[1] < 0) and area["ri_p_exact"] < 0.05
-    )
-    assert not reliable(est, {**area, "ri_p_exact": 0.2})
-    assert balanced_window(est.attgt) == (-10, 12)
-    assert "−10" in ev.event_study_caption(est, "da")
 
 
 def _weight_influence_by_pandas(keepers, pg, G, w, groups, values):

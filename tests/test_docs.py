@@ -203,3 +203,28 @@ def test_a_changed_configuration_is_caught():
     changed = {"rate_card": {"employment": 25000}, "caps": {"rate": 0.05}}
     assert all(_number(w, v) for w, _, v in config_numbers(text, ok))
     assert not any(_number(w, v) for w, _, v in config_numbers(text, changed))
+
+
+def test_every_dotted_name_the_docs_give_exists():
+    """``analysis.x.y`` in a doc page names a module or an attribute that exists."""
+    import importlib
+    import re
+
+    missing = []
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        for name in sorted(set(re.findall(r"`(analysis(?:\.\w+)+)`", page.read_text("utf-8")))):
+            parts = name.split(".")
+            for cut in range(len(parts), 0, -1):
+                try:
+                    target = importlib.import_module(".".join(parts[:cut]))
+                except ImportError:
+                    continue
+                try:
+                    for attribute in parts[cut:]:
+                        target = getattr(target, attribute)
+                except AttributeError:
+                    missing.append(f"{page.name}: {name}")
+                break
+            else:
+                missing.append(f"{page.name}: {name}")
+    assert missing == []

@@ -7,17 +7,20 @@ thread) produced from the contract's seed and ``config/synthetic.yaml``: the
 default extract (one comparison chunk) and, slow, an extract of 150 thousand
 comparison persons (two comparison chunks, so the chunk hand-over is covered).
 A deliberate change of the generator or of its configuration changes them; then
-record the new digests here, in the same commit.
+record the new digests here, in the same commit. The area × quarter shocks come
+from their own stream: switched off, the data files are those of the generator
+before them (only the manifest, which lists the parameters, differs).
 """
 
 from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pytest
 
-from analysis.config import load_synthetic
-from analysis.data.synth import CHUNK_HOUSEHOLDS, generate
+from analysis.config import AreaQuarterShocks, load_synthetic
+from analysis.data.synth import CHUNK_HOUSEHOLDS, area_quarter_shocks, generate
 from analysis.provenance import sign_extract
 
 DEFAULT = {
@@ -43,6 +46,10 @@ COMPARISON_150K = {
 }
 
 
+def _without_shocks():
+    return load_synthetic().model_copy(update={"area_quarter_shocks": AreaQuarterShocks()})
+
+
 def _digests(directory):
     """The data files' checksums; the manifest is left out: it records the code version
     (its digest of the generator's source), which every change to the code changes."""
@@ -55,14 +62,48 @@ def _digests(directory):
 
 def test_default_extract_is_byte_identical_to_the_row_generator(tmp_path, contract):
     out = tmp_path / "synthetic"
-    generate(out, contract, load_synthetic(), contract.seed)
+    generate(out, contract, _without_shocks(), contract.seed)
     sign_extract(out)  # as ``python -m analysis synth`` does
     assert _digests(out) == DEFAULT
+
+
+def test_area_quarter_shocks_move_only_the_latent_outcomes(tmp_path, contract):
+    """Shocks on (the default): the register outcomes change, nothing else does."""
+    out = tmp_path / "synthetic"
+    generate(out, contract, load_synthetic(), contract.seed)
+    digests = _digests(out)
+    for name in ("households", "persons", "life_satisfaction", "action_plans"):
+        assert digests[f"{name}.parquet"] == DEFAULT[f"{name}.parquet"], name
+    for name in ("benefits", "social_measures", "school_absence"):
+        assert digests[f"{name}.parquet"] != DEFAULT[f"{name}.parquet"], name
+
+
+def test_area_quarter_shocks_are_stationary_ar1_paths():
+    config = load_synthetic().model_copy(
+        update={
+            "area_quarter_shocks": AreaQuarterShocks(
+                rho=0.5, ladder_step=0.1, support_level=0.2, absence_rate=0.0
+            )
+        }
+    )
+    areas = [f"A{i}" for i in range(4000)]
+    shocks = area_quarter_shocks(areas, 12, config, seed=3)
+    ladder = shocks["ladder_step"]
+    assert ladder.shape == (4000, 12)
+    # Stationary: the same spread in the first and the last quarter; AR(1) with rho.
+    for column in (0, 11):
+        assert abs(ladder[:, column].std() - 0.1) < 0.005
+    lag = np.corrcoef(ladder[:, :-1].ravel(), ladder[:, 1:].ravel())[0, 1]
+    assert abs(lag - 0.5) < 0.02
+    assert abs(shocks["support_level"].std() - 0.2) < 0.005
+    assert not shocks["absence_rate"].any()
+    # Reproducible from the seed.
+    assert np.array_equal(area_quarter_shocks(areas, 12, config, seed=3)["ladder_step"], ladder)
 
 
 @pytest.mark.slow
 def test_multi_chunk_extract_is_byte_identical_to_the_row_generator(tmp_path, contract):
     out = tmp_path / "synthetic"
-    manifest = generate(out, contract, load_synthetic(), contract.seed, comparison_persons=150_000)
+    manifest = generate(out, contract, _without_shocks(), contract.seed, comparison_persons=150_000)
     assert manifest["comparison_households"] > CHUNK_HOUSEHOLDS  # more than one chunk
     assert _digests(out) == COMPARISON_150K

@@ -20,7 +20,11 @@ Design (all parameters in ``config/synthetic.yaml``):
 * effects on a latent index grow linearly over ``full_after`` quarters after
   enrolment and are scaled by area;
 * staggered enrolment over the enrolment period, an enrolment shortfall,
-  attrition and survey non-response.
+  attrition and survey non-response;
+* area × quarter shocks (``area_quarter_shocks``): an AR(1) path per area on each
+  outcome's latent scale, shared by all the area's households and the same for
+  ``Y(0)`` and ``Y(1)``, drawn from their own stream so that switching them off
+  leaves every other draw as it was.
 
 Households are generated in chunks, each with its own random stream spawned from
 the seed, and written chunk by chunk to Parquet, so memory stays bounded for a
@@ -272,6 +276,18 @@ class _Chunk:
         post = treated & (event >= 0)
         return value * ramp * mult * post, post, event
 
+    def _shock(self, outcome: str, p: np.ndarray, tt: np.ndarray) -> np.ndarray | float:
+        """The area × quarter shock of grid rows ``(p, tt)`` (0 when switched off)."""
+        matrix = self.ctx.shocks.get(outcome)
+        if matrix is None or not matrix.any():
+            return 0.0
+        if not hasattr(self, "_area_rows"):
+            # One lookup per household, then indexed by person.
+            codes, inverse = np.unique(self.areas.astype(str), return_inverse=True)
+            rows = np.array([self.ctx.area_row[c] for c in codes])[inverse]
+            self._area_rows = rows[self.hh_index]
+        return matrix[self._area_rows[p], tt - self.ctx.t_index[0]]
+
     def _ar1(self, n_units, rho, sd):
         t = len(self.ctx.t_index)
         out = np.empty((n_units, t))
@@ -292,6 +308,7 @@ class _Chunk:
         # parallel trend in a discretised outcome when the groups sit at different
         # places on the scale, so a trend here would break parallel trends.
         z0 = alpha_long + self._ar1(n, 0.8, 0.45)
+        z0 = z0 + self._shock("ladder_step", p, tt)
         effect, post, event = self._effect(p, tt, ctx.synth.true_effects.ladder_step)
         z1 = z0 + effect
         step0 = 1 + np.searchsorted(LADDER_CUTS, z0)
@@ -336,6 +353,7 @@ class _Chunk:
         p, tt = self._grid(np.ones(n, bool))
         beta = self.rng.normal(SUPPORT_MEAN[self.group], 0.7, n)
         s0 = np.repeat(beta, len(ctx.t_index)) + self._ar1(n, 0.85, 0.45)
+        s0 = s0 + self._shock("support_level", p, tt)
         effect, post, event = self._effect(p, tt, ctx.synth.true_effects.support_level)
         s1 = s0 + effect
         levels = np.array([0, 2, 3])
@@ -385,6 +403,7 @@ class _Chunk:
         pupil = (grade >= 0) & (grade <= 9)
         base = self.rng.gamma(3.0, ABSENCE_SCALE[self.group], n)
         rate0 = np.repeat(base, len(ctx.t_index)) + self.rng.normal(0, 0.02, len(p))
+        rate0 = rate0 + self._shock("absence_rate", p, tt)
         effect, post, event = self._effect(p, tt, ctx.synth.true_effects.absence_rate)
         rate1 = rate0 + effect
         days = np.array([SCHOOL_DAYS[q] for q in range(1, 5)])[qnum - 1]
@@ -532,6 +551,30 @@ def _empty(table: str) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
 
 
+def area_quarter_shocks(
+    areas: list[str], n_quarters: int, synth: SyntheticConfig, seed: int
+) -> dict[str, np.ndarray]:
+    """Outcome → areas × quarters matrix of shocks (rows in the order of ``areas``).
+
+    A stationary AR(1) per area: first quarter ``N(0, sd²)``, then
+    ``e_t = ρ e_{t-1} + N(0, sd² (1 - ρ²))``, independent across areas and outcomes.
+    The stream is spawned from ``(seed, 2)``, apart from the households' streams.
+    """
+    config = synth.area_quarter_shocks
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    shocks = {}
+    for outcome in ("ladder_step", "support_level", "absence_rate"):
+        sd = getattr(config, outcome)
+        path = np.empty((len(areas), n_quarters))
+        path[:, 0] = rng.normal(0, sd, len(areas))
+        for j in range(1, n_quarters):
+            path[:, j] = config.rho * path[:, j - 1] + rng.normal(
+                0, sd * np.sqrt(1 - config.rho**2), len(areas)
+            )
+        shocks[outcome] = path
+    return shocks
+
+
 @dataclass
 class _Context:
     contract: Contract
@@ -539,6 +582,8 @@ class _Context:
     t_index: np.ndarray
     labels: np.ndarray
     year: np.ndarray
+    area_row: dict = field(default_factory=dict)  # area code → row of the shock matrices
+    shocks: dict = field(default_factory=dict)  # outcome → areas × quarters
 
     @property
     def label_array(self) -> pa.Array:
@@ -611,6 +656,9 @@ def generate(
         [f"C{i + 1:02d}" if n_areas < 100 else f"C{i + 1:03d}" for i in range(n_areas)],
         dtype=object,
     )
+    all_areas = list(synth.area_shares) + list(cmp_areas_all)
+    ctx.area_row = {code: row for row, code in enumerate(all_areas)}
+    ctx.shocks = area_quarter_shocks(all_areas, len(t_index), synth, seed)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

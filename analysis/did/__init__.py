@@ -7,11 +7,17 @@ Named as researchers know them from R's ``did`` and ``fixest``.
 from analysis.did.aggte import aggte
 from analysis.did.attgt import att_gt
 from analysis.did.honestdid import breakdown_value, original_ci, sensitivity_rm, sensitivity_sd
-from analysis.did.inference import mde, randomization_inference, wild_bootstrap
+from analysis.did.inference import (
+    area_placebo_test,
+    mde,
+    randomization_inference,
+    wild_bootstrap,
+)
 from analysis.did.twfe import twfe
 
 __all__ = [
     "aggte",
+    "area_placebo_test",
     "att_gt",
     "breakdown_value",
     "mde",

@@ -1,8 +1,14 @@
-"""Inference beyond the analytic: wild cluster bootstrap, randomization inference
-and the minimum detectable effect (pre-trend sensitivity: :mod:`analysis.did.honestdid`).
+"""Inference beyond the analytic: the few-treated-areas test and interval, the wild
+cluster bootstrap, randomization inference and the minimum detectable effect
+(pre-trend sensitivity: :mod:`analysis.did.honestdid`).
 
 With only three intervention areas, area-clustered analytic standard errors are
-unreliable; these procedures are reported beside the household-clustered ones.
+unreliable, and so is randomization inference that lets the intervention areas into
+its null. :func:`area_placebo_test` compares the studentized estimate with placebo
+estimates in which comparison areas only play the intervention areas (Conley and
+Taber 2011; studentized as MacKinnon and Webb 2020 recommend, which takes up the
+size-dependent part of the heteroskedasticity Ferman and Pinto 2019 correct for);
+docs/evaluation.md says why.
 """
 
 from __future__ import annotations
@@ -48,6 +54,42 @@ def _two_way_demean(
     return out
 
 
+def _projected_cross_products(y, d, unit, time, groups, G) -> np.ndarray:
+    """``K[h, g] = Σ_{i∈h} d̈_i [M_FE(ÿ ∘ 1_g)]_i`` for the wild cluster bootstrap.
+
+    When every unit lies in one cluster (units nested in clusters, as persons in
+    areas), ``ÿ ∘ 1_g`` keeps zero unit means, and by Frisch–Waugh–Lovell the
+    period effects are the only ones to project again: with ``Q̃`` the unit-demeaned
+    period dummies, ``M_FE(ÿ ∘ 1_g) = ÿ ∘ 1_g - Q̃ (Q̃'Q̃)⁺ Q̃'(ÿ ∘ 1_g)``, and
+    ``Q̃'(ÿ ∘ 1_g)`` is the sum of ÿ over cluster g by period (ÿ sums to zero within
+    a unit). So ``K = diag(Σ_g d̈ÿ) - D' (Q̃'Q̃)⁺ E`` with ``D``, ``E`` the
+    period × cluster sums of ``d̈`` and ``ÿ``, and
+    ``Q̃'Q̃ = diag(N_t) - Σ_i o_i o_i' / T_i`` (``o_i``: the periods unit ``i`` is
+    observed in, ``T_i`` their number): O(rows × periods), no projection per
+    cluster. Otherwise each ``r_g`` is projected by alternating projections.
+    """
+    nested = pd.Series(groups).groupby(unit).nunique().max() == 1
+    if not nested:
+        K = np.empty((G, G))
+        for g in range(G):
+            r = _two_way_demean(np.where(groups == g, y, 0.0), unit, time)
+            K[:, g] = np.bincount(groups, d * r, G)
+        return K
+    T = time.max() + 1
+    n_units = unit.max() + 1
+    D = np.zeros((T, G))
+    E = np.zeros((T, G))
+    np.add.at(D, (time, groups), d)
+    np.add.at(E, (time, groups), y)
+    observed = np.zeros((n_units, T))
+    observed[unit, time] = 1.0
+    periods_of_unit = observed.sum(axis=1)
+    gram = np.diag(observed.sum(axis=0)) - (observed / periods_of_unit[:, None]).T @ observed
+    # The period dummies sum to the unit dummies: one is left out (the reference),
+    # which changes no projection (the columns of D and E sum to zero over periods).
+    return np.diag(np.bincount(groups, d * y, G)) - D[1:].T @ np.linalg.solve(gram[1:, 1:], E[1:])
+
+
 @dataclass
 class WildBootstrapResult:
     """Wild cluster bootstrap (WCR) test of β = 0 for the TWFE coefficient."""
@@ -58,6 +100,7 @@ class WildBootstrapResult:
     n_clusters: int
     reps: int
     weights: str
+    t_star: np.ndarray | None = None  # the replications' t statistics
 
 
 def wild_bootstrap(
@@ -70,21 +113,30 @@ def wild_bootstrap(
     reps: int = 999,
     seed: int = 0,
     weight_type: str = "webb",
+    draws: np.ndarray | None = None,
 ) -> WildBootstrapResult:
     """Restricted wild cluster bootstrap p-value for the TWFE treatment coefficient.
 
     After absorbing unit and period effects (Frisch–Waugh–Lovell), ``ÿ = β d̈ + ü``.
-    Under H0: β = 0 the restricted residuals are ``ÿ``; each replication multiplies
-    them by one draw per cluster (Webb six-point or Rademacher), re-estimates β and
-    its cluster-robust t statistic (CR1), and the p-value is the share of
-    ``|t*| ≥ |t|``.
+    Under H0: β = 0 the restricted residuals are ``ÿ``; replication ``b`` draws one
+    weight per cluster (Webb six-point or Rademacher), sets ``y* = ÿ ∘ v`` and fits
+    the *whole* model again: ``β* = d̈'y* / d̈'d̈`` and residuals
+    ``û* = M_FE y* - β* d̈``. ``y*`` is no longer orthogonal to the period effects
+    (they are not nested in the clusters), so its residual must be projected again;
+    leaving that out (``û* = y* - β* d̈``) keeps ``β*`` and the observed ``t`` but
+    biases every bootstrap standard error, and the p-values then disagree with
+    wildboottest. The cluster-robust t statistic (CR1) of each replication is
+    compared with the observed one: ``p = #{|t*| ≥ |t|} / B``.
+
+    ``draws`` (replications × clusters, clusters in sorted order of their values)
+    replaces the random weights, e.g. to replay another implementation's draws.
     """
     require_columns(
         data, yname=yname, tname=tname, idname=idname, treatname=treatname, cluster=cluster
     )
     unit = pd.factorize(data[idname])[0]
     time = pd.factorize(data[tname])[0]
-    groups = pd.factorize(data[cluster])[0]
+    groups = np.unique(data[cluster].to_numpy(), return_inverse=True)[1].ravel()
     G = groups.max() + 1
     if G < 2:
         raise EstimationError("the wild cluster bootstrap needs at least two clusters")
@@ -94,27 +146,39 @@ def wild_bootstrap(
     n, k = len(y), unit.max() + time.max() + 2
 
     correction = G / (G - 1) * (n - 1) / (n - k)
-    # Everything a replication needs is a per-cluster sum: with a_g = Σ_{i∈g} d̈_i ÿ_i and
-    # b_g = Σ_{i∈g} d̈_i², multiplying cluster g's residuals by v_g gives
-    # β* = Σ_g v_g a_g / d̈'d̈ and cluster scores v_g a_g - β* b_g, so a replication
-    # costs O(clusters), not O(rows).
-    a = np.bincount(groups, d * y, G)
+    # Every replication is linear in the cluster weights v: M_FE(ÿ ∘ v) = Σ_g v_g r_g
+    # with r_g = M_FE(ÿ ∘ 1_g), so with K[h, g] = Σ_{i∈h} d̈_i r_{g,i} the score of
+    # cluster h is Σ_g K[h, g] v_g - β* b_h (b_h = Σ_{i∈h} d̈_i²) and
+    # β* = Σ_g v_g a_g / d̈'d̈ with a_g = Σ_h K[h, g]: a replication costs O(clusters²).
+    K = _projected_cross_products(y, d, unit, time, groups, G)
+    a = K.sum(axis=0)
     b = np.bincount(groups, d * d, G)
 
     def t_stats(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        beta = (v * a).sum(axis=-1) / dd
-        scores = v * a - beta[..., None] * b
+        beta = (v @ a) / dd
+        scores = v @ K.T - beta[..., None] * b
         se = np.sqrt(correction * (scores**2).sum(axis=-1)) / dd
         return beta, beta / se
 
-    beta, t0 = (float(x[0]) for x in t_stats(np.ones((1, G))))
-    rng = np.random.default_rng(seed)
-    draws = np.empty((reps, G))
-    for r in range(reps):
-        draws[r] = rng.choice(WEBB, G) if weight_type == "webb" else rng.choice([-1.0, 1.0], G)
+    # The observed statistic from the data (v = 1 gives the same up to rounding).
+    beta = float(d @ y / dd)
+    resid = y - beta * d
+    se0 = np.sqrt(correction * (np.bincount(groups, d * resid, G) ** 2).sum()) / dd
+    t0 = beta / se0
+    if draws is None:
+        rng = np.random.default_rng(seed)
+        draws = np.empty((reps, G))
+        for r in range(reps):
+            draws[r] = rng.choice(WEBB, G) if weight_type == "webb" else rng.choice([-1.0, 1.0], G)
+    draws = np.asarray(draws, dtype=float)
+    if draws.ndim != 2 or draws.shape[1] != G:
+        raise EstimationError(f"draws must have one column per cluster ({G})")
+    reps = draws.shape[0]
     _, t_star = t_stats(draws)
     exceed = int(np.sum(np.abs(t_star) >= abs(t0)))
-    return WildBootstrapResult(float(beta), float(t0), exceed / reps, int(G), reps, weight_type)
+    return WildBootstrapResult(
+        float(beta), float(t0), exceed / reps, int(G), reps, weight_type, t_star
+    )
 
 
 @dataclass
@@ -206,18 +270,6 @@ def mde(
     return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se)
 
 
-@dataclass
-class ExactRandomizationResult:
-    """Exact randomization inference over every assignment of intervention status to areas."""
-
-    att: float
-    p_value: float
-    assignments: int
-    n_areas: int
-    n_treated_areas: int
-    distribution: np.ndarray
-
-
 def pseudo_cohorts(households: pd.DataFrame, gname: str, area: str, hhname: str) -> pd.DataFrame:
     """Each household's enrolment quarter were its area the intervention area.
 
@@ -241,7 +293,49 @@ def pseudo_cohorts(households: pd.DataFrame, gname: str, area: str, hhname: str)
     return out
 
 
-def exact_randomization_inference(
+@dataclass
+class AreaTestResult:
+    """Studentized placebo-area test of the simple ATT and its area-robust interval."""
+
+    att: float
+    se: float  # household-clustered, the studentizer (see area_placebo_test)
+    t_stat: float
+    p_value: float
+    ci: tuple[float, float]
+    critical_value: float  # |t| beyond which the test rejects at ``alpha``
+    alpha: float
+    placebos: int
+    enumerated: bool
+    n_areas: int
+    n_treated_areas: int
+    distribution: np.ndarray  # placebo t statistics
+    placebo_att: np.ndarray  # placebo estimates
+    placebo_areas: np.ndarray | None = None  # the areas (as text) of each placebo, a row each
+
+    def mde(self, power: float = 0.8) -> float:
+        """Minimum detectable effect of this test: ``(c + q_power(t*)) × SE``.
+
+        An effect δ moves the statistic to about ``δ/SE + e`` with ``e`` distributed
+        as the placebo statistics; it is detected with probability ``power`` when
+        ``δ/SE`` exceeds the critical value by the ``power`` quantile of ``e`` (with
+        normal ``e``: the familiar ``(z_{1-α/2} + z_power) × SE``).
+        """
+        return float((self.critical_value + np.quantile(self.distribution, power)) * self.se)
+
+
+def _critical_value(distribution: np.ndarray, alpha: float) -> float:
+    """The ``m``-th largest |t*|, ``m = ⌊α (B + 1)⌋``: ``p ≤ α`` exactly beyond it.
+
+    ``p(x) = (1 + #{|t*| ≥ x}) / (B + 1) > α`` ⇔ ``#{|t*| ≥ x} ≥ m`` ⇔ ``x ≤`` the
+    ``m``-th largest; with ``m = 0`` the test never rejects (infinite interval).
+    """
+    m = int(np.floor(alpha * (len(distribution) + 1) + 1e-9))
+    if m == 0:
+        return float("inf")
+    return float(np.sort(np.abs(distribution))[::-1][m - 1])
+
+
+def area_placebo_test(
     data: pd.DataFrame,
     yname: str,
     tname: str,
@@ -249,93 +343,187 @@ def exact_randomization_inference(
     gname: str,
     area: str,
     hhname: str,
-) -> ExactRandomizationResult:
-    """Exact p-value of the Callaway–Sant'Anna simple ATT, enumerating area assignments.
+    alpha: float = 0.05,
+    max_placebos: int = 4999,
+    seed: int = 0,
+    pre_periods: int | None = None,
+) -> AreaTestResult:
+    """Few-treated-areas test of the Callaway–Sant'Anna simple ATT, with its interval.
 
-    Under the sharp null of no effect for anyone the outcomes are fixed and only the
-    assignment of intervention status to areas is random. Every choice of as many
-    areas as were treated (C(23, 3) = 1771 here) is enumerated; the units of the
-    chosen areas get the enrolment quarters of :func:`pseudo_cohorts`, the others are
-    the never-treated comparison, and the statistic is the CS simple ATT
-    (never-treated comparison, no covariates) of that assignment. The p-value is the
-    share of assignments whose |ATT| is at least the observed one (the observed
-    assignment included), so it is exact and at least 1/#assignments.
+    Statistic: ``t = θ̂ / SE_h(θ̂)``, the simple ATT (never-treated comparison, no
+    covariates; ``θ̂ = Σ_c w_c ATT_c`` over post cells ``c = (g, t)``, ``w_c ∝ p_g``)
+    over its household-clustered standard error without the weight-estimation term,
+    ``SE_h² = Σ_h ψ_h²`` with ``ψ_h = Σ_c w_c [1{h∈T_c}(ΣΔY - n_hc m^T_c)/n^T_c
+    - 1{h∈C_c}(ΣΔY - n_hc m^C_c)/n^C_c]``.
 
-    The statistic is vectorised: each area's sums of ``Y_t - Y_{g-1}`` and counts per
-    (cohort, period), for its units as treated and as comparison, are computed once;
-    an assignment's ATT(g,t) are then differences of sums over its areas.
+    Null distribution (Conley and Taber 2011): every choice ``S`` of as many
+    *comparison* areas as there are intervention areas plays the intervention areas
+    (its households get :func:`pseudo_cohorts`), the other comparison areas are its
+    comparison group, and ``t_S`` is computed the same way. The intervention areas
+    never enter a placebo, so a true effect cannot contaminate the null. Under no
+    effect, with the areas' shocks exchangeable given their households' noise
+    (which the studentization takes up: area size changes ``SE_h``), ``t`` is
+    distributed like ``t_S``. ``p = (1 + #{|t_S| ≥ |t|}) / (1 + B)``.
+
+    Interval (test inversion): under ``θ = θ0`` for every treated cell, subtracting
+    ``θ0`` from the treated post outcomes moves ``θ̂`` by ``θ0`` and leaves ``SE_h``
+    and every placebo as they are, so ``{θ0 : p(θ0) > α}`` is
+    ``θ̂ ± c SE_h`` with ``c`` the critical value of :func:`_critical_value`.
+
+    With ``pre_periods = K`` the same test is made of the pre-enrolment cells
+    instead: ``θ̂`` is the ``p_g``-weighted mean of the placebo effects ``ATT(g, t)``
+    at event times ``-K … -1`` (base period ``t - 1``, as ``att_gt``'s varying
+    base), an area-robust test of parallel pre-trends.
+
+    All ``C(J, k)`` choices are enumerated when there are at most ``max_placebos``,
+    otherwise ``max_placebos`` distinct ones are drawn with ``seed``. Vectorised:
+    households' sums of ``ΔY`` per cell are formed once; an assignment's estimate
+    and standard error are then matrix products over areas and households.
     """
     from itertools import combinations
 
-    require_columns(data, yname=yname, tname=tname, idname=idname, gname=gname, area=area)
-    units = data.drop_duplicates(idname)[[idname, hhname, area, gname]]
-    if units.groupby(idname)[area].nunique().max() > 1:
+    require_columns(
+        data, yname=yname, tname=tname, idname=idname, gname=gname, area=area, hhname=hhname
+    )
+    units = data.drop_duplicates(idname)[[idname, hhname, area, gname]].reset_index(drop=True)
+    if data.groupby(idname)[area].nunique().max() > 1:
         raise EstimationError(f"{area} must be constant within {idname}")
+    if units.groupby(hhname)[area].nunique().max() > 1:
+        raise EstimationError(f"{area} must be constant within {hhname}")
     households = units.drop_duplicates(hhname)
     pseudo = pseudo_cohorts(households, gname, area, hhname).set_index(hhname)[gname]
-    areas, area_of_unit = np.unique(units[area].to_numpy(), return_inverse=True)
+    areas, area_of_unit = np.unique(units[area].astype(str).to_numpy(), return_inverse=True)
+    n_areas = len(areas)
     treated_areas = np.unique(area_of_unit[units[gname].to_numpy() > 0])
-    n_areas, k = len(areas), len(treated_areas)
-    if n_areas - k < 1:
-        raise EstimationError("no comparison areas")
-    # Wide outcome matrix: units × periods.
-    unit_index = pd.Index(units[idname])
-    periods = np.sort(data[tname].unique())
-    Y = np.full((len(units), len(periods)), np.nan)
-    Y[unit_index.get_indexer(data[idname]), np.searchsorted(periods, data[tname])] = data[
-        yname
-    ].to_numpy(float)
+    comparison_areas = np.setdiff1d(np.arange(n_areas), treated_areas)
+    k, J = len(treated_areas), len(comparison_areas)
+    if J <= k:
+        raise EstimationError(
+            f"{J} comparison areas: too few to play {k} intervention areas and leave a comparison"
+        )
+    if comb(J, k) < int(np.ceil(1 / alpha)) - 1:
+        raise EstimationError(
+            f"C({J}, {k}) = {comb(J, k)} placebo assignments: too few for a test at {alpha}"
+        )
+    # Units (persons) → households; wide outcomes.
+    hh_codes, hh_of_unit = np.unique(units[hhname].astype(str).to_numpy(), return_inverse=True)
+    H = len(hh_codes)
+    area_of_hh = np.zeros(H, dtype=int)
+    area_of_hh[hh_of_unit] = area_of_unit
     g_unit = units[hhname].map(pseudo).to_numpy()
-    cohorts = np.unique(g_unit[g_unit > 0])
+    # Units of intervention areas that never enrolled take part in no comparison.
+    in_treated_area = np.isin(area_of_unit, treated_areas)
+    g_unit = np.where(in_treated_area & (units[gname].to_numpy() == 0), -1, g_unit)
+    periods = np.sort(data[tname].unique())
     position = {t: i for i, t in enumerate(periods)}
-    # Post cells (g, t) with a base period in the data.
-    cells = [(g, t) for g in cohorts for t in periods if t >= g and (g - 1) in position]
-    S = np.zeros((n_areas, len(cells)))  # sums of ΔY of the area's units as treated (cohort g)
-    N = np.zeros((n_areas, len(cells)))
-    C = np.zeros((n_areas, len(cells)))  # sums of ΔY of all the area's units (as comparison)
-    M = np.zeros((n_areas, len(cells)))
-    C0 = np.zeros((n_areas, len(cells)))  # ... of its never-enrolled units when it is treated
-    M0 = np.zeros((n_areas, len(cells)))
-    for j, (g, t) in enumerate(cells):
-        dy = Y[:, position[t]] - Y[:, position[g - 1]]
+    Y = np.full((len(units), len(periods)), np.nan)
+    row = pd.Index(units[idname]).get_indexer(data[idname])
+    Y[row, np.searchsorted(periods, data[tname])] = data[yname].to_numpy(float)
+    cohorts = np.unique(g_unit[g_unit > 0])
+    if pre_periods is None:  # (cohort, period, base period)
+        cells = [(g, t, g - 1) for g in cohorts for t in periods if t >= g and (g - 1) in position]
+    else:
+        cells = [
+            (g, t, t - 1)
+            for g in cohorts
+            for t in periods
+            if g - pre_periods <= t < g and (t - 1) in position
+        ]
+    if not cells:
+        raise EstimationError("no cell with a base period in the data")
+    C = len(cells)
+    # Households × cells: sums and counts of ΔY of the household's units (all of its
+    # units share its cohort, so the treated role is the same sums on its cohort's cells).
+    s_all = np.zeros((H, C))
+    n_all = np.zeros((H, C))
+    own = np.zeros((H, C), dtype=bool)
+    g_hh = np.zeros(H)
+    g_hh[hh_of_unit] = g_unit
+    for j, (g, t, base) in enumerate(cells):
+        dy = Y[:, position[t]] - Y[:, position[base]]
         ok = ~np.isnan(dy)
-        in_g = ok & (g_unit == g)
-        S[:, j] = np.bincount(area_of_unit[in_g], dy[in_g], n_areas)
-        N[:, j] = np.bincount(area_of_unit[in_g], minlength=n_areas)
-        C[:, j] = np.bincount(area_of_unit[ok], dy[ok], n_areas)
-        M[:, j] = np.bincount(area_of_unit[ok], minlength=n_areas)
-        never = ok & (g_unit == 0)
-        C0[:, j] = np.bincount(area_of_unit[never], dy[never], n_areas)
-        M0[:, j] = np.bincount(area_of_unit[never], minlength=n_areas)
-    # Persons per cohort and area (the cohort weights p_g of the simple aggregation).
+        s_all[:, j] = np.bincount(hh_of_unit[ok], dy[ok], H)
+        n_all[:, j] = np.bincount(hh_of_unit[ok], minlength=H)
+        own[:, j] = g_hh == g
+    s_own, n_own = s_all * own, n_all * own
+    persons_hh = np.bincount(hh_of_unit, minlength=H).astype(float)
+    cohort_of_hh = np.searchsorted(cohorts, g_hh)
+    enrolled = g_hh > 0
+
+    def area_sums(x: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_areas, x.shape[1]))
+        np.add.at(out, area_of_hh, x)
+        return out
+
+    S_T, N_T, S_C, N_C = (area_sums(x) for x in (s_own, n_own, s_all, n_all))
     P = np.zeros((n_areas, len(cohorts)))
-    enrolled = g_unit > 0
-    np.add.at(P, (area_of_unit[enrolled], np.searchsorted(cohorts, g_unit[enrolled])), 1.0)
-    cell_cohort = np.searchsorted(cohorts, [g for g, _ in cells])
-    assignments = np.array(list(combinations(range(n_areas), k)))
-    chosen = np.zeros((len(assignments), n_areas))
-    chosen[np.arange(len(assignments))[:, None], assignments] = 1.0
-    treated_sum, treated_n = chosen @ S, chosen @ N
-    control_sum = C.sum(axis=0) - chosen @ (C - C0)
-    control_n = M.sum(axis=0) - chosen @ (M - M0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        att = treated_sum / treated_n - control_sum / control_n
-    weight = (chosen @ P)[:, cell_cohort] * (treated_n > 0) * (control_n > 0)
-    stat = np.nansum(att * weight, axis=1) / weight.sum(axis=1)
-    observed_row = np.flatnonzero((assignments == np.sort(treated_areas)).all(axis=1))[0]
-    observed = float(stat[observed_row])
-    p_value = float(np.mean(np.abs(stat) >= abs(observed) - 1e-12))
-    return ExactRandomizationResult(observed, p_value, len(assignments), n_areas, k, stat)
+    np.add.at(P, (area_of_hh[enrolled], cohort_of_hh[enrolled]), persons_hh[enrolled])
+    cell_cohort = np.searchsorted(cohorts, [g for g, _, _ in cells])
 
+    # Assignments: the observed one first, then the placebos.
+    total = comb(J, k)
+    enumerated = total <= max_placebos
+    if enumerated:
+        placebo_sets = np.array(list(combinations(comparison_areas, k)))
+    else:
+        rng = np.random.default_rng(seed)
+        chosen: set = set()
+        while len(chosen) < max_placebos:
+            chosen.add(tuple(sorted(rng.choice(comparison_areas, k, replace=False))))
+        placebo_sets = np.array(sorted(chosen))
+    n_assign = 1 + len(placebo_sets)
+    treated_role = np.zeros((n_assign, n_areas))
+    treated_role[0, treated_areas] = 1.0
+    treated_role[np.arange(1, n_assign)[:, None], placebo_sets] = 1.0
+    control_role = np.zeros((n_assign, n_areas))
+    control_role[:, comparison_areas] = 1.0
+    control_role -= treated_role * control_role  # placebo areas leave the comparison
 
-def mde_randomization(distribution: np.ndarray, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Minimum detectable effect of the randomization test from its null distribution.
-
-    The test rejects when |ATT| exceeds the ``1-α`` quantile of |ATT*| over the
-    assignments; an effect is detected with probability ``power`` when it exceeds
-    that critical value by ``z_power`` standard deviations of ATT* (the spread of
-    the estimate across assignments, a normal approximation).
-    """
-    distribution = np.asarray(distribution, dtype=float)
-    critical = float(np.quantile(np.abs(distribution), 1 - alpha))
-    return critical + float(stats.norm.ppf(power)) * float(np.std(distribution))
+    att = np.empty(n_assign)
+    var = np.empty(n_assign)
+    # Blocks of assignments bound the households × assignments products in memory.
+    block = max(1, int(4e6 // max(H, 1)))
+    for lo in range(0, n_assign, block):
+        hi = min(n_assign, lo + block)
+        A, R = treated_role[lo:hi], control_role[lo:hi]
+        nT, nC = A @ N_T, R @ N_C
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mT = (A @ S_T) / nT
+            mC = (R @ S_C) / nC
+        valid = (nT > 0) & (nC > 0)
+        w = (A @ P)[:, cell_cohort] * valid
+        w = w / w.sum(axis=1, keepdims=True)
+        att[lo:hi] = np.where(valid, w * (mT - mC), 0.0).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            aT = np.where(valid, w / nT, 0.0)
+            aC = np.where(valid, w / nC, 0.0)
+        bT, bC = aT * np.nan_to_num(mT), aC * np.nan_to_num(mC)
+        psi_T = s_own @ aT.T - n_own @ bT.T  # households × assignments
+        psi_C = s_all @ aC.T - n_all @ bC.T
+        in_T = A[:, area_of_hh].T > 0
+        in_C = R[:, area_of_hh].T > 0
+        var[lo:hi] = (np.where(in_T, psi_T, 0.0) ** 2).sum(axis=0) + (
+            np.where(in_C, psi_C, 0.0) ** 2
+        ).sum(axis=0)
+    se = np.sqrt(var)
+    t_all = att / se
+    t0, placebo_t = float(t_all[0]), t_all[1:]
+    p_value = float((1 + np.sum(np.abs(placebo_t) >= abs(t0) - 1e-12)) / n_assign)
+    c = _critical_value(placebo_t, alpha)
+    ci = (float(att[0] - c * se[0]), float(att[0] + c * se[0]))
+    return AreaTestResult(
+        att=float(att[0]),
+        se=float(se[0]),
+        t_stat=t0,
+        p_value=p_value,
+        ci=ci,
+        critical_value=c,
+        alpha=alpha,
+        placebos=len(placebo_t),
+        enumerated=enumerated,
+        n_areas=n_areas,
+        n_treated_areas=k,
+        distribution=placebo_t,
+        placebo_att=att[1:],
+        placebo_areas=areas[placebo_sets],
+    )

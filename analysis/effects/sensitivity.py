@@ -1,4 +1,9 @@
-"""Rambachan–Roth sensitivity of the average post-enrolment effect to violations of parallel trends."""
+"""Rambachan–Roth sensitivity of the headline estimand to violations of parallel trends.
+
+The target is the estimand the verdict rests on (the analysis plan's
+``sensitivity.target: estimand``): the Callaway–Sant'Anna simple ATT, which is a
+fixed linear combination of the event-study coefficients (:func:`simple_weights`).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,7 @@ import pandas as pd
 
 from analysis.did import aggte, att_gt
 
-SENSITIVITY_PRE = 3  # pre-period coefficients (event times -4 … -2; -1 is the reference)
-SENSITIVITY_POST = 8  # post-period coefficients at most (event times 0 … 7)
+SENSITIVITY_PRE = 3  # default pre-period coefficients (event times -4 … -2; -1 is the reference)
 M_BAR_GRID = np.round(np.arange(0, 2.0001, 0.1), 2)
 
 
@@ -24,18 +28,45 @@ class Sensitivity:
     breakdown: float
     num_pre: int
     num_post: int
+    target: str = "simple_att"  # the estimand bounded: the headline simple ATT
+    estimate: float = float("nan")  # the target's point estimate (= the simple ATT)
 
 
-def sensitivity_analysis(panel: pd.DataFrame, outcome: str, seed: int = 0) -> Sensitivity | None:
-    """Robust intervals for the average effect over the post quarters, against M̄.
+def simple_weights(result, max_e: int) -> np.ndarray:
+    """Event-time weights ``l`` with ``l'θ(e) = `` the simple ATT, for ``e = 0 … max_e``.
+
+    The simple aggregation weights each post cell ``(g, t)`` by ``p_g``; grouped by
+    event time ``e = t - g`` that is ``θ_simple = Σ_e W_e θ(e) / Σ_e W_e`` with
+    ``W_e = Σ_{g: (g, g+e) in the data} p_g``, ``θ(e)`` the dynamic aggregation.
+    """
+    table = result.table
+    post = table.loc[table["post"] & (table["event_time"] <= max_e)]
+    G, w = result.unit_groups, result.unit_weights
+    pg = {g: float(np.sum(w * (G == g))) for g in post["group"].unique()}
+    W = post.assign(p=post["group"].map(pg)).groupby("event_time")["p"].sum()
+    W = W.reindex(range(max_e + 1), fill_value=0.0).to_numpy()
+    return W / W.sum()
+
+
+def sensitivity_analysis(
+    panel: pd.DataFrame,
+    outcome: str,
+    seed: int = 0,
+    pre_periods: int = SENSITIVITY_PRE,
+    m_bars=None,
+    refine: bool = True,
+) -> Sensitivity | None:
+    """Robust intervals for the simple ATT (the headline estimand), against M̄.
 
     The event study is re-estimated with a universal base period (every coefficient
-    relative to the quarter before enrolment), clustered by household, on the window
-    of ``SENSITIVITY_PRE`` pre and up to ``SENSITIVITY_POST`` post event times; the
-    target is the average of the post coefficients. Intervals come from the ARP
-    conditional test (:func:`analysis.did.honestdid.sensitivity_rm`); the breakdown
-    value is refined by bisection to 0,01 between the grid's points. None when the
-    data have too few pre or post periods.
+    relative to the quarter before enrolment), clustered by household, on
+    ``pre_periods`` pre and every post event time; the target ``l'θ`` uses the
+    simple aggregation's weights (:func:`simple_weights`), so it equals the headline
+    simple ATT. Intervals come from the ARP conditional test
+    (:func:`analysis.did.honestdid.sensitivity_rm`) at ``m_bars`` (default: the
+    grid of ``M_BAR_GRID``); with ``refine`` the breakdown value is refined by
+    bisection to 0,01 between the grid's points. None when the data have too few
+    pre or post periods.
     """
     from analysis.did import honestdid
 
@@ -49,37 +80,44 @@ def sensitivity_analysis(panel: pd.DataFrame, outcome: str, seed: int = 0) -> Se
         base_period="universal",
         pretest=False,  # the event study below is all that is used
     )
-    dynamic = aggte(result, "dynamic", min_e=-(SENSITIVITY_PRE + 1), max_e=SENSITIVITY_POST - 1)
+    dynamic = aggte(result, "dynamic", min_e=-(pre_periods + 1))
     betahat, sigma, num_pre, num_post = honestdid.event_study_inputs(dynamic)
     if num_pre < 2 or num_post < 1:
         return None
+    l_vec = simple_weights(result, num_post - 1)
     options = {"method": "Conditional", "search": "bisection", "seed": seed, "grid_points": 500}
 
-    def run(m_bars):
+    def run(values):
         return honestdid.sensitivity_rm(
-            betahat, sigma, num_pre, num_post, m_bar_vec=m_bars, **options
+            betahat, sigma, num_pre, num_post, l_vec=l_vec, m_bar_vec=values, **options
         )
 
-    table = run(M_BAR_GRID)
+    grid = np.asarray(M_BAR_GRID if m_bars is None else m_bars, dtype=float)
+    table = run(grid)
     breakdown = honestdid.breakdown_value(table)
-    if 0 < breakdown < np.inf:
-        low, high = breakdown - 0.1, breakdown
+    if refine and 0 < breakdown < np.inf:
+        step = float(np.min(np.diff(np.sort(grid)))) if len(grid) > 1 else 0.1
+        low, high = breakdown - step, breakdown
         while high - low > 0.01 + 1e-9:
             mid = round((low + high) / 2, 4)
             row = run([mid]).iloc[0]
             covers = np.isnan(row["lb"]) or row["lb"] <= 0 <= row["ub"]
             low, high = (low, mid) if covers else (mid, high)
         breakdown = round(high, 2)
-    original = honestdid.original_ci(betahat, sigma, num_pre, num_post)
-    return Sensitivity(outcome, table, original, breakdown, num_pre, num_post)
+    original = honestdid.original_ci(betahat, sigma, num_pre, num_post, l_vec=l_vec)
+    estimate = float(l_vec @ betahat[num_pre:])
+    return Sensitivity(
+        outcome, table, original, breakdown, num_pre, num_post, "simple_att", estimate
+    )
 
 
 def _one(args: tuple) -> Sensitivity | None:
-    return sensitivity_analysis(*args)
+    panel, outcome, seed, options = args
+    return sensitivity_analysis(panel, outcome, seed, **options)
 
 
 def sensitivity_all(
-    panels: dict[str, pd.DataFrame], seed: int = 0, jobs: int = 1
+    panels: dict[str, pd.DataFrame], seed: int = 0, jobs: int = 1, **options
 ) -> list[Sensitivity | None]:
     """:func:`sensitivity_analysis` of every outcome, in ``jobs`` processes at once.
 
@@ -88,7 +126,7 @@ def sensitivity_all(
     """
     import multiprocessing
 
-    work = [(panel, outcome, seed) for outcome, panel in panels.items()]
+    work = [(panel, outcome, seed, options) for outcome, panel in panels.items()]
     if jobs <= 1 or len(work) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [_one(args) for args in work]
     with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.config import Contract
 from analysis.data.asof import AsOfData
@@ -188,14 +187,11 @@ def power_table(
 ) -> pd.DataFrame:
     """Minimum detectable effect (80 % power, 5 % level): now, at full enrolment, at area level.
 
-    The area-level MDE is the effect the exact randomization test would detect with
-    80 % power: the 95 % quantile of |ATT| over the area assignments plus 0,84 times
-    their standard deviation (normal approximation of the estimate's spread across
-    assignments). With three intervention areas it is usually far larger than the
-    household-level MDE.
+    The area-level MDE is that of the placebo-area test
+    (:meth:`analysis.did.inference.AreaTestResult.mde`): the test's critical value
+    plus the 80 % quantile of the placebo statistics, times the estimate's standard
+    error; with area shocks it is larger than the household-level MDE.
     """
-    from analysis.did.inference import mde_randomization
-
     rows = []
     for outcome, est in estimates.items():
         row = {
@@ -207,44 +203,73 @@ def power_table(
             ),
         }
         if areas and outcome in areas:
-            row["mde_area_level"] = mde_randomization(areas[outcome]["ri_distribution"])
+            row["mde_area_level"] = areas[outcome]["area_mde"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def adjusted_area_p(areas: dict[str, dict] | None) -> dict[str, float | None]:
+    """The area tests' p-values adjusted by the analysis plan's multiplicity rule over the outcomes."""
+    from analysis.effects.plan import adjust, load_plan
+
+    if not areas:
+        return {}
+    return adjust({o: a["area_p"] for o, a in areas.items()}, load_plan())
 
 
 def area_inference_table(
     estimates: dict[str, EffectEstimate], areas: dict[str, dict], lang: str
 ) -> pd.DataFrame:
-    """Per outcome: CS estimate, household-clustered p, exact area RI p, wild bootstrap p."""
+    """Per outcome: CS estimate, household and area-robust intervals, area p (raw and adjusted),
+    area pre-trend p, wild bootstrap p and the verdict of the analysis plan's rule."""
+    from analysis.effects.plan import load_plan
     from analysis.render.numbers import number
 
+    plan = load_plan()
+    adjusted = adjusted_area_p(areas)
     rows = []
     for outcome, est in estimates.items():
-        area = areas[outcome]
-        z = est.simple.overall_att / est.simple.overall_se
-        p_household = float(2 * stats.norm.sf(abs(z)))
+        area = areas.get(outcome)
+        if area is None:
+            continue
         rows.append(
             {
                 "outcome": t(f"outcome.{outcome}", lang),
                 "estimate_cs": est.simple.overall_att,
-                "p_household_clusters": p_household,
-                "p_randomization_areas_exact": area["ri_p_exact"],
+                "ci_household_clusters": _interval(*est.simple.overall_ci, lang),
+                "ci_area_robust": _interval(area["area_ci_low"], area["area_ci_high"], lang),
+                "p_area_placebo": area["area_p"],
+                "p_area_adjusted": adjusted[outcome],
+                "p_pretrend_areas": area["pretrend_area_p"],
+                "p_anticipation_areas": area.get("anticipation_area_p"),
                 "p_wild_cluster_bootstrap_areas": area["wild_p_bootstrap"],
                 "statistically_reliable": (
-                    t("ev.yes", lang) if reliable(est, area) else t("ev.no", lang)
+                    t("ev.yes", lang)
+                    if reliable(est, area, adjusted[outcome], plan.alpha)
+                    else t("ev.no", lang)
                 ),
             }
         )
     frame = pd.DataFrame(rows)
-    frame.attrs["assignments"] = number(next(iter(areas.values()))["ri_assignments"], 0, lang)
+    first = next(iter(areas.values()))
+    frame.attrs["assignments"] = number(first["area_placebos"], 0, lang)
     return frame
 
 
 def area_inference_text(areas: dict[str, dict], lang: str) -> str:
-    """Why area-level inference decides, and why the wild cluster bootstrap does not."""
+    """How the area-level test and interval work, and why the wild cluster bootstrap does not decide."""
+    from analysis.render.numbers import number
+
     first = next(iter(areas.values()))
-    k, n, count = first["areas_intervention"], first["areas_total"], first["ri_assignments"]
-    return t("text.area_inference", lang, k=k, others=n - k, n=n, count=count)
+    k, n, count = first["areas_intervention"], first["areas_total"], first["area_placebos"]
+    return t(
+        "text.area_inference",
+        lang,
+        k=k,
+        others=n - k,
+        n=n,
+        count=number(count, 0, lang),
+    )
 
 
 def robustness_table(est: EffectEstimate, not_yet, lang: str) -> tuple[pd.DataFrame, dict]:
@@ -269,9 +294,34 @@ def robustness_table(est: EffectEstimate, not_yet, lang: str) -> tuple[pd.DataFr
 
 
 def sensitivity_target(sens: Sensitivity, lang: str) -> str:
-    """The target parameter in words."""
+    """The target parameter in words: the headline simple ATT over post quarters 0 … last."""
     last = sens.num_post - 1
     return t("text.sensitivity_target", lang, last=last)
+
+
+def plan_annex(lang: str, departures: list | None = None) -> str:
+    """The registered analysis plan as an annex: its SHA-256, the file itself and the departures."""
+    from analysis.effects.plan import PLAN_FILE, checksum
+
+    text = PLAN_FILE.read_text(encoding="utf-8").rstrip()
+    lines = [
+        t("text.plan_annex", lang, path="config/analysis_plan.yaml", sha=checksum()),
+        "",
+        "```yaml",
+        text,
+        "```",
+        "",
+    ]
+    if departures:
+        lines.append(t("text.plan_departures", lang))
+        lines.append("")
+        for item in departures:
+            outcome = t("outcome." + item["outcome"], lang)
+            analysis = t("text.departure_" + item["analysis"], lang)
+            lines.append(f"- {outcome}: {analysis} ({item['reason']})")
+    else:
+        lines.append(t("text.plan_no_departures", lang))
+    return "\n".join(lines)
 
 
 def sensitivity_figure(sens: Sensitivity, lang: str):
@@ -458,29 +508,49 @@ def truth_coverage(estimates: dict[str, EffectEstimate], truth: dict, lang: str)
 def headline_text(
     estimates: dict[str, EffectEstimate], lang: str, areas: dict[str, dict] | None = None
 ) -> str:
-    """The effects in words, with their uncertainty (wording by :func:`reliable`)."""
+    """The effects in words, each with its household and area-robust interval and the verdict
+    of the analysis plan's rule (:func:`analysis.effects.areas.reliable`, adjusted p)."""
+    from analysis.effects.plan import load_plan
     from analysis.render.numbers import number
 
+    plan = load_plan()
+    adjusted = adjusted_area_p(areas)
     lines = []
     for outcome, est in estimates.items():
         low, high = est.simple.overall_ci
-        significant = reliable(est, (areas or {}).get(outcome))
+        area = (areas or {}).get(outcome)
+        significant = reliable(est, area, adjusted.get(outcome), plan.alpha)
         pretrend_p = est.attgt.pretest["p_value"]
+        if plan.pre_trends.test == "area_placebo_leads" and area is not None:
+            pretrend_p = area["pretrend_area_p"]
         scale, unit, decimals = (
             (100, t("ev.percentage_points", lang), 1)
             if outcome in ("absence_rate", "self_supporting")
             else (1, "", 2)
         )
         value = number(scale * est.simple.overall_att, decimals, lang)
-        interval = t(
-            "text.interval_to",
-            lang,
-            low=number(scale * low, decimals, lang),
-            high=number(scale * high, decimals, lang),
+
+        def interval(a, b, scale=scale, decimals=decimals):
+            return t(
+                "text.interval_to",
+                lang,
+                low=number(scale * a, decimals, lang),
+                high=number(scale * b, decimals, lang),
+            )
+
+        area_part = (
+            t(
+                "text.area_interval",
+                lang,
+                interval=interval(area["area_ci_low"], area["area_ci_high"]),
+                p=number(adjusted[outcome], 3, lang),
+            )
+            if area is not None
+            else ""
         )
         caveat = (
             t("text.pretrend_caveat", lang, p=number(pretrend_p, 3, lang))
-            if pretrend_p < 0.05
+            if pretrend_p is not None and pretrend_p < 0.05
             else ""
         )
         lines.append(
@@ -490,7 +560,8 @@ def headline_text(
                 label=t(f"outcome.{outcome}", lang),
                 value=value,
                 unit=unit,
-                interval=interval,
+                interval=interval(low, high),
+                area=area_part,
                 verdict=t("text.significant" if significant else "text.not_significant", lang),
                 caveat=caveat,
             )

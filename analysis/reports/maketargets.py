@@ -115,10 +115,10 @@ def make_targets(
         else:
             held_steps.append([staged])
         lines += [
-            f"{estimated}/provenance.json: $(DATA_DEPS) params/{name}.yaml $(RESULTS_DEPS) $(CONFIG)",
+            f"{estimated}/provenance.json: $(DATA_DEPS) params/{name}.yaml $(RESULTS_DEPS) $(CONFIG) $(PLAN)",
             f"\t$(PY) -m analysis --config $(CONTRACT) evaluate {name} --estimates-only --data $(DATA) --out {estimated}",
             "",
-            f"{staged}: {estimated}/provenance.json {' '.join(published)} $(DATA_DEPS) params/{name}.yaml $(RESULTS_DEPS) $(CONFIG)".replace(
+            f"{staged}: {estimated}/provenance.json {' '.join(published)} $(DATA_DEPS) params/{name}.yaml $(RESULTS_DEPS) $(CONFIG) $(PLAN)".replace(
                 "  ", " "
             ),
             f"\t$(PY) -m analysis --config $(CONTRACT) evaluate {name} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --estimates {estimated} --out $(RESULTS)/{name}/{cutoff}",
@@ -134,7 +134,7 @@ def make_targets(
             if not final:
                 held_steps.append(outputs)
             lines += [
-                f"{' '.join(outputs)} &: {staged} {' '.join(published)} $(DATA_DEPS) {_relative(kind.notebook)} params/{name}.yaml $(CODE_DEPS) $(RENDER_DEPS) $(CONFIG)".replace(
+                f"{' '.join(outputs)} &: {staged} {' '.join(published)} $(DATA_DEPS) {_relative(kind.notebook)} params/{name}.yaml $(CODE_DEPS) $(RENDER_DEPS) $(CONFIG) $(PLAN)".replace(
                     "  ", " "
                 ),
                 f"\t$(PY) -m analysis --config $(CONTRACT) report {name} --lang {lang} --data $(DATA) --quarterly-dir $(RESULTS)/quarterly --reports $(REPORTS) $(LEDGER_ARG)",

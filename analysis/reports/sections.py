@@ -35,10 +35,15 @@ def effect_and_payment_text(report: EvaluationReport, lang: str) -> str:
     pupil-years × price), not the estimated effects: gross achievements include
     what would have happened anyway, and prices decide how much each is worth.
     """
+    from analysis.effects.areas import reliable
+    from analysis.effects.plan import load_plan
+
+    alpha = load_plan().alpha
+    adjusted = ev.adjusted_area_p(report.areas)
     significant = [
         o
         for o, est in report.estimates.items()
-        if est.simple.overall_ci[0] > 0 or est.simple.overall_ci[1] < 0
+        if reliable(est, (report.areas or {}).get(o), adjusted.get(o), alpha)
     ]
     key = report.payments.key
     expected = (

@@ -63,6 +63,7 @@ class EvaluationReport:
     results: object
     sensitivity: dict = None
     areas: dict = None  # area-level inference per outcome (area_inference)
+    departures: list = None  # where the analysis did not follow the plan (analysis.effects.plan)
 
 
 def jobs() -> int:
@@ -76,24 +77,56 @@ def jobs() -> int:
 
 
 def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> dict:
-    """Panels, estimates, area inference and sensitivity of every outcome (no payments needed)."""
+    """Panels, estimates, area inference and sensitivity of every outcome (no payments needed).
+
+    The choices come from the registered analysis plan (``config/analysis_plan.yaml``):
+    the level of the area test, the pre-periods and the M̄ grid of the sensitivity
+    analysis; an analysis that cannot be made as planned is listed in ``departures``.
+    """
+    from analysis.did.checks import EstimationError
+    from analysis.effects.plan import load_plan
+
+    plan = load_plan()
     # DuckDB builds the panels out of core from the Parquet register files (pandas for a CSV extract).
     panels = evaluation_panels(extract, as_of, contract, OUTCOMES)
     estimates, panels = estimate_all(
         None, panels=panels, bootstrap_reps=bootstrap_reps, seed=contract.seed
     )
-    areas = {
-        outcome: area_inference(panel, max(bootstrap_reps, 99), contract.seed)
-        for outcome, panel in panels.items()
+    departures = []
+    areas = {}
+    for outcome, panel in panels.items():
+        try:
+            areas[outcome] = area_inference(
+                panel,
+                max(bootstrap_reps, 99),
+                contract.seed,
+                alpha=plan.alpha,
+                pre_periods=plan.sensitivity.pre_periods,
+            )
+        except EstimationError as error:
+            departures.append({"outcome": outcome, "analysis": "area_test", "reason": str(error)})
+    analyses = sensitivity_all(
+        panels,
+        contract.seed,
+        jobs=jobs(),
+        pre_periods=plan.sensitivity.pre_periods,
+        m_bars=plan.m_bar_grid(),
+    )
+    sensitivity = {}
+    for outcome, sens in zip(panels, analyses, strict=True):
+        if sens is None:
+            departures.append(
+                {"outcome": outcome, "analysis": "sensitivity", "reason": "too few periods"}
+            )
+        else:
+            sensitivity[outcome] = sens
+    return {
+        "estimates": estimates,
+        "panels": panels,
+        "areas": areas,
+        "sensitivity": sensitivity,
+        "departures": departures,
     }
-    sensitivity = {
-        outcome: sens
-        for outcome, sens in zip(
-            panels, sensitivity_all(panels, contract.seed, jobs=jobs()), strict=True
-        )
-        if sens is not None
-    }
-    return {"estimates": estimates, "panels": panels, "areas": areas, "sensitivity": sensitivity}
 
 
 def prepare(
@@ -133,21 +166,40 @@ def prepare(
         disclosure.read_published(quarterly_dir, as_of, include=True, contract=contract),
         more=lambda cells: disclosure.effect_cells(cells, estimates, persons, as_of),
     )
+    from analysis.effects import plan as registered
+    from analysis.effects.areas import reliable
+
+    plan = registered.load_plan()
     results = ReportResults()
-    results.set_inputs(context.checksums)
+    # The plan's checksum beside the data's: the colophon prints both.
+    results.set_inputs({**context.checksums, registered.PLAN_FILE.name: registered.checksum()})
     record_effects(results, estimates, payments)
     record_key_numbers(results, payments, contract)
     areas = effects["areas"]
+    adjusted = registered.adjust({o: a["area_p"] for o, a in areas.items()}, plan)
     for outcome, area in areas.items():
         results.add_many(
-            f"area_inference.{outcome}",
-            {k: v for k, v in area.items() if k != "ri_distribution"},
+            f"area_inference.{outcome}", {**area, "area_p_adjusted": adjusted[outcome]}
+        )
+    for outcome, est in estimates.items():
+        results.add(
+            f"verdict.{outcome}.reliable",
+            reliable(est, areas.get(outcome), adjusted.get(outcome), plan.alpha),
         )
     sensitivity = effects["sensitivity"]
     for outcome, sens in sensitivity.items():
         results.add(f"sensitivity.{outcome}.breakdown_m_bar", sens.breakdown)
+    departures = list(effects.get("departures") or [])
     return EvaluationReport(
-        contract, context, payments, estimates, panels, results, sensitivity, areas
+        contract,
+        context,
+        payments,
+        estimates,
+        panels,
+        results,
+        sensitivity,
+        areas,
+        departures,
     )
 
 
