@@ -20,6 +20,7 @@ evaluation's cut-off (:func:`carry_forward`).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -235,6 +236,9 @@ def _caps(ledger: pd.DataFrame, rows: list[dict], period: Period, contract: Cont
         ("total_cap", payable - after_total),
         ("return_cap", after_total - after_return),
     ):
+        # Whole kroner like the statement (payments.statement), rounded up so that
+        # what is paid stays within the cap.
+        withheld = float(math.ceil(round(withheld, 2)))
         if withheld > CENT:
             out.append(
                 {

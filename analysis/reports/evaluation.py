@@ -76,7 +76,7 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
         color=PRIMARY,
         markersize=3,
         capsize=2,
-        label="ATT(e), 95 %",
+        label=t("ev.att_e_interval", lang),
     )
     if truth:
         events = sorted(int(k) for k in truth)
@@ -374,7 +374,12 @@ def household_type_names(lang: str) -> dict[str, str]:
 def budget_table(
     estimates: dict[str, EffectEstimate], contract: Contract, lang: str, payments
 ) -> tuple[pd.DataFrame, dict]:
-    """Public-finance gains from the estimated effects against the programme's cost (SØM style)."""
+    """Public-finance gains from the estimated effects against the programme's cost (SØM style).
+
+    Two costs, both in the summary: what the municipality pays in outcome payments
+    (the ledger's settled total: paid to date and settled but not yet paid) and the
+    foundations' investment that financed the intervention.
+    """
     be = contract.budget_economics
     years = np.arange(be.horizon_years)
     annuity = float(np.sum(1 / (1 + be.discount_rate) ** years))
@@ -417,12 +422,15 @@ def budget_table(
             }
         )
     total = sum(gains.values())
+    paid = float(payments.key["payments_settled_total"])
     summary = {
         # With a gain hidden, the total minus the shown one would give it back.
         "total_gain": "*" if any_hidden else total,
-        "programme_cost": contract.investment.total,
-        "net": "*" if any_hidden else total - contract.investment.total,
-        "gains_exceed_cost": bool(total > contract.investment.total),
+        "outcome_payments": paid,
+        "investment": contract.investment.total,
+        "net": "*" if any_hidden else total - paid,
+        "gains_exceed_payments": bool(total > paid),
+        "gains_exceed_investment": bool(total > contract.investment.total),
         "annuity_factor": annuity,
     }
     return pd.DataFrame(rows), summary
@@ -436,11 +444,24 @@ def budget_text(summary: dict, contract: Contract, lang: str) -> str:
     years = contract.budget_economics.horizon_years
     total = summary["total_gain"]
     gain = total if total == "*" else dkk(total, lang)
-    cost = dkk(summary["programme_cost"], lang)
-    verdict = t(
-        "text.budget_exceeds" if summary["gains_exceed_cost"] else "text.budget_not_covered", lang
+    verdicts = {
+        name: t(
+            "text.budget_exceeds" if summary[f"gains_exceed_{name}"] else "text.budget_not_covered",
+            lang,
+        )
+        for name in ("payments", "investment")
+    }
+    return t(
+        "text.budget",
+        lang,
+        years=years,
+        gain=gain,
+        rate=rate,
+        verdict=verdicts["payments"],
+        payments=dkk(summary["outcome_payments"], lang),
+        verdict_investment=verdicts["investment"],
+        investment=dkk(summary["investment"], lang),
     )
-    return t("text.budget", lang, years=years, gain=gain, rate=rate, verdict=verdict, cost=cost)
 
 
 def truth_heading(context: EvaluationContext, lang: str) -> str:

@@ -170,6 +170,7 @@ KEY_NUMBERS = (
     "payments_paid_total",
     "payments_settled_total",
     "payments_awaiting",
+    "payments_withheld_total",
     "adjustments_total",
     "adjustments_paid_total",
     "invested_to_date",
