@@ -27,17 +27,27 @@ from analysis.reports.text import t
 from analysis.sdc import disclosure
 
 
+# Outcomes that are shares: their effects are shown in percentage points (table and text alike).
+SHARE_OUTCOMES = ("absence_rate", "self_supporting")
+
+
 def effects_table(estimates: dict[str, EffectEstimate], payments, lang: str) -> pd.DataFrame:
-    """Headline table: TWFE and CS simple ATT with 95% intervals, per outcome."""
+    """Headline table: TWFE and CS simple ATT with 95% intervals, per outcome.
+
+    Effects on a share are in percentage points, as in the summary's sentences.
+    """
     rows = []
     for outcome, est in estimates.items():
+        share = outcome in SHARE_OUTCOMES
+        scale = 100 if share else 1
+        name = t(f"outcome.{outcome}", lang)
         rows.append(
             {
-                "outcome": t(f"outcome.{outcome}", lang),
-                "TWFE": est.twfe.att,
-                "twfe_95pct_ci": _interval(est.twfe.ci_low, est.twfe.ci_high, lang),
-                "Callaway–Sant'Anna": est.simple.overall_att,
-                "cs_95pct_ci": _interval(*est.simple.overall_ci, lang),
+                "outcome": t("ev.in_percentage_points", lang, outcome=name) if share else name,
+                "TWFE": scale * est.twfe.att,
+                "twfe_95pct_ci": _interval(scale * est.twfe.ci_low, scale * est.twfe.ci_high, lang),
+                "Callaway–Sant'Anna": scale * est.simple.overall_att,
+                "cs_95pct_ci": _interval(*(scale * v for v in est.simple.overall_ci), lang),
                 "pre_trend_p": est.attgt.pretest["p_value"],
                 "number_of_persons": payments.shown(
                     disclosure.effects_key("persons", outcome, payments.as_of), est.n_persons
@@ -500,9 +510,7 @@ def headline_text(
         significant = reliable(est, (areas or {}).get(outcome))
         pretrend_p = est.attgt.pretest["p_value"]
         scale, unit, decimals = (
-            (100, t("ev.percentage_points", lang), 1)
-            if outcome in ("absence_rate", "self_supporting")
-            else (1, "", 2)
+            (100, t("ev.percentage_points", lang), 1) if outcome in SHARE_OUTCOMES else (1, "", 2)
         )
         value = number(scale * est.simple.overall_att, decimals, lang)
         interval = t(
