@@ -26,7 +26,6 @@ from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports.text import t
 from analysis.sdc import disclosure
 
-
 # Outcomes that are shares: their effects are shown in percentage points (table and text alike).
 SHARE_OUTCOMES = ("absence_rate", "self_supporting")
 
