@@ -64,6 +64,7 @@ def test_portal_headline_is_the_latest_report_the_final_evaluation_once_there_is
         "payments_paid_total": 21090419.0,
         "payments_awaiting": 0.0,
         "payments_withheld_total": 0.0,
+        "projected_paid_median": 21090000.0,
         "investors.DSI.irr_realised": 0.035,
         "investors.PDJF.irr_realised": 0.035,
     }
@@ -80,6 +81,8 @@ def test_portal_headline_is_the_latest_report_the_final_evaluation_once_there_is
     # rule), and the investors' return.
     assert "Optjent og afregnet, endnu ikke udbetalt</td><td class='num'>0 kr.</td>" in headline
     assert "Tilbageholdt af lofterne" in headline and "Lofterne:" in headline
+    # After the final settlement nothing is projected: no projection beside paid to date.
+    assert "Forventet udbetalt" not in headline
     assert "Investorernes interne rente</td><td class='num'>3,5\u00a0% om året" in headline
 
 

@@ -260,6 +260,7 @@ def test_budget_economics_compares_with_the_outcome_payments_and_the_investment(
         pytest.skip("no final evaluation rendered")
     numbers = _results(page)["numbers"]
     text = " ".join(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8")).split())
+    text = text.replace("\u2019", "'")
     sentence = text[text.index("The total public gain") :]
     sentence = sentence[: sentence.index(".", sentence.index("intervention"))]
     paid = f"DKK {round(numbers['payments_settled_total']):,}"

@@ -40,7 +40,7 @@ KEY_FIGURES = (
     ("payments_awaiting", "Optjent og afregnet, endnu ikke udbetalt", "money"),
     ("payments_withheld_total", "Tilbageholdt af lofterne (udbetales ikke)", "money"),
     ("payments_provisional_total", "Optjent i løbende periode, endnu ikke afregnet", "money"),
-    ("forecast_median", "Prognose for samlede betalinger (median)", "money"),
+    ("projected_paid_median", "Forventet udbetalt ved kontraktens slutning (median)", "money"),
 )
 # The one-sentence rule of the caps, under the key figures.
 CAP_RULE = (
@@ -118,12 +118,14 @@ def latest(entries: list[Entry]) -> Entry | None:
 
 
 def _key_figures(entry: Entry) -> str:
+    irr = _return(entry)
+    settled = irr is not None and irr[0] == "Investorernes interne rente"
     rows = [
         (label, _value(entry.numbers.get(name), kind))
         for name, label, kind in KEY_FIGURES
-        if name in entry.numbers
+        # After the final settlement nothing is projected (as in the report's key figures).
+        if name in entry.numbers and not (settled and name == "projected_paid_median")
     ]
-    irr = _return(entry)
     if irr:
         rows.append(irr)
     rows += [

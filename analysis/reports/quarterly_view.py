@@ -621,9 +621,14 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
         (t("key.withheld", lang), numbers.dkk(key.get("payments_withheld_total", 0.0), lang)),
         (t("key.invested_to_date", lang), numbers.dkk(key["invested_to_date"], lang)),
         (t("key.total_cap", lang), numbers.dkk(contract.caps.total_outcome_payments, lang)),
-        (
-            t("key.forecast_median", lang),
-            numbers.dkk(rounded_forecast(key["forecast_median"], contract), lang),
-        ),
     ]
+    # The projection page 1's bottom line gives (paid by the end, under the caps), so that the
+    # page has one projection; after the final settlement nothing is projected.
+    if not key["final_settlement_paid"]:
+        rows.append(
+            (
+                t("key.projected_paid", lang),
+                numbers.dkk(rounded_forecast(key["projected_paid_median"], contract), lang),
+            )
+        )
     return pd.DataFrame(rows, columns=["key_figure", "value"])
