@@ -2,11 +2,11 @@
 
 Numbers: every printed total is the sum of its printed rows; the table of settled
 reports keeps paid to date apart from what is earned but not yet paid, and its total
-is page 1's paid to date; the portal heads with the latest report's numbers; the
-default chain of quarterly reports covers every settlement. Text: no developer text,
-no typed year, the simulated timeline said on page 1, one word for the event study,
-effects on shares in percentage points in table and text alike, budget economics on
-the municipality's outcome payments and the foundations' investment.
+is page 1's paid to date; the portal heads with the latest report's numbers. Text:
+no developer text, no typed year, the simulated timeline said on page 1, one word
+for the event study, effects on shares in percentage points in table and text
+alike, budget economics on the municipality's outcome payments and the
+foundations' investment.
 
 The checks on rendered reports run on what ``make report`` left under ``reports/``
 and skip when there is none.
@@ -26,7 +26,6 @@ import pytest
 from analysis import catalogue, quarters
 from analysis.paths import REPORTS_DIR
 from analysis.payments.periods import result_periods
-from analysis.reports.kinds import load_kind
 
 SOFT_HYPHEN = "\u00ad"
 
@@ -116,14 +115,6 @@ def _pdfs() -> list[Path]:
 
 
 # -- numbers -------------------------------------------------------------------------------
-
-
-def test_the_default_chain_of_quarterly_reports_covers_every_settlement(contract):
-    last = quarters.to_index(load_kind("quarterly").extra["default_as_of"])
-    final = load_kind("final").as_of(contract, None)
-    assert last >= quarters.to_index(final), "the chain stops before the final evaluation"
-    for period in result_periods(contract):
-        assert quarters.to_index(period.payment_quarter) <= last, period.report
 
 
 def test_every_printed_total_is_the_sum_of_its_printed_rows():
