@@ -299,3 +299,19 @@ def test_screenshots_are_written(browser, wide_report):
     browser.screenshot(target)
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert datetime.fromtimestamp(target.stat().st_mtime, tz=UTC).year >= 2024
+
+
+def test_the_portals_table_of_reports_fits_a_phone(browser):
+    portal = REPORTS_DIR / "index.html"
+    if not portal.exists():
+        pytest.skip("no reports/index.html: run `make report` first")
+    browser.viewport(390)
+    browser.open(portal)
+    region = browser.evaluate(
+        "(() => { const r = document.querySelector('.table-scroll[aria-label=\"Alle rapporter\"]');"
+        " return {scroll: r.scrollWidth, client: r.clientWidth,"
+        " links: [...r.querySelectorAll('a')].every((a) => { const b = a.getBoundingClientRect();"
+        " return b.right <= innerWidth && b.left >= 0; })}; })()"
+    )
+    # Every report's links in view without scrolling sideways (each language on its own line).
+    assert region["scroll"] <= region["client"] + 1 and region["links"], region

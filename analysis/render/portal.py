@@ -281,7 +281,8 @@ def build_portal(
 <style>{css}
 td.num {{ text-align: right; }} .muted, .en {{ color: var(--muted); font-size: .85em; }}
 .lang {{ display: inline-block; margin-right: 1rem; white-space: nowrap; }}
-@media (max-width: 600px) {{ .lang {{ display: block; margin-right: 0; }} }}
+@media (max-width: 600px) {{ .lang {{ display: block; margin-right: 0; }}
+  table.reports td {{ white-space: normal; }} table.reports td:first-child {{ min-width: 4.5rem; }} }}
 figure.chart svg {{ width: 100%; height: auto; max-width: 48rem; }}
 </style>
 </head>
@@ -295,7 +296,7 @@ figure.chart svg {{ width: 100%; height: auto; max-width: 48rem; }}
 <h2>Alle rapporter</h2>
 <div class="table-block"><p class="scroll-hint" aria-hidden="true">Stryg eller rul til siden for flere kolonner →</p>
 <div class="table-scroll" tabindex="0" role="region" aria-label="Alle rapporter">
-<table><thead><tr><th>Opgjort pr.</th><th>Rapport</th><th>Sprog og format</th></tr></thead><tbody>{rows}</tbody></table>
+<table class="reports"><thead><tr><th>Opgjort pr.</th><th>Rapport</th><th>Sprog og format</th></tr></thead><tbody>{rows}</tbody></table>
 </div></div>
 {latest_html}
 <h2>Resultatbetalinger over tid</h2>
