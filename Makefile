@@ -59,19 +59,20 @@ PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed-$(PY_VERSION)
 LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := $(CONTRACT) config/synthetic.yaml
-# analysis/build.py (python -m analysis build), analysis/lab.py, analysis/worker.py (runs the steps), bench.py, verify.py and timings.py feed no report.
-CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py -not -name timings.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
-# The renderer, and the words of the reports: the Markdown the notebooks include and the catalogue.
-RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null) $(wildcard notebooks/_*.md) analysis/catalogue.yaml
+# analysis/build.py (python -m analysis build), analysis/lab.py, analysis/worker.py (runs the steps), bench.py, backtest.py, verify.py and timings.py feed no report.
+CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name backtest.py -not -name verify.py -not -name timings.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
+# The renderer, and the words of the reports: the Markdown the notebooks include, the catalogue
+# and the forecast backtest's summary the reports quote (`make backtest`).
+RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null) $(wildcard notebooks/_*.md) analysis/catalogue.yaml docs/forecast_backtest.json
 # Code that only presents results (the reports' tables, figures and texts): the synthetic
 # extract, the quarterly results and the evaluation stages do not depend on it, so a change
 # to a table or figure re-renders without re-estimating (analysis/build.py PRESENTATION).
-PRESENTATION := analysis/reports/evaluation.py analysis/reports/sections.py analysis/reports/dashboard.py analysis/reports/quarterly_view.py
+PRESENTATION := analysis/reports/evaluation.py analysis/reports/sections.py analysis/reports/dashboard.py analysis/reports/quarterly_view.py analysis/reports/forecast_text.py
 RESULTS_DEPS := $(filter-out $(PRESENTATION),$(CODE_DEPS))
 # A folder of deliveries (<DATA>/<YYYYQn>/) or a single extract.
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet $(DATA)/*Q?/*.csv $(DATA)/*Q?/*.parquet))
 
-.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench clean lock browsers settlement reset-demo-ledger
+.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench backtest clean lock browsers settlement reset-demo-ledger
 
 help: ## Show this help
 	@echo "Usage: make <target> [DATA=dir] [AS_OF=YYYYQn] [LANGS='da en']"
@@ -177,6 +178,14 @@ verify: $(ENV_STAMP) ## Re-execute every report into build/verify and compare it
 
 bench: $(ENV_STAMP) ## Run the benchmark suite (writes build/bench.json); BENCH_SIZES=10000,100000,1000000,5000000 BENCH_ARGS=--no-peers
 	$(PY) -m analysis.bench --out build/bench.json --sizes "$(BENCH_SIZES)" $(BENCH_ARGS)
+
+# Programmes and workers of `make backtest` (empty: config/synthetic.yaml backtest.programmes);
+# BACKTEST_ARGS=--resume continues an unfinished run (build/backtest.jsonl).
+BACKTEST_PROGRAMMES ?=
+BACKTEST_JOBS ?= 2
+BACKTEST_ARGS ?=
+backtest: $(ENV_STAMP) ## Backtest the payment forecast over synthetic programmes (build/backtest.json, .md; docs/forecast_backtest.json)
+	nice $(PY) -m analysis.backtest --out build/backtest.json --jobs $(BACKTEST_JOBS) $(if $(BACKTEST_PROGRAMMES),--programmes $(BACKTEST_PROGRAMMES)) $(BACKTEST_ARGS)
 
 lock: ## Re-resolve requirements.lock and requirements-lab.lock from pyproject.toml (needs the registry)
 	rm -rf build/lockenv && $(PYTHON_EXE) -m venv build/lockenv

@@ -44,6 +44,7 @@ PRESENTATION = (
     "analysis/reports/sections.py",
     "analysis/reports/dashboard.py",
     "analysis/reports/quarterly_view.py",
+    "analysis/reports/forecast_text.py",
 )
 # Each goal is the Makefile variables its phony target depends on.
 GOALS = {
@@ -74,7 +75,7 @@ def code_files(root: Path = ROOT) -> list[str]:
         if "render" in relative.parts or "__pycache__" in relative.parts:
             continue
         if (
-            relative.name in ("bench.py", "verify.py", "timings.py")
+            relative.name in ("bench.py", "backtest.py", "verify.py", "timings.py")
             or relative.as_posix() in NOT_CODE
         ):
             continue
@@ -91,7 +92,7 @@ def render_files(root: Path = ROOT) -> list[str]:
         if p.is_file() and "__pycache__" not in p.parts
     )
     included = sorted(p.relative_to(root).as_posix() for p in (root / "notebooks").glob("_*.md"))
-    return sorted([*rendered, *included, "analysis/catalogue.yaml"])
+    return sorted([*rendered, *included, "analysis/catalogue.yaml", "docs/forecast_backtest.json"])
 
 
 def environment_stamp() -> list[str]:

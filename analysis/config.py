@@ -203,6 +203,7 @@ class Forecast(_Strict):
     draws: int = Field(ge=100, le=100_000)
     band: float = Field(gt=0, lt=1)
     shortfall_scenario: float = Field(ge=0, lt=1)
+    hazard_drift: float = Field(default=0.0, ge=0, le=2)
 
 
 class BudgetEconomics(_Strict):
@@ -244,6 +245,30 @@ class TrueEffects(_Strict):
     area_multiplier: dict[str, float]
 
 
+class _Range(_Strict):
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) is below low ({self.low})")
+        return self
+
+
+class Backtest(_Strict):
+    """Ranges the forecast backtest draws its synthetic programmes from (``make backtest``)."""
+
+    programmes: int = Field(ge=1)
+    seed: int
+    draws: int = Field(ge=100, le=100_000)
+    comparison_ratio: float = Field(gt=0)
+    effect_scale: _Range
+    enrolment_shortfall: _Range
+    attrition_per_quarter: _Range
+    survey_nonresponse: _Range
+
+
 class DeliveryRevisions(_Strict):
     """How synthetic deliveries differ from the final registers (analysis.data.deliveries)."""
 
@@ -263,6 +288,7 @@ class SyntheticConfig(_Strict):
     survey_nonresponse: float = Field(ge=0, lt=1)
     area_shares: dict[str, float]
     true_effects: TrueEffects
+    backtest: Backtest | None = None
     deliveries: DeliveryRevisions = DeliveryRevisions()
 
     _q = field_validator("data_end")(_check_quarter)

@@ -24,6 +24,8 @@ SYNTHETIC_DIR = DATA_DIR / "synthetic"
 RESULTS_DIR = DATA_DIR / "results"
 BUILD_DIR = ROOT / "build"
 REPORTS_DIR = ROOT / "reports"
+# The forecast backtest's summary per horizon (written by `make backtest`, quoted by the reports).
+FORECAST_BACKTEST = ROOT / "docs" / "forecast_backtest.json"
 
 
 def from_root(*paths: str | Path) -> tuple[Path, ...]:

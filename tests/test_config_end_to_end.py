@@ -55,13 +55,17 @@ def _report(tmp: Path, config: Path, synthetic_dir: Path, render: bool) -> dict:
 
 def test_custom_rate_card_changes_the_rendered_amounts(tmp_path, synthetic_dir, contract):
     content = yaml.safe_load(CONTRACT_FILE.read_text(encoding="utf-8"))
+    # Room under the caps, so doubled prices double the amounts (the forecast is
+    # what will be paid, after the caps).
+    content["caps"]["investor_annual_return"] = 1.0
+    uncapped = tmp_path / "uncapped.yaml"
+    uncapped.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
     content["rate_card"] = {k: 2 * v for k, v in content["rate_card"].items()}
-    # Room under the caps, so doubled prices double the amounts.
     content["caps"]["total_outcome_payments"] *= 2
     custom = tmp_path / "custom.yaml"
     custom.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
 
-    default = _report(tmp_path / "default", CONTRACT_FILE, synthetic_dir, render=False)
+    default = _report(tmp_path / "default", uncapped, synthetic_dir, render=False)
     doubled = _report(tmp_path / "custom", custom, synthetic_dir, render=True)
 
     # The forecast of total payments (shown rounded to DKK 1,000) doubles.

@@ -80,8 +80,15 @@ def test_fed_from_real_quarterly_results(tmp_path, synthetic_dir, contract):
     assert series.forecast["median"].iloc[-1] == pytest.approx(
         view.rounded_forecast(base["median"], contract)
     )
-    earned = inputs.key["payments_due_total"] + inputs.key["payments_provisional_total"]
-    assert series.forecast["median"].iloc[0] == pytest.approx(earned)
+    # The fan is what the simulated futures pay, cumulatively: it starts at paid to
+    # date and steps up at the payment quarters, never above the band's end.
+    assert series.forecast["median"].iloc[0] == pytest.approx(
+        view.rounded_forecast(inputs.key["payments_paid_total"], contract)
+    )
+    assert series.forecast["median"].is_monotonic_increasing
+    assert series.forecast["high"].iloc[-1] == pytest.approx(
+        view.rounded_forecast(base["high"], contract)
+    )
     assert len(series.targets) == 5
     # A target whose amount the report hides is never given an amount.
     for row in series.targets.itertuples():

@@ -56,19 +56,18 @@ def exposure_years(panel: pd.DataFrame, period: Period) -> tuple[int, float]:
     return int(len(first_quarter)), float(years.sum())
 
 
-def absence_estimates(data: AsOfData, periods: list[Period]) -> dict[str, dict]:
-    """The absence estimate for each period: att (share of days), se, ci and pupils.
+def fit(data: AsOfData):
+    """The Callaway–Sant'Anna ATT(g,t) of the absence rate (None when it cannot be estimated).
 
     On an extract read out of core the pupil-quarters come as integer codes
     (``data["pupils"]``, :func:`analysis.data.engine.pupil_rows`), which give the
     same estimate as :func:`pupil_panel`'s string ids in a fraction of the memory.
     """
     panel = data.tables["pupils"] if "pupils" in data.tables else pupil_panel(data)
-    out: dict[str, dict] = {}
     if panel.empty or not (panel["g"] > 0).any():
-        return out
+        return None
     try:
-        result = att_gt(
+        return att_gt(
             panel,
             "absence_rate",
             "t",
@@ -78,7 +77,23 @@ def absence_estimates(data: AsOfData, periods: list[Period]) -> dict[str, dict]:
             cluster="household_id",
         )
     except EstimationError:
+        return None
+
+
+_UNSET = object()
+
+
+def absence_estimates(data: AsOfData, periods: list[Period], result=_UNSET) -> dict[str, dict]:
+    """The absence estimate for each period: att (share of days), se, ci and pupils.
+
+    ``result``: the estimate of :func:`fit` when already computed.
+    """
+    if result is _UNSET:
+        result = fit(data)
+    out: dict[str, dict] = {}
+    if result is None:
         return out
+    panel = data.tables["pupils"] if "pupils" in data.tables else pupil_panel(data)
     for period in periods:
         try:
             calendar = aggte(result, "calendar", window=(period.first, period.last))

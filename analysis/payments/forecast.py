@@ -1,27 +1,655 @@
-"""Forecast of total outcome payments to the end of the contract.
+"""Forecast of outcome payments, simulated through the contract's settlement, caps and timing.
 
-For each unit-based target, achievements arrive at the average rate of the last
-four quarters with data (λ per quarter). Future achievements over the ``h``
-remaining quarters of the last result period are Poisson(λ h); school absence is
-projected at its latest period's amount per year. The forecast is the paid amount
-so far plus the simulated future amounts: median and a ``band`` interval over
-``draws`` simulations, with the seed from the contract. The enrolment-shortfall
-scenario scales the future amounts by the share of planned households enrolled
-and (for a scenario) a further ``shortfall_scenario``.
+The model (docs/payments.md, "Forecast"):
+
+* **Unit targets** (employment, social measures, life satisfaction, action-plan
+  goals). Each eligible unit has a number of unit-steps it can still achieve
+  (employment: steps up the ladder to the top; social measures: steps down to no
+  measure; the others: one). The hazard :math:`h_k(e)` that a unit-step still
+  open achieves in a quarter depends on the time since the household's enrolment
+  :math:`e` (quarters); it is estimated per target as
+
+  .. math:: \\hat h_k(e) = \\frac{\\sum_i w_i C_{ik}(e) + \\alpha \\bar h_k(e)}
+                                 {\\sum_i w_i R_{ik}(e) + \\alpha},
+
+  with :math:`C_{ik}(e)` the unit-steps household :math:`i` achieved at
+  :math:`e`, :math:`R_{ik}(e)` those open at :math:`e` (for the survey and the
+  action plans only while the household is still enrolled: their data stop when
+  it leaves), :math:`\\bar h_k(e)` the hazard pooled over the quarters within
+  ``PRIOR_WINDOW`` of :math:`e` at the same time of the year since enrolment
+  (hazards fall with :math:`e`: early achievements
+  include mean reversion from the baseline quarter) and :math:`\\alpha` a prior
+  of ``PRIOR_STEPS`` unit-steps. Parameter uncertainty is
+  a Bayesian bootstrap over households: each simulated future draws its own
+  weights :math:`w \\sim \\text{Dirichlet}(1, \\ldots, 1) \\cdot H`. Beyond the
+  longest time since enrolment observed, the hazard is pooled over the observed
+  quarters at the same time of year since enrolment after the first year (the
+  survey is yearly, reviews half-yearly). Future achievements are binomial draws from the
+  open unit-steps of each enrolment cohort; households leave at the observed
+  exit rate (its own Beta posterior); households still to be enrolled arrive at
+  the recent pace (Gamma posterior) with the unit-steps of an average household.
+* **Drift**: beyond the data the hazards may move away from what has been seen
+  (the pool of open unit-steps changes, so does the programme): each simulated
+  future multiplies a target's hazards by a mean-one log-normal factor,
+  :math:`\\exp(\\tau \\sqrt{y} Z - \\tau^2 y / 2)` after :math:`y` years
+  (one :math:`Z \\sim N(0, 1)` per future and target),
+  :math:`\\tau` = ``forecast.hazard_drift``.
+* **School absence**: the payment is the estimated reduction (percentage points)
+  × pupil-years × price. The effect by time since enrolment is the dynamic
+  aggregation of the Callaway–Sant'Anna estimate, drawn jointly from its
+  estimated covariance (cluster-robust influence functions), held at the
+  precision-weighted mean of the latest four event times beyond the observed ones; each future period's
+  estimate adds the sampling error of a period's estimate.
+* **Enrolment shortfall**: the same simulation with enrolment stopping at
+  ``1 - forecast.shortfall_scenario`` of the planned households.
+
+Each simulated future is a statement per result report not yet settled; it goes
+through the caps exactly as the ledger applies them (:func:`analysis.payments.
+ledger.cap_withheld` with :func:`analysis.payments.investors.return_cap_rooms`),
+in the order of the payment quarters, after what the ledger has settled. The
+investors' IRR of each future is :func:`analysis.payments.investors.irrs` of the
+disbursements and the repayments. The median is a simulated future (the
+middle one by total paid), so its schedule, total and IRR agree.
+
+:func:`naive_forecast` is the method this replaced (Poisson at the last four
+quarters' rate, caps outside the simulation); the backtest (``make backtest``)
+keeps it as the baseline.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from analysis import quarters
 from analysis.config import Contract
-from analysis.payments.periods import result_periods
+from analysis.data.asof import AsOfData
+from analysis.payments import investors
+from analysis.payments import ledger as ledger_module
+from analysis.payments.periods import Period, result_periods
 from analysis.payments.targets import TargetResult
+
+# Prior of the hazard per time since enrolment: its strength in unit-steps at risk,
+# and its mean pooled over this many quarters either side.
+PRIOR_STEPS = 50.0
+PRIOR_WINDOW = 8
+# Targets whose data stop when the household leaves the intervention.
+STOP_AT_EXIT = ("life_satisfaction", "action_plan_goals")
+# Register targets: their data arrive with the register lag.
+REGISTER_TARGETS = ("employment", "social_measures")
+# Event times averaged for the plateau of the absence effect beyond the observed ones.
+PLATEAU_LEVELS = 4
+
+
+@dataclass
+class Simulation:
+    """Simulated futures: per draw, what each remaining result report earns and pays.
+
+    ``earned``/``paid``: draws × remaining periods (DKK, before and after the
+    caps); ``periods`` the remaining result reports; ``paid_before`` the ledger's
+    paid amounts by payment quarter index; ``irr`` the investors' IRR per draw.
+    """
+
+    periods: list[Period]
+    earned: np.ndarray
+    paid: np.ndarray
+    settled_total: float
+    paid_before: dict[int, float]
+    irr: np.ndarray
+
+    @property
+    def total_paid(self) -> np.ndarray:
+        return self.settled_total + self.paid.sum(axis=1)
+
+    @property
+    def total_earned(self) -> np.ndarray:
+        return self.settled_total + self.earned.sum(axis=1)
+
+    @property
+    def median_draw(self) -> int:
+        """The simulated future in the middle by total paid (lower middle for an even count)."""
+        order = np.argsort(self.total_paid, kind="stable")
+        return int(order[(len(order) - 1) // 2])
+
+
+@dataclass
+class Forecast:
+    """The forecast tables and numbers of one quarter's results."""
+
+    table: pd.DataFrame
+    quarters: pd.DataFrame
+    key: dict
+    schedule: dict[str, float] = field(default_factory=dict)
+    base: Simulation | None = None
+
+
+def _max_steps(result: TargetResult) -> pd.Series:
+    eligible = result.eligible
+    if result.target == "employment":
+        return 4 - eligible["baseline"].astype(int)
+    if result.target == "social_measures":
+        return eligible["baseline"].astype(int)
+    return pd.Series(1, index=eligible.index)
+
+
+@dataclass
+class _TargetModel:
+    target: str
+    counts: np.ndarray  # households × event time: unit-steps achieved
+    at_risk: np.ndarray  # households × event time: unit-steps open
+    observed_until: int  # last quarter index with data for this target
+    cohorts: np.ndarray  # enrolment quarters of the cohorts still at risk
+    open_steps: np.ndarray  # per cohort: unit-steps open after the last data quarter
+    steps_per_household: np.ndarray  # per household (bootstrap): unit-steps when enrolled
+    observed: dict[str, float]  # per remaining report: unit-steps achieved in its period so far
+    cumulative: float  # unit-steps achieved so far (per_followup)
+
+
+def _target_model(
+    result: TargetResult,
+    households: pd.DataFrame,
+    observed_until: int,
+    remaining: list[Period],
+) -> _TargetModel:
+    """Counts and open unit-steps per household and time since enrolment (module docstring)."""
+    index = pd.Index(households["household_id"])
+    n_households = len(households)
+    eligible = result.eligible.assign(steps=_max_steps(result).to_numpy())
+    eligible = eligible.loc[(eligible["steps"] > 0) & eligible["household_id"].isin(index)]
+    eligible = eligible.drop_duplicates("unit_id").reset_index(drop=True)
+    width = max(1, observed_until - int(households["g"].min()) + 1) if n_households else 1
+    home = index.get_indexer(eligible["household_id"])
+    g = eligible["g"].astype(int).to_numpy()
+    steps = eligible["steps"].to_numpy(dtype=float)
+    leave = households["exit_t"].to_numpy(dtype=float, na_value=np.nan)[home]
+    stop = result.target in STOP_AT_EXIT
+    end = np.full(len(eligible), float(observed_until))
+    if stop:
+        end = np.where(np.isnan(leave), end, np.minimum(end, leave))
+    achieved = result.achievements.loc[result.achievements["t"] <= observed_until]
+    row = pd.Index(eligible["unit_id"]).get_indexer(achieved["unit_id"])
+    found = row >= 0
+    row, times = row[found], achieved["t"].to_numpy(dtype=int)[found]
+    done = np.zeros((len(eligible), width))
+    np.add.at(done, (row, np.clip(times - g[row], 0, width - 1)), 1.0)
+    e = np.arange(width)
+    inside = e[None, :] <= (end - g)[:, None]
+    open_steps = steps[:, None] - (np.cumsum(done, axis=1) - done)
+    counts = np.zeros((n_households, width))
+    at_risk = np.zeros((n_households, width))
+    np.add.at(counts, home, np.where(inside, done, 0.0))
+    np.add.at(at_risk, home, np.where(inside, open_steps, 0.0))
+    steps_of_household = np.bincount(home, weights=steps, minlength=n_households)
+    still = steps - done.sum(axis=1)
+    going = (still > 0) & ((not stop) | np.isnan(leave))
+    after = pd.Series(still[going]).groupby(g[going]).sum()
+    observed = {p.report: float(achieved["t"].between(p.first, p.last).sum()) for p in remaining}
+    return _TargetModel(
+        result.target,
+        counts,
+        at_risk,
+        observed_until,
+        after.index.to_numpy(dtype=int),
+        after.to_numpy(dtype=float),
+        steps_of_household,
+        observed,
+        float(len(achieved)),
+    )
+
+
+def _hazards(model: _TargetModel, weights: np.ndarray, horizon: int) -> np.ndarray:
+    """Draws × event time 0..horizon-1: the hazard per open unit-step (module docstring)."""
+    counts = weights @ model.counts
+    at_risk = weights @ model.at_risk
+    pooled = model.counts.sum() / max(model.at_risk.sum(), 1.0)
+    # The prior mean at e is the hazard pooled over the quarters since enrolment
+    # within two years of e at the same time of the year (the survey is yearly,
+    # reviews half-yearly), the first year apart from the later ones: hazards change
+    # with e (early achievements include mean reversion from the baseline quarter and
+    # the ramp of the effect), so a global mean would bias late ones.
+    width = counts.shape[1]
+    local = np.empty_like(counts)
+    for e in range(width):
+        near = [
+            s
+            for s in range(width)
+            if abs(s - e) <= PRIOR_WINDOW and (s - e) % 4 == 0 and (s < 4) == (e < 4)
+        ]
+        c, r = counts[:, near].sum(axis=1), at_risk[:, near].sum(axis=1)
+        local[:, e] = np.where(r > 0, c / np.maximum(r, 1e-12), pooled)
+    rate = (counts + PRIOR_STEPS * local) / (at_risk + PRIOR_STEPS)
+    seen = [e for e in range(model.counts.shape[1]) if model.at_risk[:, e].sum() > 0]
+    out = np.empty((weights.shape[0], horizon))
+    for e in range(horizon):
+        if e in seen:
+            out[:, e] = rate[:, e]
+            continue
+        # Beyond what was seen: the hazard pooled over the quarters seen at the same
+        # time of the year since enrolment (the survey is yearly, reviews half-yearly),
+        # after the first year when there are such (the first year's include the ramp
+        # of the effect and the mean reversion from the baseline quarter).
+        same = [s for s in seen if s % 4 == e % 4]
+        later = [s for s in same if s >= 4] or same or seen
+        if later:
+            c, r = counts[:, later].sum(axis=1), at_risk[:, later].sum(axis=1)
+            out[:, e] = np.where(r > 0, c / np.maximum(r, 1e-12), pooled)
+        else:
+            out[:, e] = pooled
+    return np.clip(out, 0.0, 1.0)
+
+
+@dataclass
+class _AbsenceModel:
+    levels: np.ndarray  # event times estimated
+    att: np.ndarray
+    cov: np.ndarray
+    period_se: float
+    cohorts: np.ndarray
+    pupils: np.ndarray  # per cohort
+    pupils_per_household: float
+
+
+def absence_model(data: AsOfData, result) -> _AbsenceModel | None:
+    """The dynamic absence effect with its covariance, and the pupils per cohort.
+
+    ``result`` is the Callaway–Sant'Anna estimate of :func:`analysis.payments.
+    absence.fit` (None: no estimate, and absence is projected at zero).
+    """
+    from analysis.did.aggte import aggte
+    from analysis.did.attgt import cluster_sums
+    from analysis.did.checks import EstimationError
+    from analysis.payments.absence import pupil_panel
+
+    if result is None:
+        return None
+    try:
+        dynamic = aggte(result, "dynamic", min_e=0)
+    except EstimationError:
+        return None
+    table = dynamic.table
+    if table.empty or dynamic.influence is None:
+        return None
+    keep = table["event_time"].to_numpy() >= 0
+    influence = dynamic.influence[:, keep]
+    sums = cluster_sums(influence, dynamic.clusters)
+    cov = sums.T @ sums / dynamic.n_units**2
+    panel = data.tables["pupils"] if "pupils" in data.tables else pupil_panel(data)
+    last = int(panel["t"].max())
+    treated = panel.loc[(panel["g"] > 0) & (panel["t"] > last - 4) & (panel["t"] >= panel["g"])]
+    per_cohort = treated.groupby("g")["person_id"].nunique()
+    try:
+        recent = aggte(result, "calendar", window=(last - 3, last))
+        period_se = float(recent.overall_se)
+    except EstimationError:
+        period_se = float(np.sqrt(np.mean(np.diag(cov))))
+    households = data["households"]
+    enrolled = int(households["g"].notna().sum())
+    return _AbsenceModel(
+        table.loc[keep, "event_time"].to_numpy(dtype=int),
+        table.loc[keep, "att"].to_numpy(dtype=float),
+        cov,
+        period_se,
+        per_cohort.index.to_numpy(dtype=int),
+        per_cohort.to_numpy(dtype=float),
+        float(treated["person_id"].nunique()) / enrolled if enrolled else 0.0,
+    )
+
+
+def _absence_amounts(
+    model: _AbsenceModel | None,
+    remaining: list[Period],
+    new_households: dict[int, np.ndarray],
+    contract: Contract,
+    rng: np.random.Generator,
+    draws: int,
+) -> np.ndarray:
+    """Draws × remaining periods: the absence payment (reduction × pupil-years × price)."""
+    out = np.zeros((draws, len(remaining)))
+    if model is None or not len(model.levels):
+        return out
+    jitter = 1e-12 * np.eye(len(model.att))
+    effect = rng.multivariate_normal(model.att, model.cov + jitter, size=draws, method="eigh")
+    # The latest event times rest on the earliest cohorts only: weighted by precision.
+    precision = 1 / np.maximum(np.diag(model.cov)[-PLATEAU_LEVELS:], 1e-12)
+    plateau = effect[:, -PLATEAU_LEVELS:] @ (precision / precision.sum())
+    position = {int(e): j for j, e in enumerate(model.levels)}
+    price = contract.rate_card.school_absence
+    by_period = contract.targets.school_absence.exposure == "enrolment"
+    for j, period in enumerate(remaining):
+        weighted = np.zeros(draws)
+        weight = np.zeros(draws)
+        years = np.zeros(draws)
+        cohorts = [
+            (int(g), np.full(draws, n)) for g, n in zip(model.cohorts, model.pupils, strict=True)
+        ]
+        cohorts += [(g, n * model.pupils_per_household) for g, n in new_households.items()]
+        for g, pupils in cohorts:
+            if g > period.last:
+                continue
+            for t in range(max(g, period.first), period.last + 1):
+                e = t - g
+                value = effect[:, position[e]] if e in position else plateau
+                weighted += pupils * value
+                weight += pupils
+            start = max(g, period.first) if by_period else period.first
+            years += pupils * (period.last - start + 1) / 4
+        att = np.where(weight > 0, weighted / np.maximum(weight, 1e-12), 0.0)
+        att = att + rng.normal(0.0, model.period_se, draws)
+        out[:, j] = np.maximum(0.0, -100 * att) * years * price
+    return out
+
+
+def _enrolment(
+    households: pd.DataFrame,
+    cutoff: int,
+    contract: Contract,
+    rng: np.random.Generator,
+    draws: int,
+    limit: float | None,
+) -> dict[int, np.ndarray]:
+    """Future enrolment quarter -> households enrolled in it, per draw (recent pace, Gamma posterior)."""
+    enrolment = contract.timeline.enrolment
+    end = quarters.to_index(enrolment.end)
+    start = quarters.to_index(enrolment.start)
+    future = list(range(max(cutoff + 1, start), end + 1))
+    if not future:
+        return {}
+    g = households["g"].dropna().astype(int)
+    recent = [t for t in range(max(start, cutoff - 1), cutoff + 1) if t >= start]
+    count = float(g.isin(recent).sum())
+    # Gamma(count + 1/2, quarters) posterior of the pace (Jeffreys prior).
+    pace = rng.gamma(count + 0.5, 1.0 / max(len(recent), 1), draws) if recent else np.zeros(draws)
+    total = np.full(draws, float(len(g)))
+    out = {}
+    for t in future:
+        new = rng.poisson(pace).astype(float)
+        if limit is not None:
+            new = np.minimum(new, np.maximum(0.0, limit - total))
+        total += new
+        out[t] = new
+    return out
+
+
+def _enrolled(data: AsOfData) -> pd.DataFrame:
+    households = data["households"].loc[data["households"]["g"].notna()].copy()
+    households["g"] = households["g"].astype(int)
+    return households
+
+
+def target_models(
+    data: AsOfData, unit_results: dict[str, TargetResult], ledger: pd.DataFrame, contract: Contract
+) -> dict[str, _TargetModel]:
+    """Per unit target: achievements and open unit-steps by household and time since enrolment."""
+    cut = quarters.to_index(data.as_of)
+    register_until = quarters.to_index(data.register_until)
+    settled_reports = set(ledger["report"])
+    remaining = [p for p in result_periods(contract) if p.report not in settled_reports]
+    households = _enrolled(data)
+    return {
+        target: _target_model(
+            result,
+            households,
+            register_until if target in REGISTER_TARGETS else cut,
+            remaining,
+        )
+        for target, result in unit_results.items()
+    }
+
+
+def simulate(
+    data: AsOfData,
+    unit_results: dict[str, TargetResult],
+    absence: _AbsenceModel | None,
+    ledger: pd.DataFrame,
+    contract: Contract,
+    draws: int | None = None,
+    shortfall: float | None = None,
+    seed: int | None = None,
+    models: dict[str, _TargetModel] | None = None,
+) -> Simulation:
+    """Simulated futures of every result report not yet settled, through the caps.
+
+    ``shortfall``: the share of the planned households that never enrol (the
+    enrolment-shortfall scenario); None: enrolment goes on at its pace.
+    ``models``: the targets' counts (:func:`target_models`), when already made.
+    """
+    draws = draws or contract.forecast.draws
+    rng = np.random.default_rng(contract.seed if seed is None else seed)
+    cut = quarters.to_index(data.as_of)
+    settled_reports = set(ledger["report"])
+    remaining = [p for p in result_periods(contract) if p.report not in settled_reports]
+    households = _enrolled(data)
+    n_households = len(households)
+    end = remaining[-1].last if remaining else cut
+    limit = (
+        None
+        if shortfall is None
+        else contract.programme.enrolment_target_households * (1 - shortfall)
+    )
+    new_households = _enrolment(households, cut, contract, rng, draws, limit)
+    weights = (
+        rng.dirichlet(np.ones(n_households), draws) * n_households
+        if n_households
+        else np.zeros((draws, 0))
+    )
+    # Households that leave: Beta posterior of the exit rate per household-quarter.
+    exits = int(households["exit_t"].notna().sum())
+    exposure = float(
+        (households["exit_t"].fillna(cut).astype(int) - households["g"] + 1).clip(lower=0).sum()
+    )
+    exit_rate = rng.beta(exits + 0.5, max(exposure - exits, 0.0) + 0.5, draws)
+    first_g = int(households["g"].min()) if n_households else cut
+    earned = np.zeros((draws, len(remaining)))
+    period_of = {}
+    for j, period in enumerate(remaining):
+        for t in range(period.first, period.last + 1):
+            period_of[t] = j
+    if models is None:
+        models = target_models(data, unit_results, ledger, contract)
+    for target, model in models.items():
+        mode = getattr(contract.targets, target).payment_mode
+        price = getattr(contract.rate_card, target)
+        observed_until = model.observed_until
+        horizon = max(end, observed_until) - min(first_g, cut) + 2
+        hazard = _hazards(model, weights, horizon)
+        # The hazards drift beyond the data: their logarithm moves by
+        # ``forecast.hazard_drift`` × sqrt(years), one draw per simulated future.
+        drift = contract.forecast.hazard_drift
+        shock = rng.normal(0.0, 1.0, draws)
+        steps_mean = (
+            weights @ model.steps_per_household / n_households if n_households else np.zeros(draws)
+        )
+        cohorts = [
+            (int(g), np.full(draws, n))
+            for g, n in zip(model.cohorts, model.open_steps, strict=True)
+        ]
+        state = {g: n.copy() for g, n in cohorts}
+        count = np.zeros((draws, len(remaining)))
+        for j, period in enumerate(remaining):
+            count[:, j] = model.observed[period.report]
+        for t in range(observed_until + 1, end + 1):
+            if t in new_households:
+                state[t] = rng.poisson(new_households[t] * steps_mean).astype(float)
+            j = period_of.get(t)
+            for g, open_steps in state.items():
+                if g > t:
+                    continue
+                years = (t - observed_until) / 4
+                scale = np.exp(drift * np.sqrt(years) * shock - drift**2 * years / 2)
+                done = rng.binomial(
+                    open_steps.astype(np.int64), np.clip(hazard[:, t - g] * scale, 0.0, 1.0)
+                )
+                open_steps -= done
+                if j is not None:
+                    count[:, j] += done
+                if target in STOP_AT_EXIT:
+                    open_steps -= rng.binomial(open_steps.astype(np.int64), exit_rate)
+        if mode == "per_followup":
+            # Approximation: every unit-step achieved so far still holds at each period end.
+            before = model.cumulative - sum(model.observed.values())
+            count = before + np.cumsum(count, axis=1)
+        earned += count * price
+    earned += _absence_amounts(absence, remaining, new_households, contract, rng, draws)
+    return _through_caps(remaining, earned, ledger, contract)
+
+
+def _through_caps(
+    remaining: list[Period], earned: np.ndarray, ledger: pd.DataFrame, contract: Contract
+) -> Simulation:
+    """Each simulated statement paid in payment order under the caps, as the ledger pays it."""
+    draws = earned.shape[0]
+    paid_by_quarter = ledger.groupby("payment_quarter")["paid"].sum()
+    paid_before = {quarters.to_index(q): float(a) for q, a in paid_by_quarter.items()}
+    settled = float(ledger["paid"].sum())
+    times = sorted(set(paid_before) | {quarters.to_index(p.payment_quarter) for p in remaining})
+    column = {t: i for i, t in enumerate(times)}
+    schedule = np.zeros((draws, len(times)))
+    for t, amount in paid_before.items():
+        schedule[:, column[t]] = amount
+    paid = np.zeros_like(earned)
+    for j, period in enumerate(remaining):
+        pay_t = quarters.to_index(period.payment_quarter)
+        room = investors.return_cap_rooms(contract, np.array(times), schedule, pay_t)
+        by_total, by_return = ledger_module.cap_withheld(
+            earned[:, j], schedule.sum(axis=1), room, contract
+        )
+        paid[:, j] = earned[:, j] - by_total - by_return
+        schedule[:, column[pay_t]] += paid[:, j]
+    disbursed = investors.disbursements(contract).groupby("t")["amount"].sum()
+    all_times = np.array(sorted(set(times) | set(disbursed.index)))
+    flows = np.zeros((draws, len(all_times)))
+    position = {t: i for i, t in enumerate(all_times)}
+    for t, amount in disbursed.items():
+        flows[:, position[t]] -= amount
+    for t in times:
+        flows[:, position[t]] += schedule[:, column[t]]
+    rate = investors.irrs(all_times, flows)
+    return Simulation(remaining, earned, paid, settled, paid_before, rate)
+
+
+def _number(value: float) -> float | None:
+    """A rate for the key numbers (JSON): None where it is not defined."""
+    return float(value) if np.isfinite(value) else None
+
+
+def _band(values: np.ndarray, band: float) -> tuple[float, float]:
+    low, high = np.quantile(values, [(1 - band) / 2, 1 - (1 - band) / 2])
+    return float(low), float(high)
 
 
 def forecast(
+    data: AsOfData,
+    unit_results: dict[str, TargetResult],
+    absence_result,
+    ledger: pd.DataFrame,
+    contract: Contract,
+    draws: int | None = None,
+    scenarios: bool = True,
+) -> Forecast:
+    """The forecast of one quarter's results: what will be paid (base and shortfall), earned.
+
+    ``table``: one row per ``scenario`` — ``base`` and ``shortfall`` (paid, after
+    the caps) and ``earned`` (base, before the caps) — with the median, the band
+    (``forecast.band``), ``certain`` (no uncertainty left: every result report is
+    settled) and ``withheld_median`` (what the caps withhold in the median future).
+    ``quarters``: per payment quarter of the contract, the amount settled or
+    projected (median future, band). ``key``: the numbers the reports quote.
+    """
+    settings = contract.forecast
+    absence = absence_model(data, absence_result)
+    models = target_models(data, unit_results, ledger, contract)
+    base = simulate(data, unit_results, absence, ledger, contract, draws, models=models)
+    # The enrolment-shortfall scenario (``scenarios=False``: the base case only, as
+    # the backtest needs).
+    short = (
+        simulate(
+            data,
+            unit_results,
+            absence,
+            ledger,
+            contract,
+            draws,
+            settings.shortfall_scenario,
+            models=models,
+        )
+        if scenarios
+        else base
+    )
+    enrolled = int(data["households"]["g"].notna().sum())
+    planned = contract.programme.enrolment_target_households
+    end = result_periods(contract)[-1].last
+    remaining_quarters = max(0, end - quarters.to_index(data.register_until))
+    middle = base.median_draw
+    rows = []
+    for name, sim, values in (
+        ("base", base, base.total_paid),
+        ("shortfall", short, short.total_paid),
+        ("earned", base, base.total_earned),
+    ):
+        low, high = _band(values, settings.band)
+        m = sim.median_draw
+        rows.append(
+            {
+                "scenario": name,
+                "median": round(float(values[m]), 2),
+                "low": round(low, 2),
+                "high": round(high, 2),
+                "certain": bool(not sim.periods),
+                "withheld_median": round(float(sim.total_earned[m] - sim.total_paid[m]), 2),
+                "remaining_quarters": remaining_quarters,
+                "enrolled_share": enrolled / planned,
+            }
+        )
+    table = pd.DataFrame(rows)
+    quarter_rows, running = [], 0.0
+    for t, amount in sorted(base.paid_before.items()):
+        running += amount
+        quarter_rows.append(
+            {
+                "payment_quarter": quarters.from_index(t),
+                "status": "settled",
+                "median": round(amount, 2),
+                "low": round(amount, 2),
+                "high": round(amount, 2),
+                "cumulative_median": round(running, 2),
+                "cumulative_low": round(running, 2),
+                "cumulative_high": round(running, 2),
+            }
+        )
+    schedule = {}
+    cumulative = base.settled_total + np.cumsum(base.paid, axis=1)
+    for j, period in enumerate(base.periods):
+        low, high = _band(base.paid[:, j], settings.band)
+        c_low, c_high = _band(cumulative[:, j], settings.band)
+        value = float(base.paid[middle, j])
+        schedule[period.payment_quarter] = value
+        quarter_rows.append(
+            {
+                "payment_quarter": period.payment_quarter,
+                "status": "projected",
+                "median": round(value, 2),
+                "low": round(low, 2),
+                "high": round(high, 2),
+                "cumulative_median": round(float(cumulative[middle, j]), 2),
+                "cumulative_low": round(c_low, 2),
+                "cumulative_high": round(c_high, 2),
+            }
+        )
+    # As the investors' table: before the first settlement a rate says nothing.
+    irr_ok = np.isfinite(base.irr) & bool((ledger["kind"] == "settlement").any())
+    irr_low, irr_high = _band(base.irr[irr_ok], settings.band) if irr_ok.any() else (np.nan, np.nan)
+    key = {
+        "projected_irr_median": _number(base.irr[middle]) if irr_ok.any() else None,
+        "projected_irr_low": _number(irr_low),
+        "projected_irr_high": _number(irr_high),
+        "forecast_certain": bool(not base.periods),
+    }
+    return Forecast(table, pd.DataFrame(quarter_rows), key, schedule, base)
+
+
+def naive_forecast(
     unit_results: dict[str, TargetResult],
     latest_absence_amount_per_year: float,
     due_so_far: float,
@@ -29,33 +657,38 @@ def forecast(
     contract: Contract,
     enrolled_households: int,
 ) -> pd.DataFrame:
-    """Projected total payments (median and band) for the base case and the shortfall scenario."""
+    """The method this module replaced, kept as the backtest's baseline.
+
+    Each unit target's achievements over the ``h`` remaining quarters are
+    Poisson(λ h) with λ the mean of the last four quarters with data; school
+    absence at the latest period's amount per year; caps not applied.
+    """
     settings = contract.forecast
     end = result_periods(contract)[-1].last
     last = quarters.to_index(last_data_quarter)
     remaining = max(0, end - last)
     rng = np.random.default_rng(contract.seed)
-    draws = np.full(settings.draws, due_so_far, dtype=float)
+    values = np.full(settings.draws, due_so_far, dtype=float)
     for target, result in unit_results.items():
         recent = result.achievements.loc[result.achievements["t"].between(last - 3, last)]
         rate = len(recent) / 4
         price = getattr(contract.rate_card, target)
-        draws += price * rng.poisson(rate * remaining, settings.draws)
-    draws += latest_absence_amount_per_year * remaining / 4
-    future = draws - due_so_far
-    planned = contract.programme.enrolment_target_households
+        values += price * rng.poisson(rate * remaining, settings.draws)
+    values += latest_absence_amount_per_year * remaining / 4
+    future = values - due_so_far
     scenario = due_so_far + future * (1 - settings.shortfall_scenario)
     low_q, high_q = (1 - settings.band) / 2, 1 - (1 - settings.band) / 2
     rows = []
-    for name, values in (("base", draws), ("shortfall", scenario)):
+    for name, sample in (("base", values), ("shortfall", scenario)):
         rows.append(
             {
                 "scenario": name,
-                "median": float(np.median(values)),
-                "low": float(np.quantile(values, low_q)),
-                "high": float(np.quantile(values, high_q)),
+                "median": float(np.median(sample)),
+                "low": float(np.quantile(sample, low_q)),
+                "high": float(np.quantile(sample, high_q)),
                 "remaining_quarters": remaining,
-                "enrolled_share": enrolled_households / planned,
+                "enrolled_share": enrolled_households
+                / contract.programme.enrolment_target_households,
             }
         )
     return pd.DataFrame(rows)

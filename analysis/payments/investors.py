@@ -59,6 +59,35 @@ def irr(flows_by_quarter: pd.Series) -> float:
     return (1 + quarterly) ** 4 - 1
 
 
+def irrs(times: np.ndarray, flows: np.ndarray) -> np.ndarray:
+    """:func:`irr` of many cash-flow schedules at once (one row of ``flows`` each).
+
+    The same equation and root as :func:`irr`: the first sign change of the net
+    present value on the same grid of quarterly rates, then bisection to it; NaN
+    where there is none.
+    """
+    flows = np.atleast_2d(np.asarray(flows, dtype=float))
+    times = np.asarray(times, dtype=float)
+    times = times - times.min()
+    grid = np.concatenate(
+        [-1 + np.logspace(-6, 0, 200, endpoint=False), np.linspace(0, 1, 101)[1:]]
+    )
+    npv = flows @ (1 + grid[None, :]) ** -times[:, None]  # schedules × grid
+    sign = np.sign(npv)
+    change = (sign[:, :-1] * sign[:, 1:]) < 0
+    found = change.any(axis=1)
+    first = np.argmax(change, axis=1)
+    low, high = grid[first], grid[first + 1]
+    f_low = np.einsum("ij,ij->i", flows, (1 + low[:, None]) ** -times[None, :])
+    for _ in range(60):
+        mid = (low + high) / 2
+        f_mid = np.einsum("ij,ij->i", flows, (1 + mid[:, None]) ** -times[None, :])
+        same = np.sign(f_mid) == np.sign(f_low)
+        low, f_low = np.where(same, mid, low), np.where(same, f_mid, f_low)
+        high = np.where(same, high, mid)
+    return np.where(found, (1 + (low + high) / 2) ** 4 - 1, np.nan)
+
+
 def projected_total(value: float, contract: Contract, ledger: pd.DataFrame) -> float:
     """A projected total of payments at the end, after the caps as the ledger applies them.
 
@@ -94,12 +123,36 @@ def return_cap_room(contract: Contract, paid: dict[int, float], pay_t: int) -> f
     sides at the capped rate keeps the IRR at or below the cap, however the
     repayments are timed.
     """
+    times = np.array(list(paid), dtype=float)
+    amounts = np.array(list(paid.values()), dtype=float)
+    return float(return_cap_rooms(contract, times, amounts, pay_t))
+
+
+def return_cap_rooms(
+    contract: Contract, times: np.ndarray, amounts: np.ndarray, pay_t: int
+) -> np.ndarray | float:
+    """:func:`return_cap_room` for many repayment schedules at once.
+
+    ``times`` are quarter indices; ``amounts`` has one row per schedule (one per
+    simulated future) and one column per entry of ``times``, or is one schedule.
+    With :math:`r` the capped annual rate and :math:`d_s` the disbursements,
+
+    .. math:: \\text{room} = \\sum_{s \\le t} d_s (1 + r)^{(t - s)/4}
+              - \\sum_{q \\le t} a_q (1 + r)^{(t - q)/4}.
+    """
     rate = contract.caps.investor_annual_return
-    flows = disbursements(contract)
-    past = flows.loc[flows["t"] <= pay_t]
-    allowed = float((past["amount"] * (1 + rate) ** ((pay_t - past["t"]) / 4)).sum())
-    used = sum(a * (1 + rate) ** ((pay_t - t) / 4) for t, a in paid.items() if t <= pay_t)
-    return allowed - used
+    # The disbursement plan of :func:`disbursements`, without building its table.
+    span = np.array([quarters.to_index(q) for q in contract.timeline.intervention.quarters()])
+    per_quarter = contract.investment.total / len(span)
+    past = span[span <= pay_t]
+    allowed = float(
+        per_quarter
+        * sum(contract.investment.shares.values())
+        * ((1 + rate) ** ((pay_t - past) / 4)).sum()
+    )
+    times = np.asarray(times, dtype=float)
+    factor = np.where(times <= pay_t, (1 + rate) ** ((pay_t - times) / 4), 0.0)
+    return allowed - np.asarray(amounts, dtype=float) @ factor
 
 
 def _capped(
@@ -124,13 +177,16 @@ def cash_flows(
     ledger: pd.DataFrame,
     until: str,
     projected_median: float | None = None,
+    schedule: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Per investor and quarter: disbursements (negative) and repayments, the schedule behind every IRR.
 
     ``kind`` is ``disbursement`` or ``repayment`` up to ``until``; after it,
     ``disbursement_planned``, ``repayment_settled`` (settled, paid in a later
     quarter) and, given ``projected_median`` (the projected total paid at the end),
-    ``repayment_projected`` (:func:`projected_repayments`).
+    ``repayment_projected`` (:func:`projected_repayments`); ``schedule`` (payment
+    quarter -> amount, e.g. a simulated future of :mod:`analysis.payments.forecast`)
+    gives the projected repayments instead.
     """
     cut = quarters.to_index(until)
     rows = []
@@ -144,9 +200,12 @@ def cash_flows(
             }
         )
     paid = ledger.groupby("payment_quarter", sort=True)["paid"].sum()
-    future = (
-        {} if projected_median is None else projected_repayments(projected_median, contract, ledger)
-    )
+    if schedule is not None:
+        future = dict(schedule)
+    elif projected_median is not None:
+        future = projected_repayments(projected_median, contract, ledger)
+    else:
+        future = {}
     for investor, share in contract.investment.shares.items():
         for quarter, amount in paid.items():
             settled = quarters.to_index(quarter) <= cut
@@ -182,6 +241,7 @@ def positions(
     until: str,
     projection: dict | None = None,
     final: bool = False,
+    schedule: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per investor: invested and repaid to date, net, projected repayment and IRR; and the cash flows.
 
@@ -190,10 +250,17 @@ def positions(
     paid (``final``): ``irr_kind`` is then ``realised``. Before, once a result
     report is settled, it is a ``projected`` IRR over the disbursement plan, the
     repayments settled so far and the projected median; before any settlement, or
-    below -99 %, it is not meaningful and left out (NaN).
+    below -99 %, it is not meaningful and left out (NaN). ``schedule``: the
+    projected repayments per payment quarter (:func:`cash_flows`).
     """
     projection = projection or {}
-    flows = cash_flows(contract, ledger, until, None if final else projection.get("median"))
+    flows = cash_flows(
+        contract,
+        ledger,
+        until,
+        None if final else projection.get("median"),
+        None if final else schedule,
+    )
     rows = []
     settled = float(ledger["paid"].sum())
     for investor, share in contract.investment.shares.items():

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis import atomic, quarters
@@ -224,18 +225,12 @@ def _caps(ledger: pd.DataFrame, rows: list[dict], period: Period, contract: Cont
     from analysis.payments.investors import return_cap_room
 
     payable = sum(row["paid"] for row in rows)
-    paid_before = float(ledger["paid"].sum())
-    room_total = max(0.0, contract.caps.total_outcome_payments - paid_before)
-    after_total = min(payable, room_total)
     pay_t = quarters.to_index(period.payment_quarter)
     paid = ledger.groupby("payment_quarter")["paid"].sum()
     room = return_cap_room(contract, {quarters.to_index(q): a for q, a in paid.items()}, pay_t)
-    after_return = min(after_total, max(0.0, room))
+    by_total, by_return = cap_withheld(payable, float(ledger["paid"].sum()), room, contract)
     out = []
-    for name, withheld in (
-        ("total_cap", payable - after_total),
-        ("return_cap", after_total - after_return),
-    ):
+    for name, withheld in (("total_cap", float(by_total)), ("return_cap", float(by_return))):
         # Whole kroner like the statement (payments.statement), rounded up so that
         # what is paid stays within the cap.
         withheld = float(math.ceil(round(withheld, 2)))
@@ -258,6 +253,28 @@ def _caps(ledger: pd.DataFrame, rows: list[dict], period: Period, contract: Cont
                 }
             )
     return out
+
+
+def cap_withheld(payable, paid_before, return_room, contract: Contract):
+    """What the total cap and the return cap withhold of what a result report would pay.
+
+    ``payable`` is the report's settlement and paid adjustments, ``paid_before``
+    what the ledger paid before it and ``return_room`` what the return cap still
+    allows at its payment quarter
+    (:func:`analysis.payments.investors.return_cap_room`). The total cap comes
+    first: with :math:`C` the total cap, :math:`P` what was paid before and
+    :math:`R` the return cap's room,
+
+    .. math:: a = \\min(x, \\max(0, C - P)), \\qquad b = \\min(a, \\max(0, R)),
+
+    and the caps withhold :math:`x - a` and :math:`a - b`. Scalars or NumPy arrays
+    (one value per simulated future, :mod:`analysis.payments.forecast`): the
+    ledger and the forecast apply the caps with this one function.
+    """
+    room_total = np.maximum(0.0, contract.caps.total_outcome_payments - np.asarray(paid_before))
+    after_total = np.minimum(payable, room_total)
+    after_return = np.minimum(after_total, np.maximum(0.0, return_room))
+    return payable - after_total, after_total - after_return
 
 
 def build(

@@ -229,7 +229,8 @@ def compute(
     due = reports_due(contract, cutoff)
     current = open_period(contract, cutoff)
     shown = due + ([current] if current else [])
-    absence_estimates = absence.absence_estimates(data, shown)
+    absence_fit = absence.fit(data)
+    absence_estimates = absence.absence_estimates(data, shown, absence_fit)
     recomputed = statement(unit_results, absence_estimates, shown, contract)
     statements = {}
     if cutoff in contract.timeline.result_reports:
@@ -272,27 +273,17 @@ def compute(
     )
     enrol = enrolment(data, contract)
     enrolled_households = int(enrol["households"].iloc[-1]) if len(enrol) else 0
-    absence_per_year = _absence_rate(payment_statement, shown, cutoff)
     settled_total = ledger_module.settled_total(settled)
-    projection = forecast(
-        unit_results,
-        absence_per_year,
-        settled_total + float(provisional["amount"].sum()),
-        data.register_until,
-        contract,
-        enrolled_households,
-    )
-    base = projection.loc[projection["scenario"] == "base"].iloc[0]
+    # Simulated futures of the result reports not yet settled, through the ledger's
+    # caps: the median future's schedule is the investors' projected repayments.
+    projection = forecast(data, unit_results, absence_fit, settled, contract)
+    table = projection.table.set_index("scenario")
+    base, earned = table.loc["base"], table.loc["earned"]
     final = ledger_module.final_settled(settled, contract, cutoff)
-    projected = {
-        name: investors.projected_total(float(base[name]), contract, settled)
-        for name in ("median", "low", "high")
-    }
-    # At the return cap, timing decides the capped total, so a higher projection
-    # can end a few kroner lower: the band spans whatever the three give.
-    values = projected.values()
-    projected["low"], projected["high"] = min(values), max(values)
-    positions, flows = investors.positions(contract, settled, cutoff, projected, final=final)
+    projected = {name: float(base[name]) for name in ("median", "low", "high")}
+    positions, flows = investors.positions(
+        contract, settled, cutoff, projected, final=final, schedule=projection.schedule
+    )
     targets = target_table(
         unit_results,
         absence_estimates.get(current.report if current else (due[-1].report if due else ""), {}),
@@ -312,7 +303,8 @@ def compute(
         "ledger": settled,
         "investors": positions,
         "cash_flows": flows,
-        "forecast": projection,
+        "forecast": projection.table,
+        "forecast_quarters": projection.quarters,
         "nonresponse": pd.DataFrame(
             [
                 {"wave": k, "nonresponse": v}
@@ -351,6 +343,11 @@ def compute(
         "projected_paid_high": projected["high"],
         "final_settlement_paid": final,
         "forecast_median": round(float(base["median"]), 2),
+        "projected_earned_median": float(earned["median"]),
+        "projected_earned_low": float(earned["low"]),
+        "projected_earned_high": float(earned["high"]),
+        "projected_withheld_median": float(base["withheld_median"]),
+        **projection.key,
         "is_result_report_quarter": cutoff in contract.timeline.result_reports,
     }
     reconcile.check_tables(tables, key_numbers, contract)

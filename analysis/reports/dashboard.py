@@ -222,9 +222,11 @@ def from_quarterly(inputs, contract: Contract, lang: str = "da") -> DashboardSer
     """The dashboard series from a report's payment results (:class:`QuarterlyInputs`), protected.
 
     Paid is paid to date from the settlement ledger at each quarter; invested
-    the contract's disbursement plan; the forecast fan runs in a straight line
-    from what is earned so far (due and provisional) to the forecast's low,
-    median and high at the last payment quarter.
+    the contract's disbursement plan; the forecast fan is the cumulative paid
+    amount of the simulated futures at each payment quarter (median future and
+    band, after the caps: ``forecast_quarters``), ending at the projection the
+    summary states (results without that table: a straight line from what is
+    earned so far to the forecast's low, median and high).
     """
     from analysis.payments import investors
     from analysis.payments import ledger as ledger_module
@@ -250,7 +252,20 @@ def from_quarterly(inputs, contract: Contract, lang: str = "da") -> DashboardSer
         else []
     )
     fan = pd.DataFrame(columns=["quarter", "low", "median", "high"])
-    if fan_quarters and "base" in forecast.index:
+    by_quarter = inputs.tables.get("forecast_quarters")
+    if fan_quarters and by_quarter is not None and len(by_quarter):
+        # Cumulative paid as the simulated futures pay it, payment quarter by payment
+        # quarter (after the caps): its end is the projection the summary states.
+        rows = by_quarter.assign(t=by_quarter["payment_quarter"].map(quarters.to_index))
+        values = {}
+        for column in ("low", "median", "high"):
+            values[column] = []
+            for quarter in fan_quarters:
+                done = rows.loc[rows["t"] <= quarters.to_index(quarter), f"cumulative_{column}"]
+                amount = float(done.iloc[-1]) if len(done) else 0.0
+                values[column].append(float(view.rounded_forecast(amount, contract)))
+        fan = pd.DataFrame({"quarter": fan_quarters, **values})
+    elif fan_quarters and "base" in forecast.index:
         steps = np.linspace(0.0, 1.0, len(fan_quarters))
         base = forecast.loc["base"]
         fan = pd.DataFrame(

@@ -22,6 +22,7 @@ import pandas as pd
 from analysis.config import TARGETS, Contract
 from analysis.render import numbers
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
+from analysis.reports import forecast_text
 from analysis.reports.text import t
 from analysis.sdc import disclosure
 from analysis.sdc.quarterly import (
@@ -154,9 +155,20 @@ def bottom_line(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
             "bottom_line.projected",
             lang,
             median=numbers.dkk(rounded_forecast(key["projected_paid_median"], contract), lang),
-            # At a cap the band has no width: it is left out.
-            band="" if low == high else t("bottom_line.band", lang, low=low, high=high),
+            # A band without width is left out; forecast_text says why.
+            band=""
+            if low == high
+            else t(
+                "bottom_line.band",
+                lang,
+                level=numbers.percent(contract.forecast.band, 0, lang),
+                low=low,
+                high=high,
+            ),
             total=total,
+        )
+        text += forecast_text.projection_text(
+            key, inputs.tables["forecast"], contract, lang, inputs.as_of
         )
     if key["adjustments_total"]:
         text += t(

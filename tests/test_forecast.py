@@ -1,0 +1,236 @@
+"""The payment forecast: simulated futures paid through the ledger's caps, IRR, and the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import quarters
+from analysis.payments import forecast as forecast_module
+from analysis.payments import investors
+from analysis.payments import ledger as ledger_module
+from analysis.payments.ledger import empty, settle
+from analysis.payments.periods import result_periods
+
+
+def _statement(contract, amounts: list[float]) -> pd.DataFrame:
+    """A statement of the first ``len(amounts)`` result reports, one employment row each."""
+    periods = result_periods(contract)
+    return pd.DataFrame(
+        [
+            {
+                "report": periods[i].report,
+                "period": periods[i].label,
+                "payment_quarter": periods[i].payment_quarter,
+                "target": "employment",
+                "units": 1,
+                "achievements": 1.0,
+                "unit_price": amount,
+                "amount": amount,
+            }
+            for i, amount in enumerate(amounts)
+        ],
+        columns=ledger_module.STATEMENT_COLUMNS,
+    )
+
+
+def _settled(contract, amounts: list[float]) -> pd.DataFrame:
+    """The ledger that settles ``amounts`` report by report (the real ledger code)."""
+    ledger = empty()
+    for i, period in enumerate(result_periods(contract)[: len(amounts)]):
+        ledger = settle(ledger, _statement(contract, amounts[: i + 1]), period, contract)
+    return ledger
+
+
+def test_simulated_futures_are_paid_as_the_ledger_pays_them(contract):
+    # Three simulated futures of the four result reports. In the first, the return
+    # cap binds at the first payment (15 m due when about 11 m is disbursed) and
+    # not at the second; the total cap binds at the third. In the second, no cap
+    # binds. The forecast's payments per report equal the ledger's, draw by draw.
+    earned = np.array(
+        [
+            [15e6, 1e6, 20e6, 0.0],
+            [1e6, 1e6, 1e6, 1e6],
+            [2e6, 14e6, 3e6, 9e6],
+        ]
+    )
+    periods = result_periods(contract)
+    sim = forecast_module._through_caps(periods, earned, empty(), contract)
+    for draw in range(len(earned)):
+        ledger = _settled(contract, list(earned[draw]))
+        paid = ledger.groupby("report")["paid"].sum()
+        expected = np.array([paid[p.report] for p in periods])
+        np.testing.assert_allclose(sim.paid[draw], expected, atol=0.01)
+        assert sim.total_paid[draw] == pytest.approx(ledger_module.settled_total(ledger), abs=0.05)
+    first = _settled(contract, list(earned[0]))
+    caps = first.loc[first["kind"] == "cap"].groupby("report")["reason"].apply(set)
+    assert caps.get(periods[0].report) == {"return_cap"}
+    assert periods[1].report not in caps.index
+    assert "total_cap" in caps.get(periods[2].report)
+    assert sim.paid[0, 0] < earned[0, 0] and sim.paid[0, 1] == earned[0, 1]
+    assert (sim.paid[1] == earned[1]).all()
+    # The IRR of each future is the IRR of its cash flows, at most the cap.
+    for draw in range(len(earned)):
+        ledger = _settled(contract, list(earned[draw]))
+        flows = investors.cash_flows(contract, ledger, "2000Q1")
+        by_quarter = flows.groupby(flows["quarter"].map(quarters.to_index))["amount"].sum()
+        assert sim.irr[draw] == pytest.approx(investors.irr(by_quarter), abs=1e-8)
+    assert sim.irr[0] <= contract.caps.investor_annual_return + 1e-9
+
+
+def test_simulation_starts_from_what_the_ledger_settled(contract):
+    # Two reports settled (the first capped by the return cap): the simulated
+    # futures of the other two are capped by what the ledger already paid.
+    settled = _settled(contract, [15e6, 1e6])
+    periods = result_periods(contract)
+    earned = np.array([[20e6, 0.0], [1e6, 1e6]])
+    sim = forecast_module._through_caps(periods[2:], earned, settled, contract)
+    for draw in range(len(earned)):
+        ledger = _settled(contract, [15e6, 1e6, *earned[draw]])
+        assert sim.total_paid[draw] == pytest.approx(ledger_module.settled_total(ledger), abs=0.05)
+
+
+def test_irrs_agree_with_irr():
+    rng = np.random.default_rng(3)
+    times = np.arange(20)
+    flows = np.zeros((40, 20))
+    flows[:, :12] = -rng.uniform(0.5, 2.0, (40, 12))
+    flows[:, 10:] += rng.uniform(0.0, 4.0, (40, 10))
+    flows[0, 12:] = 0.0  # nothing back: no root
+    rates = investors.irrs(times, flows)
+    for row, rate in zip(flows, rates, strict=True):
+        expected = investors.irr(pd.Series(row, index=times))
+        if np.isnan(expected):
+            assert np.isnan(rate)
+        else:
+            assert rate == pytest.approx(expected, abs=1e-9)
+
+
+def test_return_cap_rooms_agree_with_return_cap_room(contract):
+    paid = {quarters.to_index("2025Q2"): 3e6, quarters.to_index("2026Q2"): 5e6}
+    pay_t = quarters.to_index("2027Q2")
+    one = investors.return_cap_room(contract, paid, pay_t)
+    many = investors.return_cap_rooms(
+        contract, np.array(list(paid)), np.array([list(paid.values())] * 3), pay_t
+    )
+    np.testing.assert_allclose(many, one)
+
+
+def test_cap_withheld_hand_worked(contract):
+    # 30 m total cap: 29 m paid before, 3 m payable, return room 0.5 m.
+    by_total, by_return = ledger_module.cap_withheld(3e6, 29e6, 0.5e6, contract)
+    assert (by_total, by_return) == (2e6, 0.5e6)
+
+
+def _forecast_as_of(extract, contract, cutoff, draws=400):
+    from analysis.data.asof import as_of
+    from analysis.payments import absence
+    from analysis.payments.targets import UNIT_TARGETS
+
+    tables = extract.tables
+    data = as_of(tables, cutoff, contract)
+    unit_results = {name: rule(data, contract) for name, rule in UNIT_TARGETS.items()}
+    ledger = ledger_module.build(tables, cutoff, contract)
+    fit = absence.fit(data)
+    return forecast_module.forecast(data, unit_results, fit, ledger, contract, draws), ledger
+
+
+def test_forecast_is_one_projection_with_a_band(extract, contract):
+    result, ledger = _forecast_as_of(extract, contract, "2025Q2")
+    table = result.table.set_index("scenario")
+    base = table.loc["base"]
+    # A real band, the median inside it, paid never above earned.
+    assert base["low"] < base["median"] < base["high"]
+    assert (result.base.total_paid <= result.base.total_earned + 0.01).all()
+    assert table.loc["earned", "median"] >= base["median"]
+    # The median is one simulated future: its schedule adds up to the median total.
+    assert ledger_module.settled_total(ledger) + sum(result.schedule.values()) == pytest.approx(
+        base["median"], abs=0.05
+    )
+    projected = result.quarters.loc[result.quarters["status"] == "projected"]
+    assert projected["cumulative_median"].iloc[-1] == pytest.approx(base["median"], abs=0.05)
+    assert projected["cumulative_low"].iloc[-1] == pytest.approx(base["low"], abs=0.05)
+    # Fewer households enrolled cannot raise the projection.
+    assert table.loc["shortfall", "median"] <= base["median"] + 1
+    assert result.key["projected_irr_low"] <= result.key["projected_irr_median"]
+    assert result.key["projected_irr_median"] <= result.key["projected_irr_high"]
+
+
+def test_forecast_is_certain_once_every_report_is_settled(extract, contract):
+    last = result_periods(contract)[-1].report
+    result, ledger = _forecast_as_of(extract, contract, last, draws=100)
+    base = result.table.set_index("scenario").loc["base"]
+    assert result.key["forecast_certain"]
+    assert base["low"] == base["median"] == base["high"] == ledger_module.settled_total(ledger)
+
+
+def test_hazard_recovers_a_known_rate():
+    # 400 households, one unit-step each, achieved with probability 0.2 a quarter
+    # for 8 quarters: the estimated hazard per quarter is close to 0.2.
+    rng = np.random.default_rng(1)
+    n, width = 400, 8
+    counts = np.zeros((n, width))
+    at_risk = np.zeros((n, width))
+    for i in range(n):
+        for e in range(width):
+            at_risk[i, e] = 1
+            if rng.random() < 0.2:
+                counts[i, e] = 1
+                break
+    model = forecast_module._TargetModel(
+        "action_plan_goals",
+        counts,
+        at_risk,
+        width - 1,
+        np.array([]),
+        np.array([]),
+        np.ones(n),
+        {},
+        0.0,
+    )
+    weights = rng.dirichlet(np.ones(n), 500) * n
+    hazard = forecast_module._hazards(model, weights, width + 4)
+    assert np.median(hazard[:, :width]) == pytest.approx(0.2, abs=0.03)
+    # Beyond what was seen: pooled over the same time of year since enrolment.
+    assert np.median(hazard[:, width:]) == pytest.approx(0.2, abs=0.06)
+
+
+def test_open_unit_steps_per_cohort_hand_worked():
+    # Three households enrolled in quarters 10, 11, 12, one unit each; the third
+    # leaves in quarter 13; the first unit achieves one step in quarter 12; data to
+    # quarter 14. Action-plan goals (one step, data stop at exit) and employment
+    # (two steps each here, registers go on after exit).
+    from analysis.payments.targets import TargetResult
+
+    households = pd.DataFrame(
+        {
+            "household_id": ["a", "b", "c"],
+            "g": [10, 11, 12],
+            "exit_t": pd.array([pd.NA, pd.NA, 13], dtype="Int64"),
+        }
+    )
+    eligible = pd.DataFrame(
+        {
+            "unit_id": ["u1", "u2", "u3"],
+            "household_id": ["a", "b", "c"],
+            "area": "X",
+            "g": pd.array([10, 11, 12], dtype="Int64"),
+            "baseline": 2,
+        }
+    )
+    achieved = pd.DataFrame({"unit_id": ["u1"], "step": [1], "t": [12]})
+    status = pd.DataFrame(columns=["unit_id", "step", "t", "holds"])
+    goals = forecast_module._target_model(
+        TargetResult("action_plan_goals", eligible, achieved, status, {}), households, 14, []
+    )
+    assert goals.cohorts.tolist() == [11] and goals.open_steps.tolist() == [1.0]
+    np.testing.assert_array_equal(
+        goals.at_risk, [[1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [1, 1, 0, 0, 0]]
+    )
+    assert goals.counts.sum() == 1 and goals.counts[0, 2] == 1
+    jobs = forecast_module._target_model(
+        TargetResult("employment", eligible, achieved, status, {}), households, 14, []
+    )
+    assert jobs.cohorts.tolist() == [10, 11, 12] and jobs.open_steps.tolist() == [1.0, 2.0, 2.0]
+    np.testing.assert_array_equal(jobs.at_risk, [[2, 2, 2, 1, 1], [2, 2, 2, 2, 0], [2, 2, 2, 0, 0]])
