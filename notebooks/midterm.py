@@ -205,7 +205,8 @@ show.table(table, lang=lang, decimals={"achievements": 2}, note=note)
 
 # %%
 #| label: tbl-caps
-show.table(view.capped_table(payments, lang), caption=t("caption.tbl-caps-ledger", lang), lang=lang)
+table, note = view.capped_table(payments, contract, lang)
+show.table(table, caption=t("caption.tbl-caps-ledger", lang), lang=lang, note=note)
 
 # %%
 #| label: tbl-adjustments

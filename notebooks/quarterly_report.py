@@ -161,7 +161,8 @@ show.table(table, lang=lang, decimals={"achievements": 2}, note=note)
 # %%
 #| label: tbl-caps
 if len(inputs.tables["payments_capped"]):
-    show.table(view.capped_table(inputs, lang), lang=lang)
+    table, note = view.capped_table(inputs, contract, lang)
+    show.table(table, lang=lang, note=note)
 
 # %%
 #| label: tbl-adjustments

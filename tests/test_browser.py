@@ -70,7 +70,39 @@ FIGURE_SHOWN = """((selector) => [...document.querySelectorAll(selector)].map((f
 
 CHECKS = """(() => {
   const vw = window.innerWidth;
-  const result = {overflow: document.documentElement.scrollWidth - vw, hidden: [], alt: [], contrast: []};
+  const result = {overflow: document.documentElement.scrollWidth - vw, hidden: [], alt: [], contrast: [], covered: [], cues: []};
+  // At rest (scrolled to the left) no cell of a table's header row is covered by another
+  // (a sticky column), and a table or figure wider than its frame shows its scroll cue.
+  document.querySelectorAll(".table-scroll").forEach((region, i) => {
+    region.scrollLeft = 0;
+    const name = `table region ${i + 1} "${(region.getAttribute("aria-label") || "").slice(0, 40)}"`;
+    const hint = region.parentElement.querySelector(".scroll-hint");
+    if (region.scrollWidth > region.clientWidth + 1 && (!hint || getComputedStyle(hint).display === "none")) {
+      result.cues.push(`${name}: ${region.scrollWidth} px in ${region.clientWidth} px without a scroll cue`);
+    }
+    const row = region.querySelector("tr");
+    if (!row) return;
+    window.scrollTo(0, Math.max(0, row.getBoundingClientRect().top + scrollY - 80));
+    const frame = region.getBoundingClientRect();
+    [...row.children].forEach((cell) => {
+      const r = cell.getBoundingClientRect();
+      const y = r.top + Math.min(r.height / 2, 8);
+      if (y < 0 || y >= innerHeight || r.right <= frame.left + 6 || r.left >= frame.right - 6) return;
+      for (const x of [Math.max(r.left, frame.left) + 3, Math.min(r.right, frame.right) - 3]) {
+        const top = document.elementFromPoint(x, y);
+        if (top && top !== cell && !cell.contains(top)) {
+          result.covered.push(`${name}: column "${cell.textContent.trim().slice(0, 25)}" covered by "${top.textContent.trim().slice(0, 25)}"`);
+          break;
+        }
+      }
+    });
+  });
+  document.querySelectorAll("figure").forEach((figure, i) => {
+    const hint = figure.querySelector(".figure-hint");
+    if (figure.scrollWidth > figure.clientWidth + 1 && (!hint || getComputedStyle(hint).display === "none")) {
+      result.cues.push(`figure ${figure.id || i + 1}: ${figure.scrollWidth} px in ${figure.clientWidth} px without a scroll cue`);
+    }
+  });
   document.querySelectorAll("table").forEach((table, i) => {
     const region = table.closest(".table-scroll");
     const first = table.querySelector("tr > :first-child");
@@ -175,6 +207,8 @@ def test_every_page_fits_and_keeps_its_key_column(browser, wide_report, width):
                 f"{page.name} @{width}: document {checks['overflow']} px wider than the screen"
             )
         problems += [f"{page.name} @{width}: {h}" for h in checks["hidden"]]
+        problems += [f"{page.name} @{width}: {c}" for c in checks["covered"]]
+        problems += [f"{page.name} @{width}: {c}" for c in checks["cues"]]
         problems += [f"{page.name} @{width}: figure without alt text {a}" for a in checks["alt"]]
         problems += [f"{page.name} @{width}: low contrast {c}" for c in checks["contrast"]]
         problems += [f"{page.name} @{width}: console error {e}" for e in errors]
@@ -187,7 +221,7 @@ def test_wide_table_scrolls_with_a_cue_on_a_phone_and_uses_the_desktop(browser, 
     phone = browser.evaluate(
         "(() => { const r = document.querySelector('.table-scroll'); const hint = document.querySelector('.scroll-hint');"
         " return {over: r.scrollWidth > r.clientWidth, hint: getComputedStyle(hint).display,"
-        " last: (() => { const c = r.querySelector('tr > :last-child').getBoundingClientRect(); return c.right <= innerWidth + 1 && c.left >= 0; })()}; })()"
+        " last: (() => { r.scrollLeft = r.scrollWidth; const c = r.querySelector('tr > :last-child').getBoundingClientRect(); return c.right <= innerWidth + 1 && c.left >= 0; })()}; })()"
     )
     assert phone == {"over": True, "hint": "block", "last": True}
     browser.viewport(1280)
@@ -265,3 +299,19 @@ def test_screenshots_are_written(browser, wide_report):
     browser.screenshot(target)
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert datetime.fromtimestamp(target.stat().st_mtime, tz=UTC).year >= 2024
+
+
+def test_the_portals_table_of_reports_fits_a_phone(browser):
+    portal = REPORTS_DIR / "index.html"
+    if not portal.exists():
+        pytest.skip("no reports/index.html: run `make report` first")
+    browser.viewport(390)
+    browser.open(portal)
+    region = browser.evaluate(
+        "(() => { const r = document.querySelector('.table-scroll[aria-label=\"Alle rapporter\"]');"
+        " return {scroll: r.scrollWidth, client: r.clientWidth,"
+        " links: [...r.querySelectorAll('a')].every((a) => { const b = a.getBoundingClientRect();"
+        " return b.right <= innerWidth && b.left >= 0; })}; })()"
+    )
+    # Every report's links in view without scrolling sideways (each language on its own line).
+    assert region["scroll"] <= region["client"] + 1 and region["links"], region

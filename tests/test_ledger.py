@@ -320,7 +320,7 @@ def test_small_adjustment_is_hidden_with_its_sums(extract, contract):
     corrects = f"{first.report}:employment"
     assert inputs.is_hidden(disclosure.adjustment_key("units", second.report, corrects))
     assert inputs.is_hidden(disclosure.adjustment_key("amount", second.report, corrects))
-    table = capped_table(inputs, "en")
+    table, _ = capped_table(inputs, contract, "en")
     shown = table.set_index("report").loc[second.report, "adjustments"]
     assert shown == SUPPRESSED
 
@@ -338,3 +338,62 @@ def test_return_cap_keeps_the_irr_at_the_cap(contract):
     assert (ledger["reason"] == "return_cap").any()
     final, _ = positions(contract, ledger, "2030Q1", final=True)
     assert final["irr"].to_numpy() == pytest.approx(contract.caps.investor_annual_return, abs=1e-6)
+
+
+def test_printed_money_adds_up_and_paid_to_date_counts_only_what_is_paid(extract, contract):
+    # Every entry of the ledger is whole kroner (statements and cap entries are), so a
+    # printed total is the sum of its printed rows: round the entries, then sum them. The
+    # table of settled reports keeps what is paid to date apart from what is earned but
+    # not yet paid, and its total row gives page 1's paid to date.
+    from analysis.payments.quarterly import compute
+    from analysis.reports.quarterly_view import capped_table
+    from analysis.sdc.quarterly import QuarterlyInputs, protect
+    from analysis.sdc.suppress import SUPPRESSED
+
+    first, second = result_periods(contract)[:2]
+    early = build(extract.tables, first.report, contract)
+    later, _ = _corrected(extract.tables, contract)
+    results = compute(later, second.report, contract, early)
+    ledger = results.tables["ledger"]
+    assert ((ledger[["amount", "paid"]] % 1) == 0).all().all(), ledger[["amount", "paid"]]
+    statement = results.tables["payment_statement"]
+    assert ((statement["amount"] % 1) == 0).all()
+    # amount = achievements × price still holds for school absence's pupil-point-years.
+    assert (
+        statement["achievements"] * statement["unit_price"] - statement["amount"]
+    ).abs().max() < 0.01
+    inputs = protect(QuarterlyInputs(second.report, results.tables, results.key_numbers), contract)
+    table, note = capped_table(inputs, contract, "da")
+    rows, total = table.iloc[:-1].set_index("report"), table.iloc[-1]
+    assert total["report"] == "I alt"
+    for column in (
+        "due",
+        "adjustments_paid",
+        "withheld_total",
+        "withheld_return",
+        "paid_to_date",
+        "awaiting",
+    ):
+        assert total[column] == SUPPRESSED or total[column] == sum(rows[column]), column
+    key = results.key_numbers
+    # The second report is settled this quarter and paid the next: earned, not yet paid.
+    assert rows.loc[second.report, "paid_to_date"] == 0
+    assert rows.loc[second.report, "awaiting"] > 0
+    assert (
+        total["paid_to_date"]
+        == key["payments_paid_total"]
+        == rows.loc[first.report, "paid_to_date"]
+    )
+    assert total["awaiting"] == key["payments_awaiting"]
+    # A row: due + adjustments payable − withheld = paid to date + earned not yet paid.
+    for report, row in rows.iterrows():
+        assert (
+            row["due"] + row["adjustments_paid"] - row["withheld_total"] - row["withheld_return"]
+            == row["paid_to_date"] + row["awaiting"]
+        ), report
+    # Table 11's adjustments are the sum of Table 12's rows for the same report.
+    adjustments = results.tables["adjustments"]
+    for report, part in adjustments.groupby("report"):
+        raw = inputs.tables["payments_capped"].set_index("report").loc[report, "adjustments"]
+        assert raw == part["amount"].round(0).sum()
+    assert note.startswith("Lofterne:")

@@ -49,9 +49,48 @@ def test_portal_lists_reports_key_figures_and_changes(tmp_path):
     assert all((tmp_path / link).exists() for link in links)
     # Newest first: the midterm (2. kvartal 2025) before the quarterly of 1. kvartal 2025.
     assert page.index("Midtvejsevaluering") < page.index("kvartalsrapport-2025Q1")
-    assert "Nøgletal, 1. kvartal 2025" in page
+    # The headline is the newest report's: the midterm evaluation as of 2. kvartal 2025.
+    assert "Nøgletal, 2. kvartal 2025" in page and "midtvejsevaluering, 2. kvartal 2025" in page
     assert "Indskrevne husstande: 150 → 173" in page
     assert "Udbetalt til dato: 0 kr. → 1.739.128 kr." in page
     assert "beskæftigelse (selvforsørgelse): * → 19" in page
     assert not re.search(r"(src|href)=['\"]https?:", page)
     assert page.count("<svg") == 1 and 'role="img" aria-label="Kumulerede' in page
+
+
+def test_portal_headline_is_the_latest_report_the_final_evaluation_once_there_is_one(tmp_path):
+    quarterly = {"payments_paid_total": 10822470.0, "payments_awaiting": 5928522.0}
+    final = {
+        "payments_paid_total": 21090419.0,
+        "payments_awaiting": 0.0,
+        "payments_withheld_total": 0.0,
+        "projected_paid_median": 21090000.0,
+        "investors.DSI.irr_realised": 0.035,
+        "investors.PDJF.irr_realised": 0.035,
+    }
+    _report(tmp_path, "quarterly", "kvartalsrapport-2027Q1", "2027Q1", "da", quarterly)
+    for lang, stem in (("da", "slutevaluering"), ("en", "final-evaluation")):
+        _report(tmp_path, "final", stem, "2028Q3", lang, final)
+    page = portal.build_portal(tmp_path)
+    headline = page[page.index("<h2>Nøgletal") : page.index("<h2>Resultatbetalinger over tid")]
+    assert "Nøgletal, 3. kvartal 2028" in headline
+    assert "slutevaluering og effektmåling, 3. kvartal 2028" in headline
+    assert "<td>Udbetalt til dato</td><td class='num'>21.090.419 kr.</td>" in headline
+    assert "10.822.470" not in headline
+    # One story of the money: paid, earned but not yet paid, withheld by the caps (with the
+    # rule), and the investors' return.
+    assert "Optjent og afregnet, endnu ikke udbetalt</td><td class='num'>0 kr.</td>" in headline
+    assert "Tilbageholdt af lofterne" in headline and "Lofterne:" in headline
+    # After the final settlement nothing is projected: no projection beside paid to date.
+    assert "Forventet udbetalt" not in headline
+    assert "Investorernes interne rente</td><td class='num'>3,5\u00a0% om året" in headline
+
+
+def test_portal_tables_carry_a_scroll_cue_and_stack_the_languages_on_a_phone(tmp_path):
+    _report(tmp_path, "quarterly", "kvartalsrapport-2025Q1", "2025Q1", "da", {})
+    page = portal.build_portal(tmp_path)
+    # Each table region has its cue (shown by report.js and the stylesheet when it overflows).
+    regions = page.count("class='table-scroll'") + page.count('class="table-scroll"')
+    assert regions == 2
+    assert page.count("class='scroll-hint'") + page.count('class="scroll-hint"') == regions
+    assert "@media (max-width: 600px) { .lang { display: block;" in page

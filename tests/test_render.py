@@ -156,7 +156,7 @@ def test_reference_to_unknown_label_fails(tmp_path):
         notebook_md.convert(notebook)
 
 
-def test_tables_and_figures_are_listed_with_their_code():
+def test_tables_and_figures_are_listed_and_their_code_goes_to_the_results_file():
     import nbformat
 
     source = "from analysis.reports import quarterly_view as view\nfrom analysis.render import show"
@@ -173,10 +173,17 @@ def test_tables_and_figures_are_listed_with_their_code():
     assert converted.items == [
         ("tbl-x", "Tabel 1: Indskrivning", "analysis.reports.quarterly_view.enrolment_table")
     ]
-    listing = notebook_md.items_markdown(converted.items, "da", "quarterly_report.py")
-    assert (
-        "| Tabel 1: Indskrivning | `analysis.reports.quarterly_view.enrolment_table` |" in listing
-    )
+    # The report lists its tables and figures; the code that makes them is developer text
+    # and goes to the results file beside the report, not into the report.
+    listing = notebook_md.items_markdown(converted.items, "da")
+    assert "- Tabel 1: Indskrivning" in listing and "analysis." not in listing
+    assert notebook_md.items_record(converted.items, "quarterly_report.py") == [
+        {
+            "label": "tbl-x",
+            "caption": "Tabel 1: Indskrivning",
+            "code": "analysis.reports.quarterly_view.enrolment_table",
+        }
+    ]
 
 
 def test_appendix_lists_a_caption_by_its_first_sentence():
@@ -188,10 +195,10 @@ def test_appendix_lists_a_caption_by_its_first_sentence():
         ),
         ("fig-b", "Figure 3: Sensitivity, breakdown M̄ = 0.54", "m"),
     ]
-    listing = notebook_md.items_markdown(items, "en", "final.py")
-    assert "| Figure 2: Event study: step on the ladder | `" in listing
-    assert "Quarters" not in listing
-    assert "| Figure 3: Sensitivity, breakdown M̄ = 0.54 | `m` |" in listing
+    listing = notebook_md.items_markdown(items, "en")
+    assert "- Figure 2: Event study: step on the ladder\n" in listing
+    assert "Quarters" not in listing and "`" not in listing
+    assert "- Figure 3: Sensitivity, breakdown M̄ = 0.54" in listing
 
 
 def test_figure_alt_text_reaches_the_markdown():

@@ -20,6 +20,7 @@ evaluation's cut-off (:func:`carry_forward`).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -230,6 +231,9 @@ def _caps(ledger: pd.DataFrame, rows: list[dict], period: Period, contract: Cont
     by_total, by_return = cap_withheld(payable, float(ledger["paid"].sum()), room, contract)
     out = []
     for name, withheld in (("total_cap", float(by_total)), ("return_cap", float(by_return))):
+        # Whole kroner like the statement (payments.statement), rounded up so that
+        # what is paid stays within the cap.
+        withheld = float(math.ceil(round(withheld, 2)))
         if withheld > CENT:
             out.append(
                 {

@@ -40,7 +40,7 @@ def statement(
     """The payment statement: one row per result report and target.
 
     Columns: report, period, payment_quarter, target, achievements, unit_price,
-    amount (= achievements × unit_price before caps). School absence is priced per
+    amount (= achievements × unit_price before caps, in whole kroner). School absence is priced per
     pupil per percentage point of estimated reduction per school year, so its
     ``achievements`` are pupil-percentage-point-years; a pupil's years are its
     exposure within the period (``pupil_years``) unless the contract's
@@ -65,6 +65,11 @@ def statement(
                 paid = achievements_in_period(unit_results[target], period, mode)
                 units = float(len(paid))
                 count = len(paid)
+            # Whole kroner: every entry of the ledger is then a whole amount, so every
+            # printed total is the sum of its printed rows (no rounding drift). School
+            # absence's pupil-point-years are the amount over the price, so that
+            # amount = achievements × price still holds.
+            amount = float(round(units * price))
             rows.append(
                 {
                     "report": period.report,
@@ -72,9 +77,9 @@ def statement(
                     "payment_quarter": period.payment_quarter,
                     "target": target,
                     "units": count,
-                    "achievements": round(units, 6),
+                    "achievements": round(amount / price, 6) if price else round(units, 6),
                     "unit_price": price,
-                    "amount": round(units * price, 2),
+                    "amount": amount,
                 }
             )
     return pd.DataFrame(rows)

@@ -332,6 +332,9 @@ def compute(
         "payments_paid_total": paid,
         "payments_settled_total": settled_total,
         "payments_awaiting": round(settled_total - paid, 2),
+        # What the caps keep back from the settled reports (shown, never paid); 0.0 - x: no -0.
+        "payments_withheld_total": 0.0
+        - round(float(settled.loc[settled["kind"] == "cap", "paid"].sum()), 2),
         "adjustments_total": round(float(adjustments["amount"].sum()), 2),
         "adjustments_paid_total": round(float(adjustments["paid"].sum()), 2),
         "invested_to_date": round(float(positions["invested"].sum()), 2),

@@ -31,8 +31,10 @@ DISCLAIMER = {
     "en": "The numbers in this report are computed automatically. Tables are subject to disclosure control: cells with fewer than {min} persons are not shown.",
 }
 SYNTHETIC_NOTE = {
-    "da": "SYNTETISKE DATA – tallene beskriver ikke virkelige personer.",
-    "en": "SYNTHETIC DATA – the numbers do not describe real persons.",
+    "da": "SYNTETISKE DATA – tallene beskriver ikke virkelige personer, og tidslinjens kvartaler "
+    "(også »Opgjort pr.«) er simulerede; kun »Dannet« er en virkelig dato.",
+    "en": "SYNTHETIC DATA – the numbers do not describe real persons, and the timeline's quarters "
+    "(including “As of”) are simulated; only “Produced” is a real date.",
 }
 
 
@@ -198,7 +200,7 @@ def build_report(
             + "\n\n"
             + glossary.glossary_markdown(lang)
             + "\n\n"
-            + notebook_md.items_markdown(converted.items, lang, kind.notebook.name)
+            + notebook_md.items_markdown(converted.items, lang)
             + "\n\n"
             + colophon.markdown(
                 lang, commit, shown_parameters, numbers["inputs"], versions, rendered
@@ -252,6 +254,7 @@ def build_report(
             "numbers": numbers["numbers"],
             "inputs": numbers["inputs"],
             "data_kind": data_kind,
+            "items": notebook_md.items_record(converted.items, kind.notebook.name),
             "environment": versions,
             "commit": commit,
         }

@@ -4,7 +4,8 @@ facts, and tables that fit a phone.
 Each table gets a caption outside its scroll region and a keyboard-focusable
 scroll region (``div.table-scroll``) so a wide table scrolls inside the page and
 never widens the document; :file:`templates/report.js` marks regions that overflow
-so the stylesheet can show a scroll cue and keep the first and last columns in view.
+so the stylesheet can show a scroll cue and keep the first column in view; a figure
+wider than its frame gets a scroll cue too (:func:`hint_figures`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ SCROLL_HINT = {
     "da": "Stryg eller rul til siden for flere kolonner",
     "en": "Swipe or scroll sideways for more columns",
 }
+FIGURE_HINT = {
+    "da": "Stryg eller rul til siden for hele figuren",
+    "en": "Swipe or scroll sideways for the whole figure",
+}
+FIGURE = re.compile(r"<figure(?:\s[^>]*)?>")
 
 
 def _plain(fragment: str) -> str:
@@ -64,6 +70,14 @@ def wrap_tables(document: str, lang: str) -> str:
     return document.replace("</table>", "</table></div></div>")
 
 
+def hint_figures(document: str, lang: str) -> str:
+    """A scroll cue in every figure, shown (report.js, report.css) only while the figure is
+    wider than its frame: on a phone a figure keeps legible text and scrolls sideways."""
+    hint = html_lib.escape(FIGURE_HINT.get(lang, FIGURE_HINT["en"]))
+    cue = f'<p class="scroll-hint figure-hint" aria-hidden="true">{hint} →</p>'
+    return FIGURE.sub(lambda match: match.group(0) + cue, document)
+
+
 def title_facts(document: str, facts: list[dict], disclaimer: str) -> str:
     """The facts of the title block (as of, rendered, version) and the disclaimer, under the title."""
     rows = "".join(
@@ -78,4 +92,5 @@ def finish(document: str, metadata: dict) -> str:
     lang = metadata.get("lang", "da")
     document = move_toc(document)
     document = wrap_tables(document, lang)
+    document = hint_figures(document, lang)
     return title_facts(document, metadata.get("facts", []), metadata.get("disclaimer", ""))

@@ -180,13 +180,20 @@ def short_caption(caption: str) -> str:
     return first.removesuffix(".")
 
 
-def items_markdown(items: list[tuple[str, str, str]], lang: str, notebook_name: str) -> str:
-    """The appendix listing every numbered table and figure with the code that makes it."""
+def items_markdown(items: list[tuple[str, str, str]], lang: str) -> str:
+    """The list of every numbered table and figure, by its caption's first sentence.
+
+    The code that makes each one is developer text: it goes to the results file
+    published beside the report (:func:`items_record`), not into the report.
+    """
     heading = catalogue.t("appendix.heading", lang)
-    intro = catalogue.t("appendix.intro", lang, notebook=notebook_name)
-    rows = [
-        f"| {short_caption(caption).replace('|', '/')} | `{maker or notebook_name}` |"
-        for _, caption, maker in items
+    rows = [f"- {short_caption(caption)}" for _, caption, _ in items]
+    return "\n".join([f"# {heading} {{.unnumbered}}", "", *rows])
+
+
+def items_record(items: list[tuple[str, str, str]], notebook_name: str) -> list[dict]:
+    """Each numbered table and figure with the code that makes it, for the results file."""
+    return [
+        {"label": label, "caption": caption, "code": maker or notebook_name}
+        for label, caption, maker in items
     ]
-    header = f"| {catalogue.t('col.table_figure', lang)} | {catalogue.t('col.code', lang)} |"
-    return "\n".join([f"# {heading} {{.unnumbered}}", "", intro, "", header, "|:---|:---|", *rows])

@@ -3,9 +3,10 @@
 Built from the results files published beside the reports (``*.results.json``),
 so it shows only numbers that passed disclosure control (a hidden number is
 recorded there as ``*`` and shown as ``*``). It lists every report by date and
-kind with its language and format links, the key figures of the latest quarterly
-report, cumulative payments over time (an inline SVG chart) and a change log: what
-changed in the key figures from each quarterly report to the next.
+kind with its language and format links, the key figures of the latest report
+(the final evaluation once there is one: :func:`latest`), cumulative payments over
+time (an inline SVG chart) and a change log: what changed in the key figures from
+each quarterly report to the next.
 """
 
 from __future__ import annotations
@@ -28,14 +29,23 @@ KIND_NAMES = {
     "final": ("Slutevaluering og effektmåling", "Final evaluation and effect measurement"),
 }
 LANG_NAMES = {"da": "dansk", "en": "English"}
-# The key figures of the portal, in the order shown: (results-file name, Danish label, kind of number)
+# The key figures of the portal, in the order shown: (results-file name, Danish label, kind of
+# number). The money in the words of every report's page 1: paid to date, earned but not yet
+# paid, withheld by the caps, projected.
 KEY_FIGURES = (
     ("enrolled_households", "Indskrevne husstande", "count"),
     ("enrolled_persons", "Indskrevne personer", "count"),
-    ("payments_due_total", "Opgjorte resultatbetalinger", "money"),
+    ("payments_due_total", "Opgjort i afregnede resultatrapporter (før lofter)", "money"),
     ("payments_paid_total", "Udbetalt til dato", "money"),
-    ("payments_provisional_total", "Foreløbigt opgjort i løbende periode", "money"),
-    ("forecast_median", "Prognose for samlede betalinger (median)", "money"),
+    ("payments_awaiting", "Optjent og afregnet, endnu ikke udbetalt", "money"),
+    ("payments_withheld_total", "Tilbageholdt af lofterne (udbetales ikke)", "money"),
+    ("payments_provisional_total", "Optjent i løbende periode, endnu ikke afregnet", "money"),
+    ("projected_paid_median", "Forventet udbetalt ved kontraktens slutning (median)", "money"),
+)
+# The one-sentence rule of the caps, under the key figures.
+CAP_RULE = (
+    "Lofterne: resultatbetalingerne i alt udbetales højst op til det samlede loft, og "
+    "investorernes afkast højst op til afkastloftet; beløb derover vises, men udbetales ikke."
 )
 TARGET_NAMES = {
     "employment": "Beskæftigelse (selvforsørgelse)",
@@ -77,12 +87,47 @@ def _value(value, kind: str) -> str:
     return numbers.dkk(value, "da") if kind == "money" else numbers.number(value, 0, "da")
 
 
+def _return(entry: Entry) -> tuple[str, str] | None:
+    """The investors' internal rate of return (realised, else projected), if the report gives one."""
+    for kind, label in (
+        ("realised", "Investorernes interne rente"),
+        ("projected", "Investorernes forventede interne rente"),
+    ):
+        rates = [v for k, v in entry.numbers.items() if k.endswith(f".irr_{kind}")]
+        rates = [v for v in rates if isinstance(v, int | float) and v == v]
+        # Every investor gets the same rate (repayments are shared in proportion to the
+        # investment); different rates would need a row each.
+        if rates and max(rates) - min(rates) < 1e-9:
+            return label, f"{numbers.percent(rates[0], 1, 'da')} om året"
+    return None
+
+
+def latest(entries: list[Entry]) -> Entry | None:
+    """The report whose numbers the portal heads with: the newest by its as-of quarter.
+
+    At one quarter an evaluation comes before the quarterly report (its numbers are
+    the same ledger's, with the evaluation's settlement), the final evaluation first;
+    the Danish report where there is one.
+    """
+    if not entries:
+        return None
+    return min(
+        entries,
+        key=lambda e: (-quarters.to_index(e.as_of), KIND_ORDER.index(e.kind), e.lang != "da"),
+    )
+
+
 def _key_figures(entry: Entry) -> str:
+    irr = _return(entry)
+    settled = irr is not None and irr[0] == "Investorernes interne rente"
     rows = [
         (label, _value(entry.numbers.get(name), kind))
         for name, label, kind in KEY_FIGURES
-        if name in entry.numbers
+        # After the final settlement nothing is projected (as in the report's key figures).
+        if name in entry.numbers and not (settled and name == "projected_paid_median")
     ]
+    if irr:
+        rows.append(irr)
     rows += [
         (
             f"Opnåede resultater: {label.lower()}",
@@ -95,7 +140,8 @@ def _key_figures(entry: Entry) -> str:
         f"<tr><td>{html.escape(k)}</td><td class='num'>{html.escape(v)}</td></tr>" for k, v in rows
     )
     return (
-        "<div class='table-block'><div class='table-scroll' tabindex='0' role='region' "
+        "<div class='table-block'><p class='scroll-hint' aria-hidden='true'>Stryg eller rul til "
+        "siden for flere kolonner →</p><div class='table-scroll' tabindex='0' role='region' "
         "aria-label='Nøgletal'><table><thead><tr><th>Nøgletal</th><th>Værdi</th></tr></thead>"
         f"<tbody>{body}</tbody></table></div></div>"
     )
@@ -224,7 +270,7 @@ def build_portal(
         or [e for e in entries if e.kind == "quarterly"],
         key=lambda e: quarters.to_index(e.as_of),
     )
-    latest = quarterly[-1] if quarterly else None
+    newest = latest(entries)
     log = []
     for earlier, later in zip(quarterly, quarterly[1:], strict=False):
         lines = changes(earlier, later)
@@ -239,9 +285,13 @@ def build_portal(
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
     latest_html = (
-        f"<h2>Nøgletal, {html.escape(numbers.quarter(latest.as_of))}</h2>{_key_figures(latest)}"
-        if latest
-        else "<p>Ingen kvartalsrapporter endnu.</p>"
+        f"<h2>Nøgletal, {html.escape(numbers.quarter(newest.as_of))}</h2>"
+        f"<p>Fra den nyeste rapport: <a href='{newest.html.relative_to(root).as_posix()}'>"
+        f"{html.escape(KIND_NAMES[newest.kind][0].lower())}, "
+        f"{html.escape(numbers.quarter(newest.as_of))}</a>.</p>"
+        f"{_key_figures(newest)}<p class='table-note'>{html.escape(CAP_RULE)}</p>"
+        if newest
+        else "<p>Ingen rapporter endnu.</p>"
     )
     return f"""<!DOCTYPE html>
 <html lang="da">
@@ -252,6 +302,8 @@ def build_portal(
 <style>{css}
 td.num {{ text-align: right; }} .muted, .en {{ color: var(--muted); font-size: .85em; }}
 .lang {{ display: inline-block; margin-right: 1rem; white-space: nowrap; }}
+@media (max-width: 600px) {{ .lang {{ display: block; margin-right: 0; }}
+  table.reports td {{ white-space: normal; }} table.reports td:first-child {{ min-width: 4.5rem; }} }}
 figure.chart svg {{ width: 100%; height: auto; max-width: 48rem; }}
 </style>
 </head>
@@ -263,8 +315,9 @@ figure.chart svg {{ width: 100%; height: auto; max-width: 48rem; }}
 <span lang="en" class="en">All reports of the programme, by date and kind, in Danish and English, as HTML and PDF.</span></p>
 </header>
 <h2>Alle rapporter</h2>
-<div class="table-block"><div class="table-scroll" tabindex="0" role="region" aria-label="Alle rapporter">
-<table><thead><tr><th>Opgjort pr.</th><th>Rapport</th><th>Sprog og format</th></tr></thead><tbody>{rows}</tbody></table>
+<div class="table-block"><p class="scroll-hint" aria-hidden="true">Stryg eller rul til siden for flere kolonner →</p>
+<div class="table-scroll" tabindex="0" role="region" aria-label="Alle rapporter">
+<table class="reports"><thead><tr><th>Opgjort pr.</th><th>Rapport</th><th>Sprog og format</th></tr></thead><tbody>{rows}</tbody></table>
 </div></div>
 {latest_html}
 <h2>Resultatbetalinger over tid</h2>

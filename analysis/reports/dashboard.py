@@ -150,12 +150,16 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = F
         )
     money.axhline(series.cap / scale, color=ACCENT, lw=1.4, ls="-.", label=t("dash.cap", lang))
     money.axvline(now, color="#444", lw=0.8)
+    # The label goes on the side of the line with room: left of it, it would run over the
+    # y-axis when the as-of quarter is early in the timeline.
+    span = [*index.values(), now]
+    left_half = now - min(span) < (max(span) - min(span)) / 2
     money.annotate(
         f"{t('dash.now', lang)} {numbers.quarter(series.as_of, lang)}",
         (now, 0),
-        xytext=(-4, 4),
+        xytext=(4 if left_half else -4, 4),
         textcoords="offset points",
-        ha="right",
+        ha="left" if left_half else "right",
         va="bottom",
         fontsize=8,
         color="#333",

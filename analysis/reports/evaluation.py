@@ -25,18 +25,27 @@ from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports.text import t
 from analysis.sdc import disclosure
 
+# Outcomes that are shares: their effects are shown in percentage points (table and text alike).
+SHARE_OUTCOMES = ("absence_rate", "self_supporting")
+
 
 def effects_table(estimates: dict[str, EffectEstimate], payments, lang: str) -> pd.DataFrame:
-    """Headline table: TWFE and CS simple ATT with 95% intervals, per outcome."""
+    """Headline table: TWFE and CS simple ATT with 95% intervals, per outcome.
+
+    Effects on a share are in percentage points, as in the summary's sentences.
+    """
     rows = []
     for outcome, est in estimates.items():
+        share = outcome in SHARE_OUTCOMES
+        scale = 100 if share else 1
+        name = t(f"outcome.{outcome}", lang)
         rows.append(
             {
-                "outcome": t(f"outcome.{outcome}", lang),
-                "TWFE": est.twfe.att,
-                "twfe_95pct_ci": _interval(est.twfe.ci_low, est.twfe.ci_high, lang),
-                "Callaway–Sant'Anna": est.simple.overall_att,
-                "cs_95pct_ci": _interval(*est.simple.overall_ci, lang),
+                "outcome": t("ev.in_percentage_points", lang, outcome=name) if share else name,
+                "TWFE": scale * est.twfe.att,
+                "twfe_95pct_ci": _interval(scale * est.twfe.ci_low, scale * est.twfe.ci_high, lang),
+                "Callaway–Sant'Anna": scale * est.simple.overall_att,
+                "cs_95pct_ci": _interval(*(scale * v for v in est.simple.overall_ci), lang),
                 "pre_trend_p": est.attgt.pretest["p_value"],
                 "number_of_persons": payments.shown(
                     disclosure.effects_key("persons", outcome, payments.as_of), est.n_persons
@@ -75,7 +84,7 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
         color=PRIMARY,
         markersize=3,
         capsize=2,
-        label="ATT(e), 95 %",
+        label=t("ev.att_e_interval", lang),
     )
     if truth:
         events = sorted(int(k) for k in truth)
@@ -412,7 +421,12 @@ def household_type_names(lang: str) -> dict[str, str]:
 def budget_table(
     estimates: dict[str, EffectEstimate], contract: Contract, lang: str, payments
 ) -> tuple[pd.DataFrame, dict]:
-    """Public-finance gains from the estimated effects against the programme's cost (SØM style)."""
+    """Public-finance gains from the estimated effects against the programme's cost (SØM style).
+
+    Two costs, both in the summary: what the municipality pays in outcome payments
+    (the ledger's settled total: paid to date and settled but not yet paid) and the
+    foundations' investment that financed the intervention.
+    """
     be = contract.budget_economics
     years = np.arange(be.horizon_years)
     annuity = float(np.sum(1 / (1 + be.discount_rate) ** years))
@@ -455,12 +469,15 @@ def budget_table(
             }
         )
     total = sum(gains.values())
+    paid = float(payments.key["payments_settled_total"])
     summary = {
         # With a gain hidden, the total minus the shown one would give it back.
         "total_gain": "*" if any_hidden else total,
-        "programme_cost": contract.investment.total,
-        "net": "*" if any_hidden else total - contract.investment.total,
-        "gains_exceed_cost": bool(total > contract.investment.total),
+        "outcome_payments": paid,
+        "investment": contract.investment.total,
+        "net": "*" if any_hidden else total - paid,
+        "gains_exceed_payments": bool(total > paid),
+        "gains_exceed_investment": bool(total > contract.investment.total),
         "annuity_factor": annuity,
     }
     return pd.DataFrame(rows), summary
@@ -474,11 +491,24 @@ def budget_text(summary: dict, contract: Contract, lang: str) -> str:
     years = contract.budget_economics.horizon_years
     total = summary["total_gain"]
     gain = total if total == "*" else dkk(total, lang)
-    cost = dkk(summary["programme_cost"], lang)
-    verdict = t(
-        "text.budget_exceeds" if summary["gains_exceed_cost"] else "text.budget_not_covered", lang
+    verdicts = {
+        name: t(
+            "text.budget_exceeds" if summary[f"gains_exceed_{name}"] else "text.budget_not_covered",
+            lang,
+        )
+        for name in ("payments", "investment")
+    }
+    return t(
+        "text.budget",
+        lang,
+        years=years,
+        gain=gain,
+        rate=rate,
+        verdict=verdicts["payments"],
+        payments=dkk(summary["outcome_payments"], lang),
+        verdict_investment=verdicts["investment"],
+        investment=dkk(summary["investment"], lang),
     )
-    return t("text.budget", lang, years=years, gain=gain, rate=rate, verdict=verdict, cost=cost)
 
 
 def truth_heading(context: EvaluationContext, lang: str) -> str:
@@ -524,9 +554,7 @@ def headline_text(
         if plan.pre_trends.test == "area_placebo_leads" and area is not None:
             pretrend_p = area["pretrend_area_p"]
         scale, unit, decimals = (
-            (100, t("ev.percentage_points", lang), 1)
-            if outcome in ("absence_rate", "self_supporting")
-            else (1, "", 2)
+            (100, t("ev.percentage_points", lang), 1) if outcome in SHARE_OUTCOMES else (1, "", 2)
         )
         value = number(scale * est.simple.overall_att, decimals, lang)
 

@@ -85,11 +85,27 @@ def summary_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> Si
             key["payments_provisional_total"],
             lang,
         ),
-        result_report=t("sentence.result_report_quarter", lang, quarter=inputs.as_of)
+        # The amount closes its sentence: "kr." ends it in Danish; a symbol or "DKK" needs the stop.
+        provisional_end=_sentence_end(
+            money_text(
+                inputs,
+                disclosure.summary_key("provisional_total", inputs.as_of),
+                key["payments_provisional_total"],
+                lang,
+            )
+        ),
+        result_report=t(
+            "sentence.result_report_quarter", lang, quarter=numbers.quarter(inputs.as_of, lang)
+        )
         if key["is_result_report_quarter"]
         else "",
         bottom_line=bottom_line(inputs, contract, lang),
     )
+
+
+def _sentence_end(text: str) -> str:
+    """``text`` closing a sentence: with a full stop unless it already ends in one ("kr.")."""
+    return text if text.endswith(".") else f"{text}."
 
 
 def bottom_line(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
@@ -107,6 +123,17 @@ def bottom_line(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
     if key["payments_awaiting"]:
         text += t(
             "bottom_line.awaiting", lang, awaiting=numbers.dkk(key["payments_awaiting"], lang)
+        )
+    if key.get("payments_withheld_total"):
+        text += t(
+            "bottom_line.withheld",
+            lang,
+            withheld=numbers.dkk(key["payments_withheld_total"], lang),
+            rule=t(
+                "bottom_line.rule",
+                lang,
+                rate=numbers.percent(contract.caps.investor_annual_return, 1, lang),
+            ),
         )
     total = numbers.dkk(contract.investment.total, lang)
     if key["final_settlement_paid"]:
@@ -302,17 +329,28 @@ ANNEX_NOTE = {
 }
 
 
-def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
-    """Per settled result report, from the ledger: due, adjustments, caps, paid and paid to date."""
+def capped_table(
+    inputs: QuarterlyInputs, contract: Contract, lang: str
+) -> tuple[pd.DataFrame, str]:
+    """Per settled result report, from the ledger: due, adjustments, what the caps withhold,
+    and what is paid to date or earned but not yet paid, with a total row.
+
+    Every amount is whole kroner (the ledger's entries are), so the total row is the
+    sum of the printed rows, and its paid-to-date cell is page 1's paid to date. The
+    note gives the caps' rule in one sentence.
+    """
     frame = inputs.tables["payments_capped"]
     due = _masked(
         inputs,
         frame.assign(due=frame["due"].round(0)),
         {"due": lambda r: ("caps", "due", r.report, inputs.as_of)},
     )
-    return pd.DataFrame(
+    paid = frame["paid"].round(0)
+    is_paid = frame["status"] == "paid"
+    shown = pd.DataFrame(
         {
             "report": frame["report"],
+            "payment_quarter": frame["payment_quarter"],
             "due": due["due"],
             "adjustments": [
                 SUPPRESSED if adjustment_hidden(inputs, r) else round(v)
@@ -321,11 +359,28 @@ def capped_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
             "adjustments_paid": frame["adjustments_paid"].round(0),
             "withheld_total": frame["withheld_total_cap"].round(0),
             "withheld_return": frame["withheld_return_cap"].round(0),
-            "paid": frame["paid"].round(0),
-            "cumulative_paid": frame["cumulative_paid"].round(0),
-            "payment_quarter": frame["payment_quarter"],
-            "pay_status": frame["status"].map(lambda s: t(f"pay_status.{s}", lang)),
+            "paid_to_date": paid.where(is_paid, 0.0),
+            "awaiting": paid.where(~is_paid, 0.0),
         }
+    )
+    if len(shown):
+        total = {"report": t("row.total", lang), "payment_quarter": ""}
+        for column in shown.columns[2:]:
+            values = shown[column]
+            hidden = (values == SUPPRESSED).any()
+            # A hidden row would come back as the total minus the shown rows.
+            total[column] = SUPPRESSED if hidden else float(sum(values))
+        shown = pd.concat([shown, pd.DataFrame([total])], ignore_index=True)
+    return shown, cap_rule(contract, lang)
+
+
+def cap_rule(contract: Contract, lang: str) -> str:
+    """The caps' rule in one sentence, with the contract's caps."""
+    return t(
+        "sentence.cap_rule",
+        lang,
+        cap=numbers.dkk(contract.caps.total_outcome_payments, lang),
+        rate=numbers.percent(contract.caps.investor_annual_return, 1, lang),
     )
 
 
@@ -354,7 +409,7 @@ def adjustments_table(
             "achievements_change": protected["achievements"],
             "price": protected["unit_price"],
             "amount_change": protected["amount"],
-            "paid": frame["paid"].round(0),
+            "adjustment_payable": frame["paid"].round(0),
             "reason": [
                 reason_text(reason, report, lang)
                 for reason, report in zip(frame["reason"], frame["report"], strict=True)
@@ -561,11 +616,18 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
     rows += [
         (t("key.payments_due", lang), numbers.dkk(key["payments_due_total"], lang)),
         (t("key.paid_to_date", lang), numbers.dkk(key["payments_paid_total"], lang)),
+        (t("key.awaiting", lang), numbers.dkk(key["payments_awaiting"], lang)),
+        (t("key.withheld", lang), numbers.dkk(key.get("payments_withheld_total", 0.0), lang)),
         (t("key.invested_to_date", lang), numbers.dkk(key["invested_to_date"], lang)),
         (t("key.total_cap", lang), numbers.dkk(contract.caps.total_outcome_payments, lang)),
-        (
-            t("key.forecast_median", lang),
-            numbers.dkk(rounded_forecast(key["forecast_median"], contract), lang),
-        ),
     ]
+    # The projection page 1's bottom line gives (paid by the end, under the caps), so that the
+    # page has one projection; after the final settlement nothing is projected.
+    if not key["final_settlement_paid"]:
+        rows.append(
+            (
+                t("key.projected_paid", lang),
+                numbers.dkk(rounded_forecast(key["projected_paid_median"], contract), lang),
+            )
+        )
     return pd.DataFrame(rows, columns=["key_figure", "value"])

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from analysis import quarters
+from analysis.payments.periods import result_periods
 from analysis.render import show
-from analysis.render.numbers import dkk, number
+from analysis.render.numbers import dkk, number, quarter
 from analysis.reports import evaluation as ev
 from analysis.reports import quarterly_view as view
 from analysis.reports.stage import EvaluationReport
@@ -102,8 +104,12 @@ def sensitivity(report: EvaluationReport, outcome: str, lang: str) -> None:
 def methods_values(report: EvaluationReport, lang: str) -> SimpleNamespace:
     """The values of the evaluation's methods section (``notebooks/_evaluation_methods.md``)."""
     minimum = report.contract.disclosure.min_persons
+    # Until the last result period ends every achievement falls in a shown period.
+    periods = result_periods(report.contract)
+    last_period_end = quarter(quarters.from_index(periods[-1].last), lang) if periods else ""
     return SimpleNamespace(
         minimum=minimum,
         below=minimum - 1,
+        last_period_end=last_period_end,
         area=ev.area_inference_text(report.areas, lang) if report.areas else "",
     )

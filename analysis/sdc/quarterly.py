@@ -170,10 +170,12 @@ KEY_NUMBERS = (
     "payments_paid_total",
     "payments_settled_total",
     "payments_awaiting",
+    "payments_withheld_total",
     "adjustments_total",
     "adjustments_paid_total",
     "invested_to_date",
     "forecast_median",
+    "projected_paid_median",
 )
 
 
@@ -196,7 +198,8 @@ def record_key_numbers(results, inputs: QuarterlyInputs, contract: Contract) -> 
             continue
         cell = cells.get(name)
         declared = cell is not None and cell in inputs.cells.cells
-        value = rounded_forecast(key[name], contract) if name == "forecast_median" else key[name]
+        projected = name in ("forecast_median", "projected_paid_median")
+        value = rounded_forecast(key[name], contract) if projected else key[name]
         results.add(name, inputs.shown(cell, value) if declared else value)
     record_investors(results, inputs)
     for target in disclosure.COUNT_TARGETS:

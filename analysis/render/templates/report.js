@@ -1,7 +1,7 @@
 <script>
-/* Marks table regions that are wider than the screen: the stylesheet then shows a
-   scroll cue and keeps the first column in view, and the last one too when it is
-   narrow (the amount or status) and the table has more than two columns. Runs
+/* Marks table regions and figures that are wider than the screen: the stylesheet
+   then shows a scroll cue and keeps a table's first column in view. Only the first
+   column is kept: a second sticky column would cover the columns beside it. Runs
    again on resize. */
 (function () {
   function mark() {
@@ -9,10 +9,9 @@
       var wide = region.scrollWidth > region.clientWidth + 1;
       region.classList.toggle("overflowing", wide);
       region.parentElement.classList.toggle("overflowing", wide);
-      var row = region.querySelector("tr");
-      var last = row && row.lastElementChild;
-      var narrow = last && row.children.length > 2 && last.getBoundingClientRect().width < 0.35 * region.clientWidth;
-      region.classList.toggle("sticky-last", Boolean(wide && narrow));
+    });
+    document.querySelectorAll("figure").forEach(function (figure) {
+      figure.classList.toggle("overflowing", figure.scrollWidth > figure.clientWidth + 1);
     });
   }
   window.addEventListener("resize", mark);
