@@ -4,11 +4,27 @@ Rambachan–Roth sensitivity.
 Named as researchers know them from R's ``did`` and ``fixest``.
 """
 
-from analysis.did.aggte import aggte
-from analysis.did.attgt import att_gt
-from analysis.did.honestdid import breakdown_value, original_ci, sensitivity_rm, sensitivity_sd
-from analysis.did.inference import mde, randomization_inference, wild_bootstrap
+import importlib
+
+# Imported here: the module has the function's name, and a later import of the
+# module must not turn ``analysis.did.twfe`` into the module. It needs only NumPy,
+# pandas and scipy.special.
 from analysis.did.twfe import twfe
+
+# The other estimators are imported from their modules on first use (PEP 562): a
+# step that runs ``twfe`` does not pay for SciPy's optimisers and statistics,
+# which the sensitivity analyses and ``att_gt`` import.
+_HOME = {
+    "aggte": "aggte",
+    "att_gt": "attgt",
+    "breakdown_value": "honestdid",
+    "original_ci": "honestdid",
+    "sensitivity_rm": "honestdid",
+    "sensitivity_sd": "honestdid",
+    "mde": "inference",
+    "randomization_inference": "inference",
+    "wild_bootstrap": "inference",
+}
 
 __all__ = [
     "aggte",
@@ -22,3 +38,11 @@ __all__ = [
     "twfe",
     "wild_bootstrap",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module 'analysis.did' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"analysis.did.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
