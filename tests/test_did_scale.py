@@ -136,9 +136,10 @@ def test_twfe_on_string_ids_and_shuffled_rows_is_the_same():
         pd.Series(np.array([10**12, 3, 10**12])),  # too wide a range for a lookup table
     ],
 )
-def test_codes_are_factorize_sorted(values):
-    codes, levels = panel.codes(values, sort=True)
-    expected_codes, expected_levels = pd.factorize(values, sort=True)
+@pytest.mark.parametrize("sort", [False, True])
+def test_codes_are_those_of_factorize(values, sort):
+    codes, levels = panel.codes(values, sort=sort)
+    expected_codes, expected_levels = pd.factorize(values, sort=sort)
     assert codes.tolist() == expected_codes.tolist()
     assert list(levels) == list(expected_levels)
 

@@ -17,6 +17,7 @@ from scipy import stats
 from analysis.did.aggte import aggte
 from analysis.did.attgt import att_gt
 from analysis.did.checks import EstimationError, require_columns
+from analysis.did.panel import chunks, codes
 
 WEBB = np.array([-np.sqrt(1.5), -1, -np.sqrt(0.5), np.sqrt(0.5), 1, np.sqrt(1.5)])
 
@@ -33,19 +34,40 @@ def _two_way_demean(
 
     Alternating projections: exact when the panel is balanced, converging to the
     exact residual otherwise. With ``weights`` each projection takes weighted means.
+    The passes over the rows run in chunks and subtract in place, so a panel of a
+    hundred million rows needs the result and a few chunk-sized arrays beside it.
     """
-    out = values.astype(float).copy()
-    n_unit, n_time = unit.max() + 1, time.max() + 1
-    w = np.ones(len(out)) if weights is None else np.asarray(weights, dtype=float)
-    count_unit = np.bincount(unit, w, minlength=n_unit)
-    count_time = np.bincount(time, w, minlength=n_time)
+    out = np.array(values, dtype=float)
+    n_unit, n_time = int(unit.max()) + 1, int(time.max()) + 1
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    count_unit = _group_sums(unit, None, w, n_unit)
+    count_time = _group_sums(time, None, w, n_time)
+    present = count_time > 0
     for _ in range(max_iter):
-        out -= (np.bincount(unit, w * out, n_unit) / count_unit)[unit]
-        shift = (np.bincount(time, w * out, n_time) / count_time)[time]
-        out -= shift
-        if np.max(np.abs(shift)) < tol:
+        _subtract(out, unit, _group_sums(unit, out, w, n_unit) / count_unit)
+        shift = _group_sums(time, out, w, n_time) / count_time
+        _subtract(out, time, shift)
+        # The largest shift of a row is the largest shift of a period that has rows.
+        if np.max(np.abs(shift[present])) < tol:
             break
     return out
+
+
+def _group_sums(codes, values, w, n) -> np.ndarray:
+    """``np.bincount(codes, w * values, n)`` (values or weights may be None), by chunks."""
+    total = np.zeros(n)
+    for part in chunks(len(codes)):
+        if values is None:
+            weight = None if w is None else w[part]
+        else:
+            weight = values[part] if w is None else w[part] * values[part]
+        total += np.bincount(codes[part], weight, n)
+    return total
+
+
+def _subtract(out, codes, means) -> None:
+    for part in chunks(len(out)):
+        out[part] -= means[codes[part]]
 
 
 @dataclass
@@ -82,9 +104,11 @@ def wild_bootstrap(
     require_columns(
         data, yname=yname, tname=tname, idname=idname, treatname=treatname, cluster=cluster
     )
-    unit = pd.factorize(data[idname])[0]
-    time = pd.factorize(data[tname])[0]
-    groups = pd.factorize(data[cluster])[0]
+    # Dense codes without an int64 copy of each column (analysis.did.panel); the
+    # clusters in order of appearance, the order in which they draw their weights.
+    unit = codes(data[idname], sort=True)[0]
+    time = codes(data[tname], sort=True)[0]
+    groups = codes(data[cluster])[0]
     G = groups.max() + 1
     if G < 2:
         raise EstimationError("the wild cluster bootstrap needs at least two clusters")
@@ -98,8 +122,10 @@ def wild_bootstrap(
     # b_g = Σ_{i∈g} d̈_i², multiplying cluster g's residuals by v_g gives
     # β* = Σ_g v_g a_g / d̈'d̈ and cluster scores v_g a_g - β* b_g, so a replication
     # costs O(clusters), not O(rows).
-    a = np.bincount(groups, d * y, G)
-    b = np.bincount(groups, d * d, G)
+    a, b = np.zeros(G), np.zeros(G)
+    for part in chunks(n):
+        a += np.bincount(groups[part], d[part] * y[part], G)
+        b += np.bincount(groups[part], d[part] * d[part], G)
 
     def t_stats(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         beta = (v * a).sum(axis=-1) / dd

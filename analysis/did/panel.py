@@ -28,12 +28,12 @@ def chunks(n: int):
 
 
 def codes(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Dense codes ``0..levels-1`` of a column, and the levels.
+    """Dense codes ``0..levels-1`` of a column, and the levels: the codes of
+    ``pd.factorize(values, sort=sort)`` (levels numbered in order of first appearance,
+    or sorted).
 
-    Integers in a range not much longer than the column are coded by a lookup table,
-    in sorted order (no int64 copy of the column, linear time); anything else by
-    ``pd.factorize`` (first appearance, or sorted with ``sort=True``). Both give the
-    codes ``pd.factorize(values, sort=True)`` would when the lookup table is used.
+    Integers in a range not much longer than the column are coded by a lookup table
+    (no int64 copy of the column, linear time); anything else by ``pd.factorize``.
     """
     array = values.to_numpy()
     if (
@@ -51,6 +51,14 @@ def codes(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray
         out = np.empty(len(array), code_type)
         for part in chunks(len(array)):
             out[part] = dense[array[part]]
+        if not sort:
+            # Renumbered in order of first appearance, as pd.factorize numbers them.
+            order = np.argsort(first_rows(out, len(levels)), kind="stable")
+            renumber = np.empty(len(levels), code_type)
+            renumber[order] = np.arange(len(levels), dtype=code_type)
+            for part in chunks(len(array)):
+                out[part] = renumber[out[part]]
+            levels = levels[order]
         return out, levels
     out, uniques = pd.factorize(values, sort=sort)
     return out, np.asarray(uniques)

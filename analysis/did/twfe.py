@@ -118,8 +118,10 @@ def twfe(
         raise EstimationError(f"ssc must be one of {', '.join(CONVENTIONS)}, got {ssc!r}")
     if weights is not None and not (data[weights] > 0).all():
         raise EstimationError(f"weights={weights!r} must be positive")
-    unit, n_units = _count(codes(data[idname]))
-    time, n_periods = _count(codes(data[tname]))
+    # Units and periods in any order (sums by code are the same); clusters in order of
+    # appearance, so that their scores are summed in the order they always were.
+    unit, n_units = _count(codes(data[idname], sort=True))
+    time, n_periods = _count(codes(data[tname], sort=True))
     balanced = one_row_per_cell(unit, time, n_units, n_periods, idname, tname)
     # Coded before any index is set: the cluster may be the unit id itself.
     groups, n_clusters = _count(codes(data[cluster])) if cluster else (None, None)
