@@ -94,9 +94,15 @@ def test_cluster_sums_of_the_pieces_equal_those_of_the_matrix():
     np.testing.assert_allclose(np.asarray(result.influence[:, [1, 3]]), dense[:, [1, 3]])
 
 
-@pytest.mark.parametrize("cluster", [None, "hh"])
-def test_balanced_twfe_in_closed_form_equals_alternating_projections(cluster):
+@pytest.mark.parametrize("cluster", [None, "hh", "area"])
+@pytest.mark.parametrize("rows", ["shuffled", "sorted"])
+def test_balanced_twfe_in_closed_form_equals_alternating_projections(cluster, rows):
+    # Sorted by unit and period, the panel is a units × periods matrix (twfe._grid_fit
+    # when units are nested in the clusters); shuffled, the sums go by codes.
     data = _data().assign(one=1.0)
+    data["area"] = (data["t"] + data["id"]) % 4  # clusters that cut across units
+    if rows == "sorted":
+        data = data.sort_values(["id", "t"], ignore_index=True)
     ours = twfe(data, "y", "t", "id", "d", cluster=cluster)
     # Weights (all one) take the alternating projections on the same panel.
     theirs = twfe(data, "y", "t", "id", "d", cluster=cluster, weights="one")

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+# scipy.special's ndtri is what scipy.stats' normal quantile calls (the same numbers,
+# without importing scipy.stats: the F and χ² tails of the pre-trend test import it there).
+from scipy import special
 
 from analysis.did.attgt import ATTgtResult, Influence, multiplier_bootstrap, standard_errors
 from analysis.did.checks import EstimationError
@@ -151,7 +154,7 @@ def aggte(
         eligible = {g for g in np.unique(group) if last - g >= balance_e}
         keep = np.array([g in eligible for g in group]) & (event <= balance_e)
         post = post & keep
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = special.ndtri(1 - alpha / 2)
 
     def combine(keepers: np.ndarray) -> tuple[float, np.ndarray]:
         weights = pg[keepers] / pg[keepers].sum()

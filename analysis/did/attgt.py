@@ -32,7 +32,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+# scipy.special's ndtri is what scipy.stats' normal quantile calls (the same numbers,
+# without importing scipy.stats: the F and χ² tails of the pre-trend test import it there).
+from scipy import special
 
 from analysis.did import drdid
 from analysis.did.checks import EstimationError, require_columns
@@ -290,7 +293,7 @@ def multiplier_bootstrap(
         v = np.where(rng.random(influence.shape[0]) < p_k1, k1, k2)
         draws[b] = v @ influence / n
     q75, q25 = np.percentile(draws, [75, 25], axis=0)
-    se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
+    se = (q75 - q25) / (special.ndtri(0.75) - special.ndtri(0.25))
     se = np.where(se > 0, se, np.nan)
     t_max = np.nanmax(np.abs(draws) / se, axis=1)
     return se, float(np.quantile(t_max, 1 - alpha))
@@ -503,7 +506,7 @@ def att_gt(
         influence = influence[:, : len(rows)]
     table = pd.DataFrame(rows)
     table["se"] = standard_errors(influence, clusters, n)
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = special.ndtri(1 - alpha / 2)
     critical = z
     if bstrap:
         se_boot, critical = multiplier_bootstrap(influence, clusters, n, biters, alpha, seed)
@@ -647,6 +650,8 @@ def pretrend_test(result: ATTgtResult, window: str = "balanced") -> dict:
     covariance matrix of ~100 cells estimated from a few dozen households per
     cohort, which is close to singular and makes the statistic explode.
     """
+    from scipy import stats
+
     from analysis.did.aggte import aggte
 
     if window not in ("balanced", "all"):

@@ -42,22 +42,30 @@ def codes(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray
         and array.min() >= 0
         and array.max() < 4 * len(array) + 1024
     ):
+        low = int(array.min())
         present = np.zeros(int(array.max()) + 1, bool)
         for part in chunks(len(array)):
             present[array[part]] = True
         levels = np.flatnonzero(present).astype(array.dtype)
         code_type = np.int32 if len(levels) < 2**31 else np.int64
-        dense = (np.cumsum(present, dtype=np.int64) - 1).astype(code_type)
-        out = np.empty(len(array), code_type)
-        for part in chunks(len(array)):
-            out[part] = dense[array[part]]
+        if present[low:].all() and array.dtype == code_type and low == 0:
+            # Already the codes 0..levels-1 (the ids of read_coded): no copy.
+            out = array
+        elif present[low:].all():
+            out = np.empty(len(array), code_type)
+            for part in chunks(len(array)):
+                np.subtract(array[part], low, out=out[part], casting="unsafe")
+        else:
+            dense = (np.cumsum(present, dtype=np.int64) - 1).astype(code_type)
+            out = np.empty(len(array), code_type)
+            for part in chunks(len(array)):
+                out[part] = dense[array[part]]
         if not sort:
             # Renumbered in order of first appearance, as pd.factorize numbers them.
             order = np.argsort(first_rows(out, len(levels)), kind="stable")
             renumber = np.empty(len(levels), code_type)
             renumber[order] = np.arange(len(levels), dtype=code_type)
-            for part in chunks(len(array)):
-                out[part] = renumber[out[part]]
+            out = np.concatenate([renumber[out[part]] for part in chunks(len(array))])
             levels = levels[order]
         return out, levels
     out, uniques = pd.factorize(values, sort=sort)

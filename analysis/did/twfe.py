@@ -45,7 +45,7 @@ import pandas as pd
 from scipy import special
 
 from analysis.did.checks import EstimationError, require_columns
-from analysis.did.panel import chunks, codes, one_row_per_cell
+from analysis.did.panel import CHUNK, chunks, codes, one_row_per_cell
 
 CONVENTIONS = ("fixest", "linearmodels")
 
@@ -110,7 +110,11 @@ def twfe(
         weights=weights,
     )
     treated = data[treatname].to_numpy()
-    if not all(np.isin(treated[s], (0, 1)).all() for s in chunks(len(treated))):
+    if treated.dtype.kind in "biu":
+        zero_one = len(treated) == 0 or (treated.min() >= 0 and treated.max() <= 1)
+    else:
+        zero_one = all(np.isin(treated[s], (0, 1)).all() for s in chunks(len(treated)))
+    if not zero_one:
         raise EstimationError(f"treatname={treatname!r} must be 0/1")
     if method not in ("demean", "panelols"):
         raise EstimationError(f"method must be 'demean' or 'panelols', got {method!r}")
@@ -118,16 +122,23 @@ def twfe(
         raise EstimationError(f"ssc must be one of {', '.join(CONVENTIONS)}, got {ssc!r}")
     if weights is not None and not (data[weights] > 0).all():
         raise EstimationError(f"weights={weights!r} must be positive")
-    # Units and periods in any order (sums by code are the same); clusters in order of
-    # appearance, so that their scores are summed in the order they always were.
+    # Numbered in sorted order, the cheapest (the estimate does not depend on it).
     unit, n_units = _count(codes(data[idname], sort=True))
     time, n_periods = _count(codes(data[tname], sort=True))
-    balanced = one_row_per_cell(unit, time, n_units, n_periods, idname, tname)
+    # A panel sorted unit by unit, each in the same order of periods, has one row per
+    # cell by its layout; any other is checked cell by cell.
+    grid = _grid(unit, time, n_units, n_periods)
+    balanced = grid or one_row_per_cell(unit, time, n_units, n_periods, idname, tname)
     # Coded before any index is set: the cluster may be the unit id itself.
-    groups, n_clusters = _count(codes(data[cluster])) if cluster else (None, None)
+    groups, n_clusters = _count(codes(data[cluster], sort=True)) if cluster else (None, None)
     n_obs = len(data)
     if method == "demean":
-        if balanced and weights is None:
+        fitted = None
+        if grid and weights is None and groups is not None:
+            fitted = _grid_fit(data, yname, treatname, n_units, n_periods, groups)
+        if fitted is not None:
+            att, raw_se = fitted
+        elif balanced and weights is None:
             att, raw_se = _balanced(data, yname, treatname, unit, time, n_units, n_periods, groups)
         else:
             att, raw_se = _demeaned(data, yname, treatname, weights, unit, time, groups)
@@ -146,10 +157,20 @@ def _count(coded: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, int]:
 
 
 def _nested(fe: np.ndarray, n_levels: int, groups: np.ndarray) -> bool:
-    """True when every level of the fixed effect ``fe`` lies within one cluster."""
-    first = np.empty(n_levels, groups.dtype)
-    first[fe] = groups
-    return all(np.array_equal(first[fe[part]], groups[part]) for part in chunks(len(fe)))
+    """True when every level of the fixed effect ``fe`` lies within one cluster.
+
+    A first look at a few thousand rows usually finds a level in two clusters (the
+    periods in household clusters); only a nested effect needs the pass over all rows.
+    """
+    for rows in (slice(0, 1 << 14), slice(None)):
+        first = np.empty(n_levels, groups.dtype)
+        first[fe[rows]] = groups[rows]
+        if not all(
+            np.array_equal(first[fe[rows][part]], groups[rows][part])
+            for part in chunks(len(fe[rows]))
+        ):
+            return False
+    return True
 
 
 def _small_sample(n, unit, time, n_units, n_periods, groups, n_clusters, ssc) -> float:
@@ -171,6 +192,71 @@ def _small_sample(n, unit, time, n_units, n_periods, groups, n_clusters, ssc) ->
     return n_clusters / (n_clusters - 1) * (n - 1) / (n - k)
 
 
+def _unit_blocks(n_units: int, n_periods: int):
+    """Slices of units whose rows make about ``CHUNK`` rows."""
+    step = max(1, CHUNK // max(n_periods, 1))
+    return (slice(start, min(start + step, n_units)) for start in range(0, n_units, step))
+
+
+def _grid(unit, time, n_units: int, n_periods: int) -> bool:
+    """True when row ``r`` is unit ``r // T``'s ``r % T``-th period, every unit's
+    periods in the same order: a balanced panel with one row per cell, sorted."""
+    if not len(unit) or len(unit) != n_units * n_periods:
+        return False
+    units = unit.reshape(n_units, n_periods)
+    times = time.reshape(n_units, n_periods)
+    seen = np.zeros(n_units, bool)
+    seen[units[:, 0]] = True
+    if not seen.all() or len(np.unique(times[0])) != n_periods:
+        return False
+    return all(
+        (units[b] == units[b, :1]).all() and (times[b] == times[0]).all()
+        for b in _unit_blocks(n_units, n_periods)
+    )
+
+
+def _grid_fit(data, yname, treatname, n_units, n_periods, groups):
+    """:func:`_balanced` on a sorted panel (:func:`_grid`) with units nested in clusters,
+    or None when they are not.
+
+    The rows are a units × periods matrix: unit and period means are its row and
+    column means, and a cluster's score sums its units' row sums of ``d̈ ÿ`` and
+    ``d̈²``, so no pass scatters a row by its codes.
+    """
+    cluster_of = groups.reshape(n_units, n_periods)
+    if not all(
+        (cluster_of[b] == cluster_of[b, :1]).all() for b in _unit_blocks(n_units, n_periods)
+    ):
+        return None
+    Y = data[yname].to_numpy().reshape(n_units, n_periods)
+    D = data[treatname].to_numpy().reshape(n_units, n_periods)
+    y_row, d_row = np.empty(n_units), np.empty(n_units)
+    y_col, d_col = np.zeros(n_periods), np.zeros(n_periods)
+    for b in _unit_blocks(n_units, n_periods):
+        y, d = Y[b].astype(float, copy=False), D[b].astype(float)
+        y_row[b], d_row[b] = y.mean(axis=1), d.mean(axis=1)
+        y_col += y.sum(axis=0)
+        d_col += d.sum(axis=0)
+    y_col = (y_col - y_col.sum() / n_periods) / n_units
+    d_col = (d_col - d_col.sum() / n_periods) / n_units
+    unit_dy, unit_dd = np.empty(n_units), np.empty(n_units)
+    for b in _unit_blocks(n_units, n_periods):
+        y = Y[b] - y_row[b, None] - y_col
+        d = D[b] - d_row[b, None] - d_col
+        unit_dy[b] = np.einsum("ij,ij->i", d, y)
+        unit_dd[b] = np.einsum("ij,ij->i", d, d)
+    dd = float(unit_dd.sum())
+    if dd <= 1e-12:
+        raise EstimationError(f"{treatname} is absorbed by the fixed effects (no variation left)")
+    att = float(unit_dy.sum()) / dd
+    n_groups = int(groups.max()) + 1
+    clusters = cluster_of[:, 0].astype(np.intp)
+    scores = np.bincount(clusters, unit_dy, n_groups) - att * np.bincount(
+        clusters, unit_dd, n_groups
+    )
+    return att, float(np.sqrt(scores @ scores) / dd)
+
+
 def _balanced(data, yname, treatname, unit, time, n_units, n_periods, groups):
     """β and its unscaled sandwich standard error on a balanced panel without weights.
 
@@ -184,7 +270,9 @@ def _balanced(data, yname, treatname, unit, time, n_units, n_periods, groups):
     y_unit, d_unit = np.zeros(n_units), np.zeros(n_units)
     y_time, d_time = np.zeros(n_periods), np.zeros(n_periods)
     for part in chunks(len(y_all)):
-        y, d, u, t = y_all[part].astype(float), d_all[part].astype(float), unit[part], time[part]
+        # bincount takes platform integers: converted once for the four sums.
+        u, t = unit[part].astype(np.intp), time[part].astype(np.intp)
+        y, d = y_all[part].astype(float, copy=False), d_all[part].astype(float)
         y_unit += np.bincount(u, y, n_units)
         d_unit += np.bincount(u, d, n_units)
         y_time += np.bincount(t, y, n_periods)
