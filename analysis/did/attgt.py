@@ -150,7 +150,7 @@ class Influence:
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         out = np.zeros(self.shape)
         out[self.ever] = self.dense
-        for part in chunks(len(self.never)):
+        for part in chunks(len(self.never), self.outcomes.shape[1] + 2):
             out[self.never[part]] = self._z(part) @ self.coef
         return out if dtype is None else out.astype(dtype)
 
@@ -209,12 +209,14 @@ class Influence:
         total = np.zeros(self.shape[1])
         if clusters is None:
             total += (self.dense**2).sum(axis=0)
-            for part in chunks(len(self.never)):
+            for part in chunks(len(self.never), self.outcomes.shape[1] + 2):
                 total += ((self._z(part) @ self.coef) ** 2).sum(axis=0)
             return total
         never_sums = self._never_sums(clusters)
         where, ever_sums = self._ever_sums(clusters)
-        for part in chunks(len(never_sums)):
+        # Rows by the width of the sums, not of the block: a column's number does not
+        # depend on how many columns are computed with it.
+        for part in chunks(len(never_sums), never_sums.shape[1]):
             block = never_sums[part] @ self.coef
             inside = (where >= part.start) & (where < part.stop)
             block[where[inside] - part.start] += ever_sums[inside]
@@ -347,8 +349,9 @@ def _wide(data, yname, tname, idname, gname, weights, cluster, xformla):
     first_row = first_rows(unit_index, n_units)
     if not constant_within(data[gname].to_numpy(), unit_index, first_row):
         raise EstimationError(f"{gname} must be constant within each {idname}")
-    G = data[gname].to_numpy(dtype=float)[first_row]
-    w = data[weights].to_numpy(dtype=float)[first_row] if weights else np.ones(n_units)
+    # Each unit's first row, then as float: no float copy of the whole column.
+    G = data[gname].to_numpy()[first_row].astype(float)
+    w = data[weights].to_numpy()[first_row].astype(float) if weights else np.ones(n_units)
     clusters = None
     if cluster:
         values = data[cluster].to_numpy()
@@ -448,7 +451,7 @@ def att_gt(
     by_sums = (
         BY_SUMS
         and X is None
-        and not any(np.isnan(Y[part][never[part]]).any() for part in chunks(n))
+        and not any(np.isnan(Y[part][never[part]]).any() for part in chunks(n, Y.shape[1]))
     )
     if by_sums:
         rows, influence = _cells_by_sums(
@@ -568,7 +571,7 @@ def _cells_by_sums(Y, G, w, groups, periods, control_group, anticipation, base_p
     n_never = len(never)
     sw_never = float(w_never.sum())
     swy_never = np.zeros(T)
-    for part in chunks(len(never)):
+    for part in chunks(len(never), T):
         swy_never += w_never[part] @ Y[never[part]]
     rows, dense, coef = [], [], []
     for g in groups:

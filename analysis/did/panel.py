@@ -22,9 +22,19 @@ from analysis.did.checks import EstimationError
 CHUNK = 1 << 21
 
 
-def chunks(n: int):
-    """Slices of ``CHUNK`` rows covering ``range(n)``."""
-    return (slice(start, min(start + CHUNK, n)) for start in range(0, max(n, 1), CHUNK))
+def chunks(n: int, width: int = 1):
+    """Slices covering ``range(n)``, each of about ``CHUNK`` values: ``CHUNK`` rows, or
+    ``CHUNK // width`` rows of a matrix ``width`` columns wide."""
+    size = max(1, CHUNK // max(width, 1))
+    return (slice(start, min(start + size, n)) for start in range(0, max(n, 1), size))
+
+
+def code_type(levels: int):
+    """The smallest signed integer type that numbers ``levels`` levels."""
+    for kind in (np.int8, np.int16, np.int32):
+        if levels <= np.iinfo(kind).max:
+            return kind
+    return np.int64
 
 
 def codes(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -47,24 +57,24 @@ def codes(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray
         for part in chunks(len(array)):
             present[array[part]] = True
         levels = np.flatnonzero(present).astype(array.dtype)
-        code_type = np.int32 if len(levels) < 2**31 else np.int64
-        if present[low:].all() and array.dtype == code_type and low == 0:
+        kind = code_type(len(levels))
+        if present[low:].all() and array.dtype == kind and low == 0:
             # Already the codes 0..levels-1 (the ids of read_coded): no copy.
             out = array
         elif present[low:].all():
-            out = np.empty(len(array), code_type)
+            out = np.empty(len(array), kind)
             for part in chunks(len(array)):
                 np.subtract(array[part], low, out=out[part], casting="unsafe")
         else:
-            dense = (np.cumsum(present, dtype=np.int64) - 1).astype(code_type)
-            out = np.empty(len(array), code_type)
+            dense = (np.cumsum(present, dtype=np.int64) - 1).astype(kind)
+            out = np.empty(len(array), kind)
             for part in chunks(len(array)):
                 out[part] = dense[array[part]]
         if not sort:
             # Renumbered in order of first appearance, as pd.factorize numbers them.
             order = np.argsort(first_rows(out, len(levels)), kind="stable")
-            renumber = np.empty(len(levels), code_type)
-            renumber[order] = np.arange(len(levels), dtype=code_type)
+            renumber = np.empty(len(levels), kind)
+            renumber[order] = np.arange(len(levels), dtype=kind)
             out = np.concatenate([renumber[out[part]] for part in chunks(len(array))])
             levels = levels[order]
         return out, levels
