@@ -6,17 +6,17 @@ Named as researchers know them from R's ``did`` and ``fixest``.
 
 import importlib
 
-# Imported here: the module has the function's name, and a later import of the
-# module must not turn ``analysis.did.twfe`` into the module. It needs only NumPy,
-# pandas and scipy.special.
+# Imported here: ``aggte`` and ``twfe`` are also their modules' names, and a later
+# import of such a module must not turn the package's attribute into the module.
+# They need only NumPy, pandas and scipy.special.
+from analysis.did.aggte import aggte
+from analysis.did.attgt import att_gt
 from analysis.did.twfe import twfe
 
-# The other estimators are imported from their modules on first use (PEP 562): a
-# step that runs ``twfe`` does not pay for SciPy's optimisers and statistics,
-# which the sensitivity analyses and ``att_gt`` import.
+# The inference and sensitivity analyses are imported from their modules on first
+# use (PEP 562): a step that runs the estimators does not pay for SciPy's
+# optimisers and statistics.
 _HOME = {
-    "aggte": "aggte",
-    "att_gt": "attgt",
     "breakdown_value": "honestdid",
     "original_ci": "honestdid",
     "sensitivity_rm": "honestdid",
