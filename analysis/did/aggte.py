@@ -23,8 +23,8 @@ import pandas as pd
 # without importing scipy.stats: the F and χ² tails of the pre-trend test import it there).
 from scipy import special
 
-from analysis.did.attgt import ATTgtResult, Influence, multiplier_bootstrap, standard_errors
 from analysis.did.checks import EstimationError
+from analysis.did.influence import ATTgtResult, Influence, multiplier_bootstrap, standard_errors
 
 TYPES = ("simple", "group", "dynamic", "calendar")
 
