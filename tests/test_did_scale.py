@@ -1,7 +1,7 @@
 """The estimators' national-size internals give today's numbers.
 
 ``att_gt`` keeps the never-treated units' influence as linear functions of their
-outcomes (``analysis.did.attgt.Influence``) instead of a units × cells matrix;
+outcomes (``analysis.did.influence.Influence``) instead of a units × cells matrix;
 ``twfe`` demeans a balanced panel in closed form, chunk by chunk, and codes ids
 through lookup tables (``analysis.did.panel``). Each is compared here with the
 computation it replaced: the dense influence matrix (``BY_SUMS = False``), the
