@@ -56,7 +56,12 @@ PYTHON_EXE := $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/nu
 PY_VERSION := $(if $(PYTHON_EXE),$(shell $(PYTHON_EXE) -c 'import sys; print("%d.%d" % sys.version_info[:2])'))
 VENV ?= $(if $(filter command line,$(origin PYTHON)),.venv-$(PY_VERSION),.venv)
 PY := $(VENV)/bin/python
+# Two locks from one pyproject.toml: requirements.lock pins what the reports need (the
+# runtime, all `make report` installs); requirements-dev.lock adds the test-only tools and
+# reference implementations (extra `dev`: pytest, ruff, pyfixest, moderndid, csdid, ...),
+# which `make test`, `make lint` and `make bench` install on top.
 ENV_STAMP := $(VENV)/.installed-$(PY_VERSION)
+DEV_STAMP := $(VENV)/.dev-installed
 LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := $(CONTRACT) config/synthetic.yaml
 # The registered analysis plan every evaluation step reads.
@@ -85,13 +90,19 @@ $(ENV_STAMP): requirements.lock pyproject.toml
 	@case "$(PY_VERSION)" in 3.11|3.12|3.13) ;; *) echo "error: Python $(PY_VERSION) is not supported; use 3.11, 3.12 or 3.13 (PYTHON=python3.12)" >&2; exit 1;; esac
 	@# A venv made by another Python version cannot be upgraded in place.
 	if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PY_VERSION)" ]; then rm -rf $(VENV); fi
-	rm -f $(VENV)/.installed* $(LAB_STAMP)
+	rm -f $(VENV)/.installed* $(DEV_STAMP) $(LAB_STAMP)
 	$(PYTHON_EXE) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@# --no-compile: Python compiles what it imports, on first use, instead of every module
+	@# of every package at install time (smaller and quicker to install).
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-setup: $(ENV_STAMP) ## Create .venv from the lock file (re-runs only when the lock changes)
+$(DEV_STAMP): $(ENV_STAMP) requirements-dev.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.lock -r requirements-dev.lock
+	touch $@
+
+setup: $(DEV_STAMP) ## Create .venv with the runtime and the test locks (re-runs only when a lock changes)
 
 python-version: # The Python version PYTHON runs (used by .ci/run)
 	@echo $(PY_VERSION)
@@ -156,20 +167,20 @@ browsers: ## Install Chromium, chromium-driver and poppler-utils (Debian, apt-ge
 	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then echo "chromium and pdftotext are installed"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver poppler-utils fonts-dejavu-core; fi
 
-test: $(ENV_STAMP) ## Run the test suite (fast tests; slow ones: make test-slow); skipped tests say why
+test: $(DEV_STAMP) ## Run the test suite (fast tests; slow ones: make test-slow); skipped tests say why
 	$(PY) -m pytest -q -rs
 
 build: $(ENV_STAMP) ## Same as `make report`, run by `python -m analysis build` (the way without make)
 	$(PY) -m analysis --config $(CONTRACT) build --data $(DATA) --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)" --results $(RESULTS) --reports $(REPORTS)
 
-test-slow: $(ENV_STAMP) ## Run only the slow tests (Monte Carlo, full renders)
+test-slow: $(DEV_STAMP) ## Run only the slow tests (Monte Carlo, full renders)
 	$(PY) -m pytest -q -m slow
 
-lint: $(ENV_STAMP) ## Lint and check formatting with ruff
+lint: $(DEV_STAMP) ## Lint and check formatting with ruff
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-format: $(ENV_STAMP) ## Format the code with ruff
+format: $(DEV_STAMP) ## Format the code with ruff
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
@@ -178,10 +189,10 @@ verify: $(ENV_STAMP) ## Re-execute every report into build/verify and compare it
 	ANALYSIS_REEXECUTION=1 $(MAKE) --no-print-directory report REPORTS=build/verify/reports RESULTS=build/verify/results AS_OF="$(AS_OF)"
 	$(PY) -m analysis --config $(CONTRACT) verify $(REPORTS) build/verify/reports --data $(DATA) $(LEDGER_ARG)
 
-size: $(ENV_STAMP) ## Monte Carlo size and coverage of every test and interval (niced, resumable; writes build/size.jsonl; table for docs/evaluation.md); SIZE_ARGS='--extracts 200 --jobs 2'
+size: $(DEV_STAMP) ## Monte Carlo size and coverage of every test and interval (niced, resumable; writes build/size.jsonl; table for docs/evaluation.md); SIZE_ARGS='--extracts 200 --jobs 2'
 	nice -n 10 $(PY) -m analysis.size --out build/size.jsonl $(SIZE_ARGS)
 
-bench: $(ENV_STAMP) ## Run the benchmark suite (writes build/bench.json); BENCH_SIZES=10000,100000,1000000,5000000 BENCH_ARGS=--no-peers
+bench: $(DEV_STAMP) ## Run the benchmark suite (writes build/bench.json); BENCH_SIZES=10000,100000,1000000,5000000 BENCH_ARGS=--no-peers
 	$(PY) -m analysis.bench --out build/bench.json --sizes "$(BENCH_SIZES)" $(BENCH_ARGS)
 
 # Programmes and workers of `make backtest` (empty: config/synthetic.yaml backtest.programmes);
@@ -189,15 +200,17 @@ bench: $(ENV_STAMP) ## Run the benchmark suite (writes build/bench.json); BENCH_
 BACKTEST_PROGRAMMES ?=
 BACKTEST_JOBS ?= 2
 BACKTEST_ARGS ?=
-backtest: $(ENV_STAMP) ## Backtest the payment forecast over synthetic programmes (build/backtest.json, .md; docs/forecast_backtest.json)
+backtest: $(DEV_STAMP) ## Backtest the payment forecast over synthetic programmes (build/backtest.json, .md; docs/forecast_backtest.json)
 	nice $(PY) -m analysis.backtest --out build/backtest.json --jobs $(BACKTEST_JOBS) $(if $(BACKTEST_PROGRAMMES),--programmes $(BACKTEST_PROGRAMMES)) $(BACKTEST_ARGS)
 
-lock: ## Re-resolve requirements.lock and requirements-lab.lock from pyproject.toml (needs the registry)
+lock: ## Re-resolve requirements.lock, requirements-dev.lock and requirements-lab.lock from pyproject.toml (needs the registry)
 	rm -rf build/lockenv && $(PYTHON_EXE) -m venv build/lockenv
-	build/lockenv/bin/pip install --quiet ".[dev]"
-	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis | sed '1i # Exact versions of every package in the project environment (Python 3.11, 3.12, 3.13).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements.lock
-	build/lockenv/bin/pip install --quiet -c requirements.lock ".[lab]"
-	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis | grep -vxFf requirements.lock | sed '1i # Exact versions of the optional JupyterLab environment (`make lab`, extra `lab`),\n# on top of requirements.lock (resolved against it, for Python 3.11-3.13).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements-lab.lock
+	build/lockenv/bin/pip install --quiet .
+	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis | sed '1i # Exact versions of the runtime environment, all that `make report` installs (Python 3.11, 3.12, 3.13).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements.lock
+	build/lockenv/bin/pip install --quiet -c requirements.lock ".[dev]"
+	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis | grep -vxFf requirements.lock | sed '1i # Exact versions of the test-only tools and reference implementations (extra `dev`; `make test`),\n# on top of requirements.lock (resolved against it, for Python 3.11, 3.12, 3.13).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements-dev.lock
+	build/lockenv/bin/pip install --quiet -c requirements.lock -c requirements-dev.lock ".[lab]"
+	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis | grep -vxFf requirements.lock | grep -vxFf requirements-dev.lock | sed '1i # Exact versions of the optional JupyterLab environment (`make lab`, extra `lab`),\n# on top of requirements.lock (resolved against it and requirements-dev.lock, for Python 3.11-3.13).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements-lab.lock
 
 settlement: $(ENV_STAMP) ## Show the settlement record of DATA (or LEDGER=path), its hash chain verified
 	$(PY) -m analysis --config $(CONTRACT) settlement show --data $(DATA) $(LEDGER_ARG)

@@ -12,7 +12,10 @@ same way on the same data: linearmodels ``PanelOLS`` and pyfixest ``feols`` for
 TWFE, and ``csdid`` (the Python port of R's ``did``) for ``att_gt``; a peer whose
 previous size took longer than ``PEER_BUDGET`` seconds is skipped at larger sizes.
 Per size, a "pipeline" row adds up synth, validate, quarterly, panel, twfe and
-att_gt and gives the largest of their peaks. The data layer works out of core
+att_gt and gives the largest of their peaks. With the peers, the estimators also
+race the fastest peers on a held-out-style panel (:func:`heldout_panel`:
+100,000 units × 24 quarters, staggered cohorts, clustered by household):
+``twfe`` against pyfixest ``feols``, ``att_gt`` + ``aggte`` against moderndid. The data layer works out of core
 (:mod:`analysis.data.engine`). Benchmarks measure; no test asserts a timing.
 """
 
@@ -81,6 +84,56 @@ def _panel(data_dir: Path, step: str):
     return engine.read_coded(_panel_path(data_dir), columns, [c for c in columns if c in CODED])
 
 
+HELDOUT_UNITS = 100_000
+HELDOUT_PERIODS = 24
+HELDOUT_COLUMNS = {
+    "heldout_twfe": ["person_id", "t", "y", "treated", "household_id"],
+    "heldout_pyfixest": ["person_id", "t", "y", "treated", "household_id"],
+    "heldout_att_gt": ["person_id", "t", "y", "g", "household_id"],
+    "heldout_moderndid": ["person_id", "t", "y", "g", "household_id"],
+}
+
+
+def heldout_path() -> Path:
+    return BUILD_DIR / "bench" / f"heldout-{HELDOUT_UNITS}x{HELDOUT_PERIODS}.parquet"
+
+
+def heldout_panel(seed: int, units: int = HELDOUT_UNITS, periods: int = HELDOUT_PERIODS):
+    """A balanced panel in the shape of the held-out checks: ``units`` persons in
+    households of two or three (the clusters), ``periods`` quarters, 30 % of the
+    households enrolled in one of twelve staggered cohorts (quarters 6 to 17), the
+    rest never; ``y`` has person and quarter effects, an effect growing with time
+    since enrolment, and noise. Integer ids and quarters, as the estimators get them.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    household = (np.arange(units) * 2) // 5
+    n_households = int(household[-1]) + 1
+    cohort = np.where(rng.random(n_households) < 0.3, rng.integers(6, 18, n_households), 0)
+    g = np.repeat(cohort[household], periods)
+    t = np.tile(np.arange(1, periods + 1, dtype=np.int32), units)
+    since = t - g
+    effect = np.where((g > 0) & (since >= 0), 0.5 + 0.05 * since, 0.0)
+    y = (
+        np.repeat(rng.normal(size=units), periods)
+        + np.tile(np.cumsum(rng.normal(0.02, 0.1, periods)), units)
+        + effect
+        + rng.normal(size=units * periods)
+    )
+    return pd.DataFrame(
+        {
+            "person_id": np.repeat(np.arange(units, dtype=np.int32), periods),
+            "t": t,
+            "y": y,
+            "g": g.astype(np.int32),
+            "treated": ((g > 0) & (since >= 0)).astype(np.int32),
+            "household_id": np.repeat(household.astype(np.int32), periods),
+        }
+    )
+
+
 def run_step(step: str, data_dir: Path, size: int) -> dict:
     """Run one step in this process; return its wall time, peak memory and estimate."""
     from analysis.config import load_contract, load_synthetic
@@ -93,6 +146,10 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
     # Reading the panel is part of an estimator's step (time and memory).
     if step in PANEL_COLUMNS:
         panel = _panel(data_dir, step)
+    if step in HELDOUT_COLUMNS:
+        import pandas as pd
+
+        panel = pd.read_parquet(heldout_path(), columns=HELDOUT_COLUMNS[step])
     if step == "panel":
         _build_panel(data_dir)
     elif step == "synth":
@@ -142,6 +199,33 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
             yname="y", gname="g", idname="pid", tname="t", data=panel[["pid", "t", "g", "y"]]
         ).fit(est_method="dr", bstrap=False)
         estimate = float(fit.aggte(typec="simple", bstrap=False).atte["overall_att"])
+    elif step == "heldout_twfe":
+        from analysis.did import twfe
+
+        estimate = twfe(panel, "y", "t", "person_id", "treated", cluster="household_id").att
+    elif step == "heldout_pyfixest":
+        import pyfixest
+
+        fit = pyfixest.feols(
+            "y ~ treated | person_id + t", data=panel, vcov={"CRV1": "household_id"}
+        )
+        estimate = float(fit.coef()["treated"])
+    elif step == "heldout_att_gt":
+        from analysis.did import aggte, att_gt
+
+        result = att_gt(panel, "y", "t", "person_id", "g", cluster="household_id", pretest=False)
+        estimate = aggte(result, "simple").overall_att
+    elif step == "heldout_moderndid":
+        import warnings
+
+        import moderndid
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # aggte warns about the bootstrap (PITFALLS)
+            fit = moderndid.att_gt(
+                panel, yname="y", tname="t", idname="person_id", gname="g", boot=False
+            )
+            estimate = float(moderndid.aggte(fit, type="simple").overall_att)
     elif step == "wild_bootstrap":
         from analysis.did import wild_bootstrap
 
@@ -184,7 +268,14 @@ def _measure(step: str, data_dir: Path, size: int) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-GROUPS = {"twfe": ["panelols", "pyfixest"], "att_gt": ["csdid"], "wild_bootstrap": []}
+GROUPS = {
+    "twfe": ["panelols", "pyfixest"],
+    "att_gt": ["csdid"],
+    "wild_bootstrap": [],
+    "heldout_twfe": ["heldout_pyfixest"],
+    "heldout_att_gt": ["heldout_moderndid"],
+}
+HELDOUT = ["heldout_twfe", "heldout_att_gt"]
 OURS = ["synth", "validate", "quarterly", "panel", "twfe", "att_gt", "wild_bootstrap"]
 
 
@@ -207,9 +298,26 @@ def pipeline_row(rows: list[dict], size: int) -> dict:
     }
 
 
+def run_heldout(rows: list[dict]) -> None:
+    """Ours against the fastest peers on the held-out-style panel (written once)."""
+    from analysis.config import load_contract
+
+    path = heldout_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        heldout_panel(load_contract().seed).to_parquet(path, index=False)
+    for step in HELDOUT:
+        for name in [step, *GROUPS[step]]:
+            row = _measure(name, path.parent, HELDOUT_UNITS)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+
+
 def run_suite(sizes, out: Path, with_report: bool, peers: bool = True) -> list[dict]:
     rows = []
     slow_peers: set[str] = set()
+    if peers:
+        run_heldout(rows)
     for size in sizes:
         data_dir = BUILD_DIR / "bench" / f"extract-{size}"
         for step in OURS:

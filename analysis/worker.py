@@ -2,7 +2,7 @@
 
 ``make report`` runs about fifty ``python -m analysis`` steps (quarterly results,
 evaluations, one render per report). Each used to start an interpreter and
-import the scientific stack (pandas, SciPy, matplotlib, linearmodels, IPython,
+import the scientific stack (pandas, SciPy, matplotlib, IPython,
 jupytext): about 1,5 seconds of CPU before its first line of work, most of
 a quarterly step. With ``ANALYSIS_WORKER=1`` (the Makefile sets it) a step
 instead hands its command to a worker process that has imported all of that
@@ -51,6 +51,11 @@ MAX_SOCKET_PATH = 100
 PRELOAD = (
     "analysis.cli",
     "analysis.did",
+    # analysis.did imports its estimators on first use; the worker imports them all.
+    "analysis.did.aggte",
+    "analysis.did.attgt",
+    "analysis.did.honestdid",
+    "analysis.did.inference",
     "analysis.data.validate",
     "analysis.data.synth",
     "analysis.payments.quarterly",

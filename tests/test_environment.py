@@ -1,7 +1,9 @@
 """The lock files, pyproject and environment.yml describe one environment.
 
 What is tested here: every direct dependency (and every extra) is pinned exactly,
-the lock files do not pin a package twice or differently, the supported Python
+the runtime lock (``make report``) holds everything the package's dependencies
+require and none of the test-only references, which the dev lock (``make test``)
+adds on top; the lock files do not pin a package twice or differently, the supported Python
 versions agree everywhere, and environment.yml asks conda for nothing but Python
 and pip and lets pip install the lock and the project. What cannot be tested here
 (no conda channel is reachable): that ``conda env create`` itself succeeds; its pip
@@ -41,8 +43,59 @@ def _project() -> dict:
 def test_every_direct_dependency_is_pinned():
     project = _project()
     pins = _pins("requirements.lock")
-    for requirement in project["dependencies"] + project["optional-dependencies"]["dev"]:
+    for requirement in project["dependencies"]:
         assert _name(requirement) in pins, f"{_name(requirement)} is not in requirements.lock"
+    dev = _pins("requirements-dev.lock")
+    for requirement in project["optional-dependencies"]["dev"]:
+        assert _name(requirement) in dev, f"{_name(requirement)} is not in requirements-dev.lock"
+
+
+# The test-only references and tools; the reports import none of them.
+TEST_ONLY = (
+    "moderndid",
+    "pyfixest",
+    "cvxpy",
+    "csdid",
+    "wildboottest",
+    "numba",
+    "llvmlite",
+    "polars",
+    "pytest",
+    "hypothesis",
+    "ruff",
+)
+
+
+def test_the_runtime_lock_is_lean_and_the_dev_lock_adds_to_it():
+    runtime, dev = _pins("requirements.lock"), _pins("requirements-dev.lock")
+    assert set(runtime) & set(dev) == set(), "the dev lock repeats packages of the runtime lock"
+    for name in TEST_ONLY:
+        assert name not in runtime, f"{name} (test-only) is in the runtime lock"
+        assert name in dev, f"{name} is not in requirements-dev.lock"
+
+
+def test_the_runtime_lock_holds_what_the_dependencies_require():
+    """The dependencies' own requirements (as installed here), followed through, are all in
+    requirements.lock: `make report` installs it alone."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    runtime = _pins("requirements.lock")
+    todo = [Requirement(r) for r in _project()["dependencies"]]
+    seen = set()
+    while todo:
+        requirement = todo.pop()
+        key = (_name(requirement.name), tuple(sorted(requirement.extras)))
+        if key in seen:
+            continue
+        seen.add(key)
+        assert key[0] in runtime, f"{key[0]} is required at run time but not in requirements.lock"
+        for text in metadata.requires(requirement.name) or []:
+            needed = Requirement(text)
+            extras = [""] + sorted(requirement.extras)
+            if needed.marker is None or any(needed.marker.evaluate({"extra": e}) for e in extras):
+                todo.append(needed)
 
 
 def test_the_lab_extra_is_pinned_on_top_of_the_lock():
@@ -50,6 +103,7 @@ def test_the_lab_extra_is_pinned_on_top_of_the_lock():
     for requirement in _project()["optional-dependencies"]["lab"]:
         assert _name(requirement) in lab, f"{_name(requirement)} is not in requirements-lab.lock"
     assert set(lock) & set(lab) == set(), "the lab lock repeats packages of the main lock"
+    assert set(_pins("requirements-dev.lock")) & set(lab) == set(), "the lab lock repeats dev pins"
 
 
 def test_supported_python_versions_agree():
@@ -58,8 +112,8 @@ def test_supported_python_versions_agree():
     assert f"{sys.version_info[0]}.{sys.version_info[1]}" in SUPPORTED
     makefile = (ROOT / "Makefile").read_text()
     assert "3.11|3.12|3.13" in makefile
-    for file in ("requirements.lock",):
-        assert "3.11, 3.12, 3.13" in (ROOT / file).read_text().splitlines()[0]
+    for file in ("requirements.lock", "requirements-dev.lock"):
+        assert "3.11, 3.12, 3.13" in " ".join((ROOT / file).read_text().splitlines()[:2])
 
 
 def test_environment_yml_installs_the_lock():

@@ -4,16 +4,28 @@ Rambachan–Roth sensitivity.
 Named as researchers know them from R's ``did`` and ``fixest``.
 """
 
+import importlib
+
+# Imported here: ``aggte`` and ``twfe`` are also their modules' names, and a later
+# import of such a module must not turn the package's attribute into the module.
+# They need only NumPy, pandas and scipy.special.
 from analysis.did.aggte import aggte
 from analysis.did.attgt import att_gt
-from analysis.did.honestdid import breakdown_value, original_ci, sensitivity_rm, sensitivity_sd
-from analysis.did.inference import (
-    area_placebo_test,
-    mde,
-    randomization_inference,
-    wild_bootstrap,
-)
 from analysis.did.twfe import twfe
+
+# The inference and sensitivity analyses are imported from their modules on first
+# use (PEP 562): a step that runs the estimators does not pay for SciPy's
+# optimisers and statistics.
+_HOME = {
+    "breakdown_value": "honestdid",
+    "original_ci": "honestdid",
+    "sensitivity_rm": "honestdid",
+    "sensitivity_sd": "honestdid",
+    "area_placebo_test": "inference",
+    "mde": "inference",
+    "randomization_inference": "inference",
+    "wild_bootstrap": "inference",
+}
 
 __all__ = [
     "aggte",
@@ -28,3 +40,11 @@ __all__ = [
     "twfe",
     "wild_bootstrap",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module 'analysis.did' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"analysis.did.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+# scipy.special's ndtri is what scipy.stats' normal quantile calls (the same numbers,
+# without importing scipy.stats: the F and χ² tails of the pre-trend test import it there).
+from scipy import special
 
 from analysis.did.checks import EstimationError
-from analysis.did.influence import ATTgtResult, multiplier_bootstrap, standard_errors
+from analysis.did.influence import ATTgtResult, Influence, multiplier_bootstrap, standard_errors
 
 TYPES = ("simple", "group", "dynamic", "calendar")
 
@@ -97,6 +100,26 @@ def _weight_influence(
     return term1 - term2
 
 
+def _plus_weight_influence(influence, keepers, pg, G, w, groups, values):
+    """``influence`` (one column) plus :func:`_weight_influence`; on an :class:`Influence`
+    the weights' part is formed for the units held densely, and once for the
+    never-treated (on whom it is one constant: their cohort matches none)."""
+    if not isinstance(influence, Influence):
+        return influence + _weight_influence(keepers, pg, G, w, groups, values)
+    ever = influence.ever
+    return influence.plus(
+        _weight_influence(keepers, pg, G[ever], w[ever], groups, values),
+        float(_weight_influence(keepers, pg, np.zeros(1), np.ones(1), groups, values)[0]),
+    )
+
+
+def _stack(columns: list):
+    """Influence columns side by side."""
+    if isinstance(columns[0], Influence):
+        return Influence.stack(columns)
+    return np.column_stack(columns)
+
+
 def aggte(
     result: ATTgtResult,
     type: str = "simple",
@@ -131,13 +154,13 @@ def aggte(
         eligible = {g for g in np.unique(group) if last - g >= balance_e}
         keep = np.array([g in eligible for g in group]) & (event <= balance_e)
         post = post & keep
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = special.ndtri(1 - alpha / 2)
 
     def combine(keepers: np.ndarray) -> tuple[float, np.ndarray]:
         weights = pg[keepers] / pg[keepers].sum()
         value = float(att[keepers] @ weights)
-        influence = inf[:, keepers] @ weights + _weight_influence(
-            keepers, pg, G, w, group, att[keepers]
+        influence = _plus_weight_influence(
+            inf[:, keepers] @ weights, keepers, pg, G, w, group, att[keepers]
         )
         return value, influence
 
@@ -163,8 +186,14 @@ def aggte(
         weights = cohort_p / cohort_p.sum()
         overall = float(np.array(cohort_values) @ weights)
         cohorts = np.array([lv[0] for lv in levels], dtype=float)
-        overall_inf = np.column_stack(cohort_infs) @ weights + _weight_influence(
-            np.arange(len(cohorts)), cohort_p, G, w, cohorts, np.array(cohort_values)
+        overall_inf = _plus_weight_influence(
+            _stack(cohort_infs) @ weights,
+            np.arange(len(cohorts)),
+            cohort_p,
+            G,
+            w,
+            cohorts,
+            np.array(cohort_values),
         )
     elif type == "dynamic":
         keep_all = np.ones_like(post) if balance_e is None else (post | (event < 0))
@@ -179,7 +208,7 @@ def aggte(
         post_levels = [lv for lv in levels if lv[0] >= 0]
         if post_levels:
             overall = float(np.mean([lv[1] for lv in post_levels]))
-            overall_inf = np.column_stack([lv[2] for lv in post_levels]).mean(axis=1)
+            overall_inf = _stack([lv[2] for lv in post_levels]).mean(axis=1)
         else:  # only pre-treatment event times (e.g. before the first post period has data)
             overall, overall_inf = float("nan"), np.full(n, np.nan)
     else:
@@ -194,7 +223,7 @@ def aggte(
         if not levels:
             raise EstimationError(f"no treated cells in the calendar window {window}")
         overall = float(np.mean([lv[1] for lv in levels]))
-        overall_inf = np.column_stack([lv[2] for lv in levels]).mean(axis=1)
+        overall_inf = _stack([lv[2] for lv in levels]).mean(axis=1)
 
     overall_se = float(standard_errors(overall_inf, clusters, n)[0])
     if result.biters:
@@ -210,7 +239,7 @@ def aggte(
     critical = z
     level_inf = None
     if levels:
-        level_inf = np.column_stack([lv[2] for lv in levels])
+        level_inf = _stack([lv[2] for lv in levels])
         se = standard_errors(level_inf, clusters, n)
         if result.biters:
             se, critical = multiplier_bootstrap(

@@ -12,7 +12,13 @@ comparison units ``C`` are the never-treated (``gname == 0``) or, with
 probability weighting or the doubly robust combination (:mod:`analysis.did.drdid`).
 
 Standard errors come from the influence functions: ``Var = mean(ψ²)/n``, or with a
-cluster variable ``Σ_c (Σ_{i∈c} ψ_i)² / n²``. Uniform confidence bands come from a
+cluster variable ``Σ_c (Σ_{i∈c} ψ_i)² / n²``. Without covariates, a never-treated
+unit with every period observed has, in every cell, the influence
+``ψ_i = -n w_i (Y_it - Y_ib - η_C) / Σ_C w``: a linear function of its row of
+outcomes. Those rows are kept as that function (:class:`Influence`), and sums over
+them come from the per-cluster sums of ``w Y`` (a cluster × period table), so a
+comparison pool of millions of persons never needs its units × cells matrix; the
+units ever treated keep theirs densely. Uniform confidence bands come from a
 multiplier bootstrap (Mammen weights, at cluster level when clustered). Each 2×2
 comparison uses the units observed in both ``t`` and ``b``, so unbalanced panels
 are allowed.
@@ -24,17 +30,32 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+# scipy.special's ndtri is what scipy.stats' normal quantile calls (the same numbers,
+# without importing scipy.stats: the F and χ² tails of the pre-trend test import it there).
+from scipy import special
 
 from analysis.did import drdid
 from analysis.did.aggte import aggte
 from analysis.did.checks import EstimationError, require_columns
 from analysis.did.influence import (
     ATTgtResult,
+    Influence,
     cluster_sums,
     multiplier_bootstrap,
     standard_errors,
 )
+from analysis.did.panel import (
+    chunks,
+    codes,
+    constant_within,
+    first_appearance_codes,
+    first_rows,
+    one_row_per_cell,
+)
+
+# False: every unit's influence dense, as before the sums (the tests compare the two).
+BY_SUMS = True
 
 
 def parse_formula(xformla: str | list[str] | None) -> list[str] | None:
@@ -61,47 +82,40 @@ def parse_formula(xformla: str | list[str] | None) -> list[str] | None:
     return columns or None
 
 
-def _constant_within(unit_index: np.ndarray, values: pd.Series, n_units: int) -> bool:
-    """True when ``values`` take one value per unit (numbers directly, others via codes)."""
-    if pd.api.types.is_numeric_dtype(values):
-        codes = values.to_numpy(dtype=float)
-    else:
-        codes = pd.factorize(values)[0].astype(float)
-    low = np.full(n_units, np.inf)
-    high = np.full(n_units, -np.inf)
-    np.minimum.at(low, unit_index, codes)
-    np.maximum.at(high, unit_index, codes)
-    return bool(np.all(low == high))
-
-
 def _wide(data, yname, tname, idname, gname, weights, cluster, xformla):
-    # Hash-based factorisation with sorted uniques: the unit order of np.unique, in
-    # linear time on tens of millions of string ids.
-    unit_index, ids = pd.factorize(data[idname], sort=True)
-    times = data[tname].to_numpy()
-    if not np.all(np.mod(times, 1) == 0):
-        raise EstimationError(f"{tname} must hold whole numbers (quarter indices)")
-    times = times.astype(np.int64)
-    offset = times.min()
-    periods = np.flatnonzero(np.bincount(times - offset)) + offset
-    period_index = np.searchsorted(periods, times)
+    """The long panel as a units × periods outcome matrix, and the per-unit columns.
+
+    Units are numbered in sorted order of their ids (the order of ``np.unique``),
+    periods in sorted order; every full-length pass runs in chunks
+    (:mod:`analysis.did.panel`), so the panel's length costs a few int32 codes and
+    one byte a cell beside the matrix.
+    """
+    unit_index, ids = codes(data[idname], sort=True)
+    if not np.issubdtype(data[tname].dtype, np.integer):
+        times = data[tname].to_numpy()
+        if not np.all(np.mod(times, 1) == 0):
+            raise EstimationError(f"{tname} must hold whole numbers (quarter indices)")
+    period_index, periods = codes(data[tname], sort=True)
+    periods = periods.astype(np.int64)
     n_units = len(ids)
-    cell = unit_index.astype(np.int64) * len(periods) + period_index
-    if np.bincount(cell, minlength=n_units * len(periods)).max() > 1:
-        raise EstimationError(f"more than one row per {idname} and {tname}")
+    one_row_per_cell(unit_index, period_index, n_units, len(periods), idname, tname)
     Y = np.full((n_units, len(periods)), np.nan)
-    Y[unit_index, period_index] = data[yname].to_numpy(dtype=float)
-    first_row = np.full(n_units, -1)
-    first_row[unit_index[::-1]] = np.arange(len(unit_index))[::-1]
-    if not _constant_within(unit_index, data[gname], n_units):
+    y = data[yname].to_numpy()
+    for part in chunks(len(y)):
+        Y[unit_index[part], period_index[part]] = y[part]
+    first_row = first_rows(unit_index, n_units)
+    if not constant_within(data[gname].to_numpy(), unit_index, first_row):
         raise EstimationError(f"{gname} must be constant within each {idname}")
-    G = data[gname].to_numpy(dtype=float)[first_row]
-    w = data[weights].to_numpy(dtype=float)[first_row] if weights else np.ones(n_units)
+    # Each unit's first row, then as float: no float copy of the whole column.
+    G = data[gname].to_numpy()[first_row].astype(float)
+    w = data[weights].to_numpy()[first_row].astype(float) if weights else np.ones(n_units)
     clusters = None
     if cluster:
-        if not _constant_within(unit_index, data[cluster], n_units):
+        values = data[cluster].to_numpy()
+        if not constant_within(values, unit_index, first_row):
             raise EstimationError(f"cluster {cluster!r} must be constant within each {idname}")
-        clusters = pd.factorize(data[cluster])[0][first_row]
+        # Numbered in the order the clusters first appear in the data.
+        clusters = first_appearance_codes(values[first_row], first_row)
     X = None
     if xformla:
         X = {}
@@ -188,58 +202,71 @@ def att_gt(
             "every cohort is treated from the first period: no pre-period to compare with"
         )
     t_position = {t: i for i, t in enumerate(periods)}
-    rows = []
-    # Filled column by column; np.empty leaves unused columns untouched (not resident).
-    influence = np.empty((n, len(groups) * (len(periods) - 1)), order="F")
-    for g in groups:
-        for t in periods[1:]:
-            post = t >= g - anticipation
-            base = g - 1 - anticipation if post or base_period == "universal" else t - 1
-            if base not in t_position or base == t:
-                continue
-            if control_group == "nevertreated":
-                control = G == 0
-            else:
-                control = (G == 0) | ((G > max(t, base) + anticipation) & (G != g))
-            treated = G == g
-            y_t, y_b = Y[:, t_position[t]], Y[:, t_position[base]]
-            keep = (treated | control) & ~np.isnan(y_t) & ~np.isnan(y_b)
-            n_treated, n_control = int((keep & treated).sum()), int((keep & control).sum())
-            if n_treated == 0:
-                continue
-            if n_control == 0:
-                raise EstimationError(
-                    f"no comparison units for cohort {g} in period {t} (control_group={control_group!r})"
+    never = G == 0
+    # Without covariates, complete never-treated rows are kept as linear functions
+    # of their outcomes (module docstring); otherwise every unit's influence is dense.
+    by_sums = (
+        BY_SUMS
+        and X is None
+        and not any(np.isnan(Y[part][never[part]]).any() for part in chunks(n, Y.shape[1]))
+    )
+    if by_sums:
+        rows, influence = _cells_by_sums(
+            Y, G, w, groups, periods, control_group, anticipation, base_period
+        )
+    else:
+        rows = []
+        # Filled column by column; np.empty leaves unused columns untouched (not resident).
+        influence = np.empty((n, len(groups) * (len(periods) - 1)), order="F")
+        for g in groups:
+            for t in periods[1:]:
+                post = t >= g - anticipation
+                base = g - 1 - anticipation if post or base_period == "universal" else t - 1
+                if base not in t_position or base == t:
+                    continue
+                if control_group == "nevertreated":
+                    control = G == 0
+                else:
+                    control = (G == 0) | ((G > max(t, base) + anticipation) & (G != g))
+                treated = G == g
+                y_t, y_b = Y[:, t_position[t]], Y[:, t_position[base]]
+                keep = (treated | control) & ~np.isnan(y_t) & ~np.isnan(y_b)
+                n_treated, n_control = int((keep & treated).sum()), int((keep & control).sum())
+                if n_treated == 0:
+                    continue
+                if n_control == 0:
+                    raise EstimationError(
+                        f"no comparison units for cohort {g} in period {t} (control_group={control_group!r})"
+                    )
+                dy = (y_t - y_b)[keep]
+                D = treated[keep].astype(float)
+                if X is None:
+                    att, inf = drdid.means_did(dy, D, w[keep])
+                else:
+                    covariates = np.column_stack(
+                        [np.ones(keep.sum())] + [X[c][keep, t_position[base]] for c in X]
+                    )
+                    if np.isnan(covariates).any():
+                        raise EstimationError(f"missing covariate values in base period {base}")
+                    att, inf = drdid.ESTIMATORS[est_method](dy, D, covariates, w[keep])
+                column = influence[:, len(rows)]
+                column[:] = 0.0
+                column[keep] = inf * n / keep.sum()
+                rows.append(
+                    {
+                        "group": int(g),
+                        "time": int(t),
+                        "event_time": int(t - g),
+                        "post": bool(post),
+                        "att": att,
+                        "n_treated": n_treated,
+                        "n_control": n_control,
+                    }
                 )
-            dy = (y_t - y_b)[keep]
-            D = treated[keep].astype(float)
-            if X is None:
-                att, inf = drdid.means_did(dy, D, w[keep])
-            else:
-                covariates = np.column_stack(
-                    [np.ones(keep.sum())] + [X[c][keep, t_position[base]] for c in X]
-                )
-                if np.isnan(covariates).any():
-                    raise EstimationError(f"missing covariate values in base period {base}")
-                att, inf = drdid.ESTIMATORS[est_method](dy, D, covariates, w[keep])
-            column = influence[:, len(rows)]
-            column[:] = 0.0
-            column[keep] = inf * n / keep.sum()
-            rows.append(
-                {
-                    "group": int(g),
-                    "time": int(t),
-                    "event_time": int(t - g),
-                    "post": bool(post),
-                    "att": att,
-                    "n_treated": n_treated,
-                    "n_control": n_control,
-                }
-            )
-    influence = influence[:, : len(rows)]
+        influence = influence[:, : len(rows)]
     table = pd.DataFrame(rows)
     table["se"] = standard_errors(influence, clusters, n)
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = special.ndtri(1 - alpha / 2)
     critical = z
     if bstrap:
         se_boot, critical = multiplier_bootstrap(influence, clusters, n, biters, alpha, seed)
@@ -283,6 +310,87 @@ def att_gt(
     return result
 
 
+def _cells_by_sums(Y, G, w, groups, periods, control_group, anticipation, base_period):
+    """Every ATT(g,t) without covariates, the never-treated units entering through sums.
+
+    ``ATT(g,t) = Σ_T w ΔY / Σ_T w - Σ_C w ΔY / Σ_C w`` (the difference in weighted
+    mean ``ΔY = Y_t - Y_b`` of :func:`analysis.did.drdid.means_did`), with the
+    never-treated units' part of ``Σ_C w ΔY`` taken from their per-period sums of
+    ``w Y`` and their influence kept as its coefficients on ``(w Y, w, 1)``
+    (:class:`Influence`). Requires the never-treated units' outcomes in every period.
+    """
+    n, T = Y.shape
+    t_position = {t: i for i, t in enumerate(periods)}
+    never = np.flatnonzero(G == 0)
+    ever = np.flatnonzero(G != 0)
+    Y_ever, G_ever, w_ever = Y[ever], G[ever], w[ever]
+    w_never = w[never]
+    n_never = len(never)
+    sw_never = float(w_never.sum())
+    swy_never = np.zeros(T)
+    for part in chunks(len(never), T):
+        swy_never += w_never[part] @ Y[never[part]]
+    rows, dense, coef = [], [], []
+    for g in groups:
+        for t in periods[1:]:
+            post = t >= g - anticipation
+            base = g - 1 - anticipation if post or base_period == "universal" else t - 1
+            if base not in t_position or base == t:
+                continue
+            it, ib = t_position[t], t_position[base]
+            y_t, y_b = Y_ever[:, it], Y_ever[:, ib]
+            observed = ~np.isnan(y_t) & ~np.isnan(y_b)
+            treated = observed & (G_ever == g)
+            if control_group == "nevertreated":
+                control = np.zeros(len(ever), bool)
+            else:
+                control = observed & (G_ever > max(t, base) + anticipation) & (G_ever != g)
+            n_treated, n_control = int(treated.sum()), n_never + int(control.sum())
+            if n_treated == 0:
+                continue
+            if n_control == 0:
+                raise EstimationError(
+                    f"no comparison units for cohort {g} in period {t} (control_group={control_group!r})"
+                )
+            dy = y_t - y_b
+            sw_t = w_ever[treated].sum()
+            eta_t = float(w_ever[treated] @ dy[treated]) / sw_t
+            sw_c = sw_never + w_ever[control].sum()
+            eta_c = (swy_never[it] - swy_never[ib] + w_ever[control] @ dy[control]) / sw_c
+            column = np.zeros(len(ever))
+            column[treated] = n * w_ever[treated] * (dy[treated] - eta_t) / sw_t
+            column[control] = -n * w_ever[control] * (dy[control] - eta_c) / sw_c
+            dense.append(column)
+            # ψ_i = -n w_i (Y_it - Y_ib - η_C) / Σ_C w for a never-treated unit.
+            on_z = np.zeros(T + 2)
+            on_z[it] -= n / sw_c
+            on_z[ib] += n / sw_c
+            on_z[T] = n * eta_c / sw_c
+            coef.append(on_z)
+            rows.append(
+                {
+                    "group": int(g),
+                    "time": int(t),
+                    "event_time": int(t - g),
+                    "post": bool(post),
+                    "att": float(eta_t - eta_c),
+                    "n_treated": n_treated,
+                    "n_control": n_control,
+                }
+            )
+    k = len(rows)
+    influence = Influence(
+        n,
+        ever,
+        np.column_stack(dense) if k else np.zeros((len(ever), 0)),
+        never,
+        Y,
+        w,
+        np.column_stack(coef) if k else np.zeros((T + 2, 0)),
+    )
+    return rows, influence
+
+
 def pretrend_test(result: ATTgtResult, window: str = "balanced") -> dict:
     """Wald test that the pre-treatment event-time effects θ(e), e < 0, are zero.
 
@@ -302,6 +410,8 @@ def pretrend_test(result: ATTgtResult, window: str = "balanced") -> dict:
     covariance matrix of ~100 cells estimated from a few dozen households per
     cohort, which is close to singular and makes the statistic explode.
     """
+    from scipy import stats
+
     if window not in ("balanced", "all"):
         raise EstimationError(f"window must be 'balanced' or 'all', got {window!r}")
     nothing = {"statistic": float("nan"), "df": 0, "p_value": float("nan"), "event_times": []}

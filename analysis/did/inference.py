@@ -23,6 +23,7 @@ from scipy import stats
 from analysis.did.aggte import aggte
 from analysis.did.attgt import att_gt
 from analysis.did.checks import EstimationError, require_columns
+from analysis.did.panel import chunks
 
 WEBB = np.array([-np.sqrt(1.5), -1, -np.sqrt(0.5), np.sqrt(0.5), 1, np.sqrt(1.5)])
 
@@ -39,17 +40,21 @@ def _two_way_demean(
 
     Alternating projections: exact when the panel is balanced, converging to the
     exact residual otherwise. With ``weights`` each projection takes weighted means.
+    The passes over the rows run in chunks and subtract in place, so a panel of a
+    hundred million rows needs the result and a few chunk-sized arrays beside it.
     """
-    out = values.astype(float).copy()
-    n_unit, n_time = unit.max() + 1, time.max() + 1
-    w = np.ones(len(out)) if weights is None else np.asarray(weights, dtype=float)
-    count_unit = np.bincount(unit, w, minlength=n_unit)
-    count_time = np.bincount(time, w, minlength=n_time)
+    out = np.array(values, dtype=float)
+    n_unit, n_time = int(unit.max()) + 1, int(time.max()) + 1
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    count_unit = _group_sums(unit, None, w, n_unit)
+    count_time = _group_sums(time, None, w, n_time)
+    present = count_time > 0
     for _ in range(max_iter):
-        out -= (np.bincount(unit, w * out, n_unit) / count_unit)[unit]
-        shift = (np.bincount(time, w * out, n_time) / count_time)[time]
-        out -= shift
-        if np.max(np.abs(shift)) < tol:
+        _subtract(out, unit, _group_sums(unit, out, w, n_unit) / count_unit)
+        shift = _group_sums(time, out, w, n_time) / count_time
+        _subtract(out, time, shift)
+        # The largest shift of a row is the largest shift of a period that has rows.
+        if np.max(np.abs(shift[present])) < tol:
             break
     return out
 
@@ -88,6 +93,23 @@ def _projected_cross_products(y, d, unit, time, groups, G) -> np.ndarray:
     # The period dummies sum to the unit dummies: one is left out (the reference),
     # which changes no projection (the columns of D and E sum to zero over periods).
     return np.diag(np.bincount(groups, d * y, G)) - D[1:].T @ np.linalg.solve(gram[1:, 1:], E[1:])
+
+
+def _group_sums(codes, values, w, n) -> np.ndarray:
+    """``np.bincount(codes, w * values, n)`` (values or weights may be None), by chunks."""
+    total = np.zeros(n)
+    for part in chunks(len(codes)):
+        if values is None:
+            weight = None if w is None else w[part]
+        else:
+            weight = values[part] if w is None else w[part] * values[part]
+        total += np.bincount(codes[part], weight, n)
+    return total
+
+
+def _subtract(out, codes, means) -> None:
+    for part in chunks(len(out)):
+        out[part] -= means[codes[part]]
 
 
 @dataclass

@@ -17,7 +17,6 @@ PACKAGES = (
     "pandas",
     "numpy",
     "scipy",
-    "linearmodels",
     "pandera",
     "matplotlib",
     "seaborn",
