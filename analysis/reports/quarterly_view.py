@@ -482,12 +482,11 @@ def payment_prose(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str
 
 
 def _by_target(inputs: QuarterlyInputs, target: str, by_target: pd.Series, lang: str) -> str:
-    return money_text(
-        inputs,
-        disclosure.summary_key("amount_by_target", inputs.as_of, target),
-        by_target[target],
-        lang,
+    """The amount, or the suppression symbol (the sentence then leaves it out)."""
+    shown = inputs.shown(
+        disclosure.summary_key("amount_by_target", inputs.as_of, target), by_target[target]
     )
+    return shown if shown == SUPPRESSED else numbers.dkk(shown, lang)
 
 
 def methods_values(contract: Contract, lang: str) -> SimpleNamespace:
