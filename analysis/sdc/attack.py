@@ -247,27 +247,61 @@ def attack(published: dict, min_persons: int, last_result_report: str) -> Attack
     a, rhs = a / row_scale[:, None], rhs / row_scale
     slack = np.maximum(slack / row_scale, SLACK_FLOOR)
     integral = np.array([1 if cells[k]["count"] else 0 for k in hidden])
-    # Published counts and amounts are not negative.
-    bounds = Bounds(np.zeros(len(hidden)), np.full(len(hidden), np.inf))
-    constraint = LinearConstraint(a, rhs - slack, rhs + slack) if len(rows) else None
-    for k in hidden:
-        if not cells[k]["count"]:
-            continue
-        objective = np.zeros(len(hidden))
-        objective[column[k]] = 1.0
-        low, low_failure = _solve(objective, constraint, integral, bounds)
-        high, high_failure = _solve(-objective, constraint, integral, bounds)
-        high = -high
-        value = cells[k]["value"]
-        result.ranges[k] = (low, high)
-        result.values[k] = value
-        if low_failure or high_failure:
-            result.unsolved[k] = low_failure or high_failure
-            continue
-        small = 0 < value < min_persons
-        if high - low < TOLERANCE or (small and high - low < min_persons - TOLERANCE):
-            result.recovered.append(k)
+    # A hidden cell's range depends only on the cells linked to it by identities: each
+    # group of linked cells is its own (much smaller) integer programme, the same bounds.
+    for columns, members in _components(a, len(hidden)):
+        sub = a[np.ix_(members, columns)]
+        constraint = (
+            LinearConstraint(sub, rhs[members] - slack[members], rhs[members] + slack[members])
+            if len(members)
+            else None
+        )
+        # Published counts and amounts are not negative.
+        bounds = Bounds(np.zeros(len(columns)), np.full(len(columns), np.inf))
+        for place, index in enumerate(columns):
+            k = hidden[index]
+            if not cells[k]["count"]:
+                continue
+            objective = np.zeros(len(columns))
+            objective[place] = 1.0
+            low, low_failure = _solve(objective, constraint, integral[columns], bounds)
+            high, high_failure = _solve(-objective, constraint, integral[columns], bounds)
+            high = -high
+            value = cells[k]["value"]
+            result.ranges[k] = (low, high)
+            result.values[k] = value
+            if low_failure or high_failure:
+                result.unsolved[k] = low_failure or high_failure
+                continue
+            small = 0 < value < min_persons
+            if high - low < TOLERANCE or (small and high - low < min_persons - TOLERANCE):
+                result.recovered.append(k)
     return result
+
+
+def _components(a: np.ndarray, n: int) -> list[tuple[list[int], list[int]]]:
+    """The hidden cells (columns) linked by identities (rows), with their rows, in order."""
+    parent = list(range(n))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for row in a:
+        linked = np.nonzero(row)[0]
+        for other in linked[1:]:
+            parent[root(int(other))] = root(int(linked[0]))
+    columns: dict[int, list[int]] = {}
+    for i in range(n):
+        columns.setdefault(root(i), []).append(i)
+    rows: dict[int, list[int]] = {}
+    for r, row in enumerate(a):
+        linked = np.nonzero(row)[0]
+        if len(linked):
+            rows.setdefault(root(int(linked[0])), []).append(r)
+    return [(cols, rows.get(key, [])) for key, cols in columns.items()]
 
 
 def _solve(objective, constraint, integral, bounds) -> tuple[float, str]:
