@@ -223,6 +223,10 @@ def cmd_quarterly(args) -> int:
         record=_record(args),
     )
     print(f"quarterly results as of {args.as_of} ({kind} data) written to {written}")
+    if out.name == args.as_of:
+        from analysis.sdc.disclosure import solver_line
+
+        print(solver_line(written))
     if out.name != args.as_of:
         print(
             f"note: {out} is not named {args.as_of}, so later reports cannot find what this "
@@ -405,6 +409,9 @@ def cmd_evaluate(args) -> int:
     guard_outputs(Path(args.data), [out], data_kind)
     write(kind, as_of, Path(args.data), Path(args.quarterly_dir), Path(args.config), out, estimates)
     print(f"{kind.name} results as of {as_of} ({data_kind} data) written to {out}")
+    from analysis.sdc.disclosure import solver_line
+
+    print(solver_line(out))
     return 0
 
 
@@ -535,12 +542,16 @@ def cmd_attack(args) -> int:
     )
     print(
         f"{len(records)} publication record(s), {found.identities} identities, "
-        f"{len(found.ranges)} hidden counts; recovered: {len(found.recovered)}"
+        f"{len(found.ranges)} hidden counts; recovered: {len(found.recovered)}; "
+        f"unsolved: {len(found.unsolved)}"
     )
     for key in found.recovered:
         low, high = found.ranges[key]
         print(f"  recovered {key!r}: between {low:g} and {high:g}")
-    return 1 if found.recovered else 0
+    # A bound the solver did not find is a failed attack, not a count kept safe.
+    for key, message in found.unsolved.items():
+        print(f"  unsolved {key!r}: {message}")
+    return 1 if found.recovered or found.unsolved else 0
 
 
 def _positive_int(text: str) -> int:

@@ -55,7 +55,9 @@ def test_figure_draws_the_series_it_is_given(narrow):
     # Bars are drawn bottom-up: C, B (hidden: not drawn), A.
     assert widths == pytest.approx([0.0, 0.0, 1.5])
     labels = [text.get_text() for text in bars.texts]
-    assert SUPPRESSED in labels and "1.50" in labels
+    # A hidden bar says so in words (page 1 shows no suppression symbol).
+    assert "hidden (confidentiality)" in labels and "1.50" in labels
+    assert SUPPRESSED not in labels
     plt.close(fig)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from analysis import quarters
 from analysis.sdc.attack import (
+    _tuple,
     attack,
     attack_build,
     attack_folder,
@@ -211,6 +212,30 @@ def test_the_attack_command_names_what_it_recovers(tmp_path, capsys):
     assert main(["attack", str(tmp_path / "empty")]) == 2
 
 
+def test_an_unsolved_bound_is_a_failure_not_nothing_learnt(tmp_path, capsys):
+    """A record HiGHS finds no whole-number solution for ('infeasible': here a count
+    published as 3.5) is unsolved: listed, and the command exits 1; on main it counted
+    as nothing learnt."""
+    import json
+
+    from analysis.cli import main
+
+    cells = [
+        _cell(("targets", "cumulative", "social_measures", "all", "2024Q2"), 3.5, True),
+        _cell(("targets", "new_this_quarter", "social_measures", "all", "2024Q3"), 6, True),
+        _cell(("targets", "cumulative", "social_measures", "all", "2024Q3"), 9.5),
+    ]
+    found = attack({"cells": cells}, MIN, LAST_RESULT_REPORT)
+    assert found.identities == 1 and found.recovered == []
+    assert set(found.unsolved) == {_tuple(c[0]) for c in cells[:2]}
+    folder = tmp_path / "results" / "quarterly" / "2024Q3"
+    folder.mkdir(parents=True)
+    (folder / "disclosure.json").write_text(json.dumps({"cells": cells}), encoding="utf-8")
+    assert main(["attack", str(tmp_path / "results")]) == 1
+    out = capsys.readouterr().out
+    assert "recovered: 0; unsolved: 2" in out and "unsolved ('targets'" in out
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["midterm", "final"])
 def test_attacker_recovers_nothing_from_an_evaluation(full_chain, synthetic_dir, contract, kind):
@@ -227,3 +252,61 @@ def test_attacker_recovers_nothing_from_an_evaluation(full_chain, synthetic_dir,
     )
     small = [k for k in found.recovered if found.values[k] < contract.disclosure.min_persons]
     assert small == []
+
+
+def _page_one(inputs, contract, lang="da"):
+    """Page 1's numbers as the quarterly report shows them: summary, key figures, dashboard."""
+    from analysis.reports import dashboard
+    from analysis.reports import quarterly_view as view
+
+    summary = view.summary_values(inputs, contract, lang)
+    key = view.key_figures_table(inputs, contract, lang)
+    board = dashboard.target_status(inputs, lang)
+    texts = [summary.households, summary.persons, summary.provisional, *key["value"]]
+    return texts, board
+
+
+def test_page_one_numbers_are_not_the_price_of_detail(published_chain, contract):
+    """2025Q1 (after the small first-period rows): every page-1 number is shown.
+
+    The small life-satisfaction row of result report 2025Q1 is protected by detail
+    cells and statement rows, not by the target's cumulative count, the amount it
+    earned (the dashboard) or the provisional total.
+    """
+    from analysis.sdc import quarterly
+    from analysis.sdc.disclosure import COUNT_TARGETS, earned_key, summary_key, target_key
+
+    inputs = quarterly.load(published_chain, "2025Q1", contract)
+    small = _statement("achievements", "2025Q1", "life_satisfaction", "final")
+    assert inputs.cells.cells[small].value < contract.disclosure.min_persons
+    assert inputs.is_hidden(small)
+    headline = [target_key("cumulative", t, "all", "2025Q1") for t in COUNT_TARGETS]
+    headline += [earned_key(t, "2025Q1") for t in inputs.tables["payment_statement"]["target"]]
+    headline.append(summary_key("provisional_total", "2025Q1"))
+    assert [k for k in headline if inputs.is_hidden(k)] == []
+    texts, board = _page_one(inputs, contract)
+    assert not any("*" in text for text in texts)
+    assert "hidden" not in set(board["status"])
+
+
+def test_a_hidden_page_one_number_is_said_in_words(published_chain, contract):
+    """2024Q4: life satisfaction's first 4 achievements must be hidden; page 1 says why."""
+    from analysis.sdc import quarterly
+    from analysis.sdc.disclosure import target_key
+    from analysis.sdc.suppress import hidden_words
+
+    inputs = quarterly.load(published_chain, "2024Q4", contract)
+    assert inputs.is_hidden(target_key("cumulative", "life_satisfaction", "all", "2024Q4"))
+    texts, board = _page_one(inputs, contract)
+    assert not any("*" in text for text in texts)
+    assert hidden_words("da", contract.disclosure.min_persons) in texts
+    assert "hidden" in set(board["status"])
+
+
+def test_protection_records_no_solver_fallback(published_chain):
+    """Every integer programme of the chain was solved by HiGHS (none fell back)."""
+    import json
+
+    for path in sorted(published_chain.glob("*/disclosure.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        assert record["milps"] >= 0 and record["milp_fallbacks"] == 0, path

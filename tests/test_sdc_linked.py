@@ -266,3 +266,20 @@ def test_the_stored_model_leaves_the_solver_caches_out(tmp_path):
     loaded = codec.load(tmp_path)["cells"]
     assert loaded.hidden == cells.hidden and not loaded._ranges and not loaded._witnesses
     assert loaded.is_hidden("a")
+
+
+def test_an_unsolved_integer_programme_is_counted_and_never_makes_a_cell_look_safe(monkeypatch):
+    """With no time to solve, a range is what solutions actually found show: never wider
+    than the true one, so the protection hides more or says it cannot protect; each
+    fallback is counted in the published record."""
+    from analysis.sdc import linked
+
+    exact = two_way_table(TABLE)
+    exact.protect()
+    assert exact.fallbacks == 0 and exact.milps > 0
+    assert exact.to_dict()["milp_fallbacks"] == 0
+    monkeypatch.setattr(linked, "MILP_TIME_LIMIT", 0.0)
+    starved = two_way_table(TABLE)
+    with pytest.raises(DisclosureError, match="not solved by HiGHS"):
+        starved.protect()
+    assert starved.fallbacks > 0

@@ -20,6 +20,7 @@ from pathlib import Path
 from analysis import quarters
 from analysis.render import numbers
 from analysis.render.pandoc import TEMPLATES
+from analysis.sdc.suppress import hidden_words
 
 KIND_ORDER = ("final", "preliminary_final", "midterm", "quarterly")
 KIND_NAMES = {
@@ -83,7 +84,8 @@ def collect(reports_root: Path) -> list[Entry]:
 
 def _value(value, kind: str) -> str:
     if value == "*" or value is None:
-        return "*" if value == "*" else "–"
+        # The headline says in words why a number is hidden.
+        return hidden_words("da") if value == "*" else "–"
     return numbers.dkk(value, "da") if kind == "money" else numbers.number(value, 0, "da")
 
 

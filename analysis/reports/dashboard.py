@@ -188,7 +188,10 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = F
         height=0.6,
     )
     for row, (amount, status) in enumerate(zip(amounts, targets["status"], strict=True)):
-        text = SUPPRESSED if status == "hidden" else numbers.number(amount, 2, lang)
+        # Page 1 says in words what is hidden (the legend says why).
+        text = (
+            t("dash.status.hidden", lang) if status == "hidden" else numbers.number(amount, 2, lang)
+        )
         bars.annotate(
             text,
             (amount, row),
@@ -295,14 +298,20 @@ def target_status(inputs, lang: str) -> pd.DataFrame:
     rows = []
     for target in TARGETS:
         lines = statement.loc[statement["target"] == target]
-        hidden = any(
-            inputs.is_hidden(key)
-            for key in (
-                disclosure.statement_key("amount", r.report, r.target, r.status, inputs.as_of)
-                for r in lines.itertuples(index=False)
+        earned = disclosure.earned_key(target, inputs.as_of)
+        if earned in inputs.cells.cells:
+            # The amount earned per target is a cell of its own (a headline one).
+            hidden = inputs.is_hidden(earned)
+        else:
+            # A report protected before the cell was declared: hidden with any row.
+            hidden = any(
+                inputs.is_hidden(key)
+                for key in (
+                    disclosure.statement_key("amount", r.report, r.target, r.status, inputs.as_of)
+                    for r in lines.itertuples(index=False)
+                )
+                if key in inputs.cells.cells
             )
-            if key in inputs.cells.cells
-        )
         amount = float(lines["amount"].sum())
         if hidden:
             status, amount = "hidden", None

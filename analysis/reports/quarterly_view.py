@@ -48,15 +48,13 @@ def _masked(
 
 
 def count_text(inputs: QuarterlyInputs, key, value, lang: str) -> str:
-    """A count for prose: formatted, or the suppression symbol."""
-    shown = inputs.shown(key, value)
-    return shown if shown == SUPPRESSED else numbers.number(shown, 0, lang)
+    """A count for prose and key figures: formatted, or why it is hidden in words."""
+    return inputs.headline(key, numbers.number(value, 0, lang), lang)
 
 
 def money_text(inputs: QuarterlyInputs, key, value, lang: str) -> str:
-    """An amount for prose: in DKK, or the suppression symbol."""
-    shown = inputs.shown(key, value)
-    return shown if shown == SUPPRESSED else numbers.dkk(shown, lang)
+    """An amount for prose: in DKK, or why it is hidden in words."""
+    return inputs.headline(key, numbers.dkk(value, lang), lang)
 
 
 def summary_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> SimpleNamespace:
@@ -68,14 +66,17 @@ def summary_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> Si
     key = inputs.key
     n, target = key["enrolled_households"], key["target_households"]
     last = last_quarter(inputs)
-    households = count_text(inputs, disclosure.enrolment_key("households", last), n, lang)
+    households_key = disclosure.enrolment_key("households", last)
+    households = count_text(inputs, households_key, n, lang)
     return SimpleNamespace(
         quarter=numbers.quarter(inputs.as_of, lang),
         households=households,
         persons=count_text(
             inputs, disclosure.enrolment_key("persons", last), key["enrolled_persons"], lang
         ),
-        share=numbers.percent(n / target, 0, lang) if households != SUPPRESSED else SUPPRESSED,
+        share=SUPPRESSED
+        if inputs.is_hidden(households_key)
+        else numbers.percent(n / target, 0, lang),
         target=numbers.number(target, 0, lang),
         register_until=numbers.quarter(key["register_until"], lang),
         due=numbers.dkk(key["payments_due_total"], lang),
@@ -542,12 +543,11 @@ def payment_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> Si
 
 
 def _by_target(inputs: QuarterlyInputs, target: str, by_target: pd.Series, lang: str) -> str:
-    return money_text(
-        inputs,
-        disclosure.summary_key("amount_by_target", inputs.as_of, target),
-        by_target[target],
-        lang,
+    """The amount, or the suppression symbol (the sentence then leaves it out)."""
+    shown = inputs.shown(
+        disclosure.summary_key("amount_by_target", inputs.as_of, target), by_target[target]
     )
+    return shown if shown == SUPPRESSED else numbers.dkk(shown, lang)
 
 
 def methods_values(contract: Contract, lang: str) -> SimpleNamespace:

@@ -22,9 +22,12 @@ solves, for every hidden count, the smallest and largest whole number it can be
   each subgroup table, and the treated adults are the eligible ones.
 
 A reader could only use an identity that is true, so each is used only where
-the true values satisfy it. A hidden count is **recovered** when its range is
-narrower than the disclosure minimum while its value is small, or when it is
-pinned to one value.
+the true values satisfy it (to within the rounding of the shown values, which the
+programme allows). A hidden count is **recovered** when its range is narrower than
+the disclosure minimum while its value is small, or when it is pinned to one value.
+A bound HiGHS does not find (a solve error, a time or node limit, or "infeasible",
+which the true values contradict) is **unsolved**: a failure of the attack, listed,
+never read as "nothing learnt".
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ from analysis import quarters
 from analysis.sdc.solver import milp
 
 TOLERANCE = 1e-6
+# The least half-width of a row scaled to a largest coefficient of 1: ten times HiGHS's
+# feasibility tolerance (a narrower range row made HiGHS stop with a solve error).
+SLACK_FLOOR = 1e-6
+# Limits of one integer programme: beyond them the bound is reported as unsolved.
+TIME_LIMIT = 120.0
+NODE_LIMIT = 100_000
 EVALUATION_KINDS = ("midterm", "preliminary_final", "final")
 
 
@@ -51,6 +60,8 @@ class Attack:
     ranges: dict[Hashable, tuple[float, float]] = field(default_factory=dict)
     values: dict[Hashable, float] = field(default_factory=dict)
     recovered: list[Hashable] = field(default_factory=list)
+    # Hidden counts with a bound HiGHS did not find, with its message.
+    unsolved: dict[Hashable, str] = field(default_factory=dict)
     identities: int = 0
 
 
@@ -219,47 +230,94 @@ def attack(published: dict, min_persons: int, last_result_report: str) -> Attack
         return result
     a = np.zeros((len(rows), len(hidden)))
     rhs = np.zeros(len(rows))
+    residual = np.zeros(len(rows))
     for r, terms in enumerate(rows):
         for k, w in terms.items():
+            residual[r] += w * cells[k]["value"]
             if k in column:
                 a[r, column[k]] += w
             else:
                 rhs[r] -= w * cells[k]["value"]
-    slack = 1e-7 * np.maximum(1.0, np.abs(rhs))
+    # An identity holds to within the rounding of the shown values (how far the true
+    # values miss it, at most TOLERANCE of its largest term): exactly that is allowed.
+    slack = np.abs(residual)
     # Each row scaled to a largest coefficient of 1 (prices and counts in one row).
     row_scale = np.abs(a).max(axis=1, initial=0.0)
     row_scale[row_scale == 0] = 1.0
-    a, rhs, slack = a / row_scale[:, None], rhs / row_scale, slack / row_scale
+    a, rhs = a / row_scale[:, None], rhs / row_scale
+    slack = np.maximum(slack / row_scale, SLACK_FLOOR)
     integral = np.array([1 if cells[k]["count"] else 0 for k in hidden])
-    # Published counts and amounts are not negative.
-    bounds = Bounds(np.zeros(len(hidden)), np.full(len(hidden), np.inf))
-    constraint = LinearConstraint(a, rhs - slack, rhs + slack) if len(rows) else None
-    for k in hidden:
-        if not cells[k]["count"]:
-            continue
-        objective = np.zeros(len(hidden))
-        objective[column[k]] = 1.0
-        low = _solve(objective, constraint, integral, bounds)
-        high = -_solve(-objective, constraint, integral, bounds)
-        value = cells[k]["value"]
-        result.ranges[k] = (low, high)
-        result.values[k] = value
-        small = 0 < value < min_persons
-        if high - low < TOLERANCE or (small and high - low < min_persons - TOLERANCE):
-            result.recovered.append(k)
+    # A hidden cell's range depends only on the cells linked to it by identities: each
+    # group of linked cells is its own (much smaller) integer programme, the same bounds.
+    for columns, members in _components(a, len(hidden)):
+        sub = a[np.ix_(members, columns)]
+        constraint = (
+            LinearConstraint(sub, rhs[members] - slack[members], rhs[members] + slack[members])
+            if len(members)
+            else None
+        )
+        # Published counts and amounts are not negative.
+        bounds = Bounds(np.zeros(len(columns)), np.full(len(columns), np.inf))
+        for place, index in enumerate(columns):
+            k = hidden[index]
+            if not cells[k]["count"]:
+                continue
+            objective = np.zeros(len(columns))
+            objective[place] = 1.0
+            low, low_failure = _solve(objective, constraint, integral[columns], bounds)
+            high, high_failure = _solve(-objective, constraint, integral[columns], bounds)
+            high = -high
+            value = cells[k]["value"]
+            result.ranges[k] = (low, high)
+            result.values[k] = value
+            if low_failure or high_failure:
+                result.unsolved[k] = low_failure or high_failure
+                continue
+            small = 0 < value < min_persons
+            if high - low < TOLERANCE or (small and high - low < min_persons - TOLERANCE):
+                result.recovered.append(k)
     return result
 
 
-def _solve(objective, constraint, integral, bounds) -> float:
+def _components(a: np.ndarray, n: int) -> list[tuple[list[int], list[int]]]:
+    """The hidden cells (columns) linked by identities (rows), with their rows, in order."""
+    parent = list(range(n))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for row in a:
+        linked = np.nonzero(row)[0]
+        for other in linked[1:]:
+            parent[root(int(other))] = root(int(linked[0]))
+    columns: dict[int, list[int]] = {}
+    for i in range(n):
+        columns.setdefault(root(i), []).append(i)
+    rows: dict[int, list[int]] = {}
+    for r, row in enumerate(a):
+        linked = np.nonzero(row)[0]
+        if len(linked):
+            rows.setdefault(root(int(linked[0])), []).append(r)
+    return [(cols, rows.get(key, [])) for key, cols in columns.items()]
+
+
+def _solve(objective, constraint, integral, bounds) -> tuple[float, str]:
+    """The minimum (-inf when unbounded), and HiGHS's message when it found none ('' if it did)."""
     solution = milp(
         objective,
         constraints=[constraint] if constraint is not None else [],
         integrality=integral,
         bounds=bounds,
+        options={"time_limit": TIME_LIMIT, "node_limit": NODE_LIMIT},
     )
     if solution.status == 0:
-        return float(solution.fun)
-    return -np.inf  # unbounded: nothing learnt in that direction
+        return float(solution.fun), ""
+    if solution.status == 3 or "unbounded" in solution.message.lower():
+        return -np.inf, ""  # unbounded: nothing learnt in that direction
+    return -np.inf, solution.message
 
 
 def _latest_quarterly(quarterly_dir: Path) -> Path | None:

@@ -27,10 +27,16 @@ import pandas as pd
 
 from analysis import atomic, quarters
 from analysis.config import Contract
-from analysis.sdc.linked import LinkedCells
+from analysis.sdc.linked import HEADLINE_COST, LinkedCells
 
 COUNT_TARGETS = ("employment", "social_measures", "life_satisfaction", "action_plan_goals")
 PUBLISHED_FILE = "disclosure.json"
+# Cell costs for secondary suppression (as tau-argus and sdcTable weigh cells): the
+# cheapest cell that protects is hidden. Detail cells (per area, per quarter, the
+# subgroups) cost 1; the payment statement's rows give way after them; the numbers
+# of page 1 (enrolment, achievements per target, the amount earned per target and
+# the provisional total) cost HEADLINE_COST and are hidden only when nothing
+# cheaper protects (:meth:`analysis.sdc.linked.LinkedCells._secondary_candidate`).
 STATEMENT_COST = 2
 
 
@@ -60,6 +66,11 @@ def summary_key(name: str, as_of: str, *detail: str) -> tuple:
 
 def effects_key(column: str, outcome: str, as_of: str) -> tuple:
     return ("effects", column, outcome, as_of)
+
+
+def earned_key(target: str, as_of: str) -> tuple:
+    """The amount earned by a target to date (every statement row): page 1's chart."""
+    return summary_key("earned_by_target", as_of, target)
 
 
 def subgroup_key(outcome: str, by: str, value, as_of: str) -> tuple:
@@ -102,9 +113,16 @@ def _enrolment(cells: LinkedCells, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
     quarter_list = list(frame["quarter"])
+    last = quarter_list[-1]
     for row in frame.itertuples(index=False):
         for column in ("new_households", "households", "persons", "exited_households"):
-            cells.add(enrolment_key(column, row.quarter), getattr(row, column))
+            # Households and persons enrolled by the last quarter are page 1's.
+            headline = row.quarter == last and column in ("households", "persons")
+            cells.add(
+                enrolment_key(column, row.quarter),
+                getattr(row, column),
+                cost=HEADLINE_COST if headline else 1,
+            )
     for cumulative, flow, name in (
         ("households", "new_households", "households enrolled = previous + new"),
         ("persons", "new_persons", "persons enrolled = previous + new"),
@@ -135,7 +153,13 @@ def _targets(cells: LinkedCells, frame: pd.DataFrame, contract: Contract, as_of:
             continue
         for column in ("eligible", "new_this_quarter", "cumulative"):
             for area in [*contract.area_codes, "all"]:
-                cells.add(target_key(column, target, area, as_of), part.loc[area, column])
+                # Achievements per target to date are page 1's key figures.
+                headline = column == "cumulative" and area == "all"
+                cells.add(
+                    target_key(column, target, area, as_of),
+                    part.loc[area, column],
+                    cost=HEADLINE_COST if headline else 1,
+                )
             cells.sum_of(
                 target_key(column, target, "all", as_of),
                 [target_key(column, target, area, as_of) for area in contract.area_codes],
@@ -183,9 +207,18 @@ def _statement(
             cells.sum_of(
                 cumulative, [*periods, rest], f"{target}: cumulative = result periods + the rest"
             )
+    for target, rows in statement.groupby("target", sort=False):
+        # Page 1's chart: the amount earned per target, all result periods so far.
+        earned = summary_key("earned_by_target", as_of, target)
+        cells.add(earned, rows["amount"].sum(), count=False, cost=HEADLINE_COST)
+        cells.sum_of(
+            earned,
+            [statement_key("amount", r.report, target, r.status, as_of) for r in rows.itertuples()],
+            "earned per target = sum of its statement rows",
+        )
     provisional = statement.loc[statement["status"] == "provisional"]
     total = summary_key("provisional_total", as_of)
-    cells.add(total, key["payments_provisional_total"], count=False)
+    cells.add(total, key["payments_provisional_total"], count=False, cost=HEADLINE_COST)
     cells.sum_of(
         total,
         [
@@ -423,3 +456,20 @@ def write_published(
     path = Path(folder or Path(quarterly_dir) / as_of) / PUBLISHED_FILE
     atomic.write_json(path, {"as_of": as_of, **cells.to_dict()})
     return path
+
+
+def solver_line(folder: Path | str) -> str:
+    """One line for a step's output: the integer programmes of the protection, and any unsolved.
+
+    An unsolved one (HiGHS stopped) is never the ground of a decision (its range is
+    taken on the safe side, :meth:`LinkedCells._cached_range`), but the build says so.
+    """
+    record = json.loads((Path(folder) / PUBLISHED_FILE).read_text(encoding="utf-8"))
+    fallbacks = record.get("milp_fallbacks", 0)
+    line = (
+        f"disclosure control: {record.get('milps', 0)} integer programme(s), "
+        f"{fallbacks} MILP fallback(s)"
+    )
+    if fallbacks:
+        line += " (HiGHS did not solve them; their ranges were taken on the safe side)"
+    return line

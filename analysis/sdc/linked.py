@@ -53,6 +53,15 @@ TOLERANCE = 1e-6
 PRUNE_GROUP_LIMIT = 40
 # Relative width within which an amount worked out from rounded ones counts as known.
 AMOUNT_PRECISION = 1e-4
+# The cost of a headline number (page 1): secondary suppression takes it only when no
+# cheaper cell linked to the exposed one protects it, and gives it back first.
+HEADLINE_COST = 100
+# Cheaper cells tried in place of one headline cell before it stays hidden.
+RESCUE_LIMIT = 12
+# The least half-width of a scaled row: ten times HiGHS's primal feasibility tolerance.
+SLACK_FLOOR = 1e-6
+# Seconds one integer programme may take before it counts as unsolved.
+MILP_TIME_LIMIT = 60.0
 
 
 @dataclass
@@ -114,9 +123,14 @@ class LinkedCells:
         # Cells of earlier reports: what they hid stays hidden, what they showed is out.
         self.forced: set[Hashable] = set()
         self._first_new_relation = 0
+        # Integer programmes solved, and those HiGHS did not solve (their ranges
+        # are then taken on the safe side: :meth:`_cached_range`).
+        self.milps = 0
+        self.fallbacks = 0
+        self._inexact: set[tuple] = set()
 
     # Solver results kept for speed while protecting: not part of the model.
-    _CACHES = ("_ranges", "_witnesses", "_witnesses_of", "_problems")
+    _CACHES = ("_ranges", "_witnesses", "_witnesses_of", "_problems", "_inexact")
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in vars(self).items() if k not in self._CACHES}
@@ -124,6 +138,9 @@ class LinkedCells:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._ranges, self._witnesses, self._witnesses_of, self._problems = {}, [], {}, {}
+        self._inexact = set()
+        self.__dict__.setdefault("milps", 0)
+        self.__dict__.setdefault("fallbacks", 0)
 
     # -- declaring cells and identities -------------------------------------------------
 
@@ -414,23 +431,37 @@ class LinkedCells:
         return {key: frozen[root(key)] for key in unknown}
 
     def _cached_range(
-        self, key: Hashable, groups: dict, pinned: dict, need: float | None = None
+        self,
+        key: Hashable,
+        groups: dict,
+        pinned: dict,
+        need: float | None = None,
+        outer: bool = False,
     ) -> tuple[float, float]:
         """The cell's feasible range in its group, or part of it at least ``need`` wide.
 
         With ``need``, solutions found before (witnesses, :meth:`_witness_range`)
         that already spread the cell that far answer without solving; the range
         returned is then a part of the feasible range, which is all the caller asks.
+
+        When HiGHS did not solve an integer programme of the range, the range is
+        taken on the side that is safe for the question: the values of solutions
+        actually found (inside the true range: "is it wide enough?" is never
+        answered yes too easily), or with ``outer`` the continuous relaxation's
+        range (around it: "does the report give it back?" is never answered yes
+        too easily).
         """
         group = groups[key]
         cached = (key, group)
-        if cached in self._ranges:
-            return self._ranges[cached]
-        if need is not None:
-            low, high = self._witness_range(key, groups)
-            if high - low >= need - TOLERANCE:
-                return (low, high)
-        self._ranges[cached] = self._range(key, group, pinned)
+        if cached not in self._ranges:
+            if need is not None:
+                # Solutions found are in the true range: wide enough is wide enough.
+                low, high = self._witness_range(key, groups)
+                if high - low >= need - TOLERANCE:
+                    return (low, high)
+            self._ranges[cached] = self._range(key, group, pinned)
+        if cached in self._inexact and not outer:
+            return self._witness_range(key, groups)
         return self._ranges[cached]
 
     def _witness_range(self, key: Hashable, groups: dict) -> tuple[float, float]:
@@ -503,9 +534,12 @@ class LinkedCells:
         self._problems[group] = problem
         return problem
 
-    def _solve(self, problem: dict, objective: np.ndarray) -> float:
-        """The optimum of ``objective`` over the group's problem; the solution is kept as a witness."""
-        value, solution = _integer_optimum(
+    def _solve(self, problem: dict, objective: np.ndarray) -> tuple[float, bool]:
+        """The optimum of ``objective`` over the group's problem, and whether HiGHS solved it.
+
+        A solution found is kept as a witness.
+        """
+        value, solution, exact = _integer_optimum(
             objective,
             problem["a_rows"],
             problem["lower"],
@@ -513,17 +547,25 @@ class LinkedCells:
             problem["bounds"],
             problem["integral"],
         )
+        self.milps += 1
+        if not exact:
+            self.fallbacks += 1
         if solution is not None:
             self._keep_witness(problem["variables"], solution)
-        return value
+        return value, exact
 
     def _range(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, float]:
+        """The cell's range; when a bound is the relaxation's, the cell is marked inexact."""
         problem = self._problem(group, pinned)
         if not len(problem["a_rows"]):
             return (problem["bounds"][problem["column"][key]][0] or -np.inf, np.inf)
         objective = np.zeros(len(problem["variables"]))
         objective[problem["column"][key]] = 1.0
-        return (self._solve(problem, objective), -self._solve(problem, -objective))
+        low, low_exact = self._solve(problem, objective)
+        high, high_exact = self._solve(problem, -objective)
+        if not (low_exact and high_exact):
+            self._inexact.add((key, group))
+        return (low, -high)
 
     def protect(self) -> set[Hashable]:
         """Choose the hidden cells (primary, then secondary until the audit passes, then prune)."""
@@ -547,8 +589,23 @@ class LinkedCells:
             if not self.cells[key].hideable:
                 raise DisclosureError(f"cell {key!r} is small but declared as always shown")
             self._hide(key)
+        self._extend()
+        self._prune()
+        if self._rescue_headlines():
+            self._prune()
+        self._show_determined()
+        self._protected = True
+        return self.hidden
+
+    def _extend(self, headline: bool = True, limit: int | None = None) -> None:
+        """Hide linked cells until the audit passes (``headline=False``: no headline cell).
+
+        Raises :class:`DisclosureError` when no cell is left to hide (or after
+        ``limit`` cells).
+        """
         # Hiding more never narrows a range, so a cell found safe stays safe.
         safe: set[Hashable] = set()
+        steps = 0
         while True:
             # Only the first exposed cell is acted on: the later ones are audited next round.
             audit = self.audit(skip=safe, first_only=True)
@@ -556,17 +613,47 @@ class LinkedCells:
             if not audit.exposed:
                 break
             exposed = audit.exposed[0]
-            candidate = self._secondary_candidate(exposed, audit.ranges[exposed])
-            if candidate is None:
+            candidate = self._secondary_candidate(exposed, audit.ranges[exposed], headline)
+            steps += 1
+            if candidate is None or (limit is not None and steps > limit):
+                unsolved = any(k == exposed for k, _ in self._inexact)
                 raise DisclosureError(
                     f"cell {exposed!r} cannot be protected: its range {audit.ranges[exposed]} "
-                    "is too narrow and no shown cell is linked to it"
+                    + (
+                        f"is what solutions found show ({self.fallbacks} integer programme(s) "
+                        "not solved by HiGHS) and no shown cell is left to hide"
+                        if unsolved
+                        else "is too narrow and no shown cell is linked to it"
+                    )
                 )
             self._hide(candidate)
-        self._prune()
-        self._show_determined()
-        self._protected = True
-        return self.hidden
+
+    def _rescue_headlines(self) -> bool:
+        """Give back each headline cell hidden as a partner when cheaper cells can protect instead.
+
+        The outward search can take a headline cell before the cheaper cells a
+        range needs are hidden (it acts on one exposed cell at a time), and pruning
+        only shows cells again. Here each such headline cell is shown and the
+        audit extended with cheaper cells only; if that fails, nothing changes.
+        """
+        rescued = False
+        order = self._position
+        secondary = [
+            k
+            for k in self.hidden
+            if k not in self.primary | self.forced and self.cells[k].cost >= HEADLINE_COST
+        ]
+        for key in sorted(secondary, key=order.__getitem__):
+            if key not in self.hidden:
+                continue
+            before = set(self.hidden)
+            self.hidden -= set(self._group(key))
+            try:
+                self._extend(headline=False, limit=RESCUE_LIMIT)
+                rescued = True
+            except DisclosureError:
+                self.hidden = before
+        return rescued
 
     # -- earlier reports ------------------------------------------------------------------
 
@@ -581,6 +668,9 @@ class LinkedCells:
                 for c in self.cells.values()
             ],
             "relations": [[[_json_key(k), w] for k, w in r.terms.items()] for r in self.relations],
+            # Integer programmes solved while protecting, and those HiGHS did not solve.
+            "milps": self.milps,
+            "milp_fallbacks": self.fallbacks,
         }
 
     @classmethod
@@ -643,16 +733,31 @@ class LinkedCells:
         low, high = self._cached_range(key, groups, pinned, need=width + 2 * TOLERANCE)
         return high - low > width + TOLERANCE
 
-    def _secondary_candidate(self, exposed: Hashable, current: tuple) -> Hashable | None:
-        """The smallest shown cell linked to ``exposed`` whose hiding widens its range.
+    def _secondary_candidate(
+        self, exposed: Hashable, current: tuple, headline: bool = True
+    ) -> Hashable | None:
+        """The cheapest, then smallest, shown cell linked to ``exposed`` whose hiding widens its range.
 
         Searches outward from ``exposed`` through hidden cells; when no candidate
-        of the nearest layer widens the range, the smallest one is taken anyway
-        (a later step may need it together with another).
+        of the nearest layer widens the range, the cheapest one is taken anyway
+        (a later step may need it together with another). Headline cells
+        (:data:`HEADLINE_COST`) are passed over while any cheaper cell is linked,
+        in this layer or a farther one (never taken with ``headline=False``).
         """
+        allow_headline = headline
         reached, frontier = {exposed}, [exposed]
         order = self._position
         width = current[1] - current[0]
+        headline: list[Hashable] = []
+
+        def rank(k):
+            return (
+                self.cells[k].cost,
+                self.cells[k].value <= 0,
+                abs(self.cells[k].value),
+                order[k],
+            )
+
         while frontier:
             linked = [
                 self.relations[i]
@@ -661,26 +766,32 @@ class LinkedCells:
             visible = {
                 k for r in linked for k in r.terms if self.cells[k].shown and self.cells[k].hideable
             } - self.hidden
-            candidates = sorted(
-                visible,
-                key=lambda k: (
-                    self.cells[k].cost,
-                    self.cells[k].value <= 0,
-                    abs(self.cells[k].value),
-                    order[k],
-                ),
-            )
-            for candidate in candidates[:12]:
-                group = set(self._group(candidate)) - self.hidden
-                self.hidden |= group
-                widened = self._widens(exposed, width)
-                self.hidden -= group
-                if widened:
-                    return candidate
-            if candidates:
-                return candidates[0]
+            candidates = sorted(visible, key=rank)
+            cheap = [k for k in candidates if self.cells[k].cost < HEADLINE_COST]
+            headline += [k for k in candidates if k not in cheap and k not in headline]
+            found = self._first_widening(cheap, exposed, width)
+            if found is not None:
+                return found
+            if cheap:
+                return cheap[0]
             frontier = [k for r in linked for k in r.terms if self._unknown(k) and k not in reached]
             reached.update(frontier)
+        if not allow_headline:
+            return None
+        headline.sort(key=rank)
+        found = self._first_widening(headline, exposed, width)
+        return found if found is not None else (headline[0] if headline else None)
+
+    def _first_widening(
+        self, candidates: list[Hashable], exposed: Hashable, width: float
+    ) -> Hashable | None:
+        for candidate in candidates[:12]:
+            group = set(self._group(candidate)) - self.hidden
+            self.hidden |= group
+            widened = self._widens(exposed, width)
+            self.hidden -= group
+            if widened:
+                return candidate
         return None
 
     def _determined(self, key: Hashable, groups: dict, pinned: dict) -> float | None:
@@ -696,7 +807,7 @@ class LinkedCells:
         if key in pinned:
             low, high = cell.value - pinned[key], cell.value + pinned[key]
         else:
-            low, high = self._cached_range(key, groups, pinned, need=margin)
+            low, high = self._cached_range(key, groups, pinned, need=margin, outer=True)
         if high - low >= margin:
             return None
         return 0.0 if cell.count else high - low
@@ -744,11 +855,16 @@ class LinkedCells:
         order = self._position
         unknown = [k for k in self.cells if self._unknown(k)]
         groups = self._groups(unknown)
-        for key in sorted(secondary, key=lambda k: (-abs(self.cells[k].value), order[k])):
+        # The costliest first (a headline number is given back before any detail).
+        for key in sorted(
+            secondary,
+            key=lambda k: (-self.cells[k].cost, -abs(self.cells[k].value), order[k]),
+        ):
             group = set(self._group(key))
             if key not in self.hidden or group & (self.primary | self.forced):
                 continue
-            if len(groups.get(key, ())) > PRUNE_GROUP_LIMIT:
+            headline = self.cells[key].cost >= HEADLINE_COST
+            if len(groups.get(key, ())) > PRUNE_GROUP_LIMIT and not headline:
                 continue
             self.hidden -= group
             if self.audit(first_only=True).exposed:
@@ -774,10 +890,14 @@ def _optimum(objective, a_ub, b_ub, bounds) -> float:
 
 def _integer_optimum(
     objective, a_rows, lower, upper, bounds, integral
-) -> tuple[float, np.ndarray | None]:
+) -> tuple[float, np.ndarray | None, bool]:
     """Minimum of ``objective`` over integer counts (HiGHS branch and bound); -inf if unbounded.
 
-    With it, the solution found (None when unbounded or when only the relaxation solved).
+    With it, the solution found (None when unbounded or unsolved) and whether the
+    integer programme was solved. When HiGHS fails twice (as it is, then without
+    presolve), the minimum of the continuous relaxation is returned with ``False``:
+    a bound on the integer minimum, never above it, which the caller must only use
+    in the direction where that is safe (:meth:`LinkedCells._range`).
     """
     low = np.array([-np.inf if b[0] is None else b[0] for b in bounds], dtype=float)
     high = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
@@ -785,18 +905,28 @@ def _integer_optimum(
     # coefficient of 1 keeps HiGHS's feasibility tolerances meaningful.
     scale = np.abs(a_rows).max(axis=1, initial=0.0)
     scale[scale == 0] = 1.0
-    solution = milp(
-        objective,
-        constraints=LinearConstraint(a_rows / scale[:, None], lower / scale, upper / scale),
-        integrality=integral,
-        bounds=Bounds(low, high),
-    )
-    if solution.status == 3 or (solution.status == 4 and "unbounded" in solution.message.lower()):
-        return -np.inf, None
-    if solution.status != 0:
-        # The true values are a solution, so this is the solver giving up (a limit or
-        # its tolerances): fall back to the relaxation.
-        a_ub = np.vstack([a_rows, -a_rows])
-        b_ub = np.concatenate([upper, -lower])
-        return _optimum(objective, a_ub, b_ub, bounds), None
-    return float(solution.fun), np.asarray(solution.x, dtype=float)
+    centre = (lower + upper) / 2 / scale
+    # A row whose allowed width after scaling is below HiGHS's feasibility tolerance
+    # (a zero row: amount = price x achievements, a slack of 1e-6 over a price of
+    # 25,000) made HiGHS stop with a solve error. The floor widens such a row by at
+    # most SLACK_FLOOR x its largest coefficient (a fraction of a krone, far below
+    # one count), so the integer solutions are those of the declared row.
+    half = np.maximum((upper - lower) / 2 / scale, SLACK_FLOOR)
+    constraints = LinearConstraint(a_rows / scale[:, None], centre - half, centre + half)
+    for options in ({}, {"presolve": False}):
+        solution = milp(
+            objective,
+            constraints=constraints,
+            integrality=integral,
+            bounds=Bounds(low, high),
+            options={**options, "time_limit": MILP_TIME_LIMIT},
+        )
+        if solution.status == 3 or (
+            solution.status == 4 and "unbounded" in solution.message.lower()
+        ):
+            return -np.inf, None, True
+        if solution.status == 0:
+            return float(solution.fun), np.asarray(solution.x, dtype=float), True
+    a_ub = np.vstack([a_rows, -a_rows])
+    b_ub = np.concatenate([upper, -lower])
+    return _optimum(objective, a_ub, b_ub, bounds), None, False

@@ -23,7 +23,7 @@ from analysis import provenance, quarters
 from analysis.config import Contract
 from analysis.sdc import disclosure
 from analysis.sdc.linked import LinkedCells
-from analysis.sdc.suppress import SUPPRESSED
+from analysis.sdc.suppress import SUPPRESSED, hidden_words
 
 
 @dataclass
@@ -47,6 +47,12 @@ class QuarterlyInputs:
         if self.is_hidden(key):
             return SUPPRESSED
         return self.cells.cells[key].value if value is None else value
+
+    def headline(self, key, text: str, lang: str) -> str:
+        """``text`` (the formatted number), or why it is hidden in words: for page 1."""
+        if self.is_hidden(key):
+            return hidden_words(lang, self.cells.min_persons)
+        return text
 
 
 def load(

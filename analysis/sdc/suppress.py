@@ -15,6 +15,26 @@ FOOTNOTE = {
 }
 
 
+# A hidden headline number (page 1, the portal) is said in words, not as the symbol.
+# The words are the same whether the number is small or a partner of a small one:
+# telling the two apart would tell a reader that a number is 1 to 4.
+HIDDEN_WORDS = {
+    "da": "skjult, så intet antal under {n} personer kan regnes ud",
+    "en": "hidden so that no count of fewer than {n} persons can be worked out",
+}
+HIDDEN_WORDS_PLAIN = {
+    "da": "skjult, så intet lille antal personer kan regnes ud",
+    "en": "hidden so that no small count of persons can be worked out",
+}
+
+
+def hidden_words(lang: str, min_persons: int | None = None) -> str:
+    """Why a headline number is not shown, in words (instead of the suppression symbol)."""
+    if min_persons is None:
+        return HIDDEN_WORDS_PLAIN[lang]
+    return HIDDEN_WORDS[lang].format(n=min_persons)
+
+
 def is_small(counts, min_persons: int):
     """The primary rule: a count of 1 to ``min_persons - 1`` may not be shown (zero may)."""
     return (counts > 0) & (counts < min_persons)
