@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.did.attgt import ATTgtResult, multiplier_bootstrap, standard_errors
-from analysis.did.checks import EstimationError
+from analysis.did.checks import EstimationError, NotEstimable
 
 TYPES = ("simple", "group", "dynamic", "calendar")
 
@@ -145,7 +145,7 @@ def aggte(
     if type == "simple":
         keepers = np.flatnonzero(post & (event <= max_e) & (event >= min_e))
         if len(keepers) == 0:
-            raise EstimationError("no post-treatment cells to aggregate")
+            raise NotEstimable("no_post_period", "no post-treatment cells to aggregate")
         overall, overall_inf = combine(keepers)
     elif type == "group":
         cohort_values, cohort_infs, cohort_p = [], [], []
@@ -192,7 +192,9 @@ def aggte(
             value, influence = combine(keepers)
             levels.append((int(t), value, influence))
         if not levels:
-            raise EstimationError(f"no treated cells in the calendar window {window}")
+            raise NotEstimable(
+                "no_post_period", f"no treated cells in the calendar window {window}"
+            )
         overall = float(np.mean([lv[1] for lv in levels]))
         overall_inf = np.column_stack([lv[2] for lv in levels]).mean(axis=1)
 

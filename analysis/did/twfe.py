@@ -39,7 +39,7 @@ import pandas as pd
 from linearmodels.panel import PanelOLS
 from scipy import stats
 
-from analysis.did.checks import EstimationError, require_columns
+from analysis.did.checks import EstimationError, NotEstimable, require_columns
 
 CONVENTIONS = ("fixest", "linearmodels")
 
@@ -165,7 +165,9 @@ def _demeaned(data, yname, treatname, weights, unit, time, groups) -> tuple[floa
     wd = d if w is None else w * d
     dd = float(wd @ d)
     if dd <= 1e-12:
-        raise EstimationError(f"{treatname} is absorbed by the fixed effects (no variation left)")
+        raise NotEstimable(
+            "absorbed", f"{treatname} is absorbed by the fixed effects (no variation left)"
+        )
     att = float(wd @ y) / dd
     resid = y - att * d
     scores = np.bincount(groups, wd * resid) if groups is not None else wd * resid
