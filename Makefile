@@ -34,6 +34,8 @@ REPORTS ?= reports
 # Comparison-pool sizes of `make bench` (comma-separated), and more options (--no-peers, --no-report).
 BENCH_SIZES ?= 10000,100000,1000000
 BENCH_ARGS ?=
+# Options of `make sweep` (python -m analysis.sweep --help), e.g. --programmes 5 --all-quarters.
+SWEEP_ARGS ?=
 # The contract every step reads (`make report CONTRACT=config/other.yaml`).
 CONTRACT ?= config/contract.yaml
 # Steps run in one pre-imported worker (analysis/worker.py) instead of paying imports each;
@@ -53,8 +55,8 @@ PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed-$(PY_VERSION)
 LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := $(CONTRACT) config/synthetic.yaml
-# analysis/build.py (python -m analysis build), analysis/lab.py, analysis/worker.py (runs the steps), bench.py, verify.py and timings.py feed no report.
-CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name verify.py -not -name timings.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
+# analysis/build.py (python -m analysis build), analysis/lab.py, analysis/worker.py (runs the steps), bench.py, sweep.py, verify.py and timings.py feed no report.
+CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name sweep.py -not -name verify.py -not -name timings.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
 # The renderer, and the words of the reports: the Markdown the notebooks include and the catalogue.
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null) $(wildcard notebooks/_*.md) analysis/catalogue.yaml
 # Code that only presents results (the reports' tables, figures and texts): the synthetic
@@ -64,7 +66,7 @@ PRESENTATION := analysis/reports/evaluation.py analysis/reports/sections.py anal
 RESULTS_DEPS := $(filter-out $(PRESENTATION),$(CODE_DEPS))
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet))
 
-.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench clean lock browsers
+.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench sweep clean lock browsers
 
 help: ## Show this help
 	@echo "Usage: make <target> [DATA=dir] [AS_OF=YYYYQn] [LANGS='da en']"
@@ -167,6 +169,9 @@ verify: $(ENV_STAMP) ## Re-execute every report into build/verify and compare it
 
 bench: $(ENV_STAMP) ## Run the benchmark suite (writes build/bench.json); BENCH_SIZES=10000,100000,1000000,5000000 BENCH_ARGS=--no-peers
 	$(PY) -m analysis.bench --out build/bench.json --sizes "$(BENCH_SIZES)" $(BENCH_ARGS)
+
+sweep: $(ENV_STAMP) ## Build every report for 30 seeded valid programmes (sizes, ratios, shortfalls, shifted timelines, empty areas): build/sweep/sweep.md; SWEEP_ARGS=--programmes 5
+	$(PY) -m analysis.sweep $(SWEEP_ARGS)
 
 lock: ## Re-resolve requirements.lock and requirements-lab.lock from pyproject.toml (needs the registry)
 	rm -rf build/lockenv && $(PYTHON_EXE) -m venv build/lockenv

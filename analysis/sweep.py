@@ -15,8 +15,10 @@ enrolment shortfall of 0 to 50 %, a timeline shifted by -1 to +2 whole years (th
 contract and the generator's last data quarter shifted together, written to
 files of their own), and zero, one or two of the three housing areas empty. For
 each it generates the extract with the shifted contract, and runs ``make report``
-on it (``CONTRACT=`` the shifted contract, one language, the quarterly reports up to
-the default quarter shifted the same way) into ``build/sweep/<n>/``, and records
+on it (``CONTRACT=`` the shifted contract, one language; the quarterly report of the
+intervention's first quarter, or with ``--all-quarters`` those up to the default
+quarter shifted the same way, and all three evaluation reports) into
+``build/sweep/<n>/``, and records
 whether the build ended, its wall time and how many robustness checks were not
 estimable. The table goes to ``build/sweep/sweep.md`` (docs/benchmarks.md shows a
 run); the exit status is non-zero when any build failed.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -42,6 +45,7 @@ from analysis.build import environment_stamp
 SWEEP_DIR = paths.BUILD_DIR / "sweep"
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")
 DATE = re.compile(r"^(\d{4})(-\d{2}-\d{2})$")
+MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")
 
 
 def shift_years(value, years: int):
@@ -79,8 +83,14 @@ def programmes(count: int, seed: int) -> list[dict]:
     return designs
 
 
-def write_configuration(design: dict, folder: Path) -> tuple[Path, Path, str]:
-    """The shifted contract and generator files of ``design`` in ``folder``, and the last report quarter."""
+def write_configuration(
+    design: dict, folder: Path, all_quarters: bool = False
+) -> tuple[Path, Path, str]:
+    """The shifted contract and generator files of ``design`` in ``folder``, and the last report quarter.
+
+    The last quarterly report is the intervention's first quarter, or with
+    ``all_quarters`` the default quarter of ``params/quarterly.yaml`` (shifted).
+    """
     years = design["shift_years"]
     contract = yaml.safe_load(paths.CONTRACT_FILE.read_text(encoding="utf-8"))
     contract["timeline"] = shift_years(contract["timeline"], years)
@@ -98,8 +108,11 @@ def write_configuration(design: dict, folder: Path) -> tuple[Path, Path, str]:
     contract_file, synthetic_file = folder / "contract.yaml", folder / "synthetic.yaml"
     contract_file.write_text(yaml.safe_dump(contract, allow_unicode=True), encoding="utf-8")
     synthetic_file.write_text(yaml.safe_dump(synthetic, allow_unicode=True), encoding="utf-8")
-    quarterly = yaml.safe_load((paths.ROOT / "params" / "quarterly.yaml").read_text("utf-8"))
-    as_of = quarters.shift(quarterly["default_as_of"], 4 * years)
+    if all_quarters:
+        quarterly = yaml.safe_load((paths.ROOT / "params" / "quarterly.yaml").read_text("utf-8"))
+        as_of = quarters.shift(quarterly["default_as_of"], 4 * years)
+    else:
+        as_of = contract["timeline"]["intervention"]["start"]
     return contract_file, synthetic_file, as_of
 
 
@@ -111,11 +124,11 @@ def not_estimable_checks(results: Path) -> int:
     )
 
 
-def run(design: dict, folder: Path, langs: str, python: str) -> dict:
+def run(design: dict, folder: Path, langs: str, python: str, all_quarters: bool = False) -> dict:
     """Generate the programme's extract and build every report; the row of the table."""
     if folder.exists():
         shutil.rmtree(folder)
-    contract_file, synthetic_file, as_of = write_configuration(design, folder)
+    contract_file, synthetic_file, as_of = write_configuration(design, folder, all_quarters)
     data = folder / "extract"
     started = time.perf_counter()
     log = folder / "build.log"
@@ -129,13 +142,15 @@ def run(design: dict, folder: Path, langs: str, python: str) -> dict:
         if generated.returncode == 0:
             # The generated rules depend on the contract file: written anew for each design.
             (paths.BUILD_DIR / "targets.args").unlink(missing_ok=True)
+            # A make of its own (all cores), also when the sweep runs under `make sweep`.
+            env = {k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES}
             built = subprocess.run(
                 ["make", "--no-print-directory", "report", f"PY={python}",
                  *(f"ENV_STAMP={stamp}" for stamp in environment_stamp()), f"DATA={data}",
                  f"CONTRACT={contract_file}", f"RESULTS={folder / 'results'}",
                  f"REPORTS={folder / 'reports'}", f"AS_OF={as_of}", f"LANGS={langs}",
                  f"QUARTERLY_LANGS={langs.split()[0]}"],
-                cwd=paths.ROOT, stdout=out, stderr=subprocess.STDOUT, check=False,
+                cwd=paths.ROOT, stdout=out, stderr=subprocess.STDOUT, check=False, env=env,
             )  # fmt: skip
     seconds = time.perf_counter() - started
     manifest = data / "manifest.json"
@@ -176,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--langs", default="da", help="languages of the evaluation reports")
     parser.add_argument("--only", type=int, nargs="*", help="run only these programme numbers")
     parser.add_argument("--keep", action="store_true", help="keep each programme's folder")
+    parser.add_argument(
+        "--all-quarters",
+        action="store_true",
+        help="quarterly reports up to the default quarter (default: the first quarter only)",
+    )
     args = parser.parse_args(argv)
     from analysis.config import load_contract
 
@@ -185,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.only and design["programme"] not in args.only:
             continue
         folder = SWEEP_DIR / str(design["programme"])
-        row = run(design, folder, args.langs, sys.executable)
+        row = run(design, folder, args.langs, sys.executable, args.all_quarters)
         rows.append(row)
         print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
         if row["ok"] and not args.keep:
