@@ -118,9 +118,11 @@ def write_configuration(
 
 def not_estimable_checks(results: Path) -> int:
     """How many robustness checks of the evaluation stages in ``results`` are not estimable."""
+    # The stage folders (not the estimates folders, which hold the same checks).
     return sum(
-        text.count('"NotEstimated"')
-        for text in (p.read_text(encoding="utf-8") for p in results.glob("*/*/objects.json"))
+        (folder / "objects.json").read_text(encoding="utf-8").count(':NotEstimated"')
+        for folder in results.glob("*/*")
+        if folder.parent.name != "estimates" and (folder / "objects.json").exists()
     )
 
 
