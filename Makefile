@@ -31,6 +31,12 @@ QUARTERLY_LANGS ?= da
 LAB_ARGS ?=
 RESULTS ?= data/results
 REPORTS ?= reports
+# The settlement record (SQLite): money settled and paid, kept outside the results and
+# never deleted by `make clean`. Empty: data/settlement/synthetic-<digest>.sqlite for the
+# synthetic demo (one per generator configuration and contract), settlement.sqlite for
+# real data (`python -m analysis settlement path` prints it).
+LEDGER ?=
+LEDGER_ARG := $(if $(LEDGER),--ledger $(LEDGER))
 # Comparison-pool sizes of `make bench` (comma-separated), and more options (--no-peers, --no-report).
 BENCH_SIZES ?= 10000,100000,1000000
 BENCH_ARGS ?=
@@ -64,9 +70,10 @@ RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null) $(wildcard note
 # to a table or figure re-renders without re-estimating (analysis/build.py PRESENTATION).
 PRESENTATION := analysis/reports/evaluation.py analysis/reports/sections.py analysis/reports/dashboard.py analysis/reports/quarterly_view.py
 RESULTS_DEPS := $(filter-out $(PRESENTATION),$(CODE_DEPS))
-DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet))
+# A folder of deliveries (<DATA>/<YYYYQn>/) or a single extract.
+DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet $(DATA)/*Q?/*.csv $(DATA)/*Q?/*.parquet))
 
-.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench sweep clean lock browsers
+.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench sweep clean lock browsers settlement reset-demo-ledger
 
 help: ## Show this help
 	@echo "Usage: make <target> [DATA=dir] [AS_OF=YYYYQn] [LANGS='da en']"
@@ -96,7 +103,7 @@ lab: $(LAB_STAMP) ## Open the report notebooks in JupyterLab (installs the lab e
 	$(PY) -m analysis.lab --data $(DATA) $(if $(AS_OF),--as-of $(AS_OF)) $(LAB_ARGS)
 
 data/synthetic/manifest.json: $(RESULTS_DEPS) $(CONFIG)
-	$(PY) -m analysis --config $(CONTRACT) synth --out data/synthetic
+	$(PY) -m analysis --config $(CONTRACT) synth --deliveries --out data/synthetic
 
 data: data/synthetic/manifest.json ## Generate the synthetic extract (data/synthetic)
 
@@ -119,12 +126,12 @@ $(VALIDATED): $(ENV_STAMP) $(DATA_DEPS) $(CONFIG) $(VALIDATION_CODE)
 # beside the chain of quarterly results, so that the chain always has a slot, and the
 # other steps after the chain wait for the final stage's inputs, so that it starts
 # first: maketargets._lanes).
-TARGET_ARGS := --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)" --jobs "$(JOBS)"
+TARGET_ARGS := --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)" --jobs "$(JOBS)" --data "$(DATA)"
 build/targets.args: FORCE
 	@mkdir -p build
 	@echo '$(TARGET_ARGS)' | cmp -s - $@ || echo '$(TARGET_ARGS)' > $@
 
-build/targets.mk: build/targets.args $(ENV_STAMP) $(CONFIG) params/quarterly.yaml analysis/reports/maketargets.py analysis/reports/kinds.py
+build/targets.mk: build/targets.args $(ENV_STAMP) $(CONFIG) $(DATA_DEPS) params/quarterly.yaml analysis/reports/maketargets.py analysis/reports/kinds.py analysis/data/deliveries.py
 	$(PY) -m analysis --config $(CONTRACT) make-targets $(TARGET_ARGS) > $@
 
 FORCE:
@@ -164,8 +171,8 @@ format: $(ENV_STAMP) ## Format the code with ruff
 
 verify: $(ENV_STAMP) ## Re-execute every report into build/verify and compare its numbers with reports/
 	rm -rf build/verify
-	$(MAKE) --no-print-directory report REPORTS=build/verify/reports RESULTS=build/verify/results AS_OF="$(AS_OF)"
-	$(PY) -m analysis verify $(REPORTS) build/verify/reports
+	ANALYSIS_REEXECUTION=1 $(MAKE) --no-print-directory report REPORTS=build/verify/reports RESULTS=build/verify/results AS_OF="$(AS_OF)"
+	$(PY) -m analysis --config $(CONTRACT) verify $(REPORTS) build/verify/reports --data $(DATA) $(LEDGER_ARG)
 
 bench: $(ENV_STAMP) ## Run the benchmark suite (writes build/bench.json); BENCH_SIZES=10000,100000,1000000,5000000 BENCH_ARGS=--no-peers
 	$(PY) -m analysis.bench --out build/bench.json --sizes "$(BENCH_SIZES)" $(BENCH_ARGS)
@@ -180,5 +187,11 @@ lock: ## Re-resolve requirements.lock and requirements-lab.lock from pyproject.t
 	build/lockenv/bin/pip install --quiet -c requirements.lock ".[lab]"
 	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis | grep -vxFf requirements.lock | sed '1i # Exact versions of the optional JupyterLab environment (`make lab`, extra `lab`),\n# on top of requirements.lock (resolved against it, for Python 3.11-3.13).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements-lab.lock
 
-clean: ## Remove generated data, results, reports and build files (keeps .venv and data/raw)
+settlement: $(ENV_STAMP) ## Show the settlement record of DATA (or LEDGER=path), its hash chain verified
+	$(PY) -m analysis --config $(CONTRACT) settlement show --data $(DATA) $(LEDGER_ARG)
+
+reset-demo-ledger: $(ENV_STAMP) ## Delete the synthetic demo's settlement record (refuses one with real settlements)
+	$(PY) -m analysis --config $(CONTRACT) settlement reset-demo --data $(DATA) $(LEDGER_ARG)
+
+clean: ## Remove generated data, results, reports and build files (keeps .venv, data/raw and the settlement records in data/settlement)
 	rm -rf build data/synthetic data/results $(REPORTS)/quarterly $(REPORTS)/midterm $(REPORTS)/preliminary_final $(REPORTS)/final $(REPORTS)/index.html

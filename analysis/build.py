@@ -118,7 +118,8 @@ def data_files(data: str) -> list[str]:
     if is_synthetic(data):
         return [f"{_relative(SYNTHETIC_DIR)}/manifest.json"]
     folder = ROOT / data
-    return sorted(_relative(p) for pattern in ("*.csv", "*.parquet") for p in folder.glob(pattern))
+    patterns = ("*.csv", "*.parquet", "*Q?/*.csv", "*Q?/*.parquet")
+    return sorted(_relative(p) for pattern in patterns for p in folder.glob(pattern))
 
 
 def variables(
@@ -136,6 +137,8 @@ def variables(
         "RESULTS_DEPS": environment_stamp() + [f for f in code_files() if f not in PRESENTATION],
         "RENDER_DEPS": render_files(),
         "DATA_DEPS": data_files(data),
+        # The settlement record: the default of the data (LEDGER= of the Makefile left empty).
+        "LEDGER_ARG": [],
     }
 
 
@@ -193,7 +196,17 @@ def synthetic_rule(values: dict[str, list[str]]) -> Rule:
         targets=[f"{out}/manifest.json"],
         inputs=values["RESULTS_DEPS"] + values["CONFIG"],
         commands=[
-            ["$(PY)", "-m", "analysis", "--config", *values["CONTRACT"], "synth", "--out", out]
+            [
+                "$(PY)",
+                "-m",
+                "analysis",
+                "--config",
+                *values["CONTRACT"],
+                "synth",
+                "--deliveries",
+                "--out",
+                out,
+            ]
         ],
     )
 
@@ -209,10 +222,14 @@ def rules_for(
     config: str = CONFIG[0],
 ) -> tuple[list[Rule], dict[str, list[str]]]:
     """Every rule ``make report`` would use, with the variables' values (``config``: the contract file)."""
+    from analysis.data.deliveries import reach
     from analysis.reports.maketargets import make_targets
 
     values = variables(data, results, reports, config)
-    text = make_targets(contract, as_of or None, list(langs), list(quarterly_langs))
+    # The synthetic demo is made by the first rule and reaches every report.
+    folder = ROOT / data
+    reached = None if is_synthetic(data) or not folder.is_dir() else reach(folder, contract)
+    text = make_targets(contract, as_of or None, list(langs), list(quarterly_langs), reach=reached)
     rules = parse_rules(text, values)
     if is_synthetic(data):
         rules.insert(0, synthetic_rule(values))

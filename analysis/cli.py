@@ -72,6 +72,38 @@ def _contract(args):
     return load_contract(args.config)
 
 
+def _delivery(data: str, as_of: str) -> Path:
+    """The extract a quarter's results are computed from (``--data`` may be a folder of deliveries)."""
+    from analysis.data.deliveries import DeliveryError, for_quarter
+
+    try:
+        return for_quarter(data, as_of)
+    except DeliveryError as error:
+        raise UsageError(f"--data {error}") from None
+
+
+def _within_reach(contract, data: str, as_of: str) -> None:
+    """Refuse a quarter past the last one the data reach, in one line naming it."""
+    from analysis.data.deliveries import reach
+
+    if not Path(data).is_dir():
+        return
+    last = reach(data, contract)
+    if last is not None and quarters.to_index(as_of) > quarters.to_index(last):
+        raise UsageError(
+            f"--as-of {as_of} is past the data: {data} reaches {last} (its register data end "
+            f"{quarters.shift(last, -contract.timeline.register_lag_quarters)}); a report as of a "
+            "later quarter waits for a later delivery"
+        )
+
+
+def _record(args) -> Path:
+    """The settlement record: ``--ledger`` / ``LEDGER``, else the default for these data."""
+    from analysis.payments.settlement import record_path
+
+    return record_path(getattr(args, "ledger", None), args.data, args.config)
+
+
 def cmd_synth(args) -> int:
     from analysis.config import load_synthetic
     from analysis.data.synth import generate
@@ -80,6 +112,29 @@ def cmd_synth(args) -> int:
     contract = _contract(args)
     synth = load_synthetic(args.synthetic_config)
     seed = contract.seed if args.seed is None else args.seed
+    if args.deliveries:
+        import shutil
+        import tempfile
+
+        from analysis.data.deliveries import write_synthetic
+
+        # The complete extract (every quarter as finally registered) is cut into the
+        # deliveries and not kept.
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.complete.", dir=out.parent))
+        try:
+            complete = scratch / "complete"
+            generate(complete, contract, synth, seed, comparison_persons=args.comparison_persons)
+            sign_extract(complete)
+            labels = write_synthetic(complete, out, contract, synth, seed)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        print(
+            f"synthetic deliveries written to {args.out} (seed {seed}): "
+            f"{len(labels)} deliveries, {labels[0]} to {labels[-1]}"
+        )
+        return 0
     manifest = generate(args.out, contract, synth, seed, comparison_persons=args.comparison_persons)
     if args.format == "danish-csv":
         import json
@@ -100,9 +155,20 @@ def cmd_synth(args) -> int:
 
 def cmd_validate(args) -> int:
     from analysis.data import receipt
+    from analysis.data.deliveries import deliveries
     from analysis.data.validate import load_extract, summarise
 
     contract = _contract(args)
+    found = deliveries(args.data)
+    if found:
+        # A folder of deliveries: every delivery is a full extract, checked as one.
+        for _label, folder in found:
+            load_extract(folder, contract, out_of_core=True, revalidate=True)
+        print(
+            f"{args.data}: all {len(found)} deliveries ({found[0][0]} to {found[-1][0]}) "
+            "meet the data contract"
+        )
+        return 0
     # Register tables in Parquet are checked out of core (same rules and messages).
     # The explicit check always checks every rule, and leaves the receipt later steps use.
     extract = load_extract(args.data, contract, out_of_core=True, revalidate=True)
@@ -122,9 +188,11 @@ def cmd_quarterly(args) -> int:
 
     contract = _contract(args)
     _as_of_window(contract, args.as_of)
+    _within_reach(contract, args.data, args.as_of)
     out = Path(args.out)
-    kind, _ = provenance.results_kinds(Path(args.data), out, args.as_of)
-    guard_outputs(Path(args.data), [out], kind)
+    delivery = _delivery(args.data, args.as_of)
+    kind, _ = provenance.results_kinds(delivery, out, args.as_of)
+    guard_outputs(delivery, [out], kind)
     written = write_quarterly_results(
         Path(args.data),
         args.as_of,
@@ -133,6 +201,7 @@ def cmd_quarterly(args) -> int:
         (lambda folder: publish(out.parent, args.as_of, contract, folder))
         if out.name == args.as_of
         else None,
+        record=_record(args),
     )
     print(f"quarterly results as of {args.as_of} ({kind} data) written to {written}")
     if out.name != args.as_of:
@@ -154,13 +223,20 @@ def cmd_ledger(args) -> int:
     if not Path(args.quarterly_dir).is_dir():
         raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
     # The ledger carries forward the quarterly folders' entries: real if any of them is.
-    kind = provenance.report_kind(Path(args.quarterly_dir), args.as_of, Path(args.data))
-    guard_outputs(Path(args.data), [Path(args.out)], kind)
+    _within_reach(contract, args.data, args.as_of)
+    delivery = _delivery(args.data, args.as_of)
+    kind = provenance.report_kind(Path(args.quarterly_dir), args.as_of, delivery)
+    guard_outputs(delivery, [Path(args.out)], kind)
     # A single file has no folder record: its kind and checksum go beside it, for the
     # reports, written before the ledger is moved into place (the Makefile's target).
     with atomic_path(Path(args.out)) as written:
         ledger = write_ledger(
-            Path(args.data), args.as_of, Path(args.quarterly_dir), written, contract
+            Path(args.data),
+            args.as_of,
+            Path(args.quarterly_dir),
+            written,
+            contract,
+            record=_record(args),
         )
         used = provenance.earlier_kinds(Path(args.quarterly_dir), args.as_of)
         provenance.record_file(Path(args.out), kind, used, written)
@@ -187,6 +263,9 @@ def cmd_report(args) -> int:
     kind = load_kind(args.kind)
     as_of = _report_as_of(kind, contract, args.as_of)
     _as_of_window(contract, as_of)
+    _within_reach(contract, args.data, as_of)
+    record = _record(args)
+    args.data = str(_delivery(args.data, as_of))
     if not Path(args.quarterly_dir).is_dir():
         raise UsageError(f"--quarterly-dir {args.quarterly_dir}: no such folder")
     if kind.name == "quarterly" and not (Path(args.quarterly_dir) / as_of).is_dir():
@@ -225,8 +304,44 @@ def cmd_report(args) -> int:
         extra_parameters=extra,
         results_read=read,
     )
+    if not os.environ.get("ANALYSIS_REEXECUTION"):
+        _record_publication(record, kind.name, as_of, args.lang, Path(args.data), built)
     print(f"{kind.name} report as of {as_of} ({args.lang}): {built.html}, {built.pdf}")
     return 0
+
+
+def _record_publication(record: Path, kind: str, as_of: str, lang: str, data: Path, built) -> None:
+    """Keep a published report's numbers and its delivery in the settlement record."""
+    import json
+
+    from analysis.data import deliveries, io
+    from analysis.payments.settlement import open_record
+
+    results = Path(built.results)
+    if not results.is_file():
+        return
+    numbers = json.loads(results.read_text(encoding="utf-8")).get("numbers", {})
+    checksums = {
+        p.name: io.sha256(p)
+        for p in sorted(data.iterdir())
+        if p.is_file() and not p.name.startswith(".")
+    }
+    label = deliveries.label(data, {k: v for k, v in checksums.items() if k != "manifest.json"})
+    with open_record(record) as store:
+        if not store.publish(kind, as_of, lang, label, checksums, numbers):
+            return
+        if (
+            len(
+                store.publications().query(
+                    "report_kind == @kind and quarter == @as_of and lang == @lang"
+                )
+            )
+            > 1
+        ):
+            print(
+                f"note: the {kind} report as of {as_of} ({lang}) was published before with "
+                f"other numbers or data; both are kept in {record}"
+            )
 
 
 def stage_folder(quarterly_dir: Path, kind: str, as_of: str) -> Path:
@@ -248,6 +363,8 @@ def cmd_evaluate(args) -> int:
         )
     as_of = _report_as_of(kind, contract, args.as_of)
     _as_of_window(contract, as_of)
+    _within_reach(contract, args.data, as_of)
+    args.data = str(_delivery(args.data, as_of))
     if args.estimates_only:
         from analysis.provenance import extract_kind
         from analysis.reports.stage import write_estimates
@@ -298,7 +415,12 @@ def cmd_build(args) -> int:
 def cmd_portal(args) -> int:
     from analysis.render.portal import write_portal
 
-    print(f"reports portal: {write_portal(Path(args.reports))}")
+    contract = _contract(args)
+    evaluations = {
+        name: str(getattr(contract.timeline.evaluations, name))
+        for name in ("midterm", "preliminary_final", "final")
+    }
+    print(f"reports portal: {write_portal(Path(args.reports), evaluations)}")
     return 0
 
 
@@ -307,6 +429,16 @@ def cmd_make_targets(args) -> int:
 
     contract = _contract(args)
     as_of = _last_quarter(contract, args.as_of)
+    reach = None
+    if args.data and Path(args.data).is_dir():
+        from analysis.data.deliveries import reach as data_reach
+
+        reach = data_reach(args.data, contract)
+        if as_of and reach and quarters.to_index(as_of) > quarters.to_index(reach):
+            raise UsageError(
+                f"AS_OF / --as-of {as_of} is past the data: {args.data} reaches {reach}; "
+                "the reports after it wait for a later delivery"
+            )
     sys.stdout.write(
         make_targets(
             contract,
@@ -314,8 +446,45 @@ def cmd_make_targets(args) -> int:
             args.langs.split(),
             args.quarterly_langs.split(),
             jobs=args.jobs,
+            reach=reach,
         )
     )
+    return 0
+
+
+def cmd_settlement(args) -> int:
+    from analysis.payments import settlement
+
+    record = _record(args)
+    if args.action == "path":
+        print(record)
+        return 0
+    if args.action == "reset-demo":
+        removed = settlement.reset_demo(record)
+        print(f"{record}: {'removed' if removed else 'no such record'}")
+        return 0
+    if not record.exists():
+        raise UsageError(f"no settlement record at {record}")
+    with settlement.open_record(record) as store:
+        store.check_heads()
+        frame = store.entries(with_chain=True)
+        if args.action == "export":
+            text = frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+            if args.out:
+                from analysis import atomic
+
+                atomic.write_text(args.out, text)
+            else:
+                sys.stdout.write(text)
+            return 0
+        seq, head = store.head()
+        print(f"{record}: {seq} entries, chain verified (head {head[:16]}…)")
+        if len(frame):
+            summary = (
+                frame.groupby(["report", "kind"], sort=True)[["amount", "paid"]].sum().round(2)
+            )
+            print(summary.to_string())
+        print(f"{len(store.publications())} published report record(s)")
     return 0
 
 
@@ -330,7 +499,8 @@ def cmd_data_contract(args) -> int:
 def cmd_verify(args) -> int:
     from analysis.verify import verify
 
-    return verify(Path(args.published), Path(args.reexecuted))
+    record = _record(args) if args.data else None
+    return verify(Path(args.published), Path(args.reexecuted), record)
 
 
 def cmd_attack(args) -> int:
@@ -412,6 +582,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="parquet",
         help="table files: Parquet (default) or Danish CSV (';', decimal comma, Latin-1)",
     )
+    p.add_argument(
+        "--deliveries",
+        action="store_true",
+        help="write one full extract per quarter (<out>/<YYYYQn>/, as delivered after that "
+        "quarter, with the revisions of config/synthetic.yaml) instead of one complete extract",
+    )
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("validate", help="check an extract directory against the data contract")
@@ -429,6 +605,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=str(paths.SYNTHETIC_DIR), help="extract directory")
     p.add_argument("--as-of", required=True, type=quarters.argument, help="cut-off quarter, YYYYQn")
     p.add_argument("--out", required=True, help="output directory for the result tables")
+    p.add_argument(
+        "--ledger",
+        default=None,
+        help="the settlement record (SQLite; default: data/settlement/, one per synthetic "
+        "configuration, settlement.sqlite for real data)",
+    )
     p.set_defaults(func=cmd_quarterly)
 
     p = sub.add_parser(
@@ -443,6 +625,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of the quarterly results whose ledger is carried forward",
     )
     p.add_argument("--out", required=True, help="the ledger file to write (CSV)")
+    p.add_argument(
+        "--ledger",
+        default=None,
+        help="the settlement record (SQLite; default: data/settlement/, one per synthetic "
+        "configuration, settlement.sqlite for real data)",
+    )
     p.set_defaults(func=cmd_ledger)
 
     p = sub.add_parser(
@@ -473,6 +661,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--reports", default=str(paths.REPORTS_DIR), help="output root (default: %(default)s)"
+    )
+    p.add_argument(
+        "--ledger",
+        default=None,
+        help="the settlement record (SQLite; default: data/settlement/, one per synthetic "
+        "configuration, settlement.sqlite for real data)",
     )
     p.set_defaults(func=cmd_report)
 
@@ -561,7 +755,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="job slots of make -j: with two or more, the steps beside the quarterly chain run in jobs-1 lanes",
     )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="the extract or folder of deliveries: only the reports whose cut-off it reaches get rules",
+    )
     p.set_defaults(func=cmd_make_targets)
+
+    p = sub.add_parser(
+        "settlement",
+        help="show the settlement record (verified), export it as CSV, or reset a synthetic demo's",
+    )
+    p.add_argument("action", choices=["show", "export", "path", "reset-demo"])
+    p.add_argument(
+        "--data", default=str(paths.SYNTHETIC_DIR), help="extract or folder of deliveries"
+    )
+    p.add_argument(
+        "--ledger",
+        default=None,
+        help="the settlement record (default: the one of --data, see `settlement path`)",
+    )
+    p.add_argument("--out", default=None, help="export: the CSV file to write (default: stdout)")
+    p.set_defaults(func=cmd_settlement)
 
     p = sub.add_parser(
         "data-contract", help="write the data-contract document generated from the schemas"
@@ -572,6 +787,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="compare re-executed results files with the published ones")
     p.add_argument("published", help="folder of published reports")
     p.add_argument("reexecuted", help="folder of re-executed reports")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="with it, also compare with the published reports kept in its settlement record",
+    )
+    p.add_argument("--ledger", default=None, help="the settlement record (default: that of --data)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser(

@@ -244,6 +244,16 @@ class TrueEffects(_Strict):
     area_multiplier: dict[str, float]
 
 
+class DeliveryRevisions(_Strict):
+    """How synthetic deliveries differ from the final registers (analysis.data.deliveries)."""
+
+    late_registration: float = Field(default=0.01, ge=0, lt=1)
+    benefit_correction: float = Field(default=0.01, ge=0, lt=1)
+    absence_correction: float = Field(default=0.02, ge=0, lt=1)
+    late_exit: float = Field(default=0.0, ge=0, le=1)
+    correction_quarters: int = Field(default=2, ge=1, le=8)
+
+
 class SyntheticConfig(_Strict):
     data_end: Quarter
     intervention_households: int = Field(gt=0)
@@ -253,6 +263,7 @@ class SyntheticConfig(_Strict):
     survey_nonresponse: float = Field(ge=0, lt=1)
     area_shares: dict[str, float]
     true_effects: TrueEffects
+    deliveries: DeliveryRevisions = DeliveryRevisions()
 
     _q = field_validator("data_end")(_check_quarter)
 

@@ -5,6 +5,11 @@ with the re-executed one: counts and DKK exactly; numbers marked as resampled
 (bootstrap, permutation) within ``RESAMPLED_RTOL`` in case a seed cannot make them
 exact. The table lists each number; the exit status is non-zero on any mismatch or
 missing number.
+
+A published report is also a record in the settlement record
+(:mod:`analysis.payments.store`): with ``record``, every re-executed report is
+compared too with the numbers kept there when it was first published, so a report
+whose files were replaced since is still checked against what was published.
 """
 
 from __future__ import annotations
@@ -27,12 +32,41 @@ def tolerance(name: str) -> float:
 
 def compare(published: Path, reexecuted: Path) -> pd.DataFrame:
     """One row per number: report, name, published, re-executed, difference, ok."""
-    rows = []
+    pairs = []
     for path in sorted(published.rglob("*.results.json")):
         relative = path.relative_to(published)
         other = reexecuted / relative
-        numbers = read(path)["numbers"]
         again = read(other)["numbers"] if other.exists() else {}
+        pairs.append((str(relative), read(path)["numbers"], again))
+    return _table(pairs)
+
+
+def compare_with_record(record: Path, reexecuted: Path) -> pd.DataFrame:
+    """Each re-executed report's numbers against the first publication kept in the record."""
+    from analysis.payments.store import SettlementStore
+
+    pairs = []
+    with SettlementStore(record, create=False) as store:
+        records = store.publications()
+        for path in sorted(reexecuted.rglob("*.results.json")):
+            doc = read(path)
+            match = records.loc[
+                (records["report_kind"] == doc.get("report"))
+                & (records["quarter"] == doc.get("as_of"))
+                & (records["lang"] == doc.get("lang"))
+            ]
+            if match.empty:
+                continue
+            import json
+
+            first = json.loads(match.iloc[0]["numbers"])
+            pairs.append((f"record:{path.relative_to(reexecuted)}", first, doc["numbers"]))
+    return _table(pairs)
+
+
+def _table(pairs) -> pd.DataFrame:
+    rows = []
+    for relative, numbers, again in pairs:
         for name, value in sorted(numbers.items()):
             new = again.get(name, "missing")
             if (
@@ -48,7 +82,7 @@ def compare(published: Path, reexecuted: Path) -> pd.DataFrame:
                 ok = new == value
             rows.append(
                 {
-                    "report": str(relative),
+                    "report": relative,
                     "number": name,
                     "published": value,
                     "reexecuted": new,
@@ -61,9 +95,11 @@ def compare(published: Path, reexecuted: Path) -> pd.DataFrame:
     )
 
 
-def verify(published: Path, reexecuted: Path) -> int:
+def verify(published: Path, reexecuted: Path, record: Path | None = None) -> int:
     """Print the comparison and return 0 when every number matches, 1 otherwise."""
     table = compare(published, reexecuted)
+    if record is not None and Path(record).is_file():
+        table = pd.concat([table, compare_with_record(Path(record), reexecuted)], ignore_index=True)
     if table.empty:
         print(f"no results files under {published}: nothing to verify")
         return 1

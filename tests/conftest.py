@@ -21,6 +21,25 @@ def _receipts(tmp_path_factory):
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_settlement_records(tmp_path_factory):
+    """Settlement records made by default go to a folder of the session's, not data/settlement
+    (also in the commands the tests run: the variable is inherited)."""
+    from analysis.payments import settlement
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(settlement.FOLDER_VARIABLE, str(tmp_path_factory.mktemp("settlement")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _settlement_records(tmp_path_factory, monkeypatch):
+    """Each test settles into records of its own: money one test settles is not another's fact."""
+    from analysis.payments import settlement
+
+    monkeypatch.setenv(settlement.FOLDER_VARIABLE, str(tmp_path_factory.mktemp("settlement")))
+
+
 @pytest.fixture(scope="session")
 def contract():
     return load_contract()

@@ -184,12 +184,16 @@ def test_two_vintages_through_the_results_folders(synthetic_dir, contract, tmp_p
     first, second = result_periods(contract)[:2]
     folder = tmp_path / "quarterly"
     before_second = quarters.shift(second.report, -1)
-    write_quarterly_results(synthetic_dir, before_second, folder / before_second, contract)
+    # One settlement record for both deliveries: what was settled is read from it.
+    record = tmp_path / "record.sqlite"
+    write_quarterly_results(
+        synthetic_dir, before_second, folder / before_second, contract, record=record
+    )
     vintage = tmp_path / "vintage2"
     shutil.copytree(synthetic_dir, vintage)
     tables, steps = _corrected(load_extract(synthetic_dir, contract).tables, contract)
     tables["benefits"].to_parquet(vintage / "benefits.parquet", index=False)
-    write_quarterly_results(vintage, second.report, folder / second.report, contract)
+    write_quarterly_results(vintage, second.report, folder / second.report, contract, record=record)
     old = pd.read_csv(folder / before_second / "payment_statement.csv")
     new = pd.read_csv(folder / second.report / "payment_statement.csv")
     settled = old.loc[old["status"] == "final"].reset_index(drop=True)

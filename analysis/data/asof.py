@@ -16,6 +16,8 @@ from analysis import quarters
 from analysis.config import Contract
 
 REGISTER_TABLES = ("benefits", "social_measures", "school_absence")
+# Registers with a row per person and quarter (school absence has none in holidays).
+PERSON_QUARTER_TABLES = ("benefits", "social_measures")
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,16 @@ def as_of(tables: dict[str, pd.DataFrame], cutoff: str, contract: Contract) -> A
     households.loc[households["exit_t"] > cut, "exit_t"] = pd.NA
     out["households"] = households
     out["persons"] = tables["persons"].copy()
+    reached = []
     for name in REGISTER_TABLES:
         frame = _index(tables[name], "quarter", "t")
         out[name] = frame.loc[frame["t"] <= register_cut].reset_index(drop=True)
+        if name in PERSON_QUARTER_TABLES and len(out[name]):
+            reached.append(int(out[name]["t"].max()))
+    # "Register data cover the period up to …" is what the data reach, not the cut-off's
+    # arithmetic: a delivery that ends earlier says so.
+    if reached:
+        register_cut = min(register_cut, min(reached))
     survey = _index(tables["life_satisfaction"], "quarter", "t")
     out["life_satisfaction"] = survey.loc[survey["t"] <= cut].reset_index(drop=True)
     plans = _index(tables["action_plans"], "review_quarter", "t")

@@ -262,18 +262,23 @@ def build(
     contract: Contract,
     ledger: pd.DataFrame | None = None,
     statements: dict[str, pd.DataFrame] | None = None,
+    complete_until: int | None = None,
 ) -> pd.DataFrame:
     """``ledger`` (empty if None) with every result report due by ``until`` settled.
 
     Reports already in the ledger are left as they are; each missing one is
     settled in order with the data as of its own quarter (``statements`` may hold
-    the statement already computed for a report quarter).
+    the statement already computed for a report quarter). ``complete_until``: the
+    last quarter (index) the register data reach; a period ending after it is not
+    settled yet, nor any after it.
     """
     out = empty() if ledger is None else normalise(ledger)
     settled = set(out["report"])
     for period in reports_due(contract, until):
         if period.report in settled:
             continue
+        if complete_until is not None and period.last > complete_until:
+            break
         current = (statements or {}).get(period.report)
         if current is None:
             current = recompute(tables, period.report, contract)

@@ -234,7 +234,14 @@ def compute(
     statements = {}
     if cutoff in contract.timeline.result_reports:
         statements[cutoff] = recomputed.loc[recomputed["report"].isin([p.report for p in due])]
-    settled = ledger_module.build(tables_in, cutoff, contract, ledger, statements)
+    settled = ledger_module.build(
+        tables_in,
+        cutoff,
+        contract,
+        ledger,
+        statements,
+        complete_until=quarters.to_index(data.register_until),
+    )
     entries = settled.loc[settled["kind"] == "settlement"]
     final_rows = entries.assign(status="final")[[*ledger_module.STATEMENT_COLUMNS, "status"]]
     provisional = recomputed.loc[
@@ -347,39 +354,99 @@ def compute(
     return QuarterlyResults(cutoff, data.register_until, tables, key_numbers)
 
 
+def _settle_into_record(
+    data_dir: Path, cutoff: str, contract: Contract, record: Path, current: tuple
+) -> pd.DataFrame:
+    """Settle what is due by ``cutoff`` into the settlement record; the ledger as of ``cutoff``.
+
+    ``data_dir`` is what ``--data`` named (one extract, or a folder of deliveries);
+    ``current`` is the delivery of ``cutoff`` already loaded (its folder, extract and
+    tables), so that only an earlier report's delivery is loaded again.
+    """
+    from analysis.data import deliveries
+    from analysis.payments import settlement
+
+    loaded: dict[Path, tuple] = {current[0]: current[1:]}
+
+    def delivery(quarter: str) -> tuple:
+        folder = deliveries.for_quarter(data_dir, quarter)
+        if folder not in loaded:
+            extract = load_extract(folder, contract, out_of_core=True)
+            loaded[folder] = (extract, engine.quarterly_tables(extract, contract))
+        return folder, *loaded[folder]
+
+    def label_for(quarter: str) -> str:
+        folder, extract, _ = delivery(quarter)
+        return deliveries.label(folder, extract.checksums)
+
+    def kind_for(quarter: str) -> str:
+        folder, extract, _ = delivery(quarter)
+        return provenance.extract_kind(folder, extract.manifest)
+
+    with settlement.open_record(record) as store, store.settling():
+        settlement.settle(
+            store,
+            cutoff,
+            contract,
+            lambda quarter: delivery(quarter)[2],
+            label_for=label_for,
+            kind_for=kind_for,
+        )
+        return settlement.export(store, cutoff), store.kinds()
+
+
 def write_quarterly_results(
     data_dir: Path,
     cutoff: str,
     out: Path,
     contract: Contract,
     publish: Callable[[Path], object] | None = None,
+    record: Path | None = None,
 ) -> Path:
-    """Validate the extract, compute the results as of ``cutoff`` and write them to ``out``.
+    """Validate the extract, settle what is due, compute the results as of ``cutoff``, write them.
 
-    The ledger is carried forward from the latest earlier quarterly folder beside
-    ``out`` (when there is one) and written as ``ledger.csv``; it may only append
-    to the one carried forward.
+    ``data_dir`` is one extract or a folder of deliveries (the delivery of ``cutoff``
+    is used: :func:`analysis.data.deliveries.for_quarter`). The result reports due by
+    ``cutoff`` are settled into the settlement record ``record``
+    (:mod:`analysis.payments.settlement`), once; the ledger as of ``cutoff`` is read
+    from it and written as ``ledger.csv`` (an export: every entry with its delivery
+    and hash).
 
     Whole or nothing: the folder is written as a temporary sibling and swapped in
     by one rename, so a kill leaves the previous folder or the new one. ``publish``
     writes more into the temporary folder (what the report publishes); the
     completion marker :data:`analysis.provenance.MARKER` is written last, with the
-    kind of data the results come from: real if the extract or any earlier results
-    folder beside ``out`` is.
+    kind of data the results come from: real if the extract, any earlier results
+    folder beside ``out`` or any entry of the settlement record is.
     """
+    from analysis.data import deliveries
+    from analysis.payments import settlement
+
+    folder_in = deliveries.for_quarter(data_dir, cutoff)
+    record = Path(record) if record else settlement.default_path(data_dir, _contract_file())
     # The register tables stay on disk; only the rows the results read are loaded.
-    extract = load_extract(data_dir, contract, out_of_core=True)
-    before = ledger_module.carry_forward(Path(out).parent, quarters.shift(cutoff, -1))
-    results = compute(engine.quarterly_tables(extract, contract), cutoff, contract, before)
-    kind, used = provenance.results_kinds(data_dir, out, cutoff, extract.manifest)
+    extract = load_extract(folder_in, contract, out_of_core=True)
+    tables = engine.quarterly_tables(extract, contract)
+    exported, record_kinds = _settle_into_record(
+        Path(data_dir), cutoff, contract, record, (folder_in, extract, tables)
+    )
+    ledger = ledger_module.normalise(exported)
+    results = compute(tables, cutoff, contract, ledger)
+    kind, used = provenance.results_kinds(folder_in, out, cutoff, extract.manifest)
+    kind = provenance.combined(kind, *record_kinds)
     with atomic.atomic_folder(out) as folder:
         for name, frame in results.tables.items():
             if name == "ledger":
-                ledger_module.write(folder / ledger_module.FILE, frame, before)
+                atomic.write_csv(folder / ledger_module.FILE, exported)
             else:
                 atomic.write_csv(folder / f"{name}.csv", frame)
         atomic.write_json(
-            folder / "key_numbers.json", {**results.key_numbers, "inputs": extract.checksums}
+            folder / "key_numbers.json",
+            {
+                **results.key_numbers,
+                "inputs": extract.checksums,
+                "delivery": deliveries.label(folder_in, extract.checksums),
+            },
         )
         if publish is not None:
             publish(folder)
@@ -387,15 +454,31 @@ def write_quarterly_results(
     return out
 
 
+def _contract_file() -> Path:
+    from analysis.paths import CONTRACT_FILE
+
+    return CONTRACT_FILE
+
+
 def write_ledger(
-    data_dir: Path, cutoff: str, quarterly_dir: Path, out: Path, contract: Contract
+    data_dir: Path,
+    cutoff: str,
+    quarterly_dir: Path,
+    out: Path,
+    contract: Contract,
+    record: Path | None = None,
 ) -> pd.DataFrame:
-    """The ledger as of ``cutoff`` (e.g. an evaluation's): carried forward from the latest
-    quarterly folder at or before it, with the result reports due since settled."""
-    extract = load_extract(data_dir, contract, out_of_core=True)
-    before = ledger_module.carry_forward(quarterly_dir, cutoff)
-    settled = ledger_module.build(
-        engine.quarterly_tables(extract, contract), cutoff, contract, before
+    """The ledger as of ``cutoff`` (e.g. an evaluation's), exported from the settlement record
+    after the result reports due by then are settled (each from its own quarter's delivery)."""
+    from analysis.data import deliveries
+    from analysis.payments import settlement
+
+    folder_in = deliveries.for_quarter(data_dir, cutoff)
+    record = Path(record) if record else settlement.default_path(data_dir, _contract_file())
+    extract = load_extract(folder_in, contract, out_of_core=True)
+    tables = engine.quarterly_tables(extract, contract)
+    exported, _ = _settle_into_record(
+        Path(data_dir), cutoff, contract, record, (folder_in, extract, tables)
     )
-    ledger_module.write(out, settled, before)
-    return settled
+    atomic.write_csv(out, exported)
+    return ledger_module.normalise(exported)

@@ -167,6 +167,13 @@ def payments_chart(quarterly: list[Entry]) -> str:
     return f"<figure class='chart'>{svg}<figcaption>{html.escape(alt)}</figcaption></figure>"
 
 
+def _due(as_of: str) -> str:
+    return (
+        f"<span class='due'>Forventes når data når {html.escape(numbers.quarter(as_of))}</span> "
+        f"<span class='en' lang='en'>due when the data reach {html.escape(numbers.quarter(as_of, 'en'))}</span>"
+    )
+
+
 def _links(group: list[Entry], root: Path) -> str:
     parts = []
     for entry in sorted(group, key=lambda e: e.lang):
@@ -179,15 +186,29 @@ def _links(group: list[Entry], root: Path) -> str:
     return " ".join(parts)
 
 
+def due_reports(entries: list[Entry], evaluations: dict[str, str]) -> list[tuple[str, str]]:
+    """The evaluations (kind, cut-off) of the contract that are not rendered: due later."""
+    rendered = {(e.kind, e.as_of) for e in entries}
+    return [(kind, q) for kind, q in evaluations.items() if (kind, q) not in rendered]
+
+
 def build_portal(
-    reports_root: Path, programme: str = "Relationel velfærd – sammen på tværs"
+    reports_root: Path,
+    programme: str = "Relationel velfærd – sammen på tværs",
+    evaluations: dict[str, str] | None = None,
 ) -> str:
-    """The portal page as one self-contained HTML document."""
+    """The portal page as one self-contained HTML document.
+
+    ``evaluations``: each evaluation's cut-off (the contract's); one that is not
+    rendered (its data do not reach the cut-off yet) is listed as due.
+    """
     root = Path(reports_root)
     entries = collect(root)
     groups: dict[tuple[str, str], list[Entry]] = {}
     for entry in entries:
         groups.setdefault((entry.kind, entry.as_of), []).append(entry)
+    for key in due_reports(entries, evaluations or {}):
+        groups[key] = []
     ordered = sorted(
         groups.items(),
         key=lambda item: (-quarters.to_index(item[0][1]), KIND_ORDER.index(item[0][0])),
@@ -195,7 +216,7 @@ def build_portal(
     rows = "".join(
         f"<tr><td>{html.escape(numbers.quarter(as_of))}</td>"
         f"<td>{html.escape(KIND_NAMES[kind][0])}<br><span class='en' lang='en'>{html.escape(KIND_NAMES[kind][1])}</span></td>"
-        f"<td>{_links(group, root)}</td></tr>"
+        f"<td>{_links(group, root) if group else _due(as_of)}</td></tr>"
         for (kind, as_of), group in ordered
     )
     quarterly = sorted(
@@ -257,11 +278,13 @@ figure.chart svg {{ width: 100%; height: auto; max-width: 48rem; }}
 """
 
 
-def write_portal(reports_root: Path) -> Path:
-    """Write ``index.html`` into ``reports_root``."""
+def write_portal(reports_root: Path, evaluations: dict[str, str] | None = None) -> Path:
+    """Write ``index.html`` into ``reports_root`` (``evaluations``: see :func:`build_portal`)."""
     from analysis import atomic
 
     target = Path(reports_root) / "index.html"
     with atomic.atomic_path(target) as temporary:
-        Path(temporary).write_text(build_portal(reports_root), encoding="utf-8")
+        Path(temporary).write_text(
+            build_portal(reports_root, evaluations=evaluations), encoding="utf-8"
+        )
     return target

@@ -351,10 +351,25 @@ def adjustments_table(
             "price": protected["unit_price"],
             "amount_change": protected["amount"],
             "paid": frame["paid"].round(0),
-            "reason": frame["reason"].map(lambda s: t(f"reason.{s}", lang)),
+            "reason": [
+                reason_text(reason, report, lang)
+                for reason, report in zip(frame["reason"], frame["report"], strict=True)
+            ],
         }
     )
     return shown, footnote(lang, contract.disclosure.min_persons)
+
+
+def reason_text(reason: str, report: str, lang: str) -> str:
+    """An adjustment's reason in words: which data the delivery of ``report``'s quarter revised."""
+    code, _, tables = reason.partition(":")
+    if code != "revised_data" or not tables:
+        return t(f"reason.{code}", lang)
+    names = [t(f"revised.{name}", lang) for name in tables.split(",")]
+    conjunction = {"da": "og", "en": "and"}[lang]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
+    text = t("reason.revised_in", lang, tables=listed, delivery=numbers.quarter(report, lang))
+    return text[0].upper() + text[1:]
 
 
 def investors_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:

@@ -222,7 +222,9 @@ class LinkedCells:
         """
         previous = None
         for cum, flow in zip(cumulative, flows, strict=True):
-            if flow not in self.cells:
+            # An earlier report's flow is this report's too unless a later delivery
+            # revised the totals (then add() keeps the earlier one as another cell).
+            if flow not in self.cells or self.cells[flow].earlier:
                 before = 0.0 if previous is None else self.cells[previous].value
                 self.add(flow, self.cells[cum].value - before, shown=False)
             self.sum_of(cum, [flow] if previous is None else [previous, flow], name)
