@@ -15,7 +15,7 @@ enrolment shortfall of 0 to 50 %, a timeline shifted by -1 to +2 whole years (th
 contract and the generator's last data quarter shifted together, written to
 files of their own), and zero, one or two of the three housing areas empty. For
 each it generates the extract with the shifted contract, and runs ``make report``
-on it (``CONTRACT=`` the shifted contract, one language; the quarterly report of the
+on it (``CONTRACT=`` the shifted contract, a settlement record of its own, one language; the quarterly report of the
 intervention's first quarter, or with ``--all-quarters`` those up to the default
 quarter shifted the same way, and all three evaluation reports) into
 ``build/sweep/<n>/``, and records
@@ -150,7 +150,8 @@ def run(design: dict, folder: Path, langs: str, python: str, all_quarters: bool 
                 ["make", "--no-print-directory", "report", f"PY={python}",
                  *(f"ENV_STAMP={stamp}" for stamp in environment_stamp()), f"DATA={data}",
                  f"CONTRACT={contract_file}", f"RESULTS={folder / 'results'}",
-                 f"REPORTS={folder / 'reports'}", f"AS_OF={as_of}", f"LANGS={langs}",
+                 f"REPORTS={folder / 'reports'}", f"LEDGER={folder / 'settlement.sqlite'}",
+                 f"AS_OF={as_of}", f"LANGS={langs}",
                  f"QUARTERLY_LANGS={langs.split()[0]}"],
                 cwd=paths.ROOT, stdout=out, stderr=subprocess.STDOUT, check=False, env=env,
             )  # fmt: skip

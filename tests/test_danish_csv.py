@@ -88,6 +88,7 @@ def test_every_report_from_danish_csv_has_the_numbers_of_parquet(tmp_path):
         subprocess.run(
             ["make", "--no-print-directory", "report", f"DATA={data}",
              f"RESULTS={tmp_path / (fmt + '-results')}", f"REPORTS={builds[fmt]}",
+             f"LEDGER={tmp_path / (fmt + '-settlement.sqlite')}",
              "LANGS=da en", f"PY={sys.executable}",
              *(f"ENV_STAMP={stamp}" for stamp in environment_stamp())],
             cwd=paths.ROOT, check=True, capture_output=True,
