@@ -152,3 +152,34 @@ def test_a_subgroup_that_cannot_be_estimated_is_listed_with_its_reason():
     assert (
         table.loc[1, "ATT"] == "ikke estimerbar: intet kvartal før indskrivning at sammenligne med"
     )
+
+
+def test_the_programme_that_stopped_the_build_reports_not_estimable(tmp_path):
+    """Finding 8: a valid small programme whose doubly robust estimate stopped every report.
+
+    The sweep's programme 3 (143 planned households, half of them never enrolled,
+    5.9 comparison households each, the timeline two years later) validates; the
+    doubly robust estimate of the ladder step then stopped the build with numpy's
+    "Singular matrix" (a cohort separated by its covariates).
+    """
+    from analysis.config import load_contract, load_synthetic
+    from analysis.data.synth import generate
+    from analysis.data.validate import load_extract
+    from analysis.effects.panels import estimation_panels
+    from analysis.provenance import sign_extract
+    from analysis.reports.kinds import load_kind
+    from analysis.sweep import programmes, write_configuration
+
+    design = programmes(30, load_contract().seed)[2]
+    assert (design["households"], design["shortfall"], design["shift_years"]) == (143, 0.5, 2)
+    contract_file, synthetic_file, _ = write_configuration(design, tmp_path)
+    contract = load_contract(contract_file)
+    generate(tmp_path / "x", contract, load_synthetic(synthetic_file), contract.seed)
+    sign_extract(tmp_path / "x")
+    extract = load_extract(tmp_path / "x", contract)
+    cutoff = load_kind("final").as_of(contract, None)
+    panel = estimation_panels(extract, cutoff, contract, ["ladder_step"])["ladder_step"]
+    result = covariate_estimate(panel)
+    assert isinstance(result, NotEstimated) and result.reason == "separation"
+    # The estimates without covariates are there as before.
+    assert np.isfinite(not_yet_estimate(panel).overall_att)
