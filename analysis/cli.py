@@ -112,6 +112,8 @@ def cmd_synth(args) -> int:
     contract = _contract(args)
     synth = load_synthetic(args.synthetic_config)
     seed = contract.seed if args.seed is None else args.seed
+    if args.deliveries and args.format != "parquet":
+        raise UsageError("--format danish-csv: write a single extract (without --deliveries)")
     if args.deliveries:
         import shutil
         import tempfile
