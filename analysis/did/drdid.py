@@ -40,6 +40,14 @@ def _logit(
             "singular_design", "the propensity score's covariates are collinear in this comparison"
         )
     beta = np.zeros(X.shape[1])
+    # Under separation X'β runs to ±∞ and exp overflows to inf, giving p = 0 exactly:
+    # the case is detected below, the warning would only be noise in the build log.
+    with np.errstate(over="ignore"):
+        return _newton(D, X, w, beta, iterations)
+
+
+def _newton(D, X, w, beta, iterations):
+    """The Newton–Raphson iterations of :func:`_logit` and its checks."""
     try:
         for _ in range(iterations):
             p = 1 / (1 + np.exp(-(X @ beta)))
