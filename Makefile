@@ -125,11 +125,14 @@ $(VALIDATED): $(ENV_STAMP) $(DATA_DEPS) $(CONFIG) $(VALIDATION_CODE)
 # or JOBS does (with JOBS of 2 or more, the evaluations' estimates run in JOBS-1 lanes
 # beside the chain of quarterly results, so that the chain always has a slot, and the
 # other steps after the chain wait for the final stage's inputs, so that it starts
-# first: maketargets._lanes).
+# first: maketargets._lanes), or DATA does, and when the contract does: another
+# CONTRACT path, or the same file with other contents, however old (a contract older
+# than the last build's rules would not make them out of date by its time).
 TARGET_ARGS := --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)" --jobs "$(JOBS)" --data "$(DATA)"
+CONTRACT_SUM = $(firstword $(shell cksum < '$(CONTRACT)' 2>/dev/null))
 build/targets.args: FORCE
 	@mkdir -p build
-	@echo '$(TARGET_ARGS)' | cmp -s - $@ || echo '$(TARGET_ARGS)' > $@
+	@args='$(TARGET_ARGS) --contract "$(CONTRACT)" $(CONTRACT_SUM)'; echo "$$args" | cmp -s - $@ || echo "$$args" > $@
 
 build/targets.mk: build/targets.args $(ENV_STAMP) $(CONFIG) $(DATA_DEPS) params/quarterly.yaml analysis/reports/maketargets.py analysis/reports/kinds.py analysis/data/deliveries.py
 	$(PY) -m analysis --config $(CONTRACT) make-targets $(TARGET_ARGS) > $@

@@ -24,7 +24,7 @@ from pathlib import Path
 from analysis import atomic, quarters
 from analysis.data import io
 
-MANIFEST = "manifest.json"
+MANIFEST = io.MANIFEST
 MARKER = "provenance.json"
 SYNTHETIC = "synthetic"
 REAL = "real"
@@ -54,11 +54,9 @@ def sign_extract(directory: Path | str) -> dict:
 
 def extract_kind(directory: Path | str, manifest: dict | None = None) -> str:
     """``"synthetic"`` when the folder holds exactly the files the generator signed, else ``"real"``."""
-    from analysis.data.validate import read_manifest
-
     directory = Path(directory)
     if manifest is None:
-        manifest = read_manifest(directory)
+        manifest = io.read_manifest(directory)
     signed = manifest.get("files")
     if manifest.get("synthetic") is not True or not isinstance(signed, dict) or not signed:
         return REAL

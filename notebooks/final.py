@@ -27,6 +27,7 @@ bootstrap_reps = 499
 # sections that are not marked final-only. The prose is in the Markdown cells, each
 # language and report in a Quarto conditional div; captions and column headers come
 # from analysis/catalogue.yaml by each cell's label and the tables' column ids.
+from analysis.paths import from_root
 from analysis.render import show
 from analysis.render.numbers import Format
 from analysis.reports import dashboard, sections, stage
@@ -34,6 +35,8 @@ from analysis.reports import evaluation as ev
 from analysis.reports import quarterly_view as view
 from analysis.reports.text import t
 
+# Relative paths are the project root's, wherever the kernel started.
+config, stage_dir, results_path = from_root(config, stage_dir, results_path)
 # Everything below was computed once for both languages (`python -m analysis evaluate`).
 staged = stage.load(stage_dir, config)
 report, computed = staged.report, staged.extra

@@ -23,6 +23,7 @@ results_path = "build/quarterly-numbers.json"
 # (when-profile="da"/"en"); captions and column headers come from
 # analysis/catalogue.yaml by each cell's label and the tables' column ids.
 from analysis.config import load_contract
+from analysis.paths import from_root
 from analysis.render import show
 from analysis.render.numbers import Format
 from analysis.reports import dashboard
@@ -30,6 +31,8 @@ from analysis.reports import quarterly_view as view
 from analysis.reports.results import ReportResults
 from analysis.sdc import quarterly
 
+# Relative paths are the project root's, wherever the kernel started.
+config, quarterly_dir, results_path = from_root(config, quarterly_dir, results_path)
 contract = load_contract(config)
 inputs = quarterly.load(quarterly_dir, as_of, contract)
 results = ReportResults()

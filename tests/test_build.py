@@ -355,3 +355,41 @@ def test_build_and_lab_have_help():
             cwd=ROOT,
         )
         assert completed.returncode == 0 and "usage:" in completed.stdout
+
+
+@needs_make
+def test_the_rules_are_regenerated_for_another_contract_however_old(tmp_path):
+    """build/targets.args (a prerequisite of build/targets.mk) names the contract and its checksum.
+
+    The rules are also regenerated when the contract file is newer than they are;
+    these are the cases its time does not catch.
+    """
+    old = time.time() - 86400
+    for name, seed in (("a.yaml", 1), ("b.yaml", 2)):
+        (tmp_path / name).write_text(f"seed: {seed}\n", encoding="utf-8")
+        os.utime(tmp_path / name, (old, old))
+    args = tmp_path / "build" / "targets.args"
+
+    def make(contract: str) -> tuple[str, int]:
+        subprocess.run(
+            [MAKE, "-s", "--no-print-directory", "-f", str(ROOT / "Makefile")]
+            + ["build/targets.args", f"CONTRACT={contract}", "JOBS=1"],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+        return args.read_text(encoding="utf-8"), args.stat().st_mtime_ns
+
+    first = make("a.yaml")
+    assert '--contract "a.yaml"' in first[0]
+    time.sleep(0.01)
+    assert make("a.yaml") == first  # nothing changed: not rewritten, the rules stay
+    other = make("b.yaml")
+    assert '--contract "b.yaml"' in other[0] and other[1] > first[1]
+    # The same path with other contents, its time set back.
+    (tmp_path / "a.yaml").write_text("seed: 3\n", encoding="utf-8")
+    os.utime(tmp_path / "a.yaml", (old, old))
+    edited = make("a.yaml")
+    assert edited[0] not in (first[0], other[0])
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^build/targets\.mk: build/targets\.args ", makefile, re.MULTILINE)

@@ -31,14 +31,21 @@ def test_synthetic_extract_meets_the_contract(extract):
 
 
 def test_small_extract_is_valid(tmp_path, small_tables, contract):
-    load_extract(_write(tmp_path / "ok", small_tables), contract)
+    loaded = load_extract(_write(tmp_path / "ok", small_tables), contract)
+    assert {name: len(frame) for name, frame in loaded.tables.items()} == {
+        name: len(frame) for name, frame in small_tables.items()
+    }
+    assert list(loaded["persons"]["person_id"]) == list(small_tables["persons"]["person_id"])
+    # Checked in full (no receipt yet), and real: no generator's manifest signs it.
+    assert loaded.checked and not loaded.synthetic
 
 
 def test_danish_csv_loads_to_identical_frames(tmp_path, extract, contract):
     folder = tmp_path / "danish"
     folder.mkdir()
     for name, frame in extract.tables.items():
-        io.write_danish_csv(frame, folder / f"{name}.csv")
+        # The way Danish exports look: `;`, decimal comma, Latin-1.
+        frame.to_csv(folder / f"{name}.csv", sep=";", decimal=",", index=False, encoding="latin-1")
     assert b";" in (folder / "school_absence.csv").read_bytes()[:200]
     assert b"," in (folder / "school_absence.csv").read_bytes()
     danish = load_extract(folder, contract)
@@ -51,10 +58,21 @@ def test_danish_csv_loads_to_identical_frames(tmp_path, extract, contract):
 
 
 def test_latin1_text_is_read(tmp_path, small_tables, contract):
-    folder = _write(tmp_path / "latin", small_tables)
-    text = (folder / "persons.csv").read_text(encoding="utf-8")
-    (folder / "persons.csv").write_bytes(text.encode("latin-1"))
-    load_extract(folder, contract)
+    # Danish letters in a file that is not UTF-8 (no valid value of the contract has
+    # any, so the area names here break a rule, which is then reported by name).
+    households = small_tables["households"].copy()
+    comparison = households["group"] == "comparison"
+    households.loc[comparison, "area"] = "Skovløkken"
+    folder = _write(tmp_path / "latin", {**small_tables, "households": households})
+    text = (folder / "households.csv").read_text(encoding="utf-8")
+    (folder / "households.csv").write_bytes(text.encode("latin-1"))
+    with pytest.raises(UnicodeDecodeError):
+        (folder / "households.csv").read_text(encoding="utf-8")
+    read = io.read_table(folder / "households.csv")
+    assert read.encoding == "latin-1"
+    assert (read.frame["area"] == "Skovløkken").sum() == comparison.sum() > 0
+    with pytest.raises(DataContractError, match="households.csv: area must be a programme area"):
+        load_extract(folder, contract)
 
 
 def _mutate(table, column=None, row=0, value=None, drop=None):

@@ -311,3 +311,23 @@ def test_two_quarterly_runs_settling_at_once_settle_once(delivered, contract, tm
     assert (tmp_path / "first" / "2025Q1" / "ledger.csv").read_bytes() == (
         tmp_path / "second" / "2025Q1" / "ledger.csv"
     ).read_bytes()
+
+
+def test_a_broken_delivery_is_one_line_naming_it(delivered, tmp_path):
+    import subprocess
+    import sys
+
+    data = tmp_path / "deliveries"
+    for label in ("2025Q2", "2025Q3"):
+        shutil.copytree(delivered / label, data / label)
+    benefits = pd.read_parquet(data / "2025Q3" / "benefits.parquet")
+    benefits.loc[3, "weeks_on_benefit"] = -4
+    benefits.to_parquet(data / "2025Q3" / "benefits.parquet", index=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "validate", str(data)], capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: {data / '2025Q3'}: the extract breaks the data contract: benefits.parquet, "
+        "column weeks_on_benefit: in_range(0, 14) — data row(s) 4 — value(s): -4"
+    ]

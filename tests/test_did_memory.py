@@ -1,6 +1,6 @@
 """Clustered influence sums by blocks of columns give exactly the whole-matrix numbers.
 
-``analysis.did.attgt`` sums influence functions within clusters a block of
+``analysis.did.influence`` sums influence functions within clusters a block of
 ``CLUSTER_BLOCK`` columns at a time to bound memory at national size. With a block
 wider than the matrix the computation is the one-pass grouped sum it replaced;
 every estimate, standard error and band must be bit-for-bit the same.
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis import aggte, att_gt
-from analysis.did import attgt as attgt_module
+from analysis.did import influence as influence_module
 from tests.test_did import dgp
 
 
@@ -28,10 +28,10 @@ def _everything(data, bstrap):
 @pytest.mark.parametrize("bstrap", [False, True])
 def test_blocked_cluster_sums_change_no_number(monkeypatch, bstrap):
     data = dgp(seed=3, n=900, periods=9, cohorts=(0, 4, 5, 6, 7))
-    monkeypatch.setattr(attgt_module, "CLUSTER_BLOCK", 10_000)
+    monkeypatch.setattr(influence_module, "CLUSTER_BLOCK", 10_000)
     whole = _everything(data, bstrap)
     assert len(whole["cells"]) > 2 * 3  # more cells than the small blocks below
-    monkeypatch.setattr(attgt_module, "CLUSTER_BLOCK", 3)
+    monkeypatch.setattr(influence_module, "CLUSTER_BLOCK", 3)
     blocked = _everything(data, bstrap)
     for name, frame in whole.items():
         pd.testing.assert_frame_equal(frame, blocked[name], check_exact=True, obj=name)
@@ -42,9 +42,9 @@ def test_cluster_sums_by_block_equal_the_grouped_sum():
     influence = np.asfortranarray(rng.normal(size=(500, 37)))
     clusters = rng.integers(0, 60, 500)
     expected = pd.DataFrame(influence).groupby(clusters).sum().to_numpy()
-    got = attgt_module.cluster_sums(influence, clusters)
+    got = influence_module.cluster_sums(influence, clusters)
     assert np.array_equal(expected, got)
     assert (
-        attgt_module.standard_errors(influence, clusters, 500).tolist()
+        influence_module.standard_errors(influence, clusters, 500).tolist()
         == (np.sqrt((expected**2).sum(axis=0)) / 500).tolist()
     )

@@ -1,10 +1,14 @@
-"""Package layout: the renderer loads no report code, and no two subpackages import each other."""
+"""Package layout: the renderer loads no report code, no two subpackages or modules import
+each other (imports inside functions counted), and no module imports a higher layer
+than its own (the layer table of docs/architecture.md)."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 from analysis.paths import ROOT
 
@@ -115,3 +119,149 @@ def test_results_steps_import_no_presentation_code():
         source = inspect.getsource(function)
         for module, name in zip(modules, names, strict=True):
             assert module not in source and f"import {name}" not in source, function.__name__
+
+
+# The layers of docs/architecture.md ("Layers"): one table, read here, so that the
+# documentation and this check cannot drift apart.
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+
+
+def layers(text: str | None = None) -> dict[str, int]:
+    """Each path of the layer table (a file or a folder of ``analysis/``) with its layer number.
+
+    The table's rows are ``| <number> <name> | `path`, `path`, … | job |``; a higher
+    number is a higher layer.
+    """
+    text = ARCHITECTURE.read_text(encoding="utf-8") if text is None else text
+    section = text.split("<!-- layers -->")[1].split("<!-- /layers -->")[0]
+    found = {}
+    for row in section.splitlines():
+        match = re.match(r"\|\s*(\d+)\b[^|]*\|([^|]*)\|", row)
+        if match:
+            for path in re.findall(r"`([^`]+)`", match.group(2)):
+                assert path not in found, f"{path} is in two layers"
+                found[path] = int(match.group(1))
+    return found
+
+
+def module_name(path: Path, root: Path) -> str:
+    """``analysis/did/attgt.py`` -> ``analysis.did.attgt``; a package is its ``__init__``."""
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer_of(path: Path, table: dict[str, int], root: Path = ROOT) -> int | None:
+    """The layer of a module's file: its own row, else that of the nearest folder listed."""
+    relative = path.relative_to(root).as_posix()
+    candidates = [p for p in table if relative == p or relative.startswith(p.rstrip("/") + "/")]
+    return table[max(candidates, key=len)] if candidates else None
+
+
+def module_imports(root: Path = PACKAGE) -> dict[Path, dict[Path, int]]:
+    """Every module of ``root`` -> the modules of ``root`` it imports, with the line.
+
+    Imports inside functions (run when the function is called) and under
+    ``if TYPE_CHECKING`` count as much as those at the top: a cycle hidden behind a
+    function-level import is still a cycle. ``from package import name`` imports
+    the submodule ``name`` when there is one, else the package.
+    """
+    files = {module_name(p, root.parent): p for p in root.rglob("*.py")}
+    graph: dict[Path, dict[Path, int]] = {}
+    for name, path in files.items():
+        edges = graph.setdefault(path, {})
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*up, base] if base else up)
+                targets = [
+                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in files else base
+                    for alias in node.names
+                ]
+            else:
+                continue
+            for target in targets:
+                # The longest module the dotted name starts with (``a.b.c`` of ``a.b.c.f``).
+                while target and target not in files:
+                    target = target.rpartition(".")[0]
+                if target and files[target] != path:
+                    edges.setdefault(files[target], node.lineno)
+    return graph
+
+
+def module_cycle(graph: dict[Path, dict[Path, int]]) -> list[Path] | None:
+    """One cycle of the graph (its modules in order, the first repeated at the end), or None."""
+    state: dict[Path, int] = {}
+    for start in sorted(graph):
+        if start in state:
+            continue
+        # Depth-first, iteratively (the graph is deep): a stack of (module, its next imports).
+        path, stack = [start], [iter(sorted(graph[start]))]
+        state[start] = 1
+        while stack:
+            following = next(stack[-1], None)
+            if following is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(following) == 1:
+                return [*path[path.index(following) :], following]
+            elif following not in state:
+                state[following] = 1
+                path.append(following)
+                stack.append(iter(sorted(graph.get(following, {}))))
+    return None
+
+
+def test_every_module_has_a_layer():
+    table = layers()
+    missing = [
+        str(p.relative_to(ROOT))
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if layer_of(p, table) is None
+    ]
+    assert not missing, f"add these to the layer table of docs/architecture.md: {missing}"
+    listed = [p for p in table if not (ROOT / p).exists()]
+    assert not listed, f"docs/architecture.md lists layers of files that do not exist: {listed}"
+
+
+def test_no_module_imports_a_higher_layer():
+    table = layers()
+    upward = []
+    for module, imported in module_imports().items():
+        for target, line in imported.items():
+            if layer_of(target, table) > layer_of(module, table):
+                upward.append(
+                    f"{module.relative_to(ROOT)}:{line} imports {target.relative_to(ROOT)} "
+                    f"(layer {layer_of(module, table)} -> {layer_of(target, table)})"
+                )
+    assert not upward, "\n".join(upward)
+
+
+def test_no_import_cycle_between_modules_even_inside_functions():
+    cycle = module_cycle(module_imports())
+    assert cycle is None, " -> ".join(str(p.relative_to(ROOT)) for p in cycle)
+
+
+def test_the_import_graph_sees_imports_inside_functions_and_the_layers_are_read(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "a.py").write_text("from pkg.sub import b\n")
+    (package / "sub" / "b.py").write_text("def f():\n    from pkg import a\n    return a\n")
+    (package / "c.py").write_text("from . import a\nimport pkg.sub.b as bee\n")
+    graph = module_imports(package)
+    a, b, c = package / "a.py", package / "sub" / "b.py", package / "c.py"
+    assert graph[a] == {b: 1} and graph[b] == {a: 2}
+    assert graph[c] == {a: 1, b: 2}
+    assert module_cycle(graph) in ([a, b, a], [b, a, b])
+    assert module_cycle({a: {b: 1}, b: {}, c: {a: 1, b: 2}}) is None
+    table = layers(
+        "<!-- layers -->\n| 2 top | `pkg/c.py` | x |\n| 1 base | `pkg/` | y |\n<!-- /layers -->"
+    )
+    assert table == {"pkg/c.py": 2, "pkg/": 1}
+    assert [layer_of(p, table, tmp_path) for p in (a, b, c)] == [1, 1, 2]

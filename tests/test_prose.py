@@ -162,12 +162,19 @@ def test_shared_prose_files_render_without_a_notebook():
     from analysis.reports import quarterly_view
 
     contract = load_contract()
-    for lang in catalogue.LANGUAGES:
-        text = quarterly_view.methods_text(contract, lang)
+    texts = {
+        lang: inline.render_file(
+            NOTEBOOKS_DIR / "_methods.md",
+            lang,
+            {"m": quarterly_view.methods_values(contract, lang)},
+        )
+        for lang in catalogue.LANGUAGES
+    }
+    for lang, text in texts.items():
         assert "{python}" not in text and "content-visible" not in text
         assert numbers.dkk(contract.rate_card.employment, lang) in text
-    assert "pr. trin" in quarterly_view.methods_text(contract, "da")
-    assert "per step" in quarterly_view.methods_text(contract, "en")
+    assert "pr. trin" in texts["da"]
+    assert "per step" in texts["en"]
 
 
 def test_babel_formats_as_before():

@@ -41,7 +41,7 @@ from analysis import quarters
 from analysis.config import Contract, SyntheticConfig
 from analysis.data.io import SUFFIXES
 
-_QUARTER = re.compile(r"^\d{4}Q[1-4]$")
+_QUARTER = re.compile(r"^[0-9]{4}Q[1-4]$")
 MANIFEST = "manifest.json"
 TABLE_NAMES = (
     "households",

@@ -1,4 +1,5 @@
-"""Reading extract files: CSV (including Danish exports) and Parquet, with checksums.
+"""Reading extract files: CSV (including Danish exports) and Parquet, with checksums,
+and the generator's ``manifest.json`` beside a synthetic extract.
 
 Danish exports often use ``;`` as separator, ``,`` as decimal mark and Latin-1
 text. Every column is read as text first so that type problems are reported by
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +19,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from analysis.data.cpr import mask_text
+from analysis.data.problems import DataContractError, Problem
 
 SUFFIXES = (".parquet", ".csv")
+MANIFEST = "manifest.json"
 
 
 class ReadError(ValueError):
@@ -50,13 +54,28 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def find_table(directory: Path, table: str) -> Path | None:
-    """The file holding ``table`` in ``directory`` (Parquet preferred), or None."""
-    for suffix in SUFFIXES:
-        candidate = directory / f"{table}{suffix}"
-        if candidate.exists():
-            return candidate
-    return None
+def read_manifest(directory: Path) -> dict:
+    """The generator's manifest beside an extract, or an empty dict for real extracts.
+
+    Raises :class:`DataContractError` when ``manifest.json`` is there but is not a
+    JSON object in a regular file.
+    """
+    path = Path(directory) / MANIFEST
+    if not path.exists() and not path.is_symlink():
+        return {}
+
+    def refuse(rule: str):
+        return DataContractError(Path(directory), [Problem(MANIFEST, None, rule)])
+
+    if not path.is_file():
+        raise refuse("is not a regular file (a folder or a broken link?)")
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise refuse(f"is not valid JSON ({mask_text(error)})") from None
+    if not isinstance(content, dict):
+        raise refuse("is not a JSON object")
+    return content
 
 
 def _decode(path: Path, raw: bytes) -> tuple[str, str]:

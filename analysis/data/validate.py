@@ -8,7 +8,6 @@ file, column, rows and (except for ids) the offending values.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,53 +22,8 @@ from analysis import provenance, quarters
 from analysis.config import Contract
 from analysis.data import io
 from analysis.data.cpr import MASK, could_be_cpr, looks_like_cpr, mask_text
+from analysis.data.problems import DataContractError, Problem
 from analysis.data.schemas import ID_COLUMNS, TABLES, build_schemas
-
-MAX_LISTED = 10
-MANIFEST = "manifest.json"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One broken rule in one file."""
-
-    file: str
-    column: str | None
-    rule: str
-    rows: tuple[int, ...] = ()
-    values: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        where = f"{self.file}" + (f", column {self.column}" if self.column else "")
-        text = f"{where}: {self.rule}"
-        if self.rows:
-            shown = ", ".join(str(r) for r in self.rows[:MAX_LISTED])
-            more = f" and {len(self.rows) - MAX_LISTED} more" if len(self.rows) > MAX_LISTED else ""
-            text += f" — data row(s) {shown}{more}"
-        if self.values:
-            shown = ", ".join(self.values[:MAX_LISTED])
-            text += f" — value(s): {shown}"
-        return text
-
-
-class DataContractError(ValueError):
-    """An extract breaks the data contract; ``problems`` lists every broken rule."""
-
-    def __init__(self, directory: Path, problems: list[Problem]):
-        self.directory = directory
-        self.problems = problems
-        distinct = list(dict.fromkeys(str(p) for p in problems))
-        if len(distinct) == 1:
-            # One problem, one line: the file, column and rows are all in it.
-            lines = [f"{directory}: the extract breaks the data contract: {distinct[0]}"]
-        else:
-            lines = [
-                f"{directory}: the extract breaks the data contract ({len(distinct)} problems)"
-            ]
-            lines += [f"  - {problem}" for problem in distinct]
-        # Every part of the message was built without data values that could be CPR
-        # numbers; masking the whole text once more also covers file and column names.
-        super().__init__(mask_text("\n".join(lines)))
 
 
 @dataclass
@@ -286,30 +240,6 @@ def _integrity_problems(
     return problems
 
 
-def read_manifest(directory: Path) -> dict:
-    """The generator's manifest beside an extract, or an empty dict for real extracts.
-
-    Raises :class:`DataContractError` when ``manifest.json`` is there but is not a
-    JSON object in a regular file.
-    """
-    path = Path(directory) / MANIFEST
-    if not path.exists() and not path.is_symlink():
-        return {}
-
-    def refuse(rule: str):
-        return DataContractError(Path(directory), [Problem(MANIFEST, None, rule)])
-
-    if not path.is_file():
-        raise refuse("is not a regular file (a folder or a broken link?)")
-    try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise refuse(f"is not valid JSON ({mask_text(error)})") from None
-    if not isinstance(content, dict):
-        raise refuse("is not a JSON object")
-    return content
-
-
 def _table_path(directory: Path, name: str) -> tuple[Path | None, list[Problem]]:
     """The one file holding table ``name``, or the problems that keep it from being read.
 
@@ -392,7 +322,7 @@ def load_extract(
         raise DataContractError(
             directory, [Problem(str(directory), None, "data directory does not exist")]
         )
-    manifest = read_manifest(directory)
+    manifest = io.read_manifest(directory)
     schemas = build_schemas(contract)
     # Kept per table, so the message lists them in the tables' order as before.
     problems: dict[str, list[Problem]] = {name: [] for name in TABLES}

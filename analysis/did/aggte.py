@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.did.attgt import ATTgtResult, multiplier_bootstrap, standard_errors
 from analysis.did.checks import EstimationError, NotEstimable
+from analysis.did.influence import ATTgtResult, multiplier_bootstrap, standard_errors
 
 TYPES = ("simple", "group", "dynamic", "calendar")
 

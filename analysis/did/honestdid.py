@@ -50,6 +50,7 @@ from scipy import optimize, special, stats
 
 from analysis.did import highs
 from analysis.did.checks import EstimationError
+from analysis.did.influence import cluster_sums
 
 LF_SIMULATIONS = 1000
 
@@ -710,8 +711,6 @@ def event_study_inputs(dynamic, reference: int = -1):
     ``HonestDiD`` with ``did``); the reference itself is left out. ``sigma`` comes from
     the (clustered) influence functions.
     """
-    from analysis.did.attgt import cluster_sums
-
     table = dynamic.table
     events = table.iloc[:, 0].to_numpy()
     keep = events != reference

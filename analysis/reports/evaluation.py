@@ -327,18 +327,6 @@ def sensitivity_figure(sens: Sensitivity, lang: str):
     return fig
 
 
-def sensitivity_table(sens: Sensitivity, lang: str) -> pd.DataFrame:
-    """The robust intervals at M̄ = 0, 0,5, 1, 1,5, 2 (the figure shows the whole grid)."""
-    shown = sens.table.loc[sens.table["m_bar"].isin([0.0, 0.5, 1.0, 1.5, 2.0])]
-    return shown.rename(
-        columns={
-            "m_bar": "M̄",
-            "lb": t("ev.lower", lang),
-            "ub": t("ev.upper", lang),
-        }
-    )
-
-
 def heterogeneity_table(
     outcome: str,
     by: str,

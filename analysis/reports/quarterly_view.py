@@ -20,8 +20,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from analysis.config import TARGETS, Contract
-from analysis.paths import NOTEBOOKS_DIR
-from analysis.render import inline, numbers
+from analysis.render import numbers
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports.text import t
 from analysis.sdc import disclosure
@@ -89,13 +88,6 @@ def summary_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> Si
         if key["is_result_report_quarter"]
         else "",
         bottom_line=bottom_line(inputs, contract, lang),
-    )
-
-
-def summary(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
-    """The summary's text (``notebooks/_summary.md``), for the evaluation reports' sections."""
-    return inline.render_file(
-        NOTEBOOKS_DIR / "_summary.md", lang, {"s": summary_values(inputs, contract, lang)}
     )
 
 
@@ -482,19 +474,6 @@ def payment_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> Si
     return SimpleNamespace(total=float(by_target.sum()), largest=sentence)
 
 
-def payment_prose(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
-    """Payments due against the caps, and the largest item (left out of the sentence if hidden)."""
-    return inline.render_file(
-        NOTEBOOKS_DIR / "_payments.md",
-        lang,
-        {
-            "p": payment_values(inputs, contract, lang),
-            "contract": contract,
-            "fmt": numbers.Format(lang),
-        },
-    )
-
-
 def _by_target(inputs: QuarterlyInputs, target: str, by_target: pd.Series, lang: str) -> str:
     return money_text(
         inputs,
@@ -535,13 +514,6 @@ def methods_values(contract: Contract, lang: str) -> SimpleNamespace:
         target_return=numbers.percent(contract.calibration.target_annual_return, 1, lang),
         return_cap=numbers.percent(contract.caps.investor_annual_return, 1, lang),
         shortfall=numbers.percent(contract.forecast.shortfall_scenario, 0, lang),
-    )
-
-
-def methods_text(contract: Contract, lang: str) -> str:
-    """The target definitions and settlement rules (``notebooks/_methods.md``) as one text."""
-    return inline.render_file(
-        NOTEBOOKS_DIR / "_methods.md", lang, {"m": methods_values(contract, lang)}
     )
 
 
