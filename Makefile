@@ -40,6 +40,8 @@ LEDGER_ARG := $(if $(LEDGER),--ledger $(LEDGER))
 # Comparison-pool sizes of `make bench` (comma-separated), and more options (--no-peers, --no-report).
 BENCH_SIZES ?= 10000,100000,1000000
 BENCH_ARGS ?=
+# Options of `make sweep` (python -m analysis.sweep --help), e.g. --programmes 5 --all-quarters.
+SWEEP_ARGS ?=
 # The contract every step reads (`make report CONTRACT=config/other.yaml`).
 CONTRACT ?= config/contract.yaml
 # Steps run in one pre-imported worker (analysis/worker.py) instead of paying imports each;
@@ -66,8 +68,8 @@ LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := $(CONTRACT) config/synthetic.yaml
 # The registered analysis plan every evaluation step reads.
 PLAN := config/analysis_plan.yaml
-# analysis/build.py (python -m analysis build), analysis/lab.py, analysis/worker.py (runs the steps), bench.py, backtest.py, size.py, verify.py and timings.py feed no report.
-CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name backtest.py -not -name size.py -not -name verify.py -not -name timings.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
+# analysis/build.py (python -m analysis build), analysis/lab.py, analysis/worker.py (runs the steps), bench.py, backtest.py, size.py, sweep.py, verify.py and timings.py feed no report.
+CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name backtest.py -not -name size.py -not -name sweep.py -not -name verify.py -not -name timings.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
 # The renderer, and the words of the reports: the Markdown the notebooks include, the catalogue
 # and the forecast backtest's summary the reports quote (`make backtest`).
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null) $(wildcard notebooks/_*.md) analysis/catalogue.yaml docs/forecast_backtest.json
@@ -79,7 +81,7 @@ RESULTS_DEPS := $(filter-out $(PRESENTATION),$(CODE_DEPS))
 # A folder of deliveries (<DATA>/<YYYYQn>/) or a single extract.
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet $(DATA)/*Q?/*.csv $(DATA)/*Q?/*.parquet))
 
-.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench backtest size clean lock browsers settlement reset-demo-ledger
+.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench backtest size sweep clean lock browsers settlement reset-demo-ledger
 
 help: ## Show this help
 	@echo "Usage: make <target> [DATA=dir] [AS_OF=YYYYQn] [LANGS='da en']"
@@ -202,6 +204,9 @@ BACKTEST_JOBS ?= 2
 BACKTEST_ARGS ?=
 backtest: $(DEV_STAMP) ## Backtest the payment forecast over synthetic programmes (build/backtest.json, .md; docs/forecast_backtest.json)
 	nice $(PY) -m analysis.backtest --out build/backtest.json --jobs $(BACKTEST_JOBS) $(if $(BACKTEST_PROGRAMMES),--programmes $(BACKTEST_PROGRAMMES)) $(BACKTEST_ARGS)
+
+sweep: $(ENV_STAMP) ## Build every report for 30 seeded valid programmes (sizes, ratios, shortfalls, shifted timelines, empty areas): build/sweep/sweep.md; SWEEP_ARGS=--programmes 5
+	$(PY) -m analysis.sweep $(SWEEP_ARGS)
 
 lock: ## Re-resolve requirements.lock, requirements-dev.lock and requirements-lab.lock from pyproject.toml (needs the registry)
 	rm -rf build/lockenv && $(PYTHON_EXE) -m venv build/lockenv

@@ -75,7 +75,8 @@ def code_files(root: Path = ROOT) -> list[str]:
         if "render" in relative.parts or "__pycache__" in relative.parts:
             continue
         if (
-            relative.name in ("bench.py", "backtest.py", "size.py", "verify.py", "timings.py")
+            relative.name
+            in ("bench.py", "backtest.py", "size.py", "sweep.py", "verify.py", "timings.py")
             or relative.as_posix() in NOT_CODE
         ):
             continue

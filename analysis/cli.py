@@ -112,6 +112,8 @@ def cmd_synth(args) -> int:
     contract = _contract(args)
     synth = load_synthetic(args.synthetic_config)
     seed = contract.seed if args.seed is None else args.seed
+    if args.deliveries and args.format != "parquet":
+        raise UsageError("--format danish-csv: write a single extract (without --deliveries)")
     if args.deliveries:
         import shutil
         import tempfile
@@ -136,6 +138,17 @@ def cmd_synth(args) -> int:
         )
         return 0
     manifest = generate(args.out, contract, synth, seed, comparison_persons=args.comparison_persons)
+    if args.format == "danish-csv":
+        import json
+
+        from analysis import atomic
+        from analysis.data.io import extract_to_danish_csv
+
+        extract_to_danish_csv(args.out)
+        # The format is part of how the files were made (regenerating them needs it).
+        manifest["format"] = args.format
+        path = Path(args.out) / "manifest.json"
+        atomic.write_text(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     sign_extract(args.out)
     rows = ", ".join(f"{k}={v:,}" for k, v in manifest["rows"].items())
     print(f"synthetic extract written to {args.out} (seed {seed}): {rows}")
@@ -605,6 +618,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="size of the comparison pool in persons (scale runs)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("parquet", "danish-csv"),
+        default="parquet",
+        help="table files: Parquet (default) or Danish CSV (';', decimal comma, Latin-1)",
     )
     p.add_argument(
         "--deliveries",

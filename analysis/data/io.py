@@ -161,3 +161,25 @@ def read_table(path: Path) -> TableFile:
     if path.suffix == ".parquet":
         return _read_parquet(path)
     raise ReadError(path, f"unsupported file type {path.suffix!r} (use .csv or .parquet)")
+
+
+def write_danish_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a frame the way Danish exports look: ``;``, decimal comma, Latin-1."""
+    frame.to_csv(path, sep=";", decimal=",", index=False, encoding="latin-1")
+
+
+def extract_to_danish_csv(directory: Path | str) -> list[Path]:
+    """Rewrite every Parquet table file of ``directory`` as a Danish CSV file beside it.
+
+    Each ``<table>.parquet`` becomes ``<table>.csv`` (:func:`write_danish_csv`: ``;``,
+    decimal comma, Latin-1) and the Parquet file is removed, so the folder is an
+    extract in the format Danish exports come in, with the same tables. Whole tables
+    are read into memory: meant for extracts of programme size, not national pools.
+    """
+    written = []
+    for source in sorted(Path(directory).glob("*.parquet")):
+        target = source.with_suffix(".csv")
+        write_danish_csv(pq.read_table(source).to_pandas(), target)
+        source.unlink()
+        written.append(target)
+    return written

@@ -591,7 +591,8 @@ class _Context:
 
 
 def _intervention_design(rng, contract: Contract, synth: SyntheticConfig, last: int):
-    planned = contract.programme.enrolment_target_households
+    # The generator's programme size, which may differ from the contract's target.
+    planned = synth.intervention_households
     n = int(round(planned * (1 - synth.enrolment_shortfall)))
     codes = list(synth.area_shares)
     shares = np.array(list(synth.area_shares.values()))
@@ -648,7 +649,7 @@ def generate(
     )
     n_int, areas, enrol_q, exit_q = _intervention_design(design_rng, contract, synth, last)
     if comparison_persons is None:
-        n_cmp = int(round(synth.comparison_ratio * contract.programme.enrolment_target_households))
+        n_cmp = int(round(synth.comparison_ratio * synth.intervention_households))
     else:
         n_cmp = max(1, int(round(comparison_persons / 2.6)))
     n_areas = int(np.clip(n_cmp // 90, 5, 999))

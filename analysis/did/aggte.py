@@ -23,7 +23,7 @@ import pandas as pd
 # without importing scipy.stats: the F and χ² tails of the pre-trend test import it there).
 from scipy import special
 
-from analysis.did.checks import EstimationError
+from analysis.did.checks import EstimationError, NotEstimable
 from analysis.did.influence import ATTgtResult, Influence, multiplier_bootstrap, standard_errors
 
 TYPES = ("simple", "group", "dynamic", "calendar")
@@ -168,7 +168,7 @@ def aggte(
     if type == "simple":
         keepers = np.flatnonzero(post & (event <= max_e) & (event >= min_e))
         if len(keepers) == 0:
-            raise EstimationError("no post-treatment cells to aggregate")
+            raise NotEstimable("no_post_period", "no post-treatment cells to aggregate")
         overall, overall_inf = combine(keepers)
     elif type == "group":
         cohort_values, cohort_infs, cohort_p = [], [], []
@@ -221,7 +221,9 @@ def aggte(
             value, influence = combine(keepers)
             levels.append((int(t), value, influence))
         if not levels:
-            raise EstimationError(f"no treated cells in the calendar window {window}")
+            raise NotEstimable(
+                "no_post_period", f"no treated cells in the calendar window {window}"
+            )
         overall = float(np.mean([lv[1] for lv in levels]))
         overall_inf = _stack([lv[2] for lv in levels]).mean(axis=1)
 

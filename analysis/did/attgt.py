@@ -37,7 +37,7 @@ from scipy import special
 
 from analysis.did import drdid
 from analysis.did.aggte import aggte
-from analysis.did.checks import EstimationError, require_columns
+from analysis.did.checks import EstimationError, NotEstimable, require_columns
 from analysis.did.influence import (
     ATTgtResult,
     Influence,
@@ -190,16 +190,18 @@ def att_gt(
     n = len(G)
     groups = np.sort(np.unique(G[G > 0]))
     if len(groups) == 0:
-        raise EstimationError(f"no treated units: every {gname} is 0")
+        raise NotEstimable("no_treated", f"no treated units: every {gname} is 0")
     if control_group == "nevertreated" and not np.any(G == 0):
-        raise EstimationError(
-            f"no never-treated units ({gname} == 0); use control_group='notyettreated'"
+        raise NotEstimable(
+            "no_comparison",
+            f"no never-treated units ({gname} == 0); use control_group='notyettreated'",
         )
     # Cohorts treated in the first period have no pre-period and cannot be estimated.
     groups = groups[groups > periods[0] + anticipation]
     if len(groups) == 0:
-        raise EstimationError(
-            "every cohort is treated from the first period: no pre-period to compare with"
+        raise NotEstimable(
+            "no_pre_period",
+            "every cohort is treated from the first period: no pre-period to compare with",
         )
     t_position = {t: i for i, t in enumerate(periods)}
     never = G == 0
@@ -235,8 +237,9 @@ def att_gt(
                 if n_treated == 0:
                     continue
                 if n_control == 0:
-                    raise EstimationError(
-                        f"no comparison units for cohort {g} in period {t} (control_group={control_group!r})"
+                    raise NotEstimable(
+                        "no_comparison",
+                        f"no comparison units for cohort {g} in period {t} (control_group={control_group!r})",
                     )
                 dy = (y_t - y_b)[keep]
                 D = treated[keep].astype(float)

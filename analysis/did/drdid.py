@@ -20,25 +20,65 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.did.checks import NotEstimable
+
 PS_CLIP = 1 - 1e-6
 
 
 def _logit(
     D: np.ndarray, X: np.ndarray, w: np.ndarray, iterations: int = 50
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted logistic regression by Newton–Raphson: fitted p and (X'WX)^-1."""
+    """Weighted logistic regression by Newton–Raphson: fitted p and (X'WX)^-1.
+
+    Raises :class:`NotEstimable` where the propensity score has no estimate: the
+    covariates are collinear (``singular_design``), or they separate the treated from
+    the comparison units, so that the fitted probabilities run to 0 or 1 and the
+    information matrix ``X'WX`` becomes singular (``separation``).
+    """
+    if np.linalg.matrix_rank(X * np.sqrt(w)[:, None]) < X.shape[1]:
+        raise NotEstimable(
+            "singular_design", "the propensity score's covariates are collinear in this comparison"
+        )
     beta = np.zeros(X.shape[1])
-    for _ in range(iterations):
+    # Under separation X'β runs to ±∞ and exp overflows to inf, giving p = 0 exactly:
+    # the case is detected below, the warning would only be noise in the build log.
+    with np.errstate(over="ignore"):
+        return _newton(D, X, w, beta, iterations)
+
+
+def _newton(D, X, w, beta, iterations):
+    """The Newton–Raphson iterations of :func:`_logit` and its checks."""
+    try:
+        for _ in range(iterations):
+            p = 1 / (1 + np.exp(-(X @ beta)))
+            W = w * p * (1 - p)
+            hessian = X.T @ (W[:, None] * X)
+            step = np.linalg.solve(hessian, X.T @ (w * (D - p)))
+            beta += step
+            if np.max(np.abs(step)) < 1e-12:
+                break
         p = 1 / (1 + np.exp(-(X @ beta)))
         W = w * p * (1 - p)
-        hessian = X.T @ (W[:, None] * X)
-        step = np.linalg.solve(hessian, X.T @ (w * (D - p)))
-        beta += step
-        if np.max(np.abs(step)) < 1e-12:
-            break
-    p = 1 / (1 + np.exp(-(X @ beta)))
-    W = w * p * (1 - p)
-    return np.minimum(p, PS_CLIP), np.linalg.inv(X.T @ (W[:, None] * X))
+        vcov = np.linalg.inv(X.T @ (W[:, None] * X))
+    except np.linalg.LinAlgError:
+        raise NotEstimable(
+            "separation",
+            "the covariates separate the treated from the comparison units "
+            "(propensity scores of 0 or 1: singular information matrix)",
+        ) from None
+    # A treated unit whose covariates no comparison unit shares has a propensity
+    # score of 1: no comparison stands for it (no overlap), and the comparison
+    # weights p/(1-p) would rest on the clip. Comparison units with scores near 0
+    # only get no weight, which is what they should get.
+    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(vcov))) or np.any(
+        p[D == 1] >= PS_CLIP
+    ):
+        raise NotEstimable(
+            "separation",
+            "the covariates separate the treated from the comparison units "
+            "(propensity scores of 1: no comparison unit is like some treated units)",
+        )
+    return np.minimum(p, PS_CLIP), vcov
 
 
 def _ols_controls(
@@ -49,7 +89,13 @@ def _ols_controls(
     wols = w * (1 - D)
     beta = np.linalg.lstsq(X * np.sqrt(wols)[:, None], dy * np.sqrt(wols), rcond=None)[0]
     fitted = X @ beta
-    xpx_inv = np.linalg.inv((wols[:, None] * X).T @ X / n)
+    try:
+        xpx_inv = np.linalg.inv((wols[:, None] * X).T @ X / n)
+    except np.linalg.LinAlgError:
+        raise NotEstimable(
+            "singular_design",
+            "the outcome regression's covariates are collinear among the comparison units",
+        ) from None
     linear_rep = (wols * (dy - fitted))[:, None] * X @ xpx_inv
     return fitted, linear_rep
 

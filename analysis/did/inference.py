@@ -22,7 +22,7 @@ from scipy import stats
 
 from analysis.did.aggte import aggte
 from analysis.did.attgt import att_gt
-from analysis.did.checks import EstimationError, require_columns
+from analysis.did.checks import EstimationError, NotEstimable, require_columns
 from analysis.did.panel import chunks
 
 WEBB = np.array([-np.sqrt(1.5), -1, -np.sqrt(0.5), np.sqrt(0.5), 1, np.sqrt(1.5)])
@@ -161,7 +161,9 @@ def wild_bootstrap(
     groups = np.unique(data[cluster].to_numpy(), return_inverse=True)[1].ravel()
     G = groups.max() + 1
     if G < 2:
-        raise EstimationError("the wild cluster bootstrap needs at least two clusters")
+        raise NotEstimable(
+            "too_few_clusters", "the wild cluster bootstrap needs at least two clusters"
+        )
     y = _two_way_demean(data[yname].to_numpy(float), unit, time)
     d = _two_way_demean(data[treatname].to_numpy(float), unit, time)
     dd = d @ d
@@ -248,7 +250,9 @@ def randomization_inference(
         treated_areas = units.loc[units[gname] > 0, area].unique()
         all_areas = units[area].unique()
         if comb(len(all_areas), len(treated_areas)) < 20:
-            raise EstimationError("too few areas for area-level randomization inference")
+            raise NotEstimable(
+                "too_few_clusters", "too few areas for area-level randomization inference"
+            )
         cohorts = units.loc[units[gname] > 0, gname].to_numpy()
     for _ in range(permutations):
         if level == "unit":
@@ -302,7 +306,7 @@ def pseudo_cohorts(households: pd.DataFrame, gname: str, area: str, hhname: str)
     """
     treated = np.sort(households.loc[households[gname] > 0, gname].to_numpy())
     if len(treated) == 0:
-        raise EstimationError("no treated households")
+        raise NotEstimable("no_treated", "no treated households")
     out = households[[hhname, area, gname]].copy()
     intervention_areas = out.loc[out[gname] > 0, area].unique()
     comparison = (out[gname] == 0) & ~out[area].isin(intervention_areas)

@@ -44,7 +44,7 @@ import pandas as pd
 # are what the normal distribution of scipy.stats calls) for a fraction of the import time.
 from scipy import special
 
-from analysis.did.checks import EstimationError, require_columns
+from analysis.did.checks import EstimationError, NotEstimable, require_columns
 from analysis.did.panel import CHUNK, chunks, codes, one_row_per_cell
 
 CONVENTIONS = ("fixest", "linearmodels")
@@ -247,7 +247,9 @@ def _grid_fit(data, yname, treatname, n_units, n_periods, groups):
         unit_dd[b] = np.einsum("ij,ij->i", d, d)
     dd = float(unit_dd.sum())
     if dd <= 1e-12:
-        raise EstimationError(f"{treatname} is absorbed by the fixed effects (no variation left)")
+        raise NotEstimable(
+            "absorbed", f"{treatname} is absorbed by the fixed effects (no variation left)"
+        )
     att = float(unit_dy.sum()) / dd
     n_groups = int(groups.max()) + 1
     clusters = cluster_of[:, 0].astype(np.intp)
@@ -295,7 +297,9 @@ def _balanced(data, yname, treatname, unit, time, n_units, n_periods, groups):
             a += np.bincount(groups[part], d * y, n_groups)
             b += np.bincount(groups[part], d * d, n_groups)
     if dd <= 1e-12:
-        raise EstimationError(f"{treatname} is absorbed by the fixed effects (no variation left)")
+        raise NotEstimable(
+            "absorbed", f"{treatname} is absorbed by the fixed effects (no variation left)"
+        )
     att = dy / dd
     if groups is not None:
         scores = a - att * b
@@ -321,7 +325,9 @@ def _demeaned(data, yname, treatname, weights, unit, time, groups) -> tuple[floa
     wd = d if w is None else w * d
     dd = float(wd @ d)
     if dd <= 1e-12:
-        raise EstimationError(f"{treatname} is absorbed by the fixed effects (no variation left)")
+        raise NotEstimable(
+            "absorbed", f"{treatname} is absorbed by the fixed effects (no variation left)"
+        )
     att = float(wd @ y) / dd
     resid = y - att * d
     scores = np.bincount(groups, wd * resid) if groups is not None else wd * resid

@@ -69,3 +69,22 @@ def outcome_panel(data: AsOfData, outcome: str) -> pd.DataFrame:
     frame["t"] = frame["t"].astype(int)
     frame["treated"] = ((frame["g"] > 0) & (frame["t"] >= frame["g"])).astype(int)
     return frame.reset_index(drop=True)
+
+
+def estimation_panels(extract, cutoff: str, contract, outcomes=OUTCOMES) -> dict[str, pd.DataFrame]:
+    """The estimation panel of each of ``outcomes`` as of ``cutoff``, from any valid extract.
+
+    ``extract`` is a validated extract (:func:`analysis.data.validate.load_extract`).
+    When its register tables are Parquet files DuckDB reads as they are, the panels
+    are built out of core (:func:`analysis.data.engine.evaluation_panels`); otherwise
+    (a CSV extract, Danish or not) by :func:`outcome_panel` on the tables cut at
+    ``cutoff``. Both give the same panels (tests/test_engine_evaluation.py).
+    """
+    from analysis.data.asof import as_of
+    from analysis.data.engine import evaluation_panels
+
+    panels = evaluation_panels(extract, cutoff, contract, outcomes)
+    if panels is None:
+        data = as_of(extract.tables, cutoff, contract)
+        panels = {outcome: outcome_panel(data, outcome) for outcome in outcomes}
+    return panels

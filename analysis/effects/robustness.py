@@ -1,17 +1,25 @@
-"""Robustness of the Callaway–Sant'Anna estimate: covariates, not-yet-treated comparison, subgroups."""
+"""Robustness of the Callaway–Sant'Anna estimate: covariates, not-yet-treated comparison, subgroups.
+
+Each check is an estimate the data may not allow (perfect separation in the
+propensity score of a small cohort, collinear covariates, a subgroup without a
+comparison): it then returns :class:`analysis.did.checks.NotEstimated` with the
+reason (:func:`analysis.did.checks.or_not_estimable`), which the reports show in
+words, and the rest of the report goes on.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from analysis.did import aggte, att_gt
-from analysis.did.checks import EstimationError
+from analysis.did.checks import or_not_estimable
 from analysis.effects.panels import COVARIATES
 
 # Only the aggregated effect is kept: the cells' pre-trend test (att_gt's pretest)
 # would be computed for nothing.
 
 
+@or_not_estimable
 def covariate_estimate(panel: pd.DataFrame):
     """The doubly robust CS simple ATT of one outcome with the baseline covariates."""
     # Covariates constant within a person in the base period only: drop those
@@ -33,6 +41,7 @@ def covariate_estimate(panel: pd.DataFrame):
     )
 
 
+@or_not_estimable
 def not_yet_estimate(panel: pd.DataFrame):
     """CS simple ATT with the not-yet-treated as comparison."""
     return aggte(
@@ -53,24 +62,18 @@ def not_yet_estimate(panel: pd.DataFrame):
 def subgroup_estimates(panel: pd.DataFrame, by: str) -> dict:
     """CS simple ATT of each subgroup's intervention units against all comparison units.
 
-    A subgroup that cannot be estimated (:class:`EstimationError`) maps to ``None``.
+    A subgroup that cannot be estimated maps to :class:`analysis.did.checks.NotEstimated`.
     """
     comparison = panel.loc[panel["g"] == 0]
-    estimates = {}
-    for value, part in panel.loc[panel["g"] > 0].groupby(by):
-        try:
-            estimates[value] = aggte(
-                att_gt(
-                    pd.concat([part, comparison]),
-                    "y",
-                    "t",
-                    "person_id",
-                    "g",
-                    cluster="household_id",
-                    pretest=False,
-                ),
-                "simple",
-            )
-        except EstimationError:
-            estimates[value] = None
-    return estimates
+    return {
+        value: _subgroup_estimate(pd.concat([part, comparison]))
+        for value, part in panel.loc[panel["g"] > 0].groupby(by)
+    }
+
+
+@or_not_estimable
+def _subgroup_estimate(panel: pd.DataFrame):
+    return aggte(
+        att_gt(panel, "y", "t", "person_id", "g", cluster="household_id", pretest=False),
+        "simple",
+    )

@@ -15,6 +15,7 @@ import pandas as pd
 from analysis.config import Contract
 from analysis.data.asof import AsOfData
 from analysis.did import mde
+from analysis.did.checks import estimated
 from analysis.effects.areas import reliable
 from analysis.effects.balance import balance
 from analysis.effects.context import EvaluationContext
@@ -141,6 +142,18 @@ def event_study_caption(est: EffectEstimate, lang: str) -> str:
     )
 
 
+def not_estimable_text(result, lang: str) -> str:
+    """The words "not estimable: <reason>" in ``lang`` for a :class:`~analysis.did.checks.NotEstimated`."""
+    return t("ev.not_estimable", lang, reason=t(f"not_estimable.{result.reason}", lang))
+
+
+def _estimate_cells(result, lang: str) -> tuple[object, str]:
+    """An estimate and its 95 % interval as table cells; in words where it is not estimable."""
+    if not estimated(result):
+        return not_estimable_text(result, lang), ""
+    return result.overall_att, _interval(*result.overall_ci, lang)
+
+
 def covariate_table(
     estimates: dict[str, EffectEstimate], doubly_robust: dict, lang: str
 ) -> pd.DataFrame:
@@ -151,14 +164,14 @@ def covariate_table(
     """
     rows = []
     for outcome, est in estimates.items():
-        dr = doubly_robust[outcome]
+        dr, dr_ci = _estimate_cells(doubly_robust[outcome], lang)
         rows.append(
             {
                 "outcome": t(f"outcome.{outcome}", lang),
                 "without_covariates": est.simple.overall_att,
                 "95pct_ci_without": _interval(*est.simple.overall_ci, lang),
-                "doubly_robust": dr.overall_att,
-                "95pct_ci_doubly_robust": _interval(*dr.overall_ci, lang),
+                "doubly_robust": dr,
+                "95pct_ci_doubly_robust": dr_ci,
             }
         )
     return pd.DataFrame(rows)
@@ -285,8 +298,9 @@ def robustness_table(est: EffectEstimate, not_yet, lang: str) -> tuple[pd.DataFr
     """Never- vs not-yet-treated comparison for one outcome.
 
     ``not_yet``: :func:`analysis.effects.robustness.not_yet_estimate`, as the results
-    stage computed it.
+    stage computed it (in words where it is not estimable; its number then None).
     """
+    value, interval = _estimate_cells(not_yet, lang)
     rows = [
         {
             "analysis": t("ev.cs_never_treated_comparison", lang),
@@ -295,11 +309,11 @@ def robustness_table(est: EffectEstimate, not_yet, lang: str) -> tuple[pd.DataFr
         },
         {
             "analysis": t("ev.cs_not_yet_treated_comparison", lang),
-            "ev_estimate": not_yet.overall_att,
-            "ev_ci": _interval(*not_yet.overall_ci, lang),
+            "ev_estimate": value,
+            "ev_ci": interval,
         },
     ]
-    return pd.DataFrame(rows), {"not_yet_att": not_yet.overall_att}
+    return pd.DataFrame(rows), {"not_yet_att": not_yet.overall_att if estimated(not_yet) else None}
 
 
 def sensitivity_target(sens: Sensitivity, lang: str) -> str:
@@ -399,14 +413,8 @@ def heterogeneity_table(
         result = estimates.get(value)
         if result is None:
             continue
-        rows.append(
-            {
-                "group": label,
-                "number_of_persons": n,
-                "ATT": result.overall_att,
-                "att_ci": _interval(*result.overall_ci, lang),
-            }
-        )
+        att, interval = _estimate_cells(result, lang)
+        rows.append({"group": label, "number_of_persons": n, "ATT": att, "att_ci": interval})
     return pd.DataFrame(rows)
 
 

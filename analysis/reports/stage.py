@@ -33,12 +33,11 @@ import pandas as pd
 
 from analysis import atomic, codec, provenance
 from analysis.config import Contract, load_contract
-from analysis.data.engine import evaluation_panels
 from analysis.effects.areas import area_inference
 from analysis.effects.balance import balance
 from analysis.effects.context import EvaluationContext, load_context
 from analysis.effects.estimates import EffectEstimate, estimate_all, without_unit_arrays
-from analysis.effects.panels import OUTCOMES
+from analysis.effects.panels import OUTCOMES, estimation_panels
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
 from analysis.effects.sensitivity import sensitivity_all
 from analysis.reports.kinds import LANGS, ReportKind
@@ -87,8 +86,8 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> di
     from analysis.effects.plan import load_plan
 
     plan = load_plan()
-    # DuckDB builds the panels out of core from the Parquet register files (pandas for a CSV extract).
-    panels = evaluation_panels(extract, as_of, contract, OUTCOMES)
+    # DuckDB builds the panels out of core from Parquet register files, pandas from CSV ones.
+    panels = estimation_panels(extract, as_of, contract, OUTCOMES)
     estimates, panels = estimate_all(
         None, panels=panels, bootstrap_reps=bootstrap_reps, seed=contract.seed
     )
