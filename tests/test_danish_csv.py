@@ -71,7 +71,11 @@ def test_the_estimates_of_a_danish_csv_extract_are_those_of_parquet(tmp_path, co
         assert other.twfe.att == est.twfe.att
         assert other.simple.overall_att == est.simple.overall_att
         assert other.n_persons == est.n_persons
-        assert csv["areas"][outcome]["ri_p_exact"] == parquet["areas"][outcome]["ri_p_exact"]
+    # The area-level test (where the small programme allows it) sees the same data.
+    assert csv["areas"].keys() == parquet["areas"].keys()
+    for outcome, area in parquet["areas"].items():
+        numbers = {k: v for k, v in area.items() if isinstance(v, int | float)}
+        assert {k: csv["areas"][outcome][k] for k in numbers} == numbers
 
 
 @pytest.mark.slow

@@ -352,8 +352,9 @@ def _cells_by_sums(Y, G, w, groups, periods, control_group, anticipation, base_p
             if n_treated == 0:
                 continue
             if n_control == 0:
-                raise EstimationError(
-                    f"no comparison units for cohort {g} in period {t} (control_group={control_group!r})"
+                raise NotEstimable(
+                    "no_comparison",
+                    f"no comparison units for cohort {g} in period {t} (control_group={control_group!r})",
                 )
             dy = y_t - y_b
             sw_t = w_ever[treated].sum()
