@@ -638,3 +638,12 @@ def test_the_code_version_covers_every_writer():
     for writer in synth._writers().values():
         path = Path(sys.modules[writer.__module__].__file__).resolve().relative_to(ROOT)
         assert path.as_posix() in synth.GENERATOR_CODE, path
+
+
+def test_an_interval_of_two_amounts_in_a_report_is_not_a_personal_number():
+    """A rendered band "3.211.000 – 5.839.000" (14 digits) stopped a report build."""
+    from analysis.data.cpr import could_be_cpr
+
+    assert not could_be_cpr("| 4.340.000 | 3.211.000 – 5.839.000 | – |", standalone=True)
+    assert could_be_cpr("| 010190 - 1234 |", standalone=True)
+    assert could_be_cpr("| 01-01-1990-1234 |", standalone=True)

@@ -113,7 +113,14 @@ def _spans(text: str, standalone: bool = False) -> list[tuple[int, int]]:
     spans = [m.span() for m in _EXPONENT.finditer(text) if _exponent_is_cpr(m)]
     spans += [m.span() for m in _GROUP.finditer(text) if _group_is_cpr(m.group())]
     if standalone:
-        spans = [(a, b) for a, b in spans if not _glued(text, a, b)]
+        # Rendered text: a group touching a letter is part of a word or digest, and a
+        # run of more than twelve digits is numbers side by side (an interval of two
+        # amounts, "3.211.000 – 5.839.000"), not one personal number.
+        spans = [
+            (a, b)
+            for a, b in spans
+            if not _glued(text, a, b) and len(_digits(text[a:b])) <= 12
+        ]
     return sorted(spans)
 
 
