@@ -117,9 +117,7 @@ def _spans(text: str, standalone: bool = False) -> list[tuple[int, int]]:
         # run of more than twelve digits is numbers side by side (an interval of two
         # amounts, "3.211.000 – 5.839.000"), not one personal number.
         spans = [
-            (a, b)
-            for a, b in spans
-            if not _glued(text, a, b) and len(_digits(text[a:b])) <= 12
+            (a, b) for a, b in spans if not _glued(text, a, b) and len(_digits(text[a:b])) <= 12
         ]
     return sorted(spans)
 
