@@ -133,11 +133,22 @@ sections.sensitivity(report, "absence_rate", lang)
 #| label: tbl-area-inference
 if profile == "final":
     area_table = ev.area_inference_table(estimates, report.areas, lang)
+    verdicts = area_table.drop(columns=list(ev.AREA_CHECKS))
     show.table(
-        area_table,
+        verdicts,
         caption=t("caption.tbl-area-inference", lang, assignments=area_table.attrs["assignments"]),
         lang=lang,
-        decimals={c: 3 for c in area_table.columns if c.startswith("p_") or c == "estimate_cs"},
+        decimals={c: 3 for c in verdicts.columns if c.startswith("p_") or c == "estimate_cs"},
+    )
+
+# %%
+#| label: tbl-area-checks
+if profile == "final":
+    show.table(
+        area_table[["outcome", *ev.AREA_CHECKS]],
+        caption=t("caption.tbl-area-checks", lang),
+        lang=lang,
+        decimals=dict.fromkeys(ev.AREA_CHECKS, 3),
     )
 
 # %%

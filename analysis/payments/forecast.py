@@ -515,6 +515,8 @@ def _through_caps(
         by_total, by_return = ledger_module.cap_withheld(
             earned[:, j], schedule.sum(axis=1), room, contract
         )
+        # Whole kroner, rounded up, as the ledger's cap entries (ledger._caps).
+        by_total, by_return = np.ceil(np.round(by_total, 2)), np.ceil(np.round(by_return, 2))
         paid[:, j] = earned[:, j] - by_total - by_return
         schedule[:, column[pay_t]] += paid[:, j]
     disbursed = investors.disbursements(contract).groupby("t")["amount"].sum()

@@ -239,10 +239,16 @@ def adjusted_area_p(areas: dict[str, dict] | None) -> dict[str, float | None]:
     return adjust({o: a["area_p"] for o, a in areas.items()}, load_plan())
 
 
+# The area-level checks beside the verdicts, shown in a table of their own (one table of
+# both does not fit a page).
+AREA_CHECKS = ("p_pretrend_areas", "p_anticipation_areas", "p_wild_cluster_bootstrap_areas")
+
+
 def area_inference_table(
     estimates: dict[str, EffectEstimate], areas: dict[str, dict], lang: str
 ) -> pd.DataFrame:
-    """Per outcome: CS estimate, household and area-robust intervals, area p (raw and adjusted),
+    """Per outcome: CS estimate, household and area-robust intervals, area p (Holm-adjusted; the
+    raw p is in the results file and the text: ten columns do not fit a page),
     area pre-trend p, wild bootstrap p and the verdict of the analysis plan's rule."""
     from analysis.effects.plan import load_plan
     from analysis.render.numbers import number
@@ -260,7 +266,6 @@ def area_inference_table(
                 "estimate_cs": est.simple.overall_att,
                 "ci_household_clusters": _interval(*est.simple.overall_ci, lang),
                 "ci_area_robust": _interval(area["area_ci_low"], area["area_ci_high"], lang),
-                "p_area_placebo": area["area_p"],
                 "p_area_adjusted": adjusted[outcome],
                 "p_pretrend_areas": area["pretrend_area_p"],
                 "p_anticipation_areas": area.get("anticipation_area_p"),

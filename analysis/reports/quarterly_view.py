@@ -411,13 +411,21 @@ def adjustments_table(
             "price": protected["unit_price"],
             "amount_change": protected["amount"],
             "adjustment_payable": frame["paid"].round(0),
-            "reason": [
-                reason_text(reason, report, lang)
-                for reason, report in zip(frame["reason"], frame["report"], strict=True)
-            ],
+            "reason": frame["reason"].map(lambda s: t(f"reason.{s.partition(':')[0]}", lang)),
         }
     )
-    return shown, footnote(lang, contract.disclosure.min_persons)
+    # The reason in words goes under the table: a sentence does not fit its column.
+    reasons = sorted(
+        {
+            f"{report} → {corrects}: {reason_text(reason, report, lang)}"
+            for reason, report, corrects in zip(
+                frame["reason"], frame["report"], frame["corrects_report"], strict=True
+            )
+            if ":" in reason
+        }
+    )
+    note = footnote(lang, contract.disclosure.min_persons)
+    return shown, " ".join([note, *(f"{line}." for line in reasons)])
 
 
 def reason_text(reason: str, report: str, lang: str) -> str:
