@@ -77,6 +77,21 @@ def alive(pid: int) -> bool:
     return True
 
 
+def move_into_place(finished: Path | str, target: Path | str) -> None:
+    """Put a finished folder where ``target`` is, replacing it: the old one is moved aside
+    first and removed only once the new one is in place."""
+    finished, target = Path(finished), Path(target)
+    if target.exists():
+        backup = target.with_name(f".{target.name}.old")
+        if backup.exists():
+            shutil.rmtree(backup)
+        target.rename(backup)
+        finished.rename(target)
+        shutil.rmtree(backup)
+    else:
+        finished.rename(target)
+
+
 def remove_stale(parent: Path | str, prefix: str) -> list[Path]:
     """Remove ``<prefix><pid>.*`` folders in ``parent`` whose process is gone."""
     removed = []

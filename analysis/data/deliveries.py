@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis import quarters
+from analysis import atomic, quarters
 from analysis.config import Contract, SyntheticConfig
 from analysis.data.io import SUFFIXES
 
@@ -452,15 +452,7 @@ def write_synthetic(
             json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
         os.chmod(tmp, 0o755)
-        if out.exists():
-            backup = out.with_name(f".{out.name}.old")
-            if backup.exists():
-                shutil.rmtree(backup)
-            out.rename(backup)
-            tmp.rename(out)
-            shutil.rmtree(backup)
-        else:
-            tmp.rename(out)
+        atomic.move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -63,7 +63,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from analysis import quarters
+from analysis import atomic, quarters
 from analysis.config import Contract, SyntheticConfig
 from analysis.data.codes import BARNETS_LOV_FROM, BENEFIT_CATEGORIES
 from analysis.data.schemas import TABLES
@@ -755,15 +755,7 @@ def generate(
         # extract just written is not generated a second time to prove it synthetic.
         remember(manifest[GENERATOR], tmp)
         os.chmod(tmp, 0o755)
-        if out.exists():
-            backup = out.with_name(f".{out.name}.old")
-            if backup.exists():
-                shutil.rmtree(backup)
-            out.rename(backup)
-            tmp.rename(out)
-            shutil.rmtree(backup)
-        else:
-            tmp.rename(out)
+        atomic.move_into_place(tmp, out)
     except BaseException:
         background.shutdown(wait=True, cancel_futures=True)
         for writer in writers.values():
