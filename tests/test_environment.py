@@ -126,3 +126,36 @@ def test_environment_yml_installs_the_lock():
     python = next(d for d in conda_packages if d.startswith("python"))
     assert python.removeprefix("python=") in SUPPORTED
     assert "conda-forge" in env["channels"]
+
+
+# Imported inside a function, only by the benchmark and the alternative TWFE path, which
+# `make report` never calls (the dev lock has them).
+OPTIONAL_IMPORTS = {"csdid", "moderndid", "pyfixest", "linearmodels"}
+
+
+def test_everything_the_reports_import_is_in_the_runtime_lock():
+    """Every third-party module the package and the notebooks import is installed by
+    requirements.lock alone: CI once failed when babel came only with the dev lock."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    distributions = packages_distributions()
+    runtime = set(_pins("requirements.lock"))
+    files = [*(ROOT / "analysis").rglob("*.py"), *(ROOT / "notebooks").glob("*.py")]
+    missing = set()
+    for file in files:
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "analysis" or top in OPTIONAL_IMPORTS:
+                    continue
+                dists = distributions.get(top, [])
+                if not any(_name(d) in runtime for d in dists):
+                    missing.add(f"{top} ({file.relative_to(ROOT)})")
+    assert not missing, f"imported but not in requirements.lock: {sorted(missing)}"
