@@ -192,8 +192,10 @@ def test_hazard_recovers_a_known_rate():
     weights = rng.dirichlet(np.ones(n), 500) * n
     hazard = forecast_module._hazards(model, weights, width + 4)
     assert np.median(hazard[:, :width]) == pytest.approx(0.2, abs=0.03)
-    # Beyond what was seen: pooled over the same time of year since enrolment.
-    assert np.median(hazard[:, width:]) == pytest.approx(0.2, abs=0.06)
+    # Beyond what was seen: the level of the latest quarters seen, falling on at the
+    # rate the quarters seen fall (these 400 households happen to show a fall).
+    beyond = np.median(hazard[:, width:], axis=0)
+    assert 0.05 < beyond[-1] <= beyond[0] <= 0.2 + 0.03
 
 
 def test_open_unit_steps_per_cohort_hand_worked():
@@ -234,3 +236,107 @@ def test_open_unit_steps_per_cohort_hand_worked():
     )
     assert jobs.cohorts.tolist() == [10, 11, 12] and jobs.open_steps.tolist() == [1.0, 2.0, 2.0]
     np.testing.assert_array_equal(jobs.at_risk, [[2, 2, 2, 1, 1], [2, 2, 2, 2, 0], [2, 2, 2, 0, 0]])
+
+
+def _counts_with_hazard(hazard: np.ndarray, n: int, seed: int = 2):
+    """Households × event time: counts and at-risk of one unit-step with ``hazard[e]``."""
+    rng = np.random.default_rng(seed)
+    width = len(hazard)
+    counts, at_risk = np.zeros((n, width)), np.zeros((n, width))
+    for i in range(n):
+        for e in range(width):
+            at_risk[i, e] = 1
+            if rng.random() < hazard[e]:
+                counts[i, e] = 1
+                break
+    return counts, at_risk
+
+
+def _model(counts, at_risk):
+    n, width = counts.shape
+    return forecast_module._TargetModel(
+        "employment", counts, at_risk, width - 1, np.array([]), np.array([]), np.ones(n), {}, 0.0
+    )
+
+
+def test_phase_of_achievements():
+    yearly = np.zeros((2, 13))
+    yearly[:, [4, 8, 12]] = 1
+    half_yearly = np.zeros((2, 8))
+    half_yearly[:, [1, 3, 5, 7]] = 1
+    quarterly = np.zeros((2, 6))
+    quarterly[:, [1, 2, 3, 5]] = 1
+    assert forecast_module._phase(yearly) == 4
+    assert forecast_module._phase(half_yearly) == 2
+    assert forecast_module._phase(quarterly) == 1
+
+
+def test_falling_hazard_is_extrapolated_falling():
+    # The hazard halves every year (from 0.1 a quarter): the decline estimated from
+    # the 12 quarters seen is about log(1/2) a year, and the hazard beyond them
+    # goes on falling instead of holding at the level of the quarters seen.
+    truth = 0.1 * 0.5 ** (np.arange(16) / 4)
+    truth[0] = 0.0
+    counts, at_risk = _counts_with_hazard(truth[:12], 20000)
+    model = _model(counts, at_risk)
+    weights = np.ones((1, counts.shape[0]))
+    seen = list(range(12))
+    decline = forecast_module._decline(weights @ counts, weights @ at_risk, seen, 1)
+    assert decline[0] == pytest.approx(np.log(0.5), abs=0.12)
+    hazard = forecast_module._hazards(model, weights, 16)[0]
+    np.testing.assert_allclose(hazard[12:], truth[12:], rtol=0.25)
+    assert (np.diff(hazard[11:]) < 0).all()
+
+
+def test_no_hazard_between_survey_waves():
+    # Achievements only at the yearly waves (4 and 8 quarters after enrolment):
+    # beyond the data there are none between waves, and the next wave has one.
+    hazard = np.zeros(10)
+    hazard[[4, 8]] = 0.4
+    counts, at_risk = _counts_with_hazard(hazard, 3000)
+    model = _model(counts, at_risk)
+    out = forecast_module._hazards(model, np.ones((1, len(counts))), 14)[0]
+    assert out[[10, 11, 13]].tolist() == [0.0, 0.0, 0.0]
+    assert 0.2 < out[12] <= 0.45
+
+
+def test_calendar_path_hand_worked():
+    # Two cohorts (enrolled in quarters 10 and 12, 30 and 10 pupils) with an effect
+    # of -0.01 at event time 0, -0.02 at 1 and -0.03 beyond: in quarter 12 the first
+    # cohort is at event time 2 and the second at 0.
+    effect = np.array([[-0.01, -0.02]])
+    path = forecast_module._calendar_path(
+        np.array([10, 11, 12]), effect, np.array([0, 1]), np.array([-0.03]), {10: 30, 12: 10}
+    )
+    np.testing.assert_allclose(path[0], [-0.01, -0.02, (30 * -0.03 + 10 * -0.01) / 40])
+
+
+def test_absence_of_a_period_with_every_quarter_seen_is_its_estimate(contract):
+    # Every quarter of the first period has its calendar estimate: the payment is
+    # the reduction of their mean × pupil-years × price in every simulated future.
+    period = result_periods(contract)[0]
+    quarters_seen = range(period.first, period.last + 1)
+    calendar = {t: -0.01 - 0.002 * k for k, t in enumerate(quarters_seen)}
+    model = forecast_module._AbsenceModel(
+        levels=np.array([0, 1, 2, 3, 4]),
+        att=np.full(5, -0.015),
+        cov=np.eye(5) * 1e-5,
+        cohorts=np.array([period.first]),
+        weights=np.array([40.0]),
+        pupils=np.array([40.0]),
+        pupils_per_household=1.0,
+        weight_per_household=1.0,
+        calendar=calendar,
+        anchor=list(quarters_seen)[-4:],
+        anchor_se=0.002,
+        quarter_sd=0.004,
+    )
+    rng = np.random.default_rng(0)
+    amounts = forecast_module._absence_amounts(model, [period], {}, contract, rng, 50)
+    years = 40 * (period.last - period.first + 1) / 4
+    expected = -100 * np.mean(list(calendar.values())) * years * contract.rate_card.school_absence
+    np.testing.assert_allclose(amounts[:, 0], expected)
+    # The next period is not seen: its payment is uncertain.
+    following = result_periods(contract)[1]
+    later = forecast_module._absence_amounts(model, [following], {}, contract, rng, 400)
+    assert later[:, 0].std() > 0

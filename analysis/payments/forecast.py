@@ -15,16 +15,20 @@ The model (docs/payments.md, "Forecast"):
   with :math:`C_{ik}(e)` the unit-steps household :math:`i` achieved at
   :math:`e`, :math:`R_{ik}(e)` those open at :math:`e` (for the survey and the
   action plans only while the household is still enrolled: their data stop when
-  it leaves), :math:`\\bar h_k(e)` the hazard pooled over the quarters within
-  ``PRIOR_WINDOW`` of :math:`e` at the same time of the year since enrolment
-  (hazards fall with :math:`e`: early achievements
-  include mean reversion from the baseline quarter) and :math:`\\alpha` a prior
-  of ``PRIOR_STEPS`` unit-steps. Parameter uncertainty is
-  a Bayesian bootstrap over households: each simulated future draws its own
-  weights :math:`w \\sim \\text{Dirichlet}(1, \\ldots, 1) \\cdot H`. Beyond the
-  longest time since enrolment observed, the hazard is pooled over the observed
-  quarters at the same time of year since enrolment after the first year (the
-  survey is yearly, reviews half-yearly). Future achievements are binomial draws from the
+  it leaves), :math:`\\bar h_k(e)` the hazard pooled over :math:`e` and the
+  neighbouring times since enrolment of the same phase (:func:`_phase`: the
+  survey is yearly, reviews half-yearly, registers quarterly), the first year
+  apart, and :math:`\\alpha` a prior of ``PRIOR_STEPS`` unit-steps. Parameter
+  uncertainty is a Bayesian bootstrap over households: each simulated future
+  draws its own weights :math:`w \\sim \\text{Dirichlet}(1, \\ldots, 1) \\cdot H`.
+  Hazards fall with :math:`e` (early achievements include mean reversion from
+  the baseline quarter; the unit-steps still open are more and more those of
+  households less likely to achieve them). Beyond the longest time since
+  enrolment observed, the hazard is the one pooled over the latest times seen
+  at the same phase that hold ``EXTRAPOLATION_STEPS`` unit-steps at risk,
+  falling on at the yearly rate :func:`_decline` estimates from the times seen
+  (a log-linear hazard by maximum likelihood; none where fewer than three are
+  seen). Future achievements are binomial draws from the
   open unit-steps of each enrolment cohort; households leave at the observed
   exit rate (its own Beta posterior); households still to be enrolled arrive at
   the recent pace (Gamma posterior) with the unit-steps of an average household.
@@ -35,11 +39,19 @@ The model (docs/payments.md, "Forecast"):
   (one :math:`Z \\sim N(0, 1)` per future and target),
   :math:`\\tau` = ``forecast.hazard_drift``.
 * **School absence**: the payment is the estimated reduction (percentage points)
-  × pupil-years × price. The effect by time since enrolment is the dynamic
-  aggregation of the Callaway–Sant'Anna estimate, drawn jointly from its
-  estimated covariance (cluster-robust influence functions), held at the
-  precision-weighted mean of the latest four event times beyond the observed ones; each future period's
-  estimate adds the sampling error of a period's estimate.
+  × pupil-years × price, and a period's reduction is the mean of its quarters'
+  calendar estimates :math:`\\theta(t)` of the Callaway–Sant'Anna estimate, as
+  the settlement takes it. Quarters with data keep their estimate. A future
+  quarter's is anchored on the latest ``ANCHOR_QUARTERS`` quarters' estimates
+  (each cohort keeps its own baseline) and moved by the change the effects by
+  time since enrolment imply (:func:`_calendar_path`: the ramp of the effect,
+  cohorts reaching later times, new cohorts), those drawn jointly from their
+  cluster-robust covariance and held beyond the times estimated at the mean of
+  the latest two weighted by their pupils. Each simulated future adds to the
+  anchor, and to each future period, an error of one quarter's estimate: its
+  standard error, or the quarters' scatter about the estimated path where that
+  is larger (shocks shared by an area and quarter, the pupils changing with the
+  school year: errors that averaging quarters does not shrink).
 * **Enrolment shortfall**: the same simulation with enrolment stopping at
   ``1 - forecast.shortfall_scenario`` of the planned households.
 
@@ -71,16 +83,21 @@ from analysis.payments import ledger as ledger_module
 from analysis.payments.periods import Period, result_periods
 from analysis.payments.targets import TargetResult
 
-# Prior of the hazard per time since enrolment: its strength in unit-steps at risk,
-# and its mean pooled over this many quarters either side.
+# Prior of the hazard per time since enrolment: its strength in unit-steps at risk.
 PRIOR_STEPS = 50.0
-PRIOR_WINDOW = 8
+# Unit-steps at risk behind the hazard beyond the times since enrolment seen.
+EXTRAPOLATION_STEPS = 200.0
 # Targets whose data stop when the household leaves the intervention.
 STOP_AT_EXIT = ("life_satisfaction", "action_plan_goals")
 # Register targets: their data arrive with the register lag.
 REGISTER_TARGETS = ("employment", "social_measures")
-# Event times averaged for the plateau of the absence effect beyond the observed ones.
-PLATEAU_LEVELS = 4
+# Event times averaged for the plateau of the absence effect beyond the observed ones
+# (the latest: the effect may still be growing where the data end).
+PLATEAU_LEVELS = 2
+# The steepest yearly fall of the log hazard extrapolated beyond the data (a halving).
+MAX_DECLINE = float(np.log(0.5))
+# Latest calendar quarters whose estimates anchor the future ones (absence).
+ANCHOR_QUARTERS = 4
 
 
 @dataclass
@@ -98,6 +115,7 @@ class Simulation:
     settled_total: float
     paid_before: dict[int, float]
     irr: np.ndarray
+    by_target: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def total_paid(self) -> np.ndarray:
@@ -204,40 +222,108 @@ def _hazards(model: _TargetModel, weights: np.ndarray, horizon: int) -> np.ndarr
     counts = weights @ model.counts
     at_risk = weights @ model.at_risk
     pooled = model.counts.sum() / max(model.at_risk.sum(), 1.0)
-    # The prior mean at e is the hazard pooled over the quarters since enrolment
-    # within two years of e at the same time of the year (the survey is yearly,
-    # reviews half-yearly), the first year apart from the later ones: hazards change
-    # with e (early achievements include mean reversion from the baseline quarter and
-    # the ramp of the effect), so a global mean would bias late ones.
+    # The prior mean at e is the hazard pooled over e and the neighbouring quarters
+    # since enrolment of the same phase (the survey is yearly, reviews half-yearly:
+    # :func:`_phase`), the first year apart from the later ones: hazards fall with e
+    # (early achievements include mean reversion from the baseline quarter, and the
+    # unit-steps still open are more and more those of households less likely to
+    # achieve them), so a wider pool would bias late ones upwards.
     width = counts.shape[1]
+    phase = _phase(model.counts)
+    achieved = model.counts.sum(axis=0) > 0
     local = np.empty_like(counts)
     for e in range(width):
         near = [
             s
-            for s in range(width)
-            if abs(s - e) <= PRIOR_WINDOW and (s - e) % 4 == 0 and (s < 4) == (e < 4)
+            for s in (e - phase, e, e + phase)
+            if 0 <= s < width and (s < 4) == (e < 4) and (s == e or achieved[s])
         ]
         c, r = counts[:, near].sum(axis=1), at_risk[:, near].sum(axis=1)
         local[:, e] = np.where(r > 0, c / np.maximum(r, 1e-12), pooled)
     rate = (counts + PRIOR_STEPS * local) / (at_risk + PRIOR_STEPS)
     seen = [e for e in range(model.counts.shape[1]) if model.at_risk[:, e].sum() > 0]
+    decline = _decline(counts, at_risk, seen, phase)
     out = np.empty((weights.shape[0], horizon))
     for e in range(horizon):
         if e in seen:
             out[:, e] = rate[:, e]
             continue
-        # Beyond what was seen: the hazard pooled over the quarters seen at the same
-        # time of the year since enrolment (the survey is yearly, reviews half-yearly),
-        # after the first year when there are such (the first year's include the ramp
-        # of the effect and the mean reversion from the baseline quarter).
-        same = [s for s in seen if s % 4 == e % 4]
-        later = [s for s in same if s >= 4] or same or seen
-        if later:
-            c, r = counts[:, later].sum(axis=1), at_risk[:, later].sum(axis=1)
-            out[:, e] = np.where(r > 0, c / np.maximum(r, 1e-12), pooled)
-        else:
-            out[:, e] = pooled
+        # Beyond what was seen: the hazard pooled over the latest quarters since
+        # enrolment seen at the same phase (the survey is yearly, reviews
+        # half-yearly) that hold ``EXTRAPOLATION_STEPS`` unit-steps at risk between
+        # them (the latest ones rest on the first, small cohorts alone), falling on
+        # from their mean time since enrolment at the rate per year seen.
+        same = [s for s in seen if s % phase == e % phase and achieved[s]]
+        if not same:
+            # No unit-step was ever achieved at this phase (between survey waves).
+            out[:, e] = 0.0 if achieved.any() else pooled
+            continue
+        pool, held = [], 0.0
+        for s in sorted(same, reverse=True):
+            pool.append(s)
+            held += model.at_risk[:, s].sum()
+            if held >= EXTRAPOLATION_STEPS:
+                break
+        c, r = counts[:, pool].sum(axis=1), at_risk[:, pool].sum(axis=1)
+        level = np.where(r > 0, c / np.maximum(r, 1e-12), pooled)
+        steps = model.at_risk[:, pool].sum(axis=0)
+        centre = float(np.average(pool, weights=steps)) if steps.sum() > 0 else float(max(pool))
+        out[:, e] = level * np.exp(decline * max(0.0, e - centre) / 4)
     return np.clip(out, 0.0, 1.0)
+
+
+def _phase(counts: np.ndarray) -> int:
+    """Quarters between the times since enrolment at which unit-steps can be achieved.
+
+    1, 2 or 4: the smallest for which every achievement seen falls at the same
+    remainder (yearly survey waves: 4; half-yearly reviews: 2; registers: 1).
+    """
+    times = np.flatnonzero(counts.sum(axis=0) > 0)
+    for phase in (4, 2):
+        if len(times) and len(set(times % phase)) == 1:
+            return phase
+    return 1
+
+
+def _decline(counts: np.ndarray, at_risk: np.ndarray, seen: list[int], phase: int) -> np.ndarray:
+    r"""Per draw: the yearly change of the log hazard with the time since enrolment.
+
+    Hazards fall with the time since enrolment: the unit-steps still open are more
+    and more those of households less likely to achieve them. Over the times since
+    enrolment :math:`e \ge 2` seen at the phase of the achievements, the hazard
+    :math:`h(e) = \exp(a + b e)` by maximum likelihood (Poisson counts
+    :math:`C(e)` on the unit-steps at risk :math:`R(e)`, bootstrap-weighted): with
+    :math:`a` profiled out, :math:`b` solves
+
+    .. math:: \frac{\sum_e e\, C(e)}{\sum_e C(e)}
+              = \frac{\sum_e e\, R(e) e^{b e}}{\sum_e R(e) e^{b e}}
+
+    (bisection; the right side rises with :math:`b`). Returned per year,
+    :math:`4b`, held between :data:`MAX_DECLINE` and 0; 0 with fewer than three
+    such times (no information).
+    """
+    # From the second quarter on: the first quarter's achievements are mostly
+    # mean reversion from the baseline quarter.
+    times = [e for e in seen if e >= 2 and counts[:, e].sum() > 0]
+    if phase > 1 and times:
+        residue = {e % phase for e in times}
+        times = [e for e in seen if e >= 2 and e % phase in residue]
+    if len(times) < 3:
+        return np.zeros(counts.shape[0])
+    c, r = counts[:, times], at_risk[:, times]
+    x = np.array(times, dtype=float)
+    target = (c * x).sum(axis=1) / np.maximum(c.sum(axis=1), 1e-12)
+    low = np.full(counts.shape[0], MAX_DECLINE / 4 - 0.05)
+    high = np.full(counts.shape[0], 0.05)
+    for _ in range(40):
+        mid = (low + high) / 2
+        weight = r * np.exp(np.outer(mid, x - x.mean()))
+        mean_x = (weight * x).sum(axis=1) / np.maximum(weight.sum(axis=1), 1e-12)
+        above = mean_x > target
+        high = np.where(above, mid, high)
+        low = np.where(above, low, mid)
+    slope = np.where(c.sum(axis=1) > 0, 4 * (low + high) / 2, 0.0)
+    return np.clip(slope, MAX_DECLINE, 0.0)
 
 
 @dataclass
@@ -245,14 +331,19 @@ class _AbsenceModel:
     levels: np.ndarray  # event times estimated
     att: np.ndarray
     cov: np.ndarray
-    period_se: float
-    cohorts: np.ndarray
-    pupils: np.ndarray  # per cohort
-    pupils_per_household: float
+    cohorts: np.ndarray  # enrolment quarters with pupils in the estimate
+    weights: np.ndarray  # per cohort: pupils in the estimate (the calendar weights p_g)
+    pupils: np.ndarray  # per cohort: pupils in the latest four quarters (exposure)
+    pupils_per_household: float  # recent pupils per enrolled household (exposure)
+    weight_per_household: float  # pupils in the estimate per enrolled household
+    calendar: dict[int, float]  # quarter -> its calendar estimate theta(t), as settled
+    anchor: list[int]  # the latest quarters the future is anchored on
+    anchor_se: float  # standard error of their mean
+    quarter_sd: float  # a future quarter's estimate about its expectation
 
 
 def absence_model(data: AsOfData, result) -> _AbsenceModel | None:
-    """The dynamic absence effect with its covariance, and the pupils per cohort.
+    """The absence effect by quarter since enrolment and by calendar quarter, with their errors.
 
     ``result`` is the Callaway–Sant'Anna estimate of :func:`analysis.payments.
     absence.fit` (None: no estimate, and absence is projected at zero).
@@ -266,10 +357,11 @@ def absence_model(data: AsOfData, result) -> _AbsenceModel | None:
         return None
     try:
         dynamic = aggte(result, "dynamic", min_e=0)
+        calendar = aggte(result, "calendar")
     except EstimationError:
         return None
     table = dynamic.table
-    if table.empty or dynamic.influence is None:
+    if table.empty or dynamic.influence is None or calendar.table.empty:
         return None
     keep = table["event_time"].to_numpy() >= 0
     influence = dynamic.influence[:, keep]
@@ -279,22 +371,100 @@ def absence_model(data: AsOfData, result) -> _AbsenceModel | None:
     last = int(panel["t"].max())
     treated = panel.loc[(panel["g"] > 0) & (panel["t"] > last - 4) & (panel["t"] >= panel["g"])]
     per_cohort = treated.groupby("g")["person_id"].nunique()
+    groups = pd.Series(result.unit_groups)
+    weights = groups.loc[groups > 0].value_counts().sort_index()
+    levels = table.loc[keep, "event_time"].to_numpy(dtype=int)
+    att = table.loc[keep, "att"].to_numpy(dtype=float)
+    by_quarter = calendar.table.set_index("time")
+    theta = {int(t): float(v) for t, v in by_quarter["att"].items()}
+    anchor = sorted(theta)[-ANCHOR_QUARTERS:]
     try:
-        recent = aggte(result, "calendar", window=(last - 3, last))
-        period_se = float(recent.overall_se)
+        anchor_se = float(aggte(result, "calendar", window=(anchor[0], anchor[-1])).overall_se)
     except EstimationError:
-        period_se = float(np.sqrt(np.mean(np.diag(cov))))
+        anchor_se = float(np.sqrt(np.mean(by_quarter["se"].to_numpy() ** 2)))
+    # A future quarter's estimate moves about its expectation by the sampling error
+    # of one quarter's estimate, or by the quarters' own scatter about the estimated
+    # path where that is larger (shocks shared by an area and quarter are not in the
+    # household-clustered errors).
+    recent = sorted(theta)[-2 * ANCHOR_QUARTERS :]
+    expected = _calendar_path(
+        np.array(recent),
+        att[None, :],
+        levels,
+        _plateau(att[None, :], levels, weights, max(theta)),
+        weights,
+    )[0]
+    scatter = np.array([theta[t] for t in recent]) - expected
+    quarter_var = float(np.mean(by_quarter.loc[recent, "se"].to_numpy() ** 2))
+    if len(recent) >= 3:
+        quarter_var = max(quarter_var, float(np.var(scatter - scatter.mean(), ddof=1)))
     households = data["households"]
     enrolled = int(households["g"].notna().sum())
     return _AbsenceModel(
-        table.loc[keep, "event_time"].to_numpy(dtype=int),
-        table.loc[keep, "att"].to_numpy(dtype=float),
+        levels,
+        att,
         cov,
-        period_se,
-        per_cohort.index.to_numpy(dtype=int),
-        per_cohort.to_numpy(dtype=float),
+        weights.index.to_numpy(dtype=int),
+        weights.to_numpy(dtype=float),
+        per_cohort.reindex(weights.index, fill_value=0).to_numpy(dtype=float),
         float(treated["person_id"].nunique()) / enrolled if enrolled else 0.0,
+        float(weights.sum()) / enrolled if enrolled else 0.0,
+        theta,
+        anchor,
+        anchor_se,
+        float(np.sqrt(quarter_var)),
     )
+
+
+def _plateau(effect: np.ndarray, levels: np.ndarray, weights, last_seen: int) -> np.ndarray:
+    """Per draw: the effect beyond the event times estimated.
+
+    The mean of the latest ``PLATEAU_LEVELS`` event times, each weighted by the
+    pupils behind it (the cohorts seen that long after enrolment): the latest
+    event times rest on the earliest cohorts only, and a few pupils' standard
+    errors understate their error, so weighting by precision would let one small
+    cohort decide.
+    """
+    weights = dict(weights)
+    pupils = np.array(
+        [sum(n for g, n in weights.items() if g + int(e) <= last_seen) for e in levels],
+        dtype=float,
+    )[-PLATEAU_LEVELS:]
+    if pupils.sum() <= 0:
+        pupils = np.ones_like(pupils)
+    return effect[:, -PLATEAU_LEVELS:] @ (pupils / pupils.sum())
+
+
+def _calendar_path(
+    times: np.ndarray,
+    effect: np.ndarray,
+    levels: np.ndarray,
+    plateau: np.ndarray,
+    weights: pd.Series | dict,
+    extra: dict | None = None,
+) -> np.ndarray:
+    """Draws × ``times``: the calendar effect theta(t) the event-time effects imply.
+
+    .. math:: \theta(t) = \\sum_{g \\le t} p_g \\delta(t - g) / \\sum_{g \\le t} p_g,
+
+    with :math:`p_g` the cohort's pupils (``weights``; ``extra``: cohorts still to
+    enrol, per draw) and :math:`\\delta` the effect by event time (``plateau``
+    beyond the estimated ones), as :func:`analysis.did.aggte.aggte` aggregates.
+    """
+    position = {int(e): j for j, e in enumerate(levels)}
+    cohorts = [(int(g), np.full(effect.shape[0], float(n))) for g, n in dict(weights).items()]
+    cohorts += [(int(g), np.asarray(n, dtype=float)) for g, n in (extra or {}).items()]
+    out = np.zeros((effect.shape[0], len(times)))
+    for k, t in enumerate(times):
+        total = np.zeros(effect.shape[0])
+        for g, n in cohorts:
+            if g > t:
+                continue
+            e = int(t) - g
+            out[:, k] += n * (effect[:, position[e]] if e in position else plateau)
+            total += n
+        out[:, k] = np.where(total > 0, out[:, k] / np.maximum(total, 1e-12), 0.0)
+    return out
 
 
 def _absence_amounts(
@@ -305,38 +475,53 @@ def _absence_amounts(
     rng: np.random.Generator,
     draws: int,
 ) -> np.ndarray:
-    """Draws × remaining periods: the absence payment (reduction × pupil-years × price)."""
+    """Draws × remaining periods: the absence payment (reduction × pupil-years × price).
+
+    A period's reduction is the mean of its quarters' calendar estimates, as the
+    settlement takes it (:func:`analysis.payments.absence.absence_estimates`): the
+    quarters with data keep their estimate; a future quarter's is the latest
+    quarters' estimate (``anchor``; each cohort keeps its own baseline) moved by
+    the change the event-time effects imply (the ramp of the effect, new cohorts),
+    plus its own sampling error.
+    """
     out = np.zeros((draws, len(remaining)))
     if model is None or not len(model.levels):
         return out
     jitter = 1e-12 * np.eye(len(model.att))
     effect = rng.multivariate_normal(model.att, model.cov + jitter, size=draws, method="eigh")
-    # The latest event times rest on the earliest cohorts only: weighted by precision.
-    precision = 1 / np.maximum(np.diag(model.cov)[-PLATEAU_LEVELS:], 1e-12)
-    plateau = effect[:, -PLATEAU_LEVELS:] @ (precision / precision.sum())
-    position = {int(e): j for j, e in enumerate(model.levels)}
+    weights = dict(zip(model.cohorts, model.weights, strict=True))
+    plateau = _plateau(effect, model.levels, weights, max(model.calendar))
+    extra = {g: n * model.weight_per_household for g, n in new_households.items()}
+    anchor_path = _calendar_path(np.array(model.anchor), effect, model.levels, plateau, weights)
+    # The anchor's error is at least one quarter's: the latest quarters' estimates
+    # share their pupils and baselines (and an area's shocks), so averaging them
+    # does not shrink it as independent errors would.
+    anchor_level = np.mean([model.calendar[t] for t in model.anchor]) + rng.normal(
+        0.0, max(model.anchor_se, model.quarter_sd), draws
+    )
+    offset = anchor_level - anchor_path.mean(axis=1)
+    last_seen = max(model.calendar)
+    first_g = int(min(model.cohorts))
     price = contract.rate_card.school_absence
     by_period = contract.targets.school_absence.exposure == "enrolment"
+    exposure = dict(zip(model.cohorts, model.pupils, strict=True))
     for j, period in enumerate(remaining):
-        weighted = np.zeros(draws)
-        weight = np.zeros(draws)
+        times = [t for t in range(period.first, period.last + 1) if t >= first_g]
+        future = np.array([t for t in times if t > last_seen])
+        values = [np.full(draws, model.calendar[t]) for t in times if t in model.calendar]
+        if len(future):
+            path = _calendar_path(future, effect, model.levels, plateau, weights, extra)
+            path += offset[:, None] + rng.normal(0.0, model.quarter_sd, (draws, 1))
+            values += list(path.T)
+        att = np.mean(values, axis=0) if values else np.zeros(draws)
         years = np.zeros(draws)
-        cohorts = [
-            (int(g), np.full(draws, n)) for g, n in zip(model.cohorts, model.pupils, strict=True)
-        ]
+        cohorts = [(int(g), np.full(draws, n)) for g, n in exposure.items()]
         cohorts += [(g, n * model.pupils_per_household) for g, n in new_households.items()]
         for g, pupils in cohorts:
             if g > period.last:
                 continue
-            for t in range(max(g, period.first), period.last + 1):
-                e = t - g
-                value = effect[:, position[e]] if e in position else plateau
-                weighted += pupils * value
-                weight += pupils
             start = max(g, period.first) if by_period else period.first
             years += pupils * (period.last - start + 1) / 4
-        att = np.where(weight > 0, weighted / np.maximum(weight, 1e-12), 0.0)
-        att = att + rng.normal(0.0, model.period_se, draws)
         out[:, j] = np.maximum(0.0, -100 * att) * years * price
     return out
 
@@ -448,6 +633,7 @@ def simulate(
             period_of[t] = j
     if models is None:
         models = target_models(data, unit_results, ledger, contract)
+    by_target = {}
     for target, model in models.items():
         mode = getattr(contract.targets, target).payment_mode
         price = getattr(contract.rate_card, target)
@@ -491,8 +677,14 @@ def simulate(
             before = model.cumulative - sum(model.observed.values())
             count = before + np.cumsum(count, axis=1)
         earned += count * price
-    earned += _absence_amounts(absence, remaining, new_households, contract, rng, draws)
-    return _through_caps(remaining, earned, ledger, contract)
+        by_target[target] = count * price
+    by_target["school_absence"] = _absence_amounts(
+        absence, remaining, new_households, contract, rng, draws
+    )
+    earned += by_target["school_absence"]
+    out = _through_caps(remaining, earned, ledger, contract)
+    out.by_target = by_target
+    return out
 
 
 def _through_caps(
