@@ -238,7 +238,8 @@ def run_programme(number: int, contract_path: str, synth_path: str) -> list[dict
         unit_results = truncated(
             everything, quarters.to_index(cutoff), quarters.to_index(data.register_until)
         )
-        fit = absence.fit(data)
+        # The forecast and the naive method use the ATT(g,t), not the pre-trend test.
+        fit = absence.fit(data, pretest=False)
         settled = ledgers[cutoff]
         result = forecast(data, unit_results, fit, settled, contract, scenarios=False)
         base = result.table.set_index("scenario").loc["base"]

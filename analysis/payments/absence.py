@@ -56,8 +56,11 @@ def exposure_years(panel: pd.DataFrame, period: Period) -> tuple[int, float]:
     return int(len(first_quarter)), float(years.sum())
 
 
-def fit(data: AsOfData):
+def fit(data: AsOfData, pretest: bool = True):
     """The Callaway–Sant'Anna ATT(g,t) of the absence rate (None when it cannot be estimated).
+
+    ``pretest``: also the test of parallel pre-trends (:func:`analysis.did.attgt.
+    pretrend_test`); the forecast backtest, which does not use it, leaves it out.
 
     On an extract read out of core the pupil-quarters come as integer codes
     (``data["pupils"]``, :func:`analysis.data.engine.pupil_rows`), which give the
@@ -75,6 +78,7 @@ def fit(data: AsOfData):
             "g",
             control_group="nevertreated",
             cluster="household_id",
+            pretest=pretest,
         )
     except EstimationError:
         return None
