@@ -310,3 +310,19 @@ def test_protection_records_no_solver_fallback(published_chain):
     for path in sorted(published_chain.glob("*/disclosure.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
         assert record["milps"] >= 0 and record["milp_fallbacks"] == 0, path
+
+
+def test_attacker_reads_an_adjustment_back_from_the_sum_of_adjustments():
+    """A sum of one hidden entry gives it back, whatever its sign."""
+    entry = ("adjustment", "achievements", "2026Q1", "2025Q1:employment")
+    amount = ("adjustment", "amount", "2026Q1", "2025Q1:employment")
+    statement = _statement("achievements", "2025Q1", "employment", "final")
+    cells = [
+        _cell(statement, 10),
+        _cell(_statement("amount", "2025Q1", "employment", "final"), 439000, count=False),
+        _cell(entry, 1, hidden=True),
+        _cell(amount, 43900, hidden=True, count=False),
+        _cell(("summary", "adjustments_total", "2026Q1"), -43900, count=False),
+    ]
+    found = attack({"cells": cells}, MIN, LAST_RESULT_REPORT)
+    assert entry in found.recovered

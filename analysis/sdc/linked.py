@@ -113,10 +113,15 @@ class LinkedCells:
         self._signatures: set[frozenset] = set()
         self._protected = False
         self._ranges: dict[tuple, tuple[float, float]] = {}
+        # The largest value of a cell in a group (with whether HiGHS solved it).
+        self._uppers: dict[tuple, tuple[float, bool]] = {}
         # Solutions found by the solver (the cells they move, with their values), and
         # for each cell the solutions that move it (see _witness_range).
         self._witnesses: list[dict[Hashable, float]] = []
         self._witnesses_of: dict[Hashable, list[int]] = {}
+        # Which solutions are feasible in the state ``_valid_for`` (see _witness_range).
+        self._valid_for: dict | None = None
+        self._valid: dict[int, bool] = {}
         # Integer programmes built per group of unknown cells.
         self._problems: dict[frozenset, dict] = {}
         self._relations_of: dict[Hashable, list[int]] = {}
@@ -130,15 +135,25 @@ class LinkedCells:
         self._inexact: set[tuple] = set()
 
     # Solver results kept for speed while protecting: not part of the model.
-    _CACHES = ("_ranges", "_witnesses", "_witnesses_of", "_problems", "_inexact")
+    _CACHES = (
+        "_ranges",
+        "_uppers",
+        "_witnesses",
+        "_witnesses_of",
+        "_problems",
+        "_inexact",
+        "_valid",
+    )
 
     def __getstate__(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k not in self._CACHES}
+        return {k: v for k, v in vars(self).items() if k not in self._CACHES and k != "_valid_for"}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._ranges, self._witnesses, self._witnesses_of, self._problems = {}, [], {}, {}
+        self._uppers = {}
         self._inexact = set()
+        self._valid_for, self._valid = None, {}
         self.__dict__.setdefault("milps", 0)
         self.__dict__.setdefault("fallbacks", 0)
 
@@ -459,6 +474,12 @@ class LinkedCells:
                 low, high = self._witness_range(key, groups)
                 if high - low >= need - TOLERANCE:
                     return (low, high)
+                # The largest value first: its solution, with those found before, often
+                # answers without the smallest (half the integer programmes).
+                self._upper(key, group, pinned)
+                low, high = self._witness_range(key, groups)
+                if high - low >= need - TOLERANCE:
+                    return (low, high)
             self._ranges[cached] = self._range(key, group, pinned)
         if cached in self._inexact and not outer:
             return self._witness_range(key, groups)
@@ -474,11 +495,18 @@ class LinkedCells:
         """
         value = self.cells[key].value
         low = high = value
-        free = groups.keys()
+        # Whether a solution is still feasible depends only on which cells are unknown
+        # (``groups``): it is decided once per state, not once per cell asked about.
+        if self._valid_for is not groups:
+            self._valid_for, self._valid = groups, {}
+        valid, free = self._valid, groups.keys()
         for index in self._witnesses_of.get(key, ()):
-            moved = self._witnesses[index]
-            if moved.keys() <= free:
-                low, high = min(low, moved[key]), max(high, moved[key])
+            ok = valid.get(index)
+            if ok is None:
+                ok = valid[index] = self._witnesses[index].keys() <= free
+            if ok:
+                moved = self._witnesses[index][key]
+                low, high = min(low, moved), max(high, moved)
         return (low, high)
 
     def _keep_witness(self, variables: list[Hashable], solution: np.ndarray) -> None:
@@ -554,6 +582,20 @@ class LinkedCells:
             self._keep_witness(problem["variables"], solution)
         return value, exact
 
+    def _upper(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, bool]:
+        """The cell's largest value in its group and whether HiGHS solved it (solved once)."""
+        cached = (key, group)
+        if cached not in self._uppers:
+            problem = self._problem(group, pinned)
+            if not len(problem["a_rows"]):
+                self._uppers[cached] = (np.inf, True)
+            else:
+                objective = np.zeros(len(problem["variables"]))
+                objective[problem["column"][key]] = -1.0
+                high, exact = self._solve(problem, objective)
+                self._uppers[cached] = (-high, exact)
+        return self._uppers[cached]
+
     def _range(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, float]:
         """The cell's range; when a bound is the relaxation's, the cell is marked inexact."""
         problem = self._problem(group, pinned)
@@ -562,10 +604,29 @@ class LinkedCells:
         objective = np.zeros(len(problem["variables"]))
         objective[problem["column"][key]] = 1.0
         low, low_exact = self._solve(problem, objective)
-        high, high_exact = self._solve(problem, -objective)
+        high, high_exact = self._upper(key, group, pinned)
         if not (low_exact and high_exact):
             self._inexact.add((key, group))
-        return (low, -high)
+        return (low, high)
+
+    def _relaxed_width(self, key: Hashable, group: frozenset, pinned: dict) -> float:
+        """The width of the cell's range without integrality: never narrower than the true one.
+
+        A linear programme costs a fraction of the integer programme, and when it is
+        already too narrow the integer range is too (it lies inside).
+        """
+        problem = self._problem(group, pinned)
+        if not len(problem["a_rows"]):
+            return np.inf
+        objective = np.zeros(len(problem["variables"]))
+        objective[problem["column"][key]] = 1.0
+        relaxed = np.zeros_like(problem["integral"])
+        bounds = (problem["a_rows"], problem["lower"], problem["upper"], problem["bounds"])
+        low, _, low_exact = _integer_optimum(objective, *bounds, relaxed)
+        high, _, high_exact = _integer_optimum(-objective, *bounds, relaxed)
+        if not (low_exact and high_exact):
+            return np.inf
+        return -high - low
 
     def protect(self) -> set[Hashable]:
         """Choose the hidden cells (primary, then secondary until the audit passes, then prune)."""
@@ -730,6 +791,14 @@ class LinkedCells:
         pinned, groups = self._open_cells()
         if key in pinned:
             return 2 * pinned[key] > width + TOLERANCE
+        cached = (key, groups[key])
+        if cached not in self._ranges:
+            low, high = self._witness_range(key, groups)
+            if high - low > width + TOLERANCE:
+                return True
+            # Most cells tried do not widen the range: the relaxation says so cheaply.
+            if self._relaxed_width(key, groups[key], pinned) <= width + TOLERANCE:
+                return False
         low, high = self._cached_range(key, groups, pinned, need=width + 2 * TOLERANCE)
         return high - low > width + TOLERANCE
 
