@@ -62,6 +62,10 @@ RESCUE_LIMIT = 12
 SLACK_FLOOR = 1e-6
 # Seconds one integer programme may take before it counts as unsolved.
 MILP_TIME_LIMIT = 60.0
+# Branch-and-bound nodes a partner's trial may take (:meth:`LinkedCells._widens`): it only
+# chooses which cell to hide next, the audit decides what is safe; a node limit, not a
+# time, so that the choice is the same on a busy machine.
+QUICK_NODE_LIMIT = 500
 
 
 @dataclass
@@ -562,10 +566,13 @@ class LinkedCells:
         self._problems[group] = problem
         return problem
 
-    def _solve(self, problem: dict, objective: np.ndarray) -> tuple[float, bool]:
+    def _solve(
+        self, problem: dict, objective: np.ndarray, quick: bool = False
+    ) -> tuple[float, bool]:
         """The optimum of ``objective`` over the group's problem, and whether HiGHS solved it.
 
-        A solution found is kept as a witness.
+        A solution found is kept as a witness. ``quick``: see :func:`_integer_optimum`
+        (an unsolved quick trial is no fallback: nothing is decided on it).
         """
         value, solution, exact = _integer_optimum(
             objective,
@@ -574,9 +581,10 @@ class LinkedCells:
             problem["upper"],
             problem["bounds"],
             problem["integral"],
+            quick=quick,
         )
         self.milps += 1
-        if not exact:
+        if not exact and not quick:
             self.fallbacks += 1
         if solution is not None:
             self._keep_witness(problem["variables"], solution)
@@ -799,8 +807,34 @@ class LinkedCells:
             # Most cells tried do not widen the range: the relaxation says so cheaply.
             if self._relaxed_width(key, groups[key], pinned) <= width + TOLERANCE:
                 return False
+            return self._widens_quickly(key, groups, pinned, width)
         low, high = self._cached_range(key, groups, pinned, need=width + 2 * TOLERANCE)
         return high - low > width + TOLERANCE
+
+    def _widens_quickly(self, key: Hashable, groups: dict, pinned: dict, width: float) -> bool:
+        """Whether the cell's range is wider than ``width``, within a few hundred nodes.
+
+        A trial HiGHS does not finish within :data:`QUICK_NODE_LIMIT` nodes counts
+        as not widening (another partner is tried): choosing a partner decides no
+        safety, the audit after it does. Both bounds solved are kept as the range.
+        """
+        group = groups[key]
+        problem = self._problem(group, pinned)
+        if not len(problem["a_rows"]):
+            return True
+        objective = np.zeros(len(problem["variables"]))
+        objective[problem["column"][key]] = 1.0
+        bounds = []
+        for sign in (-1.0, 1.0):
+            value, exact = self._solve(problem, sign * objective, quick=True)
+            low, high = self._witness_range(key, groups)
+            if high - low > width + TOLERANCE:
+                return True
+            if not exact:
+                return False
+            bounds.append(sign * value)
+        self._ranges[(key, group)] = (bounds[1], bounds[0])
+        return bounds[0] - bounds[1] > width + TOLERANCE
 
     def _secondary_candidate(
         self, exposed: Hashable, current: tuple, headline: bool = True
@@ -958,7 +992,7 @@ def _optimum(objective, a_ub, b_ub, bounds) -> float:
 
 
 def _integer_optimum(
-    objective, a_rows, lower, upper, bounds, integral
+    objective, a_rows, lower, upper, bounds, integral, quick: bool = False
 ) -> tuple[float, np.ndarray | None, bool]:
     """Minimum of ``objective`` over integer counts (HiGHS branch and bound); -inf if unbounded.
 
@@ -966,7 +1000,9 @@ def _integer_optimum(
     integer programme was solved. When HiGHS fails twice (as it is, then without
     presolve), the minimum of the continuous relaxation is returned with ``False``:
     a bound on the integer minimum, never above it, which the caller must only use
-    in the direction where that is safe (:meth:`LinkedCells._range`).
+    in the direction where that is safe (:meth:`LinkedCells._range`), and the best
+    solution HiGHS found, if any. ``quick`` tries once within :data:`QUICK_NODE_LIMIT`
+    branch-and-bound nodes and returns NaN when that does not solve it.
     """
     low = np.array([-np.inf if b[0] is None else b[0] for b in bounds], dtype=float)
     high = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
@@ -982,7 +1018,9 @@ def _integer_optimum(
     # one count), so the integer solutions are those of the declared row.
     half = np.maximum((upper - lower) / 2 / scale, SLACK_FLOOR)
     constraints = LinearConstraint(a_rows / scale[:, None], centre - half, centre + half)
-    for options in ({}, {"presolve": False}):
+    found = None
+    attempts = ({"node_limit": QUICK_NODE_LIMIT},) if quick else ({}, {"presolve": False})
+    for options in attempts:
         solution = milp(
             objective,
             constraints=constraints,
@@ -996,6 +1034,11 @@ def _integer_optimum(
             return -np.inf, None, True
         if solution.status == 0:
             return float(solution.fun), np.asarray(solution.x, dtype=float), True
+        if solution.x is not None and found is None:
+            # Stopped by a limit with a solution in hand: feasible, so a witness.
+            found = np.asarray(solution.x, dtype=float)
+    if quick:
+        return np.nan, found, False
     a_ub = np.vstack([a_rows, -a_rows])
     b_ub = np.concatenate([upper, -lower])
-    return _optimum(objective, a_ub, b_ub, bounds), None, False
+    return _optimum(objective, a_ub, b_ub, bounds), found, False
