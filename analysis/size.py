@@ -296,6 +296,70 @@ def summary(path: Path, alpha: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def power(path: Path, alpha: float = 0.05, power_level: float = 0.8) -> pd.DataFrame:
+    """MDE and power at the benchmark's cut-off (the end of follow-up), per outcome.
+
+    ``effect``: the mean realised simple ATT of the extracts with the default
+    effects, the effect the business case assumes (the rate card is calibrated on
+    the generator's designed effects); household MDE: ``(z₁₋α/₂ + z_power)`` times
+    the median household-clustered standard error under no effect; area MDE: the
+    median of :meth:`analysis.did.inference.AreaTestResult.mde` under no effect;
+    power: the share of extracts with the default effects in which the test
+    rejects at ``alpha`` (household: the interval excludes zero).
+    """
+    from scipy import stats
+
+    records = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power_level)
+    rows = []
+    for outcome in OUTCOMES:
+
+        def values(scenario, key, outcome=outcome):
+            return np.array(
+                [
+                    r["outcomes"][outcome][key]
+                    for r in records
+                    if r["scenario"] == scenario
+                    and r["outcomes"].get(outcome, {}).get(key) is not None
+                ],
+                dtype=float,
+            )
+
+        truth, se = values("effects", "truth"), values("null", "household_se")
+        area_mde = values("null", "area_mde")
+        if not len(truth) or not len(se):
+            continue
+        rows.append(
+            {
+                "outcome": outcome,
+                "n": min(len(truth), len(se)),
+                "business_case_effect": float(np.mean(truth)),
+                "mde_household": float(z * np.median(se)),
+                "mde_area": float(np.median(area_mde)) if len(area_mde) else None,
+                "power_household": float(np.mean(values("effects", "household_reject"))),
+                "power_area": float(np.mean(values("effects", "area_p") < alpha)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def power_markdown(table: pd.DataFrame) -> str:
+    """The power table as Markdown (effects and MDEs in the outcome's units)."""
+    lines = [
+        "| outcome | n | business-case effect (ATT) | MDE, household clusters | MDE, area test "
+        "| power, household CI | power, area test |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in table.itertuples(index=False):
+        area = "" if row.mde_area is None else f"{abs(row.mde_area):.3f}"
+        lines.append(
+            f"| {row.outcome} | {row.n} | {row.business_case_effect:.3f} | "
+            f"{row.mde_household:.3f} | {area} | {100 * row.power_household:.0f} % | "
+            f"{100 * row.power_area:.0f} % |"
+        )
+    return "\n".join(lines)
+
+
 def markdown(table: pd.DataFrame) -> str:
     """The summary as a Markdown table: one row per procedure, the outcomes as columns."""
     lines = []
@@ -349,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
             args.verdict_only,
         )
     print(markdown(summary(out)))
+    print()
+    print(power_markdown(power(out)))
     return 0
 
 

@@ -313,3 +313,41 @@ def test_one_quarter_of_anticipation_is_detected_by_the_last_pre_period():
     assert clean.p_value > 0.05
     assert early.p_value == pytest.approx(1 / 67)
     assert early.att == pytest.approx(clean.att + 3.0, abs=1e-9)
+
+
+def _estimates(effect):
+    from analysis.effects.estimates import estimate
+
+    data = _areas(seed=2, effect=effect, periods=12, cohorts=(7, 8, 9)).rename(
+        columns={"id": "person_id", "hh": "household_id"}
+    )
+    data["treated"] = ((data["g"] > 0) & (data["t"] >= data["g"])).astype(int)
+    return estimate(data, "ladder_step")
+
+
+def test_the_verdict_rests_on_the_area_test_alone():
+    """The household-clustered interval neither makes nor vetoes a verdict."""
+    from analysis.effects.areas import reliable
+
+    null, strong = _estimates(0.0), _estimates(2.0)
+    assert null.simple.overall_ci[0] < 0 < null.simple.overall_ci[1]
+    assert strong.simple.overall_ci[0] > 0
+    excludes = {"area_p": 0.01, "area_ci_low": 0.1, "area_ci_high": 0.9}
+    includes = {"area_p": 0.2, "area_ci_low": -0.1, "area_ci_high": 0.9}
+    assert reliable(null, excludes)
+    assert not reliable(strong, includes)
+    assert not reliable(strong, excludes, adjusted_p=0.06)
+    # Without area-level inference the household interval is all there is.
+    assert reliable(strong, None) and not reliable(null, None)
+
+
+def test_power_table_shows_full_enrolment_only_while_enrolment_is_short():
+    from analysis.reports.evaluation import power_table
+
+    estimates = {"ladder_step": _estimates(0.3)}
+    full = power_table(estimates, 180, 180, "en")
+    short = power_table(estimates, 180, 90, "en")
+    assert "mde_at_full_enrolment" not in full.columns
+    assert short["mde_at_full_enrolment"].iloc[0] == pytest.approx(
+        full["mde_now"].iloc[0] * np.sqrt(90 / 180)
+    )

@@ -6,9 +6,10 @@ With only three intervention areas, area-clustered analytic standard errors are
 unreliable, and so is randomization inference that lets the intervention areas into
 its null. :func:`area_placebo_test` compares the studentized estimate with placebo
 estimates in which comparison areas only play the intervention areas (Conley and
-Taber 2011; studentized as MacKinnon and Webb 2020 recommend, which takes up the
-size-dependent part of the heteroskedasticity Ferman and Pinto 2019 correct for);
-docs/evaluation.md says why.
+Taber 2011), with placebos reweighted to the intervention households' baseline levels
+and the statistic studentized by each group's own baseline scale: the intervention
+households respond more to the same area shock, the heteroskedasticity across groups
+that Ferman and Pinto (2019) show breaks Conley–Taber; docs/evaluation.md says why.
 """
 
 from __future__ import annotations
@@ -425,17 +426,13 @@ def _baseline_weights(
     treated_hh: np.ndarray,
     comparison_hh: np.ndarray,
     bins: int,
-    mobility_bins: int = 0,
 ) -> np.ndarray:
     """Weights that give each comparison area the treated households' baseline levels.
 
     ``b_h``: mean of the household's units' outcomes over the baseline quarters
-    (``Y_before``, units × quarters); ``m_h`` (with ``mobility_bins``): the mean
-    absolute change between consecutive baseline quarters, which is larger the
-    nearer a discretised outcome's latent index sits to a cut-off. Strata: the
-    ``bins``-quantiles of the treated households' ``b_h`` crossed with the
-    ``mobility_bins``-quantiles of their ``m_h`` (duplicates merged, as a discrete
-    outcome has few levels; a missing baseline is a stratum of its own). A
+    (``Y_before``, units × quarters). Strata: the ``bins``-quantiles of the treated
+    households' ``b_h`` (duplicates merged, as a discrete outcome has few levels; a
+    missing baseline is a stratum of its own). A
     comparison household in area ``a`` and stratum ``k`` gets ``π_T(k) / π_a(k)``
     with ``π`` the shares of persons; treated households keep weight 1 (their own
     statistic is not reweighted).
@@ -448,13 +445,6 @@ def _baseline_weights(
     with np.errstate(invalid="ignore", divide="ignore"):
         level = _household_mean(np.nansum(Y_before, axis=1) / seen, hh_of_unit, H)
     stratum = _quantile_bins(level, level[treated_hh], bins)
-    if mobility_bins and Y_before.shape[1] > 1:
-        change = np.abs(np.diff(Y_before, axis=1))
-        moves = (~np.isnan(change)).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mobility = _household_mean(np.nansum(change, axis=1) / moves, hh_of_unit, H)
-        mobility_bin = _quantile_bins(mobility, mobility[treated_hh], mobility_bins)
-        stratum = stratum * (mobility_bins + 1) + mobility_bin
     _, stratum = np.unique(stratum, return_inverse=True)
     n_strata = stratum.max() + 1
     target = np.bincount(stratum[treated_hh], persons_hh[treated_hh], n_strata)
@@ -482,30 +472,42 @@ def area_placebo_test(
     seed: int = 0,
     pre_periods: int | None = None,
     match_bins: int | None = 5,
-    mobility_bins: int = 0,
     studentize: str = "baseline",
 ) -> AreaTestResult:
     """Few-treated-areas test of the Callaway–Sant'Anna simple ATT, with its interval.
 
-    Statistic: ``t = θ̂ / SE_h(θ̂)``, the simple ATT (never-treated comparison, no
-    covariates; ``θ̂ = Σ_c w_c ATT_c`` over post cells ``c = (g, t)``, ``w_c ∝ p_g``)
-    over its household-clustered standard error without the weight-estimation term,
-    ``SE_h² = Σ_h ψ_h²`` with ``ψ_h = Σ_c w_c [1{h∈T_c}(ΣΔY - n_hc m^T_c)/n^T_c
-    - 1{h∈C_c}(ΣΔY - n_hc m^C_c)/n^C_c]``.
+    Estimate: the simple ATT (never-treated comparison, no covariates;
+    ``θ̂ = Σ_c w_c ATT_c`` over post cells ``c = (g, t)``, ``w_c ∝ p_g``). Statistic:
+    ``t = θ̂ / s``. With ``studentize="baseline"`` (the default) ``s`` is the
+    assignment's baseline scale (:func:`_baseline_scale`): the sample SD, over the
+    quarters before the first enrolment, of the treated-role mean outcome minus the
+    comparison-role mean outcome. An area shock that moves one group's outcomes κ
+    times as much as another's (households nearer a cut-off of a discretised
+    outcome, or further from a floor) multiplies its ``θ̂`` and its ``s`` alike, so
+    ``t`` does not depend on κ: this is the heteroskedasticity across groups that
+    Ferman and Pinto (2019) show breaks Conley–Taber, corrected here with the
+    group's own pre-period variance instead of a model of it. With
+    ``studentize="household"``, ``s = SE_h(θ̂)``, the household-clustered standard
+    error without the weight-estimation term, ``SE_h² = Σ_h ψ_h²`` with
+    ``ψ_h = Σ_c w_c [1{h∈T_c}(ΣΔY - n_hc m^T_c)/n^T_c - 1{h∈C_c}(ΣΔY - n_hc m^C_c)/n^C_c]``
+    (MacKinnon and Webb 2020): it equalises the idiosyncratic noise across areas
+    of different size but not the response to area shocks. ``SE_h`` is reported
+    (``se_household``) either way.
 
     Null distribution (Conley and Taber 2011): every choice ``S`` of as many
     *comparison* areas as there are intervention areas plays the intervention areas
     (its households get :func:`pseudo_cohorts`), the other comparison areas are its
     comparison group, and ``t_S`` is computed the same way. The intervention areas
     never enter a placebo, so a true effect cannot contaminate the null. Under no
-    effect, with the areas' shocks exchangeable given their households' noise
-    (which the studentization takes up: area size changes ``SE_h``), ``t`` is
-    distributed like ``t_S``. ``p = (1 + #{|t_S| ≥ |t|}) / (1 + B)``.
+    effect, with the areas' shocks exchangeable up to the scale the studentizer
+    takes up, ``t`` is distributed like ``t_S``.
+    ``p = (1 + #{|t_S| ≥ |t|}) / (1 + B)``.
 
     Interval (test inversion): under ``θ = θ0`` for every treated cell, subtracting
-    ``θ0`` from the treated post outcomes moves ``θ̂`` by ``θ0`` and leaves ``SE_h``
-    and every placebo as they are, so ``{θ0 : p(θ0) > α}`` is
-    ``θ̂ ± c SE_h`` with ``c`` the critical value of :func:`_critical_value`.
+    ``θ0`` from the treated post outcomes moves ``θ̂`` by ``θ0`` and leaves ``s``
+    (pre-period outcomes or household scores) and every placebo as they are, so
+    ``{θ0 : p(θ0) > α}`` is ``θ̂ ± c s`` with ``c`` the critical value of
+    :func:`_critical_value`.
 
     Placebos matched to the intervention households' baseline levels
     (``match_bins``, the default): where an outcome is a discretised or censored
@@ -520,14 +522,15 @@ def area_placebo_test(
     a comparison area ``a`` the weight ``w_h = π_T(bin) / π_a(bin)`` (``π``: shares of
     persons) when it plays an intervention household, so each placebo area has the
     intervention households' baseline distribution (DiNardo, Fortin and Lemieux
-    1996 reweighting). The weights enter the placebo's cell means, cohort weights and
-    household scores (``ψ_h`` times ``w_h``); the observed ``t`` and the comparison
-    role are unweighted. ``match_bins=None`` gives the unmatched Conley–Taber test.
+    1996 reweighting). The weights enter the placebo's cell means, cohort weights,
+    household scores (``ψ_h`` times ``w_h``) and baseline scale; the observed ``t`` and
+    the comparison role are unweighted. ``match_bins=None`` gives unmatched placebos.
 
     With ``pre_periods = K`` the same test is made of the pre-enrolment cells
     instead: ``θ̂`` is the ``p_g``-weighted mean of the placebo effects ``ATT(g, t)``
     at event times ``-K … -1`` (base period ``t - 1``, as ``att_gt``'s varying
-    base), an area-robust test of parallel pre-trends.
+    base), an area-robust test of parallel pre-trends; the baseline window of the
+    studentizer then ends ``K`` quarters before the first enrolment.
 
     All ``C(J, k)`` choices are enumerated when there are at most ``max_placebos``,
     otherwise ``max_placebos`` distinct ones are drawn with ``seed``. Vectorised:
@@ -612,7 +615,6 @@ def area_placebo_test(
             np.isin(area_of_hh, treated_areas) & (g_hh > 0),
             np.isin(area_of_hh, comparison_areas),
             match_bins,
-            mobility_bins,
         )
     else:
         weight_hh = np.ones(H)
