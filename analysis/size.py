@@ -361,7 +361,11 @@ def power_markdown(table: pd.DataFrame) -> str:
 
 
 def markdown(table: pd.DataFrame) -> str:
-    """The summary as a Markdown table: one row per procedure, the outcomes as columns."""
+    """The summary as a Markdown table: one row per procedure, the outcomes as columns.
+
+    Each cell: the rate and its Clopper–Pearson 95 % interval (how far from the
+    target a rate may be by chance at this number of extracts).
+    """
     lines = []
     head = "| procedure | extracts | measures | n | " + " | ".join(OUTCOMES) + " |"
     lines += [head, "|" + "---|" * (4 + len(OUTCOMES))]
@@ -371,7 +375,12 @@ def markdown(table: pd.DataFrame) -> str:
         cells = []
         for outcome in OUTCOMES:
             row = part.loc[part["outcome"] == outcome]
-            cells.append("" if row.empty else f"{100 * row['rate'].iloc[0]:.1f} %")
+            cells.append(
+                ""
+                if row.empty
+                else f"{100 * row['rate'].iloc[0]:.1f} % "
+                f"({100 * row['ci_low'].iloc[0]:.1f}–{100 * row['ci_high'].iloc[0]:.1f})"
+            )
         n = int(part["n"].max())
         lines.append(f"| {label} | {extracts} | {measures} | {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
