@@ -191,7 +191,7 @@ verify: $(ENV_STAMP) ## Re-execute every report into build/verify and compare it
 	ANALYSIS_REEXECUTION=1 $(MAKE) --no-print-directory report REPORTS=build/verify/reports RESULTS=build/verify/results AS_OF="$(AS_OF)"
 	$(PY) -m analysis --config $(CONTRACT) verify $(REPORTS) build/verify/reports --data $(DATA) $(LEDGER_ARG)
 
-size: $(DEV_STAMP) ## Monte Carlo size and coverage of every test and interval (niced, resumable; writes build/size.jsonl; table for docs/evaluation.md); SIZE_ARGS='--extracts 200 --jobs 2'
+size: $(DEV_STAMP) ## Monte Carlo size and coverage of every test and interval (niced, resumable; writes build/size.jsonl; table for docs/evaluation.md); SIZE_ARGS='--extracts 200 --jobs 2' ('--verdict-only': only what a verdict rests on)
 	nice -n 10 $(PY) -m analysis.size --out build/size.jsonl $(SIZE_ARGS)
 
 bench: $(DEV_STAMP) ## Run the benchmark suite (writes build/bench.json); BENCH_SIZES=10000,100000,1000000,5000000 BENCH_ARGS=--no-peers
