@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import build as b
 from analysis.paths import ROOT
+from analysis.pipeline import build as b
+from analysis.pipeline.rules import Rule, RuleSet, makefile
 
 MAKE = shutil.which("make")
 needs_make = pytest.mark.skipif(MAKE is None, reason="GNU make is not installed")
@@ -41,35 +42,44 @@ def _touch(path: Path, mtime: float) -> None:
     os.utime(path, (mtime, mtime))
 
 
-RULES = """\
-# a comment
-out/a.txt: in/a.txt
-\t$(PY) -m analysis step a
-out/b.txt out/b.log &: out/a.txt $(DATA)/x.csv
-\t$(PY) -m analysis step b --data $(DATA)
-ALL := out/b.txt
-"""
+RULES = RuleSet(
+    [
+        Rule(("out/a.txt",), ("in/a.txt",), ("$(PY)", "-m", "analysis", "step", "a")),
+        Rule(
+            ("out/b.txt", "out/b.log"),
+            ("out/a.txt", "$(DATA)/x.csv"),
+            ("$(PY)", "-m", "analysis", "step", "b", "--data", "$(DATA)"),
+        ),
+    ],
+    groups={"ALL": ["out/b.txt"]},
+)
 
 
-def test_parse_rules_keeps_a_path_with_spaces_as_one_word():
+def test_expanding_the_rules_keeps_a_path_with_spaces_as_one_word():
     values = {"PY": ["$(PY)"], "DATA": ["C:/Users/Jane Doe/extract"]}
-    rules = b.parse_rules(RULES, values)
-    assert [r.targets for r in rules] == [["out/a.txt"], ["out/b.txt", "out/b.log"]]
-    assert rules[1].inputs == ["out/a.txt", "C:/Users/Jane Doe/extract/x.csv"]
-    assert rules[1].commands == [
+    steps = b.expand(RULES, values)
+    assert [s.targets for s in steps] == [["out/a.txt"], ["out/b.txt", "out/b.log"]]
+    assert steps[1].inputs == ["out/a.txt", "C:/Users/Jane Doe/extract/x.csv"]
+    assert steps[1].commands == [
         ["$(PY)", "-m", "analysis", "step", "b", "--data", "C:/Users/Jane Doe/extract"]
     ]
     assert values["ALL"] == ["out/b.txt"]
 
 
+def test_the_makefile_text_is_the_same_rules():
+    text = makefile(RULES)
+    assert "out/b.txt out/b.log &: out/a.txt $(DATA)/x.csv\n\t$(PY) -m analysis step b" in text
+    assert "out/a.txt: in/a.txt\n" in text and "ALL := out/b.txt" in text
+
+
 def test_unknown_variable_is_an_error():
     with pytest.raises(b.BuildError, match=r"\$\(NOPE\)"):
-        b.parse_rules("x: $(NOPE)\n", {})
+        b.expand(RuleSet([Rule(("x",), ("$(NOPE)",), ())]), {})
 
 
 def test_out_of_date_like_make(tmp_path):
     now = time.time()
-    rule = b.Rule(["t1", "t2"], ["i1", "i2"])
+    rule = b.Step(["t1", "t2"], ["i1", "i2"])
     _touch(tmp_path / "i1", now - 100)
     _touch(tmp_path / "i2", now - 100)
     _touch(tmp_path / "t1", now - 50)
@@ -83,20 +93,20 @@ def test_out_of_date_like_make(tmp_path):
 
 
 def test_missing_input_without_a_rule_is_named(tmp_path):
-    rules = [b.Rule(["t"], ["nowhere.csv"], [["$(PY)", "-m", "analysis", "x"]])]
+    rules = [b.Step(["t"], ["nowhere.csv"], [["$(PY)", "-m", "analysis", "x"]])]
     with pytest.raises(b.BuildError, match="no rule to make nowhere.csv, needed by t"):
         b.plan(rules, ["t"], tmp_path)
 
 
-def _chain(tmp_path: Path) -> list[b.Rule]:
+def _chain(tmp_path: Path) -> list[b.Step]:
     def step(name):
         return [["$(PY)", "-m", "analysis", name]]
 
     return [
-        b.Rule(["a"], ["src"], step("a")),
-        b.Rule(["b"], ["a"], step("b")),
-        b.Rule(["c"], ["src"], step("c")),
-        b.Rule(["d"], ["b", "c"], step("d")),
+        b.Step(["a"], ["src"], step("a")),
+        b.Step(["b"], ["a"], step("b")),
+        b.Step(["c"], ["src"], step("c")),
+        b.Step(["d"], ["b", "c"], step("d")),
     ]
 
 
@@ -222,22 +232,22 @@ def _agreement_makefile(tmp_path: Path, values: dict[str, list[str]], text: str)
 @needs_make
 def test_same_steps_as_make_on_the_generated_rules(tmp_path, contract):
     """GNU make and the build pick the same steps from the same rules and files."""
-    from analysis.reports.maketargets import make_targets
+    from analysis.pipeline.rules import report_rules
 
     extract = tmp_path / "extract"
     out = tmp_path / "out"
     data, results, reports = str(extract), str(out / "results"), str(out / "reports")
     _touch(extract / "households.csv", time.time() - 3600)
     values = b.variables(data, results, reports)
-    text = make_targets(contract, "2024Q3", ["da", "en"], ["da"])
-    rules = b.parse_rules(text, dict(values))
-    makefile = _agreement_makefile(tmp_path, values, text)
-
-    goals = _goals(text, values)
+    rule_set = report_rules(contract, "2024Q3", ["da", "en"], ["da"])
+    makefile_path = _agreement_makefile(tmp_path, values, makefile(rule_set))
+    expanded = dict(values)
+    rules = b.expand(rule_set, expanded)
+    goals = expanded["REPORT_FILES"] + expanded["PORTAL"]
 
     def compare() -> list[str]:
         made = subprocess.run(
-            [MAKE, "-n", "--no-print-directory", "-f", str(makefile), "report"],
+            [MAKE, "-n", "--no-print-directory", "-f", str(makefile_path), "report"],
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -275,12 +285,6 @@ def test_same_steps_as_make_on_the_generated_rules(tmp_path, contract):
     steps = compare()
     assert any("--as-of 2024Q3 --out" in s for s in steps)
     assert not any("--as-of 2024Q1" in s for s in steps)
-
-
-def _goals(text: str, values: dict[str, list[str]]) -> list[str]:
-    scratch = dict(values)
-    b.parse_rules(text, scratch)
-    return scratch["REPORT_FILES"] + scratch["PORTAL"]
 
 
 def test_cli_dry_run_lists_every_step(tmp_path):
@@ -353,7 +357,7 @@ def test_build_makes_the_same_reports_as_make(tmp_path):
 
 
 def test_build_and_lab_have_help():
-    for module, command in (("analysis", ["build"]), ("analysis.lab", [])):
+    for module, command in (("analysis", ["build"]), ("analysis.pipeline.lab", [])):
         completed = subprocess.run(
             [sys.executable, "-m", module, *command, "--help"],
             capture_output=True,

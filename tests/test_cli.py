@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from analysis.cli import build_parser
 from analysis.data.contract_doc import render
 from analysis.paths import ROOT
+from analysis.pipeline.cli import build_parser
 
 COMMANDS = [
     "synth",
@@ -72,7 +72,7 @@ def test_bad_config_is_one_clear_error(tmp_path):
 
 
 def test_make_targets_lists_every_report(contract):
-    from analysis.reports.maketargets import make_targets
+    from analysis.pipeline.rules import make_targets
 
     text = make_targets(contract, "2025Q1", ["da", "en"], ["da"])
     assert "kvartalsrapport-2023Q4.da.html" in text and "kvartalsrapport-2025Q1.da.html" in text
@@ -212,7 +212,7 @@ ESTIMATED = ("midterm/2025Q2", "preliminary_final/2027Q1", "final/2028Q3")
 
 
 def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
-    from analysis.reports.maketargets import make_targets
+    from analysis.pipeline.rules import make_targets
 
     plain = make_targets(contract, None, ["da", "en"], ["da"])
     assert (

@@ -429,7 +429,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from analysis.build import build
+    from analysis.pipeline.build import build
 
     contract = _contract(args)
     as_of = _last_quarter(contract, args.as_of)
@@ -464,7 +464,7 @@ def cmd_portal(args) -> int:
 
 
 def cmd_make_targets(args) -> int:
-    from analysis.reports.maketargets import make_targets
+    from analysis.pipeline.rules import make_targets
 
     contract = _contract(args)
     as_of = _last_quarter(contract, args.as_of)
@@ -536,7 +536,7 @@ def cmd_data_contract(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from analysis.verify import verify
+    from analysis.pipeline.verify import verify
 
     record = _record(args) if args.data else None
     return verify(Path(args.published), Path(args.reexecuted), record)
@@ -578,7 +578,7 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_timings(args) -> int:
-    from analysis.timings import TimingsError, read, summary
+    from analysis.pipeline.timings import TimingsError, read, summary
 
     try:
         print(summary(read(Path(args.file)), args.cores))
@@ -877,11 +877,11 @@ def _expected_errors() -> tuple[type[Exception], ...]:
     modules (``make-targets``, which every clean build waits for) does not pay for
     importing the estimators, the renderer and the payments.
     """
-    from analysis.build import BuildError
     from analysis.config import ConfigError
     from analysis.data.validate import DataContractError
     from analysis.payments.ledger import LedgerError
     from analysis.payments.reconcile import ReconciliationError
+    from analysis.pipeline.build import BuildError
     from analysis.provenance import ProvenanceError
     from analysis.render.execute import NotebookFailed
     from analysis.safety import UnsafeOutputError

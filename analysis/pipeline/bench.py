@@ -1,7 +1,7 @@
 """``make bench``: wall time and peak memory of each step at three sizes, against the peers.
 
 Each measurement runs in a fresh Python process, limited to ``MEMORY_LIMIT_GIB`` of
-address space, (``python -m analysis.bench step …``)
+address space, (``python -m analysis.pipeline.bench step …``)
 so that its peak resident memory (``ru_maxrss``, imports included) belongs to that
 step alone. The estimators (and their peers) read one prepared panel per size (the
 ``panel`` step: validated extract, cut as of 2027Q1, support level, balanced): only
@@ -251,7 +251,7 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
 
 def _measure(step: str, data_dir: Path, size: int) -> dict:
     completed = subprocess.run(
-        [sys.executable, "-m", "analysis.bench", "step", step, str(data_dir), str(size)],
+        [sys.executable, "-m", "analysis.pipeline.bench", "step", step, str(data_dir), str(size)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -393,7 +393,9 @@ def table(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.bench", description="benchmark suite")
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis.pipeline.bench", description="benchmark suite"
+    )
     sub = parser.add_subparsers(dest="command")
     step = sub.add_parser("step", help="run one measured step (used by the suite)")
     step.add_argument("name")

@@ -1,0 +1,294 @@
+"""The build's rules as data: one list that both ``make`` and ``python -m analysis build`` run.
+
+Every report is a real file target with real inputs. :func:`report_rules` returns
+them as :class:`Rule` objects whose words may name the Makefile's variables
+(``$(RESULTS)``, ``$(DATA_DEPS)`` …); :func:`makefile` writes them as the text the
+Makefile includes (``build/targets.mk``), and :mod:`analysis.pipeline.build`
+expands the same objects with the same variables' values and runs them without
+make. So a second ``make report`` with nothing changed does nothing, changing one
+notebook re-renders only its reports, and a rule added here is built both ways.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analysis import quarters
+from analysis.config import Contract
+from analysis.paths import ROOT, SYNTHETIC_DIR
+from analysis.reports.kinds import KINDS, load_kind
+
+# A step is always this interpreter running the package's command line.
+STEP = ("$(PY)", "-m", "analysis", "--config", "$(CONTRACT)")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Targets made together by one command from the inputs (words may be ``$(VARIABLES)``)."""
+
+    targets: tuple[str, ...]
+    inputs: tuple[str, ...]
+    command: tuple[str, ...]
+
+
+@dataclass
+class RuleSet:
+    """The rules, the named groups of targets the goals are made of, and make's scheduling hints.
+
+    ``groups``: ``QUARTERLY_RESULTS``, ``LEDGER_FILES``, ``EVALUATION_RESULTS``,
+    ``ESTIMATE_RESULTS``, ``REPORT_FILES``, ``PORTAL``. ``waits``: order-only
+    prerequisites (targets, what they wait for) that only order the steps of
+    ``make report`` (:func:`_lanes`); they change no result, so the build without
+    make, which schedules by itself, does not need them.
+    """
+
+    rules: list[Rule] = field(default_factory=list)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    waits: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
+
+
+def _relative(path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def synthetic_rule() -> Rule:
+    """The synthetic demo extract (every delivery), made from the generator's code and configuration."""
+    out = _relative(SYNTHETIC_DIR)
+    return Rule(
+        (f"{out}/manifest.json",),
+        ("$(RESULTS_DEPS)", "$(CONFIG)"),
+        (*STEP, "synth", "--deliveries", "--out", out),
+    )
+
+
+def report_rules(
+    contract: Contract,
+    as_of: str | None,
+    langs: list[str],
+    quarterly_langs: list[str],
+    jobs: int | None = None,
+    reach: str | None = None,
+) -> RuleSet:
+    """Every rule of ``make report``: the synthetic extract, quarterly results and reports,
+    ledgers, evaluation estimates, stages and reports, and the portal.
+
+    ``reach``: the last quarter the data reach (:func:`analysis.data.deliveries.reach`).
+    Only reports whose cut-off the data reach get rules: the quarterly reports up to
+    it, and an evaluation once its cut-off has data; the others are due later (the
+    portal lists them as due).
+
+    ``jobs``: the job slots of ``make -j`` (the cores). With two or more, the
+    evaluations' estimates run beside the chain of quarterly results in ``jobs - 1``
+    lanes, so that the chain always has a slot of its own, and the other steps after
+    the chain wait for what the final stage needs, so that it starts first
+    (:func:`_lanes`).
+    """
+    quarterly = load_kind("quarterly")
+    last = as_of or quarterly.extra["default_as_of"]
+    if reach is not None and quarters.to_index(last) > quarters.to_index(reach):
+        last = reach
+    report_quarters = quarters.span(contract.timeline.intervention.start, last)
+    rule_set = RuleSet([synthetic_rule()])
+    rules = rule_set.rules
+    results, reports = [], []
+    # The outputs of the steps that wait for the gate (see _lanes).
+    held_steps: list[tuple[str, ...]] = []
+    for quarter in report_quarters:
+        # The folder's completion marker, written last (whole or nothing).
+        key = f"$(RESULTS)/quarterly/{quarter}/provenance.json"
+        # Disclosure control of a quarter starts from what the one before published.
+        before = results[-1:]
+        results.append(key)
+        rules.append(
+            Rule(
+                (key,),
+                (*before, "$(DATA_DEPS)", "$(RESULTS_DEPS)", "$(CONFIG)"),
+                (*STEP, "quarterly", "--data", "$(DATA)", "--as-of", quarter)
+                + ("--out", f"$(RESULTS)/quarterly/{quarter}", "$(LEDGER_ARG)"),
+            )
+        )
+        for lang in quarterly_langs:
+            outputs = tuple(
+                f"$(REPORTS)/{_relative(p)[len('reports/') :]}"
+                for p in quarterly.paths(quarter, lang, ROOT / "reports").values()
+            )
+            reports += outputs[:2]
+            held_steps.append(outputs)
+            rules.append(
+                Rule(
+                    outputs,
+                    (key, _relative(quarterly.notebook), "params/quarterly.yaml")
+                    + ("$(CODE_DEPS)", "$(RENDER_DEPS)"),
+                    (*STEP, "report", "quarterly", "--as-of", quarter, "--lang", lang)
+                    + ("--data", "$(DATA)", "--quarterly-dir", "$(RESULTS)/quarterly")
+                    + ("--reports", "$(REPORTS)", "$(LEDGER_ARG)"),
+                )
+            )
+    ledgers, evaluations, estimates = [], [], []
+    gate: list[str] = []
+    # The evaluation reports, the last evaluation first: make walks the goals in this
+    # order, so that the longest steps after the chain (the final stage) start first.
+    evaluation_reports: list[str] = []
+    for name in KINDS[1:]:
+        kind = load_kind(name)
+        cutoff = kind.as_of(contract, None)
+        if reach is not None and quarters.to_index(cutoff) > quarters.to_index(reach):
+            continue
+        published = [
+            f"$(RESULTS)/quarterly/{q}/provenance.json"
+            for q in report_quarters
+            if quarters.to_index(q) <= quarters.to_index(cutoff)
+        ][-1:]
+        if cutoff not in report_quarters:
+            # No quarterly results at the cut-off: the ledger is carried forward
+            # from the last quarterly folder, with the result reports due since settled.
+            ledger = f"$(RESULTS)/ledger/{cutoff}.csv"
+            if ledger not in ledgers:
+                ledgers.append(ledger)
+                rules.append(
+                    Rule(
+                        (ledger,),
+                        (*published, "$(DATA_DEPS)", "$(RESULTS_DEPS)", "$(CONFIG)"),
+                        (*STEP, "ledger", "--data", "$(DATA)", "--as-of", cutoff)
+                        + ("--quarterly-dir", "$(RESULTS)/quarterly", "--out", ledger)
+                        + ("$(LEDGER_ARG)",),
+                    )
+                )
+            published = [*published, ledger]
+        # The results stage: every estimate the report shows, once for all languages.
+        # It depends on the code that computes (RESULTS_DEPS), not on the presentation.
+        # Its estimates need no quarterly results: a rule of their own, which runs
+        # beside the chain of quarterly results (make -j) instead of after it.
+        estimated = f"$(RESULTS)/estimates/{name}/{cutoff}"
+        staged = f"$(RESULTS)/{name}/{cutoff}/provenance.json"
+        evaluations.append(staged)
+        estimates.append(f"{estimated}/provenance.json")
+        # The final stage is the longest step after the chain: what it needs (its
+        # estimates, the last quarter's results, its ledger) is the gate (_lanes).
+        final = name == KINDS[-1]
+        if final:
+            gate = [f"{estimated}/provenance.json", *published]
+        else:
+            held_steps.append((staged,))
+        params = f"params/{name}.yaml"
+        rules += [
+            Rule(
+                (f"{estimated}/provenance.json",),
+                ("$(DATA_DEPS)", params, "$(RESULTS_DEPS)", "$(CONFIG)", "$(PLAN)"),
+                (*STEP, "evaluate", name, "--estimates-only", "--data", "$(DATA)")
+                + ("--out", estimated),
+            ),
+            Rule(
+                (staged,),
+                (f"{estimated}/provenance.json", *published, "$(DATA_DEPS)", params)
+                + ("$(RESULTS_DEPS)", "$(CONFIG)", "$(PLAN)"),
+                (*STEP, "evaluate", name, "--data", "$(DATA)")
+                + ("--quarterly-dir", "$(RESULTS)/quarterly", "--estimates", estimated)
+                + ("--out", f"$(RESULTS)/{name}/{cutoff}"),
+            ),
+        ]
+        kind_reports = []
+        for lang in langs:
+            outputs = tuple(
+                f"$(REPORTS)/{_relative(p)[len('reports/') :]}"
+                for p in kind.paths(cutoff, lang, ROOT / "reports").values()
+            )
+            kind_reports += outputs[:2]
+            if not final:
+                held_steps.append(outputs)
+            rules.append(
+                Rule(
+                    outputs,
+                    (staged, *published, "$(DATA_DEPS)", _relative(kind.notebook), params)
+                    + ("$(CODE_DEPS)", "$(RENDER_DEPS)", "$(CONFIG)", "$(PLAN)"),
+                    (*STEP, "report", name, "--lang", lang, "--data", "$(DATA)")
+                    + ("--quarterly-dir", "$(RESULTS)/quarterly", "--reports", "$(REPORTS)")
+                    + ("$(LEDGER_ARG)",),
+                )
+            )
+        evaluation_reports = kind_reports + evaluation_reports
+    reports = evaluation_reports + reports
+    if jobs and jobs > 1:
+        # Without final reports (LANGS empty) nothing needs the final stage: no gate.
+        rule_set.waits = _lanes(
+            estimates,
+            held_steps,
+            tuple(dict.fromkeys([results[-1], *(gate if langs else [])])),
+            jobs - 1,
+        )
+    # The portal lists every report: redone when any of them is.
+    portal = "$(REPORTS)/index.html"
+    rules.append(
+        Rule((portal,), (*reports, "$(RENDER_DEPS)"), (*STEP, "portal", "--reports", "$(REPORTS)"))
+    )
+    rule_set.groups = {
+        "QUARTERLY_RESULTS": results,
+        "LEDGER_FILES": ledgers,
+        "EVALUATION_RESULTS": evaluations,
+        # The steps that read the extract (the Makefile has them wait for its validation).
+        "ESTIMATE_RESULTS": estimates,
+        "REPORT_FILES": reports,
+        "PORTAL": [portal],
+    }
+    return rule_set
+
+
+def _lanes(
+    estimates: list[str], held_steps: list[tuple[str, ...]], gate: tuple[str, ...], lanes: int
+) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Order-only prerequisites that keep a slot for the chain and start the final stage first.
+
+    GNU make starts the steps in the order it walks the goals, and a step it has
+    picked waits for the next free slot, whichever step freed it: with the three
+    estimates picked while the chain's first step ran, the chain waited about
+    30 s for them (three steps of 10 to 14 CPU seconds). So the estimates
+    (``estimates``, their folders' markers), which need no quarterly results, run one after the other in
+    ``lanes`` sequences beside the chain, the last evaluation's first (at most
+    ``lanes`` picked at once, and a slot the chain frees is taken by its next step).
+
+    The other steps beside or after the chain (``held_steps``: the quarterly
+    reports, the earlier evaluations' stages and reports) wait for ``gate``: the
+    chain's last quarter and what the final stage needs (its estimates and its
+    ledger). That stage is the longest step after the chain and its two reports
+    follow it. When the gate opens, none of the held steps has started, so make,
+    walking its goals from the first (the final report), starts that stage before
+    them. Its estimates ran last in the lane before, so make was part-way through a
+    walk when they ended, picked the midterm stage and the quarterly reports first,
+    and started the final stage 9 s later.
+    Only for ``make report`` (the lanes bring in reports that ``make results``
+    does not make).
+    """
+    # The last evaluation's estimates first: its stage is the first step after the gate.
+    order = estimates[::-1]
+    waits = [((order[i],), (order[i - lanes],)) for i in range(lanes, len(order))]
+    return waits + [(outputs, gate) for outputs in held_steps]
+
+
+def makefile(rule_set: RuleSet) -> str:
+    """The rules as the Makefile text ``build/targets.mk`` (targets made together: ``&:``)."""
+    lines = ["# Generated by `python -m analysis make-targets`; do not edit.", ""]
+    for rule in rule_set.rules:
+        together = " &:" if len(rule.targets) > 1 else ":"
+        lines += [
+            f"{' '.join(rule.targets)}{together} {' '.join(rule.inputs)}",
+            "\t" + " ".join(rule.command),
+            "",
+        ]
+    if rule_set.waits:
+        lines.append("ifneq ($(filter report,$(MAKECMDGOALS)),)")
+        lines += [f"{' '.join(targets)}: | {' '.join(gate)}" for targets, gate in rule_set.waits]
+        lines += ["endif", ""]
+    lines += [f"{name} := {' '.join(words)}" for name, words in rule_set.groups.items()]
+    return "\n".join([*lines, ""])
+
+
+def make_targets(
+    contract: Contract,
+    as_of: str | None,
+    langs: list[str],
+    quarterly_langs: list[str],
+    jobs: int | None = None,
+    reach: str | None = None,
+) -> str:
+    """The Makefile text of :func:`report_rules` (``python -m analysis make-targets``)."""
+    return makefile(report_rules(contract, as_of, langs, quarterly_langs, jobs, reach))
