@@ -157,6 +157,11 @@ build/targets.mk: build/targets.args $(ENV_STAMP) $(CONFIG) $(TARGETS_DATA_DEPS)
 
 FORCE:
 
+# What changes with the contract's path and contents, for the rule that writes its sections.
+CONTRACT_ARGS := build/targets.args
+# Where the contract's sections are written (analysis/pipeline/sections.py).
+SECTIONS := build/contract
+
 # The steps of these goals (and of what they need) use the worker.
 data results report verify build: export ANALYSIS_WORKER := $(ANALYSIS_WORKER)
 

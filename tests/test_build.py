@@ -143,6 +143,97 @@ def test_execute_redoes_only_what_depends_on_a_change(tmp_path, jobs):
     assert sorted(r.targets[0] for r in ran) == ["a", "b", "d"]
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_rule_that_leaves_its_target_as_it_was_redoes_nothing_after_it(tmp_path, jobs):
+    """As make does, the build reads a target's time again after its rule ran: the contract's
+    sections are rewritten only when they changed, and the steps reading them stay done."""
+    now = time.time()
+    _touch(tmp_path / "src", now - 100)
+    rules = _chain(tmp_path)
+    log: list[str] = []
+    run = _fake_runner(tmp_path, log)
+    b.execute(b.plan(rules, ["d"], tmp_path), jobs, root=tmp_path, runner=run, echo=str)
+    for name in ("a", "b", "c", "d"):
+        os.utime(tmp_path / name, (now - 50, now - 50))
+    _touch(tmp_path / "src", now - 10)  # newer than a and c: both rules run
+
+    def unchanged_a(command, root):
+        if command[-1] == "a":  # "a" finds its output as it was and leaves it
+            log.append("a")
+            return
+        run(command, root)
+
+    log.clear()
+    ran = b.execute(b.plan(rules, ["d"], tmp_path), jobs, root=tmp_path, runner=unchanged_a)
+    assert sorted(r.targets[0] for r in ran) == ["a", "c", "d"]
+    assert "b" not in log
+
+
+def test_contract_sections_are_rewritten_only_when_they_change(tmp_path, contract):
+    from analysis.pipeline.sections import write_sections
+
+    folder = tmp_path / "contract"
+    assert "rate_card" in write_sections(contract, folder)
+    before = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.json")}
+    assert write_sections(contract, folder) == []
+    assert {p.name: p.stat().st_mtime_ns for p in folder.glob("*.json")} == before
+    rate_card = contract.rate_card.model_copy(
+        update={"employment": contract.rate_card.employment + 100}
+    )
+    assert write_sections(contract.model_copy(update={"rate_card": rate_card}), folder) == [
+        "rate_card"
+    ]
+
+
+def test_the_estimates_wait_for_their_sections_not_for_the_whole_contract(contract):
+    from analysis.pipeline.rules import READS, report_rules
+
+    rules = report_rules(contract, None, ["da"], ["da"]).rules
+    estimates = [r for r in rules if "--estimates-only" in r.command]
+    assert len(estimates) == 3
+    for rule in estimates:
+        assert "$(CONFIG)" not in rule.inputs and "$(CONTRACT)" not in rule.inputs
+        assert {f"$(SECTIONS)/{name}.json" for name in READS["estimates"]} <= set(rule.inputs)
+    # Every other step that reads the contract still waits for all of it.
+    quarterly = [r for r in rules if r.command[5:6] == ("quarterly",)]
+    assert quarterly and all("$(CONFIG)" in r.inputs for r in quarterly)
+
+
+def test_the_estimates_read_only_the_sections_they_wait_for(synthetic_dir, tmp_path, monkeypatch):
+    """Record every section of the contract an estimation step reads: each must be among
+    the inputs of its rule (rules.READS), else a changed section would leave it stale."""
+    from analysis.config import Contract
+    from analysis.pipeline.cli import main
+    from analysis.pipeline.rules import READS
+
+    read: set[str] = set()
+    fields = set(Contract.model_fields)
+    original = Contract.__getattribute__
+
+    def recording(self, name):
+        if name in fields:
+            read.add(name)
+        return original(self, name)
+
+    monkeypatch.setattr(Contract, "__getattribute__", recording)
+    out = tmp_path / "estimates"
+    assert (
+        main(
+            [
+                "evaluate",
+                "midterm",
+                "--estimates-only",
+                "--data",
+                str(synthetic_dir),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert read and read <= set(READS["estimates"]), sorted(read)
+
+
 def test_dry_run_reports_dependents_and_runs_nothing(tmp_path):
     _touch(tmp_path / "src", time.time())
     lines: list[str] = []
@@ -239,6 +330,10 @@ def test_same_steps_as_make_on_the_generated_rules(tmp_path, contract):
     data, results, reports = str(extract), str(out / "results"), str(out / "reports")
     _touch(extract / "households.csv", time.time() - 3600)
     values = b.variables(data, results, reports)
+    # The build's own records in the test's folder, not the repository's build/.
+    values["SECTIONS"] = [str(out / "contract")]
+    values["CONTRACT_ARGS"] = [str(out / "contract.args")]
+    _touch(out / "contract.args", time.time() - 3600)
     rule_set = report_rules(contract, "2024Q3", ["da", "en"], ["da"])
     makefile_path = _agreement_makefile(tmp_path, values, makefile(rule_set))
     expanded = dict(values)
@@ -272,8 +367,9 @@ def test_same_steps_as_make_on_the_generated_rules(tmp_path, contract):
         return lines
 
     # four quarters (results + report), three evaluation ledgers, three evaluations'
-    # estimates and results stages, 3 evaluations × 2 languages, the portal
-    assert len(compare()) == 4 * 2 + 3 + 3 * 2 + 6 + 1
+    # estimates and results stages, 3 evaluations × 2 languages, the portal, the
+    # contract's sections
+    assert len(compare()) == 4 * 2 + 3 + 3 * 2 + 6 + 1 + 1
     future = time.time() + 3600
     for rule in rules:
         for target in rule.targets:

@@ -20,6 +20,7 @@ COMMANDS = [
     "report",
     "evaluate",
     "make-targets",
+    "contract-sections",
     "data-contract",
     "verify",
 ]

@@ -49,6 +49,8 @@ PRESENTATION = (
     "analysis/reports/quarterly_view.py",
     "analysis/reports/forecast_text.py",
 )
+# The build's record of the contract file it was given (make's is build/targets.args).
+CONTRACT_ARGS = "build/contract.args"
 # Each goal is the Makefile variables its phony target depends on.
 GOALS = {
     "data": ("DATA_DEPS",),
@@ -136,6 +138,8 @@ def variables(
         "RESULTS": [results],
         "REPORTS": [reports],
         "CONTRACT": [config],
+        "CONTRACT_ARGS": [CONTRACT_ARGS],
+        "SECTIONS": ["build/contract"],
         "CONFIG": [config, *CONFIG[1:]],
         "PLAN": ["config/analysis_plan.yaml"],
         "CODE_DEPS": environment_stamp() + code_files(),
@@ -145,6 +149,20 @@ def variables(
         # The settlement record: the default of the data (LEDGER= of the Makefile left empty).
         "LEDGER_ARG": [],
     }
+
+
+def record_contract_args(config: str, root: Path = ROOT) -> None:
+    """Write ``build/contract.args`` (the contract's path and checksum) when it differs: the
+    build's ``$(CONTRACT_ARGS)``, as ``build/targets.args`` is make's, so that the contract's
+    sections are written again for another contract file, however old."""
+    import hashlib
+
+    digest = hashlib.sha256((root / config).read_bytes()).hexdigest()
+    text = f"{config} {digest}\n"
+    path = root / CONTRACT_ARGS
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 def _expand(word: str, values: dict[str, list[str]]) -> list[str]:
@@ -173,7 +191,7 @@ def expand(rule_set: RuleSet, values: dict[str, list[str]]) -> list[Step]:
         return [w for word in seq for w in _expand(word, values)]
 
     return [
-        Step(words(rule.targets), words(rule.inputs), [words(rule.command)])
+        Step(words(rule.targets), words(rule.inputs), [words(rule.command)] if rule.command else [])
         for rule in rule_set.rules
     ]
 
@@ -298,7 +316,12 @@ def execute(
     failure: BaseException | None = None
 
     def decide(i: int) -> bool:
-        return any(j in ran for j in needs[i]) or out_of_date(rules[i], root)
+        # Like make, the times are read again after the rules making the inputs ran: a
+        # rule that left its target as it was (the contract's sections) redoes nothing.
+        # A dry run cannot know, so it counts every input rule that would run.
+        if dry_run and any(j in ran for j in needs[i]):
+            return True
+        return out_of_date(rules[i], root)
 
     def work(i: int) -> None:
         for command in rules[i].commands:
@@ -367,6 +390,7 @@ def build(
 
         contract = load_contract(config)
     data, results, reports = _relative(data), _relative(results), _relative(reports)
+    record_contract_args(_relative(config))
     rules, values = rules_for(
         data, as_of, langs, quarterly_langs, results, reports, contract, _relative(config)
     )

@@ -463,6 +463,15 @@ def cmd_portal(args) -> int:
     return 0
 
 
+def cmd_contract_sections(args) -> int:
+    from analysis.pipeline.sections import write_sections
+
+    written = write_sections(_contract(args), Path(args.out))
+    if written:
+        print(f"contract sections changed: {', '.join(written)} ({args.out})")
+    return 0
+
+
 def cmd_make_targets(args) -> int:
     from analysis.pipeline.rules import make_targets
 
@@ -804,6 +813,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the extract or folder of deliveries: only the reports whose cut-off it reaches get rules",
     )
     p.set_defaults(func=cmd_make_targets)
+
+    p = sub.add_parser(
+        "contract-sections",
+        help="write the contract's sections as files, each only when it changed (used by the rules)",
+    )
+    p.add_argument("--out", default="build/contract", help="folder (default: %(default)s)")
+    p.set_defaults(func=cmd_contract_sections)
 
     p = sub.add_parser(
         "settlement",
