@@ -88,6 +88,22 @@ def synthetic_rule() -> Rule:
     )
 
 
+@dataclass
+class _Collected:
+    """What :func:`report_rules` gathers while it walks the reports."""
+
+    rules: list[Rule]
+    results: list[str] = field(default_factory=list)  # quarterly results' markers
+    reports: list[str] = field(default_factory=list)  # quarterly reports (HTML, PDF)
+    evaluation_reports: list[str] = field(default_factory=list)
+    ledgers: list[str] = field(default_factory=list)
+    evaluations: list[str] = field(default_factory=list)  # evaluation stages' markers
+    estimates: list[str] = field(default_factory=list)  # evaluation estimates' markers
+    # The outputs of the steps that wait for the gate, and the gate (see _lanes).
+    held_steps: list[tuple[str, ...]] = field(default_factory=list)
+    gate: list[str] = field(default_factory=list)
+
+
 def report_rules(
     contract: Contract,
     as_of: str | None,
@@ -110,155 +126,158 @@ def report_rules(
     the chain wait for what the final stage needs, so that it starts first
     (:func:`_lanes`).
     """
-    quarterly = load_kind("quarterly")
-    last = as_of or quarterly.extra["default_as_of"]
+    last = as_of or load_kind("quarterly").extra["default_as_of"]
     if reach is not None and quarters.to_index(last) > quarters.to_index(reach):
         last = reach
     report_quarters = quarters.span(contract.timeline.intervention.start, last)
-    rule_set = RuleSet([synthetic_rule(), *section_rules()])
-    rules = rule_set.rules
-    results, reports = [], []
-    # The outputs of the steps that wait for the gate (see _lanes).
-    held_steps: list[tuple[str, ...]] = []
+    got = _Collected([synthetic_rule(), *section_rules()])
     for quarter in report_quarters:
-        # The folder's completion marker, written last (whole or nothing).
-        key = f"$(RESULTS)/quarterly/{quarter}/provenance.json"
-        # Disclosure control of a quarter starts from what the one before published.
-        before = results[-1:]
-        results.append(key)
-        rules.append(
-            Rule(
-                (key,),
-                (*before, "$(DATA_DEPS)", "$(RESULTS_DEPS)", "$(CONFIG)"),
-                (*STEP, "quarterly", "--data", "$(DATA)", "--as-of", quarter)
-                + ("--out", f"$(RESULTS)/quarterly/{quarter}", "$(LEDGER_ARG)"),
-            )
-        )
-        for lang in quarterly_langs:
-            outputs = tuple(
-                f"$(REPORTS)/{_relative(p)[len('reports/') :]}"
-                for p in quarterly.paths(quarter, lang, ROOT / "reports").values()
-            )
-            reports += outputs[:2]
-            held_steps.append(outputs)
-            rules.append(
-                Rule(
-                    outputs,
-                    (key, _relative(quarterly.notebook), "params/quarterly.yaml")
-                    + ("$(CODE_DEPS)", "$(RENDER_DEPS)"),
-                    (*STEP, "report", "quarterly", "--as-of", quarter, "--lang", lang)
-                    + ("--data", "$(DATA)", "--quarterly-dir", "$(RESULTS)/quarterly")
-                    + ("--reports", "$(REPORTS)", "$(LEDGER_ARG)"),
-                )
-            )
-    ledgers, evaluations, estimates = [], [], []
-    gate: list[str] = []
+        _quarterly(got, quarter, quarterly_langs)
     # The evaluation reports, the last evaluation first: make walks the goals in this
     # order, so that the longest steps after the chain (the final stage) start first.
-    evaluation_reports: list[str] = []
     for name in KINDS[1:]:
-        kind = load_kind(name)
-        cutoff = kind.as_of(contract, None)
-        if reach is not None and quarters.to_index(cutoff) > quarters.to_index(reach):
-            continue
-        published = [
-            f"$(RESULTS)/quarterly/{q}/provenance.json"
-            for q in report_quarters
-            if quarters.to_index(q) <= quarters.to_index(cutoff)
-        ][-1:]
-        if cutoff not in report_quarters:
-            # No quarterly results at the cut-off: the ledger is carried forward
-            # from the last quarterly folder, with the result reports due since settled.
-            ledger = f"$(RESULTS)/ledger/{cutoff}.csv"
-            if ledger not in ledgers:
-                ledgers.append(ledger)
-                rules.append(
-                    Rule(
-                        (ledger,),
-                        (*published, "$(DATA_DEPS)", "$(RESULTS_DEPS)", "$(CONFIG)"),
-                        (*STEP, "ledger", "--data", "$(DATA)", "--as-of", cutoff)
-                        + ("--quarterly-dir", "$(RESULTS)/quarterly", "--out", ledger)
-                        + ("$(LEDGER_ARG)",),
-                    )
-                )
-            published = [*published, ledger]
-        # The results stage: every estimate the report shows, once for all languages.
-        # It depends on the code that computes (RESULTS_DEPS), not on the presentation.
-        # Its estimates need no quarterly results: a rule of their own, which runs
-        # beside the chain of quarterly results (make -j) instead of after it.
-        estimated = f"$(RESULTS)/estimates/{name}/{cutoff}"
-        staged = f"$(RESULTS)/{name}/{cutoff}/provenance.json"
-        evaluations.append(staged)
-        estimates.append(f"{estimated}/provenance.json")
-        # The final stage is the longest step after the chain: what it needs (its
-        # estimates, the last quarter's results, its ledger) is the gate (_lanes).
-        final = name == KINDS[-1]
-        if final:
-            gate = [f"{estimated}/provenance.json", *published]
-        else:
-            held_steps.append((staged,))
-        params = f"params/{name}.yaml"
-        rules += [
-            Rule(
-                (f"{estimated}/provenance.json",),
-                ("$(DATA_DEPS)", params, "$(RESULTS_DEPS)", "config/synthetic.yaml")
-                + (*_sections("estimates"), "$(PLAN)"),
-                (*STEP, "evaluate", name, "--estimates-only", "--data", "$(DATA)")
-                + ("--out", estimated),
-            ),
-            Rule(
-                (staged,),
-                (f"{estimated}/provenance.json", *published, "$(DATA_DEPS)", params)
-                + ("$(RESULTS_DEPS)", "$(CONFIG)", "$(PLAN)"),
-                (*STEP, "evaluate", name, "--data", "$(DATA)")
-                + ("--quarterly-dir", "$(RESULTS)/quarterly", "--estimates", estimated)
-                + ("--out", f"$(RESULTS)/{name}/{cutoff}"),
-            ),
-        ]
-        kind_reports = []
-        for lang in langs:
-            outputs = tuple(
-                f"$(REPORTS)/{_relative(p)[len('reports/') :]}"
-                for p in kind.paths(cutoff, lang, ROOT / "reports").values()
-            )
-            kind_reports += outputs[:2]
-            if not final:
-                held_steps.append(outputs)
-            rules.append(
-                Rule(
-                    outputs,
-                    (staged, *published, "$(DATA_DEPS)", _relative(kind.notebook), params)
-                    + ("$(CODE_DEPS)", "$(RENDER_DEPS)", "$(CONFIG)", "$(PLAN)"),
-                    (*STEP, "report", name, "--lang", lang, "--data", "$(DATA)")
-                    + ("--quarterly-dir", "$(RESULTS)/quarterly", "--reports", "$(REPORTS)")
-                    + ("$(LEDGER_ARG)",),
-                )
-            )
-        evaluation_reports = kind_reports + evaluation_reports
-    reports = evaluation_reports + reports
+        cutoff = load_kind(name).as_of(contract, None)
+        if reach is None or quarters.to_index(cutoff) <= quarters.to_index(reach):
+            _evaluation(got, name, cutoff, report_quarters, langs)
+    reports = got.evaluation_reports + got.reports
+    waits = []
     if jobs and jobs > 1:
         # Without final reports (LANGS empty) nothing needs the final stage: no gate.
-        rule_set.waits = _lanes(
-            estimates,
-            held_steps,
-            tuple(dict.fromkeys([results[-1], *(gate if langs else [])])),
-            jobs - 1,
-        )
+        gate = tuple(dict.fromkeys([got.results[-1], *(got.gate if langs else [])]))
+        waits = _lanes(got.estimates, got.held_steps, gate, jobs - 1)
     # The portal lists every report: redone when any of them is.
     portal = "$(REPORTS)/index.html"
-    rules.append(
+    got.rules.append(
         Rule((portal,), (*reports, "$(RENDER_DEPS)"), (*STEP, "portal", "--reports", "$(REPORTS)"))
     )
-    rule_set.groups = {
-        "QUARTERLY_RESULTS": results,
-        "LEDGER_FILES": ledgers,
-        "EVALUATION_RESULTS": evaluations,
+    groups = {
+        "QUARTERLY_RESULTS": got.results,
+        "LEDGER_FILES": got.ledgers,
+        "EVALUATION_RESULTS": got.evaluations,
         # The steps that read the extract (the Makefile has them wait for its validation).
-        "ESTIMATE_RESULTS": estimates,
+        "ESTIMATE_RESULTS": got.estimates,
         "REPORT_FILES": reports,
         "PORTAL": [portal],
     }
-    return rule_set
+    return RuleSet(got.rules, groups, waits)
+
+
+def _report_outputs(kind, as_of: str, lang: str) -> tuple[str, ...]:
+    return tuple(
+        f"$(REPORTS)/{_relative(p)[len('reports/') :]}"
+        for p in kind.paths(as_of, lang, ROOT / "reports").values()
+    )
+
+
+def _quarterly(got: _Collected, quarter: str, langs: list[str]) -> None:
+    """The quarter's results (after the quarter before) and its report in each language."""
+    kind = load_kind("quarterly")
+    # The folder's completion marker, written last (whole or nothing).
+    key = f"$(RESULTS)/quarterly/{quarter}/provenance.json"
+    # Disclosure control of a quarter starts from what the one before published.
+    before = got.results[-1:]
+    got.results.append(key)
+    got.rules.append(
+        Rule(
+            (key,),
+            (*before, "$(DATA_DEPS)", "$(RESULTS_DEPS)", "$(CONFIG)"),
+            (*STEP, "quarterly", "--data", "$(DATA)", "--as-of", quarter)
+            + ("--out", f"$(RESULTS)/quarterly/{quarter}", "$(LEDGER_ARG)"),
+        )
+    )
+    for lang in langs:
+        outputs = _report_outputs(kind, quarter, lang)
+        got.reports += outputs[:2]
+        got.held_steps.append(outputs)
+        got.rules.append(
+            Rule(
+                outputs,
+                (key, _relative(kind.notebook), "params/quarterly.yaml")
+                + ("$(CODE_DEPS)", "$(RENDER_DEPS)"),
+                (*STEP, "report", "quarterly", "--as-of", quarter, "--lang", lang)
+                + ("--data", "$(DATA)", "--quarterly-dir", "$(RESULTS)/quarterly")
+                + ("--reports", "$(REPORTS)", "$(LEDGER_ARG)"),
+            )
+        )
+
+
+def _evaluation(
+    got: _Collected, name: str, cutoff: str, report_quarters: list[str], langs: list[str]
+) -> None:
+    """An evaluation's ledger (when no quarterly results are at its cut-off), estimates,
+    results stage and its report in each language."""
+    kind = load_kind(name)
+    published = [
+        f"$(RESULTS)/quarterly/{q}/provenance.json"
+        for q in report_quarters
+        if quarters.to_index(q) <= quarters.to_index(cutoff)
+    ][-1:]
+    if cutoff not in report_quarters:
+        # No quarterly results at the cut-off: the ledger is carried forward
+        # from the last quarterly folder, with the result reports due since settled.
+        ledger = f"$(RESULTS)/ledger/{cutoff}.csv"
+        if ledger not in got.ledgers:
+            got.ledgers.append(ledger)
+            got.rules.append(
+                Rule(
+                    (ledger,),
+                    (*published, "$(DATA_DEPS)", "$(RESULTS_DEPS)", "$(CONFIG)"),
+                    (*STEP, "ledger", "--data", "$(DATA)", "--as-of", cutoff)
+                    + ("--quarterly-dir", "$(RESULTS)/quarterly", "--out", ledger)
+                    + ("$(LEDGER_ARG)",),
+                )
+            )
+        published = [*published, ledger]
+    # The results stage: every estimate the report shows, once for all languages.
+    # It depends on the code that computes (RESULTS_DEPS), not on the presentation.
+    # Its estimates need no quarterly results: a rule of their own, which runs
+    # beside the chain of quarterly results (make -j) instead of after it.
+    estimated = f"$(RESULTS)/estimates/{name}/{cutoff}"
+    staged = f"$(RESULTS)/{name}/{cutoff}/provenance.json"
+    got.evaluations.append(staged)
+    got.estimates.append(f"{estimated}/provenance.json")
+    # The final stage is the longest step after the chain: what it needs (its
+    # estimates, the last quarter's results, its ledger) is the gate (_lanes).
+    final = name == KINDS[-1]
+    if final:
+        got.gate = [f"{estimated}/provenance.json", *published]
+    else:
+        got.held_steps.append((staged,))
+    params = f"params/{name}.yaml"
+    got.rules += [
+        Rule(
+            (f"{estimated}/provenance.json",),
+            ("$(DATA_DEPS)", params, "$(RESULTS_DEPS)", "config/synthetic.yaml")
+            + (*_sections("estimates"), "$(PLAN)"),
+            (*STEP, "evaluate", name, "--estimates-only", "--data", "$(DATA)")
+            + ("--out", estimated),
+        ),
+        Rule(
+            (staged,),
+            (f"{estimated}/provenance.json", *published, "$(DATA_DEPS)", params)
+            + ("$(RESULTS_DEPS)", "$(CONFIG)", "$(PLAN)"),
+            (*STEP, "evaluate", name, "--data", "$(DATA)")
+            + ("--quarterly-dir", "$(RESULTS)/quarterly", "--estimates", estimated)
+            + ("--out", f"$(RESULTS)/{name}/{cutoff}"),
+        ),
+    ]
+    kind_reports = []
+    for lang in langs:
+        outputs = _report_outputs(kind, cutoff, lang)
+        kind_reports += outputs[:2]
+        if not final:
+            got.held_steps.append(outputs)
+        got.rules.append(
+            Rule(
+                outputs,
+                (staged, *published, "$(DATA_DEPS)", _relative(kind.notebook), params)
+                + ("$(CODE_DEPS)", "$(RENDER_DEPS)", "$(CONFIG)", "$(PLAN)"),
+                (*STEP, "report", name, "--lang", lang, "--data", "$(DATA)")
+                + ("--quarterly-dir", "$(RESULTS)/quarterly", "--reports", "$(REPORTS)")
+                + ("$(LEDGER_ARG)",),
+            )
+        )
+    got.evaluation_reports[:0] = kind_reports
 
 
 def _lanes(
