@@ -612,6 +612,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
+    for add in (
+        _add_synth,
+        _add_validate,
+        _add_quarterly,
+        _add_ledger,
+        _add_calibrate,
+        _add_report,
+        _add_evaluate,
+        _add_portal,
+        _add_build,
+        _add_make_targets,
+        _add_contract_sections,
+        _add_settlement,
+        _add_data_contract,
+        _add_verify,
+        _add_attack,
+        _add_timings,
+    ):
+        add(sub)
+    return parser
+
+
+def _add_synth(sub) -> None:
     p = sub.add_parser("synth", help="generate a synthetic extract with a known truth")
     p.add_argument(
         "--seed", type=int, default=None, help="random seed (default: the contract's seed)"
@@ -642,6 +665,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_synth)
 
+
+def _add_validate(sub) -> None:
     p = sub.add_parser("validate", help="check an extract directory against the data contract")
     p.add_argument(
         "data",
@@ -651,6 +676,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_validate)
 
+
+def _add_quarterly(sub) -> None:
     p = sub.add_parser(
         "quarterly", help="compute the quarterly results and payments as of a quarter"
     )
@@ -665,6 +692,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_quarterly)
 
+
+def _add_ledger(sub) -> None:
     p = sub.add_parser(
         "ledger",
         help="write the settlement ledger as of a quarter (carried forward from the quarterly results)",
@@ -685,6 +714,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_ledger)
 
+
+def _add_calibrate(sub) -> None:
     p = sub.add_parser(
         "calibrate",
         help="derive the illustrative rate card from the business case in the contract",
@@ -694,6 +725,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_calibrate)
 
+
+def _add_report(sub) -> None:
     p = sub.add_parser("report", help="execute a report notebook and render it to HTML and PDF")
     p.add_argument("kind", help="quarterly, midterm, preliminary_final or final")
     p.add_argument(
@@ -722,6 +755,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_report)
 
+
+def _add_evaluate(sub) -> None:
     p = sub.add_parser(
         "evaluate",
         help="compute everything an evaluation report shows, once for all languages",
@@ -752,12 +787,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_evaluate)
 
+
+def _add_portal(sub) -> None:
     p = sub.add_parser("portal", help="write reports/index.html listing every rendered report")
     p.add_argument(
         "--reports", default=str(paths.REPORTS_DIR), help="reports root (default: %(default)s)"
     )
     p.set_defaults(func=cmd_portal)
 
+
+def _add_build(sub) -> None:
     p = sub.add_parser(
         "build",
         help="everything `make report` does, without make: data, quarterly results, every report",
@@ -795,6 +834,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_build)
 
+
+def _add_make_targets(sub) -> None:
     p = sub.add_parser(
         "make-targets", help="print the Makefile rules for every report (used by the Makefile)"
     )
@@ -814,6 +855,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_make_targets)
 
+
+def _add_contract_sections(sub) -> None:
     p = sub.add_parser(
         "contract-sections",
         help="write the contract's sections as files, each only when it changed (used by the rules)",
@@ -821,6 +864,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="build/contract", help="folder (default: %(default)s)")
     p.set_defaults(func=cmd_contract_sections)
 
+
+def _add_settlement(sub) -> None:
     p = sub.add_parser(
         "settlement",
         help="show the settlement record (verified), export it as CSV, or reset a synthetic demo's",
@@ -837,12 +882,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="export: the CSV file to write (default: stdout)")
     p.set_defaults(func=cmd_settlement)
 
+
+def _add_data_contract(sub) -> None:
     p = sub.add_parser(
         "data-contract", help="write the data-contract document generated from the schemas"
     )
     p.add_argument("--out", default=str(paths.DATA_DIR / "README.md"))
     p.set_defaults(func=cmd_data_contract)
 
+
+def _add_verify(sub) -> None:
     p = sub.add_parser("verify", help="compare re-executed results files with the published ones")
     p.add_argument("published", help="folder of published reports")
     p.add_argument("reexecuted", help="folder of re-executed reports")
@@ -854,6 +903,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ledger", default=None, help="the settlement record (default: that of --data)")
     p.set_defaults(func=cmd_verify)
 
+
+def _add_attack(sub) -> None:
     p = sub.add_parser(
         "attack",
         help="try to recover every hidden count of every report of a build (integer programme); "
@@ -864,6 +915,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_attack)
 
+
+def _add_timings(sub) -> None:
     p = sub.add_parser(
         "timings",
         help="CPU seconds per kind of step and the timeline of a build run with "
@@ -877,7 +930,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="cores the build ran on (default: this machine's, %(default)s, as make uses them)",
     )
     p.set_defaults(func=cmd_timings)
-    return parser
 
 
 def _terminate(signum, frame):
