@@ -157,6 +157,12 @@ build/targets.mk: build/targets.args $(ENV_STAMP) $(CONFIG) $(TARGETS_DATA_DEPS)
 
 FORCE:
 
+# `make report` keeps going after a failed step: a failed estimate stops the evaluation
+# reports that need it, never the quarterly payment reports (the exit status is still 2).
+ifneq ($(filter report,$(MAKECMDGOALS)),)
+MAKEFLAGS += --keep-going
+endif
+
 # What changes with the contract's path and contents, for the rule that writes its sections.
 CONTRACT_ARGS := build/targets.args
 # Where the contract's sections are written (analysis/pipeline/sections.py).

@@ -263,6 +263,24 @@ def test_a_failed_step_stops_the_build(tmp_path, jobs):
     assert "b" not in log and "d" not in log
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_keep_going_leaves_out_only_what_needs_the_failed_step(tmp_path, jobs):
+    _touch(tmp_path / "src", time.time())
+    log: list[str] = []
+    with pytest.raises(b.BuildError, match="step failed: a"):
+        b.execute(
+            b.plan(_chain(tmp_path), ["d"], tmp_path),
+            jobs,
+            root=tmp_path,
+            runner=_fake_runner(tmp_path, log, fail="a"),
+            echo=str,
+            keep_going=True,
+        )
+    # b and d need a; c does not and is made.
+    assert "c" in log and "b" not in log and "d" not in log
+    assert (tmp_path / "c").exists()
+
+
 def test_only_analysis_steps_are_run(tmp_path):
     with pytest.raises(b.BuildError, match="no shell"):
         b.run_command(["rm", "-rf", "x"], tmp_path)

@@ -301,18 +301,22 @@ def execute(
     root: Path = ROOT,
     runner: Callable[[list[str], Path], None] = run_command,
     echo: Callable[[str], None] = print,
+    keep_going: bool = False,
 ) -> list[Step]:
     """Run the out-of-date rules of the plan (``jobs`` at a time); return those run.
 
     A rule runs when a target is missing, an input is newer than its oldest target,
     or a rule making one of its inputs ran (with ``dry_run``: would run). A failed
     step stops the build after the steps already running have finished, like
-    ``make -j``; what finished stays (every step writes its outputs atomically).
+    ``make -j``; with ``keep_going`` (``make -k``, as ``make report`` runs) only the
+    rules that need its targets are left out and the first failure is raised at the
+    end. What finished stays (every step writes its outputs atomically).
     """
     rules, needs = build_plan.rules, build_plan.needs
     ran: list[int] = []
     done: set[int] = set()
     started: set[int] = set()
+    failed: set[int] = set()
     failure: BaseException | None = None
 
     def decide(i: int) -> bool:
@@ -329,36 +333,49 @@ def execute(
             if not dry_run:
                 runner(command, root)
 
+    def finish(i: int, error: BaseException | None) -> None:
+        nonlocal failure
+        if error is not None:
+            failed.add(i)
+            failure = failure or error
+        done.add(i)
+
+    def stopped() -> bool:
+        return failure is not None and not keep_going
+
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         running: dict[Future, int] = {}
         while len(done) < len(rules):
-            if failure is None:
-                for i in range(len(rules)):
-                    if len(running) >= max(1, jobs):
-                        break
-                    if i in started or not all(j in done for j in needs[i]):
-                        continue
-                    started.add(i)
-                    if decide(i):
-                        ran.append(i)
-                        if dry_run or jobs <= 1:
-                            work(i)
-                            done.add(i)
-                        else:
-                            running[pool.submit(work, i)] = i
+            for i in range(len(rules)):
+                if stopped() or len(running) >= max(1, jobs):
+                    break
+                if i in started or not all(j in done for j in needs[i]):
+                    continue
+                started.add(i)
+                if any(j in failed for j in needs[i]):
+                    # make -k: not remade because of errors in what it needs.
+                    failed.add(i)
+                    done.add(i)
+                elif not decide(i):
+                    done.add(i)
+                elif dry_run or jobs <= 1:
+                    ran.append(i)
+                    try:
+                        work(i)
+                    except Exception as error:
+                        finish(i, error)
                     else:
-                        done.add(i)
+                        finish(i, None)
+                else:
+                    ran.append(i)
+                    running[pool.submit(work, i)] = i
             if not running:
-                if failure is not None or all(i in started for i in range(len(rules))):
+                if stopped() or all(i in started for i in range(len(rules))):
                     break
                 continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                i = running.pop(future)
-                error = future.exception()
-                if error is not None and failure is None:
-                    failure = error
-                done.add(i)
+                finish(running.pop(future), future.exception())
         if failure is not None:
             raise failure
     return [rules[i] for i in ran]
@@ -395,4 +412,5 @@ def build(
         data, as_of, langs, quarterly_langs, results, reports, contract, _relative(config)
     )
     goals = [target for name in GOALS[goal] for target in values.get(name, [])]
-    return execute(plan(rules, goals), jobs=jobs, dry_run=dry_run)
+    # Like `make report` (-k): a failed evaluation step leaves the payment reports be made.
+    return execute(plan(rules, goals), jobs=jobs, dry_run=dry_run, keep_going=goal == "report")

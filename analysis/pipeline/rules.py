@@ -99,8 +99,10 @@ class _Collected:
     ledgers: list[str] = field(default_factory=list)
     evaluations: list[str] = field(default_factory=list)  # evaluation stages' markers
     estimates: list[str] = field(default_factory=list)  # evaluation estimates' markers
-    # The outputs of the steps that wait for the gate, and the gate (see _lanes).
+    # The outputs of the steps that wait for the gate, and the gate (see _lanes); the
+    # quarterly (payment) reports wait for the chain's end only.
     held_steps: list[tuple[str, ...]] = field(default_factory=list)
+    payment_steps: list[tuple[str, ...]] = field(default_factory=list)
     gate: list[str] = field(default_factory=list)
 
 
@@ -145,6 +147,7 @@ def report_rules(
         # Without final reports (LANGS empty) nothing needs the final stage: no gate.
         gate = tuple(dict.fromkeys([got.results[-1], *(got.gate if langs else [])]))
         waits = _lanes(got.estimates, got.held_steps, gate, jobs - 1)
+        waits += [(outputs, (got.results[-1],)) for outputs in got.payment_steps]
     # The portal lists every report: redone when any of them is.
     portal = "$(REPORTS)/index.html"
     got.rules.append(
@@ -188,7 +191,7 @@ def _quarterly(got: _Collected, quarter: str, langs: list[str]) -> None:
     for lang in langs:
         outputs = _report_outputs(kind, quarter, lang)
         got.reports += outputs[:2]
-        got.held_steps.append(outputs)
+        got.payment_steps.append(outputs)
         got.rules.append(
             Rule(
                 outputs,
@@ -293,10 +296,12 @@ def _lanes(
     ``lanes`` sequences beside the chain, the last evaluation's first (at most
     ``lanes`` picked at once, and a slot the chain frees is taken by its next step).
 
-    The other steps beside or after the chain (``held_steps``: the quarterly
-    reports, the earlier evaluations' stages and reports) wait for ``gate``: the
-    chain's last quarter and what the final stage needs (its estimates and its
-    ledger). That stage is the longest step after the chain and its two reports
+    The evaluation steps beside or after the chain (``held_steps``: the earlier
+    evaluations' stages and reports) wait for ``gate``: the chain's last quarter and
+    what the final stage needs (its estimates and its ledger). The quarterly reports
+    wait for the chain's last quarter only (:func:`report_rules`): they are the
+    payments, which never wait for estimation, so that with ``make -k`` (as ``make
+    report`` runs) a failed estimate stops the evaluation reports and none of them. That stage is the longest step after the chain and its two reports
     follow it. When the gate opens, none of the held steps has started, so make,
     walking its goals from the first (the final report), starts that stage before
     them. Its estimates ran last in the lane before, so make was part-way through a
