@@ -223,9 +223,7 @@ def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
     block = text[text.index("ifneq ($(filter report,$(MAKECMDGOALS)),)") :]
     block = block[: block.index("endif")].splitlines()[1:]
     after = dict(line.split(": | ") for line in block)
-    # The default chain runs to the final evaluation's cut-off (params/quarterly.yaml), so
-    # the final stage reads the last quarterly folder's ledger: no ledger step of its own.
-    last = "$(RESULTS)/quarterly/2028Q3/provenance.json"
+    last = "$(RESULTS)/quarterly/2027Q1/provenance.json"
     estimates = [f"$(RESULTS)/estimates/{k}/provenance.json" for k in ESTIMATED]
     # One lane: the estimates one after the other beside the chain, the final one first.
     assert after[estimates[1]] == estimates[2] and after[estimates[0]] == estimates[1]
@@ -233,9 +231,7 @@ def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
     # The evaluation steps beside or after the chain wait for the gate: the chain's end
     # and what the final stage needs, so that make starts the final stage first. The
     # quarterly (payment) reports wait for the chain's end only, never for estimation.
-    # The chain runs to the final evaluation's cut-off, so the final stage reads the last
-    # quarterly folder's ledger: no ledger step of its own.
-    gate = f"{last} {estimates[2]}"
+    gate = f"{last} {estimates[2]} $(RESULTS)/ledger/2028Q3.csv"
     others = [targets for targets in after if targets not in estimates]
     payments = [targets for targets in others if "kvartalsrapport" in targets]
     evaluations = [targets for targets in others if targets not in payments]

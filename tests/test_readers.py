@@ -26,7 +26,6 @@ import pytest
 from analysis import catalogue, quarters
 from analysis.paths import REPORTS_DIR
 from analysis.payments.periods import result_periods
-from analysis.reports.kinds import load_kind
 
 SOFT_HYPHEN = "\u00ad"
 
@@ -116,14 +115,6 @@ def _pdfs() -> list[Path]:
 
 
 # -- numbers -------------------------------------------------------------------------------
-
-
-def test_the_default_chain_of_quarterly_reports_covers_every_settlement(contract):
-    last = quarters.to_index(load_kind("quarterly").extra["default_as_of"])
-    final = load_kind("final").as_of(contract, None)
-    assert last >= quarters.to_index(final), "the chain stops before the final evaluation"
-    for period in result_periods(contract):
-        assert quarters.to_index(period.payment_quarter) <= last, period.report
 
 
 def test_every_printed_total_is_the_sum_of_its_printed_rows():
