@@ -44,7 +44,7 @@ BENCH_ARGS ?=
 SWEEP_ARGS ?=
 # The contract every step reads (`make report CONTRACT=config/other.yaml`).
 CONTRACT ?= config/contract.yaml
-# Steps run in one pre-imported worker (analysis/worker.py) instead of paying imports each;
+# Steps run in one pre-imported worker (analysis/pipeline/worker.py) instead of paying imports each;
 # ANALYSIS_WORKER=0 runs every step in its own interpreter.
 ANALYSIS_WORKER ?= 1
 
@@ -68,14 +68,16 @@ LAB_STAMP := $(VENV)/.lab-installed
 CONFIG := $(CONTRACT) config/synthetic.yaml
 # The registered analysis plan every evaluation step reads.
 PLAN := config/analysis_plan.yaml
-# analysis/build.py (python -m analysis build), analysis/lab.py, analysis/worker.py (runs the steps), bench.py, backtest.py, size.py, sweep.py, verify.py and timings.py feed no report.
-CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -name bench.py -not -name backtest.py -not -name size.py -not -name sweep.py -not -name verify.py -not -name timings.py -not -path analysis/build.py -not -path analysis/lab.py -not -path analysis/worker.py 2>/dev/null)
+# The pipeline (analysis/pipeline/: the build without make, the rules, the worker that runs the steps,
+# bench, timings, verify, lab) and the benchmarks of methods (backtest.py, size.py, sweep.py) feed
+# no report; the command line every step runs (analysis/pipeline/cli.py) does.
+CODE_DEPS := $(ENV_STAMP) $(shell find analysis -name '*.py' -not -path '*/render/*' -not -path analysis/backtest.py -not -path analysis/size.py -not -path analysis/sweep.py \( -not -path 'analysis/pipeline/*' -o -path analysis/pipeline/cli.py -o -path analysis/pipeline/__init__.py \) 2>/dev/null)
 # The renderer, and the words of the reports: the Markdown the notebooks include, the catalogue
 # and the forecast backtest's summary the reports quote (`make backtest`).
 RENDER_DEPS := $(shell find analysis/render -type f 2>/dev/null) $(wildcard notebooks/_*.md) analysis/catalogue.yaml docs/forecast_backtest.json
 # Code that only presents results (the reports' tables, figures and texts): the synthetic
 # extract, the quarterly results and the evaluation stages do not depend on it, so a change
-# to a table or figure re-renders without re-estimating (analysis/build.py PRESENTATION).
+# to a table or figure re-renders without re-estimating (analysis/pipeline/build.py PRESENTATION).
 PRESENTATION := analysis/reports/evaluation.py analysis/reports/sections.py analysis/reports/dashboard.py analysis/reports/quarterly_view.py analysis/reports/forecast_text.py
 RESULTS_DEPS := $(filter-out $(PRESENTATION),$(CODE_DEPS))
 # A folder of deliveries (<DATA>/<YYYYQn>/) or a single extract.
@@ -114,11 +116,10 @@ $(LAB_STAMP): $(ENV_STAMP) requirements-lab.lock
 	touch $@
 
 lab: $(LAB_STAMP) ## Open the report notebooks in JupyterLab (installs the lab extra; synthetic data)
-	$(PY) -m analysis.lab --data $(DATA) $(if $(AS_OF),--as-of $(AS_OF)) $(LAB_ARGS)
+	$(PY) -m analysis.pipeline.lab --data $(DATA) $(if $(AS_OF),--as-of $(AS_OF)) $(LAB_ARGS)
 
-data/synthetic/manifest.json: $(RESULTS_DEPS) $(CONFIG)
-	$(PY) -m analysis --config $(CONTRACT) synth --deliveries --out data/synthetic
-
+# The synthetic extract's rule (data/synthetic/manifest.json) is one of the generated rules
+# (analysis/pipeline/rules.py), which the build without make runs too.
 data: data/synthetic/manifest.json ## Generate the synthetic extract (data/synthetic)
 
 validate: $(ENV_STAMP) $(DATA_DEPS) ## Check the extract in DATA against the data contract
@@ -139,7 +140,7 @@ $(VALIDATED): $(ENV_STAMP) $(DATA_DEPS) $(CONFIG) $(VALIDATION_CODE)
 # or JOBS does (with JOBS of 2 or more, the evaluations' estimates run in JOBS-1 lanes
 # beside the chain of quarterly results, so that the chain always has a slot, and the
 # other steps after the chain wait for the final stage's inputs, so that it starts
-# first: maketargets._lanes), or DATA does, and when the contract does: another
+# first: rules._lanes), or DATA does, and when the contract does: another
 # CONTRACT path, or the same file with other contents, however old (a contract older
 # than the last build's rules would not make them out of date by its time).
 TARGET_ARGS := --as-of "$(AS_OF)" --langs "$(LANGS)" --quarterly-langs "$(QUARTERLY_LANGS)" --jobs "$(JOBS)" --data "$(DATA)"
@@ -148,15 +149,29 @@ build/targets.args: FORCE
 	@mkdir -p build
 	@args='$(TARGET_ARGS) --contract "$(CONTRACT)" $(CONTRACT_SUM)'; echo "$$args" | cmp -s - $@ || echo "$$args" > $@
 
-build/targets.mk: build/targets.args $(ENV_STAMP) $(CONFIG) $(DATA_DEPS) params/quarterly.yaml analysis/reports/maketargets.py analysis/reports/kinds.py analysis/data/deliveries.py
+# The rules depend on a real extract's files (the reports its deliveries reach); the
+# synthetic demo reaches every report, and its extract is made by one of these rules.
+TARGETS_DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),,$(DATA_DEPS))
+build/targets.mk: build/targets.args $(ENV_STAMP) $(CONFIG) $(TARGETS_DATA_DEPS) params/quarterly.yaml analysis/pipeline/rules.py analysis/reports/kinds.py analysis/data/deliveries.py
 	$(PY) -m analysis --config $(CONTRACT) make-targets $(TARGET_ARGS) > $@
 
 FORCE:
 
+# `make report` keeps going after a failed step: a failed estimate stops the evaluation
+# reports that need it, never the quarterly payment reports (the exit status is still 2).
+ifneq ($(filter report,$(MAKECMDGOALS)),)
+MAKEFLAGS += --keep-going
+endif
+
+# What changes with the contract's path and contents, for the rule that writes its sections.
+CONTRACT_ARGS := build/targets.args
+# Where the contract's sections are written (analysis/pipeline/sections.py).
+SECTIONS := build/contract
+
 # The steps of these goals (and of what they need) use the worker.
 data results report verify build: export ANALYSIS_WORKER := $(ANALYSIS_WORKER)
 
-ifneq ($(filter data results report verify,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(filter data validate results report verify,$(or $(MAKECMDGOALS),help)),)
 include build/targets.mk
 $(QUARTERLY_RESULTS) $(LEDGER_FILES) $(ESTIMATE_RESULTS) $(EVALUATION_RESULTS): | $(VALIDATED)
 endif
@@ -191,11 +206,11 @@ verify: $(ENV_STAMP) ## Re-execute every report into build/verify and compare it
 	ANALYSIS_REEXECUTION=1 $(MAKE) --no-print-directory report REPORTS=build/verify/reports RESULTS=build/verify/results AS_OF="$(AS_OF)"
 	$(PY) -m analysis --config $(CONTRACT) verify $(REPORTS) build/verify/reports --data $(DATA) $(LEDGER_ARG)
 
-size: $(DEV_STAMP) ## Monte Carlo size and coverage of every test and interval (niced, resumable; writes build/size.jsonl; table for docs/evaluation.md); SIZE_ARGS='--extracts 200 --jobs 2'
+size: $(DEV_STAMP) ## Monte Carlo size and coverage of every test and interval (niced, resumable; writes build/size.jsonl; table for docs/evaluation.md); SIZE_ARGS='--extracts 200 --jobs 2' ('--verdict-only': only what a verdict rests on)
 	nice -n 10 $(PY) -m analysis.size --out build/size.jsonl $(SIZE_ARGS)
 
 bench: $(DEV_STAMP) ## Run the benchmark suite (writes build/bench.json); BENCH_SIZES=10000,100000,1000000,5000000 BENCH_ARGS=--no-peers
-	$(PY) -m analysis.bench --out build/bench.json --sizes "$(BENCH_SIZES)" $(BENCH_ARGS)
+	$(PY) -m analysis.pipeline.bench --out build/bench.json --sizes "$(BENCH_SIZES)" $(BENCH_ARGS)
 
 # Programmes and workers of `make backtest` (empty: config/synthetic.yaml backtest.programmes);
 # BACKTEST_ARGS=--resume continues an unfinished run (build/backtest.jsonl).

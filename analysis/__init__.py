@@ -19,7 +19,7 @@ __all__ = [
 
 def __getattr__(name: str):
     # Imported on first use (PEP 562): ``python -m analysis`` hands most commands to
-    # the pre-imported worker (analysis.worker) and should not import SciPy first.
+    # the pre-imported worker (analysis.pipeline.worker) and should not import SciPy first.
     if name in __all__:
         import analysis.did
 

@@ -65,8 +65,16 @@ def _tables(seed: int, scenario: str, contract, synth) -> dict:
     return tables, truth
 
 
-def one_extract(seed: int, scenario: str, as_of: str, wild_reps: int, honest: bool) -> dict:
-    """Every test and interval on one extract (a JSON-able record)."""
+def one_extract(
+    seed: int, scenario: str, as_of: str, wild_reps: int, honest: bool, verdict_only: bool = False
+) -> dict:
+    """Every test and interval on one extract (a JSON-able record).
+
+    ``verdict_only``: only what a verdict rests on (the area placebo test and its
+    interval, as the plan specifies it) and the household-clustered interval beside it,
+    about half the cost of an extract: the other procedures' rates are settled (or
+    they decide nothing) and a run of a few hundred extracts must fit a shared machine.
+    """
     from analysis.config import load_contract, load_synthetic
     from analysis.data.asof import as_of as cut
     from analysis.did import aggte, att_gt, twfe, wild_bootstrap
@@ -83,32 +91,54 @@ def one_extract(seed: int, scenario: str, as_of: str, wild_reps: int, honest: bo
     tables, truth = _tables(seed, scenario, contract, synth)
     data = cut(tables, as_of, contract)
     record = {"seed": seed, "scenario": scenario, "as_of": as_of, "outcomes": {}}
+    plan_bins = plan.inference.area_match_bins
     for outcome in OUTCOMES:
         panel = outcome_panel(data, outcome)
         true = (truth.get(outcome) or {}).get("att")
         true = 0.0 if scenario == "null" or true is None else float(true)
         result = att_gt(panel, "y", "t", "person_id", "g", cluster="household_id")
         simple = aggte(result, "simple")
-        area = area_placebo_test(
-            panel, "y", "t", "person_id", "g", area="area", hhname="household_id", seed=seed
-        )
-        wild = wild_bootstrap(
-            panel, "y", "t", "person_id", "treated", cluster="area", reps=wild_reps, seed=seed
-        )
-        tw = twfe(panel, "y", "t", "person_id", "treated", cluster="household_id")
         low, high = simple.overall_ci
         row = {
             "truth": true,
             "att": simple.overall_att,
             "household_reject": bool(low > 0 or high < 0),
             "household_cover": bool(low <= true <= high),
-            "area_p": area.p_value,
-            "area_cover": bool(area.ci[0] <= true <= area.ci[1]),
-            "area_ci": list(area.ci),
-            "wild_p": wild.p_value,
-            "twfe_household_reject": bool(tw.ci_low > 0 or tw.ci_high < 0),
-            "pretrend_p": result.pretest.get("p_value"),
+            "household_se": simple.overall_se,
         }
+        variants = [("area", plan_bins, "baseline")]
+        if not verdict_only:
+            # The test as it was before its placebos were matched and studentized by the
+            # baseline scale (docs/evaluation.md says why it over-rejected).
+            variants.append(("area_unmatched", None, "household"))
+        for key, bins, studentize in variants:
+            area = area_placebo_test(
+                panel,
+                "y",
+                "t",
+                "person_id",
+                "g",
+                area="area",
+                hhname="household_id",
+                seed=seed,
+                match_bins=bins,
+                studentize=studentize,
+            )
+            row[f"{key}_p"] = area.p_value
+            row[f"{key}_cover"] = bool(area.ci[0] <= true <= area.ci[1])
+            row[f"{key}_ci"] = list(area.ci)
+            row[f"{key}_se"] = area.se
+            row[f"{key}_mde"] = area.mde()
+        if verdict_only:
+            record["outcomes"][outcome] = row
+            continue
+        wild = wild_bootstrap(
+            panel, "y", "t", "person_id", "treated", cluster="area", reps=wild_reps, seed=seed
+        )
+        tw = twfe(panel, "y", "t", "person_id", "treated", cluster="household_id")
+        row["wild_p"] = wild.p_value
+        row["twfe_household_reject"] = bool(tw.ci_low > 0 or tw.ci_high < 0)
+        row["pretrend_p"] = result.pretest.get("p_value")
         pre = area_placebo_test(
             panel,
             "y",
@@ -119,6 +149,7 @@ def one_extract(seed: int, scenario: str, as_of: str, wild_reps: int, honest: bo
             hhname="household_id",
             seed=seed,
             pre_periods=plan.sensitivity.pre_periods,
+            match_bins=plan_bins,
         )
         row["pretrend_area_p"] = pre.p_value
         if honest and outcome == plan.primary_outcome:
@@ -153,7 +184,16 @@ def _work(args: tuple) -> dict:
     return one_extract(*args)
 
 
-def run(out: Path, n: int, first_seed: int, as_of: str, wild_reps: int, honest: bool, jobs: int):
+def run(
+    out: Path,
+    n: int,
+    first_seed: int,
+    as_of: str,
+    wild_reps: int,
+    honest: bool,
+    jobs: int,
+    verdict_only: bool = False,
+):
     """Append one record per extract to ``out`` (skipping those already there)."""
     import multiprocessing
 
@@ -165,7 +205,7 @@ def run(out: Path, n: int, first_seed: int, as_of: str, wild_reps: int, honest: 
     _CONFIG.update(contract=load_contract(), synth=load_synthetic(), plan=load_plan())
     done = _done(out)
     work = [
-        (first_seed + i, scenario, as_of, wild_reps, honest)
+        (first_seed + i, scenario, as_of, wild_reps, honest, verdict_only)
         for i in range(n)
         for scenario in SCENARIOS
         if (scenario, first_seed + i) not in done
@@ -198,9 +238,16 @@ def summary(path: Path, alpha: float = 0.05) -> pd.DataFrame:
     checks = [
         ("household CI (CS, household clusters)", "null", "household_reject", "rejects"),
         ("household CI (CS, household clusters)", "effects", "household_cover", "covers"),
-        ("area placebo test (studentized, comparison areas only)", "null", "area_p", "p"),
+        ("area placebo test (matched placebos, baseline-studentized)", "null", "area_p", "p"),
         ("area-robust CI (test inversion)", "null", "area_cover", "covers"),
         ("area-robust CI (test inversion)", "effects", "area_cover", "covers"),
+        ("area placebo test, unmatched, household-studentized", "null", "area_unmatched_p", "p"),
+        (
+            "area-robust CI, unmatched, household-studentized",
+            "effects",
+            "area_unmatched_cover",
+            "covers",
+        ),
         ("wild cluster bootstrap, areas (TWFE)", "null", "wild_p", "p"),
         ("TWFE, household clusters", "null", "twfe_household_reject", "rejects"),
         ("pre-trend Wald test", "null", "pretrend_p", "p"),
@@ -249,8 +296,76 @@ def summary(path: Path, alpha: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def power(path: Path, alpha: float = 0.05, power_level: float = 0.8) -> pd.DataFrame:
+    """MDE and power at the benchmark's cut-off (the end of follow-up), per outcome.
+
+    ``effect``: the mean realised simple ATT of the extracts with the default
+    effects, the effect the business case assumes (the rate card is calibrated on
+    the generator's designed effects); household MDE: ``(z₁₋α/₂ + z_power)`` times
+    the median household-clustered standard error under no effect; area MDE: the
+    median of :meth:`analysis.did.inference.AreaTestResult.mde` under no effect;
+    power: the share of extracts with the default effects in which the test
+    rejects at ``alpha`` (household: the interval excludes zero).
+    """
+    from scipy import stats
+
+    records = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power_level)
+    rows = []
+    for outcome in OUTCOMES:
+
+        def values(scenario, key, outcome=outcome):
+            return np.array(
+                [
+                    r["outcomes"][outcome][key]
+                    for r in records
+                    if r["scenario"] == scenario
+                    and r["outcomes"].get(outcome, {}).get(key) is not None
+                ],
+                dtype=float,
+            )
+
+        truth, se = values("effects", "truth"), values("null", "household_se")
+        area_mde = values("null", "area_mde")
+        if not len(truth) or not len(se):
+            continue
+        rows.append(
+            {
+                "outcome": outcome,
+                "n": min(len(truth), len(se)),
+                "business_case_effect": float(np.mean(truth)),
+                "mde_household": float(z * np.median(se)),
+                "mde_area": float(np.median(area_mde)) if len(area_mde) else None,
+                "power_household": float(np.mean(values("effects", "household_reject"))),
+                "power_area": float(np.mean(values("effects", "area_p") < alpha)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def power_markdown(table: pd.DataFrame) -> str:
+    """The power table as Markdown (effects and MDEs in the outcome's units)."""
+    lines = [
+        "| outcome | n | business-case effect (ATT) | MDE, household clusters | MDE, area test "
+        "| power, household CI | power, area test |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in table.itertuples(index=False):
+        area = "" if row.mde_area is None else f"{abs(row.mde_area):.3f}"
+        lines.append(
+            f"| {row.outcome} | {row.n} | {row.business_case_effect:.3f} | "
+            f"{row.mde_household:.3f} | {area} | {100 * row.power_household:.0f} % | "
+            f"{100 * row.power_area:.0f} % |"
+        )
+    return "\n".join(lines)
+
+
 def markdown(table: pd.DataFrame) -> str:
-    """The summary as a Markdown table: one row per procedure, the outcomes as columns."""
+    """The summary as a Markdown table: one row per procedure, the outcomes as columns.
+
+    Each cell: the rate and its Clopper–Pearson 95 % interval (how far from the
+    target a rate may be by chance at this number of extracts).
+    """
     lines = []
     head = "| procedure | extracts | measures | n | " + " | ".join(OUTCOMES) + " |"
     lines += [head, "|" + "---|" * (4 + len(OUTCOMES))]
@@ -260,7 +375,12 @@ def markdown(table: pd.DataFrame) -> str:
         cells = []
         for outcome in OUTCOMES:
             row = part.loc[part["outcome"] == outcome]
-            cells.append("" if row.empty else f"{100 * row['rate'].iloc[0]:.1f} %")
+            cells.append(
+                ""
+                if row.empty
+                else f"{100 * row['rate'].iloc[0]:.1f} % "
+                f"({100 * row['ci_low'].iloc[0]:.1f}–{100 * row['ci_high'].iloc[0]:.1f})"
+            )
         n = int(part["n"].max())
         lines.append(f"| {label} | {extracts} | {measures} | {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -279,6 +399,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-honest", action="store_true", help="leave out the HonestDiD intervals"
     )
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--verdict-only",
+        action="store_true",
+        help="only the area test and interval the verdicts rest on (and the household CI)",
+    )
     parser.add_argument("--summary", action="store_true", help="only print the table of --out")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -294,8 +419,11 @@ def main(argv: list[str] | None = None) -> int:
             args.wild_reps,
             not args.no_honest,
             args.jobs,
+            args.verdict_only,
         )
     print(markdown(summary(out)))
+    print()
+    print(power_markdown(power(out)))
     return 0
 
 

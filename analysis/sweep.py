@@ -40,7 +40,7 @@ import numpy as np
 import yaml
 
 from analysis import paths, quarters
-from analysis.build import environment_stamp
+from analysis.pipeline.build import environment_stamp
 
 SWEEP_DIR = paths.BUILD_DIR / "sweep"
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")

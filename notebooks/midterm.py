@@ -175,13 +175,13 @@ sections.sensitivity(report, "absence_rate", lang)
 # ::: {.content-visible when-profile="da"}
 # ## Foreløbige forbehold og styrke
 #
-# Effekterne er tidlige: mange husstande har kun været i indsatsen kort tid. @tbl-power viser den mindste effekt, der kan opdages med 80 % styrke, med husstandsklyngede standardfejl og med randomiseringsinferens på områdeniveau (se metodeafsnittet).
+# Effekterne er tidlige: mange husstande har kun været i indsatsen kort tid. @tbl-power viser den mindste effekt, der kan opdages med 80 % styrke, med husstandsklyngede standardfejl (ikke robuste over for områdestød) og med placebotesten på områdeniveau (se metodeafsnittet).
 # :::
 #
 # ::: {.content-visible when-profile="en"}
 # ## Early caveats and power
 #
-# The effects are early: many households have been in the intervention only briefly. @tbl-power shows the minimum detectable effect at 80% power, with household-clustered standard errors and with area-level randomization inference (see the methods section).
+# The effects are early: many households have been in the intervention only briefly. @tbl-power shows the minimum detectable effect at 80% power, with household-clustered standard errors (not robust to area shocks) and with the area-level placebo test (see the methods section).
 # :::
 
 # %%

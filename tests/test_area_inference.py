@@ -17,7 +17,16 @@ from analysis.did.inference import _critical_value, area_placebo_test, pseudo_co
 DATA = Path(__file__).parent / "data"
 
 
-def _areas(seed=4, effect=0.0, n_areas=14, treated=(1, 5), per_area=40, periods=8, shock=0.0):
+def _areas(
+    seed=4,
+    effect=0.0,
+    n_areas=14,
+    treated=(1, 5),
+    per_area=40,
+    periods=8,
+    shock=0.0,
+    cohorts=(4, 5, 6),
+):
     """Persons in households (two each) in areas, two of them intervention areas."""
     rng = np.random.default_rng(seed)
     n = n_areas * per_area
@@ -25,7 +34,7 @@ def _areas(seed=4, effect=0.0, n_areas=14, treated=(1, 5), per_area=40, periods=
     t = np.tile(np.arange(1, periods + 1), n)
     area = ids // per_area
     hh = ids // 2
-    cohort_of_hh = rng.choice([4, 5, 6], n // 2)
+    cohort_of_hh = rng.choice(list(cohorts), n // 2)
     g = np.where(np.isin(area, treated), cohort_of_hh[hh], 0)
     area_shock = rng.normal(0, shock, (n_areas, periods))[area, t - 1]
     y = (
@@ -46,11 +55,12 @@ def test_estimate_is_the_simple_att_and_placebos_are_att_gt_on_comparison_areas(
     from itertools import combinations
 
     data = _areas().sample(frac=0.9, random_state=2)  # unbalanced
-    result = _test(data)
+    result = _test(data, match_bins=None, studentize="household")
     observed = aggte(att_gt(data, "y", "t", "id", "g"), "simple")
     assert result.att == pytest.approx(observed.overall_att, abs=1e-10)
-    # The studentizer is the household-clustered SE without the weights' estimation term.
-    assert result.se == pytest.approx(
+    assert result.se == result.se_household
+    # The household-clustered SE without the weights' estimation term.
+    assert result.se_household == pytest.approx(
         aggte(att_gt(data, "y", "t", "id", "g", cluster="hh"), "simple").overall_se, rel=0.1
     )
     comparison = [a for a in range(14) if a not in (1, 5)]
@@ -67,6 +77,72 @@ def test_estimate_is_the_simple_att_and_placebos_are_att_gt_on_comparison_areas(
         slow = aggte(att_gt(part.assign(g=g), "y", "t", "id", "g"), "simple").overall_att
         assert result.placebo_att[j] == pytest.approx(slow, abs=1e-10)
     assert 1 / 67 <= result.p_value <= 1
+
+
+def _hand_weights(data, first, bins=5):
+    """Baseline-matching weights by hand (pandas): each household's mean outcome before
+    ``first``, bins at the treated households' quantiles, persons' shares per area."""
+    base = data.loc[data["t"] < first].groupby("id")["y"].mean()
+    units = data.drop_duplicates("id").set_index("id")[["hh", "area", "g"]]
+    units["base"] = base
+    households = units.groupby("hh").agg(
+        base=("base", "mean"), area=("area", "first"), g=("g", "first"), persons=("base", "size")
+    )
+    treated = households["g"] > 0
+    edges = np.unique(households.loc[treated, "base"].quantile(np.linspace(0, 1, bins + 1)[1:-1]))
+    households["bin"] = np.searchsorted(edges, households["base"], side="left")
+    target = households.loc[treated].groupby("bin")["persons"].sum()
+    target = target / target.sum()
+    weight = pd.Series(1.0, index=households.index)
+    for _, part in households.loc[~treated].groupby("area"):
+        share = part.groupby("bin")["persons"].sum() / part["persons"].sum()
+        weight[part.index] = part["bin"].map(target.reindex(share.index).fillna(0) / share)
+    return data["hh"].map(weight)
+
+
+def test_matched_placebo_is_att_gt_with_baseline_matching_weights():
+    """A placebo's estimate is the simple ATT with its households reweighted (by hand, in
+    pandas) to the intervention households' baseline levels; the observed one is not."""
+    data = _areas(seed=3, periods=10, cohorts=(6, 7, 8))
+    # Intervention households sit higher: matching must move the placebo estimates.
+    data["y"] += 1.5 * data["area"].isin([1, 5]) + 0.5 * data["y"].abs()
+    matched = _test(data, match_bins=5, studentize="household")
+    unmatched = _test(data, match_bins=None, studentize="household")
+    assert matched.att == unmatched.att
+    assert not np.allclose(matched.placebo_att, unmatched.placebo_att)
+    households = data.drop_duplicates("hh")[["hh", "area", "g"]]
+    pseudo = pseudo_cohorts(households, "g", "area", "hh").set_index("hh")["g"]
+    part = data.loc[~data["area"].isin([1, 5])]
+    weight = _hand_weights(data.loc[data["g"] > 0].pipe(lambda d: pd.concat([d, part])), 6)
+    for j in (0, 31, 65):
+        chosen = matched.placebo_areas[j].astype(int)
+        placebo = part.assign(
+            g=np.where(part["area"].isin(chosen), part["hh"].map(pseudo), 0),
+            w=np.where(part["area"].isin(chosen), weight.loc[part.index], 1.0),
+        )
+        slow = aggte(att_gt(placebo, "y", "t", "id", "g", weights="w"), "simple").overall_att
+        assert matched.placebo_att[j] == pytest.approx(slow, abs=1e-10)
+
+
+def test_baseline_studentized_statistic_does_not_depend_on_a_groups_shock_scale():
+    """Multiplying the intervention group's deviations from the comparison mean by κ
+    (a larger response to the same shocks) multiplies its estimate and baseline scale
+    alike: t and the placebos are unchanged."""
+    data = _areas(seed=5, periods=12, cohorts=(7, 8, 9), shock=0.5)
+    treated = data["area"].isin([1, 5])
+    centre = data.loc[~treated].groupby("t")["y"].mean()
+    deviation = data["y"] - data["t"].map(centre)
+    louder = data.assign(y=np.where(treated, data["t"].map(centre) + 2.5 * deviation, data["y"]))
+    # Unmatched: matching would follow the louder group's baseline levels.
+    base, loud = _test(data, match_bins=None), _test(louder, match_bins=None)
+    assert loud.att == pytest.approx(2.5 * base.att, rel=1e-9)
+    assert loud.t_stat == pytest.approx(base.t_stat, rel=1e-9)
+    np.testing.assert_allclose(loud.distribution, base.distribution, rtol=1e-9)
+    # The household-clustered studentizer scales only roughly (the comparison role's
+    # scores do not), so that t moves.
+    hh_base = _test(data, match_bins=None, studentize="household").t_stat
+    hh_loud = _test(louder, match_bins=None, studentize="household").t_stat
+    assert hh_loud != pytest.approx(hh_base, rel=1e-3)
 
 
 def test_a_true_effect_does_not_enter_the_null_and_the_interval_moves_with_it():
@@ -98,7 +174,7 @@ def test_critical_value_gives_p_at_most_alpha_beyond_it():
 
 
 def test_pre_period_version_and_too_few_areas():
-    data = _areas(effect=2.0)
+    data = _areas(effect=2.0, periods=12, cohorts=(7, 8, 9))
     pre = _test(data, pre_periods=3)
     assert pre.p_value > 0.05  # no pre-trend, whatever the effect after enrolment
     with pytest.raises(EstimationError, match="too few"):
@@ -230,10 +306,82 @@ def test_sensitivity_bounds_the_headline_simple_att():
 
 
 def test_one_quarter_of_anticipation_is_detected_by_the_last_pre_period():
-    data = _areas(seed=6)
+    data = _areas(seed=6, periods=12, cohorts=(7, 8, 9))
     clean = _test(data, pre_periods=1)
     anticipating = data.assign(y=data["y"] + 3.0 * ((data["g"] > 0) & (data["t"] == data["g"] - 1)))
     early = _test(anticipating, pre_periods=1)
     assert clean.p_value > 0.05
     assert early.p_value == pytest.approx(1 / 67)
     assert early.att == pytest.approx(clean.att + 3.0, abs=1e-9)
+
+
+def _estimates(effect):
+    from analysis.effects.estimates import estimate
+
+    data = _areas(seed=2, effect=effect, periods=12, cohorts=(7, 8, 9)).rename(
+        columns={"id": "person_id", "hh": "household_id"}
+    )
+    data["treated"] = ((data["g"] > 0) & (data["t"] >= data["g"])).astype(int)
+    return estimate(data, "ladder_step")
+
+
+def test_the_verdict_rests_on_the_area_test_alone():
+    """The household-clustered interval neither makes nor vetoes a verdict."""
+    from analysis.effects.areas import reliable
+
+    null, strong = _estimates(0.0), _estimates(2.0)
+    assert null.simple.overall_ci[0] < 0 < null.simple.overall_ci[1]
+    assert strong.simple.overall_ci[0] > 0
+    excludes = {"area_p": 0.01, "area_ci_low": 0.1, "area_ci_high": 0.9}
+    includes = {"area_p": 0.2, "area_ci_low": -0.1, "area_ci_high": 0.9}
+    assert reliable(null, excludes)
+    assert not reliable(strong, includes)
+    assert not reliable(strong, excludes, adjusted_p=0.06)
+    # Without area-level inference the household interval is all there is.
+    assert reliable(strong, None) and not reliable(null, None)
+
+
+def test_power_table_shows_full_enrolment_only_while_enrolment_is_short():
+    from analysis.reports.evaluation import power_table
+
+    estimates = {"ladder_step": _estimates(0.3)}
+    full = power_table(estimates, 180, 180, "en")
+    short = power_table(estimates, 180, 90, "en")
+    assert "mde_at_full_enrolment" not in full.columns
+    assert short["mde_at_full_enrolment"].iloc[0] == pytest.approx(
+        full["mde_now"].iloc[0] * np.sqrt(90 / 180)
+    )
+
+
+def _near_a_cut_off(seed, n_areas=14, treated=(1, 5), per_area=40, periods=12):
+    """A discretised outcome (0, 1, 2 at latent cut-offs 1 and 2) with area × quarter
+    shocks on the latent index; the intervention households sit near the first cut-off,
+    the comparison households mostly well below it (selected on their levels)."""
+    rng = np.random.default_rng(seed)
+    n = n_areas * per_area
+    ids = np.repeat(np.arange(n), periods)
+    t = np.tile(np.arange(1, periods + 1), n)
+    area, hh = ids // per_area, ids // 2
+    in_treated = np.isin(np.arange(n) // per_area, treated)
+    g = np.where(np.isin(area, treated), rng.choice([7, 8, 9], n // 2)[hh], 0)
+    level = np.where(in_treated, rng.normal(0.9, 0.3, n), rng.normal(-0.2, 0.6, n))
+    z = (
+        np.repeat(level, periods)
+        + rng.normal(0, 0.4, (n_areas, periods))[area, t - 1]
+        + rng.normal(0, 0.3, n * periods)
+    )
+    y = (z > 1).astype(float) + (z > 2)
+    return pd.DataFrame({"id": ids, "t": t, "g": g, "y": y, "hh": hh, "area": area})
+
+
+@pytest.mark.slow
+def test_matched_baseline_studentized_test_holds_its_size_near_a_cut_off():
+    """The intervention households respond more to the same area shock: the old test
+    (unmatched placebos, household-studentized) over-rejects (about 20 %), this one not."""
+    old, new = [], []
+    for seed in range(200):
+        data = _near_a_cut_off(seed)
+        old.append(_test(data, match_bins=None, studentize="household").p_value <= 0.05)
+        new.append(_test(data).p_value <= 0.05)
+    assert np.mean(old) > 0.12
+    assert np.mean(new) <= 0.08

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import build as b
 from analysis.paths import ROOT
+from analysis.pipeline import build as b
+from analysis.pipeline.rules import Rule, RuleSet, makefile
 
 MAKE = shutil.which("make")
 needs_make = pytest.mark.skipif(MAKE is None, reason="GNU make is not installed")
@@ -41,35 +42,44 @@ def _touch(path: Path, mtime: float) -> None:
     os.utime(path, (mtime, mtime))
 
 
-RULES = """\
-# a comment
-out/a.txt: in/a.txt
-\t$(PY) -m analysis step a
-out/b.txt out/b.log &: out/a.txt $(DATA)/x.csv
-\t$(PY) -m analysis step b --data $(DATA)
-ALL := out/b.txt
-"""
+RULES = RuleSet(
+    [
+        Rule(("out/a.txt",), ("in/a.txt",), ("$(PY)", "-m", "analysis", "step", "a")),
+        Rule(
+            ("out/b.txt", "out/b.log"),
+            ("out/a.txt", "$(DATA)/x.csv"),
+            ("$(PY)", "-m", "analysis", "step", "b", "--data", "$(DATA)"),
+        ),
+    ],
+    groups={"ALL": ["out/b.txt"]},
+)
 
 
-def test_parse_rules_keeps_a_path_with_spaces_as_one_word():
+def test_expanding_the_rules_keeps_a_path_with_spaces_as_one_word():
     values = {"PY": ["$(PY)"], "DATA": ["C:/Users/Jane Doe/extract"]}
-    rules = b.parse_rules(RULES, values)
-    assert [r.targets for r in rules] == [["out/a.txt"], ["out/b.txt", "out/b.log"]]
-    assert rules[1].inputs == ["out/a.txt", "C:/Users/Jane Doe/extract/x.csv"]
-    assert rules[1].commands == [
+    steps = b.expand(RULES, values)
+    assert [s.targets for s in steps] == [["out/a.txt"], ["out/b.txt", "out/b.log"]]
+    assert steps[1].inputs == ["out/a.txt", "C:/Users/Jane Doe/extract/x.csv"]
+    assert steps[1].commands == [
         ["$(PY)", "-m", "analysis", "step", "b", "--data", "C:/Users/Jane Doe/extract"]
     ]
     assert values["ALL"] == ["out/b.txt"]
 
 
+def test_the_makefile_text_is_the_same_rules():
+    text = makefile(RULES)
+    assert "out/b.txt out/b.log &: out/a.txt $(DATA)/x.csv\n\t$(PY) -m analysis step b" in text
+    assert "out/a.txt: in/a.txt\n" in text and "ALL := out/b.txt" in text
+
+
 def test_unknown_variable_is_an_error():
     with pytest.raises(b.BuildError, match=r"\$\(NOPE\)"):
-        b.parse_rules("x: $(NOPE)\n", {})
+        b.expand(RuleSet([Rule(("x",), ("$(NOPE)",), ())]), {})
 
 
 def test_out_of_date_like_make(tmp_path):
     now = time.time()
-    rule = b.Rule(["t1", "t2"], ["i1", "i2"])
+    rule = b.Step(["t1", "t2"], ["i1", "i2"])
     _touch(tmp_path / "i1", now - 100)
     _touch(tmp_path / "i2", now - 100)
     _touch(tmp_path / "t1", now - 50)
@@ -83,20 +93,20 @@ def test_out_of_date_like_make(tmp_path):
 
 
 def test_missing_input_without_a_rule_is_named(tmp_path):
-    rules = [b.Rule(["t"], ["nowhere.csv"], [["$(PY)", "-m", "analysis", "x"]])]
+    rules = [b.Step(["t"], ["nowhere.csv"], [["$(PY)", "-m", "analysis", "x"]])]
     with pytest.raises(b.BuildError, match="no rule to make nowhere.csv, needed by t"):
         b.plan(rules, ["t"], tmp_path)
 
 
-def _chain(tmp_path: Path) -> list[b.Rule]:
+def _chain(tmp_path: Path) -> list[b.Step]:
     def step(name):
         return [["$(PY)", "-m", "analysis", name]]
 
     return [
-        b.Rule(["a"], ["src"], step("a")),
-        b.Rule(["b"], ["a"], step("b")),
-        b.Rule(["c"], ["src"], step("c")),
-        b.Rule(["d"], ["b", "c"], step("d")),
+        b.Step(["a"], ["src"], step("a")),
+        b.Step(["b"], ["a"], step("b")),
+        b.Step(["c"], ["src"], step("c")),
+        b.Step(["d"], ["b", "c"], step("d")),
     ]
 
 
@@ -133,6 +143,97 @@ def test_execute_redoes_only_what_depends_on_a_change(tmp_path, jobs):
     assert sorted(r.targets[0] for r in ran) == ["a", "b", "d"]
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_rule_that_leaves_its_target_as_it_was_redoes_nothing_after_it(tmp_path, jobs):
+    """As make does, the build reads a target's time again after its rule ran: the contract's
+    sections are rewritten only when they changed, and the steps reading them stay done."""
+    now = time.time()
+    _touch(tmp_path / "src", now - 100)
+    rules = _chain(tmp_path)
+    log: list[str] = []
+    run = _fake_runner(tmp_path, log)
+    b.execute(b.plan(rules, ["d"], tmp_path), jobs, root=tmp_path, runner=run, echo=str)
+    for name in ("a", "b", "c", "d"):
+        os.utime(tmp_path / name, (now - 50, now - 50))
+    _touch(tmp_path / "src", now - 10)  # newer than a and c: both rules run
+
+    def unchanged_a(command, root):
+        if command[-1] == "a":  # "a" finds its output as it was and leaves it
+            log.append("a")
+            return
+        run(command, root)
+
+    log.clear()
+    ran = b.execute(b.plan(rules, ["d"], tmp_path), jobs, root=tmp_path, runner=unchanged_a)
+    assert sorted(r.targets[0] for r in ran) == ["a", "c", "d"]
+    assert "b" not in log
+
+
+def test_contract_sections_are_rewritten_only_when_they_change(tmp_path, contract):
+    from analysis.pipeline.sections import write_sections
+
+    folder = tmp_path / "contract"
+    assert "rate_card" in write_sections(contract, folder)
+    before = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.json")}
+    assert write_sections(contract, folder) == []
+    assert {p.name: p.stat().st_mtime_ns for p in folder.glob("*.json")} == before
+    rate_card = contract.rate_card.model_copy(
+        update={"employment": contract.rate_card.employment + 100}
+    )
+    assert write_sections(contract.model_copy(update={"rate_card": rate_card}), folder) == [
+        "rate_card"
+    ]
+
+
+def test_the_estimates_wait_for_their_sections_not_for_the_whole_contract(contract):
+    from analysis.pipeline.rules import READS, report_rules
+
+    rules = report_rules(contract, None, ["da"], ["da"]).rules
+    estimates = [r for r in rules if "--estimates-only" in r.command]
+    assert len(estimates) == 3
+    for rule in estimates:
+        assert "$(CONFIG)" not in rule.inputs and "$(CONTRACT)" not in rule.inputs
+        assert {f"$(SECTIONS)/{name}.json" for name in READS["estimates"]} <= set(rule.inputs)
+    # Every other step that reads the contract still waits for all of it.
+    quarterly = [r for r in rules if r.command[5:6] == ("quarterly",)]
+    assert quarterly and all("$(CONFIG)" in r.inputs for r in quarterly)
+
+
+def test_the_estimates_read_only_the_sections_they_wait_for(synthetic_dir, tmp_path, monkeypatch):
+    """Record every section of the contract an estimation step reads: each must be among
+    the inputs of its rule (rules.READS), else a changed section would leave it stale."""
+    from analysis.config import Contract
+    from analysis.pipeline.cli import main
+    from analysis.pipeline.rules import READS
+
+    read: set[str] = set()
+    fields = set(Contract.model_fields)
+    original = Contract.__getattribute__
+
+    def recording(self, name):
+        if name in fields:
+            read.add(name)
+        return original(self, name)
+
+    monkeypatch.setattr(Contract, "__getattribute__", recording)
+    out = tmp_path / "estimates"
+    assert (
+        main(
+            [
+                "evaluate",
+                "midterm",
+                "--estimates-only",
+                "--data",
+                str(synthetic_dir),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert read and read <= set(READS["estimates"]), sorted(read)
+
+
 def test_dry_run_reports_dependents_and_runs_nothing(tmp_path):
     _touch(tmp_path / "src", time.time())
     lines: list[str] = []
@@ -160,6 +261,24 @@ def test_a_failed_step_stops_the_build(tmp_path, jobs):
             echo=str,
         )
     assert "b" not in log and "d" not in log
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_keep_going_leaves_out_only_what_needs_the_failed_step(tmp_path, jobs):
+    _touch(tmp_path / "src", time.time())
+    log: list[str] = []
+    with pytest.raises(b.BuildError, match="step failed: a"):
+        b.execute(
+            b.plan(_chain(tmp_path), ["d"], tmp_path),
+            jobs,
+            root=tmp_path,
+            runner=_fake_runner(tmp_path, log, fail="a"),
+            echo=str,
+            keep_going=True,
+        )
+    # b and d need a; c does not and is made.
+    assert "c" in log and "b" not in log and "d" not in log
+    assert (tmp_path / "c").exists()
 
 
 def test_only_analysis_steps_are_run(tmp_path):
@@ -222,22 +341,26 @@ def _agreement_makefile(tmp_path: Path, values: dict[str, list[str]], text: str)
 @needs_make
 def test_same_steps_as_make_on_the_generated_rules(tmp_path, contract):
     """GNU make and the build pick the same steps from the same rules and files."""
-    from analysis.reports.maketargets import make_targets
+    from analysis.pipeline.rules import report_rules
 
     extract = tmp_path / "extract"
     out = tmp_path / "out"
     data, results, reports = str(extract), str(out / "results"), str(out / "reports")
     _touch(extract / "households.csv", time.time() - 3600)
     values = b.variables(data, results, reports)
-    text = make_targets(contract, "2024Q3", ["da", "en"], ["da"])
-    rules = b.parse_rules(text, dict(values))
-    makefile = _agreement_makefile(tmp_path, values, text)
-
-    goals = _goals(text, values)
+    # The build's own records in the test's folder, not the repository's build/.
+    values["SECTIONS"] = [str(out / "contract")]
+    values["CONTRACT_ARGS"] = [str(out / "contract.args")]
+    _touch(out / "contract.args", time.time() - 3600)
+    rule_set = report_rules(contract, "2024Q3", ["da", "en"], ["da"])
+    makefile_path = _agreement_makefile(tmp_path, values, makefile(rule_set))
+    expanded = dict(values)
+    rules = b.expand(rule_set, expanded)
+    goals = expanded["REPORT_FILES"] + expanded["PORTAL"]
 
     def compare() -> list[str]:
         made = subprocess.run(
-            [MAKE, "-n", "--no-print-directory", "-f", str(makefile), "report"],
+            [MAKE, "-n", "--no-print-directory", "-f", str(makefile_path), "report"],
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -262,8 +385,9 @@ def test_same_steps_as_make_on_the_generated_rules(tmp_path, contract):
         return lines
 
     # four quarters (results + report), three evaluation ledgers, three evaluations'
-    # estimates and results stages, 3 evaluations × 2 languages, the portal
-    assert len(compare()) == 4 * 2 + 3 + 3 * 2 + 6 + 1
+    # estimates and results stages, 3 evaluations × 2 languages, the portal, the
+    # contract's sections
+    assert len(compare()) == 4 * 2 + 3 + 3 * 2 + 6 + 1 + 1
     future = time.time() + 3600
     for rule in rules:
         for target in rule.targets:
@@ -275,12 +399,6 @@ def test_same_steps_as_make_on_the_generated_rules(tmp_path, contract):
     steps = compare()
     assert any("--as-of 2024Q3 --out" in s for s in steps)
     assert not any("--as-of 2024Q1" in s for s in steps)
-
-
-def _goals(text: str, values: dict[str, list[str]]) -> list[str]:
-    scratch = dict(values)
-    b.parse_rules(text, scratch)
-    return scratch["REPORT_FILES"] + scratch["PORTAL"]
 
 
 def test_cli_dry_run_lists_every_step(tmp_path):
@@ -353,7 +471,7 @@ def test_build_makes_the_same_reports_as_make(tmp_path):
 
 
 def test_build_and_lab_have_help():
-    for module, command in (("analysis", ["build"]), ("analysis.lab", [])):
+    for module, command in (("analysis", ["build"]), ("analysis.pipeline.lab", [])):
         completed = subprocess.run(
             [sys.executable, "-m", module, *command, "--help"],
             capture_output=True,

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from analysis.cli import build_parser
 from analysis.data.contract_doc import render
 from analysis.paths import ROOT
+from analysis.pipeline.cli import build_parser
 
 COMMANDS = [
     "synth",
@@ -20,6 +20,7 @@ COMMANDS = [
     "report",
     "evaluate",
     "make-targets",
+    "contract-sections",
     "data-contract",
     "verify",
 ]
@@ -72,7 +73,7 @@ def test_bad_config_is_one_clear_error(tmp_path):
 
 
 def test_make_targets_lists_every_report(contract):
-    from analysis.reports.maketargets import make_targets
+    from analysis.pipeline.rules import make_targets
 
     text = make_targets(contract, "2025Q1", ["da", "en"], ["da"])
     assert "kvartalsrapport-2023Q4.da.html" in text and "kvartalsrapport-2025Q1.da.html" in text
@@ -212,7 +213,7 @@ ESTIMATED = ("midterm/2025Q2", "preliminary_final/2027Q1", "final/2028Q3")
 
 
 def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
-    from analysis.reports.maketargets import make_targets
+    from analysis.pipeline.rules import make_targets
 
     plain = make_targets(contract, None, ["da", "en"], ["da"])
     assert (
@@ -227,11 +228,15 @@ def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
     # One lane: the estimates one after the other beside the chain, the final one first.
     assert after[estimates[1]] == estimates[2] and after[estimates[0]] == estimates[1]
     assert estimates[2] not in after
-    # Everything else beside or after the chain waits for the gate: the chain's end and
-    # what the final stage needs, so that make starts the final stage first.
+    # The evaluation steps beside or after the chain wait for the gate: the chain's end
+    # and what the final stage needs, so that make starts the final stage first. The
+    # quarterly (payment) reports wait for the chain's end only, never for estimation.
     gate = f"{last} {estimates[2]} $(RESULTS)/ledger/2028Q3.csv"
     others = [targets for targets in after if targets not in estimates]
-    assert others and all(after[targets] == gate for targets in others)
+    payments = [targets for targets in others if "kvartalsrapport" in targets]
+    evaluations = [targets for targets in others if targets not in payments]
+    assert payments and all(after[targets] == last for targets in payments)
+    assert evaluations and all(after[targets] == gate for targets in evaluations)
     held = " ".join(others)
     assert "kvartalsrapport-2023Q4" in held and "kvartalsrapport-2027Q1" in held
     assert "midterm/2025Q2/provenance.json" in held and "midterm-evaluation.en" in held

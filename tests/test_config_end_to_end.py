@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from analysis.cli import main
 from analysis.paths import CONTRACT_FILE
+from analysis.pipeline.cli import main
 from analysis.render.numbers import dkk
 
 AS_OF = "2024Q4"

@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from analysis import paths
-from analysis.build import environment_stamp
-from analysis.cli import main
 from analysis.config import load_contract
 from analysis.data.validate import load_extract
+from analysis.pipeline.build import environment_stamp
+from analysis.pipeline.cli import main
 from analysis.reports import stage
 from analysis.reports.kinds import load_kind
 
@@ -81,7 +81,7 @@ def test_the_estimates_of_a_danish_csv_extract_are_those_of_parquet(tmp_path, co
 @pytest.mark.slow
 def test_every_report_from_danish_csv_has_the_numbers_of_parquet(tmp_path):
     """``make report`` end to end on both formats; every results file's numbers compared."""
-    from analysis.verify import compare
+    from analysis.pipeline.verify import compare
 
     contract = load_contract()
     builds = {}

@@ -230,7 +230,7 @@ def _cut_extract(synthetic_dir, tmp_path, last: str):
 
 
 def test_only_the_reports_the_data_reach_get_rules(synthetic_dir, contract, tmp_path):
-    from analysis.reports.maketargets import make_targets
+    from analysis.pipeline.rules import make_targets
 
     cut = _cut_extract(synthetic_dir, tmp_path, "2025Q2")
     reach = deliveries.reach(cut, contract)

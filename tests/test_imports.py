@@ -90,16 +90,16 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_results_steps_import_no_presentation_code():
     # The Makefile's synthetic-extract, results, ledger and stage rules do not depend on the
-    # presentation modules (analysis.build.PRESENTATION): what computes must not load them.
+    # presentation modules (analysis.pipeline.build.PRESENTATION): what computes must not load them.
     import inspect
 
-    from analysis.build import PRESENTATION
+    from analysis.pipeline.build import PRESENTATION
     from analysis.reports import stage
     from analysis.sdc import quarterly
 
     modules = [p.removesuffix(".py").replace("/", ".") for p in PRESENTATION]
     code = (
-        "import sys, analysis.cli, analysis.data.synth, analysis.payments.quarterly, "
+        "import sys, analysis.pipeline.cli, analysis.data.synth, analysis.payments.quarterly, "
         "analysis.sdc.quarterly, analysis.reports.stage; "
         f"print(sorted(m for m in sys.modules if m in {modules!r}))"
     )

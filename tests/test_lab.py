@@ -22,8 +22,8 @@ import jupytext
 import pytest
 from jupytext.config import load_jupytext_configuration_file
 
-from analysis import lab
 from analysis.paths import NOTEBOOKS_DIR, ROOT
+from analysis.pipeline import lab
 
 NOTEBOOKS = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.py"))
 
@@ -64,7 +64,7 @@ def test_command_serves_the_notebooks_with_kernels_in_the_root(tmp_path):
 @pytest.mark.skipif(lab.lab_installed(), reason="the lab extra is installed")
 def test_without_the_extra_the_command_says_how_to_install_it():
     completed = subprocess.run(
-        [sys.executable, "-m", "analysis.lab", "--skip-results", "--no-browser"],
+        [sys.executable, "-m", "analysis.pipeline.lab", "--skip-results", "--no-browser"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -108,7 +108,7 @@ def test_lab_starts_headless_and_opens_the_notebooks_as_notebooks():
         pytest.skip("JupyterLab is not installed: `make lab` installs the lab extra")
     port, token = _free_port(), "test-token"
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "analysis.lab", "--skip-results", "--no-browser"]
+    command = [sys.executable, "-m", "analysis.pipeline.lab", "--skip-results", "--no-browser"]
     command += ["--port", str(port), "--token", token]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # containers run tests as root

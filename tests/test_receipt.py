@@ -14,9 +14,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from analysis.cli import main
 from analysis.data import receipt, validate
 from analysis.data.validate import DataContractError, load_extract
+from analysis.pipeline.cli import main
 
 
 @pytest.fixture()

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from analysis.payments.quarterly import write_quarterly_results
+from analysis.pipeline.verify import compare, verify
 from analysis.render.build import build_report
 from analysis.render.execute import NotebookFailed
 from analysis.reports.kinds import load_kind
-from analysis.verify import compare, verify
 
 
 def _hash(path: Path) -> str:

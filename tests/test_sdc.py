@@ -237,3 +237,48 @@ def test_a_hidden_payment_amount_points_to_the_closed_annex(protected_2025q1, co
     finally:
         if was_hidden:
             inputs.cells.hidden.add(key)
+
+
+def _adjustments(*rows):
+    columns = ["report", "corrects_report", "corrects", "target", "units", "achievements"]
+    return pd.DataFrame(
+        [
+            dict(zip([*columns, "unit_price", "amount"], row, strict=True), paid=0, reason="")
+            for row in rows
+        ]
+    )
+
+
+def _protected_adjustments(frame, contract):
+    cells = disclosure.new_cells(contract)
+    disclosure._adjustments(cells, frame, "2026Q1")
+    cells.protect()
+    inputs = quarterly.QuarterlyInputs("2026Q1", {"adjustments": frame}, {}, cells=cells)
+    return inputs, cells
+
+
+def test_the_adjustments_total_is_money_shown_unless_it_gives_a_count_back(contract):
+    """Quarterly 2026Q1: +1 employment (43,900) and -1.8575 school absence (-16,346).
+
+    Each entry is hidden (one person), but their sum, 27,554, leaves the employment
+    change anywhere from 1 up: page 1 shows it (before, any hidden entry hid the sum).
+    """
+    frame = _adjustments(
+        ("2026Q1", "2025Q1", "2025Q1:employment", "employment", 1, 1, 43900, 43900),
+        ("2026Q1", "2025Q1", "2025Q1:school_absence", "school_absence", 0, -1.8575, 8800, -16346),
+    )
+    inputs, cells = _protected_adjustments(frame, contract)
+    assert cells.is_hidden(disclosure.adjustment_key("amount", "2026Q1", "2025Q1:employment"))
+    assert not quarterly.adjustment_hidden(inputs)
+    assert not quarterly.adjustment_hidden(inputs, "2026Q1")
+    assert not cells.is_hidden(disclosure.adjustments_total_key("2026Q1"))
+
+
+def test_an_adjustments_total_of_one_small_entry_is_hidden(contract):
+    """A sum of one entry is the entry: 43,900 is one employment achievement."""
+    frame = _adjustments(
+        ("2026Q1", "2025Q1", "2025Q1:employment", "employment", 1, 1, 43900, 43900),
+    )
+    inputs, cells = _protected_adjustments(frame, contract)
+    assert quarterly.adjustment_hidden(inputs)
+    assert quarterly.adjustment_hidden(inputs, "2026Q1")

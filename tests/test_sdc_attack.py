@@ -158,7 +158,7 @@ def test_attacker_recovers_nothing_from_a_full_build(full_chain, contract):
 @pytest.mark.slow
 def test_attacker_recovers_nothing_from_every_report_of_a_build(tmp_path, synthetic_dir, contract):
     """The quarterly reports and the three evaluation reports of `make report`, together."""
-    from analysis.build import build
+    from analysis.pipeline.build import build
 
     results = tmp_path / "results"
     build(
@@ -195,7 +195,7 @@ def test_the_attack_command_names_what_it_recovers(tmp_path, capsys):
     """`python -m analysis attack` exits 1 and names the cell when a * can be worked out."""
     import json
 
-    from analysis.cli import main
+    from analysis.pipeline.cli import main
 
     cells = []
     for q, cumulative, new, hidden in (("2024Q2", 3, 3, True), ("2024Q3", 9, 6, False)):
@@ -218,7 +218,7 @@ def test_an_unsolved_bound_is_a_failure_not_nothing_learnt(tmp_path, capsys):
     as nothing learnt."""
     import json
 
-    from analysis.cli import main
+    from analysis.pipeline.cli import main
 
     cells = [
         _cell(("targets", "cumulative", "social_measures", "all", "2024Q2"), 3.5, True),
@@ -310,3 +310,19 @@ def test_protection_records_no_solver_fallback(published_chain):
     for path in sorted(published_chain.glob("*/disclosure.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
         assert record["milps"] >= 0 and record["milp_fallbacks"] == 0, path
+
+
+def test_attacker_reads_an_adjustment_back_from_the_sum_of_adjustments():
+    """A sum of one hidden entry gives it back, whatever its sign."""
+    entry = ("adjustment", "achievements", "2026Q1", "2025Q1:employment")
+    amount = ("adjustment", "amount", "2026Q1", "2025Q1:employment")
+    statement = _statement("achievements", "2025Q1", "employment", "final")
+    cells = [
+        _cell(statement, 10),
+        _cell(_statement("amount", "2025Q1", "employment", "final"), 439000, count=False),
+        _cell(entry, 1, hidden=True),
+        _cell(amount, 43900, hidden=True, count=False),
+        _cell(("summary", "adjustments_total", "2026Q1"), -43900, count=False),
+    ]
+    found = attack({"cells": cells}, MIN, LAST_RESULT_REPORT)
+    assert entry in found.recovered

@@ -259,12 +259,13 @@ def test_the_stored_model_leaves_the_solver_caches_out(tmp_path):
     cells.add("total", 33)
     cells.sum_of("total", ["a", "b"])
     cells.protect()
-    assert cells._ranges
+    assert cells._witnesses
     codec.dump({"cells": cells}, tmp_path)
     text = (tmp_path / "objects.json").read_text(encoding="utf-8")
-    assert "_ranges" not in text and "_witnesses" not in text
+    assert not {"_ranges", "_uppers", "_witnesses", "_valid"} & set(text.split('"'))
     loaded = codec.load(tmp_path)["cells"]
     assert loaded.hidden == cells.hidden and not loaded._ranges and not loaded._witnesses
+    assert not loaded._uppers and loaded._valid_for is None
     assert loaded.is_hidden("a")
 
 

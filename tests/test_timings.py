@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.cli import main
-from analysis.timings import TimingsError, read, summary
+from analysis.pipeline.cli import main
+from analysis.pipeline.timings import TimingsError, read, summary
 
 CFG = "--config config/contract.yaml"
 LINES = [

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from analysis import worker
 from analysis.paths import ROOT
+from analysis.pipeline import worker
 
 pytestmark = pytest.mark.skipif(
     not worker.usable(worker.socket_path()), reason="no fork or descriptor passing here"
@@ -58,7 +58,7 @@ def test_interrupted_caller_stops_its_command(tmp_path):
     # A large synthetic extract takes several seconds; its manifest is written last.
     out = tmp_path / "extract"
     code = (
-        "import sys; from analysis import worker; "
+        "import sys; from analysis.pipeline import worker; "
         "sys.exit(worker.run(['synth', '--out', sys.argv[1], '--comparison-persons', '300000']))"
     )
     caller = subprocess.Popen(

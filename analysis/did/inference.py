@@ -6,9 +6,10 @@ With only three intervention areas, area-clustered analytic standard errors are
 unreliable, and so is randomization inference that lets the intervention areas into
 its null. :func:`area_placebo_test` compares the studentized estimate with placebo
 estimates in which comparison areas only play the intervention areas (Conley and
-Taber 2011; studentized as MacKinnon and Webb 2020 recommend, which takes up the
-size-dependent part of the heteroskedasticity Ferman and Pinto 2019 correct for);
-docs/evaluation.md says why.
+Taber 2011), with placebos reweighted to the intervention households' baseline levels
+and the statistic studentized by each group's own baseline scale: the intervention
+households respond more to the same area shock, the heteroskedasticity across groups
+that Ferman and Pinto (2019) show breaks Conley–Taber; docs/evaluation.md says why.
 """
 
 from __future__ import annotations
@@ -324,7 +325,7 @@ class AreaTestResult:
     """Studentized placebo-area test of the simple ATT and its area-robust interval."""
 
     att: float
-    se: float  # household-clustered, the studentizer (see area_placebo_test)
+    se: float  # the studentizer (see area_placebo_test): the interval is att ± c se
     t_stat: float
     p_value: float
     ci: tuple[float, float]
@@ -337,6 +338,8 @@ class AreaTestResult:
     distribution: np.ndarray  # placebo t statistics
     placebo_att: np.ndarray  # placebo estimates
     placebo_areas: np.ndarray | None = None  # the areas (as text) of each placebo, a row each
+    se_household: float | None = None  # household-clustered SE of att (not robust to area shocks)
+    studentizer: str = "baseline"
 
     def mde(self, power: float = 0.8) -> float:
         """Minimum detectable effect of this test: ``(c + q_power(t*)) × SE``.
@@ -361,6 +364,101 @@ def _critical_value(distribution: np.ndarray, alpha: float) -> float:
     return float(np.sort(np.abs(distribution))[::-1][m - 1])
 
 
+def _household_mean(per_unit: np.ndarray, hh_of_unit: np.ndarray, H: int) -> np.ndarray:
+    """Mean over a household's units of a per-unit value (NaN: the unit has none)."""
+    has = ~np.isnan(per_unit)
+    total = np.bincount(hh_of_unit[has], per_unit[has], H)
+    count = np.bincount(hh_of_unit[has], minlength=H)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
+
+
+def _quantile_bins(value: np.ndarray, reference: np.ndarray, bins: int) -> np.ndarray:
+    """Bin of each value at the ``bins``-quantiles of ``reference`` (ties merged; NaN: bin 0)."""
+    known = ~np.isnan(value)
+    ref = reference[~np.isnan(reference)]
+    if bins < 2 or len(ref) == 0:
+        return known.astype(int)
+    edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
+    # side="left": a value equal to an edge (a discrete level) falls below it, so an
+    # edge at a mass point separates the mass point from what lies above it.
+    return np.where(known, 1 + np.searchsorted(edges, np.nan_to_num(value), side="left"), 0)
+
+
+def _baseline_scale(
+    Y, periods, first, hh_of_unit, H, role_weight, area_sums, treated_role, control_role
+) -> np.ndarray:
+    """Each assignment's baseline scale: SD of its treated-minus-comparison mean outcome.
+
+    Over the quarters before ``first`` (``q = 1 … Q``), ``D_q`` is the
+    (weighted) mean outcome of the households in the treated role minus that of the
+    comparison role, and the scale is the sample SD of ``D_1 … D_Q``: an area shock
+    that moves a group's outcomes κ times as much moves its ``D_q`` and its estimate
+    alike, so the ratio does not depend on κ.
+    """
+    before = np.flatnonzero(periods < first)
+    if len(before) < 3:
+        raise EstimationError(
+            f"{len(before)} quarters in the baseline window: too few to studentize by "
+            "(studentize='household' uses the household-clustered standard error)"
+        )
+    sums = np.zeros((H, len(before)))
+    counts = np.zeros((H, len(before)))
+    for j, q in enumerate(before):
+        ok = ~np.isnan(Y[:, q])
+        sums[:, j] = np.bincount(hh_of_unit[ok], Y[ok, q], H)
+        counts[:, j] = np.bincount(hh_of_unit[ok], minlength=H)
+    treated_sums = area_sums(sums * role_weight[:, None])
+    treated_counts = area_sums(counts * role_weight[:, None])
+    all_sums, all_counts = area_sums(sums), area_sums(counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = (treated_role @ treated_sums) / (treated_role @ treated_counts) - (
+            control_role @ all_sums
+        ) / (control_role @ all_counts)
+    return np.nanstd(gap, axis=1, ddof=1)
+
+
+def _baseline_weights(
+    Y_before: np.ndarray,
+    hh_of_unit: np.ndarray,
+    area_of_hh: np.ndarray,
+    persons_hh: np.ndarray,
+    treated_hh: np.ndarray,
+    comparison_hh: np.ndarray,
+    bins: int,
+) -> np.ndarray:
+    """Weights that give each comparison area the treated households' baseline levels.
+
+    ``b_h``: mean of the household's units' outcomes over the baseline quarters
+    (``Y_before``, units × quarters). Strata: the ``bins``-quantiles of the treated
+    households' ``b_h`` (duplicates merged, as a discrete outcome has few levels; a
+    missing baseline is a stratum of its own). A
+    comparison household in area ``a`` and stratum ``k`` gets ``π_T(k) / π_a(k)``
+    with ``π`` the shares of persons; treated households keep weight 1 (their own
+    statistic is not reweighted).
+    """
+    H = len(area_of_hh)
+    weight = np.ones(H)
+    if not treated_hh.any():
+        return weight
+    seen = (~np.isnan(Y_before)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level = _household_mean(np.nansum(Y_before, axis=1) / seen, hh_of_unit, H)
+    stratum = _quantile_bins(level, level[treated_hh], bins)
+    _, stratum = np.unique(stratum, return_inverse=True)
+    n_strata = stratum.max() + 1
+    target = np.bincount(stratum[treated_hh], persons_hh[treated_hh], n_strata)
+    target = target / target.sum()
+    for a in np.unique(area_of_hh[comparison_hh]):
+        in_a = comparison_hh & (area_of_hh == a)
+        have = np.bincount(stratum[in_a], persons_hh[in_a], n_strata)
+        share = have / have.sum()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(share > 0, target / share, 0.0)
+        weight[in_a] = ratio[stratum[in_a]]
+    return weight
+
+
 def area_placebo_test(
     data: pd.DataFrame,
     yname: str,
@@ -373,33 +471,66 @@ def area_placebo_test(
     max_placebos: int = 4999,
     seed: int = 0,
     pre_periods: int | None = None,
+    match_bins: int | None = 5,
+    studentize: str = "baseline",
 ) -> AreaTestResult:
     """Few-treated-areas test of the Callaway–Sant'Anna simple ATT, with its interval.
 
-    Statistic: ``t = θ̂ / SE_h(θ̂)``, the simple ATT (never-treated comparison, no
-    covariates; ``θ̂ = Σ_c w_c ATT_c`` over post cells ``c = (g, t)``, ``w_c ∝ p_g``)
-    over its household-clustered standard error without the weight-estimation term,
-    ``SE_h² = Σ_h ψ_h²`` with ``ψ_h = Σ_c w_c [1{h∈T_c}(ΣΔY - n_hc m^T_c)/n^T_c
-    - 1{h∈C_c}(ΣΔY - n_hc m^C_c)/n^C_c]``.
+    Estimate: the simple ATT (never-treated comparison, no covariates;
+    ``θ̂ = Σ_c w_c ATT_c`` over post cells ``c = (g, t)``, ``w_c ∝ p_g``). Statistic:
+    ``t = θ̂ / s``. With ``studentize="baseline"`` (the default) ``s`` is the
+    assignment's baseline scale (:func:`_baseline_scale`): the sample SD, over the
+    quarters before the first enrolment, of the treated-role mean outcome minus the
+    comparison-role mean outcome. An area shock that moves one group's outcomes κ
+    times as much as another's (households nearer a cut-off of a discretised
+    outcome, or further from a floor) multiplies its ``θ̂`` and its ``s`` alike, so
+    ``t`` does not depend on κ: this is the heteroskedasticity across groups that
+    Ferman and Pinto (2019) show breaks Conley–Taber, corrected here with the
+    group's own pre-period variance instead of a model of it. With
+    ``studentize="household"``, ``s = SE_h(θ̂)``, the household-clustered standard
+    error without the weight-estimation term, ``SE_h² = Σ_h ψ_h²`` with
+    ``ψ_h = Σ_c w_c [1{h∈T_c}(ΣΔY - n_hc m^T_c)/n^T_c - 1{h∈C_c}(ΣΔY - n_hc m^C_c)/n^C_c]``
+    (MacKinnon and Webb 2020): it equalises the idiosyncratic noise across areas
+    of different size but not the response to area shocks. ``SE_h`` is reported
+    (``se_household``) either way.
 
     Null distribution (Conley and Taber 2011): every choice ``S`` of as many
     *comparison* areas as there are intervention areas plays the intervention areas
     (its households get :func:`pseudo_cohorts`), the other comparison areas are its
     comparison group, and ``t_S`` is computed the same way. The intervention areas
     never enter a placebo, so a true effect cannot contaminate the null. Under no
-    effect, with the areas' shocks exchangeable given their households' noise
-    (which the studentization takes up: area size changes ``SE_h``), ``t`` is
-    distributed like ``t_S``. ``p = (1 + #{|t_S| ≥ |t|}) / (1 + B)``.
+    effect, with the areas' shocks exchangeable up to the scale the studentizer
+    takes up, ``t`` is distributed like ``t_S``.
+    ``p = (1 + #{|t_S| ≥ |t|}) / (1 + B)``.
 
     Interval (test inversion): under ``θ = θ0`` for every treated cell, subtracting
-    ``θ0`` from the treated post outcomes moves ``θ̂`` by ``θ0`` and leaves ``SE_h``
-    and every placebo as they are, so ``{θ0 : p(θ0) > α}`` is
-    ``θ̂ ± c SE_h`` with ``c`` the critical value of :func:`_critical_value`.
+    ``θ0`` from the treated post outcomes moves ``θ̂`` by ``θ0`` and leaves ``s``
+    (pre-period outcomes or household scores) and every placebo as they are, so
+    ``{θ0 : p(θ0) > α}`` is ``θ̂ ± c s`` with ``c`` the critical value of
+    :func:`_critical_value`.
+
+    Placebos matched to the intervention households' baseline levels
+    (``match_bins``, the default): where an outcome is a discretised or censored
+    index, the same area shock moves a household's observed outcome more the nearer
+    its level sits to a cut-off, so areas of households selected on their levels
+    (the intervention households) have a larger shock variance than whole comparison
+    areas, and unmatched placebos understate the spread of ``t`` (Ferman and Pinto
+    2019's heteroskedasticity, here by composition, not by size). Each household's
+    baseline level ``b_h`` is the mean outcome of its units over the quarters before
+    the first enrolment; ``match_bins`` bins at the quantiles of the intervention
+    households' ``b_h`` (and one bin for a missing baseline) give every household of
+    a comparison area ``a`` the weight ``w_h = π_T(bin) / π_a(bin)`` (``π``: shares of
+    persons) when it plays an intervention household, so each placebo area has the
+    intervention households' baseline distribution (DiNardo, Fortin and Lemieux
+    1996 reweighting). The weights enter the placebo's cell means, cohort weights,
+    household scores (``ψ_h`` times ``w_h``) and baseline scale; the observed ``t`` and
+    the comparison role are unweighted. ``match_bins=None`` gives unmatched placebos.
 
     With ``pre_periods = K`` the same test is made of the pre-enrolment cells
     instead: ``θ̂`` is the ``p_g``-weighted mean of the placebo effects ``ATT(g, t)``
     at event times ``-K … -1`` (base period ``t - 1``, as ``att_gt``'s varying
-    base), an area-robust test of parallel pre-trends.
+    base), an area-robust test of parallel pre-trends; the baseline window of the
+    studentizer then ends ``K`` quarters before the first enrolment.
 
     All ``C(J, k)`` choices are enumerated when there are at most ``max_placebos``,
     otherwise ``max_placebos`` distinct ones are drawn with ``seed``. Vectorised:
@@ -408,6 +539,8 @@ def area_placebo_test(
     """
     from itertools import combinations
 
+    if studentize not in ("baseline", "household"):
+        raise EstimationError(f"studentize must be 'baseline' or 'household', not {studentize!r}")
     require_columns(
         data, yname=yname, tname=tname, idname=idname, gname=gname, area=area, hhname=hhname
     )
@@ -471,8 +604,21 @@ def area_placebo_test(
         s_all[:, j] = np.bincount(hh_of_unit[ok], dy[ok], H)
         n_all[:, j] = np.bincount(hh_of_unit[ok], minlength=H)
         own[:, j] = g_hh == g
-    s_own, n_own = s_all * own, n_all * own
     persons_hh = np.bincount(hh_of_unit, minlength=H).astype(float)
+    if match_bins:
+        before = periods < cohorts.min()
+        weight_hh = _baseline_weights(
+            Y[:, before],
+            hh_of_unit,
+            area_of_hh,
+            persons_hh,
+            np.isin(area_of_hh, treated_areas) & (g_hh > 0),
+            np.isin(area_of_hh, comparison_areas),
+            match_bins,
+        )
+    else:
+        weight_hh = np.ones(H)
+    s_own, n_own = s_all * own * weight_hh[:, None], n_all * own * weight_hh[:, None]
     cohort_of_hh = np.searchsorted(cohorts, g_hh)
     enrolled = g_hh > 0
 
@@ -483,7 +629,11 @@ def area_placebo_test(
 
     S_T, N_T, S_C, N_C = (area_sums(x) for x in (s_own, n_own, s_all, n_all))
     P = np.zeros((n_areas, len(cohorts)))
-    np.add.at(P, (area_of_hh[enrolled], cohort_of_hh[enrolled]), persons_hh[enrolled])
+    np.add.at(
+        P,
+        (area_of_hh[enrolled], cohort_of_hh[enrolled]),
+        (persons_hh * weight_hh)[enrolled],
+    )
     cell_cohort = np.searchsorted(cohorts, [g for g, _, _ in cells])
 
     # Assignments: the observed one first, then the placebos.
@@ -531,7 +681,24 @@ def area_placebo_test(
         var[lo:hi] = (np.where(in_T, psi_T, 0.0) ** 2).sum(axis=0) + (
             np.where(in_C, psi_C, 0.0) ** 2
         ).sum(axis=0)
-    se = np.sqrt(var)
+    se_household = np.sqrt(var)
+    if studentize == "household":
+        se = se_household
+    else:
+        # The baseline window ends before the first enrolment, and before the first
+        # tested quarter of a pre-period test: an anticipation effect there must not
+        # inflate the treated group's scale.
+        se = _baseline_scale(
+            Y,
+            periods,
+            cohorts.min() - (pre_periods or 0),
+            hh_of_unit,
+            H,
+            (g_hh > 0) * weight_hh,
+            area_sums,
+            treated_role,
+            control_role,
+        )
     t_all = att / se
     t0, placebo_t = float(t_all[0]), t_all[1:]
     p_value = float((1 + np.sum(np.abs(placebo_t) >= abs(t0) - 1e-12)) / n_assign)
@@ -552,4 +719,6 @@ def area_placebo_test(
         distribution=placebo_t,
         placebo_att=att[1:],
         placebo_areas=areas[placebo_sets],
+        se_household=float(se_household[0]),
+        studentizer=studentize,
     )

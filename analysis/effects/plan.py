@@ -37,6 +37,7 @@ class Inference(_Strict):
     alpha: float = Field(gt=0, lt=0.5)
     household_cluster: str
     area_test: Literal["placebo_areas"]
+    area_match_bins: int | None = Field(default=5, ge=2, le=20)
     multiplicity: Literal["holm", "none"]
 
 

@@ -132,7 +132,7 @@ def execute_in_process(
             cell.outputs = _outputs(captured, result)
             error = result.error_before_exec or result.error_in_exec
             if isinstance(error, SystemExit | KeyboardInterrupt):
-                # A signal (SIGTERM raises SystemExit, analysis.cli) stops the build, as
+                # A signal (SIGTERM raises SystemExit, analysis.pipeline.cli) stops the build, as
                 # it would stop a kernel: no report is placed.
                 raise error
             if error is not None:

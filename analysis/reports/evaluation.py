@@ -211,19 +211,25 @@ def power_table(
 
     The area-level MDE is that of the placebo-area test
     (:meth:`analysis.did.inference.AreaTestResult.mde`): the test's critical value
-    plus the 80 % quantile of the placebo statistics, times the estimate's standard
-    error; with area shocks it is larger than the household-level MDE.
+    plus the 80 % quantile of the placebo statistics, times the test's scale; with
+    area shocks it is larger than the household-level MDE. The MDE at full
+    enrolment (the standard error rescaled to the planned households) is a column
+    only while fewer households than planned are enrolled: otherwise it equals
+    "now". The MDE at the end of follow-up comes from the size benchmark
+    (docs/evaluation.md, "Power").
     """
+    short = bool(enrolled_households) and enrolled_households < planned_households
     rows = []
     for outcome, est in estimates.items():
         row = {
             "outcome": t(f"outcome.{outcome}", lang),
             "standard_error": est.simple.overall_se,
             "mde_now": mde(est.simple.overall_se),
-            "mde_at_full_enrolment": mde(
-                est.simple.overall_se, scale_to=planned_households, n_now=enrolled_households
-            ),
         }
+        if short:
+            row["mde_at_full_enrolment"] = mde(
+                est.simple.overall_se, scale_to=planned_households, n_now=enrolled_households
+            )
         if areas and outcome in areas:
             row["mde_area_level"] = areas[outcome]["area_mde"]
         rows.append(row)

@@ -101,6 +101,7 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> di
                 contract.seed,
                 alpha=plan.alpha,
                 pre_periods=plan.sensitivity.pre_periods,
+                match_bins=plan.inference.area_match_bins,
             )
         except EstimationError as error:
             departures.append({"outcome": outcome, "analysis": "area_test", "reason": str(error)})

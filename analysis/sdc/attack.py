@@ -32,6 +32,7 @@ never read as "nothing learnt".
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ SLACK_FLOOR = 1e-6
 TIME_LIMIT = 120.0
 NODE_LIMIT = 100_000
 EVALUATION_KINDS = ("midterm", "preliminary_final", "final")
+# Adjustment entries behind one sum whose signs an attacker tries one by one (2**n).
+SIGN_PATTERN_LIMIT = 14
 
 
 @dataclass
@@ -185,6 +188,22 @@ def reader_identities(cells: dict[tuple, dict], last_result_report: str) -> list
                 and quarters.to_index(s[2]) <= quarters.to_index(q)
             ]
             ids.add({k: -1.0, **dict.fromkeys(rows, 1.0)})
+    # The sums of adjustments (page 1's total to date, each report's in the caps table) are
+    # sums of the entries, each added or taken off: a reader who does not know the signs
+    # tries them all, and an identity that holds is one the reader can use.
+    entries = [k for k in keys if k[0] == "adjustment" and k[1] == "amount"]
+    for k in keys:
+        if k[0] == "summary" and k[1] == "adjustments_total":
+            q = k[2]
+            parts = [e for e in entries if quarters.to_index(e[2]) <= quarters.to_index(q)]
+        elif k[0] == "caps" and k[1] == "adjustments":
+            parts = [e for e in entries if e[2] == k[2]]
+        else:
+            continue
+        if len(parts) > SIGN_PATTERN_LIMIT:
+            raise ValueError(f"{k!r}: {len(parts)} adjustment entries, too many sign patterns")
+        for signs in itertools.product((1.0, -1.0), repeat=len(parts)):
+            ids.add({k: -1.0, **dict(zip(parts, signs, strict=True))})
     # Evaluation reports: the treated persons of an outcome are the sum of any subgroup table.
     for k in keys:
         if k[0] == "effects" and k[1] == "treated":

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis import atomic, quarters
@@ -103,7 +104,7 @@ def payment_cells(
     _targets(cells, tables["targets"], contract, as_of)
     _statement(cells, tables["payment_statement"], tables.get("payments_capped"), key)
     _absence(cells, tables.get("absence_estimates"), tables["payment_statement"], as_of)
-    _adjustments(cells, tables.get("adjustments"))
+    _adjustments(cells, tables.get("adjustments"), as_of)
     if history is not None and len(history):
         _history(cells, history, as_of)
     link_to_earlier(cells)
@@ -256,14 +257,31 @@ def _statement(
         )
 
 
-def _adjustments(cells: LinkedCells, frame: pd.DataFrame | None) -> None:
+def adjustments_total_key(as_of: str) -> tuple:
+    """The sum of every adjustment to date (page 1's "changed settled amounts by ...")."""
+    return summary_key("adjustments_total", as_of)
+
+
+def report_adjustments_key(report: str, as_of: str) -> tuple:
+    """The sum of one result report's adjustments (the caps table's column)."""
+    return ("caps", "adjustments", report, as_of)
+
+
+def _adjustments(cells: LinkedCells, frame: pd.DataFrame | None, as_of: str) -> None:
     """Adjustment entries: a change of a few units is a count of a few persons.
 
     Sizes are declared (a change of -2 units tells of two persons as much as +2);
-    the amount is the change in achievements times the price.
+    the amount is the change in achievements times the price. Their sums (page 1's
+    total and each report's in the caps table) are money: declared with the signed
+    entries, so that they are hidden only when the audit finds they would give a
+    small count back, not whenever an entry is hidden.
     """
     if frame is None or frame.empty:
         return
+    signed = {
+        adjustment_key("amount", r.report, r.corrects): float(np.sign(r.amount))
+        for r in frame.itertuples(index=False)
+    }
     for row in frame.itertuples(index=False):
         units, achievements, amount = (
             adjustment_key(c, row.report, row.corrects) for c in ("units", "achievements", "amount")
@@ -280,6 +298,25 @@ def _adjustments(cells: LinkedCells, frame: pd.DataFrame | None) -> None:
         if row.target != "school_absence":
             cells.sum_if_exact(achievements, [units], "achievements = units")
         cells.bundle([units, achievements, amount])
+    reports = {
+        report_adjustments_key(report, as_of): part for report, part in frame.groupby("report")
+    }
+    for key, part in [(adjustments_total_key(as_of), frame), *reports.items()]:
+        entries = {
+            adjustment_key("amount", r, c)
+            for r, c in zip(part["report"], part["corrects"], strict=True)
+        }
+        terms = {k: w for k, w in signed.items() if w and k in entries}
+        if not terms:
+            continue
+        headline = key == adjustments_total_key(as_of)
+        cells.add(
+            key,
+            float(part["amount"].sum()),
+            count=False,
+            cost=HEADLINE_COST if headline else STATEMENT_COST,
+        )
+        cells.sum_of(key, terms, "adjustments total = sum of signed entries")
 
 
 def largest_item(statement: pd.DataFrame) -> str | None:

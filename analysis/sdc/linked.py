@@ -62,6 +62,10 @@ RESCUE_LIMIT = 12
 SLACK_FLOOR = 1e-6
 # Seconds one integer programme may take before it counts as unsolved.
 MILP_TIME_LIMIT = 60.0
+# Branch-and-bound nodes a partner's trial may take (:meth:`LinkedCells._widens`): it only
+# chooses which cell to hide next, the audit decides what is safe; a node limit, not a
+# time, so that the choice is the same on a busy machine.
+QUICK_NODE_LIMIT = 500
 
 
 @dataclass
@@ -113,10 +117,15 @@ class LinkedCells:
         self._signatures: set[frozenset] = set()
         self._protected = False
         self._ranges: dict[tuple, tuple[float, float]] = {}
+        # The largest value of a cell in a group (with whether HiGHS solved it).
+        self._uppers: dict[tuple, tuple[float, bool]] = {}
         # Solutions found by the solver (the cells they move, with their values), and
         # for each cell the solutions that move it (see _witness_range).
         self._witnesses: list[dict[Hashable, float]] = []
         self._witnesses_of: dict[Hashable, list[int]] = {}
+        # Which solutions are feasible in the state ``_valid_for`` (see _witness_range).
+        self._valid_for: dict | None = None
+        self._valid: dict[int, bool] = {}
         # Integer programmes built per group of unknown cells.
         self._problems: dict[frozenset, dict] = {}
         self._relations_of: dict[Hashable, list[int]] = {}
@@ -130,15 +139,25 @@ class LinkedCells:
         self._inexact: set[tuple] = set()
 
     # Solver results kept for speed while protecting: not part of the model.
-    _CACHES = ("_ranges", "_witnesses", "_witnesses_of", "_problems", "_inexact")
+    _CACHES = (
+        "_ranges",
+        "_uppers",
+        "_witnesses",
+        "_witnesses_of",
+        "_problems",
+        "_inexact",
+        "_valid",
+    )
 
     def __getstate__(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k not in self._CACHES}
+        return {k: v for k, v in vars(self).items() if k not in self._CACHES and k != "_valid_for"}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._ranges, self._witnesses, self._witnesses_of, self._problems = {}, [], {}, {}
+        self._uppers = {}
         self._inexact = set()
+        self._valid_for, self._valid = None, {}
         self.__dict__.setdefault("milps", 0)
         self.__dict__.setdefault("fallbacks", 0)
 
@@ -459,6 +478,12 @@ class LinkedCells:
                 low, high = self._witness_range(key, groups)
                 if high - low >= need - TOLERANCE:
                     return (low, high)
+                # The largest value first: its solution, with those found before, often
+                # answers without the smallest (half the integer programmes).
+                self._upper(key, group, pinned)
+                low, high = self._witness_range(key, groups)
+                if high - low >= need - TOLERANCE:
+                    return (low, high)
             self._ranges[cached] = self._range(key, group, pinned)
         if cached in self._inexact and not outer:
             return self._witness_range(key, groups)
@@ -474,11 +499,18 @@ class LinkedCells:
         """
         value = self.cells[key].value
         low = high = value
-        free = groups.keys()
+        # Whether a solution is still feasible depends only on which cells are unknown
+        # (``groups``): it is decided once per state, not once per cell asked about.
+        if self._valid_for is not groups:
+            self._valid_for, self._valid = groups, {}
+        valid, free = self._valid, groups.keys()
         for index in self._witnesses_of.get(key, ()):
-            moved = self._witnesses[index]
-            if moved.keys() <= free:
-                low, high = min(low, moved[key]), max(high, moved[key])
+            ok = valid.get(index)
+            if ok is None:
+                ok = valid[index] = self._witnesses[index].keys() <= free
+            if ok:
+                moved = self._witnesses[index][key]
+                low, high = min(low, moved), max(high, moved)
         return (low, high)
 
     def _keep_witness(self, variables: list[Hashable], solution: np.ndarray) -> None:
@@ -534,10 +566,13 @@ class LinkedCells:
         self._problems[group] = problem
         return problem
 
-    def _solve(self, problem: dict, objective: np.ndarray) -> tuple[float, bool]:
+    def _solve(
+        self, problem: dict, objective: np.ndarray, quick: bool = False
+    ) -> tuple[float, bool]:
         """The optimum of ``objective`` over the group's problem, and whether HiGHS solved it.
 
-        A solution found is kept as a witness.
+        A solution found is kept as a witness. ``quick``: see :func:`_integer_optimum`
+        (an unsolved quick trial is no fallback: nothing is decided on it).
         """
         value, solution, exact = _integer_optimum(
             objective,
@@ -546,13 +581,28 @@ class LinkedCells:
             problem["upper"],
             problem["bounds"],
             problem["integral"],
+            quick=quick,
         )
         self.milps += 1
-        if not exact:
+        if not exact and not quick:
             self.fallbacks += 1
         if solution is not None:
             self._keep_witness(problem["variables"], solution)
         return value, exact
+
+    def _upper(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, bool]:
+        """The cell's largest value in its group and whether HiGHS solved it (solved once)."""
+        cached = (key, group)
+        if cached not in self._uppers:
+            problem = self._problem(group, pinned)
+            if not len(problem["a_rows"]):
+                self._uppers[cached] = (np.inf, True)
+            else:
+                objective = np.zeros(len(problem["variables"]))
+                objective[problem["column"][key]] = -1.0
+                high, exact = self._solve(problem, objective)
+                self._uppers[cached] = (-high, exact)
+        return self._uppers[cached]
 
     def _range(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, float]:
         """The cell's range; when a bound is the relaxation's, the cell is marked inexact."""
@@ -562,10 +612,29 @@ class LinkedCells:
         objective = np.zeros(len(problem["variables"]))
         objective[problem["column"][key]] = 1.0
         low, low_exact = self._solve(problem, objective)
-        high, high_exact = self._solve(problem, -objective)
+        high, high_exact = self._upper(key, group, pinned)
         if not (low_exact and high_exact):
             self._inexact.add((key, group))
-        return (low, -high)
+        return (low, high)
+
+    def _relaxed_width(self, key: Hashable, group: frozenset, pinned: dict) -> float:
+        """The width of the cell's range without integrality: never narrower than the true one.
+
+        A linear programme costs a fraction of the integer programme, and when it is
+        already too narrow the integer range is too (it lies inside).
+        """
+        problem = self._problem(group, pinned)
+        if not len(problem["a_rows"]):
+            return np.inf
+        objective = np.zeros(len(problem["variables"]))
+        objective[problem["column"][key]] = 1.0
+        relaxed = np.zeros_like(problem["integral"])
+        bounds = (problem["a_rows"], problem["lower"], problem["upper"], problem["bounds"])
+        low, _, low_exact = _integer_optimum(objective, *bounds, relaxed)
+        high, _, high_exact = _integer_optimum(-objective, *bounds, relaxed)
+        if not (low_exact and high_exact):
+            return np.inf
+        return -high - low
 
     def protect(self) -> set[Hashable]:
         """Choose the hidden cells (primary, then secondary until the audit passes, then prune)."""
@@ -730,8 +799,42 @@ class LinkedCells:
         pinned, groups = self._open_cells()
         if key in pinned:
             return 2 * pinned[key] > width + TOLERANCE
+        cached = (key, groups[key])
+        if cached not in self._ranges:
+            low, high = self._witness_range(key, groups)
+            if high - low > width + TOLERANCE:
+                return True
+            # Most cells tried do not widen the range: the relaxation says so cheaply.
+            if self._relaxed_width(key, groups[key], pinned) <= width + TOLERANCE:
+                return False
+            return self._widens_quickly(key, groups, pinned, width)
         low, high = self._cached_range(key, groups, pinned, need=width + 2 * TOLERANCE)
         return high - low > width + TOLERANCE
+
+    def _widens_quickly(self, key: Hashable, groups: dict, pinned: dict, width: float) -> bool:
+        """Whether the cell's range is wider than ``width``, within a few hundred nodes.
+
+        A trial HiGHS does not finish within :data:`QUICK_NODE_LIMIT` nodes counts
+        as not widening (another partner is tried): choosing a partner decides no
+        safety, the audit after it does. Both bounds solved are kept as the range.
+        """
+        group = groups[key]
+        problem = self._problem(group, pinned)
+        if not len(problem["a_rows"]):
+            return True
+        objective = np.zeros(len(problem["variables"]))
+        objective[problem["column"][key]] = 1.0
+        bounds = []
+        for sign in (-1.0, 1.0):
+            value, exact = self._solve(problem, sign * objective, quick=True)
+            low, high = self._witness_range(key, groups)
+            if high - low > width + TOLERANCE:
+                return True
+            if not exact:
+                return False
+            bounds.append(sign * value)
+        self._ranges[(key, group)] = (bounds[1], bounds[0])
+        return bounds[0] - bounds[1] > width + TOLERANCE
 
     def _secondary_candidate(
         self, exposed: Hashable, current: tuple, headline: bool = True
@@ -889,7 +992,7 @@ def _optimum(objective, a_ub, b_ub, bounds) -> float:
 
 
 def _integer_optimum(
-    objective, a_rows, lower, upper, bounds, integral
+    objective, a_rows, lower, upper, bounds, integral, quick: bool = False
 ) -> tuple[float, np.ndarray | None, bool]:
     """Minimum of ``objective`` over integer counts (HiGHS branch and bound); -inf if unbounded.
 
@@ -897,7 +1000,9 @@ def _integer_optimum(
     integer programme was solved. When HiGHS fails twice (as it is, then without
     presolve), the minimum of the continuous relaxation is returned with ``False``:
     a bound on the integer minimum, never above it, which the caller must only use
-    in the direction where that is safe (:meth:`LinkedCells._range`).
+    in the direction where that is safe (:meth:`LinkedCells._range`), and the best
+    solution HiGHS found, if any. ``quick`` tries once within :data:`QUICK_NODE_LIMIT`
+    branch-and-bound nodes and returns NaN when that does not solve it.
     """
     low = np.array([-np.inf if b[0] is None else b[0] for b in bounds], dtype=float)
     high = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
@@ -913,7 +1018,9 @@ def _integer_optimum(
     # one count), so the integer solutions are those of the declared row.
     half = np.maximum((upper - lower) / 2 / scale, SLACK_FLOOR)
     constraints = LinearConstraint(a_rows / scale[:, None], centre - half, centre + half)
-    for options in ({}, {"presolve": False}):
+    found = None
+    attempts = ({"node_limit": QUICK_NODE_LIMIT},) if quick else ({}, {"presolve": False})
+    for options in attempts:
         solution = milp(
             objective,
             constraints=constraints,
@@ -927,6 +1034,11 @@ def _integer_optimum(
             return -np.inf, None, True
         if solution.status == 0:
             return float(solution.fun), np.asarray(solution.x, dtype=float), True
+        if solution.x is not None and found is None:
+            # Stopped by a limit with a solution in hand: feasible, so a witness.
+            found = np.asarray(solution.x, dtype=float)
+    if quick:
+        return np.nan, found, False
     a_ub = np.vstack([a_rows, -a_rows])
     b_ub = np.concatenate([upper, -lower])
-    return _optimum(objective, a_ub, b_ub, bounds), None, False
+    return _optimum(objective, a_ub, b_ub, bounds), found, False

@@ -146,13 +146,21 @@ def last_quarter(inputs: QuarterlyInputs) -> str | None:
 
 
 def adjustment_hidden(inputs: QuarterlyInputs, report: str | None = None) -> bool:
-    """Whether disclosure control hides an adjustment amount (of ``report``, or any).
+    """Whether disclosure control hides the sum of the adjustments (of ``report``, or all).
 
-    A sum over adjustments would give a hidden one back, so it is hidden with it.
+    The sums are cells of the disclosure model (:func:`disclosure.payment_cells`):
+    hidden only when they would give a small count back. A model without them
+    (published before they were declared) hides a sum whenever an entry is hidden.
     """
     frame = inputs.tables.get("adjustments")
     if frame is None or frame.empty:
         return False
+    if report is None:
+        total = disclosure.adjustments_total_key(inputs.as_of)
+    else:
+        total = disclosure.report_adjustments_key(report, inputs.as_of)
+    if total in inputs.cells.cells:
+        return inputs.is_hidden(total)
     rows = frame if report is None else frame.loc[frame["report"] == report]
     return any(
         inputs.is_hidden(disclosure.adjustment_key("amount", r.report, r.corrects))

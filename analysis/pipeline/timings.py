@@ -1,7 +1,7 @@
 """Where a build's time goes: the step timings the worker records, summed and laid out.
 
 ``ANALYSIS_WORKER_TIMES=<file> make report`` makes every step run in the worker
-(:mod:`analysis.worker`) append one line to ``<file>``: its user and system CPU
+(:mod:`analysis.pipeline.worker`) append one line to ``<file>``: its user and system CPU
 seconds (its own children, pandoc and typst, included), its start and end (Unix
 time) and its command. The steps are the worker's children, so a timer around
 make sees neither their CPU time nor when each ran. ``python -m analysis timings

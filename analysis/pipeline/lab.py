@@ -1,4 +1,4 @@
-"""``python -m analysis.lab`` (``make lab``): JupyterLab on the report notebooks.
+"""``python -m analysis.pipeline.lab`` (``make lab``): JupyterLab on the report notebooks.
 
 The report notebooks are jupytext percent ``.py`` files. This command brings the
 extract and the quarterly results up to date (the same rules as ``python -m
@@ -83,7 +83,7 @@ def command(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m analysis.lab",
+        prog="python -m analysis.pipeline.lab",
         description=__doc__.splitlines()[0],
         epilog="Any other option is passed on to JupyterLab.",
     )
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {INSTALL_HINT}", file=sys.stderr)
         return 1
     if not args.skip_results:
-        from analysis.build import BuildError, build
+        from analysis.pipeline.build import BuildError, build
 
         try:
             build(data=args.data, as_of=args.as_of, goal="results")

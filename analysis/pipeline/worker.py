@@ -49,7 +49,7 @@ START_SECONDS = 120.0
 MAX_SOCKET_PATH = 100
 # What every command may need, imported once in the worker.
 PRELOAD = (
-    "analysis.cli",
+    "analysis.pipeline.cli",
     "analysis.did",
     # analysis.did imports its estimators on first use; the worker imports them all.
     "analysis.did.aggte",
@@ -146,7 +146,7 @@ def _start(path: Path) -> socket.socket | None:
         if sock is not None:
             return sock
         process = subprocess.Popen(
-            [sys.executable, "-m", "analysis.worker", os.fspath(path)],
+            [sys.executable, "-m", "analysis.pipeline.worker", os.fspath(path)],
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -230,7 +230,7 @@ def _command(request: dict, fds: list[int]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     status = 1
     try:
-        from analysis.cli import main
+        from analysis.pipeline.cli import main
 
         status = main(request["argv"])
     except SystemExit as stop:

@@ -429,7 +429,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from analysis.build import build
+    from analysis.pipeline.build import build
 
     contract = _contract(args)
     as_of = _last_quarter(contract, args.as_of)
@@ -463,8 +463,17 @@ def cmd_portal(args) -> int:
     return 0
 
 
+def cmd_contract_sections(args) -> int:
+    from analysis.pipeline.sections import write_sections
+
+    written = write_sections(_contract(args), Path(args.out))
+    if written:
+        print(f"contract sections changed: {', '.join(written)} ({args.out})")
+    return 0
+
+
 def cmd_make_targets(args) -> int:
-    from analysis.reports.maketargets import make_targets
+    from analysis.pipeline.rules import make_targets
 
     contract = _contract(args)
     as_of = _last_quarter(contract, args.as_of)
@@ -536,7 +545,7 @@ def cmd_data_contract(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from analysis.verify import verify
+    from analysis.pipeline.verify import verify
 
     record = _record(args) if args.data else None
     return verify(Path(args.published), Path(args.reexecuted), record)
@@ -578,7 +587,7 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_timings(args) -> int:
-    from analysis.timings import TimingsError, read, summary
+    from analysis.pipeline.timings import TimingsError, read, summary
 
     try:
         print(summary(read(Path(args.file)), args.cores))
@@ -603,6 +612,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
+    for add in (
+        _add_synth,
+        _add_validate,
+        _add_quarterly,
+        _add_ledger,
+        _add_calibrate,
+        _add_report,
+        _add_evaluate,
+        _add_portal,
+        _add_build,
+        _add_make_targets,
+        _add_contract_sections,
+        _add_settlement,
+        _add_data_contract,
+        _add_verify,
+        _add_attack,
+        _add_timings,
+    ):
+        add(sub)
+    return parser
+
+
+def _add_synth(sub) -> None:
     p = sub.add_parser("synth", help="generate a synthetic extract with a known truth")
     p.add_argument(
         "--seed", type=int, default=None, help="random seed (default: the contract's seed)"
@@ -633,6 +665,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_synth)
 
+
+def _add_validate(sub) -> None:
     p = sub.add_parser("validate", help="check an extract directory against the data contract")
     p.add_argument(
         "data",
@@ -642,6 +676,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_validate)
 
+
+def _add_quarterly(sub) -> None:
     p = sub.add_parser(
         "quarterly", help="compute the quarterly results and payments as of a quarter"
     )
@@ -656,6 +692,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_quarterly)
 
+
+def _add_ledger(sub) -> None:
     p = sub.add_parser(
         "ledger",
         help="write the settlement ledger as of a quarter (carried forward from the quarterly results)",
@@ -676,6 +714,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_ledger)
 
+
+def _add_calibrate(sub) -> None:
     p = sub.add_parser(
         "calibrate",
         help="derive the illustrative rate card from the business case in the contract",
@@ -685,6 +725,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_calibrate)
 
+
+def _add_report(sub) -> None:
     p = sub.add_parser("report", help="execute a report notebook and render it to HTML and PDF")
     p.add_argument("kind", help="quarterly, midterm, preliminary_final or final")
     p.add_argument(
@@ -713,6 +755,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_report)
 
+
+def _add_evaluate(sub) -> None:
     p = sub.add_parser(
         "evaluate",
         help="compute everything an evaluation report shows, once for all languages",
@@ -743,12 +787,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_evaluate)
 
+
+def _add_portal(sub) -> None:
     p = sub.add_parser("portal", help="write reports/index.html listing every rendered report")
     p.add_argument(
         "--reports", default=str(paths.REPORTS_DIR), help="reports root (default: %(default)s)"
     )
     p.set_defaults(func=cmd_portal)
 
+
+def _add_build(sub) -> None:
     p = sub.add_parser(
         "build",
         help="everything `make report` does, without make: data, quarterly results, every report",
@@ -786,6 +834,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_build)
 
+
+def _add_make_targets(sub) -> None:
     p = sub.add_parser(
         "make-targets", help="print the Makefile rules for every report (used by the Makefile)"
     )
@@ -805,6 +855,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_make_targets)
 
+
+def _add_contract_sections(sub) -> None:
+    p = sub.add_parser(
+        "contract-sections",
+        help="write the contract's sections as files, each only when it changed (used by the rules)",
+    )
+    p.add_argument("--out", default="build/contract", help="folder (default: %(default)s)")
+    p.set_defaults(func=cmd_contract_sections)
+
+
+def _add_settlement(sub) -> None:
     p = sub.add_parser(
         "settlement",
         help="show the settlement record (verified), export it as CSV, or reset a synthetic demo's",
@@ -821,12 +882,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="export: the CSV file to write (default: stdout)")
     p.set_defaults(func=cmd_settlement)
 
+
+def _add_data_contract(sub) -> None:
     p = sub.add_parser(
         "data-contract", help="write the data-contract document generated from the schemas"
     )
     p.add_argument("--out", default=str(paths.DATA_DIR / "README.md"))
     p.set_defaults(func=cmd_data_contract)
 
+
+def _add_verify(sub) -> None:
     p = sub.add_parser("verify", help="compare re-executed results files with the published ones")
     p.add_argument("published", help="folder of published reports")
     p.add_argument("reexecuted", help="folder of re-executed reports")
@@ -838,6 +903,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ledger", default=None, help="the settlement record (default: that of --data)")
     p.set_defaults(func=cmd_verify)
 
+
+def _add_attack(sub) -> None:
     p = sub.add_parser(
         "attack",
         help="try to recover every hidden count of every report of a build (integer programme); "
@@ -848,6 +915,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_attack)
 
+
+def _add_timings(sub) -> None:
     p = sub.add_parser(
         "timings",
         help="CPU seconds per kind of step and the timeline of a build run with "
@@ -861,7 +930,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="cores the build ran on (default: this machine's, %(default)s, as make uses them)",
     )
     p.set_defaults(func=cmd_timings)
-    return parser
 
 
 def _terminate(signum, frame):
@@ -877,11 +945,11 @@ def _expected_errors() -> tuple[type[Exception], ...]:
     modules (``make-targets``, which every clean build waits for) does not pay for
     importing the estimators, the renderer and the payments.
     """
-    from analysis.build import BuildError
     from analysis.config import ConfigError
     from analysis.data.validate import DataContractError
     from analysis.payments.ledger import LedgerError
     from analysis.payments.reconcile import ReconciliationError
+    from analysis.pipeline.build import BuildError
     from analysis.provenance import ProvenanceError
     from analysis.render.execute import NotebookFailed
     from analysis.safety import UnsafeOutputError

@@ -1,21 +1,20 @@
 """``python -m analysis build``: everything ``make report`` does, without make.
 
 Analysts at Statistics Denmark's research service often work on Windows without
-make. This module runs the same rules the Makefile runs: it takes the rules that
-``python -m analysis make-targets`` generates for the Makefile (one per quarterly
-result and per report, with their real inputs), adds the Makefile's rule for the
-synthetic extract, and executes them with make's out-of-date logic: a rule runs
-when one of its targets is missing or older than one of its inputs, or when a
-rule it depends on ran. Every step is a ``python -m analysis <command>`` process
-started with the running interpreter, so there is no shell, no ``/tmp`` and
-nothing POSIX-only; paths are ``pathlib`` paths relative to the repository.
+make. This module runs the same rules the Makefile runs: the :class:`RuleSet` of
+:func:`analysis.pipeline.rules.report_rules` (the synthetic extract, one rule per
+quarterly result and per report, with their real inputs), which the Makefile
+includes as text, expanded here with the same variables' values, and executed with
+make's out-of-date logic: a rule runs when one of its targets is missing or older
+than one of its inputs, or when a rule it depends on ran. Every step is a
+``python -m analysis <command>`` process started with the running interpreter, so
+there is no shell, no ``/tmp`` and nothing POSIX-only; paths are ``pathlib`` paths
+relative to the repository.
 
-Because the rules are the generated Makefile text, a rule added to
-:func:`analysis.reports.maketargets.make_targets` is built here too. The Makefile's
-variables are expanded with the same values the Makefile gives them
-(:func:`variables`); only the environment stamp differs: the Makefile's code
-dependencies include ``.venv/.installed-<version>``, here the stamp of the running
-environment is used when there is one.
+The Makefile's variables take the same values here (:func:`variables`); only the
+environment stamp differs: the Makefile's code dependencies include
+``.venv/.installed-<version>``, here the stamp of the running environment is used
+when there is one.
 """
 
 from __future__ import annotations
@@ -30,11 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.paths import ROOT, SYNTHETIC_DIR
+from analysis.pipeline.rules import RuleSet, report_rules
 
 VARIABLE = re.compile(r"\$\(([A-Za-z_]+)\)")
 # The Makefile's CODE_DEPS: the package without the renderer (RENDER_DEPS) and
 # without the commands that never feed a report.
-NOT_CODE = ("analysis/build.py", "analysis/lab.py", "analysis/worker.py")
+# The pipeline but its command line (which runs every step) and the benchmarks of methods
+# (backtest, size, sweep) feed no report.
+FEEDING_PIPELINE = ("analysis/pipeline/__init__.py", "analysis/pipeline/cli.py")
+NOT_CODE = ("analysis/backtest.py", "analysis/size.py", "analysis/sweep.py")
 CONFIG = ("config/contract.yaml", "config/synthetic.yaml")
 # The Makefile's PRESENTATION: code that only presents results. The synthetic extract,
 # the quarterly results and the evaluation stages depend on RESULTS_DEPS (CODE_DEPS
@@ -46,6 +49,8 @@ PRESENTATION = (
     "analysis/reports/quarterly_view.py",
     "analysis/reports/forecast_text.py",
 )
+# The build's record of the contract file it was given (make's is build/targets.args).
+CONTRACT_ARGS = "build/contract.args"
 # Each goal is the Makefile variables its phony target depends on.
 GOALS = {
     "data": ("DATA_DEPS",),
@@ -59,8 +64,8 @@ class BuildError(RuntimeError):
 
 
 @dataclass
-class Rule:
-    """One Makefile rule: targets made together by one recipe from the inputs."""
+class Step:
+    """One rule with the variables' values put in: targets made together by its commands."""
 
     targets: list[str]
     inputs: list[str]
@@ -74,10 +79,9 @@ def code_files(root: Path = ROOT) -> list[str]:
         relative = path.relative_to(root)
         if "render" in relative.parts or "__pycache__" in relative.parts:
             continue
-        if (
-            relative.name
-            in ("bench.py", "backtest.py", "size.py", "sweep.py", "verify.py", "timings.py")
-            or relative.as_posix() in NOT_CODE
+        pipeline = relative.parts[:2] == ("analysis", "pipeline")
+        if relative.as_posix() in NOT_CODE or (
+            pipeline and relative.as_posix() not in FEEDING_PIPELINE
         ):
             continue
         found.append(relative.as_posix())
@@ -134,6 +138,8 @@ def variables(
         "RESULTS": [results],
         "REPORTS": [reports],
         "CONTRACT": [config],
+        "CONTRACT_ARGS": [CONTRACT_ARGS],
+        "SECTIONS": ["build/contract"],
         "CONFIG": [config, *CONFIG[1:]],
         "PLAN": ["config/analysis_plan.yaml"],
         "CODE_DEPS": environment_stamp() + code_files(),
@@ -143,6 +149,20 @@ def variables(
         # The settlement record: the default of the data (LEDGER= of the Makefile left empty).
         "LEDGER_ARG": [],
     }
+
+
+def record_contract_args(config: str, root: Path = ROOT) -> None:
+    """Write ``build/contract.args`` (the contract's path and checksum) when it differs: the
+    build's ``$(CONTRACT_ARGS)``, as ``build/targets.args`` is make's, so that the contract's
+    sections are written again for another contract file, however old."""
+    import hashlib
+
+    digest = hashlib.sha256((root / config).read_bytes()).hexdigest()
+    text = f"{config} {digest}\n"
+    path = root / CONTRACT_ARGS
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 def _expand(word: str, values: dict[str, list[str]]) -> list[str]:
@@ -161,57 +181,19 @@ def _expand(word: str, values: dict[str, list[str]]) -> list[str]:
     return [VARIABLE.sub(one, word)]
 
 
-def parse_rules(text: str, values: dict[str, list[str]]) -> list[Rule]:
-    """Read Makefile rules (``a b &: c d`` or ``a: c d``, tab-indented recipes, ``X := …``).
+def expand(rule_set: RuleSet, values: dict[str, list[str]]) -> list[Step]:
+    """The rules with the variables' values put in; ``values`` gains the rule set's groups
+    (``REPORT_FILES`` …), so that the goals can be looked up."""
+    for name, words in rule_set.groups.items():
+        values[name] = [w for word in words for w in _expand(word, values)]
 
-    ``values`` is extended with the ``:=`` assignments found, so goals such as
-    ``REPORT_FILES`` can be looked up afterwards.
-    """
-    rules: list[Rule] = []
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if line.startswith("\t"):
-            if not rules:
-                raise BuildError(f"a recipe line before any rule: {line.strip()}")
-            rules[-1].commands.append([w for word in line.split() for w in _expand(word, values)])
-            continue
-        if ":=" in line:
-            name, _, value = line.partition(":=")
-            values[name.strip()] = [w for word in value.split() for w in _expand(word, values)]
-            continue
-        head, sep, inputs = line.partition("&:") if "&:" in line else line.partition(":")
-        if not sep:
-            raise BuildError(f"cannot read this line of the generated rules: {line}")
-        rules.append(
-            Rule(
-                targets=[w for word in head.split() for w in _expand(word, values)],
-                inputs=[w for word in inputs.split() for w in _expand(word, values)],
-            )
-        )
-    return rules
+    def words(seq) -> list[str]:
+        return [w for word in seq for w in _expand(word, values)]
 
-
-def synthetic_rule(values: dict[str, list[str]]) -> Rule:
-    """The Makefile's rule for ``data/synthetic/manifest.json``."""
-    out = _relative(SYNTHETIC_DIR)
-    return Rule(
-        targets=[f"{out}/manifest.json"],
-        inputs=values["RESULTS_DEPS"] + values["CONFIG"],
-        commands=[
-            [
-                "$(PY)",
-                "-m",
-                "analysis",
-                "--config",
-                *values["CONTRACT"],
-                "synth",
-                "--deliveries",
-                "--out",
-                out,
-            ]
-        ],
-    )
+    return [
+        Step(words(rule.targets), words(rule.inputs), [words(rule.command)] if rule.command else [])
+        for rule in rule_set.rules
+    ]
 
 
 def rules_for(
@@ -223,20 +205,18 @@ def rules_for(
     reports: str,
     contract,
     config: str = CONFIG[0],
-) -> tuple[list[Rule], dict[str, list[str]]]:
-    """Every rule ``make report`` would use, with the variables' values (``config``: the contract file)."""
+) -> tuple[list[Step], dict[str, list[str]]]:
+    """Every step ``make report`` would use, with the variables' values (``config``: the contract file)."""
     from analysis.data.deliveries import reach
-    from analysis.reports.maketargets import make_targets
 
     values = variables(data, results, reports, config)
     # The synthetic demo is made by the first rule and reaches every report.
     folder = ROOT / data
     reached = None if is_synthetic(data) or not folder.is_dir() else reach(folder, contract)
-    text = make_targets(contract, as_of or None, list(langs), list(quarterly_langs), reach=reached)
-    rules = parse_rules(text, values)
-    if is_synthetic(data):
-        rules.insert(0, synthetic_rule(values))
-    return rules, values
+    rule_set = report_rules(
+        contract, as_of or None, list(langs), list(quarterly_langs), reach=reached
+    )
+    return expand(rule_set, values), values
 
 
 def _mtime(path: str, root: Path) -> float | None:
@@ -250,11 +230,11 @@ def _mtime(path: str, root: Path) -> float | None:
 class Plan:
     """The rules needed for the goals, in an order where inputs come first."""
 
-    rules: list[Rule]
+    rules: list[Step]
     needs: dict[int, list[int]]  # rule index -> indices of the rules making its inputs
 
 
-def plan(rules: list[Rule], goals: Sequence[str], root: Path = ROOT) -> Plan:
+def plan(rules: list[Step], goals: Sequence[str], root: Path = ROOT) -> Plan:
     """The rules the goals need, each after the rules that make its inputs."""
     maker = {target: i for i, rule in enumerate(rules) for target in rule.targets}
     order: list[int] = []
@@ -291,7 +271,7 @@ def plan(rules: list[Rule], goals: Sequence[str], root: Path = ROOT) -> Plan:
     )
 
 
-def out_of_date(rule: Rule, root: Path = ROOT) -> bool:
+def out_of_date(rule: Step, root: Path = ROOT) -> bool:
     """Make's test: a target is missing, or an input is newer than the oldest target."""
     target_times = [_mtime(t, root) for t in rule.targets]
     if any(t is None for t in target_times):
@@ -307,7 +287,7 @@ def run_command(command: list[str], root: Path = ROOT) -> None:
             "the build runs only `$(PY) -m analysis …` steps (no shell); cannot run: "
             + " ".join(command)
         )
-    # The steps run in the pre-imported worker (analysis.worker), as under make.
+    # The steps run in the pre-imported worker (analysis.pipeline.worker), as under make.
     env = {**os.environ, "ANALYSIS_WORKER": os.environ.get("ANALYSIS_WORKER", "1")}
     completed = subprocess.run([sys.executable, *command[1:]], cwd=root, check=False, env=env)
     if completed.returncode != 0:
@@ -321,22 +301,31 @@ def execute(
     root: Path = ROOT,
     runner: Callable[[list[str], Path], None] = run_command,
     echo: Callable[[str], None] = print,
-) -> list[Rule]:
+    keep_going: bool = False,
+) -> list[Step]:
     """Run the out-of-date rules of the plan (``jobs`` at a time); return those run.
 
     A rule runs when a target is missing, an input is newer than its oldest target,
     or a rule making one of its inputs ran (with ``dry_run``: would run). A failed
     step stops the build after the steps already running have finished, like
-    ``make -j``; what finished stays (every step writes its outputs atomically).
+    ``make -j``; with ``keep_going`` (``make -k``, as ``make report`` runs) only the
+    rules that need its targets are left out and the first failure is raised at the
+    end. What finished stays (every step writes its outputs atomically).
     """
     rules, needs = build_plan.rules, build_plan.needs
     ran: list[int] = []
     done: set[int] = set()
     started: set[int] = set()
+    failed: set[int] = set()
     failure: BaseException | None = None
 
     def decide(i: int) -> bool:
-        return any(j in ran for j in needs[i]) or out_of_date(rules[i], root)
+        # Like make, the times are read again after the rules making the inputs ran: a
+        # rule that left its target as it was (the contract's sections) redoes nothing.
+        # A dry run cannot know, so it counts every input rule that would run.
+        if dry_run and any(j in ran for j in needs[i]):
+            return True
+        return out_of_date(rules[i], root)
 
     def work(i: int) -> None:
         for command in rules[i].commands:
@@ -344,36 +333,49 @@ def execute(
             if not dry_run:
                 runner(command, root)
 
+    def finish(i: int, error: BaseException | None) -> None:
+        nonlocal failure
+        if error is not None:
+            failed.add(i)
+            failure = failure or error
+        done.add(i)
+
+    def stopped() -> bool:
+        return failure is not None and not keep_going
+
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         running: dict[Future, int] = {}
         while len(done) < len(rules):
-            if failure is None:
-                for i in range(len(rules)):
-                    if len(running) >= max(1, jobs):
-                        break
-                    if i in started or not all(j in done for j in needs[i]):
-                        continue
-                    started.add(i)
-                    if decide(i):
-                        ran.append(i)
-                        if dry_run or jobs <= 1:
-                            work(i)
-                            done.add(i)
-                        else:
-                            running[pool.submit(work, i)] = i
+            for i in range(len(rules)):
+                if stopped() or len(running) >= max(1, jobs):
+                    break
+                if i in started or not all(j in done for j in needs[i]):
+                    continue
+                started.add(i)
+                if any(j in failed for j in needs[i]):
+                    # make -k: not remade because of errors in what it needs.
+                    failed.add(i)
+                    done.add(i)
+                elif not decide(i):
+                    done.add(i)
+                elif dry_run or jobs <= 1:
+                    ran.append(i)
+                    try:
+                        work(i)
+                    except Exception as error:
+                        finish(i, error)
                     else:
-                        done.add(i)
+                        finish(i, None)
+                else:
+                    ran.append(i)
+                    running[pool.submit(work, i)] = i
             if not running:
-                if failure is not None or all(i in started for i in range(len(rules))):
+                if stopped() or all(i in started for i in range(len(rules))):
                     break
                 continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                i = running.pop(future)
-                error = future.exception()
-                if error is not None and failure is None:
-                    failure = error
-                done.add(i)
+                finish(running.pop(future), future.exception())
         if failure is not None:
             raise failure
     return [rules[i] for i in ran]
@@ -395,7 +397,7 @@ def build(
     dry_run: bool = False,
     contract=None,
     config: str | os.PathLike = CONFIG[0],
-) -> list[Rule]:
+) -> list[Step]:
     """Bring the goal (``data``, ``results`` or ``report``) up to date; return the rules run.
 
     ``config`` is the contract file every step is run with (``contract`` is read from it).
@@ -405,8 +407,10 @@ def build(
 
         contract = load_contract(config)
     data, results, reports = _relative(data), _relative(results), _relative(reports)
+    record_contract_args(_relative(config))
     rules, values = rules_for(
         data, as_of, langs, quarterly_langs, results, reports, contract, _relative(config)
     )
     goals = [target for name in GOALS[goal] for target in values.get(name, [])]
-    return execute(plan(rules, goals), jobs=jobs, dry_run=dry_run)
+    # Like `make report` (-k): a failed evaluation step leaves the payment reports be made.
+    return execute(plan(rules, goals), jobs=jobs, dry_run=dry_run, keep_going=goal == "report")

@@ -1,7 +1,7 @@
 """``make bench``: wall time and peak memory of each step at three sizes, against the peers.
 
 Each measurement runs in a fresh Python process, limited to ``MEMORY_LIMIT_GIB`` of
-address space, (``python -m analysis.bench step …``)
+address space, (``python -m analysis.pipeline.bench step …``)
 so that its peak resident memory (``ru_maxrss``, imports included) belongs to that
 step alone. The estimators (and their peers) read one prepared panel per size (the
 ``panel`` step: validated extract, cut as of 2027Q1, support level, balanced): only
@@ -134,25 +134,12 @@ def heldout_panel(seed: int, units: int = HELDOUT_UNITS, periods: int = HELDOUT_
     )
 
 
-def run_step(step: str, data_dir: Path, size: int) -> dict:
-    """Run one step in this process; return its wall time, peak memory and estimate."""
-    from analysis.config import load_contract, load_synthetic
-
-    contract = load_contract()
-    estimate = None
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_before = before.ru_utime + before.ru_stime
-    start = time.perf_counter()
-    # Reading the panel is part of an estimator's step (time and memory).
-    if step in PANEL_COLUMNS:
-        panel = _panel(data_dir, step)
-    if step in HELDOUT_COLUMNS:
-        import pandas as pd
-
-        panel = pd.read_parquet(heldout_path(), columns=HELDOUT_COLUMNS[step])
+def _data_step(step: str, data_dir: Path, size: int, contract) -> None:
+    """The data steps: generate, validate, compute the quarterly results, build the panel."""
     if step == "panel":
         _build_panel(data_dir)
     elif step == "synth":
+        from analysis.config import load_synthetic
         from analysis.data.synth import generate
 
         generate(data_dir, contract, load_synthetic(), contract.seed, comparison_persons=size)
@@ -168,72 +155,91 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
         write_quarterly_results(
             data_dir, AS_OF, BUILD_DIR / "bench" / f"quarterly-{size}", contract
         )
-    elif step == "twfe":
-        from analysis.did import twfe
 
-        estimate = twfe(panel, "y", "t", "person_id", "treated", cluster="household_id").att
-    elif step == "panelols":
-        from analysis.did import twfe
 
-        estimate = twfe(
-            panel, "y", "t", "person_id", "treated", cluster="household_id", method="panelols"
+def _ours(step: str, panel, contract) -> float:
+    """The project's estimators on a panel (the project's or the held-out one)."""
+    from analysis.did import aggte, att_gt, twfe, wild_bootstrap
+
+    if step in ("twfe", "heldout_twfe", "panelols"):
+        method = "panelols" if step == "panelols" else "demean"
+        return twfe(
+            panel, "y", "t", "person_id", "treated", cluster="household_id", method=method
         ).att
-    elif step == "pyfixest":
-        import pyfixest
-
-        panel["cl"] = panel["household_id"].factorize()[0]
-        fit = pyfixest.feols("y ~ treated | person_id + t", data=panel, vcov={"CRV1": "cl"})
-        estimate = float(fit.coef()["treated"])
-    elif step == "att_gt":
-        from analysis.did import aggte, att_gt
-
+    if step == "att_gt":
         result = att_gt(panel, "y", "t", "person_id", "g", cluster="household_id")
-        estimate = aggte(result, "simple").overall_att
         for kind in ("group", "dynamic", "calendar"):
             aggte(result, kind)
-    elif step == "csdid":
+        return aggte(result, "simple").overall_att
+    if step == "heldout_att_gt":
+        result = att_gt(panel, "y", "t", "person_id", "g", cluster="household_id", pretest=False)
+        return aggte(result, "simple").overall_att
+    return wild_bootstrap(
+        panel, "y", "t", "person_id", "treated", cluster="area", reps=999, seed=contract.seed
+    ).att
+
+
+def _peer(step: str, panel) -> float:
+    """The independent implementations the estimators are timed against."""
+    if step in ("pyfixest", "heldout_pyfixest"):
+        import pyfixest
+
+        cluster = "household_id"
+        if step == "pyfixest":
+            panel["cl"] = panel["household_id"].factorize()[0]
+            cluster = "cl"
+        fit = pyfixest.feols("y ~ treated | person_id + t", data=panel, vcov={"CRV1": cluster})
+        return float(fit.coef()["treated"])
+    if step == "csdid":
         from csdid.att_gt import ATTgt
 
         panel["pid"] = panel["person_id"].factorize()[0]
         fit = ATTgt(
             yname="y", gname="g", idname="pid", tname="t", data=panel[["pid", "t", "g", "y"]]
         ).fit(est_method="dr", bstrap=False)
-        estimate = float(fit.aggte(typec="simple", bstrap=False).atte["overall_att"])
-    elif step == "heldout_twfe":
-        from analysis.did import twfe
+        return float(fit.aggte(typec="simple", bstrap=False).atte["overall_att"])
+    import warnings
 
-        estimate = twfe(panel, "y", "t", "person_id", "treated", cluster="household_id").att
-    elif step == "heldout_pyfixest":
-        import pyfixest
+    import moderndid
 
-        fit = pyfixest.feols(
-            "y ~ treated | person_id + t", data=panel, vcov={"CRV1": "household_id"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # aggte warns about the bootstrap (PITFALLS)
+        fit = moderndid.att_gt(
+            panel, yname="y", tname="t", idname="person_id", gname="g", boot=False
         )
-        estimate = float(fit.coef()["treated"])
-    elif step == "heldout_att_gt":
-        from analysis.did import aggte, att_gt
+        return float(moderndid.aggte(fit, type="simple").overall_att)
 
-        result = att_gt(panel, "y", "t", "person_id", "g", cluster="household_id", pretest=False)
-        estimate = aggte(result, "simple").overall_att
-    elif step == "heldout_moderndid":
-        import warnings
 
-        import moderndid
+DATA_STEPS = ("panel", "synth", "validate", "quarterly")
+OUR_STEPS = ("twfe", "panelols", "att_gt", "heldout_twfe", "heldout_att_gt", "wild_bootstrap")
+PEER_STEPS = ("pyfixest", "csdid", "heldout_pyfixest", "heldout_moderndid")
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # aggte warns about the bootstrap (PITFALLS)
-            fit = moderndid.att_gt(
-                panel, yname="y", tname="t", idname="person_id", gname="g", boot=False
-            )
-            estimate = float(moderndid.aggte(fit, type="simple").overall_att)
-    elif step == "wild_bootstrap":
-        from analysis.did import wild_bootstrap
 
-        estimate = wild_bootstrap(
-            panel, "y", "t", "person_id", "treated", cluster="area", reps=999, seed=contract.seed
-        ).att
-    else:
+def run_step(step: str, data_dir: Path, size: int) -> dict:
+    """Run one step in this process; return its wall time, peak memory and estimate."""
+    from analysis.config import load_contract
+
+    if step not in (*DATA_STEPS, *OUR_STEPS, *PEER_STEPS):
         raise SystemExit(f"unknown step {step}")
+    contract = load_contract()
+    estimate = None
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
+    start = time.perf_counter()
+    # Reading the panel is part of an estimator's step (time and memory).
+    panel = None
+    if step in PANEL_COLUMNS:
+        panel = _panel(data_dir, step)
+    if step in HELDOUT_COLUMNS:
+        import pandas as pd
+
+        panel = pd.read_parquet(heldout_path(), columns=HELDOUT_COLUMNS[step])
+    if step in DATA_STEPS:
+        _data_step(step, data_dir, size, contract)
+    elif step in OUR_STEPS:
+        estimate = _ours(step, panel, contract)
+    else:
+        estimate = _peer(step, panel)
     seconds = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak = usage.ru_maxrss / 1024**2  # KiB -> GiB
@@ -251,7 +257,7 @@ def run_step(step: str, data_dir: Path, size: int) -> dict:
 
 def _measure(step: str, data_dir: Path, size: int) -> dict:
     completed = subprocess.run(
-        [sys.executable, "-m", "analysis.bench", "step", step, str(data_dir), str(size)],
+        [sys.executable, "-m", "analysis.pipeline.bench", "step", step, str(data_dir), str(size)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -393,7 +399,9 @@ def table(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.bench", description="benchmark suite")
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis.pipeline.bench", description="benchmark suite"
+    )
     sub = parser.add_subparsers(dest="command")
     step = sub.add_parser("step", help="run one measured step (used by the suite)")
     step.add_argument("name")
