@@ -647,3 +647,18 @@ def test_an_interval_of_two_amounts_in_a_report_is_not_a_personal_number():
     assert not could_be_cpr("| 4.340.000 | 3.211.000 – 5.839.000 | – |", standalone=True)
     assert could_be_cpr("| 010190 - 1234 |", standalone=True)
     assert could_be_cpr("| 01-01-1990-1234 |", standalone=True)
+
+
+def test_a_band_of_two_six_digit_amounts_is_not_a_personal_number():
+    """A band "111.000 – 954.000" stopped quarterly 2024Q1: its last ".000" was read as a
+    float's tail (leaving 111000954, nine digits: 1 November), and its twelve digits as a
+    date with an 8-digit year (11 October 0095). A float's tail follows a plain run of
+    digits only, and a twelve-digit CPR spelling has a living person's century."""
+    from analysis.data.cpr import could_be_cpr, mask_text
+
+    assert not could_be_cpr("| 455.000 | 111.000 – 954.000 | – |", standalone=True)
+    assert could_be_cpr("101901234.0")
+    assert could_be_cpr("| 11-10-1995-4000 |", standalone=True)
+    assert could_be_cpr("111019954000")
+    assert mask_text("id 01011890 1234") != "id 01011890 1234"
+    assert mask_text("id 010120201234") != "id 010120201234"

@@ -17,7 +17,8 @@ What counts as CPR-like is every spelling a person or a spreadsheet produces:
   one group each;
 * whose digits, separators removed, are **ten** with a valid day and month in
   the first four (``DDMMYY`` + serial), **twelve** with a valid ``DDMMYYYY`` date
-  (an 8-digit year), or **nine** that are ten once the leading zero a spreadsheet
+  (an 8-digit year of a living person's century, 18, 19 or 20: ``111.000 – 954.000``,
+  a band of two amounts in a report, would be 11 October 0095), or **nine** that are ten once the leading zero a spreadsheet
   drops is put back; a trailing float tail of zeros (``101901234.0``) is ignored;
 * more than twelve digits in one group are hidden when any ten consecutive of
   them start with a valid day and month (a CPR number inside a longer number);
@@ -59,7 +60,11 @@ _SEPARATORS = (
 _GROUP = re.compile(rf"\d(?:[{_SEPARATORS}]*\d)*")
 # A spreadsheet's exponent form: mantissa, "e", exponent (8 to 11: 9 to 12 digits).
 _EXPONENT = re.compile(r"(?<!\d)(\d[.,]\d+)[eE]\+?0*([0-9]{1,2})(?!\d)")
-_FLOAT_TAIL = re.compile(r"^(.*\d)[.\u00b7\uff0e,]0+$", re.DOTALL)
+# A float's tail of zeros after a plain run of digits (a spreadsheet's "101901234.0"); after
+# a group with separators it is a thousands group ("111.000 – 954.000"), not a float.
+_FLOAT_TAIL = re.compile(r"^(\d+)[.\u00b7\uff0e,]0+$")
+# The centuries of an 8-digit year in a living person's birth date.
+CENTURIES = ("18", "19", "20")
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -81,8 +86,10 @@ def cpr_digits(digits: str) -> bool:
     n = len(digits)
     if n == 9:
         return _date_start("0" + digits)
-    if n in (10, 12):
+    if n == 10:
         return _date_start(digits)
+    if n == 12:
+        return _date_start(digits) and digits[4:6] in CENTURIES
     if n > 12:
         return any(_date_start(digits[i:]) for i in range(n - 9))
     return False
