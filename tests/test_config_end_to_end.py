@@ -62,6 +62,10 @@ def test_custom_rate_card_changes_the_rendered_amounts(tmp_path, synthetic_dir, 
     uncapped.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
     content["rate_card"] = {k: 2 * v for k, v in content["rate_card"].items()}
     content["caps"]["total_outcome_payments"] *= 2
+    # The investment too, so that the investors' return (the cap on it) is the same with
+    # every amount doubled: the forecast's futures with large early payments meet the
+    # return cap, and only when all cash flows scale does it withhold in proportion.
+    content["investment"]["total"] *= 2
     custom = tmp_path / "custom.yaml"
     custom.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
 
