@@ -4,6 +4,8 @@ area-level pre-trend test, and the wild cluster bootstrap; the verdict rule of t
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from analysis.did import wild_bootstrap
@@ -29,7 +31,9 @@ def area_inference(
     the quarter before enrolment (one quarter of anticipation); ``wild_p_bootstrap``: the restricted wild
     cluster bootstrap by area of the TWFE coefficient (shown, not used to decide).
     """
-    test = area_placebo_test(
+    # The same test on the data after enrolment and, with ``pre_periods``, before it.
+    placebo_test = partial(
+        area_placebo_test,
         panel,
         "y",
         "t",
@@ -41,22 +45,11 @@ def area_inference(
         seed=seed,
         match_bins=match_bins,
     )
+    test = placebo_test()
 
     def pre_test(quarters: int) -> float | None:
         try:
-            return area_placebo_test(
-                panel,
-                "y",
-                "t",
-                "person_id",
-                "g",
-                area="area",
-                hhname="household_id",
-                alpha=alpha,
-                seed=seed,
-                pre_periods=quarters,
-                match_bins=match_bins,
-            ).p_value
+            return placebo_test(pre_periods=quarters).p_value
         except EstimationError:
             return None
 
