@@ -181,6 +181,17 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def _default_sigterm() -> None:
+    """In a pool worker: die on SIGTERM as a process does, not through :func:`_terminate`.
+
+    The worker is forked from a command that turned SIGTERM into ``SystemExit``; a
+    worker has nothing to clean up that its parent does not, so it need not unwind.
+    """
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _check_one(job) -> bool:
     from analysis.data.validate import load_extract
 
@@ -203,8 +214,16 @@ def _validate_deliveries(folders: list[Path], contract) -> None:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     workers = max(1, min(usable, 4, len(folders)))
     if workers > 1:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(
+            workers, initializer=_default_sigterm
+        ) as pool:
             passed = pool.map(_check_one, [(folder, contract) for folder in folders])
+            # Workers leave on the end-of-work sentinel. Leaving the block alone would
+            # SIGTERM them, and on Python 3.13, which runs a forked child's atexit
+            # functions, the signal met DuckDB's spill-folder cleanup and printed two
+            # tracebacks under the one-line error (CI, tests/test_deliveries.py).
+            pool.close()
+            pool.join()
     else:
         passed = [False] * len(folders)
     for folder, ok in zip(folders, passed, strict=True):
