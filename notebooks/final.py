@@ -136,7 +136,7 @@ if profile == "final":
     verdicts = area_table.drop(columns=list(ev.AREA_CHECKS))
     show.table(
         verdicts,
-        caption=t("caption.tbl-area-inference", lang, assignments=area_table.attrs["assignments"]),
+        caption=ev.area_inference_caption(area_table, lang),
         lang=lang,
         decimals={c: 3 for c in verdicts.columns if c.startswith("p_") or c == "estimate_cs"},
     )

@@ -662,3 +662,18 @@ def test_a_band_of_two_six_digit_amounts_is_not_a_personal_number():
     assert could_be_cpr("111019954000")
     assert mask_text("id 01011890 1234") != "id 01011890 1234"
     assert mask_text("id 010120201234") != "id 010120201234"
+
+
+def test_an_amount_grouped_in_thousands_in_a_report_is_not_a_personal_number():
+    """Sweep programme 9: the final report's "103.328.277 kr." (nine digits: 0103328277,
+    1 March, with a spreadsheet's dropped zero put back) stopped the build."""
+    from analysis.data.cpr import could_be_cpr, mask_text
+
+    line = "Den samlede offentlige gevinst over 5 år er 103.328.277 kr. (tilbagediskonteret)"
+    assert not could_be_cpr(line, standalone=True)
+    assert not could_be_cpr("| 1.012.345.678 |", standalone=True)
+    # Not grouped in thousands, or in messages (not standalone): still hidden.
+    assert could_be_cpr("| 103328277 |", standalone=True)
+    assert could_be_cpr("| 010.190.1234 |", standalone=True)
+    assert could_be_cpr("| 0.101.901.234 |", standalone=True)
+    assert mask_text(line) != line

@@ -183,3 +183,22 @@ def test_the_programme_that_stopped_the_build_reports_not_estimable(tmp_path):
     assert isinstance(result, NotEstimated) and result.reason == "separation"
     # The estimates without covariates are there as before.
     assert np.isfinite(not_yet_estimate(panel).overall_att)
+
+
+def test_too_few_areas_for_an_area_test_keeps_every_row_and_says_why():
+    """Sweep programme 8 (5 areas, 3 with the intervention): C(5, 3) = 10 placebo
+    assignments cannot give a test at 5 %, so no outcome has an area test, and the
+    final report stopped with StopIteration in this table."""
+    from analysis.effects.estimates import estimate
+
+    est = {"ladder_step": estimate(_panel(), "ladder_step")}
+    for lang, words in (("da", "ikke estimerbar"), ("en", "not estimable")):
+        table = ev.area_inference_table(est, {}, lang)
+        assert len(table) == 1 and table.loc[0, "ci_area_robust"].startswith(words)
+        assert table.loc[0, "p_area_adjusted"] is None
+        # The verdict rests on the household-clustered interval, as the caption says.
+        low, high = est["ladder_step"].simple.overall_ci
+        yes = {"da": "ja", "en": "yes"}[lang]
+        assert (table.loc[0, "statistically_reliable"] == yes) == (low > 0 or high < 0)
+        assert "household-clustered" in ev.area_inference_caption(table, "en") or lang == "da"
+        assert table.attrs["assignments"] is None

@@ -25,6 +25,10 @@ What counts as CPR-like is every spelling a person or a spreadsheet produces:
 * the spreadsheet's exponent form of such a number (``1.01901234E+08``,
   ``3.112854321e+09``).
 
+In a rendered report (``standalone``), an amount grouped in thousands with dots
+(``103.328.277``) is an amount, never hidden: the report's numbers are computed, and
+an id, which is text, is never formatted as one.
+
 The date test is what keeps false positives sane: quarters (``2023Q4``), ISO dates
 (``2023-01-01``, eight digits, and even ``2023-01-01 1234``, whose "day" 20 and
 "month" 23 are no date), amounts of up to eight digits, row numbers listed with
@@ -63,6 +67,8 @@ _EXPONENT = re.compile(r"(?<!\d)(\d[.,]\d+)[eE]\+?0*([0-9]{1,2})(?!\d)")
 # A float's tail of zeros after a plain run of digits (a spreadsheet's "101901234.0"); after
 # a group with separators it is a thousands group ("111.000 – 954.000"), not a float.
 _FLOAT_TAIL = re.compile(r"^(\d+)[.\u00b7\uff0e,]0+$")
+# A number grouped in thousands with dots, as the Danish reports print amounts.
+_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")
 # The centuries of an 8-digit year in a living person's birth date.
 CENTURIES = ("18", "19", "20")
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -123,8 +129,15 @@ def _spans(text: str, standalone: bool = False) -> list[tuple[int, int]]:
         # Rendered text: a group touching a letter is part of a word or digest, and a
         # run of more than twelve digits is numbers side by side (an interval of two
         # amounts, "3.211.000 – 5.839.000"), not one personal number.
+        # A Danish amount grouped in thousands ("103.328.277 kr.", nine digits that
+        # would be 1 March with a spreadsheet's dropped zero put back) is an amount
+        # the report computed: ids are text and never formatted as numbers.
         spans = [
-            (a, b) for a, b in spans if not _glued(text, a, b) and len(_digits(text[a:b])) <= 12
+            (a, b)
+            for a, b in spans
+            if not _glued(text, a, b)
+            and len(_digits(text[a:b])) <= 12
+            and not _THOUSANDS.fullmatch(text[a:b])
         ]
     return sorted(spans)
 

@@ -255,38 +255,59 @@ def area_inference_table(
 ) -> pd.DataFrame:
     """Per outcome: CS estimate, household and area-robust intervals, area p (Holm-adjusted; the
     raw p is in the results file and the text: ten columns do not fit a page),
-    area pre-trend p, wild bootstrap p and the verdict of the analysis plan's rule."""
+    area pre-trend p, wild bootstrap p and the verdict of the analysis plan's rule.
+
+    An outcome whose area-level test the data do not allow (too few areas for the
+    placebo assignments the test's level needs; the plan annex lists it as a
+    departure) keeps its row: the area cells say so in words, and its verdict rests
+    on the household-clustered interval (:func:`analysis.effects.areas.reliable`).
+    ``attrs["assignments"]`` is the number of placebo assignments, None without any
+    area test.
+    """
     from analysis.effects.plan import load_plan
     from analysis.render.numbers import number
 
     plan = load_plan()
     adjusted = adjusted_area_p(areas)
+    not_possible = t("ev.not_estimable", lang, reason=t("not_estimable.too_few_clusters", lang))
     rows = []
     for outcome, est in estimates.items():
-        area = areas.get(outcome)
-        if area is None:
-            continue
+        area = (areas or {}).get(outcome)
         rows.append(
             {
                 "outcome": t(f"outcome.{outcome}", lang),
                 "estimate_cs": est.simple.overall_att,
                 "ci_household_clusters": _interval(*est.simple.overall_ci, lang),
-                "ci_area_robust": _interval(area["area_ci_low"], area["area_ci_high"], lang),
-                "p_area_adjusted": adjusted[outcome],
-                "p_pretrend_areas": area["pretrend_area_p"],
-                "p_anticipation_areas": area.get("anticipation_area_p"),
-                "p_wild_cluster_bootstrap_areas": area["wild_p_bootstrap"],
+                "ci_area_robust": (
+                    not_possible
+                    if area is None
+                    else _interval(area["area_ci_low"], area["area_ci_high"], lang)
+                ),
+                "p_area_adjusted": adjusted.get(outcome),
+                "p_pretrend_areas": None if area is None else area["pretrend_area_p"],
+                "p_anticipation_areas": None if area is None else area.get("anticipation_area_p"),
+                "p_wild_cluster_bootstrap_areas": None
+                if area is None
+                else area["wild_p_bootstrap"],
                 "statistically_reliable": (
                     t("ev.yes", lang)
-                    if reliable(est, area, adjusted[outcome], plan.alpha)
+                    if reliable(est, area, adjusted.get(outcome), plan.alpha)
                     else t("ev.no", lang)
                 ),
             }
         )
     frame = pd.DataFrame(rows)
-    first = next(iter(areas.values()))
-    frame.attrs["assignments"] = number(first["area_placebos"], 0, lang)
+    first = next(iter((areas or {}).values()), None)
+    frame.attrs["assignments"] = None if first is None else number(first["area_placebos"], 0, lang)
     return frame
+
+
+def area_inference_caption(table: pd.DataFrame, lang: str) -> str:
+    """The caption of :func:`area_inference_table`: how the area test works, or that the
+    data allow none and the verdicts rest on the household-clustered interval."""
+    if table.attrs.get("assignments") is None:
+        return t("caption.tbl-area-inference-none", lang)
+    return t("caption.tbl-area-inference", lang, assignments=table.attrs["assignments"])
 
 
 def area_inference_text(areas: dict[str, dict], lang: str) -> str:
