@@ -325,6 +325,39 @@ def test_small_adjustment_is_hidden_with_its_sums(extract, contract):
     assert shown == SUPPRESSED
 
 
+def test_a_paid_small_adjustment_is_hidden_where_it_is_paid_too(extract, contract):
+    # Under a contract that pays adjustments, what an adjustment pays is its amount:
+    # the caps table's paid adjustments and the adjustments table's payable column
+    # are hidden with the amount (they were printed whole).
+    from analysis.payments.quarterly import compute
+    from analysis.reports.quarterly_view import adjustments_table, capped_table
+    from analysis.sdc.quarterly import QuarterlyInputs, protect
+    from analysis.sdc.suppress import SUPPRESSED
+
+    paying = contract.model_copy(
+        update={"settlement": contract.settlement.model_copy(update={"pay_adjustments": True})}
+    )
+    first, second = result_periods(paying)[:2]
+    early = build(extract.tables, first.report, paying)
+    later, steps = _corrected(extract.tables, paying)
+    assert 0 < steps < paying.disclosure.min_persons
+    results = compute(later, second.report, paying, early)
+    adjustments = results.tables["adjustments"]
+    assert (adjustments["paid"] != 0).any()
+    inputs = protect(QuarterlyInputs(second.report, results.tables, results.key_numbers), paying)
+    caps, _ = capped_table(inputs, paying, "en")
+    assert caps.set_index("report").loc[second.report, "adjustments_paid"] == SUPPRESSED
+    table, _ = adjustments_table(inputs, paying, "en")
+    hidden = table["amount_change"] == SUPPRESSED
+    assert hidden.any()
+    assert (table.loc[hidden, "adjustment_payable"] == SUPPRESSED).all()
+    # Under the default contract they are 0 by its rule, and shown.
+    results = compute(later, second.report, contract, build(extract.tables, first.report, contract))
+    inputs = protect(QuarterlyInputs(second.report, results.tables, results.key_numbers), contract)
+    table, _ = adjustments_table(inputs, contract, "en")
+    assert (table["adjustment_payable"] == 0).all()
+
+
 def test_return_cap_keeps_the_irr_at_the_cap(contract):
     # Settlements far above what the investment could earn: the return cap
     # withholds the excess, however early the repayments come, so the investors'

@@ -357,7 +357,14 @@ def capped_table(
                 SUPPRESSED if adjustment_hidden(inputs, r) else round(v)
                 for r, v in zip(frame["report"], frame["adjustments"], strict=True)
             ],
-            "adjustments_paid": frame["adjustments_paid"].round(0),
+            # Paid adjustments are the adjustments themselves when the contract pays
+            # them: hidden with them (not paid, they are 0 by the contract's rule).
+            "adjustments_paid": [
+                SUPPRESSED
+                if contract.settlement.pay_adjustments and adjustment_hidden(inputs, r)
+                else round(v)
+                for r, v in zip(frame["report"], frame["adjustments_paid"], strict=True)
+            ],
             "withheld_total": frame["withheld_total_cap"].round(0),
             "withheld_return": frame["withheld_return_cap"].round(0),
             "paid_to_date": paid.where(is_paid, 0.0),
@@ -410,7 +417,10 @@ def adjustments_table(
             "achievements_change": protected["achievements"],
             "price": protected["unit_price"],
             "amount_change": protected["amount"],
-            "adjustment_payable": frame["paid"].round(0),
+            "adjustment_payable": [
+                SUPPRESSED if amount == SUPPRESSED and contract.settlement.pay_adjustments else paid
+                for amount, paid in zip(protected["amount"], frame["paid"].round(0), strict=True)
+            ],
             "reason": frame["reason"].map(lambda s: t(f"reason.{s.partition(':')[0]}", lang)),
         }
     )
