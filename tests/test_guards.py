@@ -264,7 +264,7 @@ def _cli(*args, env=None, cwd=ROOT):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-@pytest.mark.parametrize("command", ["validate", "quarterly"])
+@pytest.mark.parametrize("command", ["validate", "quarterly", "make report"])
 def test_cli_sweep_never_echoes(tmp_path, small_tables, command, fmt):
     """Every column of every table holds a different spelling; every spelling a header."""
     columns = _columns(small_tables)
@@ -276,9 +276,22 @@ def test_cli_sweep_never_echoes(tmp_path, small_tables, command, fmt):
     out = tmp_path / "out" / "2025Q1"
     if command == "validate":
         completed = _cli("validate", str(folder))
-    else:
+    elif command == "quarterly":
         completed = _cli("quarterly", "--data", str(folder), "--as-of", "2025Q1", "--out", str(out))
-    assert completed.returncode == 1
+    else:
+        from analysis.pipeline.build import environment_stamp
+
+        out = tmp_path / "results"
+        completed = subprocess.run(
+            ["make", "--no-print-directory", "report", f"DATA={folder}", f"RESULTS={out}",
+             f"REPORTS={tmp_path / 'reports'}", f"LEDGER={tmp_path / 'settlement.sqlite'}",
+             f"PY={sys.executable}", *(f"ENV_STAMP={stamp}" for stamp in environment_stamp())],
+            capture_output=True, text=True, cwd=ROOT,
+        )  # fmt: skip
+        assert not (tmp_path / "reports").exists()
+        # It stopped where the data are checked, with the one-line error.
+        assert "breaks the data contract" in completed.stderr, completed.stderr
+    assert completed.returncode == (2 if command == "make report" else 1), completed.stderr
     assert not leaks(completed.stdout + completed.stderr), completed.stderr
     assert "Traceback" not in completed.stderr
     assert not out.exists()
