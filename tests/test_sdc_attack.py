@@ -179,6 +179,8 @@ def test_attacker_recovers_nothing_from_every_report_of_a_build(tmp_path, synthe
     found = attack_build(results, contract.disclosure.min_persons, LAST_RESULT_REPORT)
     assert len(found.ranges) > 250
     assert found.recovered == []
+    # Every hidden count settled: by its bounds, or by the solutions found (witnessed).
+    assert found.unsolved == {}
 
 
 def test_a_number_any_report_showed_is_known_to_the_attacker():
@@ -326,3 +328,19 @@ def test_attacker_reads_an_adjustment_back_from_the_sum_of_adjustments():
     ]
     found = attack({"cells": cells}, MIN, LAST_RESULT_REPORT)
     assert entry in found.recovered
+
+
+def test_solutions_found_before_a_limit_settle_a_count_they_show_safe():
+    """A bound HiGHS stops before finding (a node limit in the default build's largest
+    group) leaves the cell unsolved unless the values known feasible, the true one and
+    the solutions found, already show it is not recovered."""
+    from analysis.sdc.attack import settled_by_witnesses
+
+    # A count of 55 seen at 113 as well: not pinned.
+    assert settled_by_witnesses(55.0, [55.0, 113.0], MIN)
+    # A small count needs feasible values at least the minimum apart.
+    assert settled_by_witnesses(2.0, [2.0, 7.0], MIN)
+    assert not settled_by_witnesses(2.0, [2.0, 5.0], MIN)
+    # Nothing but the true value: nothing shown.
+    assert not settled_by_witnesses(55.0, [55.0], MIN)
+    assert not settled_by_witnesses(0.0, [0.0, 0.0], MIN)

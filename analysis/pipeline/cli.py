@@ -584,7 +584,8 @@ def cmd_attack(args) -> int:
     print(
         f"{len(records)} publication record(s), {found.identities} identities, "
         f"{len(found.ranges)} hidden counts; recovered: {len(found.recovered)}; "
-        f"unsolved: {len(found.unsolved)}"
+        f"unsolved: {len(found.unsolved)} (a bound not found but the solutions found show "
+        f"the count safe: {len(found.witnessed)})"
     )
     for key in found.recovered:
         low, high = found.ranges[key]
