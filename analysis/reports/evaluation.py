@@ -268,11 +268,12 @@ def area_inference_table(
     from analysis.render.numbers import number
 
     plan = load_plan()
+    areas = areas or {}
     adjusted = adjusted_area_p(areas)
     not_possible = t("ev.not_estimable", lang, reason=t("not_estimable.too_few_clusters", lang))
     rows = []
     for outcome, est in estimates.items():
-        area = (areas or {}).get(outcome)
+        area = areas.get(outcome)
         rows.append(
             {
                 "outcome": t(f"outcome.{outcome}", lang),
@@ -297,7 +298,7 @@ def area_inference_table(
             }
         )
     frame = pd.DataFrame(rows)
-    first = next(iter((areas or {}).values()), None)
+    first = next(iter(areas.values()), None)
     frame.attrs["assignments"] = None if first is None else number(first["area_placebos"], 0, lang)
     return frame
 

@@ -306,29 +306,31 @@ def attack(published: dict, min_persons: int, last_result_report: str) -> Attack
             )
             high = -high
             value = cells[k]["value"]
-            small = 0 < value < min_persons
-            result.ranges[k] = (low, high)
             result.values[k] = value
+            # The values known feasible: the true one, each bound found (attained, or
+            # infinite when unbounded) and, where HiGHS stopped before a bound, the
+            # solution it had then.
+            points = [value]
+            for bound, failure, point in (
+                (low, low_failure, low_point),
+                (high, high_failure, high_point),
+            ):
+                if not failure:
+                    points.append(bound)
+                elif point is not None:
+                    points.append(point[place])
+            settled = settled_by_witnesses(value, points, min_persons)
             if low_failure or high_failure:
-                # A bound not found: the cell's range still holds its true value and every
-                # solution HiGHS found before it stopped. When those already lie
-                # min_persons apart (a small count) or apart at all (a larger one), the
-                # cell is not recovered whatever the bound; else the attack is unsolved.
-                points = [value] + [x[place] for x in (low_point, high_point) if x is not None]
-                # A bound found is attained: a feasible value too.
-                points += [b for b, failed in ((low, low_failure), (high, high_failure))
-                           if not failed and np.isfinite(b)]  # fmt: skip
-                seen = (min(points), max(points))
-                if settled_by_witnesses(value, points, min_persons):
-                    result.ranges[k] = (
-                        seen[0] if low_failure else low,
-                        seen[1] if high_failure else high,
-                    )
+                # A bound not found: the cell is still not recovered when the values
+                # known feasible show it (witnessed); else the attack is unsolved.
+                result.ranges[k] = (min(points), max(points))
+                if settled:
                     result.witnessed.append(k)
-                    continue
-                result.unsolved[k] = low_failure or high_failure
+                else:
+                    result.unsolved[k] = low_failure or high_failure
                 continue
-            if high - low < TOLERANCE or (small and high - low < min_persons - TOLERANCE):
+            result.ranges[k] = (low, high)
+            if not settled:
                 result.recovered.append(k)
     return result
 
@@ -360,10 +362,13 @@ def _components(a: np.ndarray, n: int) -> list[tuple[list[int], list[int]]]:
 
 def settled_by_witnesses(value: float, points: list[float], min_persons: int) -> bool:
     """Whether feasible values of a hidden count (its true ``value`` among them) show it is
-    not recovered: they lie ``min_persons`` apart for a small count, apart at all for another."""
+    not recovered: they lie ``min_persons`` apart for a small count, apart at all for another.
+
+    With both bounds as the points this is the attack's own rule (a count is recovered
+    exactly when it is not settled)."""
     width = max(points) - min(points)
     small = 0 < value < min_persons
-    return width > TOLERANCE and (not small or width >= min_persons - TOLERANCE)
+    return width >= TOLERANCE and (not small or width >= min_persons - TOLERANCE)
 
 
 def _solve(objective, constraint, integral, bounds) -> tuple[float, str, np.ndarray | None]:
