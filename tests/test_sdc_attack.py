@@ -138,7 +138,7 @@ def full_chain(tmp_path_factory, synthetic_dir, contract):
     from analysis.reports.kinds import load_kind
     from analysis.sdc.quarterly import publish
 
-    last = load_kind("quarterly").extra["default_as_of"]
+    last = load_kind("quarterly").default_as_of(contract)
     root = tmp_path_factory.mktemp("full") / "quarterly"
     for q in quarters.span(contract.timeline.intervention.start, last):
         write_quarterly_results(

@@ -128,7 +128,7 @@ def report_rules(
     the chain wait for what the final stage needs, so that it starts first
     (:func:`_lanes`).
     """
-    last = as_of or load_kind("quarterly").extra["default_as_of"]
+    last = as_of or load_kind("quarterly").default_as_of(contract)
     if reach is not None and quarters.to_index(last) > quarters.to_index(reach):
         last = reach
     report_quarters = quarters.span(contract.timeline.intervention.start, last)
