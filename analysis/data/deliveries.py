@@ -353,7 +353,7 @@ def write_delivery(
 
     Generates the complete extract with the same arguments in a scratch folder and
     cuts the delivery of quarter ``delivery`` from it, as :func:`write_synthetic` did
-    (:func:`analysis.data.synth.regenerate` calls it). ``cut`` and ``cut_seed``: the
+    (:func:`analysis.data.regenerate.regenerate` calls it). ``cut`` and ``cut_seed``: the
     configuration and seed the deliveries were cut with, when not the generator's.
     """
     from analysis.data.synth import generate
@@ -418,7 +418,6 @@ def write_synthetic(
     so a killed run leaves no folder that looks whole.
     """
     from analysis.data import synth as generator
-    from analysis.provenance import sign_extract
 
     complete, out = Path(complete), Path(out)
     truth, schemas, draws, base_manifest = _prepare(complete, contract, synth, seed)
@@ -439,7 +438,7 @@ def write_synthetic(
             if generator.GENERATOR in manifest:
                 # What a regeneration would find: cached, so no delivery is written twice.
                 generator.remember(manifest[generator.GENERATOR], folder)
-            sign_extract(folder)
+            generator.list_checksums(folder)
             os.chmod(folder, 0o755)
             labels.append(name)
         summary = {

@@ -9,7 +9,6 @@ is a count or an amount by target, area or period.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -24,17 +23,8 @@ from analysis.payments import ledger as ledger_module
 from analysis.payments.forecast import forecast
 from analysis.payments.payments import statement
 from analysis.payments.periods import Period, reports_due, result_periods
+from analysis.payments.stored import QuarterlyResults
 from analysis.payments.targets import UNIT_TARGETS, TargetResult
-
-
-@dataclass
-class QuarterlyResults:
-    """Every table of one quarter's results."""
-
-    as_of: str
-    register_until: str
-    tables: dict[str, pd.DataFrame]
-    key_numbers: dict
 
 
 def enrolment(data: AsOfData, contract: Contract) -> pd.DataFrame:
@@ -402,6 +392,7 @@ def write_quarterly_results(
     contract: Contract,
     publish: Callable[[Path], object] | None = None,
     record: Path | None = None,
+    quarterly_dir: Path | None = None,
 ) -> Path:
     """Validate the extract, settle what is due, compute the results as of ``cutoff``, write them.
 
@@ -417,7 +408,8 @@ def write_quarterly_results(
     writes more into the temporary folder (what the report publishes); the
     completion marker :data:`analysis.provenance.MARKER` is written last, with the
     kind of data the results come from: real if the extract, any earlier results
-    folder beside ``out`` or any entry of the settlement record is.
+    folder beside ``out`` (or in ``quarterly_dir``, for results kept apart from the
+    quarterly folders) or any entry of the settlement record is.
     """
     from analysis.data import deliveries
     from analysis.payments import settlement
@@ -433,6 +425,11 @@ def write_quarterly_results(
     ledger = ledger_module.normalise(exported)
     results = compute(tables, cutoff, contract, ledger)
     kind, used = provenance.results_kinds(folder_in, out, cutoff, extract.manifest)
+    if quarterly_dir is not None:
+        # Results kept apart from the quarterly folders (an evaluation's cut-off,
+        # ``<results>/payments/<quarter>``) start from those folders all the same.
+        used = provenance.earlier_kinds(quarterly_dir, cutoff)
+        kind = provenance.combined(kind, *used.values())
     kind = provenance.combined(kind, *record_kinds)
     with atomic.atomic_folder(out) as folder:
         for name, frame in results.tables.items():
