@@ -190,7 +190,11 @@ def earlier_kinds(quarterly_dir: Path | str, before: str) -> dict[str, str]:
         return kinds
     last = quarters.to_index(before)
     for path in sorted(folder.iterdir()):
-        if path.is_dir() and quarters.is_quarter(path.name) and quarters.to_index(path.name) < last:
+        if (
+            path.is_dir()
+            and quarters.is_quarter(path.name)
+            and quarters.label_index(path.name) < last
+        ):
             kinds[path.name] = folder_kind(path)
     return kinds
 

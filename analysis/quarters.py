@@ -14,6 +14,7 @@ its quarter once.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 
@@ -30,10 +31,12 @@ class Quarter(str):
     """A calendar quarter: its ``YYYYQn`` label, with its index, order and arithmetic.
 
     ``Quarter("2025Q2")`` parses the label (a ``ValueError`` naming it when it is not
-    ``YYYYQn``); :meth:`of` makes one from an index without parsing. Quarters order
-    by time, ``q + n`` and ``q - n`` are the quarters ``n`` after and before, ``q - p``
-    is the number of quarters from ``p`` to ``q``, and :meth:`label` writes it for
-    readers in Danish or English. It equals, and hashes as, its label.
+    ``YYYYQn``); :meth:`of` makes one from an index without parsing. ``q + n`` and
+    ``q - n`` are the quarters ``n`` after and before, ``q - p`` is the number of
+    quarters from ``p`` to ``q``, and :meth:`label` writes it for readers in Danish
+    or English. It equals, and hashes as, its label, and orders as its label does,
+    which is the order in time (four-digit years): comparing a quarter with a label
+    read from data parses nothing.
     """
 
     __slots__ = ("index",)
@@ -85,32 +88,6 @@ class Quarter(str):
         if isinstance(other, str):
             return self.index - to_index(other)
         return NotImplemented
-
-    def _other(self, other) -> int | None:
-        if isinstance(other, str) and (isinstance(other, Quarter) or is_quarter(other)):
-            return to_index(other)
-        return None
-
-    def __lt__(self, other):
-        index = self._other(other)
-        return self.index < index if index is not None else str.__lt__(self, other)
-
-    def __le__(self, other):
-        index = self._other(other)
-        return self.index <= index if index is not None else str.__le__(self, other)
-
-    def __gt__(self, other):
-        index = self._other(other)
-        return self.index > index if index is not None else str.__gt__(self, other)
-
-    def __ge__(self, other):
-        index = self._other(other)
-        return self.index >= index if index is not None else str.__ge__(self, other)
-
-    # Equal to and hashed as the label (a dictionary keyed by labels finds a Quarter).
-    __eq__ = str.__eq__
-    __ne__ = str.__ne__
-    __hash__ = str.__hash__
 
     def __reduce__(self):
         return (Quarter.of, (self.index,))
@@ -165,6 +142,20 @@ def to_index(quarter: str) -> int:
     if isinstance(quarter, Quarter):
         return quarter.index
     return Quarter(quarter).index
+
+
+@functools.lru_cache(maxsize=4096)
+def label_index(label: str) -> int:
+    """The index of a quarter label found in data (a table's column, a ledger's row).
+
+    Data hold few distinct quarters in many rows: each label is parsed once per
+    process, apart from :data:`PARSES` (which counts the quarters the program
+    itself is given and passes on).
+    """
+    match = QUARTER_PATTERN.match(str(label))
+    if not match:
+        raise ValueError(f"not a quarter of the form YYYYQn: {label!r}")
+    return int(match.group(1)) * 4 + int(match.group(2)) - 1
 
 
 def parse(quarter: str) -> Quarter:

@@ -102,7 +102,9 @@ def for_quarter(path: Path | str, quarter: str) -> Path:
     if not found:
         return Path(path)
     usable = [
-        folder for label, folder in found if quarters.to_index(label) <= quarters.to_index(quarter)
+        folder
+        for label, folder in found
+        if quarters.label_index(label) <= quarters.to_index(quarter)
     ]
     if not usable:
         raise DeliveryError(
@@ -125,13 +127,12 @@ def _last_register_quarter(extract: Path) -> int | None:
                 from analysis.data.io import read_table
 
                 values = read_table(file).frame.get("quarter", pd.Series(dtype=str)).tolist()
-            valid = [
-                quarters.to_index(v.strip())
-                for v in values
-                if isinstance(v, str) and _QUARTER.match(v.strip())
-            ]
-            if valid:
-                last = max(valid) if last is None else max(last, max(valid))
+            # A column of data: parsed per distinct label (quarters.series_to_index).
+            labels = pd.Series([v.strip() for v in values if isinstance(v, str)], dtype="string")
+            valid = quarters.series_to_index(labels).dropna()
+            if len(valid):
+                top = int(valid.max())
+                last = top if last is None else max(last, top)
     return last
 
 
@@ -160,7 +161,7 @@ def label(extract: Path | str, checksums: dict[str, str]) -> str:
 def label_quarter(text: str) -> int | None:
     """The quarter index of a delivery label (None for a single extract's)."""
     name = text.split("@", 1)[0]
-    return quarters.to_index(name) if _QUARTER.match(name) else None
+    return quarters.label_index(name) if _QUARTER.match(name) else None
 
 
 # -- synthetic deliveries ---------------------------------------------------------

@@ -455,7 +455,7 @@ def cmd_evaluate(args) -> int:
         out = Path(args.out or Path(args.quarterly_dir).parent / "estimates" / kind.name / as_of)
         data_kind = extract_kind(Path(args.data))
         guard_outputs(Path(args.data), [out], data_kind)
-        write_estimates(kind, as_of, Path(args.data), Path(args.config), out)
+        write_estimates(kind, as_of, Path(args.data), Path(args.config), out, contract)
         print(f"{kind.name} estimates as of {as_of} ({data_kind} data) written to {out}")
         return 0
     if not Path(args.quarterly_dir).is_dir():
@@ -467,7 +467,16 @@ def cmd_evaluate(args) -> int:
         *([folder_kind(estimates)] if estimates is not None else []),
     )
     guard_outputs(Path(args.data), [out], data_kind)
-    write(kind, as_of, Path(args.data), Path(args.quarterly_dir), Path(args.config), out, estimates)
+    write(
+        kind,
+        as_of,
+        Path(args.data),
+        Path(args.quarterly_dir),
+        Path(args.config),
+        out,
+        estimates,
+        contract,
+    )
     print(f"{kind.name} results as of {as_of} ({data_kind} data) written to {out}")
     from analysis.sdc.disclosure import solver_line
 
