@@ -41,7 +41,9 @@ from analysis.effects.panels import OUTCOMES, estimation_panels
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
 from analysis.effects.sensitivity import sensitivity_all
 from analysis.reports.kinds import LANGS, ReportKind
+from analysis.reports.results import ReportResults
 from analysis.sdc import disclosure
+from analysis.sdc.quarterly import QuarterlyInputs
 
 # What the stage stores beside the evaluation report (names of EvaluationReport fields
 # are stored as they are; the contract is read again from the configuration).
@@ -54,15 +56,18 @@ class EvaluationReport:
 
     contract: Contract
     context: EvaluationContext
-    payments: object
+    # The payments to date under the report's disclosure control (analysis.sdc.quarterly).
+    payments: QuarterlyInputs
     estimates: dict[str, EffectEstimate]
     # The person-level estimation panels while the stage is computed; None once
     # stored (:func:`write`): a notebook reads estimates and counts, never persons.
     panels: dict[str, pd.DataFrame] | None
-    results: object
-    sensitivity: dict = None
-    areas: dict = None  # area-level inference per outcome (area_inference)
-    departures: list = None  # where the analysis did not follow the plan (analysis.effects.plan)
+    results: ReportResults
+    sensitivity: dict | None = None  # outcome -> pre-trend sensitivity (sensitivity_all)
+    areas: dict | None = None  # area-level inference per outcome (area_inference)
+    departures: list | None = (
+        None  # where the analysis did not follow the plan (analysis.effects.plan)
+    )
 
 
 def jobs() -> int:
@@ -148,8 +153,7 @@ def prepare(
     ``effects``: the estimates as :func:`write_estimates` stored them (computed here
     when None). ``contract``: the contract already read (else read from ``config``).
     """
-    from analysis.reports.results import ReportResults
-    from analysis.sdc.quarterly import QuarterlyInputs, protect, record_key_numbers
+    from analysis.sdc.quarterly import protect, record_key_numbers
 
     if contract is None:
         contract = load_contract(config) if config else load_contract()
