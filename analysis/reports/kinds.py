@@ -26,20 +26,19 @@ class ReportKind:
     as_of_from: str
     extra: dict
 
-    def as_of(self, contract: Contract, given: str | None) -> str:
+    def as_of(self, contract: Contract, given: str | None) -> quarters.Quarter:
         """The report's cut-off quarter: the contract's milestone, or the given quarter."""
         if self.as_of_from == "parameter":
             if not given:
                 raise ConfigError(f"the {self.name} report needs an as-of quarter (AS_OF=YYYYQn)")
             try:
-                quarters.to_index(given)
+                return quarters.parse(given)
             except ValueError as error:
                 raise ConfigError(str(error)) from None
-            return given
         value = contract
         for part in self.as_of_from.split("."):
             value = getattr(value, part)
-        return str(value)
+        return quarters.parse(value)
 
     def default_as_of(self, contract: Contract) -> str:
         """The last quarter ``make report`` renders of this kind when no ``AS_OF`` is given.
