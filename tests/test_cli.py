@@ -212,18 +212,21 @@ def test_an_evaluation_refuses_another_cut_off(tmp_path, command, contract):
 ESTIMATED = ("midterm/2025Q2", "preliminary_final/2027Q1", "final/2028Q3")
 
 
-def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
+@pytest.mark.parametrize("as_of", [None, "2027Q1"])
+def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract, as_of):
+    """Default chain (to the final cut-off) and a shorter one (the final's payments stored apart)."""
     from analysis.pipeline.rules import make_targets
 
-    plain = make_targets(contract, None, ["da", "en"], ["da"])
+    plain = make_targets(contract, as_of, ["da", "en"], ["da"])
     assert (
-        "ifneq" not in plain and make_targets(contract, None, ["da", "en"], ["da"], jobs=1) == plain
+        "ifneq" not in plain and make_targets(contract, as_of, ["da", "en"], ["da"], jobs=1) == plain
     )
-    text = make_targets(contract, None, ["da", "en"], ["da"], jobs=2)
+    text = make_targets(contract, as_of, ["da", "en"], ["da"], jobs=2)
     block = text[text.index("ifneq ($(filter report,$(MAKECMDGOALS)),)") :]
     block = block[: block.index("endif")].splitlines()[1:]
     after = dict(line.split(": | ") for line in block)
-    last = "$(RESULTS)/quarterly/2027Q1/provenance.json"
+    end = as_of or contract.timeline.evaluations.final
+    last = f"$(RESULTS)/quarterly/{end}/provenance.json"
     estimates = [f"$(RESULTS)/estimates/{k}/provenance.json" for k in ESTIMATED]
     # One lane: the estimates one after the other beside the chain, the final one first.
     assert after[estimates[1]] == estimates[2] and after[estimates[0]] == estimates[1]
@@ -231,10 +234,10 @@ def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
     # The evaluation steps beside or after the chain wait for the gate: the chain's end
     # and what the final stage needs, so that make starts the final stage first. The
     # quarterly (payment) reports wait for the chain's end only, never for estimation.
-    gate = (
-        f"{last} {estimates[2]} $(RESULTS)/ledger/2028Q3.csv "
-        "$(RESULTS)/payments/2028Q3/provenance.json"
-    )
+    gate = f"{last} {estimates[2]}"
+    if as_of is not None:
+        # The chain stops before the final cut-off: its ledger step stores those payments.
+        gate += " $(RESULTS)/ledger/2028Q3.csv $(RESULTS)/payments/2028Q3/provenance.json"
     others = [targets for targets in after if targets not in estimates]
     payments = [targets for targets in others if "kvartalsrapport" in targets]
     evaluations = [targets for targets in others if targets not in payments]
@@ -255,10 +258,10 @@ def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
     assert [g for g in goals if "/quarterly/" not in g] == goals[:12]
     # Without evaluation reports nothing needs the final stage: the held steps wait for
     # the chain's end only, and the final estimates and ledger are not brought in.
-    alone = make_targets(contract, None, [], ["da"], jobs=2)
+    alone = make_targets(contract, as_of, [], ["da"], jobs=2)
     held_alone = [line for line in alone.splitlines() if ".da.results.json: | " in line]
     assert held_alone and all(line.endswith(f": | {last}") for line in held_alone)
     # Three job slots: two lanes, the midterm estimate after the final one.
-    wider = make_targets(contract, None, ["da", "en"], ["da"], jobs=3)
+    wider = make_targets(contract, as_of, ["da", "en"], ["da"], jobs=3)
     assert f"{estimates[0]}: | {estimates[2]}" in wider
     assert f"{estimates[1]}: | " not in wider
