@@ -79,15 +79,18 @@ def test_estimate_is_the_simple_att_and_placebos_are_att_gt_on_comparison_areas(
     assert 1 / 67 <= result.p_value <= 1
 
 
-def _hand_weights(data, first, bins=5):
+def _hand_weights(data, first, bins=5, level=None):
     """Baseline-matching weights by hand (pandas): each household's mean outcome before
-    ``first``, bins at the treated households' quantiles, persons' shares per area."""
+    ``first`` (or ``level``, one per household), bins at the treated households'
+    quantiles, persons' shares per area."""
     base = data.loc[data["t"] < first].groupby("id")["y"].mean()
     units = data.drop_duplicates("id").set_index("id")[["hh", "area", "g"]]
     units["base"] = base
     households = units.groupby("hh").agg(
         base=("base", "mean"), area=("area", "first"), g=("g", "first"), persons=("base", "size")
     )
+    if level is not None:
+        households["base"] = level.reindex(households.index)
     treated = households["g"] > 0
     edges = np.unique(households.loc[treated, "base"].quantile(np.linspace(0, 1, bins + 1)[1:-1]))
     households["bin"] = np.searchsorted(edges, households["base"], side="left")
@@ -122,6 +125,42 @@ def test_matched_placebo_is_att_gt_with_baseline_matching_weights():
         )
         slow = aggte(att_gt(placebo, "y", "t", "id", "g", weights="w"), "simple").overall_att
         assert matched.placebo_att[j] == pytest.approx(slow, abs=1e-10)
+
+
+def test_placebos_matched_on_another_baseline_level():
+    """``match_level`` (one level per household, as the plan's ``area_match_on``): the
+    placebos are reweighted to the intervention households' distribution of that level,
+    by hand as above; the household means of the outcome's own baseline reproduce the
+    default matching."""
+    data = _areas(seed=3, periods=10, cohorts=(6, 7, 8))
+    data["y"] += 1.5 * data["area"].isin([1, 5]) + 0.5 * data["y"].abs()
+    own = data.loc[data["t"] < 6].groupby(["hh", "id"])["y"].mean().groupby("hh").mean()
+    default = _test(data, match_bins=5, studentize="household")
+    same = _test(data, match_bins=5, studentize="household", match_level=own)
+    np.testing.assert_allclose(same.placebo_att, default.placebo_att, rtol=1e-12)
+    # Another level (a latent index the outcome is a threshold of), intervention
+    # households higher on it.
+    rng = np.random.default_rng(8)
+    households = data.drop_duplicates("hh").set_index("hh")
+    index = pd.Series(
+        rng.normal(size=len(households)) + 1.0 * households["area"].isin([1, 5]),
+        index=households.index,
+    )
+    other = _test(data, match_bins=5, studentize="household", match_level=index)
+    assert other.att == default.att
+    assert not np.allclose(other.placebo_att, default.placebo_att)
+    pseudo = pseudo_cohorts(households.reset_index()[["hh", "area", "g"]], "g", "area", "hh")
+    pseudo = pseudo.set_index("hh")["g"]
+    part = data.loc[~data["area"].isin([1, 5])]
+    weight = _hand_weights(data, 6, level=index)
+    for j in (0, 31, 65):
+        chosen = other.placebo_areas[j].astype(int)
+        placebo = part.assign(
+            g=np.where(part["area"].isin(chosen), part["hh"].map(pseudo), 0),
+            w=np.where(part["area"].isin(chosen), weight.loc[part.index], 1.0),
+        )
+        slow = aggte(att_gt(placebo, "y", "t", "id", "g", weights="w"), "simple").overall_att
+        assert other.placebo_att[j] == pytest.approx(slow, abs=1e-10)
 
 
 def test_baseline_studentized_statistic_does_not_depend_on_a_groups_shock_scale():

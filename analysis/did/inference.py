@@ -473,6 +473,7 @@ def area_placebo_test(
     pre_periods: int | None = None,
     match_bins: int | None = 5,
     studentize: str = "baseline",
+    match_level: pd.Series | None = None,
 ) -> AreaTestResult:
     """Few-treated-areas test of the Callaway–Sant'Anna simple ATT, with its interval.
 
@@ -607,9 +608,18 @@ def area_placebo_test(
     persons_hh = np.bincount(hh_of_unit, minlength=H).astype(float)
     if match_bins:
         before = periods < cohorts.min()
+        if match_level is not None:
+            # Match on another baseline level (one value per household): the index the
+            # outcome is a threshold of, where the outcome itself has too few levels.
+            level = pd.Series(hh_codes).map(
+                pd.Series(match_level.to_numpy(float), index=match_level.index.astype(str))
+            )
+            Y_match, hh_match = level.to_numpy(float)[:, None], np.arange(H)
+        else:
+            Y_match, hh_match = Y[:, before], hh_of_unit
         weight_hh = _baseline_weights(
-            Y[:, before],
-            hh_of_unit,
+            Y_match,
+            hh_match,
             area_of_hh,
             persons_hh,
             np.isin(area_of_hh, treated_areas) & (g_hh > 0),

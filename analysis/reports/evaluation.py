@@ -247,7 +247,10 @@ def adjusted_area_p(areas: dict[str, dict] | None) -> dict[str, float | None]:
 
 # The area-level checks beside the verdicts, shown in a table of their own (one table of
 # both does not fit a page).
-AREA_CHECKS = ("p_pretrend_areas", "p_anticipation_areas", "p_wild_cluster_bootstrap_areas")
+# The wild cluster bootstrap (in the results file) is not shown: with three treated areas it
+# is known to misstate its size, and the size benchmark (docs/evaluation.md) does not measure
+# it at the number of extracts the shown tests are measured at.
+AREA_CHECKS = ("p_pretrend_areas", "p_anticipation_areas")
 
 
 def area_inference_table(
@@ -255,7 +258,8 @@ def area_inference_table(
 ) -> pd.DataFrame:
     """Per outcome: CS estimate, household and area-robust intervals, area p (Holm-adjusted; the
     raw p is in the results file and the text: ten columns do not fit a page),
-    area pre-trend p, wild bootstrap p and the verdict of the analysis plan's rule.
+    area pre-trend and anticipation p and the verdict of the analysis plan's rule. The
+    household interval is left out when every outcome has an area test.
 
     An outcome whose area-level test the data do not allow (too few areas for the
     placebo assignments the test's level needs; the plan annex lists it as a
@@ -287,9 +291,6 @@ def area_inference_table(
                 "p_area_adjusted": adjusted.get(outcome),
                 "p_pretrend_areas": None if area is None else area["pretrend_area_p"],
                 "p_anticipation_areas": None if area is None else area.get("anticipation_area_p"),
-                "p_wild_cluster_bootstrap_areas": None
-                if area is None
-                else area["wild_p_bootstrap"],
                 "statistically_reliable": (
                     t("ev.yes", lang)
                     if reliable(est, area, adjusted.get(outcome), plan.alpha)
@@ -298,6 +299,10 @@ def area_inference_table(
             }
         )
     frame = pd.DataFrame(rows)
+    if estimates and all(o in areas for o in estimates):
+        # Every verdict rests on the area test: the household-clustered interval, which
+        # ignores area shocks, is in the annex of household-clustered estimates only.
+        frame = frame.drop(columns="ci_household_clusters")
     first = next(iter(areas.values()), None)
     frame.attrs["assignments"] = None if first is None else number(first["area_placebos"], 0, lang)
     return frame
