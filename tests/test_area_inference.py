@@ -184,6 +184,30 @@ def test_baseline_studentized_statistic_does_not_depend_on_a_groups_shock_scale(
     assert hh_loud != pytest.approx(hh_base, rel=1e-3)
 
 
+def test_pre_enrolment_tests_are_studentized_by_the_gaps_quarterly_changes():
+    """A pre-enrolment test's statistic is made of one-quarter changes, so its scale is the
+    SD of the treated-minus-comparison gap's quarter-on-quarter changes over the
+    baseline window (which ends ``K`` quarters before the first enrolment), by hand."""
+    data = _areas(seed=6, periods=12, cohorts=(8, 9, 10), shock=0.5)
+    for k in (1, 3):
+        result = _test(data, match_bins=None, pre_periods=k)
+        window = data.loc[data["t"] < 8 - k]
+        treated = window["area"].isin([1, 5])
+        gap = (
+            window.loc[treated].groupby("t")["y"].mean()
+            - window.loc[~treated].groupby("t")["y"].mean()
+        )
+        assert result.se == pytest.approx(np.std(np.diff(gap.to_numpy()), ddof=1), rel=1e-10)
+    # The post-enrolment test keeps the SD of the gap's levels.
+    post = _test(data, match_bins=None)
+    window = data.loc[data["t"] < 8]
+    treated = window["area"].isin([1, 5])
+    gap = (
+        window.loc[treated].groupby("t")["y"].mean() - window.loc[~treated].groupby("t")["y"].mean()
+    )
+    assert post.se == pytest.approx(np.std(gap.to_numpy(), ddof=1), rel=1e-10)
+
+
 def test_a_true_effect_does_not_enter_the_null_and_the_interval_moves_with_it():
     """The old area randomization let treated areas into its null: an effect changed it."""
     null, effect = _test(_areas(effect=0.0)), _test(_areas(effect=5.0))
