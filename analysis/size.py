@@ -290,7 +290,7 @@ def _binomial_interval(k: int, n: int) -> tuple[float, float]:
 
 
 _VERDICT = "decides the verdict"
-_CAVEAT = "decides a caveat"
+_CAVEAT = "caveat beside the verdict"
 _SHOWN = "shown, decides nothing"
 _APPENDIX = "appendix: ignores area shocks"
 # (procedure, its role in the reports, [(scenario, record key, kind)]); kind "p": a

@@ -584,8 +584,12 @@ def truth_coverage(estimates: dict[str, EffectEstimate], truth: dict, lang: str)
 def headline_text(
     estimates: dict[str, EffectEstimate], lang: str, areas: dict[str, dict] | None = None
 ) -> str:
-    """The effects in words, each with its household and area-robust interval and the verdict
-    of the analysis plan's rule (:func:`analysis.effects.areas.reliable`, adjusted p)."""
+    """The effects in words, each with its area-robust interval and the verdict of the analysis
+    plan's rule (:func:`analysis.effects.areas.reliable`, adjusted p).
+
+    The household-clustered interval ignores area shocks and is only in the annex; an
+    outcome without an area test (too few areas) gets it, said to be household-clustered,
+    as its verdict rests on it."""
     from analysis.effects.plan import load_plan
     from analysis.render.numbers import number
 
@@ -612,16 +616,8 @@ def headline_text(
                 high=number(scale * b, decimals, lang),
             )
 
-        area_part = (
-            t(
-                "text.area_interval",
-                lang,
-                interval=interval(area["area_ci_low"], area["area_ci_high"]),
-                p=number(adjusted[outcome], 3, lang),
-            )
-            if area is not None
-            else ""
-        )
+        if area is not None:
+            low, high = area["area_ci_low"], area["area_ci_high"]
         caveat = (
             t("text.pretrend_caveat", lang, p=number(pretrend_p, 3, lang))
             if pretrend_p is not None and pretrend_p < 0.05
@@ -629,13 +625,14 @@ def headline_text(
         )
         lines.append(
             t(
-                "text.headline_item",
+                "text.headline_item" if area is None else "text.headline_item_area",
                 lang,
                 label=t(f"outcome.{outcome}", lang),
                 value=value,
                 unit=unit,
                 interval=interval(low, high),
-                area=area_part,
+                area="",
+                p="" if area is None else number(adjusted[outcome], 3, lang),
                 verdict=t("text.significant" if significant else "text.not_significant", lang),
                 caveat=caveat,
             )
