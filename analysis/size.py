@@ -470,9 +470,12 @@ def markdown(table: pd.DataFrame) -> str:
                 cells.append("")
                 continue
             rate = row["rate"].iloc[0]
+            # An outcome measured on fewer extracts than the row's n says its own.
+            own = int(row["n"].iloc[0])
+            tail = "" if own == int(part["n"].max()) else f"; n = {own}"
             cell = (
                 f"{100 * rate:.1f} % "
-                f"({100 * row['ci_low'].iloc[0]:.1f}–{100 * row['ci_high'].iloc[0]:.1f})"
+                f"({100 * row['ci_low'].iloc[0]:.1f}–{100 * row['ci_high'].iloc[0]:.1f}{tail})"
             )
             cells.append(cell if low <= rate <= high else f"**{cell}**")
         n = int(part["n"].max())

@@ -46,6 +46,16 @@ def test_a_later_run_overlays_an_earlier_one_key_by_key(tmp_path):
     assert area["n"].tolist() == [2] and area["rate"].tolist() == [0.0]
     pre = table.loc[table["procedure"] == "area pre-trend placebo test"]
     assert pre["n"].tolist() == [1]
+    # An outcome measured on fewer extracts than its row says so in its cell.
+    mixed = _write(
+        tmp_path / "c.jsonl",
+        [
+            _record(1, "null", ladder_step={"area_p": 0.5}, absence_rate={"area_p": 0.5}),
+            _record(2, "null", ladder_step={"area_p": 0.5}),
+        ],
+    )
+    row = size.markdown(size.summary([mixed])).splitlines()[2]
+    assert row.count("; n = 1)") == 1 and "| 2 |" in row
 
 
 def test_runs_cut_at_different_quarters_are_not_merged(tmp_path):
