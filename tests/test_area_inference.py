@@ -237,8 +237,11 @@ def test_critical_value_gives_p_at_most_alpha_beyond_it():
 
 
 def test_pre_period_version_and_too_few_areas():
-    data = _areas(effect=2.0, periods=12, cohorts=(7, 8, 9))
+    # Four baseline quarters before the tested ones: three changes to take a scale from.
+    data = _areas(effect=2.0, periods=12, cohorts=(8, 9, 10))
     pre = _test(data, pre_periods=3)
+    with pytest.raises(EstimationError, match="too few"):
+        _test(_areas(effect=2.0, periods=12, cohorts=(7, 8, 9)), pre_periods=3)
     assert pre.p_value > 0.05  # no pre-trend, whatever the effect after enrolment
     with pytest.raises(EstimationError, match="too few"):
         _test(_areas(n_areas=6))
