@@ -89,7 +89,7 @@ def test_docs_block_is_replaced_and_nothing_else(tmp_path):
     size.write_docs(doc, [path], "| new |")
     text = doc.read_text(encoding="utf-8")
     assert text.startswith("before\n") and text.endswith(f"{size.MARK_END}\nafter\n")
-    assert "old table" not in text and "| new |" in text and f"`{path.as_posix()}`" in text
+    assert "old table" not in text and "| new |" in text and f"--out {path.as_posix()} " in text
     doc.write_text("no markers\n", encoding="utf-8")
     with pytest.raises(SystemExit, match="size-table"):
         size.write_docs(doc, [path], "| new |")
