@@ -31,6 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -65,20 +66,37 @@ def _tables(seed: int, scenario: str, contract, synth) -> dict:
     return tables, truth
 
 
-def one_extract(
-    seed: int, scenario: str, as_of: str, wild_reps: int, honest: bool, verdict_only: bool = False
-) -> dict:
-    """Every test and interval on one extract (a JSON-able record).
+PARTS = ("household", "area", "pre", "twfe", "wild", "honest", "area_unmatched")
+# What an extract with the default effects adds: coverage (the pre-enrolment data, and
+# so the pre-trend tests, are the null extract's; TWFE and the wild bootstrap are
+# measured by their size only).
+EFFECTS_PARTS = ("household", "area", "honest", "area_unmatched")
 
-    ``verdict_only``: only what a verdict rests on (the area placebo test and its
-    interval, as the plan specifies it) and the household-clustered interval beside it,
-    about half the cost of an extract: the other procedures' rates are settled (or
-    they decide nothing) and a run of a few hundred extracts must fit a shared machine.
+
+def one_extract(
+    seed: int,
+    scenario: str,
+    as_of: str,
+    wild_reps: int,
+    parts: tuple = PARTS,
+    area_outcomes: tuple = OUTCOMES,
+    effects_parts: tuple = EFFECTS_PARTS,
+) -> dict:
+    """The chosen procedures (``parts``, of :data:`PARTS`) on one extract (a JSON-able record).
+
+    ``household``: the household-clustered interval of the simple ATT and the Wald
+    test of the leads; ``area``: the area placebo test and its interval as the plan
+    specifies them (on ``area_outcomes``); ``pre``: the area pre-trend test over the
+    plan's pre-periods and the anticipation test (one quarter); ``twfe``, ``wild``,
+    ``honest``: TWFE with household clusters, the wild cluster bootstrap by area, the
+    HonestDiD intervals of the primary outcome; ``area_unmatched``: the area test as it
+    was before its placebos were matched (docs/evaluation.md says why it over-rejected).
     """
     from analysis.config import load_contract, load_synthetic
     from analysis.data.asof import as_of as cut
     from analysis.did import aggte, att_gt, twfe, wild_bootstrap
     from analysis.did.inference import area_placebo_test
+    from analysis.effects.areas import match_level
     from analysis.effects.panels import outcome_panel
     from analysis.effects.plan import load_plan
 
@@ -87,59 +105,27 @@ def one_extract(
     if not _CONFIG:
         _CONFIG.update(contract=load_contract(), synth=load_synthetic(), plan=load_plan())
     contract, synth, plan = _CONFIG["contract"], _CONFIG["synth"], _CONFIG["plan"]
+    if scenario != "null":
+        parts = tuple(p for p in parts if p in EFFECTS_PARTS and p in effects_parts)
     start = time.perf_counter()
     tables, truth = _tables(seed, scenario, contract, synth)
     data = cut(tables, as_of, contract)
     record = {"seed": seed, "scenario": scenario, "as_of": as_of, "outcomes": {}}
     plan_bins = plan.inference.area_match_bins
-    for outcome in OUTCOMES:
-        panel = outcome_panel(data, outcome)
+    wanted = [
+        o
+        for o in OUTCOMES
+        if set(parts) & {"household", "pre", "twfe", "wild", "honest"} or o in area_outcomes
+    ]
+    needs = set(wanted) | {plan.inference.area_match_on.get(o) for o in wanted} - {None}
+    panels = {o: outcome_panel(data, o) for o in OUTCOMES if o in needs}
+    for outcome in wanted:
+        panel = panels[outcome]
         true = (truth.get(outcome) or {}).get("att")
         true = 0.0 if scenario == "null" or true is None else float(true)
-        result = att_gt(panel, "y", "t", "person_id", "g", cluster="household_id")
-        simple = aggte(result, "simple")
-        low, high = simple.overall_ci
-        row = {
-            "truth": true,
-            "att": simple.overall_att,
-            "household_reject": bool(low > 0 or high < 0),
-            "household_cover": bool(low <= true <= high),
-            "household_se": simple.overall_se,
-        }
-        variants = [("area", plan_bins, "baseline")]
-        if not verdict_only:
-            # The test as it was before its placebos were matched and studentized by the
-            # baseline scale (docs/evaluation.md says why it over-rejected).
-            variants.append(("area_unmatched", None, "household"))
-        for key, bins, studentize in variants:
-            area = area_placebo_test(
-                panel,
-                "y",
-                "t",
-                "person_id",
-                "g",
-                area="area",
-                hhname="household_id",
-                seed=seed,
-                match_bins=bins,
-                studentize=studentize,
-            )
-            row[f"{key}_p"] = area.p_value
-            row[f"{key}_cover"] = bool(area.ci[0] <= true <= area.ci[1])
-            row[f"{key}_ci"] = list(area.ci)
-            row[f"{key}_se"] = area.se
-            row[f"{key}_mde"] = area.mde()
-        if verdict_only:
-            record["outcomes"][outcome] = row
-            continue
-        wild = wild_bootstrap(
-            panel, "y", "t", "person_id", "treated", cluster="area", reps=wild_reps, seed=seed
-        )
-        tw = twfe(panel, "y", "t", "person_id", "treated", cluster="household_id")
-        row["wild_p"] = wild.p_value
-        row["twfe_household_reject"] = bool(tw.ci_low > 0 or tw.ci_high < 0)
-        row["pretrend_p"] = result.pretest.get("p_value")
-        pre = area_placebo_test(
+        row = {"truth": true}
+        placebo_test = partial(
+            area_placebo_test,
             panel,
             "y",
             "t",
@@ -148,11 +134,58 @@ def one_extract(
             area="area",
             hhname="household_id",
             seed=seed,
-            pre_periods=plan.sensitivity.pre_periods,
             match_bins=plan_bins,
+            match_level=match_level(plan, panels, outcome),
         )
-        row["pretrend_area_p"] = pre.p_value
-        if honest and outcome == plan.primary_outcome:
+        if "household" in parts:
+            result = att_gt(panel, "y", "t", "person_id", "g", cluster="household_id")
+            simple = aggte(result, "simple")
+            low, high = simple.overall_ci
+            row.update(
+                att=simple.overall_att,
+                household_reject=bool(low > 0 or high < 0),
+                household_cover=bool(low <= true <= high),
+                household_se=simple.overall_se,
+                pretrend_p=result.pretest.get("p_value"),
+            )
+        variants = []
+        if "area" in parts and outcome in area_outcomes:
+            variants.append(("area", {}))
+        if "area_unmatched" in parts and outcome in area_outcomes:
+            variants.append(
+                (
+                    "area_unmatched",
+                    {"match_bins": None, "match_level": None, "studentize": "household"},
+                )
+            )
+        for key, options in variants:
+            area = placebo_test(**options)
+            row[f"{key}_p"] = area.p_value
+            row[f"{key}_cover"] = bool(area.ci[0] <= true <= area.ci[1])
+            row[f"{key}_ci"] = list(area.ci)
+            row[f"{key}_se"] = area.se
+            row[f"{key}_mde"] = area.mde()
+        if "pre" in parts:
+            for key, quarters in (
+                ("pretrend_area_p", plan.sensitivity.pre_periods),
+                ("anticipation_area_p", 1),
+            ):
+                row[key] = placebo_test(pre_periods=quarters).p_value
+        if "wild" in parts:
+            row["wild_p"] = wild_bootstrap(
+                panel,
+                "y",
+                "t",
+                "person_id",
+                "treated",
+                cluster="area",
+                reps=wild_reps,
+                seed=seed,
+            ).p_value
+        if "twfe" in parts:
+            tw = twfe(panel, "y", "t", "person_id", "treated", cluster="household_id")
+            row["twfe_household_reject"] = bool(tw.ci_low > 0 or tw.ci_high < 0)
+        if "honest" in parts and outcome == plan.primary_outcome:
             from analysis.effects.sensitivity import sensitivity_analysis
 
             sens = sensitivity_analysis(
@@ -165,6 +198,7 @@ def one_extract(
                     row[key + "_reject"] = bool(at["lb"] > 0 or at["ub"] < 0)
                     row[key + "_cover"] = bool(at["lb"] <= true <= at["ub"])
         record["outcomes"][outcome] = row
+    record["parts"] = list(parts)
     record["seconds"] = round(time.perf_counter() - start, 1)
     return record
 
@@ -190,9 +224,10 @@ def run(
     first_seed: int,
     as_of: str,
     wild_reps: int,
-    honest: bool,
     jobs: int,
-    verdict_only: bool = False,
+    parts: tuple = PARTS,
+    area_outcomes: tuple = OUTCOMES,
+    effects_parts: tuple = EFFECTS_PARTS,
 ):
     """Append one record per extract to ``out`` (skipping those already there)."""
     import multiprocessing
@@ -205,7 +240,7 @@ def run(
     _CONFIG.update(contract=load_contract(), synth=load_synthetic(), plan=load_plan())
     done = _done(out)
     work = [
-        (first_seed + i, scenario, as_of, wild_reps, honest, verdict_only)
+        (first_seed + i, scenario, as_of, wild_reps, parts, area_outcomes, effects_parts)
         for i in range(n)
         for scenario in SCENARIOS
         if (scenario, first_seed + i) not in done
@@ -220,6 +255,31 @@ def run(
         pool.join()
 
 
+def load_records(paths: list[Path]) -> list[dict]:
+    """The records of one or more runs, merged per extract (scenario, seed).
+
+    A later file's values replace an earlier one's key by key within each outcome: a
+    run that adds procedures (or re-runs one with a changed plan) to the extracts of
+    an earlier run overlays it, and every value keeps the procedure that made it.
+    """
+    merged: dict = {}
+    for path in paths:
+        for line in Path(path).read_text().splitlines():
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            key = (rec["scenario"], rec["seed"])
+            base = merged.setdefault(key, {**rec, "outcomes": {}})
+            if base.get("as_of") != rec.get("as_of"):
+                raise ValueError(
+                    f"{path}: extract {key} cut at {rec.get('as_of')}, not "
+                    f"{base.get('as_of')} as in an earlier file"
+                )
+            for outcome, values in rec["outcomes"].items():
+                base["outcomes"].setdefault(outcome, {}).update(values)
+    return [merged[k] for k in sorted(merged)]
+
+
 def _binomial_interval(k: int, n: int) -> tuple[float, float]:
     """Clopper–Pearson 95 % interval of a rate (how far from 5 % a rate may be by chance)."""
     from scipy import stats
@@ -229,31 +289,56 @@ def _binomial_interval(k: int, n: int) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def summary(path: Path, alpha: float = 0.05) -> pd.DataFrame:
+_VERDICT = "decides the verdict"
+_CAVEAT = "caveat beside the verdict"
+_SHOWN = "shown, decides nothing"
+_APPENDIX = "annex: ignores area shocks"
+# (procedure, its role in the reports, [(scenario, record key, kind)]); kind "p": a
+# p-value (rejects at alpha), "rejects"/"covers": a boolean.
+CHECKS = [
+    (
+        "area placebo test (matched placebos, baseline-studentized)",
+        _VERDICT,
+        [("null", "area_p", "p")],
+    ),
+    (
+        "area-robust CI (test inversion)",
+        _VERDICT,
+        [("null", "area_cover", "covers"), ("effects", "area_cover", "covers")],
+    ),
+    ("area pre-trend placebo test", _CAVEAT, [("null", "pretrend_area_p", "p")]),
+    ("area anticipation placebo test (1 quarter)", _CAVEAT, [("null", "anticipation_area_p", "p")]),
+    ("wild cluster bootstrap, areas (TWFE)", _SHOWN, [("null", "wild_p", "p")]),
+    (
+        "household CI (CS, household clusters)",
+        _APPENDIX,
+        [("null", "household_reject", "rejects"), ("effects", "household_cover", "covers")],
+    ),
+    ("TWFE, household clusters", _APPENDIX, [("null", "twfe_household_reject", "rejects")]),
+    ("pre-trend Wald test (household clusters)", _APPENDIX, [("null", "pretrend_p", "p")]),
+    (
+        "HonestDiD interval, M̄ = 0",
+        _APPENDIX,
+        [("null", "honest_0_reject", "rejects"), ("effects", "honest_0_cover", "covers")],
+    ),
+    (
+        "area placebo test, unmatched, household-studentized",
+        "replaced",
+        [("null", "area_unmatched_p", "p"), ("effects", "area_unmatched_cover", "covers")],
+    ),
+]
+
+
+def summary(paths: list[Path], alpha: float = 0.05) -> pd.DataFrame:
     """Rejection rates under the null and coverage rates, per procedure and outcome."""
-    records = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    records = load_records(paths)
     rows = []
     # The extracts with effects share their seeds with the null ones, so their
     # pre-enrolment data are the same: pre-trend tests are counted once.
     checks = [
-        ("household CI (CS, household clusters)", "null", "household_reject", "rejects"),
-        ("household CI (CS, household clusters)", "effects", "household_cover", "covers"),
-        ("area placebo test (matched placebos, baseline-studentized)", "null", "area_p", "p"),
-        ("area-robust CI (test inversion)", "null", "area_cover", "covers"),
-        ("area-robust CI (test inversion)", "effects", "area_cover", "covers"),
-        ("area placebo test, unmatched, household-studentized", "null", "area_unmatched_p", "p"),
-        (
-            "area-robust CI, unmatched, household-studentized",
-            "effects",
-            "area_unmatched_cover",
-            "covers",
-        ),
-        ("wild cluster bootstrap, areas (TWFE)", "null", "wild_p", "p"),
-        ("TWFE, household clusters", "null", "twfe_household_reject", "rejects"),
-        ("pre-trend Wald test", "null", "pretrend_p", "p"),
-        ("area pre-trend placebo test", "null", "pretrend_area_p", "p"),
-        ("HonestDiD interval, M̄ = 0", "null", "honest_0_reject", "rejects"),
-        ("HonestDiD interval, M̄ = 0", "effects", "honest_0_cover", "covers"),
+        (label, role, scenario, key, kind)
+        for label, role, cases in CHECKS
+        for scenario, key, kind in cases
     ]
     m_bars = {
         k.split("_")[1]
@@ -264,10 +349,10 @@ def summary(path: Path, alpha: float = 0.05) -> pd.DataFrame:
     }
     for m in sorted(m_bars):
         checks += [
-            (f"HonestDiD interval, M̄ = {m}", "null", f"honest_{m}_reject", "rejects"),
-            (f"HonestDiD interval, M̄ = {m}", "effects", f"honest_{m}_cover", "covers"),
+            (f"HonestDiD interval, M̄ = {m}", _APPENDIX, "null", f"honest_{m}_reject", "rejects"),
+            (f"HonestDiD interval, M̄ = {m}", _APPENDIX, "effects", f"honest_{m}_cover", "covers"),
         ]
-    for label, scenario, key, kind in checks:
+    for label, role, scenario, key, kind in checks:
         for outcome in OUTCOMES:
             values = [
                 r["outcomes"][outcome][key]
@@ -284,6 +369,7 @@ def summary(path: Path, alpha: float = 0.05) -> pd.DataFrame:
             rows.append(
                 {
                     "procedure": label,
+                    "role": role,
                     "extracts": "no effect" if scenario == "null" else "default effects",
                     "measures": "coverage" if kind == "covers" else "rejection at 5 %",
                     "outcome": outcome,
@@ -296,7 +382,7 @@ def summary(path: Path, alpha: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def power(path: Path, alpha: float = 0.05, power_level: float = 0.8) -> pd.DataFrame:
+def power(paths: list[Path], alpha: float = 0.05, power_level: float = 0.8) -> pd.DataFrame:
     """MDE and power at the benchmark's cut-off (the end of follow-up), per outcome.
 
     ``effect``: the mean realised simple ATT of the extracts with the default
@@ -309,7 +395,7 @@ def power(path: Path, alpha: float = 0.05, power_level: float = 0.8) -> pd.DataF
     """
     from scipy import stats
 
-    records = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    records = load_records(paths)
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power_level)
     rows = []
     for outcome in OUTCOMES:
@@ -360,30 +446,70 @@ def power_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+BAND = {"coverage": (0.92, 0.98), "rejection at 5 %": (0.03, 0.07)}
+
+
 def markdown(table: pd.DataFrame) -> str:
     """The summary as a Markdown table: one row per procedure, the outcomes as columns.
 
     Each cell: the rate and its Clopper–Pearson 95 % interval (how far from the
-    target a rate may be by chance at this number of extracts).
+    target a rate may be by chance at this number of extracts); in bold when the
+    rate is outside the target band (:data:`BAND`: rejection 3–7 %, coverage 92–98 %).
     """
     lines = []
-    head = "| procedure | extracts | measures | n | " + " | ".join(OUTCOMES) + " |"
-    lines += [head, "|" + "---|" * (4 + len(OUTCOMES))]
-    for (label, extracts, measures), part in table.groupby(
-        ["procedure", "extracts", "measures"], sort=False
+    head = "| procedure | role in the reports | extracts | measures | n | " + " | ".join(OUTCOMES)
+    lines += [head + " |", "|" + "---|" * (5 + len(OUTCOMES))]
+    for (label, role, extracts, measures), part in table.groupby(
+        ["procedure", "role", "extracts", "measures"], sort=False
     ):
         cells = []
+        low, high = BAND[measures]
         for outcome in OUTCOMES:
             row = part.loc[part["outcome"] == outcome]
-            cells.append(
-                ""
-                if row.empty
-                else f"{100 * row['rate'].iloc[0]:.1f} % "
-                f"({100 * row['ci_low'].iloc[0]:.1f}–{100 * row['ci_high'].iloc[0]:.1f})"
+            if row.empty:
+                cells.append("")
+                continue
+            rate = row["rate"].iloc[0]
+            # An outcome measured on fewer extracts than the row's n says its own.
+            own = int(row["n"].iloc[0])
+            tail = "" if own == int(part["n"].max()) else f"; n = {own}"
+            cell = (
+                f"{100 * rate:.1f} % "
+                f"({100 * row['ci_low'].iloc[0]:.1f}–{100 * row['ci_high'].iloc[0]:.1f}{tail})"
             )
+            cells.append(cell if low <= rate <= high else f"**{cell}**")
         n = int(part["n"].max())
-        lines.append(f"| {label} | {extracts} | {measures} | {n} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {label} | {role} | {extracts} | {measures} | {n} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines)
+
+
+MARK_START, MARK_END = "<!-- size-table -->", "<!-- /size-table -->"
+
+
+def write_docs(doc: Path, paths: list[Path], text: str) -> None:
+    """Replace the generated block of ``doc`` (between the size-table markers) with ``text``."""
+    content = doc.read_text(encoding="utf-8")
+    if MARK_START not in content or MARK_END not in content:
+        raise SystemExit(f"{doc}: no {MARK_START} … {MARK_END} block to replace")
+    head, rest = content.split(MARK_START, 1)
+    _, tail = rest.split(MARK_END, 1)
+    records = load_records(paths)
+    seeds = sorted({r["seed"] for r in records})
+    counts = {s: sum(r["scenario"] == s for r in records) for s in SCENARIOS}
+    source = (
+        "Generated by `python -m analysis.size --summary "
+        + "".join(f"--merge {p.as_posix()} " for p in paths[:-1])
+        + f"--out {paths[-1].as_posix()} --docs {doc.as_posix()}`"
+        + f" ({counts['null']} extracts without and {counts['effects']} with effects, seeds "
+        f"{seeds[0]}–{seeds[-1]}, cut at {records[0]['as_of']}; a later file's values replace "
+        "an earlier one's, so each value is the latest run of its procedure). Do not edit."
+    )
+    doc.write_text(
+        head + MARK_START + "\n" + source + "\n\n" + text + "\n" + MARK_END + tail,
+        encoding="utf-8",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -391,22 +517,45 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m analysis.size", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--out", default="build/size.jsonl")
+    parser.add_argument(
+        "--merge",
+        action="append",
+        default=[],
+        help="an earlier run's file, overlaid by --out in the tables (repeatable)",
+    )
     parser.add_argument("--extracts", type=int, default=200, help="extracts per scenario")
     parser.add_argument("--first-seed", type=int, default=10_000)
     parser.add_argument("--as-of", default=None, help="cut-off (default: the final evaluation's)")
     parser.add_argument("--wild-reps", type=int, default=399)
     parser.add_argument(
-        "--no-honest", action="store_true", help="leave out the HonestDiD intervals"
+        "--parts",
+        default=",".join(p for p in PARTS if p != "area_unmatched"),
+        help=f"procedures, comma-separated, of {', '.join(PARTS)}",
+    )
+    parser.add_argument(
+        "--area-outcomes",
+        default=",".join(OUTCOMES),
+        help="outcomes of the area test (the other parts run on every outcome)",
+    )
+    parser.add_argument(
+        "--effects-parts",
+        default=",".join(EFFECTS_PARTS),
+        help="of --parts, those run on the extracts with effects (coverage)",
     )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument(
         "--verdict-only",
         action="store_true",
-        help="only the area test and interval the verdicts rest on (and the household CI)",
+        help="only the area test the verdicts rest on and the household CI (--parts household,area)",
     )
     parser.add_argument("--summary", action="store_true", help="only print the table of --out")
+    parser.add_argument("--docs", default=None, help="also write the table into this file's block")
     args = parser.parse_args(argv)
     out = Path(args.out)
+    parts = ("household", "area") if args.verdict_only else tuple(args.parts.split(","))
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     if not args.summary:
         from analysis.config import load_contract
 
@@ -417,13 +566,16 @@ def main(argv: list[str] | None = None) -> int:
             args.first_seed,
             as_of,
             args.wild_reps,
-            not args.no_honest,
             args.jobs,
-            args.verdict_only,
+            parts,
+            tuple(args.area_outcomes.split(",")),
+            tuple(args.effects_parts.split(",")),
         )
-    print(markdown(summary(out)))
-    print()
-    print(power_markdown(power(out)))
+    paths = [Path(p) for p in args.merge] + [out]
+    text = markdown(summary(paths)) + "\n\n" + power_markdown(power(paths))
+    print(text)
+    if args.docs:
+        write_docs(Path(args.docs), paths, text)
     return 0
 
 

@@ -66,66 +66,17 @@ show.figure(
 show.table(view.key_figures_table(payments, contract, lang), lang=lang)
 
 # %% [markdown]
-# {{< include _effects.md >}}
-
-# %%
-#| label: tbl-effects
-show.table(
-    ev.effects_table(estimates, payments, lang),
-    lang=lang,
-    decimals={"TWFE": 3, "Callaway–Sant'Anna": 3, "pre_trend_p": 3},
-)
-
-# %% [markdown]
-# `{python} ev.twfe_vs_cs_text(estimates, lang)`
-
-# %%
-#| label: fig-event-ladder
-sections.event_study(report, "ladder_step", lang)
-
-# %%
-#| label: fig-event-selfsupport
-sections.event_study(report, "self_supporting", lang)
-
-# %%
-#| label: fig-event-support
-sections.event_study(report, "support_level", lang)
-
-# %%
-#| label: fig-event-absence
-sections.event_study(report, "absence_rate", lang)
-
-# %% [markdown]
-# {{< include _sensitivity.md >}}
-
-# %%
-#| label: fig-sens-ladder
-sections.sensitivity(report, "ladder_step", lang)
-
-# %%
-#| label: fig-sens-selfsupport
-sections.sensitivity(report, "self_supporting", lang)
-
-# %%
-#| label: fig-sens-support
-sections.sensitivity(report, "support_level", lang)
-
-# %%
-#| label: fig-sens-absence
-sections.sensitivity(report, "absence_rate", lang)
-
-# %% [markdown]
 # ::: {.content-visible when-profile="final"}
 # ::: {.content-visible when-profile="da"}
-# # Robusthed og inferens på områdeniveau
+# # Effekter og inferens på områdeniveau
 #
-# @tbl-area-inference viser inferens på områdeniveau for hvert udfald, og @tbl-covariates viser estimaterne med baggrundsvariable. Metodeafsnittet forklarer, hvorfor testen på områdeniveau og dens områderobuste interval afgør, om en effekt kaldes statistisk sikker.
+# @tbl-area-inference viser effekten af indsatsen for hvert udfald med dens områderobuste interval og testen på områdeniveau, som afgør, om en effekt kaldes statistisk sikker; @tbl-area-checks viser test på områdeniveau for forløb før indskrivning og for foregribelse. Metodeafsnittet forklarer hvorfor. Husstandsklyngede intervaller, TWFE, dynamiske effekter, følsomhedsanalysen, estimaterne med baggrundsvariable og andre kontrolgrupper og heterogeniteten, som alle ignorerer områdestød, står i et bilag og afgør intet.
 # :::
 #
 # ::: {.content-visible when-profile="en"}
-# # Robustness and area-level inference
+# # Effects and area-level inference
 #
-# @tbl-area-inference shows area-level inference for every outcome, and @tbl-covariates the estimates with baseline covariates. The methods section explains why the area-level test and its area-robust interval decide whether an effect is called statistically reliable.
+# @tbl-area-inference shows the effect of the intervention on every outcome with its area-robust interval and the area-level test that decides whether an effect is called statistically reliable; @tbl-area-checks shows area-level tests of the trends before enrolment and of anticipation. The methods section explains why. Household-clustered intervals, TWFE, the dynamic effects, the sensitivity analysis, the estimates with baseline covariates and other comparisons and the heterogeneity, which all ignore area shocks, are in an annex and decide nothing.
 # :::
 # :::
 
@@ -159,70 +110,6 @@ if profile == "final":
         lang=lang,
         decimals={"std_difference": 2},
         source="analysis.reports.evaluation.balance_table",
-    )
-
-# %%
-#| label: tbl-covariates
-if profile == "final":
-    covariates = ev.covariate_table(estimates, computed["doubly_robust"], lang)
-    show.table(
-        covariates,
-        lang=lang,
-        decimals={c: 3 for c in covariates.columns if c not in covariates.columns[[0, 2, 4]]},
-    )
-
-# %%
-#| label: tbl-robust
-if profile == "final":
-    robust, robust_numbers = ev.robustness_table(
-        estimates["ladder_step"], computed["not_yet"]["ladder_step"], lang
-    )
-    results.add_many("robustness.ladder_step", robust_numbers)
-    show.table(robust, lang=lang, decimals={"ev_estimate": 3})
-
-# %% [markdown]
-# ::: {.content-visible when-profile="final"}
-# ::: {.content-visible when-profile="da"}
-# # Heterogenitet
-# :::
-#
-# ::: {.content-visible when-profile="en"}
-# # Heterogeneity
-# :::
-# :::
-
-# %%
-#| label: tbl-het-area
-if profile == "final":
-    show.table(
-        ev.heterogeneity_table(
-            "ladder_step",
-            "area",
-            contract.area_names,
-            lang,
-            payments,
-            computed["subgroups"]["ladder_step"]["area"],
-            computed["subgroup_persons"]["ladder_step"]["area"],
-        ),
-        lang=lang,
-        decimals={"ATT": 3},
-    )
-
-# %%
-#| label: tbl-het-type
-if profile == "final":
-    show.table(
-        ev.heterogeneity_table(
-            "ladder_step",
-            "household_type",
-            ev.household_type_names(lang),
-            lang,
-            payments,
-            computed["subgroups"]["ladder_step"]["household_type"],
-            computed["subgroup_persons"]["ladder_step"]["household_type"],
-        ),
-        lang=lang,
-        decimals={"ATT": 3},
     )
 
 # %% [markdown]
@@ -295,6 +182,130 @@ if profile == "final" and context.truth:
 # %%
 #| label: tbl-cashflows
 show.table(view.cash_flow_table(payments, lang), lang=lang)
+
+# %% [markdown]
+# {{< include _effects.md >}}
+
+# %%
+#| label: tbl-effects
+show.table(
+    ev.effects_table(estimates, payments, lang),
+    lang=lang,
+    decimals={"TWFE": 3, "Callaway–Sant'Anna": 3, "pre_trend_p": 3},
+)
+
+# %% [markdown]
+# `{python} ev.twfe_vs_cs_text(estimates, lang)`
+
+# %%
+#| label: fig-event-ladder
+sections.event_study(report, "ladder_step", lang)
+
+# %%
+#| label: fig-event-selfsupport
+sections.event_study(report, "self_supporting", lang)
+
+# %%
+#| label: fig-event-support
+sections.event_study(report, "support_level", lang)
+
+# %%
+#| label: fig-event-absence
+sections.event_study(report, "absence_rate", lang)
+
+# %% [markdown]
+# {{< include _sensitivity.md >}}
+
+# %%
+#| label: fig-sens-ladder
+sections.sensitivity(report, "ladder_step", lang)
+
+# %%
+#| label: fig-sens-selfsupport
+sections.sensitivity(report, "self_supporting", lang)
+
+# %%
+#| label: fig-sens-support
+sections.sensitivity(report, "support_level", lang)
+
+# %%
+#| label: fig-sens-absence
+sections.sensitivity(report, "absence_rate", lang)
+
+# %% [markdown]
+# ::: {.content-visible when-profile="final"}
+# ::: {.content-visible when-profile="da"}
+# ## Baggrundsvariable og andre kontrolgrupper
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# ## Baseline covariates and other comparisons
+# :::
+# :::
+
+# %%
+#| label: tbl-covariates
+if profile == "final":
+    covariates = ev.covariate_table(estimates, computed["doubly_robust"], lang)
+    show.table(
+        covariates,
+        lang=lang,
+        decimals={c: 3 for c in covariates.columns if c not in covariates.columns[[0, 2, 4]]},
+    )
+
+# %%
+#| label: tbl-robust
+if profile == "final":
+    robust, robust_numbers = ev.robustness_table(
+        estimates["ladder_step"], computed["not_yet"]["ladder_step"], lang
+    )
+    results.add_many("robustness.ladder_step", robust_numbers)
+    show.table(robust, lang=lang, decimals={"ev_estimate": 3})
+
+# %% [markdown]
+# ::: {.content-visible when-profile="final"}
+# ::: {.content-visible when-profile="da"}
+# ## Heterogenitet
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# ## Heterogeneity
+# :::
+# :::
+
+# %%
+#| label: tbl-het-area
+if profile == "final":
+    show.table(
+        ev.heterogeneity_table(
+            "ladder_step",
+            "area",
+            contract.area_names,
+            lang,
+            payments,
+            computed["subgroups"]["ladder_step"]["area"],
+            computed["subgroup_persons"]["ladder_step"]["area"],
+        ),
+        lang=lang,
+        decimals={"ATT": 3},
+    )
+
+# %%
+#| label: tbl-het-type
+if profile == "final":
+    show.table(
+        ev.heterogeneity_table(
+            "ladder_step",
+            "household_type",
+            ev.household_type_names(lang),
+            lang,
+            payments,
+            computed["subgroups"]["ladder_step"]["household_type"],
+            computed["subgroup_persons"]["ladder_step"]["household_type"],
+        ),
+        lang=lang,
+        decimals={"ATT": 3},
+    )
 
 # %% [markdown]
 # ::: {.content-visible when-profile="da"}

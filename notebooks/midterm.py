@@ -126,50 +126,28 @@ table, note = view.targets_table(payments, contract, lang)
 show.table(table, lang=lang, note=note)
 
 # %% [markdown]
-# {{< include _effects.md >}}
+# ::: {.content-visible when-profile="da"}
+# # Effekter og inferens på områdeniveau
+#
+# @tbl-area-inference viser den foreløbige effekt af indsatsen for hvert udfald med dens områderobuste interval og testen på områdeniveau, som afgør, om en effekt kaldes statistisk sikker. Husstandsklyngede intervaller, TWFE, dynamiske effekter og følsomhedsanalysen, som alle ignorerer områdestød, står i et bilag og afgør intet.
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Effects and area-level inference
+#
+# @tbl-area-inference shows the early effect of the intervention on every outcome with its area-robust interval and the area-level test that decides whether an effect is called statistically reliable. Household-clustered intervals, TWFE, the dynamic effects and the sensitivity analysis, which all ignore area shocks, are in an annex and decide nothing.
+# :::
 
 # %%
-#| label: tbl-effects
+#| label: tbl-area-inference
+area_table = ev.area_inference_table(estimates, report.areas, lang)
+verdicts = area_table.drop(columns=list(ev.AREA_CHECKS))
 show.table(
-    ev.effects_table(estimates, payments, lang),
+    verdicts,
+    caption=ev.area_inference_caption(area_table, lang),
     lang=lang,
-    decimals={"TWFE": 3, "Callaway–Sant'Anna": 3, "pre_trend_p": 3},
+    decimals={c: 3 for c in verdicts.columns if c.startswith("p_") or c == "estimate_cs"},
 )
-
-# %%
-#| label: fig-event-ladder
-sections.event_study(report, "ladder_step", lang)
-
-# %%
-#| label: fig-event-selfsupport
-sections.event_study(report, "self_supporting", lang)
-
-# %%
-#| label: fig-event-support
-sections.event_study(report, "support_level", lang)
-
-# %%
-#| label: fig-event-absence
-sections.event_study(report, "absence_rate", lang)
-
-# %% [markdown]
-# {{< include _sensitivity.md >}}
-
-# %%
-#| label: fig-sens-ladder
-sections.sensitivity(report, "ladder_step", lang)
-
-# %%
-#| label: fig-sens-selfsupport
-sections.sensitivity(report, "self_supporting", lang)
-
-# %%
-#| label: fig-sens-support
-sections.sensitivity(report, "support_level", lang)
-
-# %%
-#| label: fig-sens-absence
-sections.sensitivity(report, "absence_rate", lang)
 
 # %% [markdown]
 # ::: {.content-visible when-profile="da"}
@@ -232,6 +210,52 @@ show.table(view.forecast_table(payments, contract, lang), lang=lang)
 # %%
 #| label: tbl-cashflows
 show.table(view.cash_flow_table(payments, lang), lang=lang)
+
+# %% [markdown]
+# {{< include _effects.md >}}
+
+# %%
+#| label: tbl-effects
+show.table(
+    ev.effects_table(estimates, payments, lang),
+    lang=lang,
+    decimals={"TWFE": 3, "Callaway–Sant'Anna": 3, "pre_trend_p": 3},
+)
+
+# %%
+#| label: fig-event-ladder
+sections.event_study(report, "ladder_step", lang)
+
+# %%
+#| label: fig-event-selfsupport
+sections.event_study(report, "self_supporting", lang)
+
+# %%
+#| label: fig-event-support
+sections.event_study(report, "support_level", lang)
+
+# %%
+#| label: fig-event-absence
+sections.event_study(report, "absence_rate", lang)
+
+# %% [markdown]
+# {{< include _sensitivity.md >}}
+
+# %%
+#| label: fig-sens-ladder
+sections.sensitivity(report, "ladder_step", lang)
+
+# %%
+#| label: fig-sens-selfsupport
+sections.sensitivity(report, "self_supporting", lang)
+
+# %%
+#| label: fig-sens-support
+sections.sensitivity(report, "support_level", lang)
+
+# %%
+#| label: fig-sens-absence
+sections.sensitivity(report, "absence_rate", lang)
 
 # %% [markdown]
 # ::: {.content-visible when-profile="da"}

@@ -79,15 +79,18 @@ def test_estimate_is_the_simple_att_and_placebos_are_att_gt_on_comparison_areas(
     assert 1 / 67 <= result.p_value <= 1
 
 
-def _hand_weights(data, first, bins=5):
+def _hand_weights(data, first, bins=5, level=None):
     """Baseline-matching weights by hand (pandas): each household's mean outcome before
-    ``first``, bins at the treated households' quantiles, persons' shares per area."""
+    ``first`` (or ``level``, one per household), bins at the treated households'
+    quantiles, persons' shares per area."""
     base = data.loc[data["t"] < first].groupby("id")["y"].mean()
     units = data.drop_duplicates("id").set_index("id")[["hh", "area", "g"]]
     units["base"] = base
     households = units.groupby("hh").agg(
         base=("base", "mean"), area=("area", "first"), g=("g", "first"), persons=("base", "size")
     )
+    if level is not None:
+        households["base"] = level.reindex(households.index)
     treated = households["g"] > 0
     edges = np.unique(households.loc[treated, "base"].quantile(np.linspace(0, 1, bins + 1)[1:-1]))
     households["bin"] = np.searchsorted(edges, households["base"], side="left")
@@ -124,6 +127,42 @@ def test_matched_placebo_is_att_gt_with_baseline_matching_weights():
         assert matched.placebo_att[j] == pytest.approx(slow, abs=1e-10)
 
 
+def test_placebos_matched_on_another_baseline_level():
+    """``match_level`` (one level per household, as the plan's ``area_match_on``): the
+    placebos are reweighted to the intervention households' distribution of that level,
+    by hand as above; the household means of the outcome's own baseline reproduce the
+    default matching."""
+    data = _areas(seed=3, periods=10, cohorts=(6, 7, 8))
+    data["y"] += 1.5 * data["area"].isin([1, 5]) + 0.5 * data["y"].abs()
+    own = data.loc[data["t"] < 6].groupby(["hh", "id"])["y"].mean().groupby("hh").mean()
+    default = _test(data, match_bins=5, studentize="household")
+    same = _test(data, match_bins=5, studentize="household", match_level=own)
+    np.testing.assert_allclose(same.placebo_att, default.placebo_att, rtol=1e-12)
+    # Another level (a latent index the outcome is a threshold of), intervention
+    # households higher on it.
+    rng = np.random.default_rng(8)
+    households = data.drop_duplicates("hh").set_index("hh")
+    index = pd.Series(
+        rng.normal(size=len(households)) + 1.0 * households["area"].isin([1, 5]),
+        index=households.index,
+    )
+    other = _test(data, match_bins=5, studentize="household", match_level=index)
+    assert other.att == default.att
+    assert not np.allclose(other.placebo_att, default.placebo_att)
+    pseudo = pseudo_cohorts(households.reset_index()[["hh", "area", "g"]], "g", "area", "hh")
+    pseudo = pseudo.set_index("hh")["g"]
+    part = data.loc[~data["area"].isin([1, 5])]
+    weight = _hand_weights(data, 6, level=index)
+    for j in (0, 31, 65):
+        chosen = other.placebo_areas[j].astype(int)
+        placebo = part.assign(
+            g=np.where(part["area"].isin(chosen), part["hh"].map(pseudo), 0),
+            w=np.where(part["area"].isin(chosen), weight.loc[part.index], 1.0),
+        )
+        slow = aggte(att_gt(placebo, "y", "t", "id", "g", weights="w"), "simple").overall_att
+        assert other.placebo_att[j] == pytest.approx(slow, abs=1e-10)
+
+
 def test_baseline_studentized_statistic_does_not_depend_on_a_groups_shock_scale():
     """Multiplying the intervention group's deviations from the comparison mean by κ
     (a larger response to the same shocks) multiplies its estimate and baseline scale
@@ -143,6 +182,30 @@ def test_baseline_studentized_statistic_does_not_depend_on_a_groups_shock_scale(
     hh_base = _test(data, match_bins=None, studentize="household").t_stat
     hh_loud = _test(louder, match_bins=None, studentize="household").t_stat
     assert hh_loud != pytest.approx(hh_base, rel=1e-3)
+
+
+def test_pre_enrolment_tests_are_studentized_by_the_gaps_quarterly_changes():
+    """A pre-enrolment test's statistic is made of one-quarter changes, so its scale is the
+    SD of the treated-minus-comparison gap's quarter-on-quarter changes over the
+    baseline window (which ends ``K`` quarters before the first enrolment), by hand."""
+    data = _areas(seed=6, periods=12, cohorts=(8, 9, 10), shock=0.5)
+    for k in (1, 3):
+        result = _test(data, match_bins=None, pre_periods=k)
+        window = data.loc[data["t"] < 8 - k]
+        treated = window["area"].isin([1, 5])
+        gap = (
+            window.loc[treated].groupby("t")["y"].mean()
+            - window.loc[~treated].groupby("t")["y"].mean()
+        )
+        assert result.se == pytest.approx(np.std(np.diff(gap.to_numpy()), ddof=1), rel=1e-10)
+    # The post-enrolment test keeps the SD of the gap's levels.
+    post = _test(data, match_bins=None)
+    window = data.loc[data["t"] < 8]
+    treated = window["area"].isin([1, 5])
+    gap = (
+        window.loc[treated].groupby("t")["y"].mean() - window.loc[~treated].groupby("t")["y"].mean()
+    )
+    assert post.se == pytest.approx(np.std(gap.to_numpy(), ddof=1), rel=1e-10)
 
 
 def test_a_true_effect_does_not_enter_the_null_and_the_interval_moves_with_it():
@@ -174,8 +237,11 @@ def test_critical_value_gives_p_at_most_alpha_beyond_it():
 
 
 def test_pre_period_version_and_too_few_areas():
-    data = _areas(effect=2.0, periods=12, cohorts=(7, 8, 9))
+    # Four baseline quarters before the tested ones: three changes to take a scale from.
+    data = _areas(effect=2.0, periods=12, cohorts=(8, 9, 10))
     pre = _test(data, pre_periods=3)
+    with pytest.raises(EstimationError, match="too few"):
+        _test(_areas(effect=2.0, periods=12, cohorts=(7, 8, 9)), pre_periods=3)
     assert pre.p_value > 0.05  # no pre-trend, whatever the effect after enrolment
     with pytest.raises(EstimationError, match="too few"):
         _test(_areas(n_areas=6))

@@ -202,3 +202,25 @@ def test_too_few_areas_for_an_area_test_keeps_every_row_and_says_why():
         assert (table.loc[0, "statistically_reliable"] == yes) == (low > 0 or high < 0)
         assert "household-clustered" in ev.area_inference_caption(table, "en") or lang == "da"
         assert table.attrs["assignments"] is None
+
+
+def test_with_an_area_test_for_every_outcome_the_verdict_table_has_no_household_interval():
+    """The household-clustered interval ignores area shocks; where every verdict rests on
+    the area test it is shown only in the annex, and the wild bootstrap not at all."""
+    from analysis.effects.estimates import estimate
+
+    est = {"ladder_step": estimate(_panel(), "ladder_step")}
+    area = {
+        "area_ci_low": 0.1,
+        "area_ci_high": 0.3,
+        "area_p": 0.01,
+        "pretrend_area_p": 0.5,
+        "anticipation_area_p": 0.4,
+        "wild_p_bootstrap": 0.2,
+        "area_placebos": 1140,
+    }
+    table = ev.area_inference_table(est, {"ladder_step": area}, "en")
+    assert "ci_household_clusters" not in table.columns
+    assert "ci_area_robust" in table.columns
+    assert not any("wild" in c for c in table.columns)
+    assert table.loc[0, "statistically_reliable"] == "yes"

@@ -14,6 +14,26 @@ from analysis.did.inference import area_placebo_test
 from analysis.effects.estimates import EffectEstimate
 
 
+def baseline_level(panel: pd.DataFrame) -> pd.Series:
+    """Each household's mean outcome before the first enrolment (index ``household_id``).
+
+    The level a placebo area is matched on (``match_level`` of
+    :func:`analysis.did.inference.area_placebo_test`) when an outcome is matched on
+    another outcome's baseline, as the analysis plan's ``area_match_on`` says.
+    """
+    first = panel.loc[panel["g"] > 0, "g"].min()
+    before = panel.loc[panel["t"] < first]
+    return before.groupby("household_id")["y"].mean()
+
+
+def match_level(plan, panels: dict, outcome: str) -> pd.Series | None:
+    """The baseline level the plan matches ``outcome``'s placebos on (None: its own)."""
+    source = plan.inference.area_match_on.get(outcome)
+    if source is None or source == outcome or source not in panels:
+        return None
+    return baseline_level(panels[source])
+
+
 def area_inference(
     panel: pd.DataFrame,
     reps: int,
@@ -21,6 +41,7 @@ def area_inference(
     alpha: float = 0.05,
     pre_periods: int = 3,
     match_bins: int | None = 5,
+    match_level: pd.Series | None = None,
 ) -> dict:
     """Area-level inference for one outcome (numbers only: what the results file stores).
 
@@ -30,6 +51,8 @@ def area_inference(
     effect over ``pre_periods`` quarters; ``anticipation_area_p``: of the effect in
     the quarter before enrolment (one quarter of anticipation); ``wild_p_bootstrap``: the restricted wild
     cluster bootstrap by area of the TWFE coefficient (shown, not used to decide).
+    ``match_level``: the households' baseline level the placebos are matched on
+    (:func:`baseline_level` of another outcome's panel; default: this outcome's own).
     """
     # The same test on the data after enrolment and, with ``pre_periods``, before it.
     placebo_test = partial(
@@ -44,6 +67,7 @@ def area_inference(
         alpha=alpha,
         seed=seed,
         match_bins=match_bins,
+        match_level=match_level,
     )
     test = placebo_test()
 

@@ -38,6 +38,9 @@ class Inference(_Strict):
     household_cluster: str
     area_test: Literal["placebo_areas"]
     area_match_bins: int | None = Field(default=5, ge=2, le=20)
+    # Outcome -> the outcome whose baseline level its placebos are matched on (default:
+    # its own): a rare binary outcome is matched on the index it is a threshold of.
+    area_match_on: dict[Outcome, Outcome] = Field(default_factory=dict)
     multiplicity: Literal["holm", "none"]
 
 

@@ -247,7 +247,10 @@ def adjusted_area_p(areas: dict[str, dict] | None) -> dict[str, float | None]:
 
 # The area-level checks beside the verdicts, shown in a table of their own (one table of
 # both does not fit a page).
-AREA_CHECKS = ("p_pretrend_areas", "p_anticipation_areas", "p_wild_cluster_bootstrap_areas")
+# The wild cluster bootstrap (in the results file) is not shown: with three treated areas it
+# is known to misstate its size, and the size benchmark (docs/evaluation.md) does not measure
+# it at the number of extracts the shown tests are measured at.
+AREA_CHECKS = ("p_pretrend_areas", "p_anticipation_areas")
 
 
 def area_inference_table(
@@ -255,7 +258,8 @@ def area_inference_table(
 ) -> pd.DataFrame:
     """Per outcome: CS estimate, household and area-robust intervals, area p (Holm-adjusted; the
     raw p is in the results file and the text: ten columns do not fit a page),
-    area pre-trend p, wild bootstrap p and the verdict of the analysis plan's rule.
+    area pre-trend and anticipation p and the verdict of the analysis plan's rule. The
+    household interval is left out when every outcome has an area test.
 
     An outcome whose area-level test the data do not allow (too few areas for the
     placebo assignments the test's level needs; the plan annex lists it as a
@@ -287,9 +291,6 @@ def area_inference_table(
                 "p_area_adjusted": adjusted.get(outcome),
                 "p_pretrend_areas": None if area is None else area["pretrend_area_p"],
                 "p_anticipation_areas": None if area is None else area.get("anticipation_area_p"),
-                "p_wild_cluster_bootstrap_areas": None
-                if area is None
-                else area["wild_p_bootstrap"],
                 "statistically_reliable": (
                     t("ev.yes", lang)
                     if reliable(est, area, adjusted.get(outcome), plan.alpha)
@@ -298,6 +299,10 @@ def area_inference_table(
             }
         )
     frame = pd.DataFrame(rows)
+    if estimates and all(o in areas for o in estimates):
+        # Every verdict rests on the area test: the household-clustered interval, which
+        # ignores area shocks, is in the annex of household-clustered estimates only.
+        frame = frame.drop(columns="ci_household_clusters")
     first = next(iter(areas.values()), None)
     frame.attrs["assignments"] = None if first is None else number(first["area_placebos"], 0, lang)
     return frame
@@ -579,8 +584,12 @@ def truth_coverage(estimates: dict[str, EffectEstimate], truth: dict, lang: str)
 def headline_text(
     estimates: dict[str, EffectEstimate], lang: str, areas: dict[str, dict] | None = None
 ) -> str:
-    """The effects in words, each with its household and area-robust interval and the verdict
-    of the analysis plan's rule (:func:`analysis.effects.areas.reliable`, adjusted p)."""
+    """The effects in words, each with its area-robust interval and the verdict of the analysis
+    plan's rule (:func:`analysis.effects.areas.reliable`, adjusted p).
+
+    The household-clustered interval ignores area shocks and is only in the annex; an
+    outcome without an area test (too few areas) gets it, said to be household-clustered,
+    as its verdict rests on it."""
     from analysis.effects.plan import load_plan
     from analysis.render.numbers import number
 
@@ -607,16 +616,8 @@ def headline_text(
                 high=number(scale * b, decimals, lang),
             )
 
-        area_part = (
-            t(
-                "text.area_interval",
-                lang,
-                interval=interval(area["area_ci_low"], area["area_ci_high"]),
-                p=number(adjusted[outcome], 3, lang),
-            )
-            if area is not None
-            else ""
-        )
+        if area is not None:
+            low, high = area["area_ci_low"], area["area_ci_high"]
         caveat = (
             t("text.pretrend_caveat", lang, p=number(pretrend_p, 3, lang))
             if pretrend_p is not None and pretrend_p < 0.05
@@ -624,13 +625,14 @@ def headline_text(
         )
         lines.append(
             t(
-                "text.headline_item",
+                "text.headline_item" if area is None else "text.headline_item_area",
                 lang,
                 label=t(f"outcome.{outcome}", lang),
                 value=value,
                 unit=unit,
                 interval=interval(low, high),
-                area=area_part,
+                area="",
+                p="" if area is None else number(adjusted[outcome], 3, lang),
                 verdict=t("text.significant" if significant else "text.not_significant", lang),
                 caveat=caveat,
             )

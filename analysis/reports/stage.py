@@ -33,7 +33,7 @@ import pandas as pd
 
 from analysis import atomic, codec, provenance
 from analysis.config import Contract, load_contract
-from analysis.effects.areas import area_inference
+from analysis.effects.areas import area_inference, match_level
 from analysis.effects.balance import balance
 from analysis.effects.context import EvaluationContext, load_context
 from analysis.effects.estimates import EffectEstimate, estimate_all, without_unit_arrays
@@ -107,6 +107,7 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> di
                 alpha=plan.alpha,
                 pre_periods=plan.sensitivity.pre_periods,
                 match_bins=plan.inference.area_match_bins,
+                match_level=match_level(plan, panels, outcome),
             )
         except EstimationError as error:
             departures.append({"outcome": outcome, "analysis": "area_test", "reason": str(error)})

@@ -1,0 +1,95 @@
+"""The size benchmark's bookkeeping (analysis/size.py): merging runs, the table, the docs block.
+
+The benchmark itself is a long Monte Carlo run (``make size``), not a test; these tests
+check that its tables say what its files hold.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analysis import size
+
+
+def _write(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def _record(seed, scenario, **outcomes):
+    return {"seed": seed, "scenario": scenario, "as_of": "2028Q3", "outcomes": outcomes}
+
+
+def test_a_later_run_overlays_an_earlier_one_key_by_key(tmp_path):
+    early = _write(
+        tmp_path / "a.jsonl",
+        [
+            _record(1, "null", ladder_step={"area_p": 0.01, "household_reject": True}),
+            _record(2, "null", ladder_step={"area_p": 0.50, "household_reject": False}),
+        ],
+    )
+    late = _write(
+        tmp_path / "b.jsonl",
+        [_record(1, "null", ladder_step={"area_p": 0.70, "pretrend_area_p": 0.2})],
+    )
+    records = {r["seed"]: r for r in size.load_records([early, late])}
+    assert records[1]["outcomes"]["ladder_step"] == {
+        "area_p": 0.70,
+        "household_reject": True,
+        "pretrend_area_p": 0.2,
+    }
+    assert records[2]["outcomes"]["ladder_step"]["area_p"] == 0.50
+    table = size.summary([early, late])
+    area = table.loc[table["procedure"].str.startswith("area placebo test (matched")]
+    assert area["n"].tolist() == [2] and area["rate"].tolist() == [0.0]
+    pre = table.loc[table["procedure"] == "area pre-trend placebo test"]
+    assert pre["n"].tolist() == [1]
+    # An outcome measured on fewer extracts than its row says so in its cell.
+    mixed = _write(
+        tmp_path / "c.jsonl",
+        [
+            _record(1, "null", ladder_step={"area_p": 0.5}, absence_rate={"area_p": 0.5}),
+            _record(2, "null", ladder_step={"area_p": 0.5}),
+        ],
+    )
+    row = size.markdown(size.summary([mixed])).splitlines()[2]
+    assert row.count("; n = 1)") == 1 and "| 2 |" in row
+
+
+def test_runs_cut_at_different_quarters_are_not_merged(tmp_path):
+    early = _write(tmp_path / "a.jsonl", [_record(1, "null", ladder_step={"area_p": 0.1})])
+    other = _record(1, "null", ladder_step={"area_p": 0.2})
+    late = _write(tmp_path / "b.jsonl", [{**other, "as_of": "2026Q3"}])
+    with pytest.raises(ValueError, match="2026Q3"):
+        size.load_records([early, late])
+
+
+def test_table_marks_rates_outside_the_band_and_says_each_role(tmp_path):
+    records = [
+        _record(s, "null", ladder_step={"area_p": 0.01 if s < 2 else 0.5, "area_cover": True})
+        for s in range(40)
+    ]
+    path = _write(tmp_path / "a.jsonl", records)
+    text = size.markdown(size.summary([path]))
+    row = next(line for line in text.splitlines() if line.startswith("| area placebo test (m"))
+    assert "| decides the verdict |" in row
+    assert "| 5.0 % (" in row  # 2 of 40: inside 3-7 %, not bold
+    cover = next(line for line in text.splitlines() if line.startswith("| area-robust CI"))
+    assert "**100.0 % (" in cover  # outside 92-98 %: bold
+
+
+def test_docs_block_is_replaced_and_nothing_else(tmp_path):
+    path = _write(tmp_path / "run.jsonl", [_record(7, "null", ladder_step={"area_p": 0.3})])
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        f"before\n{size.MARK_START}\nold table\n{size.MARK_END}\nafter\n", encoding="utf-8"
+    )
+    size.write_docs(doc, [path], "| new |")
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("before\n") and text.endswith(f"{size.MARK_END}\nafter\n")
+    assert "old table" not in text and "| new |" in text and f"--out {path.as_posix()} " in text
+    doc.write_text("no markers\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="size-table"):
+        size.write_docs(doc, [path], "| new |")
