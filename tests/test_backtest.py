@@ -114,3 +114,20 @@ def test_truncated_targets_equal_the_targets_as_of_the_quarter(extract, contract
                 check_dtype=False,
             )
             assert set(cut[name].eligible["unit_id"]) == set(direct.eligible["unit_id"]), name
+
+
+def test_ledger_without_the_pretest_is_the_ledger(extract, contract):
+    # The backtest's ledgers leave out the pre-trend test, which no amount uses:
+    # the first settlement is the same to the øre, and the fit is restored after.
+    from analysis.payments import absence
+    from analysis.payments import ledger as ledger_module
+
+    tables = backtest.compact_tables(extract.tables, contract)
+    fit = absence.fit
+    with backtest._settlements_without_pretest():
+        assert absence.fit is not fit
+        quick = ledger_module.build(tables, "2025Q1", contract)
+    assert absence.fit is fit
+    full = ledger_module.build(tables, "2025Q1", contract)
+    assert (full["kind"] == "settlement").any()
+    pd.testing.assert_frame_equal(quick, full)
