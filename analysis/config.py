@@ -33,12 +33,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A quarter in a configuration file: its YYYYQn label, parsed once here into a
+# quarters.Quarter (which is its label too, so the fields read as strings).
 Quarter = str
 
 
-def _check_quarter(value: str) -> str:
-    quarters.to_index(value)
-    return value
+def _check_quarter(value: str) -> quarters.Quarter:
+    return quarters.Quarter(value)
 
 
 class Area(_Strict):
@@ -95,8 +96,7 @@ class Timeline(_Strict):
     @field_validator("result_reports")
     @classmethod
     def _reports(cls, values: list[str]) -> list[str]:
-        for value in values:
-            _check_quarter(value)
+        values = [_check_quarter(value) for value in values]
         if [quarters.to_index(v) for v in values] != sorted(quarters.to_index(v) for v in values):
             raise ValueError("result_reports must be in chronological order")
         return values

@@ -2,13 +2,13 @@
 
 An extract counts as **synthetic** only when writing it again from its own
 ``manifest.json`` gives exactly its files: the manifest records the generator's
-arguments and code version, :func:`analysis.data.synth.regenerate` writes the
+arguments and code version, :func:`analysis.data.regenerate.regenerate` writes the
 extract again to a scratch folder, and every file in the folder (the manifest
 too, apart from the list of checksums :func:`list_checksums` adds) must have the
 regenerated SHA-256. A manifest that merely says ``"synthetic": true``, or lists
 the checksums of other files, does not make a real extract synthetic. Anything
 else is **real**. (Regeneration answers are cached: see
-:func:`analysis.data.synth.regenerate` for what that cache trusts.)
+:func:`analysis.data.regenerate.regenerate` for what that cache trusts.)
 
 Every quarterly results folder ends with ``provenance.json`` (:data:`MARKER`),
 written last: the checksums of the extract's tables and the generator's record
@@ -57,19 +57,10 @@ def _files(directory: Path) -> dict[str, str]:
 
 
 def list_checksums(directory: Path | str) -> dict:
-    """List the SHA-256 of every file the generator wrote in its manifest (called right after it).
+    """:func:`analysis.data.synth.list_checksums`: the generator's files listed in its manifest."""
+    from analysis.data.synth import list_checksums as listed
 
-    The list is a quick first test (a changed file is real without regenerating);
-    it proves nothing by itself: :func:`extract_kind` regenerates.
-    """
-    directory = Path(directory)
-    path = directory / MANIFEST
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    manifest["files"] = _files(directory)
-    from analysis.data.synth import manifest_text
-
-    atomic.write_text(path, manifest_text(manifest))
-    return manifest
+    return listed(directory)
 
 
 # The former name, kept for callers (nothing is signed: the files are listed).
@@ -91,20 +82,20 @@ def _regenerates(generator, inputs: dict[str, str]) -> bool:
     ``inputs`` may be a part of the extract (the tables a results folder read),
     but not an empty one.
     """
-    from analysis.data import synth
+    from analysis.data import regenerate, synth
 
     if not isinstance(generator, dict) or not isinstance(inputs, dict) or not inputs:
         return False
     try:
-        regenerated = synth.regenerate({synth.GENERATOR: generator})
-    except synth.NotRegenerable:
+        regenerated = regenerate.regenerate({synth.GENERATOR: generator})
+    except regenerate.NotRegenerable:
         return False
     return all(regenerated.get(name) == digest for name, digest in inputs.items())
 
 
 def extract_kind(directory: Path | str, manifest: dict | None = None) -> str:
     """``"synthetic"`` when regenerating from the folder's manifest gives exactly its files, else ``"real"``."""
-    from analysis.data import synth
+    from analysis.data import regenerate, synth
 
     directory = Path(directory)
     if manifest is None:
@@ -125,8 +116,8 @@ def extract_kind(directory: Path | str, manifest: dict | None = None) -> str:
     # The manifest's content, the list of files aside, as the writer wrote it.
     present[MANIFEST] = synth.manifest_digest(manifest)
     try:
-        regenerated = synth.regenerate(manifest)
-    except synth.NotRegenerable:
+        regenerated = regenerate.regenerate(manifest)
+    except regenerate.NotRegenerable:
         return REAL
     if regenerated != present:
         return REAL
@@ -199,7 +190,11 @@ def earlier_kinds(quarterly_dir: Path | str, before: str) -> dict[str, str]:
         return kinds
     last = quarters.to_index(before)
     for path in sorted(folder.iterdir()):
-        if path.is_dir() and quarters.is_quarter(path.name) and quarters.to_index(path.name) < last:
+        if (
+            path.is_dir()
+            and quarters.is_quarter(path.name)
+            and quarters.label_index(path.name) < last
+        ):
             kinds[path.name] = folder_kind(path)
     return kinds
 

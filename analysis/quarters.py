@@ -1,18 +1,114 @@
-"""Calendar quarters written ``YYYYQn`` and their arithmetic.
+"""Calendar quarters written ``YYYYQn``: the :class:`Quarter` value and their arithmetic.
 
-Quarters are turned into a consecutive integer index (``year * 4 + quarter - 1``)
-so that "quarters since enrolment" is a subtraction.
+A quarter is parsed once where it enters the program (the command line:
+:func:`argument`; the configuration and parameter files: :mod:`analysis.config`,
+:mod:`analysis.reports.kinds`; a stored results file) into a :class:`Quarter`,
+which carries its consecutive integer index (``year * 4 + quarter - 1``), so that
+"quarters since enrolment" is a subtraction and comparing or shifting a quarter
+parses nothing. A :class:`Quarter` is its ``YYYYQn`` label as well (a ``str``), so
+it is a dictionary key, a file name, a CSV or JSON value and a disclosure cell's
+part exactly as the label is, and code written for labels keeps working.
+:data:`PARSES` counts the labels parsed, for the test that an entry point parses
+its quarter once.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
 
 # ASCII digits only: Python's \\d also matches full-width and other Unicode digits.
 QUARTER_PATTERN = re.compile(r"^([0-9]{4})Q([1-4])$")
+# Every label parsed into a quarter, by label (tests count an entry point's parses).
+PARSES: Counter[str] = Counter()
+
+
+class Quarter(str):
+    """A calendar quarter: its ``YYYYQn`` label, with its index, order and arithmetic.
+
+    ``Quarter("2025Q2")`` parses the label (a ``ValueError`` naming it when it is not
+    ``YYYYQn``); :meth:`of` makes one from an index without parsing. ``q + n`` and
+    ``q - n`` are the quarters ``n`` after and before, ``q - p`` is the number of
+    quarters from ``p`` to ``q``, and :meth:`label` writes it for readers in Danish
+    or English. It equals, and hashes as, its label, and orders as its label does,
+    which is the order in time (four-digit years): comparing a quarter with a label
+    read from data parses nothing.
+    """
+
+    __slots__ = ("index",)
+    index: int
+
+    def __new__(cls, label) -> Quarter:
+        if isinstance(label, Quarter):
+            return label
+        text = str(label)
+        match = QUARTER_PATTERN.match(text)
+        if not match:
+            raise ValueError(f"not a quarter of the form YYYYQn: {label!r}")
+        PARSES[text] += 1
+        self = super().__new__(cls, text)
+        self.index = int(match.group(1)) * 4 + int(match.group(2)) - 1
+        return self
+
+    @classmethod
+    def of(cls, index: int) -> Quarter:
+        """The quarter of an integer index (nothing parsed)."""
+        year, rest = divmod(int(index), 4)
+        self = super().__new__(cls, f"{year}Q{rest + 1}")
+        self.index = int(index)
+        return self
+
+    @property
+    def year(self) -> int:
+        return self.index // 4
+
+    @property
+    def number(self) -> int:
+        """1 to 4."""
+        return self.index % 4 + 1
+
+    def label(self, lang: str = "da") -> str:
+        """For readers: ``1. kvartal 2027`` (Danish) or ``Q1 2027`` (English)."""
+        return (
+            f"{self.number}. kvartal {self.year}" if lang == "da" else f"Q{self.number} {self.year}"
+        )
+
+    def __add__(self, other):
+        if isinstance(other, int | np.integer) and not isinstance(other, bool):
+            return Quarter.of(self.index + int(other))
+        return str.__add__(self, other)
+
+    def __sub__(self, other):
+        if isinstance(other, int | np.integer) and not isinstance(other, bool):
+            return Quarter.of(self.index - int(other))
+        if isinstance(other, str):
+            return self.index - to_index(other)
+        return NotImplemented
+
+    def __reduce__(self):
+        return (Quarter.of, (self.index,))
+
+    def __repr__(self) -> str:
+        return str.__repr__(self)
+
+
+def _represent(dumper, quarter: Quarter):
+    return dumper.represent_str(str(quarter))
+
+
+def _register_yaml() -> None:
+    """YAML writes a Quarter as its label (the safe dumper refuses unknown types)."""
+    import yaml
+
+    for dumper in (yaml.SafeDumper, yaml.Dumper):
+        dumper.add_representer(Quarter, _represent)
+
+
+_register_yaml()
 
 
 def is_quarter(text: str) -> bool:
@@ -32,7 +128,7 @@ def argument(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a quarter written YYYYQn (e.g. 2025Q1: four digits, capital Q, 1-4)"
         )
-    return text
+    return Quarter(text)
 
 
 def check_window(quarter: str, first: str, last: str, what: str) -> None:
@@ -42,27 +138,44 @@ def check_window(quarter: str, first: str, last: str, what: str) -> None:
 
 
 def to_index(quarter: str) -> int:
-    """Return the integer index of a ``YYYYQn`` quarter."""
-    match = QUARTER_PATTERN.match(str(quarter))
+    """Return the integer index of a ``YYYYQn`` quarter (a :class:`Quarter`'s own, unparsed)."""
+    if isinstance(quarter, Quarter):
+        return quarter.index
+    return Quarter(quarter).index
+
+
+@functools.lru_cache(maxsize=4096)
+def label_index(label: str) -> int:
+    """The index of a quarter label found in data (a table's column, a ledger's row).
+
+    Data hold few distinct quarters in many rows: each label is parsed once per
+    process, apart from :data:`PARSES` (which counts the quarters the program
+    itself is given and passes on).
+    """
+    match = QUARTER_PATTERN.match(str(label))
     if not match:
-        raise ValueError(f"not a quarter of the form YYYYQn: {quarter!r}")
+        raise ValueError(f"not a quarter of the form YYYYQn: {label!r}")
     return int(match.group(1)) * 4 + int(match.group(2)) - 1
 
 
-def from_index(index: int) -> str:
-    """Return the ``YYYYQn`` label of an integer quarter index."""
-    year, rest = divmod(int(index), 4)
-    return f"{year}Q{rest + 1}"
+def parse(quarter: str) -> Quarter:
+    """``quarter`` as a :class:`Quarter` (parsed unless it is one)."""
+    return Quarter(quarter)
 
 
-def shift(quarter: str, n: int) -> str:
+def from_index(index: int) -> Quarter:
+    """Return the quarter of an integer quarter index."""
+    return Quarter.of(index)
+
+
+def shift(quarter: str, n: int) -> Quarter:
     """The quarter ``n`` quarters after ``quarter`` (before, if negative)."""
-    return from_index(to_index(quarter) + n)
+    return Quarter.of(to_index(quarter) + n)
 
 
-def span(start: str, end: str) -> list[str]:
+def span(start: str, end: str) -> list[Quarter]:
     """All quarters from ``start`` to ``end``, both included."""
-    return [from_index(i) for i in range(to_index(start), to_index(end) + 1)]
+    return [Quarter.of(i) for i in range(to_index(start), to_index(end) + 1)]
 
 
 def series_to_index(values: pd.Series) -> pd.Series:

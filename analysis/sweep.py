@@ -109,8 +109,10 @@ def write_configuration(
     contract_file.write_text(yaml.safe_dump(contract, allow_unicode=True), encoding="utf-8")
     synthetic_file.write_text(yaml.safe_dump(synthetic, allow_unicode=True), encoding="utf-8")
     if all_quarters:
-        quarterly = yaml.safe_load((paths.ROOT / "params" / "quarterly.yaml").read_text("utf-8"))
-        as_of = quarters.shift(quarterly["default_as_of"], 4 * years)
+        from analysis.config import load_contract
+        from analysis.reports.kinds import load_kind
+
+        as_of = load_kind("quarterly").default_as_of(load_contract(contract_file))
     else:
         as_of = contract["timeline"]["intervention"]["start"]
     return contract_file, synthetic_file, as_of

@@ -199,6 +199,30 @@ def test_the_estimates_wait_for_their_sections_not_for_the_whole_contract(contra
     assert quarterly and all("$(CONFIG)" in r.inputs for r in quarterly)
 
 
+def test_the_default_chain_has_a_quarterly_report_for_every_settlement(contract):
+    """Without AS_OF the quarterly reports run to the final evaluation's cut-off (issue 33, finding 6)."""
+    from analysis.pipeline.rules import report_rules
+
+    rules = report_rules(contract, None, ["da"], ["da"]).rules
+    targets = {t for rule in rules for t in rule.targets}
+    final = contract.timeline.evaluations.final
+    for quarter in [*contract.timeline.result_reports, final]:
+        assert f"$(REPORTS)/quarterly/kvartalsrapport-{quarter}.da.pdf" in targets
+
+
+def test_default_as_of_is_a_quarter_or_a_report_kind(contract, monkeypatch):
+    from analysis.config import ConfigError
+    from analysis.reports.kinds import load_kind
+
+    kind = load_kind("quarterly")
+    assert kind.default_as_of(contract) == contract.timeline.evaluations.final
+    monkeypatch.setitem(kind.extra, "default_as_of", "2025Q2")
+    assert kind.default_as_of(contract) == "2025Q2"
+    monkeypatch.setitem(kind.extra, "default_as_of", "2025-06")
+    with pytest.raises(ConfigError, match="default_as_of"):
+        kind.default_as_of(contract)
+
+
 def test_the_estimates_read_only_the_sections_they_wait_for(synthetic_dir, tmp_path, monkeypatch):
     """Record every section of the contract an estimation step reads: each must be among
     the inputs of its rule (rules.READS), else a changed section would leave it stale."""

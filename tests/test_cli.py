@@ -231,7 +231,10 @@ def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract):
     # The evaluation steps beside or after the chain wait for the gate: the chain's end
     # and what the final stage needs, so that make starts the final stage first. The
     # quarterly (payment) reports wait for the chain's end only, never for estimation.
-    gate = f"{last} {estimates[2]} $(RESULTS)/ledger/2028Q3.csv"
+    gate = (
+        f"{last} {estimates[2]} $(RESULTS)/ledger/2028Q3.csv "
+        "$(RESULTS)/payments/2028Q3/provenance.json"
+    )
     others = [targets for targets in after if targets not in estimates]
     payments = [targets for targets in others if "kvartalsrapport" in targets]
     evaluations = [targets for targets in others if targets not in payments]

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 from analysis import provenance
-from analysis.data import receipt, synth
+from analysis.data import receipt, regenerate, synth
 from analysis.data.cpr import MASK, could_be_cpr, looks_like_cpr, mask_text
 from analysis.data.schemas import TABLES
 from analysis.data.validate import DataContractError, load_extract
@@ -422,7 +422,7 @@ def test_regenerating_from_the_manifest_gives_the_same_files(synthetic_dir, tmp_
     monkeypatch.setattr(synth, "CACHE", tmp_path / "cache")
     monkeypatch.setattr(synth, "_MEMO", {})
     manifest = json.loads((synthetic_dir / "manifest.json").read_text())
-    regenerated = synth.regenerate(manifest, cached=False)
+    regenerated = regenerate.regenerate(manifest, cached=False)
     present = _files(synthetic_dir)
     del present["manifest.json"]
     assert {k: v for k, v in regenerated.items() if k != "manifest.json"} == present
@@ -500,8 +500,8 @@ def test_a_synthetic_delivery_regenerates_and_a_changed_one_is_real(
 def test_an_unknown_writer_is_not_regenerated(synthetic_dir):
     manifest = json.loads((synthetic_dir / "manifest.json").read_text())
     manifest[synth.GENERATOR]["writer"] = "os.system"
-    with pytest.raises(synth.NotRegenerable):
-        synth.regenerate(manifest)
+    with pytest.raises(regenerate.NotRegenerable):
+        regenerate.regenerate(manifest)
 
 
 def _quarter(data: Path, results: Path, contract, as_of="2025Q1") -> Path:
@@ -648,7 +648,7 @@ def test_a_long_column_name_is_cut_with_its_length(tmp_path, small_tables, contr
 
 def test_the_code_version_covers_every_writer():
     """A cached regeneration answer is keyed by the code version: every writer's module is in it."""
-    for writer in synth._writers().values():
+    for writer in regenerate.writers().values():
         path = Path(sys.modules[writer.__module__].__file__).resolve().relative_to(ROOT)
         assert path.as_posix() in synth.GENERATOR_CODE, path
 

@@ -1,5 +1,5 @@
 """Package layout: the renderer loads no report code, no two subpackages or modules import
-each other (imports inside functions counted), and no module imports a higher layer
+each other (imports inside functions and by ``importlib.import_module`` counted), and no module imports a higher layer
 than its own (the layer table of docs/architecture.md)."""
 
 from __future__ import annotations
@@ -157,13 +157,27 @@ def layer_of(path: Path, table: dict[str, int], root: Path = ROOT) -> int | None
     return table[max(candidates, key=len)] if candidates else None
 
 
+def _dynamic_import(node: ast.AST) -> str | None:
+    """The module ``importlib.import_module("a.b")`` (or ``import_module``, ``__import__``) names."""
+    if not isinstance(node, ast.Call) or not node.args:
+        return None
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    first = node.args[0]
+    if name in ("import_module", "__import__") and isinstance(first, ast.Constant):
+        return first.value if isinstance(first.value, str) else None
+    return None
+
+
 def module_imports(root: Path = PACKAGE) -> dict[Path, dict[Path, int]]:
     """Every module of ``root`` -> the modules of ``root`` it imports, with the line.
 
     Imports inside functions (run when the function is called) and under
     ``if TYPE_CHECKING`` count as much as those at the top: a cycle hidden behind a
-    function-level import is still a cycle. ``from package import name`` imports
-    the submodule ``name`` when there is one, else the package.
+    function-level import is still a cycle, and so is one hidden behind
+    ``importlib.import_module`` with the module's name written out.
+    ``from package import name`` imports the submodule ``name`` when there is one,
+    else the package.
     """
     files = {module_name(p, root.parent): p for p in root.rglob("*.py")}
     graph: dict[Path, dict[Path, int]] = {}
@@ -182,6 +196,8 @@ def module_imports(root: Path = PACKAGE) -> dict[Path, dict[Path, int]]:
                     f"{base}.{alias.name}" if f"{base}.{alias.name}" in files else base
                     for alias in node.names
                 ]
+            elif (literal := _dynamic_import(node)) is not None:
+                targets = [literal]
             else:
                 continue
             for target in targets:
@@ -254,10 +270,14 @@ def test_the_import_graph_sees_imports_inside_functions_and_the_layers_are_read(
     (package / "a.py").write_text("from pkg.sub import b\n")
     (package / "sub" / "b.py").write_text("def f():\n    from pkg import a\n    return a\n")
     (package / "c.py").write_text("from . import a\nimport pkg.sub.b as bee\n")
+    (package / "d.py").write_text(
+        "import importlib\n\ndef f():\n    return importlib.import_module('pkg.c')\n"
+    )
     graph = module_imports(package)
     a, b, c = package / "a.py", package / "sub" / "b.py", package / "c.py"
     assert graph[a] == {b: 1} and graph[b] == {a: 2}
     assert graph[c] == {a: 1, b: 2}
+    assert graph[package / "d.py"] == {c: 4}
     assert module_cycle(graph) in ([a, b, a], [b, a, b])
     assert module_cycle({a: {b: 1}, b: {}, c: {a: 1, b: 2}}) is None
     table = layers(

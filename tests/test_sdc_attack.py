@@ -138,7 +138,7 @@ def full_chain(tmp_path_factory, synthetic_dir, contract):
     from analysis.reports.kinds import load_kind
     from analysis.sdc.quarterly import publish
 
-    last = load_kind("quarterly").extra["default_as_of"]
+    last = load_kind("quarterly").default_as_of(contract)
     root = tmp_path_factory.mktemp("full") / "quarterly"
     for q in quarters.span(contract.timeline.intervention.start, last):
         write_quarterly_results(
@@ -243,11 +243,22 @@ def test_an_unsolved_bound_is_a_failure_not_nothing_learnt(tmp_path, capsys):
 def test_attacker_recovers_nothing_from_an_evaluation(full_chain, synthetic_dir, contract, kind):
     """An evaluation report's model as its notebook protects it (the quarterly reports up to
     it, its effect counts and, in the final report, the subgroup tables), attacked."""
+    from analysis.payments import stored
+    from analysis.payments.quarterly import write_quarterly_results
     from analysis.reports.kinds import load_kind
     from analysis.reports.stage import prepare
 
     as_of = load_kind(kind).as_of(contract, None)
     subgroups = {"ladder_step": ("area", "household_type")} if kind == "final" else None
+    if not (full_chain / as_of).is_dir():
+        # After the last quarterly folder: the payments as the ledger step stores them.
+        write_quarterly_results(
+            synthetic_dir,
+            as_of,
+            full_chain.parent / stored.PAYMENTS / as_of,
+            contract,
+            quarterly_dir=full_chain,
+        )
     report = prepare(str(synthetic_dir), as_of, 19, str(full_chain), subgroups)
     found = attack(
         report.payments.cells.to_dict(), contract.disclosure.min_persons, LAST_RESULT_REPORT

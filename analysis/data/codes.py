@@ -6,6 +6,8 @@ derived values (ladder step, support level) are what the payment targets use.
 
 from __future__ import annotations
 
+from analysis.quarters import Quarter
+
 # Benefit category -> (meaning, Danish term, self-sufficiency step; None = outside the ladder)
 BENEFIT_CATEGORIES: dict[str, tuple[str, str, int | None]] = {
     "ressourceforloeb": ("resource programme", "ressourceforløb", 1),
@@ -66,7 +68,8 @@ SOCIAL_MEASURES: dict[str, tuple[str, str, int]] = {
     "SEL107": ("adult: temporary residential care", "Serviceloven §107", 3),
     "SEL108": ("adult: long-term residential care", "Serviceloven §108", 3),
 }
-BARNETS_LOV_FROM = "2024Q1"
+# The quarter the new Barnets lov took effect (its codes are valid from then).
+BARNETS_LOV_FROM = Quarter("2024Q1")
 BARNETS_LOV_CODES = ("BL32", "BL46")
 PRE_BARNETS_LOV_CODES = ("SEL52_STOETTE", "SEL52_ANBR")
 

@@ -102,7 +102,9 @@ def for_quarter(path: Path | str, quarter: str) -> Path:
     if not found:
         return Path(path)
     usable = [
-        folder for label, folder in found if quarters.to_index(label) <= quarters.to_index(quarter)
+        folder
+        for label, folder in found
+        if quarters.label_index(label) <= quarters.to_index(quarter)
     ]
     if not usable:
         raise DeliveryError(
@@ -125,13 +127,12 @@ def _last_register_quarter(extract: Path) -> int | None:
                 from analysis.data.io import read_table
 
                 values = read_table(file).frame.get("quarter", pd.Series(dtype=str)).tolist()
-            valid = [
-                quarters.to_index(v.strip())
-                for v in values
-                if isinstance(v, str) and _QUARTER.match(v.strip())
-            ]
-            if valid:
-                last = max(valid) if last is None else max(last, max(valid))
+            # A column of data: parsed per distinct label (quarters.series_to_index).
+            labels = pd.Series([v.strip() for v in values if isinstance(v, str)], dtype="string")
+            valid = quarters.series_to_index(labels).dropna()
+            if len(valid):
+                top = int(valid.max())
+                last = top if last is None else max(last, top)
     return last
 
 
@@ -160,7 +161,7 @@ def label(extract: Path | str, checksums: dict[str, str]) -> str:
 def label_quarter(text: str) -> int | None:
     """The quarter index of a delivery label (None for a single extract's)."""
     name = text.split("@", 1)[0]
-    return quarters.to_index(name) if _QUARTER.match(name) else None
+    return quarters.label_index(name) if _QUARTER.match(name) else None
 
 
 # -- synthetic deliveries ---------------------------------------------------------
@@ -353,7 +354,7 @@ def write_delivery(
 
     Generates the complete extract with the same arguments in a scratch folder and
     cuts the delivery of quarter ``delivery`` from it, as :func:`write_synthetic` did
-    (:func:`analysis.data.synth.regenerate` calls it). ``cut`` and ``cut_seed``: the
+    (:func:`analysis.data.regenerate.regenerate` calls it). ``cut`` and ``cut_seed``: the
     configuration and seed the deliveries were cut with, when not the generator's.
     """
     from analysis.data.synth import generate
@@ -418,7 +419,6 @@ def write_synthetic(
     so a killed run leaves no folder that looks whole.
     """
     from analysis.data import synth as generator
-    from analysis.provenance import sign_extract
 
     complete, out = Path(complete), Path(out)
     truth, schemas, draws, base_manifest = _prepare(complete, contract, synth, seed)
@@ -439,7 +439,7 @@ def write_synthetic(
             if generator.GENERATOR in manifest:
                 # What a regeneration would find: cached, so no delivery is written twice.
                 generator.remember(manifest[generator.GENERATOR], folder)
-            sign_extract(folder)
+            generator.list_checksums(folder)
             os.chmod(folder, 0o755)
             labels.append(name)
         summary = {

@@ -47,12 +47,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
 import json
 import os
 import shutil
 import tempfile
-import typing
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -769,7 +767,8 @@ def generate(
 
 GENERATOR = "generator"  # the manifest's record of how the extract was written
 MANIFEST = "manifest.json"
-# Source files whose every byte can change what a writer (:func:`_writers`) writes;
+# Source files whose every byte can change what a writer
+# (:func:`analysis.data.regenerate.writers`) writes;
 # with the libraries' versions they make the code version a manifest records and
 # the key of every cached answer: a writer's module missing here would let a cached
 # answer outlive a change to it.
@@ -857,30 +856,27 @@ def derive(generator: dict, writer: str, **more) -> dict:
     }
 
 
-def _writers() -> dict:
-    # The writers a manifest may name: regeneration calls nothing else. The deliveries'
-    # writer is looked up by name: analysis.data.deliveries builds on this module (it
-    # cuts what generate wrote), so importing it here would close an import cycle.
-    # Known debt: regeneration belongs in a module above both (see the closing note).
-    deliveries = importlib.import_module("analysis.data.deliveries")
-    return {"generate": generate, "delivery": deliveries.write_delivery}
+def list_checksums(directory: Path | str) -> dict:
+    """List the SHA-256 of every file the generator wrote in its manifest (called right after it).
+
+    The list is a quick first test (a changed file is real without regenerating);
+    it proves nothing by itself: :func:`analysis.provenance.extract_kind` regenerates.
+    """
+    from analysis.data.io import sha256
+
+    directory = Path(directory)
+    path = directory / MANIFEST
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["files"] = {
+        p.name: sha256(p)
+        for p in sorted(directory.iterdir())
+        if p.name != MANIFEST and p.is_file() and not p.name.startswith(".")
+    }
+    atomic.write_text(path, manifest_text(manifest))
+    return manifest
 
 
-def _decode(function, arguments: dict) -> dict:
-    """The recorded arguments as ``function`` takes them (configuration models rebuilt)."""
-    hints = typing.get_type_hints(function)
-    decoded = {}
-    for name, value in arguments.items():
-        hint = hints.get(name)
-        # A configuration model, also as ``Model | None``.
-        models = [h for h in (hint, *typing.get_args(hint)) if hasattr(h, "model_validate")]
-        if models and value is not None:
-            value = models[0].model_validate(value)
-        decoded[name] = value
-    return decoded
-
-
-def _checksums(folder: Path) -> dict[str, str]:
+def checksums(folder: Path) -> dict[str, str]:
     """SHA-256 of every regular file the writer left in ``folder`` (the manifest's content digest)."""
     from analysis.data.io import sha256
 
@@ -897,7 +893,7 @@ def _checksums(folder: Path) -> dict[str, str]:
 
 def remember(generator: dict, folder: Path) -> None:
     """Cache what ``generator`` writes, as found in ``folder`` just written by its writer."""
-    _cache_store(generator, _checksums(folder))
+    _cache_store(generator, checksums(folder))
 
 
 def _cache_key(generator: dict) -> str:
@@ -921,7 +917,8 @@ def _cache_store(generator: dict, files: dict[str, str]) -> None:
 _MEMO: dict[str, dict[str, str]] = {}
 
 
-def _cache_load(generator: dict) -> dict[str, str] | None:
+def cached(generator: dict) -> dict[str, str] | None:
+    """The files ``generator`` writes as cached (:func:`remember`), or None."""
     key = _cache_key(generator)
     if key in _MEMO:
         return _MEMO[key]
@@ -935,59 +932,4 @@ def _cache_load(generator: dict) -> dict[str, str] | None:
     ):
         return None
     _MEMO[key] = files
-    return files
-
-
-class NotRegenerable(ValueError):
-    """A manifest that names no known writer or arguments it does not take."""
-
-
-def regenerate(manifest: dict, cached: bool = True) -> dict[str, str]:
-    """Write the extract a manifest describes again and return ``{file: sha256}`` of what was written.
-
-    Every recorded argument is passed through to the writer the manifest names
-    (:func:`generate`, or a delivery's :func:`analysis.data.deliveries.write_delivery`),
-    into a scratch folder removed afterwards; for ``manifest.json`` the digest of
-    its content, the list of files aside (:func:`manifest_digest`). Raises
-    :class:`NotRegenerable` for a manifest without a usable ``generator`` entry.
-
-    With ``cached`` (the default, unless ``ANALYSIS_REVALIDATE`` is set) an answer
-    found under ``build/regenerated/`` for the same ``generator`` entry and the
-    same code version is returned instead: the generator writes one there for each
-    extract it writes. That cache is **local trust**, like the validation
-    receipts: a person who can write to ``build/`` can write an answer that makes
-    a chosen set of checksums count as synthetic (as they could change the code
-    itself). ``--revalidate`` regenerates afresh.
-    """
-    generator = manifest.get(GENERATOR) if isinstance(manifest, dict) else None
-    if not isinstance(generator, dict):
-        raise NotRegenerable("the manifest records no generator")
-    writer = _writers().get(generator.get("writer"))
-    arguments = generator.get("arguments")
-    if writer is None or not isinstance(arguments, str):
-        raise NotRegenerable("the manifest names no known writer and its arguments")
-    from analysis.data.receipt import forced
-
-    if cached and not forced():
-        found = _cache_load(generator)
-        if found is not None:
-            return dict(found)
-    try:
-        decoded = _decode(writer, json.loads(arguments))
-    except Exception as error:  # a configuration that no longer validates
-        raise NotRegenerable(
-            f"the recorded arguments cannot be used ({type(error).__name__})"
-        ) from None
-    scratch = Path(tempfile.mkdtemp(prefix="regenerate-"))
-    try:
-        out = scratch / "extract"
-        try:
-            writer(out, **decoded)
-        except TypeError as error:  # arguments the writer does not take
-            raise NotRegenerable(
-                f"the writer does not take the recorded arguments ({error})"
-            ) from None
-        files = _checksums(out)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     return files

@@ -1,4 +1,4 @@
-"""What an evaluation starts from: the extract cut at the report's quarter and the payments to date."""
+"""What an evaluation starts from: the extract cut at the report's quarter and the payments to date as stored."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from analysis.config import Contract
 from analysis.data.asof import AsOfData
+from analysis.payments.stored import QuarterlyResults
 
 
 @dataclass
@@ -13,7 +14,8 @@ class EvaluationContext:
     """Everything an evaluation report starts from: the as-of data, payments and (synthetic) truth."""
 
     data: AsOfData
-    quarterly: object
+    # The payment results as of the report's quarter, as a payment step stored them.
+    quarterly: QuarterlyResults | None
     truth: dict | None
     checksums: dict[str, str]
     # The validated extract, from which the estimation panels are built out of core
@@ -24,19 +26,20 @@ class EvaluationContext:
 def load_context(
     data_dir: str, as_of: str, contract: Contract, quarterly_dir: str | None = None
 ) -> EvaluationContext:
-    """Validate the extract, cut it at ``as_of`` and read the payments to date from the ledger.
+    """Validate the extract, cut it at ``as_of`` and read the payments to date as stored.
 
-    The settlement ledger as of ``as_of`` is read from the results beside
-    ``quarterly_dir`` (:func:`analysis.payments.ledger.locate`); where none is
-    there, it is carried forward from the latest quarterly folder and the result
-    reports due since are settled.
+    The payments, the ledger and the investors' figures as of ``as_of`` are the
+    results a payment step stored beside ``quarterly_dir``
+    (:func:`analysis.payments.stored.at`: the quarterly folder of ``as_of``, else
+    ``<results>/payments/<as_of>``); nothing of them is computed here, and their
+    absence is one clear error. Without ``quarterly_dir``, no payments are read.
     """
     import json
     from pathlib import Path
 
     from analysis.data.asof import as_of as cut
     from analysis.data.validate import load_extract
-    from analysis.payments.quarterly import compute
+    from analysis.payments import stored
 
     extract = load_extract(data_dir, contract)
     truth_file = Path(data_dir) / "truth.json"
@@ -45,19 +48,10 @@ def load_context(
         if extract.synthetic and truth_file.exists()
         else None
     )
-    ledger = None
-    if quarterly_dir is not None:
-        from analysis.payments import ledger as ledger_module
-
-        path = ledger_module.locate(quarterly_dir, as_of)
-        ledger = (
-            ledger_module.read(path)
-            if path.exists()
-            else ledger_module.carry_forward(quarterly_dir, as_of)
-        )
+    payments = stored.at(quarterly_dir, as_of) if quarterly_dir is not None else None
     return EvaluationContext(
         cut(extract.tables, as_of, contract),
-        compute(extract, as_of, contract, ledger),
+        payments,
         truth,
         extract.checksums,
         extract,

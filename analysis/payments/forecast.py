@@ -737,7 +737,7 @@ def _through_caps(
     """Each simulated statement paid in payment order under the caps, as the ledger pays it."""
     draws = earned.shape[0]
     paid_by_quarter = ledger.groupby("payment_quarter")["paid"].sum()
-    paid_before = {quarters.to_index(q): float(a) for q, a in paid_by_quarter.items()}
+    paid_before = {quarters.label_index(q): float(a) for q, a in paid_by_quarter.items()}
     settled = float(ledger["paid"].sum())
     times = sorted(set(paid_before) | {quarters.to_index(p.payment_quarter) for p in remaining})
     column = {t: i for i, t in enumerate(times)}

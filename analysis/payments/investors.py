@@ -109,7 +109,7 @@ def projected_repayments(value: float, contract: Contract, ledger: pd.DataFrame)
     length = sum(p.years for p in remaining)
     return _capped(
         {p.payment_quarter: rest * p.years / length for p in remaining},
-        {quarters.to_index(q): float(a) for q, a in paid.items()},
+        {quarters.label_index(q): float(a) for q, a in paid.items()},
         contract,
     )
 
@@ -208,7 +208,7 @@ def cash_flows(
         future = {}
     for investor, share in contract.investment.shares.items():
         for quarter, amount in paid.items():
-            settled = quarters.to_index(quarter) <= cut
+            settled = quarters.label_index(quarter) <= cut
             rows.append(
                 {
                     "investor": investor,
@@ -228,7 +228,7 @@ def cash_flows(
             )
     out = pd.DataFrame(rows, columns=["investor", "quarter", "kind", "amount"])
     order = {name: i for i, name in enumerate(contract.investment.shares)}
-    out["t"] = out["quarter"].map(quarters.to_index)
+    out["t"] = out["quarter"].map(quarters.label_index)
     out = out.sort_values(
         ["investor", "t", "kind"], key=lambda c: c.map(order) if c.name == "investor" else c
     )
@@ -267,7 +267,7 @@ def positions(
         mine = flows.loc[flows["investor"] == investor]
         invested = -mine.loc[mine["kind"] == "disbursement", "amount"].sum()
         repaid = mine.loc[mine["kind"] == "repayment", "amount"].sum()
-        by_quarter = mine.groupby(mine["quarter"].map(quarters.to_index))["amount"].sum()
+        by_quarter = mine.groupby(mine["quarter"].map(quarters.label_index))["amount"].sum()
         # Before the first settlement the projection rests on too little to give a rate.
         defined = final or (ledger["kind"] == "settlement").any()
         rate = irr(by_quarter) if defined and (mine["amount"] > 0).any() else float("nan")

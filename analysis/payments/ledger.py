@@ -159,7 +159,7 @@ def settle(
     report = period.report
     if (ledger["report"] == report).any():
         raise LedgerError(f"result report {report} is already settled in the ledger")
-    later = [r for r in ledger["report"] if quarters.to_index(r) > quarters.to_index(report)]
+    later = [r for r in ledger["report"] if quarters.label_index(r) > quarters.to_index(report)]
     if later:
         raise LedgerError(f"result report {report} comes before {later[0]}, already settled")
     rows = []
@@ -227,7 +227,7 @@ def _caps(ledger: pd.DataFrame, rows: list[dict], period: Period, contract: Cont
     payable = sum(row["paid"] for row in rows)
     pay_t = quarters.to_index(period.payment_quarter)
     paid = ledger.groupby("payment_quarter")["paid"].sum()
-    room = return_cap_room(contract, {quarters.to_index(q): a for q, a in paid.items()}, pay_t)
+    room = return_cap_room(contract, {quarters.label_index(q): a for q, a in paid.items()}, pay_t)
     by_total, by_return = cap_withheld(payable, float(ledger["paid"].sum()), room, contract)
     out = []
     for name, withheld in (("total_cap", float(by_total)), ("return_cap", float(by_return))):
@@ -315,9 +315,9 @@ def carry_forward(quarterly_dir: Path | str, as_of_quarter: str) -> pd.DataFrame
     folder = Path(quarterly_dir)
     last = quarters.to_index(as_of_quarter)
     found = sorted(
-        (quarters.to_index(path.parent.name), path)
+        (quarters.label_index(path.parent.name), path)
         for path in folder.glob(f"*/{FILE}")
-        if quarters.is_quarter(path.parent.name) and quarters.to_index(path.parent.name) <= last
+        if quarters.is_quarter(path.parent.name) and quarters.label_index(path.parent.name) <= last
     )
     return read(found[-1][1]) if found else None
 
@@ -332,7 +332,7 @@ def locate(quarterly_dir: Path | str, as_of_quarter: str) -> Path:
 
 def paid_to_date(ledger: pd.DataFrame, as_of_quarter: str) -> float:
     """Σ paid over the entries whose payment quarter is at or before ``as_of_quarter``."""
-    due = ledger["payment_quarter"].map(quarters.to_index) <= quarters.to_index(as_of_quarter)
+    due = ledger["payment_quarter"].map(quarters.label_index) <= quarters.to_index(as_of_quarter)
     return round(float(ledger.loc[due, "paid"].sum()), 2)
 
 
@@ -364,7 +364,7 @@ def by_report(ledger: pd.DataFrame, as_of_quarter: str) -> pd.DataFrame:
                 "paid": paid,
                 "cumulative_paid": round(cumulative, 2),
                 "status": "paid"
-                if quarters.to_index(payment_quarter) <= quarters.to_index(as_of_quarter)
+                if quarters.label_index(payment_quarter) <= quarters.to_index(as_of_quarter)
                 else "awaiting_payment",
             }
         )

@@ -24,17 +24,8 @@ from analysis.payments import ledger as ledger_module
 from analysis.payments.forecast import forecast
 from analysis.payments.payments import statement
 from analysis.payments.periods import Period, reports_due, result_periods
+from analysis.payments.stored import QuarterlyResults
 from analysis.payments.targets import UNIT_TARGETS, TargetResult
-
-
-@dataclass
-class QuarterlyResults:
-    """Every table of one quarter's results."""
-
-    as_of: str
-    register_until: str
-    tables: dict[str, pd.DataFrame]
-    key_numbers: dict
 
 
 def enrolment(data: AsOfData, contract: Contract) -> pd.DataFrame:
@@ -209,21 +200,24 @@ def _absence_rate(payment_statement: pd.DataFrame, shown: list[Period], cutoff: 
     return float(row["amount"]) / elapsed if elapsed > 0 else 0.0
 
 
-def compute(
-    extract: Extract | dict,
-    cutoff: str,
-    contract: Contract,
-    ledger: pd.DataFrame | None = None,
-) -> QuarterlyResults:
-    """All quarterly results as of ``cutoff``.
+@dataclass
+class _Basis:
+    """What every table of a quarter's results starts from: the cut data, the targets'
+    results and the ledger as of the cut-off, settled."""
 
-    ``ledger`` is the settlement ledger carried forward (from the quarter before);
-    result reports due by ``cutoff`` that it lacks are settled here
-    (:func:`analysis.payments.ledger.build`). Without it, the ledger is built from
-    the extract. Settled periods come from the ledger, never recomputed; only the
-    open period's statement is computed (provisional).
-    """
-    tables_in = extract.tables if isinstance(extract, Extract) else extract
+    data: AsOfData
+    unit_results: dict[str, TargetResult]
+    due: list[Period]
+    current: Period | None
+    absence_fit: object
+    absence_estimates: dict
+    # The statements of the due and open periods as the data give them now.
+    recomputed: pd.DataFrame
+    settled: pd.DataFrame
+
+
+def _basis(tables_in: dict, cutoff: str, contract: Contract, ledger: pd.DataFrame | None) -> _Basis:
+    """Cut the data, apply the target rules and settle what is due by ``cutoff`` (see :func:`compute`)."""
     data = as_of(tables_in, cutoff, contract)
     unit_results = {name: rule(data, contract) for name, rule in UNIT_TARGETS.items()}
     due = reports_due(contract, cutoff)
@@ -243,10 +237,19 @@ def compute(
         statements,
         complete_until=quarters.to_index(data.register_until),
     )
+    return _Basis(
+        data, unit_results, due, current, absence_fit, absence_estimates, recomputed, settled
+    )
+
+
+def _payment_tables(basis: _Basis) -> dict[str, pd.DataFrame]:
+    """The settlement entries, the statement (settled rows final, the open period's
+    provisional) and the adjustments, from the ledger and the recomputed statements."""
+    settled, current = basis.settled, basis.current
     entries = settled.loc[settled["kind"] == "settlement"]
     final_rows = entries.assign(status="final")[[*ledger_module.STATEMENT_COLUMNS, "status"]]
-    provisional = recomputed.loc[
-        recomputed["report"] == (current.report if current else "")
+    provisional = basis.recomputed.loc[
+        basis.recomputed["report"] == (current.report if current else "")
     ].assign(status="provisional")
     payment_statement = pd.concat(
         [final_rows, provisional[final_rows.columns]], ignore_index=True
@@ -266,19 +269,49 @@ def compute(
         ],
     ].reset_index(drop=True)
     adjustments.insert(1, "corrects_report", adjustments["corrects"].str.split(":").str[0])
+    return {
+        "entries": entries,
+        "provisional": provisional,
+        "payment_statement": payment_statement,
+        "adjustments": adjustments,
+    }
+
+
+def compute(
+    extract: Extract | dict,
+    cutoff: str,
+    contract: Contract,
+    ledger: pd.DataFrame | None = None,
+) -> QuarterlyResults:
+    """All quarterly results as of ``cutoff``.
+
+    ``ledger`` is the settlement ledger carried forward (from the quarter before);
+    result reports due by ``cutoff`` that it lacks are settled here
+    (:func:`analysis.payments.ledger.build`). Without it, the ledger is built from
+    the extract. Settled periods come from the ledger, never recomputed; only the
+    open period's statement is computed (provisional).
+    """
+    tables_in = extract.tables if isinstance(extract, Extract) else extract
+    basis = _basis(tables_in, cutoff, contract, ledger)
+    data, unit_results, settled = basis.data, basis.unit_results, basis.settled
+    due, current, absence_estimates = basis.due, basis.current, basis.absence_estimates
+    money = _payment_tables(basis)
+    entries, provisional, adjustments = (
+        money["entries"],
+        money["provisional"],
+        money["adjustments"],
+    )
     capped = ledger_module.by_report(settled, cutoff)
     absence_rows = pd.DataFrame(
         [{"report": k, **v} for k, v in absence_estimates.items()],
         columns=["report", "att", "se", "ci_low", "ci_high", "pupils", "pupil_years", "quarters"],
     )
     enrol = enrolment(data, contract)
-    enrolled_households = int(enrol["households"].iloc[-1]) if len(enrol) else 0
-    settled_total = ledger_module.settled_total(settled)
     # Simulated futures of the result reports not yet settled, through the ledger's
     # caps: the median future's schedule is the investors' projected repayments.
-    projection = forecast(data, unit_results, absence_fit, settled, contract)
+    projection = forecast(data, unit_results, basis.absence_fit, settled, contract)
     table = projection.table.set_index("scenario")
-    base, earned = table.loc["base"], table.loc["earned"]
+    base = table.loc["base"]
     final = ledger_module.final_settled(settled, contract, cutoff)
     projected = {name: float(base[name]) for name in ("median", "low", "high")}
     positions, flows = investors.positions(
@@ -290,14 +323,13 @@ def compute(
         data,
         contract,
     )
-    paid = ledger_module.paid_to_date(settled, cutoff)
     tables = {
         "enrolment": enrol,
         "enrolment_by_area": enrolment_by_area(data, contract),
         "completeness": completeness(data, contract),
         "targets": targets,
         "absence_estimates": absence_rows,
-        "payment_statement": payment_statement,
+        "payment_statement": money["payment_statement"],
         "adjustments": adjustments,
         "payments_capped": capped,
         "ledger": settled,
@@ -313,10 +345,27 @@ def compute(
             columns=["wave", "nonresponse"],
         ),
     }
-    key_numbers = {
+    key_numbers = _key_numbers(
+        cutoff, contract, data, tables, entries, provisional, projection, projected, final
+    )
+    reconcile.check_tables(tables, key_numbers, contract)
+    return QuarterlyResults(cutoff, data.register_until, tables, key_numbers)
+
+
+def _key_numbers(
+    cutoff, contract, data, tables, entries, provisional, projection, projected, final
+) -> dict:
+    """The summary numbers of a quarter's results (``key_numbers.json``), from its tables."""
+    enrol, targets, settled = tables["enrolment"], tables["targets"], tables["ledger"]
+    adjustments, positions = tables["adjustments"], tables["investors"]
+    table = projection.table.set_index("scenario")
+    base, earned = table.loc["base"], table.loc["earned"]
+    settled_total = ledger_module.settled_total(settled)
+    paid = ledger_module.paid_to_date(settled, cutoff)
+    return {
         "as_of": cutoff,
         "register_until": data.register_until,
-        "enrolled_households": enrolled_households,
+        "enrolled_households": int(enrol["households"].iloc[-1]) if len(enrol) else 0,
         "enrolled_persons": int(enrol["persons"].iloc[-1]) if len(enrol) else 0,
         "target_households": contract.programme.enrolment_target_households,
         "achievements_cumulative": {
@@ -350,8 +399,6 @@ def compute(
         **projection.key,
         "is_result_report_quarter": cutoff in contract.timeline.result_reports,
     }
-    reconcile.check_tables(tables, key_numbers, contract)
-    return QuarterlyResults(cutoff, data.register_until, tables, key_numbers)
 
 
 def _settle_into_record(
@@ -402,6 +449,7 @@ def write_quarterly_results(
     contract: Contract,
     publish: Callable[[Path], object] | None = None,
     record: Path | None = None,
+    quarterly_dir: Path | None = None,
 ) -> Path:
     """Validate the extract, settle what is due, compute the results as of ``cutoff``, write them.
 
@@ -417,7 +465,8 @@ def write_quarterly_results(
     writes more into the temporary folder (what the report publishes); the
     completion marker :data:`analysis.provenance.MARKER` is written last, with the
     kind of data the results come from: real if the extract, any earlier results
-    folder beside ``out`` or any entry of the settlement record is.
+    folder beside ``out`` (or in ``quarterly_dir``, for results kept apart from the
+    quarterly folders) or any entry of the settlement record is.
     """
     from analysis.data import deliveries
     from analysis.payments import settlement
@@ -433,6 +482,11 @@ def write_quarterly_results(
     ledger = ledger_module.normalise(exported)
     results = compute(tables, cutoff, contract, ledger)
     kind, used = provenance.results_kinds(folder_in, out, cutoff, extract.manifest)
+    if quarterly_dir is not None:
+        # Results kept apart from the quarterly folders (an evaluation's cut-off,
+        # ``<results>/payments/<quarter>``) start from those folders all the same.
+        used = provenance.earlier_kinds(quarterly_dir, cutoff)
+        kind = provenance.combined(kind, *used.values())
     kind = provenance.combined(kind, *record_kinds)
     with atomic.atomic_folder(out) as folder:
         for name, frame in results.tables.items():

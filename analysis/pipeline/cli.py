@@ -52,7 +52,7 @@ def _last_quarter(contract, text: str | None) -> str | None:
     if not quarters.is_quarter(text):
         raise UsageError(f"AS_OF / --as-of {text!r} is not a quarter written YYYYQn")
     _as_of_window(contract, text)
-    return text
+    return quarters.parse(text)
 
 
 def _report_as_of(kind, contract, given: str | None) -> str:
@@ -281,22 +281,50 @@ def cmd_ledger(args) -> int:
     _within_reach(contract, args.data, args.as_of)
     delivery = _delivery(args.data, args.as_of)
     kind = provenance.report_kind(Path(args.quarterly_dir), args.as_of, delivery)
-    guard_outputs(delivery, [Path(args.out)], kind)
+    guard_outputs(delivery, [Path(args.out), *([Path(args.results)] if args.results else [])], kind)
     # A single file has no folder record: its kind and checksum go beside it, for the
     # reports, written before the ledger is moved into place (the Makefile's target).
     with atomic_path(Path(args.out)) as written:
-        ledger = write_ledger(
-            Path(args.data),
-            args.as_of,
-            Path(args.quarterly_dir),
-            written,
-            contract,
-            record=_record(args),
-        )
+        if args.results:
+            ledger = _payment_results(args, contract, written)
+        else:
+            ledger = write_ledger(
+                Path(args.data),
+                args.as_of,
+                Path(args.quarterly_dir),
+                written,
+                contract,
+                record=_record(args),
+            )
         used = provenance.earlier_kinds(Path(args.quarterly_dir), args.as_of)
         provenance.record_file(Path(args.out), kind, used, written)
     print(f"settlement ledger as of {args.as_of} ({len(ledger)} entries) written to {args.out}")
+    if args.results:
+        print(f"payment results as of {args.as_of} written to {args.results}")
     return 0
+
+
+def _payment_results(args, contract, written: Path):
+    """``ledger --results``: the results as of the quarter (for an evaluation), and its ledger.
+
+    The results folder is a quarterly folder's tables kept apart from the quarterly
+    folders (no report publishes it); the ledger file is its ``ledger.csv``.
+    """
+    import shutil
+
+    from analysis.payments import ledger as ledger_module
+    from analysis.payments.quarterly import write_quarterly_results
+
+    folder = write_quarterly_results(
+        Path(args.data),
+        args.as_of,
+        Path(args.results),
+        contract,
+        record=_record(args),
+        quarterly_dir=Path(args.quarterly_dir),
+    )
+    shutil.copyfile(Path(folder) / ledger_module.FILE, written)
+    return ledger_module.read(written)
 
 
 def cmd_calibrate(args) -> int:
@@ -427,7 +455,7 @@ def cmd_evaluate(args) -> int:
         out = Path(args.out or Path(args.quarterly_dir).parent / "estimates" / kind.name / as_of)
         data_kind = extract_kind(Path(args.data))
         guard_outputs(Path(args.data), [out], data_kind)
-        write_estimates(kind, as_of, Path(args.data), Path(args.config), out)
+        write_estimates(kind, as_of, Path(args.data), Path(args.config), out, contract)
         print(f"{kind.name} estimates as of {as_of} ({data_kind} data) written to {out}")
         return 0
     if not Path(args.quarterly_dir).is_dir():
@@ -439,7 +467,16 @@ def cmd_evaluate(args) -> int:
         *([folder_kind(estimates)] if estimates is not None else []),
     )
     guard_outputs(Path(args.data), [out], data_kind)
-    write(kind, as_of, Path(args.data), Path(args.quarterly_dir), Path(args.config), out, estimates)
+    write(
+        kind,
+        as_of,
+        Path(args.data),
+        Path(args.quarterly_dir),
+        Path(args.config),
+        out,
+        estimates,
+        contract,
+    )
     print(f"{kind.name} results as of {as_of} ({data_kind} data) written to {out}")
     from analysis.sdc.disclosure import solver_line
 
@@ -726,6 +763,12 @@ def _add_ledger(sub) -> None:
         help="folder of the quarterly results whose ledger is carried forward",
     )
     p.add_argument("--out", required=True, help="the ledger file to write (CSV)")
+    p.add_argument(
+        "--results",
+        default=None,
+        help="also write the payment results as of the quarter to this folder (what an "
+        "evaluation at a cut-off without quarterly results reads: <results>/payments/<quarter>)",
+    )
     p.add_argument(
         "--ledger",
         default=None,

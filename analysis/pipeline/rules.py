@@ -128,7 +128,7 @@ def report_rules(
     the chain wait for what the final stage needs, so that it starts first
     (:func:`_lanes`).
     """
-    last = as_of or load_kind("quarterly").extra["default_as_of"]
+    last = as_of or load_kind("quarterly").default_as_of(contract)
     if reach is not None and quarters.to_index(last) > quarters.to_index(reach):
         last = reach
     report_quarters = quarters.span(contract.timeline.intervention.start, last)
@@ -217,20 +217,23 @@ def _evaluation(
     ][-1:]
     if cutoff not in report_quarters:
         # No quarterly results at the cut-off: the ledger is carried forward
-        # from the last quarterly folder, with the result reports due since settled.
+        # from the last quarterly folder, with the result reports due since settled,
+        # and the payment results as of the cut-off are computed beside it (the
+        # evaluation reads them; analysis.payments.stored).
         ledger = f"$(RESULTS)/ledger/{cutoff}.csv"
+        payments = f"$(RESULTS)/payments/{cutoff}"
         if ledger not in got.ledgers:
             got.ledgers.append(ledger)
             got.rules.append(
                 Rule(
-                    (ledger,),
+                    (ledger, f"{payments}/provenance.json"),
                     (*published, "$(DATA_DEPS)", "$(RESULTS_DEPS)", "$(CONFIG)"),
                     (*STEP, "ledger", "--data", "$(DATA)", "--as-of", cutoff)
                     + ("--quarterly-dir", "$(RESULTS)/quarterly", "--out", ledger)
-                    + ("$(LEDGER_ARG)",),
+                    + ("--results", payments, "$(LEDGER_ARG)"),
                 )
             )
-        published = [*published, ledger]
+        published = [*published, ledger, f"{payments}/provenance.json"]
     # The results stage: every estimate the report shows, once for all languages.
     # It depends on the code that computes (RESULTS_DEPS), not on the presentation.
     # Its estimates need no quarterly results: a rule of their own, which runs

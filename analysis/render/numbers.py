@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from babel.numbers import format_decimal
 
+from analysis import quarters
+
 MINUS = "\u2212"
 
 
@@ -47,6 +49,8 @@ def dkk(value, lang: str = "da") -> str:
 
 def quarter(label: str, lang: str = "da") -> str:
     """A ``YYYYQn`` quarter for readers: ``1. kvartal 2027`` (Danish) or ``Q1 2027`` (English)."""
+    if isinstance(label, quarters.Quarter):
+        return label.label(lang)
     year, number = str(label).split("Q")
     return f"{number}. kvartal {year}" if lang == "da" else f"Q{number} {year}"
 

@@ -26,20 +26,36 @@ class ReportKind:
     as_of_from: str
     extra: dict
 
-    def as_of(self, contract: Contract, given: str | None) -> str:
+    def as_of(self, contract: Contract, given: str | None) -> quarters.Quarter:
         """The report's cut-off quarter: the contract's milestone, or the given quarter."""
         if self.as_of_from == "parameter":
             if not given:
                 raise ConfigError(f"the {self.name} report needs an as-of quarter (AS_OF=YYYYQn)")
             try:
-                quarters.to_index(given)
+                return quarters.parse(given)
             except ValueError as error:
                 raise ConfigError(str(error)) from None
-            return given
         value = contract
         for part in self.as_of_from.split("."):
             value = getattr(value, part)
-        return str(value)
+        return quarters.parse(value)
+
+    def default_as_of(self, contract: Contract) -> str:
+        """The last quarter ``make report`` renders of this kind when no ``AS_OF`` is given.
+
+        ``default_as_of`` in the parameter file is a quarter, or the name of a report
+        kind whose cut-off it takes (``final``: every quarter up to the final
+        evaluation's, so every settlement has its quarterly report), read from the
+        contract so that another timeline needs no edit here.
+        """
+        value = str(self.extra.get("default_as_of", ""))
+        if value in KINDS:
+            return load_kind(value).as_of(contract, None)
+        try:
+            quarters.to_index(value)
+        except ValueError as error:
+            raise ConfigError(f"params/{self.name}.yaml default_as_of: {error}") from None
+        return value
 
     def paths(self, as_of: str, lang: str, root: Path = REPORTS_DIR) -> dict[str, Path]:
         stem = self.output[lang].format(as_of=as_of)

@@ -41,7 +41,9 @@ from analysis.effects.panels import OUTCOMES, estimation_panels
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
 from analysis.effects.sensitivity import sensitivity_all
 from analysis.reports.kinds import LANGS, ReportKind
+from analysis.reports.results import ReportResults
 from analysis.sdc import disclosure
+from analysis.sdc.quarterly import QuarterlyInputs
 
 # What the stage stores beside the evaluation report (names of EvaluationReport fields
 # are stored as they are; the contract is read again from the configuration).
@@ -54,15 +56,18 @@ class EvaluationReport:
 
     contract: Contract
     context: EvaluationContext
-    payments: object
+    # The payments to date under the report's disclosure control (analysis.sdc.quarterly).
+    payments: QuarterlyInputs
     estimates: dict[str, EffectEstimate]
     # The person-level estimation panels while the stage is computed; None once
     # stored (:func:`write`): a notebook reads estimates and counts, never persons.
     panels: dict[str, pd.DataFrame] | None
-    results: object
-    sensitivity: dict = None
-    areas: dict = None  # area-level inference per outcome (area_inference)
-    departures: list = None  # where the analysis did not follow the plan (analysis.effects.plan)
+    results: ReportResults
+    sensitivity: dict | None = None  # outcome -> pre-trend sensitivity (sensitivity_all)
+    areas: dict | None = None  # area-level inference per outcome (area_inference)
+    departures: list | None = (
+        None  # where the analysis did not follow the plan (analysis.effects.plan)
+    )
 
 
 def jobs() -> int:
@@ -137,6 +142,7 @@ def prepare(
     subgroups: dict[str, tuple[str, ...]] | None = None,
     config: str | None = None,
     effects: dict | None = None,
+    contract: Contract | None = None,
 ) -> EvaluationReport:
     """Load and cut the data, compute payments and every effect, protect, and start the results file.
 
@@ -145,13 +151,12 @@ def prepare(
     report shows (outcome → columns of the panel), so that their counts are linked
     to the totals. ``config`` is the contract file (default: ``config/contract.yaml``).
     ``effects``: the estimates as :func:`write_estimates` stored them (computed here
-    when None).
+    when None). ``contract``: the contract already read (else read from ``config``).
     """
-    from analysis.config import load_contract
-    from analysis.reports.results import ReportResults
-    from analysis.sdc.quarterly import QuarterlyInputs, protect, record_key_numbers
+    from analysis.sdc.quarterly import protect, record_key_numbers
 
-    contract = load_contract(config) if config else load_contract()
+    if contract is None:
+        contract = load_contract(config) if config else load_contract()
     context = load_context(data_dir, as_of, contract, quarterly_dir)
     if effects is None:
         effects = _effects(context.extract, as_of, contract, bootstrap_reps)
@@ -280,11 +285,13 @@ def compute(
     quarterly_dir: Path,
     config: Path,
     estimates: Path | None = None,
+    contract: Contract | None = None,
 ) -> StagedEvaluation:
     """Every number, table input and estimate the report of ``kind`` shows.
 
     ``estimates``: a folder of :func:`write_estimates` for the same kind, quarter,
-    extract and contract, read instead of estimating again.
+    extract and contract, read instead of estimating again. ``contract``: the
+    contract of ``config`` already read (read here when None).
     """
     settings = options(kind)
     stored = load_estimates(estimates) if estimates is not None else None
@@ -296,6 +303,7 @@ def compute(
         subgroups=settings["subgroups"] or None,
         config=str(config),
         effects=stored,
+        contract=contract,
     )
     if stored is not None:
         if stored["checksums"] != report.context.checksums or stored["as_of"] != as_of:
@@ -304,12 +312,23 @@ def compute(
     return StagedEvaluation(report, _extra(settings, report.context.data, report.panels))
 
 
-def write_estimates(kind: ReportKind, as_of: str, data_dir: Path, config: Path, out: Path) -> Path:
-    """Store what the stage computes without the quarterly results (module docstring) in ``out``."""
+def write_estimates(
+    kind: ReportKind,
+    as_of: str,
+    data_dir: Path,
+    config: Path,
+    out: Path,
+    contract: Contract | None = None,
+) -> Path:
+    """Store what the stage computes without the quarterly results (module docstring) in ``out``.
+
+    ``contract``: the contract of ``config`` already read (read here when None).
+    """
     from analysis.data.asof import as_of as cut
     from analysis.data.validate import load_extract
 
-    contract = load_contract(str(config))
+    if contract is None:
+        contract = load_contract(str(config))
     extract = load_extract(str(data_dir), contract)
     effects = _effects(extract, as_of, contract, int(kind.extra["bootstrap_reps"]))
     effects[EXTRA] = _extra(options(kind), cut(extract.tables, as_of, contract), effects["panels"])
@@ -362,12 +381,14 @@ def write(
     config: Path,
     out: Path,
     estimates: Path | None = None,
+    contract: Contract | None = None,
 ) -> Path:
     """Compute the stage and store it in ``out`` (replaced whole, provenance last).
 
-    ``estimates``: a folder of :func:`write_estimates` to read instead of estimating.
+    ``estimates``: a folder of :func:`write_estimates` to read instead of estimating;
+    ``contract``: the contract of ``config`` already read (read here when None).
     """
-    staged = compute(kind, as_of, data_dir, quarterly_dir, config, estimates)
+    staged = compute(kind, as_of, data_dir, quarterly_dir, config, estimates, contract)
     report = staged.report
     stored = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
     del stored["contract"]

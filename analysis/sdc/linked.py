@@ -66,6 +66,12 @@ MILP_TIME_LIMIT = 60.0
 # chooses which cell to hide next, the audit decides what is safe; a node limit, not a
 # time, so that the choice is the same on a busy machine.
 QUICK_NODE_LIMIT = 500
+# Rounds of :meth:`LinkedCells._spread`: push every narrow cell up, down, then in
+# alternating directions (0). Fewer narrow cells than SPREAD_MIN_CELLS are solved one
+# by one: a round costs several single ranges, and pays only for many cells at once
+# (the first audit of a report in a chain, where every earlier count is asked again).
+SPREAD_DIRECTIONS = (1.0, -1.0, 0.0, 1.0, -1.0)
+SPREAD_MIN_CELLS = 50
 
 
 @dataclass
@@ -390,6 +396,7 @@ class LinkedCells:
         if keys is None:
             scope = self._in_scope(groups, pinned)
             keys = [k for k in self._sensitive() if k in pinned or groups[k] in scope]
+            self._spread([k for k in keys if not (skip and k in skip)], groups, pinned)
         for key in keys:
             if skip and key in skip:
                 continue
@@ -478,16 +485,54 @@ class LinkedCells:
                 low, high = self._witness_range(key, groups)
                 if high - low >= need - TOLERANCE:
                     return (low, high)
-                # The largest value first: its solution, with those found before, often
-                # answers without the smallest (half the integer programmes).
-                self._upper(key, group, pinned)
-                low, high = self._witness_range(key, groups)
-                if high - low >= need - TOLERANCE:
-                    return (low, high)
+                bounded = self._bounded_range(key, groups, pinned, need)
+                if bounded is not None:
+                    return bounded
             self._ranges[cached] = self._range(key, group, pinned)
         if cached in self._inexact and not outer:
             return self._witness_range(key, groups)
         return self._ranges[cached]
+
+    def _bounded_range(
+        self, key: Hashable, groups: dict, pinned: dict, need: float
+    ) -> tuple[float, float] | None:
+        """A part of the cell's range ``need`` wide, from programmes that stop at ``need``.
+
+        The largest value is sought below ``value + need`` and the smallest above
+        ``value - need``: a limit reached means wide enough (the true value lies
+        between), and HiGHS stops as soon as a solution reaches it, where the
+        unbounded optimum needs a full proof. None when the range found is
+        narrower, or HiGHS did not solve a programme: whole counts can jump over
+        a limit (values 4 and 10, limit 9), so only the unbounded programmes
+        (:meth:`_range`) tell the range then.
+        """
+        group = groups[key]
+        problem = self._problem(group, pinned)
+        if not len(problem["a_rows"]):
+            return None
+        column, value = problem["column"][key], self.cells[key].value
+        floor, ceiling = problem["bounds"][column]
+        limits = {
+            # The largest value first: its solution, with those found before, often
+            # answers without the smallest (half the integer programmes).
+            -1.0: (floor, value + need if ceiling is None else min(ceiling, value + need)),
+            1.0: (value - need if floor is None else max(floor, value - need), ceiling),
+        }
+        optimum = {}
+        for sign, limit in limits.items():
+            objective = np.zeros(len(problem["variables"]))
+            objective[column] = sign
+            bounds = list(problem["bounds"])
+            bounds[column] = limit
+            found, exact = self._solve(problem, objective, bounds=bounds)
+            if not exact:
+                return None
+            optimum[sign] = sign * found
+            low, high = self._witness_range(key, groups)
+            if high - low >= need - TOLERANCE:
+                return (low, high)
+        low, high = optimum[1.0], optimum[-1.0]
+        return (low, high) if high - low >= need - TOLERANCE else None
 
     def _witness_range(self, key: Hashable, groups: dict) -> tuple[float, float]:
         """The values of ``key`` in the solutions found so far that are still feasible.
@@ -512,6 +557,67 @@ class LinkedCells:
                 moved = self._witnesses[index][key]
                 low, high = min(low, moved), max(high, moved)
         return (low, high)
+
+    def _spread(self, keys: list[Hashable], groups: dict, pinned: dict) -> None:
+        """Find solutions that move many of ``keys`` at once, as far as each needs.
+
+        A report's small counts mostly share one group; solving each one's range
+        alone costs an integer programme per cell. One programme whose objective
+        pushes every cell still too narrow (bounded to the width it needs, so the
+        optimum moves each as far as that and no further) gives a solution that is
+        a witness for many cells at once (:meth:`_witness_range`). Rounds push up,
+        then down, then in alternating directions; the cells still too narrow
+        after them get their own programmes. Any solution found counts, optimal or
+        not: only feasibility makes a witness, so each round stops after
+        :data:`QUICK_NODE_LIMIT` nodes.
+        """
+        by_group: dict[frozenset, list[Hashable]] = {}
+        for key in keys:
+            if key in pinned or (key, groups[key]) in self._ranges:
+                continue
+            by_group.setdefault(groups[key], []).append(key)
+        for group, members in by_group.items():
+            if len(members) < SPREAD_MIN_CELLS:
+                continue
+            problem = self._problem(group, pinned)
+            if not len(problem["a_rows"]):
+                continue
+            narrow, before = members, None
+            for direction in SPREAD_DIRECTIONS:
+                # A cell once wide enough stays so: solutions are only added.
+                narrow = [k for k in narrow if not self._wide_enough(k, groups)]
+                # A round that widened nothing: the rest need their own programmes.
+                if len(narrow) < SPREAD_MIN_CELLS or len(narrow) == before:
+                    break
+                before = len(narrow)
+                objective = np.zeros(len(problem["variables"]))
+                bounds = list(problem["bounds"])
+                for position, key in enumerate(narrow):
+                    column, value = problem["column"][key], self.cells[key].value
+                    sign = direction if direction else (1.0 if position % 2 else -1.0)
+                    objective[column] = -sign
+                    need = self._required_width(key)
+                    low = bounds[column][0]
+                    bounds[column] = (
+                        value - need if low is None else max(low, value - need),
+                        value + need,
+                    )
+                _, solution, _ = _integer_optimum(
+                    objective,
+                    problem["a_rows"],
+                    problem["lower"],
+                    problem["upper"],
+                    bounds,
+                    problem["integral"],
+                    quick=True,
+                )
+                self.milps += 1
+                if solution is not None:
+                    self._keep_witness(problem["variables"], solution)
+
+    def _wide_enough(self, key: Hashable, groups: dict) -> bool:
+        low, high = self._witness_range(key, groups)
+        return high - low >= self._required_width(key) - TOLERANCE
 
     def _keep_witness(self, variables: list[Hashable], solution: np.ndarray) -> None:
         moved = {}
@@ -567,19 +673,20 @@ class LinkedCells:
         return problem
 
     def _solve(
-        self, problem: dict, objective: np.ndarray, quick: bool = False
+        self, problem: dict, objective: np.ndarray, quick: bool = False, bounds=None
     ) -> tuple[float, bool]:
         """The optimum of ``objective`` over the group's problem, and whether HiGHS solved it.
 
-        A solution found is kept as a witness. ``quick``: see :func:`_integer_optimum`
-        (an unsolved quick trial is no fallback: nothing is decided on it).
+        A solution found is kept as a witness (``bounds`` narrower than the
+        problem's keep it one). ``quick``: see :func:`_integer_optimum` (an
+        unsolved quick trial is no fallback: nothing is decided on it).
         """
         value, solution, exact = _integer_optimum(
             objective,
             problem["a_rows"],
             problem["lower"],
             problem["upper"],
-            problem["bounds"],
+            problem["bounds"] if bounds is None else bounds,
             problem["integral"],
             quick=quick,
         )
@@ -997,8 +1104,8 @@ def _integer_optimum(
     """Minimum of ``objective`` over integer counts (HiGHS branch and bound); -inf if unbounded.
 
     With it, the solution found (None when unbounded or unsolved) and whether the
-    integer programme was solved. When HiGHS fails twice (as it is, then without
-    presolve), the minimum of the continuous relaxation is returned with ``False``:
+    integer programme was solved. When HiGHS fails twice (without presolve, then
+    with it), the minimum of the continuous relaxation is returned with ``False``:
     a bound on the integer minimum, never above it, which the caller must only use
     in the direction where that is safe (:meth:`LinkedCells._range`), and the best
     solution HiGHS found, if any. ``quick`` tries once within :data:`QUICK_NODE_LIMIT`
@@ -1019,7 +1126,10 @@ def _integer_optimum(
     half = np.maximum((upper - lower) / 2 / scale, SLACK_FLOOR)
     constraints = LinearConstraint(a_rows / scale[:, None], centre - half, centre + half)
     found = None
-    attempts = ({"node_limit": QUICK_NODE_LIMIT},) if quick else ({}, {"presolve": False})
+    # Presolve first cost more than it saved on the audit's programmes: with it one
+    # bounded largest value (591 cells) ran into the time limit that HiGHS solves in
+    # 0.3 s without it. The quick trials keep it (they are faster with it).
+    attempts = ({"node_limit": QUICK_NODE_LIMIT},) if quick else ({"presolve": False}, {})
     for options in attempts:
         solution = milp(
             objective,
