@@ -204,6 +204,8 @@ class Forecast(_Strict):
     band: float = Field(gt=0, lt=1)
     shortfall_scenario: float = Field(ge=0, lt=1)
     hazard_drift: float = Field(default=0.0, ge=0, le=2)
+    quarter_shock: float = Field(default=0.0, ge=0, le=2)
+    absence_error_scale: float = Field(default=1.0, ge=0, le=10)
 
 
 class BudgetEconomics(_Strict):

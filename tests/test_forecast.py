@@ -340,3 +340,62 @@ def test_absence_of_a_period_with_every_quarter_seen_is_its_estimate(contract):
     following = result_periods(contract)[1]
     later = forecast_module._absence_amounts(model, [following], {}, contract, rng, 400)
     assert later[:, 0].std() > 0
+
+
+def test_decline_is_pulled_to_its_prior_where_the_data_say_little(monkeypatch):
+    # A constant hazard (0.05 a quarter) seen for 12 quarters. 20,000 households
+    # show no decline whatever the prior; 60 households say little, so the decline
+    # lies between their maximum-likelihood slope and the prior, nearer the prior
+    # than the slope alone; with fewer than three quarters it is the prior.
+    truth = np.full(12, 0.05)
+    truth[0] = 0.0
+    seen = list(range(12))
+
+    def decline(n, seed=4):
+        counts, at_risk = _counts_with_hazard(truth, n, seed)
+        w = np.ones((1, n))
+        return forecast_module._decline(w @ counts, w @ at_risk, seen, 1)[0]
+
+    prior = forecast_module.DECLINE_PRIOR
+    assert prior < 0
+    assert decline(20000) == pytest.approx(0.0, abs=0.06)
+    shrunk = decline(60)
+    monkeypatch.setattr(forecast_module, "DECLINE_PRIOR_SD", 1e6)
+    alone = decline(60)
+    assert abs(shrunk - prior) < abs(np.clip(alone, forecast_module.MAX_DECLINE, 0) - prior)
+    monkeypatch.undo()
+    few = forecast_module._decline(np.ones((1, 12)), np.ones((1, 12)), [0, 1, 2], 1)
+    assert few[0] == pytest.approx(prior)
+
+
+def test_quarter_shocks_and_absence_error_widen_the_band(extract, contract):
+    # The same futures with no quarter shocks and the absence errors unscaled, and
+    # with them: the unit targets' and the absence payments' spread grows.
+    from analysis.data.asof import as_of
+    from analysis.payments import absence
+    from analysis.payments.targets import UNIT_TARGETS
+
+    data = as_of(extract.tables, "2025Q2", contract)
+    unit_results = {name: rule(data, contract) for name, rule in UNIT_TARGETS.items()}
+    ledger = ledger_module.build(extract.tables, "2025Q2", contract)
+    model = forecast_module.absence_model(data, absence.fit(data, pretest=False))
+
+    def spread(shock, scale):
+        settings = contract.forecast.model_copy(
+            update={"quarter_shock": shock, "absence_error_scale": scale}
+        )
+        sim = forecast_module.simulate(
+            data,
+            unit_results,
+            model,
+            ledger,
+            contract.model_copy(update={"forecast": settings}),
+            400,
+        )
+        jobs = sim.by_target["employment"].sum(axis=1)
+        return np.std(jobs), np.std(sim.by_target["school_absence"].sum(axis=1))
+
+    jobs_plain, absence_plain = spread(0.0, 1.0)
+    jobs_shocked, absence_scaled = spread(0.6, 2.0)
+    assert jobs_shocked > 1.1 * jobs_plain
+    assert absence_scaled > 1.5 * absence_plain

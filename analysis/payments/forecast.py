@@ -27,8 +27,10 @@ The model (docs/payments.md, "Forecast"):
   enrolment observed, the hazard is the one pooled over the latest times seen
   at the same phase that hold ``EXTRAPOLATION_STEPS`` unit-steps at risk,
   falling on at the yearly rate :func:`_decline` estimates from the times seen
-  (a log-linear hazard by maximum likelihood; none where fewer than three are
-  seen). Future achievements are binomial draws from the
+  from ``DECLINE_FROM`` quarters since enrolment on (a log-linear hazard by
+  maximum likelihood, combined with a normal prior ``DECLINE_PRIOR`` ±
+  ``DECLINE_PRIOR_SD`` by their precisions; the prior alone where fewer than
+  three are seen). Future achievements are binomial draws from the
   open unit-steps of each enrolment cohort; households leave at the observed
   exit rate (its own Beta posterior); households still to be enrolled arrive at
   the recent pace (Gamma posterior) with the unit-steps of an average household.
@@ -38,6 +40,11 @@ The model (docs/payments.md, "Forecast"):
   :math:`\\exp(\\tau \\sqrt{y} Z - \\tau^2 y / 2)` after :math:`y` years
   (one :math:`Z \\sim N(0, 1)` per future and target),
   :math:`\\tau` = ``forecast.hazard_drift``.
+* **Quarter shocks**: shocks shared by an area and a calendar quarter move every
+  cohort's achievements in that quarter together (extra-binomial variation): each
+  simulated future multiplies a target's hazards in each future quarter by a
+  mean-one log-normal factor whose logarithm has standard deviation
+  ``forecast.quarter_shock``.
 * **School absence**: the payment is the estimated reduction (percentage points)
   × pupil-years × price, and a period's reduction is the mean of its quarters'
   calendar estimates :math:`\\theta(t)` of the Callaway–Sant'Anna estimate, as
@@ -51,7 +58,10 @@ The model (docs/payments.md, "Forecast"):
   anchor, and to each future period, an error of one quarter's estimate: its
   standard error, or the quarters' scatter about the estimated path where that
   is larger (shocks shared by an area and quarter, the pupils changing with the
-  school year: errors that averaging quarters does not shrink).
+  school year: errors that averaging quarters does not shrink). Both errors are
+  multiplied by ``forecast.absence_error_scale``: the calendar estimates of the
+  quarters with data move as later data arrive, and the area shocks are more
+  than a few quarters' scatter shows.
 * **Enrolment shortfall**: the same simulation with enrolment stopping at
   ``1 - forecast.shortfall_scenario`` of the planned households.
 
@@ -86,7 +96,7 @@ from analysis.payments.targets import TargetResult
 # Prior of the hazard per time since enrolment: its strength in unit-steps at risk.
 PRIOR_STEPS = 50.0
 # Unit-steps at risk behind the hazard beyond the times since enrolment seen.
-EXTRAPOLATION_STEPS = 200.0
+EXTRAPOLATION_STEPS = 600.0
 # Targets whose data stop when the household leaves the intervention.
 STOP_AT_EXIT = ("life_satisfaction", "action_plan_goals")
 # Register targets: their data arrive with the register lag.
@@ -96,6 +106,13 @@ REGISTER_TARGETS = ("employment", "social_measures")
 PLATEAU_LEVELS = 2
 # The steepest yearly fall of the log hazard extrapolated beyond the data (a halving).
 MAX_DECLINE = float(np.log(0.5))
+# The decline is fitted from this time since enrolment on (earlier: mean reversion
+# from the baseline quarter, and the effect still ramping up).
+DECLINE_FROM = 4
+# Normal prior of the yearly change of the log hazard (mean, standard deviation):
+# the typical fall over whole development programmes (docs/payments.md).
+DECLINE_PRIOR = -0.25
+DECLINE_PRIOR_SD = 0.3
 # Latest calendar quarters whose estimates anchor the future ones (absence).
 ANCHOR_QUARTERS = 4
 
@@ -290,7 +307,7 @@ def _decline(counts: np.ndarray, at_risk: np.ndarray, seen: list[int], phase: in
 
     Hazards fall with the time since enrolment: the unit-steps still open are more
     and more those of households less likely to achieve them. Over the times since
-    enrolment :math:`e \ge 2` seen at the phase of the achievements, the hazard
+    enrolment :math:`e \ge` ``DECLINE_FROM`` seen at the phase of the achievements, the hazard
     :math:`h(e) = \exp(a + b e)` by maximum likelihood (Poisson counts
     :math:`C(e)` on the unit-steps at risk :math:`R(e)`, bootstrap-weighted): with
     :math:`a` profiled out, :math:`b` solves
@@ -298,18 +315,24 @@ def _decline(counts: np.ndarray, at_risk: np.ndarray, seen: list[int], phase: in
     .. math:: \frac{\sum_e e\, C(e)}{\sum_e C(e)}
               = \frac{\sum_e e\, R(e) e^{b e}}{\sum_e R(e) e^{b e}}
 
-    (bisection; the right side rises with :math:`b`). Returned per year,
-    :math:`4b`, held between :data:`MAX_DECLINE` and 0; 0 with fewer than three
-    such times (no information).
+    (bisection; the right side rises with :math:`b`), then combined with the
+    normal prior :math:`b_0` = ``DECLINE_PRIOR``/4, standard deviation
+    ``DECLINE_PRIOR_SD``/4, by their precisions:
+    :math:`(I \hat b + b_0 / s_0^2) / (I + 1 / s_0^2)` with :math:`I = \sum_e
+    \hat\mu(e) (e - \bar e_{\hat\mu})^2` the information of the fitted counts.
+    Returned per year, :math:`4b`, held between :data:`MAX_DECLINE` and 0; the
+    prior with fewer than three such times (no information).
     """
-    # From the second quarter on: the first quarter's achievements are mostly
-    # mean reversion from the baseline quarter.
-    times = [e for e in seen if e >= 2 and counts[:, e].sum() > 0]
+    # From the second year on: the first quarter's achievements are mostly mean
+    # reversion from the baseline quarter, and the effect still ramps up in the
+    # first year (a rising hazard there is no guide to later ones).
+    times = [e for e in seen if e >= DECLINE_FROM and counts[:, e].sum() > 0]
     if phase > 1 and times:
         residue = {e % phase for e in times}
-        times = [e for e in seen if e >= 2 and e % phase in residue]
+        times = [e for e in seen if e >= DECLINE_FROM and e % phase in residue]
+    prior_mean, prior_precision = DECLINE_PRIOR / 4, (4 / DECLINE_PRIOR_SD) ** 2
     if len(times) < 3:
-        return np.zeros(counts.shape[0])
+        return np.full(counts.shape[0], np.clip(DECLINE_PRIOR, MAX_DECLINE, 0.0))
     c, r = counts[:, times], at_risk[:, times]
     x = np.array(times, dtype=float)
     target = (c * x).sum(axis=1) / np.maximum(c.sum(axis=1), 1e-12)
@@ -322,7 +345,18 @@ def _decline(counts: np.ndarray, at_risk: np.ndarray, seen: list[int], phase: in
         above = mean_x > target
         high = np.where(above, mid, high)
         low = np.where(above, low, mid)
-    slope = np.where(c.sum(axis=1) > 0, 4 * (low + high) / 2, 0.0)
+    b = (low + high) / 2
+    # The slope's information: the fitted counts' spread over the times seen.
+    weight = r * np.exp(np.outer(b, x - x.mean()))
+    fitted = (
+        c.sum(axis=1, keepdims=True) * weight / np.maximum(weight.sum(axis=1, keepdims=True), 1e-12)
+    )
+    centre = (fitted * x).sum(axis=1, keepdims=True) / np.maximum(
+        fitted.sum(axis=1, keepdims=True), 1e-12
+    )
+    information = (fitted * (x - centre) ** 2).sum(axis=1)
+    b = (information * b + prior_precision * prior_mean) / (information + prior_precision)
+    slope = np.where(c.sum(axis=1) > 0, 4 * b, 4 * prior_mean)
     return np.clip(slope, MAX_DECLINE, 0.0)
 
 
@@ -496,8 +530,9 @@ def _absence_amounts(
     # The anchor's error is at least one quarter's: the latest quarters' estimates
     # share their pupils and baselines (and an area's shocks), so averaging them
     # does not shrink it as independent errors would.
+    scale = contract.forecast.absence_error_scale
     anchor_level = np.mean([model.calendar[t] for t in model.anchor]) + rng.normal(
-        0.0, max(model.anchor_se, model.quarter_sd), draws
+        0.0, scale * max(model.anchor_se, model.quarter_sd), draws
     )
     offset = anchor_level - anchor_path.mean(axis=1)
     last_seen = max(model.calendar)
@@ -511,7 +546,7 @@ def _absence_amounts(
         values = [np.full(draws, model.calendar[t]) for t in times if t in model.calendar]
         if len(future):
             path = _calendar_path(future, effect, model.levels, plateau, weights, extra)
-            path += offset[:, None] + rng.normal(0.0, model.quarter_sd, (draws, 1))
+            path += offset[:, None] + rng.normal(0.0, scale * model.quarter_sd, (draws, 1))
             values += list(path.T)
         att = np.mean(values, axis=0) if values else np.zeros(draws)
         years = np.zeros(draws)
@@ -644,6 +679,14 @@ def simulate(
         # ``forecast.hazard_drift`` × sqrt(years), one draw per simulated future.
         drift = contract.forecast.hazard_drift
         shock = rng.normal(0.0, 1.0, draws)
+        # Shocks shared by an area and quarter move every cohort's achievements in a
+        # calendar quarter together: one mean-one log-normal factor per future and
+        # quarter, ``forecast.quarter_shock`` the standard deviation of its logarithm.
+        sigma = contract.forecast.quarter_shock
+        quarter_scale = {
+            t: np.exp(sigma * rng.normal(0.0, 1.0, draws) - sigma**2 / 2)
+            for t in range(observed_until + 1, end + 1)
+        }
         steps_mean = (
             weights @ model.steps_per_household / n_households if n_households else np.zeros(draws)
         )
@@ -664,6 +707,7 @@ def simulate(
                     continue
                 years = (t - observed_until) / 4
                 scale = np.exp(drift * np.sqrt(years) * shock - drift**2 * years / 2)
+                scale = scale * quarter_scale[t]
                 done = rng.binomial(
                     open_steps.astype(np.int64), np.clip(hazard[:, t - g] * scale, 0.0, 1.0)
                 )
