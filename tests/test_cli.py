@@ -219,7 +219,8 @@ def test_make_targets_lanes_keep_a_slot_for_the_quarterly_chain(contract, as_of)
 
     plain = make_targets(contract, as_of, ["da", "en"], ["da"])
     assert (
-        "ifneq" not in plain and make_targets(contract, as_of, ["da", "en"], ["da"], jobs=1) == plain
+        "ifneq" not in plain
+        and make_targets(contract, as_of, ["da", "en"], ["da"], jobs=1) == plain
     )
     text = make_targets(contract, as_of, ["da", "en"], ["da"], jobs=2)
     block = text[text.index("ifneq ($(filter report,$(MAKECMDGOALS)),)") :]
