@@ -602,18 +602,8 @@ class LinkedCells:
                         value - need if low is None else max(low, value - need),
                         value + need,
                     )
-                _, solution, _ = _integer_optimum(
-                    objective,
-                    problem["a_rows"],
-                    problem["lower"],
-                    problem["upper"],
-                    bounds,
-                    problem["integral"],
-                    quick=True,
-                )
-                self.milps += 1
-                if solution is not None:
-                    self._keep_witness(problem["variables"], solution)
+                # Only the solution matters (kept as a witness), not the optimum.
+                self._solve(problem, objective, quick=True, bounds=bounds)
 
     def _wide_enough(self, key: Hashable, groups: dict) -> bool:
         low, high = self._witness_range(key, groups)
