@@ -315,3 +315,21 @@ def test_the_portals_table_of_reports_fits_a_phone(browser):
     )
     # Every report's links in view without scrolling sideways (each language on its own line).
     assert region["scroll"] <= region["client"] + 1 and region["links"], region
+
+
+def test_the_portals_key_figures_fit_a_phone(browser):
+    portal = REPORTS_DIR / "index.html"
+    if not portal.exists():
+        pytest.skip("no reports/index.html: run `make report` first")
+    browser.viewport(390)
+    browser.open(portal)
+    region = browser.evaluate(
+        "(() => { const r = document.querySelector('.table-scroll[aria-label=\"Nøgletal\"]');"
+        " return {scroll: r.scrollWidth, client: r.clientWidth,"
+        " cut: [...r.querySelectorAll('td.num')].filter((c) => {"
+        " const b = c.getBoundingClientRect(); return b.right > innerWidth || b.left < 0; })"
+        ".map((c) => c.textContent)}; })()"
+    )
+    # The headline's two columns, every amount whole, without scrolling sideways: a
+    # number hidden in words wraps instead of pushing "Udbetalt til dato" out of view.
+    assert region["scroll"] <= region["client"] + 1 and not region["cut"], region

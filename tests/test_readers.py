@@ -26,6 +26,7 @@ import pytest
 from analysis import catalogue, quarters
 from analysis.paths import REPORTS_DIR
 from analysis.payments.periods import result_periods
+from analysis.sdc.suppress import SUPPRESSED
 
 SOFT_HYPHEN = "\u00ad"
 
@@ -180,6 +181,37 @@ def test_the_portal_heads_with_the_latest_reports_paid_to_date():
     assert f"Nøgletal, {as_of[-1]}. kvartal {as_of[:4]}" in headline
     paid = re.search(r"<td>Udbetalt til dato</td><td class='num'>([^<]+)</td>", headline)
     assert paid and amount(paid.group(1), "da") == round(numbers["payments_paid_total"])
+
+
+def _visible_text(page: Path) -> str:
+    """The text a reader sees on an HTML page: no style, script or markup."""
+    text = page.read_text(encoding="utf-8")
+    text = re.sub(r"<(style|script)\b.*?</\1>", " ", text, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", text).split())
+
+
+def test_no_suppression_symbol_on_page_one_or_in_the_portal():
+    """A hidden headline number is said in words: page 1 and the portal show no ``*``.
+
+    The symbol belongs to the tables further in, with their footnote; on page 1 and in
+    the portal (headline and change log) a ``*`` reads as a number that is missing.
+    """
+    problems = []
+    for pdf in _pdfs():
+        page = _pdf_pages(pdf)[0]
+        problems += [
+            f"{pdf.name} page 1: {' '.join(line.split())!r}"
+            for line in page.splitlines()
+            if SUPPRESSED in line
+        ]
+    portal = REPORTS_DIR / "index.html"
+    if portal.exists():
+        text = _visible_text(portal)
+        problems += [
+            f"portal: ...{text[max(0, i - 60) : i + 20]}..."
+            for i in (m.start() for m in re.finditer(re.escape(SUPPRESSED), text))
+        ]
+    assert not problems, "\n".join(problems)
 
 
 # -- text ----------------------------------------------------------------------------------

@@ -138,8 +138,13 @@ def _key_figures(entry: Entry) -> str:
         for t, label in TARGET_NAMES.items()
         if f"achievements_cumulative.{t}" in entry.numbers
     ]
+    # A number hidden in words may wrap: kept on one line it is wider than a phone and
+    # pushes the amounts beside it out of view.
+    words = hidden_words("da")
     body = "".join(
-        f"<tr><td>{html.escape(k)}</td><td class='num'>{html.escape(v)}</td></tr>" for k, v in rows
+        f"<tr><td>{html.escape(k)}</td><td class='{'num words' if v == words else 'num'}'>"
+        f"{html.escape(v)}</td></tr>"
+        for k, v in rows
     )
     return (
         "<div class='table-block'><p class='scroll-hint' aria-hidden='true'>Stryg eller rul til "
@@ -302,7 +307,7 @@ def build_portal(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Rapporter – {html.escape(programme)}</title>
 <style>{css}
-td.num {{ text-align: right; }} .muted, .en {{ color: var(--muted); font-size: .85em; }}
+td.num {{ text-align: right; }} td.words {{ white-space: normal; min-width: 8rem; }} .muted, .en {{ color: var(--muted); font-size: .85em; }}
 .lang {{ display: inline-block; margin-right: 1rem; white-space: nowrap; }}
 @media (max-width: 600px) {{ .lang {{ display: block; margin-right: 0; }}
   table.reports td {{ white-space: normal; }} table.reports td:first-child {{ min-width: 4.5rem; }} }}
@@ -325,7 +330,7 @@ figure.chart svg {{ width: 100%; height: auto; max-width: 48rem; }}
 <h2>Resultatbetalinger over tid</h2>
 {payments_chart(quarterly)}
 <h2>Hvad er ændret</h2>
-<p>Ændringer i nøgletallene fra den ene kvartalsrapport til den næste (tal skjult af hensyn til diskretion vises som *).</p>
+<p>Ændringer i nøgletallene fra den ene kvartalsrapport til den næste (et tal, der er skjult af hensyn til diskretion, står som »skjult«).</p>
 {"".join(reversed(log)) or "<p>Kun én kvartalsrapport indtil videre.</p>"}
 {script}
 </body>
