@@ -91,6 +91,28 @@ def test_simulation_starts_from_what_the_ledger_settled(contract):
         assert sim.total_paid[draw] == pytest.approx(ledger_module.settled_total(ledger), abs=0.05)
 
 
+def test_a_future_wholly_withheld_by_the_caps_pays_nothing_and_keeps_its_irr(contract):
+    # The return cap binds from the first report; the last report's amount (not whole
+    # kroner, as simulated amounts are) is withheld whole. Rounded up to whole kroner,
+    # the withheld amount exceeded it in about half of these futures: a payment of
+    # minus a few øre, and an IRR of -100 % a year (quarterly report 2025Q1 printed
+    # "90 %-interval -100,0 % til 4,6 %" beside payments of at least 18.3 m).
+    rng = np.random.default_rng(1)
+    n = 200
+    earned = np.column_stack(
+        [
+            np.full(n, 15e6),
+            np.full(n, 10e6),
+            10e6 + rng.uniform(0, 1, n),
+            1e4 + rng.uniform(0, 1, n),
+        ]
+    )
+    sim = forecast_module._through_caps(result_periods(contract), earned, empty(), contract)
+    assert (sim.paid >= 0).all()
+    cap = contract.caps.investor_annual_return
+    np.testing.assert_allclose(sim.irr, cap, atol=1e-6)
+
+
 def test_irrs_agree_with_irr():
     rng = np.random.default_rng(3)
     times = np.arange(20)

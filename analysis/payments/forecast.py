@@ -753,7 +753,11 @@ def _through_caps(
         )
         # Whole kroner, rounded up, as the ledger's cap entries (ledger._caps).
         by_total, by_return = np.ceil(np.round(by_total, 2)), np.ceil(np.round(by_return, 2))
-        paid[:, j] = earned[:, j] - by_total - by_return
+        # Rounded up, the caps could withhold a few øre more than a simulated amount
+        # (not whole kroner, unlike the ledger's statements) when they withhold all of
+        # it: a payment of minus a few øre as the investors' last cash flow gives their
+        # IRR a second root near -100 % a year. The caps withhold at most what is earned.
+        paid[:, j] = np.maximum(0.0, earned[:, j] - by_total - by_return)
         schedule[:, column[pay_t]] += paid[:, j]
     disbursed = investors.disbursements(contract).groupby("t")["amount"].sum()
     all_times = np.array(sorted(set(times) | set(disbursed.index)))
