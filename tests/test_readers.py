@@ -227,6 +227,36 @@ def test_page_one_says_the_timeline_is_simulated():
         assert word in page, f"{pdf.name}: page 1 does not say the timeline is simulated"
 
 
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_page_ones_disclosure_note_explains_the_hidden_bars_and_the_asterisk(contract, lang):
+    """The note under the title explains what page 1's chart and prose and the tables show.
+
+    Page 1's chart says "skjult (diskretion)" for a target's bar, the prose "skjult, så
+    ...", and tables further in show ``*``. The note said only that table cells of
+    fewer than 5 persons are not shown: a board member could not tell why the chart
+    hides school absence (many persons), hidden so that a small count cannot be worked
+    out from it.
+    """
+    from datetime import datetime
+
+    from analysis.render.build import _title_metadata
+    from analysis.reports.kinds import load_kind
+
+    meta = _title_metadata(
+        load_kind("final"), contract, "2028Q3", lang, datetime(2026, 12, 7), True, "0" * 40
+    )
+    note = meta["disclaimer"]
+    hidden = catalogue.t("dash.status.hidden", lang).split(" ")[0]
+    words = (
+        ("figurer", "stjerne", "regnes ud")
+        if lang == "da"
+        else ("figures", "asterisk", "worked out")
+    )
+    for word in (hidden, *words):
+        assert word in note, f"{lang}: {word!r} not in the note {note!r}"
+    assert SUPPRESSED not in note
+
+
 def test_no_developer_text_typed_year_or_broken_compound_in_the_reports(contract):
     last = result_periods(contract)[-1]
     year_after = str(int(quarters.from_index(last.last)[:4]) + 1)

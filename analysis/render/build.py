@@ -26,9 +26,12 @@ from analysis.paths import BUILD_DIR, CONTRACT_FILE, REPORTS_DIR, ROOT
 from analysis.render import colophon, execute, glossary, notebook_md, pandoc
 from analysis.render import numbers as numbers_format
 
+# Disclosure control hides a count of 1 to min - 1 persons and the numbers it could be
+# worked out from (secondary suppression), in tables (the symbol), in figures and in prose
+# (words): page 1's chart and sentences use the words, so the note names both.
 DISCLAIMER = {
-    "da": "Tallene i denne rapport er beregnet automatisk. Tabeller er underlagt diskretioneringsregler: celler med færre end {min} personer vises ikke.",
-    "en": "The numbers in this report are computed automatically. Tables are subject to disclosure control: cells with fewer than {min} persons are not shown.",
+    "da": "Tallene i denne rapport er beregnet automatisk. Diskretionering: et antal under {min} personer vises ikke, og heller ikke de tal, det kunne regnes ud af; tabeller viser en stjerne, figurer og tekst ordet »skjult«.",
+    "en": "The numbers in this report are computed automatically. Disclosure control: a count of fewer than {min} persons is not shown, nor are the numbers it could be worked out from; tables show an asterisk, figures and text the word “hidden”.",
 }
 SYNTHETIC_NOTE = {
     "da": "SYNTETISKE DATA – tallene beskriver ikke virkelige personer, og tidslinjens kvartaler "
