@@ -61,6 +61,20 @@ def test_figure_draws_the_series_it_is_given(narrow):
     plt.close(fig)
 
 
+def test_the_as_of_label_stays_legible_over_the_lines():
+    # The label sits at the foot of the chart, where the invested and paid lines start
+    # (quarterly 2024Q1 and 2026Q1 printed it with the lines running through its words).
+    fig = dashboard.dashboard_figure(_series(), "en")
+    money = fig.axes[0]
+    label = next(text for text in money.texts if text.get_text().startswith("As of"))
+    ground = label.get_bbox_patch()
+    assert ground is not None, "the as-of label has no background"
+    red, green, blue, alpha = ground.get_facecolor()
+    assert min(red, green, blue) > 0.99 and alpha >= 0.8
+    assert label.get_zorder() > max(line.get_zorder() for line in money.get_lines())
+    plt.close(fig)
+
+
 def test_fed_from_real_quarterly_results(tmp_path, synthetic_dir, contract):
     quarterly = tmp_path / "quarterly"
     for quarter in ("2024Q4", "2025Q1"):

@@ -163,6 +163,15 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = F
         va="bottom",
         fontsize=8,
         color="#333",
+        # At the foot of the chart the invested and paid lines run through the label
+        # (2024Q1, 2026Q1): a white ground keeps it legible, drawn above the lines.
+        bbox={
+            "boxstyle": "square,pad=0.15",
+            "facecolor": "white",
+            "edgecolor": "none",
+            "alpha": 0.85,
+        },
+        zorder=5,
     )
     ticks = [i for i in sorted(index.values()) if i % 4 == 0]
     money.set_xticks(ticks, [quarters.from_index(i)[:4] for i in ticks])
