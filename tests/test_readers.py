@@ -214,6 +214,42 @@ def test_no_suppression_symbol_on_page_one_or_in_the_portal():
     assert not problems, "\n".join(problems)
 
 
+PAGE_ONE_MONEY = {
+    "da": {
+        "paid": r"udbetalt til dato ([\d.]+) kr\.",
+        "later": r"Afregnet og til udbetaling senere: ([\d.]+) kr\.",
+        "projected": r"Forventet udbetalt ved kontraktens slutning: ([\d.]+) kr\.",
+    },
+    "en": {
+        "paid": r"paid to date DKK ([\d,]+)",
+        "later": r"Settled and to be paid later: DKK ([\d,]+)",
+        "projected": r"Projected to be paid by the end of the contract: DKK ([\d,]+)",
+    },
+}
+
+
+def test_a_certain_projection_is_paid_to_date_plus_settled_to_be_paid_later():
+    """Once every result report is settled, page 1 gives one amount, not a rounded second.
+
+    Quarterly 2028Q1 said "beløbet ligger fast" and projected 20.637.000 kr. beside
+    16.637.470 kr. paid and 3.999.865 kr. settled to be paid later (20.637.335 kr.).
+    """
+    problems, checked = [], 0
+    for pdf in _pdfs():
+        lang = _lang(pdf)
+        page = " ".join(_pdf_pages(pdf)[0].split())
+        if catalogue.t("forecast.certain", lang).strip() not in page:
+            continue
+        found = {k: re.search(v, page) for k, v in PAGE_ONE_MONEY[lang].items()}
+        values = {k: amount(m.group(1), lang) if m else 0.0 for k, m in found.items()}
+        checked += 1
+        if found["projected"] is None or values["projected"] != values["paid"] + values["later"]:
+            problems.append(f"{pdf.name}: {values}")
+    if not checked:
+        pytest.skip("no report with every result report settled and not yet paid")
+    assert not problems, "\n".join(problems)
+
+
 # -- text ----------------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from analysis.sdc.quarterly import (
     adjustment_hidden,
     last_quarter,
     rounded_forecast,
+    shown_forecast,
 )
 from analysis.sdc.suppress import SUPPRESSED, footnote
 
@@ -149,13 +150,13 @@ def bottom_line(inputs: QuarterlyInputs, contract: Contract, lang: str) -> str:
         )
     else:
         low, high = (
-            numbers.dkk(rounded_forecast(key[f"projected_paid_{n}"], contract), lang)
+            numbers.dkk(shown_forecast(key, f"projected_paid_{n}", contract), lang)
             for n in ("low", "high")
         )
         text += t(
             "bottom_line.projected",
             lang,
-            median=numbers.dkk(rounded_forecast(key["projected_paid_median"], contract), lang),
+            median=numbers.dkk(shown_forecast(key, "projected_paid_median", contract), lang),
             # A band without width is left out; forecast_text says why.
             band=""
             if low == high
@@ -645,7 +646,7 @@ def key_figures_table(inputs: QuarterlyInputs, contract: Contract, lang: str) ->
         rows.append(
             (
                 t("key.projected_paid", lang),
-                numbers.dkk(rounded_forecast(key["projected_paid_median"], contract), lang),
+                numbers.dkk(shown_forecast(key, "projected_paid_median", contract), lang),
             )
         )
     return pd.DataFrame(rows, columns=["key_figure", "value"])

@@ -176,6 +176,17 @@ def rounded_forecast(values, contract: Contract):
     )
 
 
+def shown_forecast(key: dict, name: str, contract: Contract) -> float:
+    """A forecast amount of the key numbers as shown: rounded, or exact once it is certain.
+
+    With every result report settled (``forecast_certain``) the "forecast" is the
+    settled total, printed exactly on the same page: rounded, it read 20.637.000
+    beside 20.637.335 under "the amount is fixed".
+    """
+    value = key[name]
+    return value if key.get("forecast_certain") else rounded_forecast(value, contract)
+
+
 KEY_NUMBERS = (
     "enrolled_households",
     "enrolled_persons",
@@ -213,7 +224,7 @@ def record_key_numbers(results, inputs: QuarterlyInputs, contract: Contract) -> 
         cell = cells.get(name)
         declared = cell is not None and cell in inputs.cells.cells
         projected = name in ("forecast_median", "projected_paid_median")
-        value = rounded_forecast(key[name], contract) if projected else key[name]
+        value = shown_forecast(key, name, contract) if projected else key[name]
         results.add(name, inputs.shown(cell, value) if declared else value)
     record_investors(results, inputs)
     for target in disclosure.COUNT_TARGETS:
