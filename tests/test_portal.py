@@ -74,7 +74,8 @@ def test_portal_headline_is_the_latest_report_the_final_evaluation_once_there_is
     for lang, stem in (("da", "slutevaluering"), ("en", "final-evaluation")):
         _report(tmp_path, "final", stem, "2028Q3", lang, final)
     page = portal.build_portal(tmp_path)
-    headline = page[page.index("<h2>Nøgletal") : page.index("<h2>Resultatbetalinger over tid")]
+    # The headline comes first, above the list of every report.
+    headline = page[page.index("<h2>Nøgletal") : page.index("<h2>Alle rapporter")]
     assert "Nøgletal, 3. kvartal 2028" in headline
     assert "slutevaluering og effektmåling, 3. kvartal 2028" in headline
     assert "<td>Udbetalt til dato</td><td class='num'>21.090.419 kr.</td>" in headline
@@ -96,3 +97,25 @@ def test_portal_tables_carry_a_scroll_cue_and_stack_the_languages_on_a_phone(tmp
     assert regions == 2
     assert page.count("class='scroll-hint'") + page.count('class="scroll-hint"') == regions
     assert "@media (max-width: 600px) { .lang { display: block;" in page
+
+
+def test_portal_heads_with_the_key_figures_in_the_reports_words(tmp_path):
+    """Key figures first (above the list of reports), hidden numbers in the reports' words,
+    and the adjustments of settled amounts beside paid to date."""
+    final = {
+        "payments_paid_total": 20637335.0,
+        "adjustments_total": -31213.0,
+        "adjustments_paid_total": 0.0,
+        "achievements_cumulative.employment": "*",
+    }
+    for lang, stem in (("da", "slutevaluering"), ("en", "final-evaluation")):
+        _report(tmp_path, "final", stem, "2028Q3", lang, final)
+    page = portal.build_portal(tmp_path, min_persons=5)
+    assert page.index("<h2>Nøgletal") < page.index("<h2>Alle rapporter")
+    headline = page[page.index("<h2>Nøgletal") : page.index("<h2>Alle rapporter")]
+    assert "skjult, så intet antal under 5 personer kan regnes ud" in headline
+    assert "intet lille antal" not in page
+    assert (
+        "<td>Reguleringer af afregnede beløb i alt (senere data; udbetales ikke)</td>"
+        "<td class='num'>−31.213 kr.</td>" in headline
+    )

@@ -515,7 +515,8 @@ def cmd_portal(args) -> int:
         name: str(getattr(contract.timeline.evaluations, name))
         for name in ("midterm", "preliminary_final", "final")
     }
-    print(f"reports portal: {write_portal(Path(args.reports), evaluations)}")
+    path = write_portal(Path(args.reports), evaluations, contract.disclosure.min_persons)
+    print(f"reports portal: {path}")
     return 0
 
 

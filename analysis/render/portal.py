@@ -2,8 +2,8 @@
 
 Built from the results files published beside the reports (``*.results.json``),
 so it shows only numbers that passed disclosure control (a hidden number is
-recorded there as ``*`` and shown as ``*``). It lists every report by date and
-kind with its language and format links, the key figures of the latest report
+recorded there as ``*`` and said in words on the page). It lists every report by date and
+kind with its language and format links under the key figures of the latest report
 (the final evaluation once there is one: :func:`latest`), cumulative payments over
 time (an inline SVG chart) and a change log: what changed in the key figures from
 each quarterly report to the next.
@@ -40,6 +40,7 @@ KEY_FIGURES = (
     ("payments_paid_total", "Udbetalt til dato", "money"),
     ("payments_awaiting", "Optjent og afregnet, endnu ikke udbetalt", "money"),
     ("payments_withheld_total", "Tilbageholdt af lofterne (udbetales ikke)", "money"),
+    ("adjustments_total", "Reguleringer af afregnede beløb i alt (senere data)", "money"),
     ("payments_provisional_total", "Optjent i løbende periode, endnu ikke afregnet", "money"),
     ("projected_paid_median", "Forventet udbetalt ved kontraktens slutning (median)", "money"),
 )
@@ -82,10 +83,10 @@ def collect(reports_root: Path) -> list[Entry]:
     return entries
 
 
-def _value(value, kind: str) -> str:
+def _value(value, kind: str, min_persons: int | None = None) -> str:
     if value == "*" or value is None:
-        # The headline says in words why a number is hidden.
-        return hidden_words("da") if value == "*" else "–"
+        # The headline says in words why a number is hidden, in the reports' words.
+        return hidden_words("da", min_persons) if value == "*" else "–"
     return numbers.dkk(value, "da") if kind == "money" else numbers.number(value, 0, "da")
 
 
@@ -119,11 +120,18 @@ def latest(entries: list[Entry]) -> Entry | None:
     )
 
 
-def _key_figures(entry: Entry) -> str:
+def _label(entry: Entry, name: str, label: str) -> str:
+    """A key figure's label; the adjustments say whether they are paid (the contract decides)."""
+    if name == "adjustments_total" and entry.numbers.get("adjustments_paid_total") == 0:
+        return label.replace(")", "; udbetales ikke)")
+    return label
+
+
+def _key_figures(entry: Entry, min_persons: int | None = None) -> str:
     irr = _return(entry)
     settled = irr is not None and irr[0] == "Investorernes interne rente"
     rows = [
-        (label, _value(entry.numbers.get(name), kind))
+        (_label(entry, name, label), _value(entry.numbers.get(name), kind, min_persons))
         for name, label, kind in KEY_FIGURES
         # After the final settlement nothing is projected (as in the report's key figures).
         if name in entry.numbers and not (settled and name == "projected_paid_median")
@@ -133,14 +141,14 @@ def _key_figures(entry: Entry) -> str:
     rows += [
         (
             f"Opnåede resultater: {label.lower()}",
-            _value(entry.numbers.get(f"achievements_cumulative.{t}"), "count"),
+            _value(entry.numbers.get(f"achievements_cumulative.{t}"), "count", min_persons),
         )
         for t, label in TARGET_NAMES.items()
         if f"achievements_cumulative.{t}" in entry.numbers
     ]
     # A number hidden in words may wrap: kept on one line it is wider than a phone and
     # pushes the amounts beside it out of view.
-    words = hidden_words("da")
+    words = hidden_words("da", min_persons)
     body = "".join(
         f"<tr><td>{html.escape(k)}</td><td class='{'num words' if v == words else 'num'}'>"
         f"{html.escape(v)}</td></tr>"
@@ -154,7 +162,7 @@ def _key_figures(entry: Entry) -> str:
     )
 
 
-def changes(earlier: Entry, later: Entry) -> list[str]:
+def changes(earlier: Entry, later: Entry, min_persons: int | None = None) -> list[str]:
     """What changed in the key figures from one quarterly report to the next, in words."""
     lines = []
     names = [(n, label, kind) for n, label, kind in KEY_FIGURES] + [
@@ -165,7 +173,9 @@ def changes(earlier: Entry, later: Entry) -> list[str]:
         before, after = earlier.numbers.get(name), later.numbers.get(name)
         if before == after or after is None:
             continue
-        lines.append(f"{label}: {_value(before, kind)} → {_value(after, kind)}")
+        lines.append(
+            f"{label}: {_value(before, kind, min_persons)} → {_value(after, kind, min_persons)}"
+        )
     return lines
 
 
@@ -249,11 +259,14 @@ def build_portal(
     reports_root: Path,
     programme: str = "Relationel velfærd – sammen på tværs",
     evaluations: dict[str, str] | None = None,
+    min_persons: int | None = None,
 ) -> str:
     """The portal page as one self-contained HTML document.
 
     ``evaluations``: each evaluation's cut-off (the contract's); one that is not
     rendered (its data do not reach the cut-off yet) is listed as due.
+    ``min_persons``: the contract's disclosure minimum, so that a hidden number
+    is said in the reports' words ("no count of fewer than 5 persons").
     """
     root = Path(reports_root)
     entries = collect(root)
@@ -280,7 +293,7 @@ def build_portal(
     newest = latest(entries)
     log = []
     for earlier, later in zip(quarterly, quarterly[1:], strict=False):
-        lines = changes(earlier, later)
+        lines = changes(earlier, later, min_persons)
         items = (
             "".join(f"<li>{html.escape(line)}</li>" for line in lines)
             or "<li>Ingen ændringer i nøgletallene.</li>"
@@ -296,7 +309,7 @@ def build_portal(
         f"<p>Fra den nyeste rapport: <a href='{newest.html.relative_to(root).as_posix()}'>"
         f"{html.escape(KIND_NAMES[newest.kind][0].lower())}, "
         f"{html.escape(numbers.quarter(newest.as_of))}</a>.</p>"
-        f"{_key_figures(newest)}<p class='table-note'>{html.escape(CAP_RULE)}</p>"
+        f"{_key_figures(newest, min_persons)}<p class='table-note'>{html.escape(CAP_RULE)}</p>"
         if newest
         else "<p>Ingen rapporter endnu.</p>"
     )
@@ -321,12 +334,12 @@ figure.chart svg {{ width: 100%; height: auto; max-width: 48rem; }}
 <p>Alle rapporter om programmet: kvartalsrapporter og evalueringer, på dansk og engelsk, som HTML (til skærm) og PDF (til print).
 <span lang="en" class="en">All reports of the programme, by date and kind, in Danish and English, as HTML and PDF.</span></p>
 </header>
+{latest_html}
 <h2>Alle rapporter</h2>
 <div class="table-block"><p class="scroll-hint" aria-hidden="true">Stryg eller rul til siden for flere kolonner →</p>
 <div class="table-scroll" tabindex="0" role="region" aria-label="Alle rapporter">
 <table class="reports"><thead><tr><th>Opgjort pr.</th><th>Rapport</th><th>Sprog og format</th></tr></thead><tbody>{rows}</tbody></table>
 </div></div>
-{latest_html}
 <h2>Resultatbetalinger over tid</h2>
 {payments_chart(quarterly)}
 <h2>Hvad er ændret</h2>
@@ -338,13 +351,18 @@ figure.chart svg {{ width: 100%; height: auto; max-width: 48rem; }}
 """
 
 
-def write_portal(reports_root: Path, evaluations: dict[str, str] | None = None) -> Path:
-    """Write ``index.html`` into ``reports_root`` (``evaluations``: see :func:`build_portal`)."""
+def write_portal(
+    reports_root: Path,
+    evaluations: dict[str, str] | None = None,
+    min_persons: int | None = None,
+) -> Path:
+    """Write ``index.html`` into ``reports_root`` (the arguments: see :func:`build_portal`)."""
     from analysis import atomic
 
     target = Path(reports_root) / "index.html"
     with atomic.atomic_path(target) as temporary:
         Path(temporary).write_text(
-            build_portal(reports_root, evaluations=evaluations), encoding="utf-8"
+            build_portal(reports_root, evaluations=evaluations, min_persons=min_persons),
+            encoding="utf-8",
         )
     return target
