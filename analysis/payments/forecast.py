@@ -634,6 +634,11 @@ def simulate(
     ``shortfall``: the share of the planned households that never enrol (the
     enrolment-shortfall scenario); None: enrolment goes on at its pace.
     ``models``: the targets' counts (:func:`target_models`), when already made.
+
+    Kept whole: one simulation loop over the remaining result reports that draws every
+    future from one random generator in a fixed order; keeping the draws in one body
+    keeps the forecast reproducible (the backtest and the reports depend on the same
+    draws).
     """
     draws = draws or contract.forecast.draws
     rng = np.random.default_rng(contract.seed if seed is None else seed)
@@ -794,6 +799,10 @@ def forecast(
     settled) and ``withheld_median`` (what the caps withhold in the median future).
     ``quarters``: per payment quarter of the contract, the amount settled or
     projected (median future, band). ``key``: the numbers the reports quote.
+
+    Kept whole: it assembles the forecast's three outputs (the scenario table, the
+    payment quarters and the key numbers) from the base and shortfall simulations; each
+    block is a few lines and names the output it fills.
     """
     settings = contract.forecast
     absence = absence_model(data, absence_result)

@@ -73,6 +73,10 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = F
     ``narrow``: the panels one above the other, for a phone's width (the HTML report
     shows this drawing on narrow screens instead of the side-by-side one, which a
     phone could only show scrolled sideways or with unreadably small text).
+
+    Kept whole: one figure's layout: the two panels, their scales, labels and legends,
+    drawn wide or narrow; the panels share the axes' sizes and the small print chosen at
+    the top, and matplotlib's calls read best in the order they draw.
     """
     apply_theme()
     # Drawn narrow, the figure is shown about as wide as it is drawn: larger small print.
