@@ -67,31 +67,30 @@ class DashboardSeries:
     targets: pd.DataFrame
 
 
-def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = False):
-    """The dashboard as a matplotlib figure (two panels, one legend each).
+# Amounts are drawn in millions of kroner.
+SCALE = 1e6
 
-    ``narrow``: the panels one above the other, for a phone's width (the HTML report
-    shows this drawing on narrow screens instead of the side-by-side one, which a
-    phone could only show scrolled sideways or with unreadably small text).
 
-    Kept whole: one figure's layout: the two panels, their scales, labels and legends,
-    drawn wide or narrow; the panels share the axes' sizes and the small print chosen at
-    the top, and matplotlib's calls read best in the order they draw.
-    """
-    apply_theme()
-    # Drawn narrow, the figure is shown about as wide as it is drawn: larger small print.
-    small, label = (8.5, 9) if narrow else (7.5, 8)
-    if narrow:
-        # Two sub-figures, so that the target names left of the bars do not narrow
-        # the panel of money over time above them.
-        fig = plt.figure(figsize=(4.4, 7.6), layout="constrained")
-        upper, lower = fig.subfigures(2, 1, height_ratios=[1.45, 1.0])
-        money, bars = upper.subplots(), lower.subplots()
-    else:
-        fig, (money, bars) = plt.subplots(
-            1, 2, figsize=(9.0, 3.7), gridspec_kw={"width_ratios": [1.6, 1.0]}
-        )
-    scale = 1e6
+def _now_line(money, as_of: str, now: int, span: list[int], lang: str) -> None:
+    """The as-of quarter as a vertical line, labelled on the side with room."""
+    money.axvline(now, color="#444", lw=0.8)
+    # The label goes on the side of the line with room: left of it, it would run over the
+    # y-axis when the as-of quarter is early in the timeline.
+    left_half = now - min(span) < (max(span) - min(span)) / 2
+    money.annotate(
+        f"{t('dash.now', lang)} {numbers.quarter(as_of, lang)}",
+        (now, 0),
+        xytext=(4 if left_half else -4, 4),
+        textcoords="offset points",
+        ha="left" if left_half else "right",
+        va="bottom",
+        fontsize=8,
+        color="#333",
+    )
+
+
+def _money_panel(money, series: DashboardSeries, lang: str, small: float, narrow: bool) -> None:
+    """Money over time: invested, paid, the forecast's fan and median, the cap, and now."""
     everything = sorted(
         set(series.paid.index)
         | set(series.invested.index)
@@ -108,7 +107,7 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = F
     plan = invested[[index[q] >= now for q in invested.index]]
     money.step(
         x(done.index),
-        done.values / scale,
+        done.values / SCALE,
         where="post",
         color=NEUTRAL,
         lw=2,
@@ -117,7 +116,7 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = F
     if len(plan) > 1:
         money.step(
             x(plan.index),
-            plan.values / scale,
+            plan.values / SCALE,
             where="post",
             color=NEUTRAL,
             lw=1.3,
@@ -127,7 +126,7 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = F
     paid = series.paid.sort_index()
     money.step(
         x(paid.index),
-        paid.values / scale,
+        paid.values / SCALE,
         where="post",
         color=PRIMARY,
         lw=2.4,
@@ -137,8 +136,8 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = F
         fan = series.forecast.sort_values("quarter")
         money.fill_between(
             x(fan["quarter"]),
-            fan["low"] / scale,
-            fan["high"] / scale,
+            fan["low"] / SCALE,
+            fan["high"] / SCALE,
             color=PRIMARY,
             alpha=0.18,
             lw=0,
@@ -146,40 +145,31 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = F
         )
         money.plot(
             x(fan["quarter"]),
-            fan["median"] / scale,
+            fan["median"] / SCALE,
             color=PRIMARY,
             lw=1.3,
             ls="--",
             label=t("dash.median", lang),
         )
-    money.axhline(series.cap / scale, color=ACCENT, lw=1.4, ls="-.", label=t("dash.cap", lang))
-    money.axvline(now, color="#444", lw=0.8)
-    # The label goes on the side of the line with room: left of it, it would run over the
-    # y-axis when the as-of quarter is early in the timeline.
-    span = [*index.values(), now]
-    left_half = now - min(span) < (max(span) - min(span)) / 2
-    money.annotate(
-        f"{t('dash.now', lang)} {numbers.quarter(series.as_of, lang)}",
-        (now, 0),
-        xytext=(4 if left_half else -4, 4),
-        textcoords="offset points",
-        ha="left" if left_half else "right",
-        va="bottom",
-        fontsize=8,
-        color="#333",
-    )
+    money.axhline(series.cap / SCALE, color=ACCENT, lw=1.4, ls="-.", label=t("dash.cap", lang))
+    _now_line(money, series.as_of, now, [*index.values(), now], lang)
     ticks = [i for i in sorted(index.values()) if i % 4 == 0]
     money.set_xticks(ticks, [quarters.from_index(i)[:4] for i in ticks])
     money.set_ylabel(t("dash.money", lang))
     money.set_ylim(bottom=0)
     money.set_title(t("dash.over_time", lang), loc="left", fontsize=10)
-    money.set_ylim(top=series.cap / scale * 1.08)
+    money.set_ylim(top=series.cap / SCALE * 1.08)
     money.legend(
         loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=small, ncol=2 if narrow else 3
     )
 
+
+def _targets_panel(
+    bars, series: DashboardSeries, lang: str, small: float, label: float, narrow: bool
+) -> None:
+    """Amount per target as bars coloured by status, a hidden amount said in words."""
     targets = series.targets.iloc[::-1].reset_index(drop=True)
-    amounts = [0.0 if a is None or pd.isna(a) else float(a) / scale for a in targets["amount"]]
+    amounts = [0.0 if a is None or pd.isna(a) else float(a) / SCALE for a in targets["amount"]]
     colours = [STATUS_COLOURS[s] for s in targets["status"]]
     bars.barh(
         np.arange(len(targets)),
@@ -220,6 +210,30 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = F
         fontsize=small,
         ncol=2 if narrow else 1,
     )
+
+
+def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = False):
+    """The dashboard as a matplotlib figure (two panels, one legend each).
+
+    ``narrow``: the panels one above the other, for a phone's width (the HTML report
+    shows this drawing on narrow screens instead of the side-by-side one, which a
+    phone could only show scrolled sideways or with unreadably small text).
+    """
+    apply_theme()
+    # Drawn narrow, the figure is shown about as wide as it is drawn: larger small print.
+    small, label = (8.5, 9) if narrow else (7.5, 8)
+    if narrow:
+        # Two sub-figures, so that the target names left of the bars do not narrow
+        # the panel of money over time above them.
+        fig = plt.figure(figsize=(4.4, 7.6), layout="constrained")
+        upper, lower = fig.subfigures(2, 1, height_ratios=[1.45, 1.0])
+        money, bars = upper.subplots(), lower.subplots()
+    else:
+        fig, (money, bars) = plt.subplots(
+            1, 2, figsize=(9.0, 3.7), gridspec_kw={"width_ratios": [1.6, 1.0]}
+        )
+    _money_panel(money, series, lang, small, narrow)
+    _targets_panel(bars, series, lang, small, label, narrow)
     if not narrow:
         fig.tight_layout()
     return fig
