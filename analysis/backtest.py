@@ -223,13 +223,24 @@ def _settlements_without_pretest():
         absence.fit = fit
 
 
+def programme_tables(contract, params, seed: int) -> dict:
+    """One programme's extract, generated into a scratch folder, validated and kept compact in memory."""
+    from analysis.data.synth import generate
+    from analysis.data.validate import load_extract
+
+    scratch = Path(tempfile.mkdtemp(prefix="backtest-"))
+    try:
+        generate(scratch / "extract", contract, params, seed)
+        return compact_tables(load_extract(scratch / "extract", contract).tables, contract)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def run_programme(number: int, contract_path: str, synth_path: str) -> list[dict]:
     """Every forecast of one synthetic programme, with the outcome it forecast."""
     from analysis import quarters
     from analysis.config import load_contract, load_synthetic
     from analysis.data.asof import as_of
-    from analysis.data.synth import generate
-    from analysis.data.validate import load_extract
     from analysis.payments import absence
     from analysis.payments import ledger as ledger_module
     from analysis.payments.forecast import forecast
@@ -242,12 +253,7 @@ def run_programme(number: int, contract_path: str, synth_path: str) -> list[dict
     contract = contract.model_copy(
         update={"forecast": contract.forecast.model_copy(update={"draws": synth.backtest.draws})}
     )
-    scratch = Path(tempfile.mkdtemp(prefix="backtest-"))
-    try:
-        generate(scratch / "extract", contract, params, seed)
-        tables = compact_tables(load_extract(scratch / "extract", contract).tables, contract)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    tables = programme_tables(contract, params, seed)
     periods = result_periods(contract)
     last_report = periods[-1].report
     final_payment = quarters.to_index(periods[-1].payment_quarter)

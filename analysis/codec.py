@@ -167,6 +167,12 @@ class _Reader:
         self.folder = folder
 
     def decode(self, value):
+        """Decode one stored value (the inverse of the writer's ``encode``).
+
+        Kept whole: one dispatch on the stored markers (``$float``, ``$array``,
+        ``$frame``, ``$object`` …), each a few lines; the order of the tests is the
+        format's definition.
+        """
         if isinstance(value, list):
             return [self.decode(v) for v in value]
         if not isinstance(value, dict):

@@ -91,6 +91,10 @@ def one_extract(
     ``honest``: TWFE with household clusters, the wild cluster bootstrap by area, the
     HonestDiD intervals of the primary outcome; ``area_unmatched``: the area test as it
     was before its placebos were matched (docs/evaluation.md says why it over-rejected).
+
+    Kept whole: one benchmark record: each of the optional procedures (``parts``) is a
+    short block run on the same generated extract and its panels, which would otherwise
+    be regenerated or passed to each helper.
     """
     from analysis.config import load_contract, load_synthetic
     from analysis.data.asof import as_of as cut

@@ -106,7 +106,7 @@ if profile == "final":
 #| label: tbl-balance
 if profile == "final":
     show.table(
-        computed["balance"][lang],
+        ev.balance_table(computed.balance, lang),
         lang=lang,
         decimals={"std_difference": 2},
         source="analysis.reports.evaluation.balance_table",
@@ -246,7 +246,7 @@ sections.sensitivity(report, "absence_rate", lang)
 # %%
 #| label: tbl-covariates
 if profile == "final":
-    covariates = ev.covariate_table(estimates, computed["doubly_robust"], lang)
+    covariates = ev.covariate_table(estimates, computed.doubly_robust, lang)
     show.table(
         covariates,
         lang=lang,
@@ -257,7 +257,7 @@ if profile == "final":
 #| label: tbl-robust
 if profile == "final":
     robust, robust_numbers = ev.robustness_table(
-        estimates["ladder_step"], computed["not_yet"]["ladder_step"], lang
+        estimates["ladder_step"], computed.not_yet["ladder_step"], lang
     )
     results.add_many("robustness.ladder_step", robust_numbers)
     show.table(robust, lang=lang, decimals={"ev_estimate": 3})
@@ -278,13 +278,7 @@ if profile == "final":
 if profile == "final":
     show.table(
         ev.heterogeneity_table(
-            "ladder_step",
-            "area",
-            contract.area_names,
-            lang,
-            payments,
-            computed["subgroups"]["ladder_step"]["area"],
-            computed["subgroup_persons"]["ladder_step"]["area"],
+            computed.subgroup("ladder_step", "area"), contract.area_names, lang, payments
         ),
         lang=lang,
         decimals={"ATT": 3},
@@ -295,13 +289,10 @@ if profile == "final":
 if profile == "final":
     show.table(
         ev.heterogeneity_table(
-            "ladder_step",
-            "household_type",
+            computed.subgroup("ladder_step", "household_type"),
             ev.household_type_names(lang),
             lang,
             payments,
-            computed["subgroups"]["ladder_step"]["household_type"],
-            computed["subgroup_persons"]["ladder_step"]["household_type"],
         ),
         lang=lang,
         decimals={"ATT": 3},

@@ -105,7 +105,7 @@ show.figure(view.enrolment_figure(payments, contract, lang))
 # %%
 #| label: tbl-balance
 show.table(
-    computed["balance"][lang],
+    ev.balance_table(computed.balance, lang),
     lang=lang,
     decimals={"std_difference": 2},
     source="analysis.reports.evaluation.balance_table",

@@ -403,7 +403,12 @@ def test_same_steps_as_make_on_the_generated_rules(tmp_path, contract):
     future = time.time() + 3600
     for rule in rules:
         for target in rule.targets:
-            _touch(Path(target), future)
+            # Only the test's own files: the synthetic extract's rule names the
+            # repository's data/synthetic (not needed with this DATA), and touching it
+            # left an empty manifest.json there, dated an hour ahead, on which the next
+            # `make report` stopped ("manifest.json: is not valid JSON").
+            if Path(target).resolve().is_relative_to(tmp_path):
+                _touch(Path(target), future)
     assert compare() == []
     # The 2024Q2 results are redone: so are 2024Q3's, their reports and every evaluation
     # that starts from them.

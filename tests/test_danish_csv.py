@@ -64,18 +64,18 @@ def test_the_estimates_of_a_danish_csv_extract_are_those_of_parquet(tmp_path, co
         out = stage.write_estimates(kind, as_of, data, config, tmp_path / f"{fmt}-estimates")
         stored[fmt] = stage.load_estimates(out)
     csv, parquet = stored["danish-csv"], stored["parquet"]
-    assert set(csv["estimates"]) == set(parquet["estimates"])
-    for outcome, est in parquet["estimates"].items():
-        other = csv["estimates"][outcome]
+    assert set(csv.estimates) == set(parquet.estimates)
+    for outcome, est in parquet.estimates.items():
+        other = csv.estimates[outcome]
         pd.testing.assert_frame_equal(other.attgt.table, est.attgt.table, obj=outcome)
         assert other.twfe.att == est.twfe.att
         assert other.simple.overall_att == est.simple.overall_att
         assert other.n_persons == est.n_persons
     # The area-level test (where the small programme allows it) sees the same data.
-    assert csv["areas"].keys() == parquet["areas"].keys()
-    for outcome, area in parquet["areas"].items():
+    assert csv.areas.keys() == parquet.areas.keys()
+    for outcome, area in parquet.areas.items():
         numbers = {k: v for k, v in area.items() if isinstance(v, int | float)}
-        assert {k: csv["areas"][outcome][k] for k in numbers} == numbers
+        assert {k: csv.areas[outcome][k] for k in numbers} == numbers
 
 
 @pytest.mark.slow

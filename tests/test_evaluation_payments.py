@@ -102,3 +102,57 @@ def test_the_evaluation_stage_computes_no_payments(
     report = prepare(str(synthetic_dir), "2025Q2", 19, str(results_2025q2))
     assert report.payments.key["as_of"] == "2025Q2"
     assert report.results.numbers  # the payments' key numbers were recorded
+
+
+def _calls_under(folder, action):
+    """(module path, function) of every function of ``folder`` that ``action()`` calls."""
+    import sys
+
+    from analysis.paths import ROOT
+
+    prefix = str(ROOT / folder)
+    calls = set()
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code.co_filename.startswith(prefix):
+            relative = frame.f_code.co_filename[len(str(ROOT)) + 1 :]
+            calls.add((relative, frame.f_code.co_name))
+
+    sys.setprofile(profile)
+    try:
+        result = action()
+    finally:
+        sys.setprofile(None)
+    return result, calls
+
+
+def test_following_as_of_through_the_stage_reaches_only_the_stored_payments(
+    results_2025q2, synthetic_dir, contract, monkeypatch
+):
+    """The stage's path from ``as_of`` to the protected payments and the results file, traced.
+
+    The estimates are given (none here: their path has no payments in it, see the
+    slow test above), so the stage runs everything else it does with ``as_of``:
+    the context, the payments' disclosure control, the results file. Of the
+    payments package it may only read what the payment steps stored, and the
+    quarter, parsed once where it entered, is parsed no more.
+    """
+    from test_quarter import _by_place, _parses
+
+    from analysis import quarters
+    from analysis.reports.stage import Effects, StageExtras, prepare
+
+    as_of = quarters.parse("2025Q2")  # the command line's one parse
+    traced = _parses(monkeypatch, "2025Q2")
+    effects = Effects({}, {}, {}, [], extras=StageExtras(pd.DataFrame(), {}, {}, {}))
+    report, calls = _calls_under(
+        "analysis/payments",
+        lambda: prepare(
+            str(synthetic_dir), as_of, 0, str(results_2025q2), effects=effects, contract=contract
+        ),
+    )
+    assert report.payments.key["as_of"] == "2025Q2"
+    assert {module for module, _ in calls} == {"analysis/payments/stored.py"}, sorted(calls)
+    # Nothing parses it again (the disclosure package's reading of published cell
+    # keys aside: data, as in tests/test_quarter.py).
+    assert _by_place(traced.sites) == {}, traced.sites

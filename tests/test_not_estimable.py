@@ -140,14 +140,15 @@ def test_tables_show_a_check_that_is_not_estimable_in_words(tmp_path):
 def test_a_subgroup_that_cannot_be_estimated_is_listed_with_its_reason():
     from types import SimpleNamespace
 
+    from analysis.reports.stage import Subgroups
+
     payments = SimpleNamespace(as_of="2028Q3", is_hidden=lambda key: False)
     estimates = {"HOU": aggte(att_gt(_panel(), "y", "t", "person_id", "g"), "simple")}
     estimates["ELL"] = NotEstimated(
         "no_pre_period", "every cohort is treated from the first period"
     )
-    table = ev.heterogeneity_table(
-        "ladder_step", "area", {}, "da", payments, estimates, {"HOU": 120, "ELL": 40}
-    )
+    groups = Subgroups("ladder_step", "area", estimates, {"HOU": 120, "ELL": 40})
+    table = ev.heterogeneity_table(groups, {}, "da", payments)
     assert list(table["group"]) == ["HOU", "ELL"]
     assert (
         table.loc[1, "ATT"] == "ikke estimerbar: intet kvartal før indskrivning at sammenligne med"

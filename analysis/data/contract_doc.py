@@ -21,6 +21,37 @@ CODE_LISTS = {
 }
 
 
+def table_section(name: str, schema) -> list[str]:
+    """The lines of one table's section: its grain, columns with their rules, key and row rules."""
+    grain, danish, description = TABLE_DESCRIPTIONS[name]
+    lines = [
+        f"## {name} ({danish})",
+        "",
+        f"{description} Grain: {grain}.",
+        "",
+        "| column | Danish | type | meaning | rules |",
+        "|---|---|---|---|---|",
+    ]
+    for column_name, column in schema.columns.items():
+        rules = "; ".join(str(check.error or check.name) for check in column.checks)
+        if column.unique:
+            rules = "; ".join(filter(None, [rules, "unique"]))
+        if column.nullable:
+            rules = "; ".join(filter(None, [rules, "may be empty"]))
+        lines.append(
+            f"| `{column_name}` | {column.title} | {column.dtype} | {column.description} | {rules} |"
+        )
+    if schema.unique:
+        lines += ["", f"Key: {', '.join(schema.unique)} (unique)."]
+    if schema.checks:
+        lines += [
+            "",
+            "Row rules: " + "; ".join(str(check.error) for check in schema.checks) + ".",
+        ]
+    lines.append("")
+    return lines
+
+
 def render(contract: Contract) -> str:
     """The document as Markdown."""
     lines = [
@@ -61,32 +92,7 @@ def render(contract: Contract) -> str:
         "",
     ]
     for name, schema in build_schemas(contract).items():
-        grain, danish, description = TABLE_DESCRIPTIONS[name]
-        lines += [
-            f"## {name} ({danish})",
-            "",
-            f"{description} Grain: {grain}.",
-            "",
-            "| column | Danish | type | meaning | rules |",
-            "|---|---|---|---|---|",
-        ]
-        for column_name, column in schema.columns.items():
-            rules = "; ".join(str(check.error or check.name) for check in column.checks)
-            if column.unique:
-                rules = "; ".join(filter(None, [rules, "unique"]))
-            if column.nullable:
-                rules = "; ".join(filter(None, [rules, "may be empty"]))
-            lines.append(
-                f"| `{column_name}` | {column.title} | {column.dtype} | {column.description} | {rules} |"
-            )
-        if schema.unique:
-            lines += ["", f"Key: {', '.join(schema.unique)} (unique)."]
-        if schema.checks:
-            lines += [
-                "",
-                "Row rules: " + "; ".join(str(check.error) for check in schema.checks) + ".",
-            ]
-        lines.append("")
+        lines += table_section(name, schema)
     lines += ["## Code lists", ""]
     for column, mapping in CODE_LISTS.items():
         lines += [f"### `{column}`", "", "| code | meaning | Danish |", "|---|---|---|"]

@@ -113,7 +113,13 @@ def _category(mapping: dict, title: str, description: str, nullable: bool = Fals
 
 
 def build_schemas(contract: Contract) -> dict[str, pa.DataFrameSchema]:
-    """The schema of every table, with windows and area codes from the contract."""
+    """The schema of every table, with windows and area codes from the contract.
+
+    Kept whole: the schema of each table is declared in one place, table after table,
+    with the checks that close over the contract's windows and area codes; split up,
+    each table's declaration would need those closures passed in, and the schemas would
+    no longer read as one contract.
+    """
     intervention_areas = contract.area_codes
     area_regex = re.compile(codes.COMPARISON_AREA_PATTERN)
 

@@ -628,6 +628,11 @@ def generate(
     approximately) for scale runs; by default it is ``comparison_ratio`` times the
     intervention group. The directory is written beside ``out`` and moved into
     place, so a failure never leaves a half-written extract.
+
+    Kept whole: the generator's random streams are drawn in one fixed order (design,
+    then each table), and that order is what makes an extract regenerate bit for bit
+    from its manifest; the steps stay in one body so the order is visible and cannot be
+    changed by moving a helper.
     """
     # Every argument but the destination, as called: the manifest records them all,
     # so :func:`regenerate` can call the writer again with exactly these (a new

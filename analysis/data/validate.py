@@ -347,6 +347,12 @@ def load_extract(
     not checked again: the tables are only converted to the contract's types, as
     validation would. Otherwise (or with ``revalidate``, or ``ANALYSIS_REVALIDATE=1``)
     every rule is checked, and an extract that passes gets a receipt.
+
+    Kept whole: one DuckDB connection, opened and closed here, serves the read pass and
+    the check pass; whether a receipt vouches for the extract is decided between the two
+    passes, and a file changed between them re-enters the function with a full check.
+    Split, the connection, the per-table problems and the trust decision would travel
+    through every helper.
     """
     from analysis.data import receipt
 

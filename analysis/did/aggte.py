@@ -134,6 +134,11 @@ def aggte(
     ``window`` restricts the calendar aggregation to periods ``window[0]..window[1]``
     (for example the quarters of one payment period); the overall effect is then the
     mean over those periods, with its exact standard error.
+
+    Kept whole: the four aggregations (simple, group, dynamic, calendar) share the
+    preparation of the group-time table and the influence-function inference at the end;
+    each branch is short and reads against the module docstring's weights, which helpers
+    per type would scatter.
     """
     if type not in TYPES:
         raise EstimationError(f"type must be one of {', '.join(TYPES)}, got {type!r}")

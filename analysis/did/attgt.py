@@ -165,6 +165,11 @@ def att_gt(
         which is left out; the event study then has the shape HonestDiD expects).
     pretest : run :func:`pretrend_test` into ``result.pretest`` (False leaves it
         empty, for callers that only aggregate the cells).
+
+    Kept whole: one estimator, step by step as the module docstring writes its equations
+    (checks, cohorts and periods, the 2×2 comparisons, the influence functions,
+    inference, the pre-trend test); its length is mostly the parameters and their
+    documentation, and the steps share the panel's coded arrays.
     """
     require_columns(
         data, yname=yname, tname=tname, idname=idname, gname=gname, cluster=cluster, weights=weights

@@ -554,6 +554,11 @@ def area_placebo_test(
     otherwise ``max_placebos`` distinct ones are drawn with ``seed``. Vectorised:
     households' sums of ``ΔY`` per cell are formed once; an assignment's estimate
     and standard error are then matrix products over areas and households.
+
+    Kept whole: one randomization test: its docstring is a quarter of it, and the body
+    builds the household × cell sums, the matched placebo assignments and the
+    studentized statistics from arrays the steps share (blocks of assignments bound
+    memory); split, those arrays would be passed around by position.
     """
     from itertools import combinations
 

@@ -69,6 +69,43 @@ class TWFEResult:
         return pd.DataFrame([self.__dict__])
 
 
+def _check_arguments(
+    data: pd.DataFrame,
+    yname: str,
+    tname: str,
+    idname: str,
+    treatname: str,
+    cluster: str | None,
+    weights: str | None,
+    method: str,
+    ssc: str,
+) -> None:
+    """Refuse, by name, a missing column, a treatment not 0/1, an unknown method or
+    small-sample correction, and weights that are not positive."""
+    require_columns(
+        data,
+        yname=yname,
+        tname=tname,
+        idname=idname,
+        treatname=treatname,
+        cluster=cluster,
+        weights=weights,
+    )
+    treated = data[treatname].to_numpy()
+    if treated.dtype.kind in "biu":
+        zero_one = len(treated) == 0 or (treated.min() >= 0 and treated.max() <= 1)
+    else:
+        zero_one = all(np.isin(treated[s], (0, 1)).all() for s in chunks(len(treated)))
+    if not zero_one:
+        raise EstimationError(f"treatname={treatname!r} must be 0/1")
+    if method not in ("demean", "panelols"):
+        raise EstimationError(f"method must be 'demean' or 'panelols', got {method!r}")
+    if ssc not in CONVENTIONS:
+        raise EstimationError(f"ssc must be one of {', '.join(CONVENTIONS)}, got {ssc!r}")
+    if weights is not None and not (data[weights] > 0).all():
+        raise EstimationError(f"weights={weights!r} must be positive")
+
+
 def twfe(
     data: pd.DataFrame,
     yname: str,
@@ -100,28 +137,7 @@ def twfe(
     -------
     TWFEResult
     """
-    require_columns(
-        data,
-        yname=yname,
-        tname=tname,
-        idname=idname,
-        treatname=treatname,
-        cluster=cluster,
-        weights=weights,
-    )
-    treated = data[treatname].to_numpy()
-    if treated.dtype.kind in "biu":
-        zero_one = len(treated) == 0 or (treated.min() >= 0 and treated.max() <= 1)
-    else:
-        zero_one = all(np.isin(treated[s], (0, 1)).all() for s in chunks(len(treated)))
-    if not zero_one:
-        raise EstimationError(f"treatname={treatname!r} must be 0/1")
-    if method not in ("demean", "panelols"):
-        raise EstimationError(f"method must be 'demean' or 'panelols', got {method!r}")
-    if ssc not in CONVENTIONS:
-        raise EstimationError(f"ssc must be one of {', '.join(CONVENTIONS)}, got {ssc!r}")
-    if weights is not None and not (data[weights] > 0).all():
-        raise EstimationError(f"weights={weights!r} must be positive")
+    _check_arguments(data, yname, tname, idname, treatname, cluster, weights, method, ssc)
     # Numbered in sorted order, the cheapest (the estimate does not depend on it).
     unit, n_units = _count(codes(data[idname], sort=True))
     time, n_periods = _count(codes(data[tname], sort=True))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from analysis.config import Contract
 from analysis.data.asof import AsOfData
+from analysis.data.asof import as_of as cut
+from analysis.data.validate import Extract, load_extract
+from analysis.payments import stored
 from analysis.payments.stored import QuarterlyResults
 
 
@@ -13,14 +18,16 @@ from analysis.payments.stored import QuarterlyResults
 class EvaluationContext:
     """Everything an evaluation report starts from: the as-of data, payments and (synthetic) truth."""
 
-    data: AsOfData
+    data: AsOfData | None
     # The payment results as of the report's quarter, as a payment step stored them.
     quarterly: QuarterlyResults | None
-    truth: dict | None
+    # The generator's realised effects per outcome (``truth.json``), on synthetic data only.
+    truth: dict[str, dict] | None
+    # The SHA-256 of each table file of the extract, as read.
     checksums: dict[str, str]
     # The validated extract, from which the estimation panels are built out of core
     # (analysis.data.engine.evaluation_panels); never stored with the results.
-    extract: object = None
+    extract: Extract | None = None
 
 
 def load_context(
@@ -34,13 +41,6 @@ def load_context(
     ``<results>/payments/<as_of>``); nothing of them is computed here, and their
     absence is one clear error. Without ``quarterly_dir``, no payments are read.
     """
-    import json
-    from pathlib import Path
-
-    from analysis.data.asof import as_of as cut
-    from analysis.data.validate import load_extract
-    from analysis.payments import stored
-
     extract = load_extract(data_dir, contract)
     truth_file = Path(data_dir) / "truth.json"
     truth = (

@@ -634,6 +634,11 @@ def simulate(
     ``shortfall``: the share of the planned households that never enrol (the
     enrolment-shortfall scenario); None: enrolment goes on at its pace.
     ``models``: the targets' counts (:func:`target_models`), when already made.
+
+    Kept whole: one simulation loop over the remaining result reports that draws every
+    future from one random generator in a fixed order; keeping the draws in one body
+    keeps the forecast reproducible (the backtest and the reports depend on the same
+    draws).
     """
     draws = draws or contract.forecast.draws
     rng = np.random.default_rng(contract.seed if seed is None else seed)
@@ -781,6 +786,92 @@ def _band(values: np.ndarray, band: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def _scenario_table(
+    data: AsOfData, contract: Contract, base: Simulation, short: Simulation
+) -> pd.DataFrame:
+    """One row per scenario (base, shortfall: paid after the caps; earned: base before them)."""
+    settings = contract.forecast
+    enrolled = int(data["households"]["g"].notna().sum())
+    planned = contract.programme.enrolment_target_households
+    end = result_periods(contract)[-1].last
+    remaining_quarters = max(0, end - quarters.to_index(data.register_until))
+    rows = []
+    for name, sim, values in (
+        ("base", base, base.total_paid),
+        ("shortfall", short, short.total_paid),
+        ("earned", base, base.total_earned),
+    ):
+        low, high = _band(values, settings.band)
+        m = sim.median_draw
+        rows.append(
+            {
+                "scenario": name,
+                "median": round(float(values[m]), 2),
+                "low": round(low, 2),
+                "high": round(high, 2),
+                "certain": bool(not sim.periods),
+                "withheld_median": round(float(sim.total_earned[m] - sim.total_paid[m]), 2),
+                "remaining_quarters": remaining_quarters,
+                "enrolled_share": enrolled / planned,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _quarter_table(base: Simulation, band: float) -> tuple[pd.DataFrame, dict]:
+    """Per payment quarter, settled or projected (median future, band), and the median schedule."""
+    middle = base.median_draw
+    quarter_rows, running = [], 0.0
+    for t, amount in sorted(base.paid_before.items()):
+        running += amount
+        quarter_rows.append(
+            {
+                "payment_quarter": quarters.from_index(t),
+                "status": "settled",
+                "median": round(amount, 2),
+                "low": round(amount, 2),
+                "high": round(amount, 2),
+                "cumulative_median": round(running, 2),
+                "cumulative_low": round(running, 2),
+                "cumulative_high": round(running, 2),
+            }
+        )
+    schedule = {}
+    cumulative = base.settled_total + np.cumsum(base.paid, axis=1)
+    for j, period in enumerate(base.periods):
+        low, high = _band(base.paid[:, j], band)
+        c_low, c_high = _band(cumulative[:, j], band)
+        value = float(base.paid[middle, j])
+        schedule[period.payment_quarter] = value
+        quarter_rows.append(
+            {
+                "payment_quarter": period.payment_quarter,
+                "status": "projected",
+                "median": round(value, 2),
+                "low": round(low, 2),
+                "high": round(high, 2),
+                "cumulative_median": round(float(cumulative[middle, j]), 2),
+                "cumulative_low": round(c_low, 2),
+                "cumulative_high": round(c_high, 2),
+            }
+        )
+    return pd.DataFrame(quarter_rows), schedule
+
+
+def _irr_key(base: Simulation, ledger: pd.DataFrame, band: float) -> dict:
+    """The projected IRR (median future, band) and whether the forecast is certain."""
+    middle = base.median_draw
+    # As the investors' table: before the first settlement a rate says nothing.
+    irr_ok = np.isfinite(base.irr) & bool((ledger["kind"] == "settlement").any())
+    irr_low, irr_high = _band(base.irr[irr_ok], band) if irr_ok.any() else (np.nan, np.nan)
+    return {
+        "projected_irr_median": _number(base.irr[middle]) if irr_ok.any() else None,
+        "projected_irr_low": _number(irr_low),
+        "projected_irr_high": _number(irr_high),
+        "forecast_certain": bool(not base.periods),
+    }
+
+
 def forecast(
     data: AsOfData,
     unit_results: dict[str, TargetResult],
@@ -819,76 +910,9 @@ def forecast(
         if scenarios
         else base
     )
-    enrolled = int(data["households"]["g"].notna().sum())
-    planned = contract.programme.enrolment_target_households
-    end = result_periods(contract)[-1].last
-    remaining_quarters = max(0, end - quarters.to_index(data.register_until))
-    middle = base.median_draw
-    rows = []
-    for name, sim, values in (
-        ("base", base, base.total_paid),
-        ("shortfall", short, short.total_paid),
-        ("earned", base, base.total_earned),
-    ):
-        low, high = _band(values, settings.band)
-        m = sim.median_draw
-        rows.append(
-            {
-                "scenario": name,
-                "median": round(float(values[m]), 2),
-                "low": round(low, 2),
-                "high": round(high, 2),
-                "certain": bool(not sim.periods),
-                "withheld_median": round(float(sim.total_earned[m] - sim.total_paid[m]), 2),
-                "remaining_quarters": remaining_quarters,
-                "enrolled_share": enrolled / planned,
-            }
-        )
-    table = pd.DataFrame(rows)
-    quarter_rows, running = [], 0.0
-    for t, amount in sorted(base.paid_before.items()):
-        running += amount
-        quarter_rows.append(
-            {
-                "payment_quarter": quarters.from_index(t),
-                "status": "settled",
-                "median": round(amount, 2),
-                "low": round(amount, 2),
-                "high": round(amount, 2),
-                "cumulative_median": round(running, 2),
-                "cumulative_low": round(running, 2),
-                "cumulative_high": round(running, 2),
-            }
-        )
-    schedule = {}
-    cumulative = base.settled_total + np.cumsum(base.paid, axis=1)
-    for j, period in enumerate(base.periods):
-        low, high = _band(base.paid[:, j], settings.band)
-        c_low, c_high = _band(cumulative[:, j], settings.band)
-        value = float(base.paid[middle, j])
-        schedule[period.payment_quarter] = value
-        quarter_rows.append(
-            {
-                "payment_quarter": period.payment_quarter,
-                "status": "projected",
-                "median": round(value, 2),
-                "low": round(low, 2),
-                "high": round(high, 2),
-                "cumulative_median": round(float(cumulative[middle, j]), 2),
-                "cumulative_low": round(c_low, 2),
-                "cumulative_high": round(c_high, 2),
-            }
-        )
-    # As the investors' table: before the first settlement a rate says nothing.
-    irr_ok = np.isfinite(base.irr) & bool((ledger["kind"] == "settlement").any())
-    irr_low, irr_high = _band(base.irr[irr_ok], settings.band) if irr_ok.any() else (np.nan, np.nan)
-    key = {
-        "projected_irr_median": _number(base.irr[middle]) if irr_ok.any() else None,
-        "projected_irr_low": _number(irr_low),
-        "projected_irr_high": _number(irr_high),
-        "forecast_certain": bool(not base.periods),
-    }
-    return Forecast(table, pd.DataFrame(quarter_rows), key, schedule, base)
+    table = _scenario_table(data, contract, base, short)
+    quarter_table, schedule = _quarter_table(base, settings.band)
+    return Forecast(table, quarter_table, _irr_key(base, ledger, settings.band), schedule, base)
 
 
 def naive_forecast(

@@ -311,6 +311,10 @@ def execute(
     ``make -j``; with ``keep_going`` (``make -k``, as ``make report`` runs) only the
     rules that need its targets are left out and the first failure is raised at the
     end. What finished stays (every step writes its outputs atomically).
+
+    Kept whole: a scheduler: one loop and four small closures over the same sets of
+    started, finished and failed rules and the first failure; as separate functions they
+    would pass those five values to each other.
     """
     rules, needs = build_plan.rules, build_plan.needs
     ran: list[int] = []

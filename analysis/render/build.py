@@ -163,20 +163,9 @@ def build_report(
     scratch = atomic.scratch_folder(scratch_root, f"{kind.name}-{stem}.")
     try:
         notebook_results = scratch / "numbers.json"
-        parameters = {
-            "as_of": as_of,
-            "lang": lang,
-            "data_dir": str(Path(data_dir).resolve()),
-            "quarterly_dir": str(Path(quarterly_dir).resolve()),
-            "results_path": str(notebook_results),
-            "config": str(Path(config).resolve()),
-            **{
-                k: v
-                for k, v in kind.extra.items()
-                if isinstance(v, int | float | str) and k != "default_as_of"
-            },
-            **(extra_parameters or {}),
-        }
+        parameters = notebook_parameters(
+            kind, as_of, lang, data_dir, quarterly_dir, notebook_results, config, extra_parameters
+        )
         executed_path = scratch_root / "executed" / kind.name / f"{stem}.ipynb"
         notebook = execute.execute(kind.notebook, executed_path, parameters, cwd=ROOT)
         converted = notebook_md.convert(notebook, lang)
@@ -184,71 +173,22 @@ def build_report(
         commit = colophon.git_commit()
         versions = colophon.environment()
         rendered = colophon.render_time()
-        shown_parameters = {
-            k: v
-            for k, v in parameters.items()
-            if k
-            not in (
-                "results_path",
-                "data_dir",
-                "quarterly_dir",
-                "config",
-                *(extra_parameters or {}),
-            )
-        }
-        shown_parameters["data_dir"] = _relative(Path(data_dir))
-        shown_parameters["config"] = _relative(Path(config))
-        markdown = (
-            glossary.expand_first_use(converted.markdown, lang)
-            + "\n\n"
-            + glossary.glossary_markdown(lang)
-            + "\n\n"
-            + notebook_md.items_markdown(converted.items, lang)
-            + "\n\n"
-            + colophon.markdown(
-                lang, commit, shown_parameters, numbers["inputs"], versions, rendered
-            )
-        )
-        from analysis.sdc.check import check_markdown
-
-        check_markdown(
-            markdown,
-            contract.disclosure.min_persons,
-            source=f"{kind.name} {stem}",
-            lang=lang,
-            numbers=numbers["numbers"],
-        )
-        from analysis.payments import ledger, reconcile
-
-        reconcile.check_report(
-            markdown,
-            numbers["numbers"],
-            ledger.read(ledger.locate(quarterly_dir, as_of)),
-            as_of,
+        shown_parameters = _shown_parameters(parameters, extra_parameters, data_dir, config)
+        markdown = converted_markdown(
+            converted,
             lang,
-            source=f"{kind.name} {stem}",
-            dkk=numbers_format.dkk,
-        )
-        markdown_file = scratch / "report.md"
-        markdown_file.write_text(markdown, encoding="utf-8")
-        for name, content in converted.images.items():
-            (scratch / name).write_bytes(content)
-        # The results folders' provenance decides (and the extract's, where it is read).
-        data_kind = provenance.combined(
-            provenance.report_kind(
-                quarterly_dir, as_of, data_dir if kind.name != "quarterly" else None
+            colophon.markdown(
+                lang, commit, shown_parameters, numbers["inputs"], versions, rendered
             ),
-            *(provenance.folder_kind(folder) for folder in results_read),
         )
+        source = f"{kind.name} {stem}"
+        check_rendered(markdown, numbers["numbers"], contract, quarterly_dir, as_of, lang, source)
+        markdown_file = _write_markdown(scratch, markdown, converted.images)
+        data_kind = _data_kind(kind, as_of, data_dir, quarterly_dir, results_read)
         synthetic = data_kind == provenance.SYNTHETIC
         metadata = _title_metadata(kind, contract, as_of, lang, rendered, synthetic, commit)
         html, pdf = scratch / "report.html", scratch / "report.pdf"
-        if pandoc.quarto_available():
-            pandoc.render_with_quarto(markdown_file, html, "html")
-            pandoc.render_with_quarto(markdown_file, pdf, "typst")
-        else:
-            pandoc.render_html(markdown_file, html, metadata)
-            pandoc.render_pdf(markdown_file, pdf, metadata, rendered)
+        render_files(markdown_file, html, pdf, metadata, rendered)
         results_doc = {
             "report": kind.name,
             "as_of": as_of,
@@ -262,16 +202,136 @@ def build_report(
             "commit": commit,
         }
         atomic.write_json(scratch / "results.json", results_doc)
-        moves = [
-            [source.name, str(Path(targets[key]).resolve())]
-            for source, key in ((html, "html"), (pdf, "pdf"), (scratch / "results.json", "results"))
-        ]
-        # From here the report is complete: a killed run's next run finishes placing it.
-        atomic.write_json(scratch / PLACE, moves)
-        _place(scratch, moves)
+        place_outputs(
+            scratch, {"html": html, "pdf": pdf, "results": scratch / "results.json"}, targets
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return BuiltReport(targets["html"], targets["pdf"], targets["results"])
+
+
+def _write_markdown(scratch: Path, markdown: str, images: dict[str, bytes]) -> Path:
+    """Write the report's Markdown and its figures into ``scratch``; the Markdown file."""
+    markdown_file = scratch / "report.md"
+    markdown_file.write_text(markdown, encoding="utf-8")
+    for name, content in images.items():
+        (scratch / name).write_bytes(content)
+    return markdown_file
+
+
+def _data_kind(
+    kind: ReportKind, as_of: str, data_dir: Path, quarterly_dir: Path, results_read
+) -> str:
+    """The report's data kind: its results folders' provenance decides (and the extract's, where read)."""
+    return provenance.combined(
+        provenance.report_kind(
+            quarterly_dir, as_of, data_dir if kind.name != "quarterly" else None
+        ),
+        *(provenance.folder_kind(folder) for folder in results_read),
+    )
+
+
+def place_outputs(scratch: Path, made: dict[str, Path], targets: dict[str, Path]) -> None:
+    """Move the report's files made in ``scratch`` to ``targets`` (by key), the list written first.
+
+    From the list (``PLACE``) on, the report is complete: a killed run's next run
+    finishes placing it (:func:`finish_killed_builds`).
+    """
+    moves = [[made[key].name, str(Path(targets[key]).resolve())] for key in made]
+    atomic.write_json(scratch / PLACE, moves)
+    _place(scratch, moves)
+
+
+def notebook_parameters(
+    kind: ReportKind,
+    as_of: str,
+    lang: str,
+    data_dir: Path,
+    quarterly_dir: Path,
+    results_path: Path,
+    config: Path,
+    extra_parameters: dict | None,
+) -> dict:
+    """The parameters the report's notebook runs with: absolute paths, the kind's scalar settings."""
+    return {
+        "as_of": as_of,
+        "lang": lang,
+        "data_dir": str(Path(data_dir).resolve()),
+        "quarterly_dir": str(Path(quarterly_dir).resolve()),
+        "results_path": str(results_path),
+        "config": str(Path(config).resolve()),
+        **{
+            k: v
+            for k, v in kind.extra.items()
+            if isinstance(v, int | float | str) and k != "default_as_of"
+        },
+        **(extra_parameters or {}),
+    }
+
+
+def render_files(markdown_file: Path, html: Path, pdf: Path, metadata: dict, rendered) -> None:
+    """The report's HTML and PDF from its Markdown: by Quarto where installed, else pandoc and typst."""
+    if pandoc.quarto_available():
+        pandoc.render_with_quarto(markdown_file, html, "html")
+        pandoc.render_with_quarto(markdown_file, pdf, "typst")
+    else:
+        pandoc.render_html(markdown_file, html, metadata)
+        pandoc.render_pdf(markdown_file, pdf, metadata, rendered)
+
+
+def _shown_parameters(
+    parameters: dict, extra_parameters: dict | None, data_dir: Path, config: Path
+) -> dict:
+    """The notebook's parameters as the colophon shows them: no scratch or absolute paths."""
+    hidden = ("results_path", "data_dir", "quarterly_dir", "config", *(extra_parameters or {}))
+    shown = {k: v for k, v in parameters.items() if k not in hidden}
+    shown["data_dir"] = _relative(Path(data_dir))
+    shown["config"] = _relative(Path(config))
+    return shown
+
+
+def converted_markdown(converted, lang: str, colophon_markdown: str) -> str:
+    """The report's whole Markdown: the notebook's, with the glossary, the list of items and the colophon."""
+    return (
+        glossary.expand_first_use(converted.markdown, lang)
+        + "\n\n"
+        + glossary.glossary_markdown(lang)
+        + "\n\n"
+        + notebook_md.items_markdown(converted.items, lang)
+        + "\n\n"
+        + colophon_markdown
+    )
+
+
+def check_rendered(
+    markdown: str,
+    numbers: dict,
+    contract: Contract,
+    quarterly_dir: Path,
+    as_of: str,
+    lang: str,
+    source: str,
+) -> None:
+    """Refuse a report whose Markdown discloses a small count or whose amounts miss the ledger.
+
+    ``numbers`` are the report's results file's numbers; ``source`` names the report
+    in the error.
+    """
+    from analysis.payments import ledger, reconcile
+    from analysis.sdc.check import check_markdown
+
+    check_markdown(
+        markdown, contract.disclosure.min_persons, source=source, lang=lang, numbers=numbers
+    )
+    reconcile.check_report(
+        markdown,
+        numbers,
+        ledger.read(ledger.locate(quarterly_dir, as_of)),
+        as_of,
+        lang,
+        source=source,
+        dkk=numbers_format.dkk,
+    )
 
 
 def _relative(path: Path) -> str:

@@ -81,7 +81,12 @@ def _maker(source: str, aliases: dict[str, str]) -> str:
 
 
 def convert(notebook: nbformat.NotebookNode, lang: str = "da") -> Converted:
-    """Convert an executed notebook to Pandoc Markdown."""
+    """Convert an executed notebook to Pandoc Markdown.
+
+    Kept whole: one pass over the notebook's cells that numbers figures and tables in
+    the order they appear; the counters, the images and the items it fills are shared by
+    every branch, and the numbering must happen in that single pass.
+    """
     blocks: list[str] = []
     result = Converted("")
     code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")

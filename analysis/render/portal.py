@@ -255,6 +255,35 @@ def due_reports(entries: list[Entry], evaluations: dict[str, str]) -> list[tuple
     return [(kind, q) for kind, q in evaluations.items() if (kind, q) not in rendered]
 
 
+def latest_section(newest: Entry | None, root: Path, min_persons: int | None = None) -> str:
+    """The key figures of the newest report, with a link to it (or that there is none yet)."""
+    if not newest:
+        return "<p>Ingen rapporter endnu.</p>"
+    return (
+        f"<h2>Nøgletal, {html.escape(numbers.quarter(newest.as_of))}</h2>"
+        f"<p>Fra den nyeste rapport: <a href='{newest.html.relative_to(root).as_posix()}'>"
+        f"{html.escape(KIND_NAMES[newest.kind][0].lower())}, "
+        f"{html.escape(numbers.quarter(newest.as_of))}</a>.</p>"
+        f"{_key_figures(newest, min_persons)}<p class='table-note'>{html.escape(CAP_RULE)}</p>"
+    )
+
+
+def change_log(quarterly: list[Entry], min_persons: int | None = None) -> list[str]:
+    """One HTML section per quarterly report after the first: what changed in the key figures."""
+    log = []
+    for earlier, later in zip(quarterly, quarterly[1:], strict=False):
+        lines = changes(earlier, later, min_persons)
+        items = (
+            "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+            or "<li>Ingen ændringer i nøgletallene.</li>"
+        )
+        log.append(
+            f"<h3>{html.escape(numbers.quarter(later.as_of))} "
+            f"<span class='muted'>mod {html.escape(numbers.quarter(earlier.as_of))}</span></h3><ul>{items}</ul>"
+        )
+    return log
+
+
 def build_portal(
     reports_root: Path,
     programme: str = "Relationel velfærd – sammen på tværs",
@@ -291,28 +320,10 @@ def build_portal(
         key=lambda e: quarters.to_index(e.as_of),
     )
     newest = latest(entries)
-    log = []
-    for earlier, later in zip(quarterly, quarterly[1:], strict=False):
-        lines = changes(earlier, later, min_persons)
-        items = (
-            "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-            or "<li>Ingen ændringer i nøgletallene.</li>"
-        )
-        log.append(
-            f"<h3>{html.escape(numbers.quarter(later.as_of))} "
-            f"<span class='muted'>mod {html.escape(numbers.quarter(earlier.as_of))}</span></h3><ul>{items}</ul>"
-        )
+    log = change_log(quarterly, min_persons)
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
-    latest_html = (
-        f"<h2>Nøgletal, {html.escape(numbers.quarter(newest.as_of))}</h2>"
-        f"<p>Fra den nyeste rapport: <a href='{newest.html.relative_to(root).as_posix()}'>"
-        f"{html.escape(KIND_NAMES[newest.kind][0].lower())}, "
-        f"{html.escape(numbers.quarter(newest.as_of))}</a>.</p>"
-        f"{_key_figures(newest, min_persons)}<p class='table-note'>{html.escape(CAP_RULE)}</p>"
-        if newest
-        else "<p>Ingen rapporter endnu.</p>"
-    )
+    latest_html = latest_section(newest, root, min_persons)
     return f"""<!DOCTYPE html>
 <html lang="da">
 <head>

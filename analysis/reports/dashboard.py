@@ -67,95 +67,18 @@ class DashboardSeries:
     targets: pd.DataFrame
 
 
-def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = False):
-    """The dashboard as a matplotlib figure (two panels, one legend each).
+# Amounts are drawn in millions of kroner.
+SCALE = 1e6
 
-    ``narrow``: the panels one above the other, for a phone's width (the HTML report
-    shows this drawing on narrow screens instead of the side-by-side one, which a
-    phone could only show scrolled sideways or with unreadably small text).
-    """
-    apply_theme()
-    # Drawn narrow, the figure is shown about as wide as it is drawn: larger small print.
-    small, label = (8.5, 9) if narrow else (7.5, 8)
-    if narrow:
-        # Two sub-figures, so that the target names left of the bars do not narrow
-        # the panel of money over time above them.
-        fig = plt.figure(figsize=(4.4, 7.6), layout="constrained")
-        upper, lower = fig.subfigures(2, 1, height_ratios=[1.45, 1.0])
-        money, bars = upper.subplots(), lower.subplots()
-    else:
-        fig, (money, bars) = plt.subplots(
-            1, 2, figsize=(9.0, 3.7), gridspec_kw={"width_ratios": [1.6, 1.0]}
-        )
-    scale = 1e6
-    everything = sorted(
-        set(series.paid.index)
-        | set(series.invested.index)
-        | set(series.forecast["quarter"] if len(series.forecast) else [])
-    )
-    index = {q: quarters.to_index(q) for q in everything}
-    now = quarters.to_index(series.as_of)
 
-    def x(values) -> list[int]:
-        return [index[q] for q in values]
-
-    invested = series.invested.sort_index()
-    done = invested[[index[q] <= now for q in invested.index]]
-    plan = invested[[index[q] >= now for q in invested.index]]
-    money.step(
-        x(done.index),
-        done.values / scale,
-        where="post",
-        color=NEUTRAL,
-        lw=2,
-        label=t("dash.invested", lang),
-    )
-    if len(plan) > 1:
-        money.step(
-            x(plan.index),
-            plan.values / scale,
-            where="post",
-            color=NEUTRAL,
-            lw=1.3,
-            ls=":",
-            label=t("dash.planned", lang),
-        )
-    paid = series.paid.sort_index()
-    money.step(
-        x(paid.index),
-        paid.values / scale,
-        where="post",
-        color=PRIMARY,
-        lw=2.4,
-        label=t("dash.paid", lang),
-    )
-    if len(series.forecast):
-        fan = series.forecast.sort_values("quarter")
-        money.fill_between(
-            x(fan["quarter"]),
-            fan["low"] / scale,
-            fan["high"] / scale,
-            color=PRIMARY,
-            alpha=0.18,
-            lw=0,
-            label=t("dash.fan", lang),
-        )
-        money.plot(
-            x(fan["quarter"]),
-            fan["median"] / scale,
-            color=PRIMARY,
-            lw=1.3,
-            ls="--",
-            label=t("dash.median", lang),
-        )
-    money.axhline(series.cap / scale, color=ACCENT, lw=1.4, ls="-.", label=t("dash.cap", lang))
+def _now_line(money, as_of: str, now: int, span: list[int], lang: str) -> None:
+    """The as-of quarter as a vertical line, labelled on the side with room."""
     money.axvline(now, color="#444", lw=0.8)
     # The label goes on the side of the line with room: left of it, it would run over the
     # y-axis when the as-of quarter is early in the timeline.
-    span = [*index.values(), now]
     left_half = now - min(span) < (max(span) - min(span)) / 2
     money.annotate(
-        f"{t('dash.now', lang)} {numbers.quarter(series.as_of, lang)}",
+        f"{t('dash.now', lang)} {numbers.quarter(as_of, lang)}",
         (now, 0),
         xytext=(4 if left_half else -4, 4),
         textcoords="offset points",
@@ -173,18 +96,89 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = F
         },
         zorder=5,
     )
+
+
+def _money_panel(money, series: DashboardSeries, lang: str, small: float, narrow: bool) -> None:
+    """Money over time: invested, paid, the forecast's fan and median, the cap, and now."""
+    everything = sorted(
+        set(series.paid.index)
+        | set(series.invested.index)
+        | set(series.forecast["quarter"] if len(series.forecast) else [])
+    )
+    index = {q: quarters.to_index(q) for q in everything}
+    now = quarters.to_index(series.as_of)
+
+    def x(values) -> list[int]:
+        return [index[q] for q in values]
+
+    invested = series.invested.sort_index()
+    done = invested[[index[q] <= now for q in invested.index]]
+    plan = invested[[index[q] >= now for q in invested.index]]
+    money.step(
+        x(done.index),
+        done.values / SCALE,
+        where="post",
+        color=NEUTRAL,
+        lw=2,
+        label=t("dash.invested", lang),
+    )
+    if len(plan) > 1:
+        money.step(
+            x(plan.index),
+            plan.values / SCALE,
+            where="post",
+            color=NEUTRAL,
+            lw=1.3,
+            ls=":",
+            label=t("dash.planned", lang),
+        )
+    paid = series.paid.sort_index()
+    money.step(
+        x(paid.index),
+        paid.values / SCALE,
+        where="post",
+        color=PRIMARY,
+        lw=2.4,
+        label=t("dash.paid", lang),
+    )
+    if len(series.forecast):
+        fan = series.forecast.sort_values("quarter")
+        money.fill_between(
+            x(fan["quarter"]),
+            fan["low"] / SCALE,
+            fan["high"] / SCALE,
+            color=PRIMARY,
+            alpha=0.18,
+            lw=0,
+            label=t("dash.fan", lang),
+        )
+        money.plot(
+            x(fan["quarter"]),
+            fan["median"] / SCALE,
+            color=PRIMARY,
+            lw=1.3,
+            ls="--",
+            label=t("dash.median", lang),
+        )
+    money.axhline(series.cap / SCALE, color=ACCENT, lw=1.4, ls="-.", label=t("dash.cap", lang))
+    _now_line(money, series.as_of, now, [*index.values(), now], lang)
     ticks = [i for i in sorted(index.values()) if i % 4 == 0]
     money.set_xticks(ticks, [quarters.from_index(i)[:4] for i in ticks])
     money.set_ylabel(t("dash.money", lang))
     money.set_ylim(bottom=0)
     money.set_title(t("dash.over_time", lang), loc="left", fontsize=10)
-    money.set_ylim(top=series.cap / scale * 1.08)
+    money.set_ylim(top=series.cap / SCALE * 1.08)
     money.legend(
         loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=small, ncol=2 if narrow else 3
     )
 
+
+def _targets_panel(
+    bars, series: DashboardSeries, lang: str, small: float, label: float, narrow: bool
+) -> None:
+    """Amount per target as bars coloured by status, a hidden amount said in words."""
     targets = series.targets.iloc[::-1].reset_index(drop=True)
-    amounts = [0.0 if a is None or pd.isna(a) else float(a) / scale for a in targets["amount"]]
+    amounts = [0.0 if a is None or pd.isna(a) else float(a) / SCALE for a in targets["amount"]]
     colours = [STATUS_COLOURS[s] for s in targets["status"]]
     bars.barh(
         np.arange(len(targets)),
@@ -225,6 +219,30 @@ def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = F
         fontsize=small,
         ncol=2 if narrow else 1,
     )
+
+
+def dashboard_figure(series: DashboardSeries, lang: str = "da", narrow: bool = False):
+    """The dashboard as a matplotlib figure (two panels, one legend each).
+
+    ``narrow``: the panels one above the other, for a phone's width (the HTML report
+    shows this drawing on narrow screens instead of the side-by-side one, which a
+    phone could only show scrolled sideways or with unreadably small text).
+    """
+    apply_theme()
+    # Drawn narrow, the figure is shown about as wide as it is drawn: larger small print.
+    small, label = (8.5, 9) if narrow else (7.5, 8)
+    if narrow:
+        # Two sub-figures, so that the target names left of the bars do not narrow
+        # the panel of money over time above them.
+        fig = plt.figure(figsize=(4.4, 7.6), layout="constrained")
+        upper, lower = fig.subfigures(2, 1, height_ratios=[1.45, 1.0])
+        money, bars = upper.subplots(), lower.subplots()
+    else:
+        fig, (money, bars) = plt.subplots(
+            1, 2, figsize=(9.0, 3.7), gridspec_kw={"width_ratios": [1.6, 1.0]}
+        )
+    _money_panel(money, series, lang, small, narrow)
+    _targets_panel(bars, series, lang, small, label, narrow)
     if not narrow:
         fig.tight_layout()
     return fig

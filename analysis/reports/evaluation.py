@@ -23,6 +23,7 @@ from analysis.effects.estimates import EffectEstimate, balanced_window, cohorts_
 from analysis.effects.panels import OUTCOMES
 from analysis.effects.sensitivity import Sensitivity
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
+from analysis.reports.stage import Subgroups
 from analysis.reports.text import t
 from analysis.sdc import disclosure
 
@@ -424,24 +425,17 @@ def sensitivity_figure(sens: Sensitivity, lang: str):
     return fig
 
 
-def heterogeneity_table(
-    outcome: str,
-    by: str,
-    names: dict,
-    lang: str,
-    payments,
-    estimates: dict,
-    persons: dict,
-) -> pd.DataFrame:
+def heterogeneity_table(groups: Subgroups, names: dict, lang: str, payments) -> pd.DataFrame:
     """CS simple ATT for the intervention units of each subgroup against all comparison units.
 
     A subgroup whose count disclosure control hides (small, or hidden so that a
     small one cannot be worked out from the treated total) is listed with every
     cell hidden: an effect estimated on a few persons describes those persons.
-    ``estimates`` are :func:`analysis.effects.robustness.subgroup_estimates` and
-    ``persons`` :func:`analysis.sdc.disclosure.subgroup_persons`, as the results
-    stage computed them.
+    ``groups``: the subgroups of one outcome by one column as the results stage
+    stored them (:meth:`analysis.reports.stage.StageExtras.subgroup`); ``names``
+    the subgroup values' names.
     """
+    outcome, by, estimates, persons = groups.outcome, groups.by, groups.estimates, groups.persons
     rows = []
     for value, n in persons.items():
         label = names.get(value, value)

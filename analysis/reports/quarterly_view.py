@@ -14,7 +14,7 @@ whether a cell is hidden. Every number in the prose is filled in from the result
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import SimpleNamespace
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -58,18 +58,37 @@ def money_text(inputs: QuarterlyInputs, key, value, lang: str) -> str:
     return inputs.headline(key, numbers.dkk(value, lang), lang)
 
 
-def summary_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> SimpleNamespace:
-    """The values of the summary, formatted for ``lang``, with hidden counts as the symbol.
+@dataclass(frozen=True)
+class SummaryValues:
+    """The summary's values (``notebooks/_summary.md``), each formatted for the report's language.
 
-    ``result_report`` is the sentence a result-report quarter adds (empty otherwise),
-    ``bottom_line`` the paragraph of :func:`bottom_line`.
+    A count disclosure control hides is the suppression symbol (``share`` with it).
     """
+
+    quarter: str
+    households: str
+    persons: str
+    share: str
+    target: str
+    register_until: str
+    due: str
+    provisional: str
+    # The provisional amount closing its sentence (with the full stop unless it ends in one).
+    provisional_end: str
+    # The sentence a result-report quarter adds (empty otherwise).
+    result_report: str
+    # The paragraph of :func:`bottom_line`.
+    bottom_line: str
+
+
+def summary_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> SummaryValues:
+    """The values of the summary, formatted for ``lang``, with hidden counts as the symbol."""
     key = inputs.key
     n, target = key["enrolled_households"], key["target_households"]
     last = last_quarter(inputs)
     households_key = disclosure.enrolment_key("households", last)
     households = count_text(inputs, households_key, n, lang)
-    return SimpleNamespace(
+    return SummaryValues(
         quarter=numbers.quarter(inputs.as_of, lang),
         households=households,
         persons=count_text(
@@ -537,12 +556,18 @@ def absence_table(inputs: QuarterlyInputs, lang: str) -> pd.DataFrame:
     )
 
 
-def payment_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> SimpleNamespace:
-    """The values of the payments paragraph (``notebooks/_payments.md``).
+@dataclass(frozen=True)
+class PaymentValues:
+    """The values of the payments paragraph (``notebooks/_payments.md``)."""
 
-    ``total`` is the amount due on final statements; ``largest`` the sentence naming
-    the largest item, with its amount unless disclosure control hides it.
-    """
+    # The amount due on final statements (DKK).
+    total: float
+    # The sentence naming the largest item, with its amount unless disclosure control hides it.
+    largest: str
+
+
+def payment_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> PaymentValues:
+    """The values of the payments paragraph (``notebooks/_payments.md``), for ``lang``."""
     statement = inputs.tables["payment_statement"]
     final = statement.loc[statement["status"] == "final"]
     by_target = final.groupby("target")["amount"].sum()
@@ -558,7 +583,7 @@ def payment_values(inputs: QuarterlyInputs, contract: Contract, lang: str) -> Si
             name=name,
             amount=amount,
         )
-    return SimpleNamespace(total=float(by_target.sum()), largest=sentence)
+    return PaymentValues(total=float(by_target.sum()), largest=sentence)
 
 
 def _by_target(inputs: QuarterlyInputs, target: str, by_target: pd.Series, lang: str) -> str:
@@ -569,13 +594,48 @@ def _by_target(inputs: QuarterlyInputs, target: str, by_target: pd.Series, lang:
     return shown if shown == SUPPRESSED else numbers.dkk(shown, lang)
 
 
-def methods_values(contract: Contract, lang: str) -> SimpleNamespace:
-    """The values of the target definitions and settlement rules (``notebooks/_methods.md``)."""
+@dataclass(frozen=True)
+class MethodsValues:
+    """The values of the target definitions and settlement rules (``notebooks/_methods.md``).
+
+    One name and one price (``price_<target>``) per target of
+    :data:`analysis.config.TARGETS`: :func:`methods_values` fills them by that list,
+    so a target added there without its fields here is a ``TypeError``.
+    """
+
+    employment: str
+    social_measures: str
+    school_absence: str
+    life_satisfaction: str
+    action_plan_goals: str
+    price_employment: str
+    price_social_measures: str
+    price_school_absence: str
+    price_life_satisfaction: str
+    price_action_plan_goals: str
+    min_age: int
+    max_age: int
+    employment_sustain: int
+    social_sustain: int
+    # The sentence saying absence counts from enrolment (empty under another exposure rule).
+    exposure: str
+    min_increase: str
+    min_increase_points: str
+    register_lag: int
+    register_lag_quarters: str
+    adjustments: str
+    target_return: str
+    return_cap: str
+    shortfall: str
+
+
+def methods_values(contract: Contract, lang: str) -> MethodsValues:
+    """The values of the target definitions and settlement rules, formatted for ``lang``."""
     rules, price = contract.targets, contract.rate_card
     names = {target: t(f"target.{target}", lang) for target in TARGETS}
     prices = {f"price_{target}": numbers.dkk(getattr(price, target), lang) for target in TARGETS}
     lag = contract.timeline.register_lag_quarters
-    return SimpleNamespace(
+    return MethodsValues(
         **names,
         **prices,
         min_age=rules.employment.min_age,

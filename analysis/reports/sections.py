@@ -7,7 +7,7 @@ figures that several notebooks show alike.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import asdict, dataclass
 
 from analysis import quarters
 from analysis.payments.periods import result_periods
@@ -21,10 +21,20 @@ from analysis.reports.text import t
 EV = "analysis.reports.evaluation"
 
 
-def summary_values(report: EvaluationReport, lang: str) -> SimpleNamespace:
+@dataclass(frozen=True)
+class EvaluationSummary(view.SummaryValues):
+    """The evaluation summary's values: the quarterly summary's, and the effects in words."""
+
+    # The effects in one paragraph (:func:`analysis.reports.evaluation.headline_text`).
+    headline: str
+    # Why the effects and the repayment differ, when they do (:func:`effect_and_payment_text`).
+    why: str
+
+
+def summary_values(report: EvaluationReport, lang: str) -> EvaluationSummary:
     """The summary's values: the quarterly summary (``s``), the effects in words and why payments differ."""
-    return SimpleNamespace(
-        **vars(view.summary_values(report.payments, report.contract, lang)),
+    return EvaluationSummary(
+        **asdict(view.summary_values(report.payments, report.contract, lang)),
         headline=ev.headline_text(report.estimates, lang, report.areas),
         why=effect_and_payment_text(report, lang),
     )
@@ -101,13 +111,26 @@ def sensitivity(report: EvaluationReport, outcome: str, lang: str) -> None:
     )
 
 
-def methods_values(report: EvaluationReport, lang: str) -> SimpleNamespace:
+@dataclass(frozen=True)
+class EvaluationMethodsValues:
+    """The values of the evaluation's methods section (``notebooks/_evaluation_methods.md``)."""
+
+    # The disclosure control's minimum persons per published count, and one below it.
+    minimum: int
+    below: int
+    # The quarter the last result period ends, in words (empty without periods).
+    last_period_end: str
+    # The area-level inference in words (empty when the stage has none).
+    area: str
+
+
+def methods_values(report: EvaluationReport, lang: str) -> EvaluationMethodsValues:
     """The values of the evaluation's methods section (``notebooks/_evaluation_methods.md``)."""
     minimum = report.contract.disclosure.min_persons
     # Until the last result period ends every achievement falls in a shown period.
     periods = result_periods(report.contract)
     last_period_end = quarter(quarters.from_index(periods[-1].last), lang) if periods else ""
-    return SimpleNamespace(
+    return EvaluationMethodsValues(
         minimum=minimum,
         below=minimum - 1,
         last_period_end=last_period_end,

@@ -40,7 +40,7 @@ from analysis.effects.estimates import EffectEstimate, estimate_all, without_uni
 from analysis.effects.panels import OUTCOMES, estimation_panels
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
 from analysis.effects.sensitivity import sensitivity_all
-from analysis.reports.kinds import LANGS, ReportKind
+from analysis.reports.kinds import ReportKind
 from analysis.reports.results import ReportResults
 from analysis.sdc import disclosure
 from analysis.sdc.quarterly import QuarterlyInputs
@@ -48,6 +48,67 @@ from analysis.sdc.quarterly import QuarterlyInputs
 # What the stage stores beside the evaluation report (names of EvaluationReport fields
 # are stored as they are; the contract is read again from the configuration).
 EXTRA = "extra"
+
+
+@dataclass
+class Subgroups:
+    """One outcome's effects per subgroup of one panel column, with each subgroup's persons."""
+
+    outcome: str
+    by: str
+    # Subgroup value -> :func:`analysis.effects.robustness.subgroup_estimates`' result.
+    estimates: dict
+    # Subgroup value -> persons of the intervention group (:func:`disclosure.subgroup_persons`).
+    persons: dict[str, int]
+
+
+@dataclass
+class StageExtras:
+    """What an evaluation shows beyond the estimates of every outcome (the kind's ``stage`` settings).
+
+    Outcome names and panel columns stay keys (they are the report's parameters,
+    as in ``sections.event_study(report, "ladder_step", lang)``); a notebook reads
+    one subgroup table with :meth:`subgroup`.
+    """
+
+    # The baseline balance (:func:`analysis.effects.balance.balance`), before labelling.
+    balance: pd.DataFrame
+    # Outcome -> column -> subgroup value -> estimate.
+    subgroups: dict[str, dict[str, dict]]
+    # Outcome -> column -> subgroup value -> persons (:func:`disclosure.subgroup_persons`).
+    subgroup_persons: dict[str, dict[str, dict[str, int]]]
+    # Outcome -> the not-yet-treated comparison (:func:`analysis.effects.robustness.not_yet_estimate`).
+    not_yet: dict
+    # Outcome -> the doubly robust estimate with covariates, when the kind asks for it.
+    doubly_robust: dict | None = None
+
+    def subgroup(self, outcome: str, by: str) -> Subgroups:
+        """The subgroup effects of ``outcome`` by ``by``, with their person counts."""
+        return Subgroups(
+            outcome, by, self.subgroups[outcome][by], self.subgroup_persons[outcome][by]
+        )
+
+
+@dataclass
+class Effects:
+    """What the stage estimates from the extract alone (no payments): :func:`write_estimates` stores it.
+
+    ``panels`` are the person-level estimation panels while computed, None once
+    stored; ``extras``, ``checksums`` and ``as_of`` are set when stored (the extract
+    and quarter they were estimated from, checked when read back).
+    """
+
+    estimates: dict[str, EffectEstimate]
+    # Outcome -> area-level inference (:func:`analysis.effects.areas.area_inference`).
+    areas: dict[str, dict]
+    # Outcome -> pre-trend sensitivity (:func:`analysis.effects.sensitivity.sensitivity_all`).
+    sensitivity: dict
+    # Where the analysis did not follow the registered plan.
+    departures: list[dict]
+    panels: dict[str, pd.DataFrame] | None = None
+    extras: StageExtras | None = None
+    checksums: dict[str, str] | None = None
+    as_of: str | None = None
 
 
 @dataclass
@@ -80,7 +141,7 @@ def jobs() -> int:
     return max(1, min(4, usable or 1))
 
 
-def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> dict:
+def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Effects:
     """Panels, estimates, area inference and sensitivity of every outcome (no payments needed).
 
     The choices come from the registered analysis plan (``config/analysis_plan.yaml``):
@@ -126,13 +187,7 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> di
             )
         else:
             sensitivity[outcome] = sens
-    return {
-        "estimates": estimates,
-        "panels": panels,
-        "areas": areas,
-        "sensitivity": sensitivity,
-        "departures": departures,
-    }
+    return Effects(estimates, areas, sensitivity, departures, panels)
 
 
 def prepare(
@@ -142,7 +197,7 @@ def prepare(
     quarterly_dir: str,
     subgroups: dict[str, tuple[str, ...]] | None = None,
     config: str | None = None,
-    effects: dict | None = None,
+    effects: Effects | None = None,
     contract: Contract | None = None,
 ) -> EvaluationReport:
     """Load and cut the data, compute payments and every effect, protect, and start the results file.
@@ -161,11 +216,14 @@ def prepare(
     context = load_context(data_dir, as_of, contract, quarterly_dir)
     if effects is None:
         effects = _effects(context.extract, as_of, contract, bootstrap_reps)
-    estimates, panels = effects["estimates"], effects.get("panels")
+    estimates, panels = effects.estimates, effects.panels
     # The subgroups' person counts: stored with the estimates (their panels are not),
     # else counted here.
-    stored = (effects.get(EXTRA) or {}).get("subgroup_persons")
-    persons = stored if stored is not None else _subgroup_persons(panels, subgroups or {})
+    persons = (
+        effects.extras.subgroup_persons
+        if effects.extras is not None
+        else _subgroup_persons(panels, subgroups or {})
+    )
     payments = protect(
         QuarterlyInputs(as_of, context.quarterly.tables, context.quarterly.key_numbers),
         contract,
@@ -181,7 +239,7 @@ def prepare(
     results.set_inputs({**context.checksums, registered.PLAN_FILE.name: registered.checksum()})
     record_effects(results, estimates, payments)
     record_key_numbers(results, payments, contract)
-    areas = effects["areas"]
+    areas = effects.areas
     adjusted = registered.adjust({o: a["area_p"] for o, a in areas.items()}, plan)
     for outcome, area in areas.items():
         results.add_many(
@@ -192,10 +250,10 @@ def prepare(
             f"verdict.{outcome}.reliable",
             reliable(est, areas.get(outcome), adjusted.get(outcome), plan.alpha),
         )
-    sensitivity = effects["sensitivity"]
+    sensitivity = effects.sensitivity
     for outcome, sens in sensitivity.items():
         results.add(f"sensitivity.{outcome}.breakdown_m_bar", sens.breakdown)
-    departures = list(effects.get("departures") or [])
+    departures = list(effects.departures)
     return EvaluationReport(
         contract,
         context,
@@ -230,7 +288,7 @@ class StagedEvaluation:
     """What an evaluation notebook reads: the report and the extra estimates."""
 
     report: EvaluationReport
-    extra: dict
+    extra: StageExtras
 
 
 def options(kind: ReportKind) -> dict:
@@ -251,7 +309,7 @@ def _subgroup_persons(panels: dict[str, pd.DataFrame], subgroups: dict) -> dict:
     }
 
 
-def _extra(settings: dict, data, panels: dict[str, pd.DataFrame]) -> dict:
+def _extra(settings: dict, data, panels: dict[str, pd.DataFrame]) -> StageExtras:
     """The balance table and what the kind's ``stage`` settings ask for.
 
     Subgroups come with their person counts, so that the heterogeneity tables need
@@ -259,24 +317,18 @@ def _extra(settings: dict, data, panels: dict[str, pd.DataFrame]) -> dict:
     """
     # The balance table is all the reports use of the cut extract: its numbers are
     # stored (labelled per language when read), so the stage does not store the extract.
-    extra: dict = {
-        "balance": balance(data),
-        "subgroups": {},
-        "subgroup_persons": _subgroup_persons(panels, settings["subgroups"]),
-        "not_yet": {},
-        "doubly_robust": None,
-    }
-    for outcome, columns in settings["subgroups"].items():
-        extra["subgroups"][outcome] = {
-            by: subgroup_estimates(panels[outcome], by) for by in columns
-        }
-    for outcome in settings["robustness"]:
-        extra["not_yet"][outcome] = not_yet_estimate(panels[outcome])
-    if settings["covariates"]:
-        extra["doubly_robust"] = {
-            outcome: covariate_estimate(panel) for outcome, panel in panels.items()
-        }
-    return extra
+    return StageExtras(
+        balance=balance(data),
+        subgroups={
+            outcome: {by: subgroup_estimates(panels[outcome], by) for by in columns}
+            for outcome, columns in settings["subgroups"].items()
+        },
+        subgroup_persons=_subgroup_persons(panels, settings["subgroups"]),
+        not_yet={outcome: not_yet_estimate(panels[outcome]) for outcome in settings["robustness"]},
+        doubly_robust={outcome: covariate_estimate(panel) for outcome, panel in panels.items()}
+        if settings["covariates"]
+        else None,
+    )
 
 
 def compute(
@@ -307,9 +359,9 @@ def compute(
         contract=contract,
     )
     if stored is not None:
-        if stored["checksums"] != report.context.checksums or stored["as_of"] != as_of:
+        if stored.checksums != report.context.checksums or stored.as_of != as_of:
             raise ValueError(f"{estimates}: estimated from another extract or quarter")
-        return StagedEvaluation(report, stored[EXTRA])
+        return StagedEvaluation(report, stored.extras)
     return StagedEvaluation(report, _extra(settings, report.context.data, report.panels))
 
 
@@ -332,14 +384,17 @@ def write_estimates(
         contract = load_contract(str(config))
     extract = load_extract(str(data_dir), contract)
     effects = _effects(extract, as_of, contract, int(kind.extra["bootstrap_reps"]))
-    effects[EXTRA] = _extra(options(kind), cut(extract.tables, as_of, contract), effects["panels"])
+    extras = _extra(options(kind), cut(extract.tables, as_of, contract), effects.panels)
     # Everything the stage needs of the person-level panels is in the estimates and
     # the subgroups' counts: neither the panels nor any per-person array is stored.
-    del effects["panels"]
-    effects["estimates"] = _published(effects["estimates"])
-    effects[EXTRA] = _published_extra(effects[EXTRA])
-    effects["checksums"] = dict(extract.checksums)
-    effects["as_of"] = as_of
+    effects = dataclasses.replace(
+        effects,
+        panels=None,
+        estimates=_published(effects.estimates),
+        extras=_published_extra(extras),
+        checksums=dict(extract.checksums),
+        as_of=as_of,
+    )
     with atomic.atomic_folder(out) as folder:
         codec.dump(effects, folder)
         provenance.record(folder, provenance.extract_kind(data_dir), extract.checksums, {})
@@ -350,28 +405,33 @@ def _published(estimates: dict[str, EffectEstimate]) -> dict[str, EffectEstimate
     return {outcome: without_unit_arrays(est) for outcome, est in estimates.items()}
 
 
-def _published_extra(extra: dict) -> dict:
+def _published_extra(extra: StageExtras) -> StageExtras:
     """The stage extras without per-person arrays (the robustness estimates' influence functions)."""
-    return {
-        **extra,
-        "subgroups": {
+    return dataclasses.replace(
+        extra,
+        subgroups={
             outcome: {
                 by: {value: without_unit_arrays(r) for value, r in results.items()}
                 for by, results in columns.items()
             }
-            for outcome, columns in extra["subgroups"].items()
+            for outcome, columns in extra.subgroups.items()
         },
-        "not_yet": {o: without_unit_arrays(r) for o, r in extra["not_yet"].items()},
-        "doubly_robust": None
-        if extra["doubly_robust"] is None
-        else {o: without_unit_arrays(r) for o, r in extra["doubly_robust"].items()},
-    }
+        not_yet={o: without_unit_arrays(r) for o, r in extra.not_yet.items()},
+        doubly_robust=None
+        if extra.doubly_robust is None
+        else {o: without_unit_arrays(r) for o, r in extra.doubly_robust.items()},
+    )
 
 
-def load_estimates(folder: Path | str) -> dict:
+def load_estimates(folder: Path | str) -> Effects:
     """Read a complete folder of :func:`write_estimates` (refused when incomplete or altered)."""
     provenance.read(folder)
-    return codec.load(folder)
+    effects = codec.load(folder)
+    if not isinstance(effects, Effects):
+        raise ValueError(
+            f"{folder}: not a folder of estimates (python -m analysis evaluate --estimates-only)"
+        )
+    return effects
 
 
 def write(
@@ -416,13 +476,7 @@ def write(
 
 def load(folder: Path | str, config: str) -> StagedEvaluation:
     """Read a complete stage folder (refused when incomplete or altered) for a notebook."""
-    # Presentation is imported here only: computing the stage needs none of it (the
-    # Make rule of the stage does not depend on the presentation modules).
-    from analysis.reports.evaluation import balance_table
-
     provenance.read(folder)
     content = codec.load(folder)
     report = EvaluationReport(contract=load_contract(config), **content["report"])
-    extra = content[EXTRA]
-    extra["balance"] = {lang: balance_table(extra["balance"], lang) for lang in LANGS}
-    return StagedEvaluation(report, extra)
+    return StagedEvaluation(report, content[EXTRA])
