@@ -334,6 +334,27 @@ def test_plateau_rests_on_enough_pupils_from_the_second_year_on():
     np.testing.assert_allclose(early, [(10 * -4 + 30 * -3) / 40])
 
 
+def test_quarter_variance_in_standard_errors_hand_worked():
+    # Eight quarters: the first four rest on small cohorts (standard error 2 pp) and
+    # scatter by 2 pp about the path, the last four (the anchor) by 1 pp with
+    # standard error 1 pp. In standard errors every quarter is one off: variance
+    # 8/7 (ddof 1), times the anchor's squared standard error.
+    se = np.array([0.02] * 4 + [0.01] * 4)
+    scatter = np.array([1, -1, 1, -1, 1, -1, 1, -1]) * se
+    variance = forecast_module._quarter_variance(scatter, se, se[-4:], ramping=False)
+    assert variance == pytest.approx(0.01**2 * 8 / 7)
+    # In percentage points the early quarters would set it: (4 × 4 + 4 × 1)e-4 / 7.
+    raw = forecast_module._quarter_variance(scatter, se, se[-4:], ramping=True)
+    assert raw == pytest.approx(20e-4 / 7)
+    # A scatter within the standard errors: the anchor's standard error alone.
+    calm = forecast_module._quarter_variance(scatter / 4, se, se[-4:], ramping=False)
+    assert calm == pytest.approx(0.01**2)
+    # Fewer than three quarters: the standard error alone.
+    assert forecast_module._quarter_variance(scatter[:2], se[:2], se[:2], ramping=True) == (
+        pytest.approx(0.02**2)
+    )
+
+
 def test_absence_of_a_period_with_every_quarter_seen_is_its_estimate(contract):
     # Every quarter of the first period has its calendar estimate: the payment is
     # the reduction of their mean × pupil-years × price in every simulated future.

@@ -437,18 +437,12 @@ def absence_model(data: AsOfData, result, plateau_pupils: float = 0.0) -> _Absen
         weights,
     )[0]
     scatter = np.array([theta[t] for t in recent]) - expected
-    quarter_var = float(np.mean(by_quarter.loc[anchor, "se"].to_numpy() ** 2))
-    se = by_quarter.loc[recent, "se"].to_numpy(dtype=float)
-    # While fewer than PLATEAU_LEVELS event times beyond the first year are estimated,
-    # the plateau is taken on the ramp and the effect may grow on unseen: the
-    # quarters' raw scatter about the path (its misfit included) is the error.
-    ramping = int((levels >= DECLINE_FROM).sum()) < PLATEAU_LEVELS
-    if len(recent) >= 3 and ramping:
-        quarter_var = max(float(np.mean(se**2)), float(np.var(scatter - scatter.mean(), ddof=1)))
-    elif len(recent) >= 3 and (se > 0).all():
-        standardised = scatter / se
-        dispersion = float(np.var(standardised - standardised.mean(), ddof=1))
-        quarter_var *= max(1.0, dispersion)
+    quarter_var = _quarter_variance(
+        scatter,
+        by_quarter.loc[recent, "se"].to_numpy(dtype=float),
+        by_quarter.loc[anchor, "se"].to_numpy(dtype=float),
+        ramping=int((levels >= DECLINE_FROM).sum()) < PLATEAU_LEVELS,
+    )
     households = data["households"]
     enrolled = int(households["g"].notna().sum())
     return _AbsenceModel(
@@ -466,6 +460,35 @@ def absence_model(data: AsOfData, result, plateau_pupils: float = 0.0) -> _Absen
         float(np.sqrt(quarter_var)),
         plateau_pupils,
     )
+
+
+def _quarter_variance(
+    scatter: np.ndarray, se: np.ndarray, anchor_se: np.ndarray, ramping: bool
+) -> float:
+    """The variance of a future quarter's calendar estimate about its expectation.
+
+    ``scatter``: the recent quarters' estimates minus the path the event-time
+    effects imply, ``se`` their standard errors, ``anchor_se`` those of the anchor
+    quarters. The anchor quarters' mean squared standard error (they rest on every
+    cohort enrolled, as the future quarters do), times the recent quarters'
+    variance about the path in units of their standard errors where that is more
+    than one: the earliest quarters rest on the first, small cohorts, and their
+    scatter in percentage points would make every future quarter as uncertain as
+    they were. ``ramping`` (fewer than ``PLATEAU_LEVELS`` event times beyond the
+    first year estimated: the plateau is taken on the ramp and the effect may grow
+    on unseen): the scatter in percentage points, its misfit to the path included,
+    where that is more than the mean squared standard error. With fewer than three
+    quarters, the squared standard error alone.
+    """
+    if len(scatter) < 3:
+        return float(np.mean(anchor_se**2))
+    if ramping:
+        return max(float(np.mean(se**2)), float(np.var(scatter - scatter.mean(), ddof=1)))
+    reference = float(np.mean(anchor_se**2))
+    if not (se > 0).all():
+        return reference
+    standardised = scatter / se
+    return reference * max(1.0, float(np.var(standardised - standardised.mean(), ddof=1)))
 
 
 def _plateau(
