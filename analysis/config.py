@@ -206,6 +206,9 @@ class Forecast(_Strict):
     hazard_drift: float = Field(default=0.0, ge=0, le=2)
     quarter_shock: float = Field(default=0.0, ge=0, le=2)
     absence_error_scale: float = Field(default=1.0, ge=0, le=10)
+    # The share of the pupils the absence effect's plateau rests on at least (0: the
+    # latest two event times alone; analysis/payments/forecast.py, _plateau).
+    absence_plateau_pupils: float = Field(default=0.0, ge=0, le=1)
 
 
 class BudgetEconomics(_Strict):

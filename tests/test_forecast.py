@@ -333,6 +333,50 @@ def test_calendar_path_hand_worked():
     np.testing.assert_allclose(path[0], [-0.01, -0.02, (30 * -0.03 + 10 * -0.01) / 40])
 
 
+def test_plateau_rests_on_enough_pupils_from_the_second_year_on():
+    # Cohorts enrolled in quarters 0..5 with 10, 20, 30, 40, 50, 50 pupils, seen until
+    # quarter 9: event time e rests on the cohorts g <= 9 - e (e = 9: 10 pupils; 8:
+    # 30; 7: 60; 6: 100; 5: 150; 4: 200). Effects -1, ..., -10 at e = 0..9.
+    weights = {0: 10, 1: 20, 2: 30, 3: 40, 4: 50, 5: 50}
+    levels = np.arange(10)
+    effect = -(levels[None, :] + 1.0)
+    # Share 0: the latest two, weighted by their pupils.
+    latest = forecast_module._plateau(effect, levels, weights, 9, 0.0)
+    np.testing.assert_allclose(latest, [(10 * -10 + 30 * -9) / 40])
+    # Half of the 200 pupils: back to e = 6 (100 pupils), weighted 10, 30, 60, 100.
+    half = forecast_module._plateau(effect, levels, weights, 9, 0.5)
+    np.testing.assert_allclose(half, [(10 * -10 + 30 * -9 + 60 * -8 + 100 * -7) / 200])
+    # All of them: not into the first year (e < 4), so back to e = 4.
+    pupils = np.array([10, 30, 60, 100, 150, 200])
+    values = np.array([-10, -9, -8, -7, -6, -5])
+    everything = forecast_module._plateau(effect, levels, weights, 9, 1.0)
+    np.testing.assert_allclose(everything, [pupils @ values / pupils.sum()])
+    # Only the first year seen: the latest two all the same.
+    early = forecast_module._plateau(effect[:, :4], levels[:4], weights, 3, 1.0)
+    np.testing.assert_allclose(early, [(10 * -4 + 30 * -3) / 40])
+
+
+def test_quarter_variance_in_standard_errors_hand_worked():
+    # Eight quarters: the first four rest on small cohorts (standard error 2 pp) and
+    # scatter by 2 pp about the path, the last four (the anchor) by 1 pp with
+    # standard error 1 pp. In standard errors every quarter is one off: variance
+    # 8/7 (ddof 1), times the anchor's squared standard error.
+    se = np.array([0.02] * 4 + [0.01] * 4)
+    scatter = np.array([1, -1, 1, -1, 1, -1, 1, -1]) * se
+    variance = forecast_module._quarter_variance(scatter, se, se[-4:], ramping=False)
+    assert variance == pytest.approx(0.01**2 * 8 / 7)
+    # In percentage points the early quarters would set it: (4 × 4 + 4 × 1)e-4 / 7.
+    raw = forecast_module._quarter_variance(scatter, se, se[-4:], ramping=True)
+    assert raw == pytest.approx(20e-4 / 7)
+    # A scatter within the standard errors: the anchor's standard error alone.
+    calm = forecast_module._quarter_variance(scatter / 4, se, se[-4:], ramping=False)
+    assert calm == pytest.approx(0.01**2)
+    # Fewer than three quarters: the standard error alone.
+    assert forecast_module._quarter_variance(scatter[:2], se[:2], se[:2], ramping=True) == (
+        pytest.approx(0.02**2)
+    )
+
+
 def test_absence_of_a_period_with_every_quarter_seen_is_its_estimate(contract):
     # Every quarter of the first period has its calendar estimate: the payment is
     # the reduction of their mean × pupil-years × price in every simulated future.

@@ -53,12 +53,15 @@ The model (docs/payments.md, "Forecast"):
   (each cohort keeps its own baseline) and moved by the change the effects by
   time since enrolment imply (:func:`_calendar_path`: the ramp of the effect,
   cohorts reaching later times, new cohorts), those drawn jointly from their
-  cluster-robust covariance and held beyond the times estimated at the mean of
-  the latest two weighted by their pupils. Each simulated future adds to the
-  anchor, and to each future period, an error of one quarter's estimate: its
-  standard error, or the quarters' scatter about the estimated path where that
-  is larger (shocks shared by an area and quarter, the pupils changing with the
-  school year: errors that averaging quarters does not shrink). Both errors are
+  cluster-robust covariance and held beyond the times estimated at their mean
+  weighted by their pupils over the latest times that rest on
+  ``forecast.absence_plateau_pupils`` of the pupils (:func:`_plateau`). Each
+  simulated future adds to the anchor, and to each future period, an error of
+  one quarter's estimate: the anchor quarters' standard error, times the
+  quarters' scatter about the estimated path in standard errors where that is
+  more than one (shocks shared by an area and quarter, the pupils changing with
+  the school year: errors that averaging quarters does not shrink); while the
+  effect is estimated only on its ramp, the scatter itself. Both errors are
   multiplied by ``forecast.absence_error_scale``: the calendar estimates of the
   quarters with data move as later data arrive, and the area shocks are more
   than a few quarters' scatter shows.
@@ -101,8 +104,9 @@ EXTRAPOLATION_STEPS = 600.0
 STOP_AT_EXIT = ("life_satisfaction", "action_plan_goals")
 # Register targets: their data arrive with the register lag.
 REGISTER_TARGETS = ("employment", "social_measures")
-# Event times averaged for the plateau of the absence effect beyond the observed ones
-# (the latest: the effect may still be growing where the data end).
+# The fewest event times averaged for the plateau of the absence effect beyond the
+# observed ones (the latest: the effect may still be growing where the data end);
+# more while they rest on less than ``forecast.absence_plateau_pupils`` of the pupils.
 PLATEAU_LEVELS = 2
 # The steepest yearly fall of the log hazard extrapolated beyond the data (a halving).
 MAX_DECLINE = float(np.log(0.5))
@@ -374,9 +378,10 @@ class _AbsenceModel:
     anchor: list[int]  # the latest quarters the future is anchored on
     anchor_se: float  # standard error of their mean
     quarter_sd: float  # a future quarter's estimate about its expectation
+    plateau_pupils: float = 0.0  # share of the pupils the plateau's event times rest on
 
 
-def absence_model(data: AsOfData, result) -> _AbsenceModel | None:
+def absence_model(data: AsOfData, result, plateau_pupils: float = 0.0) -> _AbsenceModel | None:
     """The absence effect by quarter since enrolment and by calendar quarter, with their errors.
 
     ``result`` is the Callaway–Sant'Anna estimate of :func:`analysis.payments.
@@ -417,21 +422,27 @@ def absence_model(data: AsOfData, result) -> _AbsenceModel | None:
     except EstimationError:
         anchor_se = float(np.sqrt(np.mean(by_quarter["se"].to_numpy() ** 2)))
     # A future quarter's estimate moves about its expectation by the sampling error
-    # of one quarter's estimate, or by the quarters' own scatter about the estimated
-    # path where that is larger (shocks shared by an area and quarter are not in the
-    # household-clustered errors).
+    # of one quarter's estimate resting on every cohort (the anchor quarters'), times
+    # the quarters' own scatter about the estimated path in units of their standard
+    # errors where that is more than one (shocks shared by an area and quarter are
+    # not in the household-clustered errors). In standard errors: the earliest
+    # quarters rest on the first, small cohorts, and their raw scatter would make
+    # every later quarter as uncertain as they were.
     recent = sorted(theta)[-2 * ANCHOR_QUARTERS :]
     expected = _calendar_path(
         np.array(recent),
         att[None, :],
         levels,
-        _plateau(att[None, :], levels, weights, max(theta)),
+        _plateau(att[None, :], levels, weights, max(theta), plateau_pupils),
         weights,
     )[0]
     scatter = np.array([theta[t] for t in recent]) - expected
-    quarter_var = float(np.mean(by_quarter.loc[recent, "se"].to_numpy() ** 2))
-    if len(recent) >= 3:
-        quarter_var = max(quarter_var, float(np.var(scatter - scatter.mean(), ddof=1)))
+    quarter_var = _quarter_variance(
+        scatter,
+        by_quarter.loc[recent, "se"].to_numpy(dtype=float),
+        by_quarter.loc[anchor, "se"].to_numpy(dtype=float),
+        ramping=int((levels >= DECLINE_FROM).sum()) < PLATEAU_LEVELS,
+    )
     households = data["households"]
     enrolled = int(households["g"].notna().sum())
     return _AbsenceModel(
@@ -447,26 +458,72 @@ def absence_model(data: AsOfData, result) -> _AbsenceModel | None:
         anchor,
         anchor_se,
         float(np.sqrt(quarter_var)),
+        plateau_pupils,
     )
 
 
-def _plateau(effect: np.ndarray, levels: np.ndarray, weights, last_seen: int) -> np.ndarray:
+def _quarter_variance(
+    scatter: np.ndarray, se: np.ndarray, anchor_se: np.ndarray, ramping: bool
+) -> float:
+    """The variance of a future quarter's calendar estimate about its expectation.
+
+    ``scatter``: the recent quarters' estimates minus the path the event-time
+    effects imply, ``se`` their standard errors, ``anchor_se`` those of the anchor
+    quarters. The anchor quarters' mean squared standard error (they rest on every
+    cohort enrolled, as the future quarters do), times the recent quarters'
+    variance about the path in units of their standard errors where that is more
+    than one: the earliest quarters rest on the first, small cohorts, and their
+    scatter in percentage points would make every future quarter as uncertain as
+    they were. ``ramping`` (fewer than ``PLATEAU_LEVELS`` event times beyond the
+    first year estimated: the plateau is taken on the ramp and the effect may grow
+    on unseen): the scatter in percentage points, its misfit to the path included,
+    where that is more than the mean squared standard error. With fewer than three
+    quarters, the squared standard error alone.
+    """
+    if len(scatter) < 3:
+        return float(np.mean(anchor_se**2))
+    if ramping:
+        return max(float(np.mean(se**2)), float(np.var(scatter - scatter.mean(), ddof=1)))
+    reference = float(np.mean(anchor_se**2))
+    if not (se > 0).all():
+        return reference
+    standardised = scatter / se
+    return reference * max(1.0, float(np.var(standardised - standardised.mean(), ddof=1)))
+
+
+def _plateau(
+    effect: np.ndarray, levels: np.ndarray, weights, last_seen: int, pupils_share: float = 0.0
+) -> np.ndarray:
     """Per draw: the effect beyond the event times estimated.
 
-    The mean of the latest ``PLATEAU_LEVELS`` event times, each weighted by the
-    pupils behind it (the cohorts seen that long after enrolment): the latest
-    event times rest on the earliest cohorts only, and a few pupils' standard
-    errors understate their error, so weighting by precision would let one small
-    cohort decide.
+    The mean of the latest event times, each weighted by the pupils behind it (the
+    cohorts seen that long after enrolment), taken back from the latest until the
+    earliest of them rests on ``pupils_share`` of the pupils in the estimate
+    (``forecast.absence_plateau_pupils``), at least the latest ``PLATEAU_LEVELS``,
+    and from the second year since enrolment on (``DECLINE_FROM``: in the first
+    year the effect is still ramping up) unless that leaves fewer. The latest
+    event times rest on the earliest, small cohorts only (enrolment ramps up: the
+    latest two hold about a sixth of the pupils), and a few pupils' standard errors
+    understate their error, so weighting by precision would let one small cohort
+    decide, and so does a plateau on the latest two alone.
     """
     weights = dict(weights)
     pupils = np.array(
         [sum(n for g, n in weights.items() if g + int(e) <= last_seen) for e in levels],
         dtype=float,
-    )[-PLATEAU_LEVELS:]
-    if pupils.sum() <= 0:
-        pupils = np.ones_like(pupils)
-    return effect[:, -PLATEAU_LEVELS:] @ (pupils / pupils.sum())
+    )
+    total = float(sum(weights.values()))
+    pool = []
+    for j in range(len(levels) - 1, -1, -1):
+        if len(pool) >= PLATEAU_LEVELS and (
+            int(levels[j]) < DECLINE_FROM or pupils[pool[-1]] >= pupils_share * total
+        ):
+            break
+        pool.append(j)
+    share = pupils[pool]
+    if share.sum() <= 0:
+        share = np.ones_like(share)
+    return effect[:, pool] @ (share / share.sum())
 
 
 def _calendar_path(
@@ -524,7 +581,7 @@ def _absence_amounts(
     jitter = 1e-12 * np.eye(len(model.att))
     effect = rng.multivariate_normal(model.att, model.cov + jitter, size=draws, method="eigh")
     weights = dict(zip(model.cohorts, model.weights, strict=True))
-    plateau = _plateau(effect, model.levels, weights, max(model.calendar))
+    plateau = _plateau(effect, model.levels, weights, max(model.calendar), model.plateau_pupils)
     extra = {g: n * model.weight_per_household for g, n in new_households.items()}
     anchor_path = _calendar_path(np.array(model.anchor), effect, model.levels, plateau, weights)
     # The anchor's error is at least one quarter's: the latest quarters' estimates
@@ -891,7 +948,7 @@ def forecast(
     projected (median future, band). ``key``: the numbers the reports quote.
     """
     settings = contract.forecast
-    absence = absence_model(data, absence_result)
+    absence = absence_model(data, absence_result, settings.absence_plateau_pupils)
     models = target_models(data, unit_results, ledger, contract)
     base = simulate(data, unit_results, absence, ledger, contract, draws, models=models)
     # The enrolment-shortfall scenario (``scenarios=False``: the base case only, as
