@@ -292,7 +292,7 @@ def _binomial_interval(k: int, n: int) -> tuple[float, float]:
 
 _VERDICT = "decides the verdict"
 _CAVEAT = "caveat beside the verdict"
-_SHOWN = "shown, decides nothing"
+_SHOWN = "results file only, decides nothing"
 _APPENDIX = "annex: ignores area shocks"
 # (procedure, its role in the reports, [(scenario, record key, kind)]); kind "p": a
 # p-value (rejects at alpha), "rejects"/"covers": a boolean.
