@@ -166,12 +166,14 @@ def one_extract(
             row[f"{key}_ci"] = list(area.ci)
             row[f"{key}_se"] = area.se
             row[f"{key}_mde"] = area.mde()
+        # The plan says whether the pre-enrolment tests' placebos are matched.
+        plan_pre = {} if plan.pre_trends.match_placebos else {"match_bins": None}
         if "pre" in parts:
             for key, quarters in (
                 ("pretrend_area_p", plan.sensitivity.pre_periods),
                 ("anticipation_area_p", 1),
             ):
-                row[key] = placebo_test(pre_periods=quarters).p_value
+                row[key] = placebo_test(pre_periods=quarters, **plan_pre).p_value
         if "wild" in parts:
             row["wild_p"] = wild_bootstrap(
                 panel,
@@ -240,10 +242,12 @@ def run(
 
     _CONFIG.update(contract=load_contract(), synth=load_synthetic(), plan=load_plan())
     done = _done(out)
+    # Extracts with effects only when a chosen procedure runs on them.
+    scenarios = SCENARIOS if set(parts) & set(effects_parts) & set(EFFECTS_PARTS) else ("null",)
     work = [
         (first_seed + i, scenario, as_of, wild_reps, parts, area_outcomes, effects_parts)
         for i in range(n)
-        for scenario in SCENARIOS
+        for scenario in scenarios
         if (scenario, first_seed + i) not in done
     ]
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ bootstrap against wildboottest, the analysis plan and its multiplicity rule."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -473,3 +474,27 @@ def test_matched_baseline_studentized_test_holds_its_size_near_a_cut_off():
         new.append(_test(data).p_value <= 0.05)
     assert np.mean(old) > 0.12
     assert np.mean(new) <= 0.08
+
+
+def test_pre_enrolment_tests_of_the_reports_use_unmatched_placebos_as_the_plan_says():
+    """Their statistic is made of the baseline quarters the matching weights come from, so
+    by the plan (``pre_trends.match_placebos: false``) their placebos are not matched."""
+    from analysis.effects.areas import area_inference
+    from analysis.effects.plan import load_plan
+
+    assert load_plan().pre_trends.match_placebos is False
+    data = _areas(seed=2, periods=16, cohorts=(10, 11, 12), shock=0.3).rename(
+        columns={"id": "person_id", "hh": "household_id"}
+    )
+    data["treated"] = ((data["g"] > 0) & (data["t"] >= data["g"])).astype(int)
+    result = area_inference(data, reps=9, seed=1)
+    test = partial(
+        area_placebo_test, data, "y", "t", "person_id", "g", area="area", hhname="household_id"
+    )
+    for key, k in (("pretrend_area_p", 3), ("anticipation_area_p", 1)):
+        unmatched = test(pre_periods=k, match_bins=None).p_value
+        matched = test(pre_periods=k).p_value
+        assert result[key] == unmatched != matched
+    assert result["area_p"] == test().p_value  # the area test keeps its matched placebos
+    matched_pre = area_inference(data, reps=9, seed=1, pre_match=True)
+    assert matched_pre["pretrend_area_p"] == test(pre_periods=3).p_value
