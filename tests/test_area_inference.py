@@ -476,25 +476,25 @@ def test_matched_baseline_studentized_test_holds_its_size_near_a_cut_off():
     assert np.mean(new) <= 0.08
 
 
-def test_pre_enrolment_tests_of_the_reports_use_unmatched_placebos_as_the_plan_says():
-    """Their statistic is made of the baseline quarters the matching weights come from, so
-    by the plan (``pre_trends.match_placebos: false``) their placebos are not matched."""
+def test_pre_enrolment_tests_of_the_reports_match_their_placebos_as_the_plan_says():
+    """The plan's ``pre_trends.match_placebos`` decides whether the pre-enrolment tests'
+    placebos are matched on the baseline like the area test's."""
     from analysis.effects.areas import area_inference
     from analysis.effects.plan import load_plan
 
-    assert load_plan().pre_trends.match_placebos is False
+    assert load_plan().pre_trends.match_placebos is True
     data = _areas(seed=2, periods=16, cohorts=(10, 11, 12), shock=0.3).rename(
         columns={"id": "person_id", "hh": "household_id"}
     )
     data["treated"] = ((data["g"] > 0) & (data["t"] >= data["g"])).astype(int)
-    result = area_inference(data, reps=9, seed=1)
     test = partial(
         area_placebo_test, data, "y", "t", "person_id", "g", area="area", hhname="household_id"
     )
+    matched = area_inference(data, reps=9, seed=1, pre_match=True)
+    unmatched = area_inference(data, reps=9, seed=1, pre_match=False)
     for key, k in (("pretrend_area_p", 3), ("anticipation_area_p", 1)):
-        unmatched = test(pre_periods=k, match_bins=None).p_value
-        matched = test(pre_periods=k).p_value
-        assert result[key] == unmatched != matched
-    assert result["area_p"] == test().p_value  # the area test keeps its matched placebos
-    matched_pre = area_inference(data, reps=9, seed=1, pre_match=True)
-    assert matched_pre["pretrend_area_p"] == test(pre_periods=3).p_value
+        assert matched[key] == test(pre_periods=k).p_value
+        assert unmatched[key] == test(pre_periods=k, match_bins=None).p_value
+        assert matched[key] != unmatched[key]
+    # The area test keeps its matched placebos either way.
+    assert matched["area_p"] == unmatched["area_p"] == test().p_value

@@ -42,7 +42,7 @@ def area_inference(
     pre_periods: int = 3,
     match_bins: int | None = 5,
     match_level: pd.Series | None = None,
-    pre_match: bool = False,
+    pre_match: bool = True,
 ) -> dict:
     """Area-level inference for one outcome (numbers only: what the results file stores).
 
@@ -55,8 +55,7 @@ def area_inference(
     ``match_level``: the households' baseline level the placebos are matched on
     (:func:`baseline_level` of another outcome's panel; default: this outcome's own).
     ``pre_match``: whether the pre-enrolment tests' placebos are matched too (the
-    analysis plan's ``pre_trends.match_placebos``; by default they are not, as their
-    statistic is made of the baseline quarters the weights come from).
+    analysis plan's ``pre_trends.match_placebos``; docs/evaluation.md weighs the two).
     """
     # The same test on the data after enrolment and, with ``pre_periods``, before it.
     placebo_test = partial(

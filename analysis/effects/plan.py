@@ -48,7 +48,7 @@ class PreTrends(_Strict):
     test: Literal["area_placebo_leads", "wald_balanced_leads"]
     # Whether the placebos of the area-level pre-enrolment tests are matched on the
     # baseline like the area test's (docs/evaluation.md, "Inference").
-    match_placebos: bool = False
+    match_placebos: bool = True
 
 
 class Grid(_Strict):
