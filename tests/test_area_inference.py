@@ -4,6 +4,7 @@ bootstrap against wildboottest, the analysis plan and its multiplicity rule."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -184,28 +185,49 @@ def test_baseline_studentized_statistic_does_not_depend_on_a_groups_shock_scale(
     assert hh_loud != pytest.approx(hh_base, rel=1e-3)
 
 
-def test_pre_enrolment_tests_are_studentized_by_the_gaps_quarterly_changes():
-    """A pre-enrolment test's statistic is made of one-quarter changes, so its scale is the
-    SD of the treated-minus-comparison gap's quarter-on-quarter changes over the
-    baseline window (which ends ``K`` quarters before the first enrolment), by hand."""
-    data = _areas(seed=6, periods=12, cohorts=(8, 9, 10), shock=0.5)
+def test_pre_enrolment_tests_are_studentized_by_their_own_statistic_at_earlier_event_times():
+    """A pre-enrolment test's scale is the SD of the same test's estimate with every
+    cohort moved back s = K, K + 1, … quarters as far as the data reach: by hand, the
+    estimate of the data whose intervention households enrolled s quarters earlier."""
+    data = _areas(seed=6, periods=16, cohorts=(10, 11, 12), shock=0.5)
+    treated = data["g"] > 0
     for k in (1, 3):
         result = _test(data, match_bins=None, pre_periods=k)
-        window = data.loc[data["t"] < 8 - k]
-        treated = window["area"].isin([1, 5])
-        gap = (
-            window.loc[treated].groupby("t")["y"].mean()
-            - window.loc[~treated].groupby("t")["y"].mean()
-        )
-        assert result.se == pytest.approx(np.std(np.diff(gap.to_numpy()), ddof=1), rel=1e-10)
-    # The post-enrolment test keeps the SD of the gap's levels.
+        # The earliest cohort's first tested quarter is 10 - k with base 9 - k, and
+        # quarter 1 is the first: the moved windows reach back to s = 8 - k.
+        moved = [
+            _test(
+                data.assign(g=np.where(treated, data["g"] - s, 0)),
+                match_bins=None,
+                pre_periods=k,
+                studentize="household",
+            ).att
+            for s in range(k, 9 - k)
+        ]
+        assert len(moved) >= 3
+        assert result.se == pytest.approx(np.std(moved, ddof=1), rel=1e-10)
+    # The post-enrolment test keeps the SD of the gap's levels over the baseline.
     post = _test(data, match_bins=None)
-    window = data.loc[data["t"] < 8]
-    treated = window["area"].isin([1, 5])
-    gap = (
-        window.loc[treated].groupby("t")["y"].mean() - window.loc[~treated].groupby("t")["y"].mean()
-    )
+    window = data.loc[data["t"] < 10]
+    inside = window["area"].isin([1, 5])
+    gap = window.loc[inside].groupby("t")["y"].mean() - window.loc[~inside].groupby("t")["y"].mean()
     assert post.se == pytest.approx(np.std(gap.to_numpy(), ddof=1), rel=1e-10)
+
+
+def test_pre_enrolment_statistic_does_not_depend_on_a_groups_shock_scale():
+    """As for the post-enrolment test: a group responding κ times as much to the same
+    shocks has its pre-enrolment estimate and its scale multiplied by κ."""
+    data = _areas(seed=5, periods=16, cohorts=(10, 11, 12), shock=0.5)
+    treated = data["area"].isin([1, 5])
+    centre = data.loc[~treated].groupby("t")["y"].mean()
+    deviation = data["y"] - data["t"].map(centre)
+    louder = data.assign(y=np.where(treated, data["t"].map(centre) + 2.5 * deviation, data["y"]))
+    for k in (1, 3):
+        base = _test(data, match_bins=None, pre_periods=k)
+        loud = _test(louder, match_bins=None, pre_periods=k)
+        assert loud.att == pytest.approx(2.5 * base.att, rel=1e-9)
+        assert loud.t_stat == pytest.approx(base.t_stat, rel=1e-9)
+        np.testing.assert_allclose(loud.distribution, base.distribution, rtol=1e-9)
 
 
 def test_a_true_effect_does_not_enter_the_null_and_the_interval_moves_with_it():
@@ -237,11 +259,12 @@ def test_critical_value_gives_p_at_most_alpha_beyond_it():
 
 
 def test_pre_period_version_and_too_few_areas():
-    # Four baseline quarters before the tested ones: three changes to take a scale from.
-    data = _areas(effect=2.0, periods=12, cohorts=(8, 9, 10))
+    # Three windows of three quarters before the tested ones (moved back 3, 4, 5): the
+    # fewest to take a scale from; one quarter less leaves two.
+    data = _areas(effect=2.0, periods=14, cohorts=(10, 11, 12))
     pre = _test(data, pre_periods=3)
     with pytest.raises(EstimationError, match="too few"):
-        _test(_areas(effect=2.0, periods=12, cohorts=(7, 8, 9)), pre_periods=3)
+        _test(_areas(effect=2.0, periods=14, cohorts=(9, 10, 11)), pre_periods=3)
     assert pre.p_value > 0.05  # no pre-trend, whatever the effect after enrolment
     with pytest.raises(EstimationError, match="too few"):
         _test(_areas(n_areas=6))
@@ -451,3 +474,27 @@ def test_matched_baseline_studentized_test_holds_its_size_near_a_cut_off():
         new.append(_test(data).p_value <= 0.05)
     assert np.mean(old) > 0.12
     assert np.mean(new) <= 0.08
+
+
+def test_pre_enrolment_tests_of_the_reports_match_their_placebos_as_the_plan_says():
+    """The plan's ``pre_trends.match_placebos`` decides whether the pre-enrolment tests'
+    placebos are matched on the baseline like the area test's."""
+    from analysis.effects.areas import area_inference
+    from analysis.effects.plan import load_plan
+
+    assert load_plan().pre_trends.match_placebos is True
+    data = _areas(seed=2, periods=16, cohorts=(10, 11, 12), shock=0.3).rename(
+        columns={"id": "person_id", "hh": "household_id"}
+    )
+    data["treated"] = ((data["g"] > 0) & (data["t"] >= data["g"])).astype(int)
+    test = partial(
+        area_placebo_test, data, "y", "t", "person_id", "g", area="area", hhname="household_id"
+    )
+    matched = area_inference(data, reps=9, seed=1, pre_match=True)
+    unmatched = area_inference(data, reps=9, seed=1, pre_match=False)
+    for key, k in (("pretrend_area_p", 3), ("anticipation_area_p", 1)):
+        assert matched[key] == test(pre_periods=k).p_value
+        assert unmatched[key] == test(pre_periods=k, match_bins=None).p_value
+        assert matched[key] != unmatched[key]
+    # The area test keeps its matched placebos either way.
+    assert matched["area_p"] == unmatched["area_p"] == test().p_value

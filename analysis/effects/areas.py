@@ -42,6 +42,7 @@ def area_inference(
     pre_periods: int = 3,
     match_bins: int | None = 5,
     match_level: pd.Series | None = None,
+    pre_match: bool = True,
 ) -> dict:
     """Area-level inference for one outcome (numbers only: what the results file stores).
 
@@ -53,6 +54,8 @@ def area_inference(
     cluster bootstrap by area of the TWFE coefficient (shown, not used to decide).
     ``match_level``: the households' baseline level the placebos are matched on
     (:func:`baseline_level` of another outcome's panel; default: this outcome's own).
+    ``pre_match``: whether the pre-enrolment tests' placebos are matched too (the
+    analysis plan's ``pre_trends.match_placebos``; docs/evaluation.md weighs the two).
     """
     # The same test on the data after enrolment and, with ``pre_periods``, before it.
     placebo_test = partial(
@@ -71,9 +74,11 @@ def area_inference(
     )
     test = placebo_test()
 
+    pre_options = {} if pre_match else {"match_bins": None, "match_level": None}
+
     def pre_test(quarters: int) -> float | None:
         try:
-            return placebo_test(pre_periods=quarters).p_value
+            return placebo_test(pre_periods=quarters, **pre_options).p_value
         except EstimationError:
             return None
 

@@ -46,6 +46,9 @@ class Inference(_Strict):
 
 class PreTrends(_Strict):
     test: Literal["area_placebo_leads", "wald_balanced_leads"]
+    # Whether the placebos of the area-level pre-enrolment tests are matched on the
+    # baseline like the area test's (docs/evaluation.md, "Inference").
+    match_placebos: bool = True
 
 
 class Grid(_Strict):

@@ -169,6 +169,7 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Ef
                 pre_periods=plan.sensitivity.pre_periods,
                 match_bins=plan.inference.area_match_bins,
                 match_level=match_level(plan, panels, outcome),
+                pre_match=plan.pre_trends.match_placebos,
             )
         except EstimationError as error:
             departures.append({"outcome": outcome, "analysis": "area_test", "reason": str(error)})
