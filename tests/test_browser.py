@@ -264,12 +264,18 @@ def test_contents_come_after_the_summary(browser, wide_report):
     assert order[:3] == ["H1", "NAV", "H1"]
 
 
-def test_every_portal_link_resolves(browser):
+def _open_portal(browser, width: int) -> Path:
+    """The rendered portal in the browser at ``width`` (skips when there is none)."""
     portal = REPORTS_DIR / "index.html"
     if not portal.exists():
         pytest.skip("no reports/index.html: run `make report` first")
-    browser.viewport(1280)
+    browser.viewport(width)
     browser.open(portal)
+    return portal
+
+
+def test_every_portal_link_resolves(browser):
+    portal = _open_portal(browser, 1280)
     links = browser.evaluate(
         "[...document.querySelectorAll('a[href]')].map((a) => a.getAttribute('href'))"
     )
@@ -302,11 +308,7 @@ def test_screenshots_are_written(browser, wide_report):
 
 
 def test_the_portals_table_of_reports_fits_a_phone(browser):
-    portal = REPORTS_DIR / "index.html"
-    if not portal.exists():
-        pytest.skip("no reports/index.html: run `make report` first")
-    browser.viewport(390)
-    browser.open(portal)
+    _open_portal(browser, 390)
     region = browser.evaluate(
         "(() => { const r = document.querySelector('.table-scroll[aria-label=\"Alle rapporter\"]');"
         " return {scroll: r.scrollWidth, client: r.clientWidth,"
@@ -318,11 +320,7 @@ def test_the_portals_table_of_reports_fits_a_phone(browser):
 
 
 def test_the_portals_key_figures_fit_a_phone(browser):
-    portal = REPORTS_DIR / "index.html"
-    if not portal.exists():
-        pytest.skip("no reports/index.html: run `make report` first")
-    browser.viewport(390)
-    browser.open(portal)
+    _open_portal(browser, 390)
     region = browser.evaluate(
         "(() => { const r = document.querySelector('.table-scroll[aria-label=\"Nøgletal\"]');"
         " return {scroll: r.scrollWidth, client: r.clientWidth,"
