@@ -44,6 +44,8 @@ KEY_FIGURES = (
     ("payments_provisional_total", "Optjent i løbende periode, endnu ikke afregnet", "money"),
     ("projected_paid_median", "Forventet udbetalt ved kontraktens slutning (median)", "money"),
 )
+# The adjustments' label where the contract does not pay them (none paid to date).
+ADJUSTMENTS_NOT_PAID = "Reguleringer af afregnede beløb i alt (senere data; udbetales ikke)"
 # The one-sentence rule of the caps, under the key figures.
 CAP_RULE = (
     "Lofterne: resultatbetalingerne i alt udbetales højst op til det samlede loft, og "
@@ -123,7 +125,7 @@ def latest(entries: list[Entry]) -> Entry | None:
 def _label(entry: Entry, name: str, label: str) -> str:
     """A key figure's label; the adjustments say whether they are paid (the contract decides)."""
     if name == "adjustments_total" and entry.numbers.get("adjustments_paid_total") == 0:
-        return label.replace(")", "; udbetales ikke)")
+        return ADJUSTMENTS_NOT_PAID
     return label
 
 
