@@ -92,6 +92,11 @@ def _value(value, kind: str, min_persons: int | None = None) -> str:
     return numbers.dkk(value, "da") if kind == "money" else numbers.number(value, 0, "da")
 
 
+def _shown(value, kind: str, min_persons: int | None = None) -> tuple[str, bool]:
+    """A key figure as shown, and whether it is hidden by disclosure control."""
+    return _value(value, kind, min_persons), value == "*"
+
+
 def _return(entry: Entry) -> tuple[str, str] | None:
     """The investors' internal rate of return (realised, else projected), if the report gives one."""
     for kind, label in (
@@ -132,29 +137,29 @@ def _label(entry: Entry, name: str, label: str) -> str:
 def _key_figures(entry: Entry, min_persons: int | None = None) -> str:
     irr = _return(entry)
     settled = irr is not None and irr[0] == "Investorernes interne rente"
+    # Each row: label, the value as shown, and whether it is hidden (said in words).
     rows = [
-        (_label(entry, name, label), _value(entry.numbers.get(name), kind, min_persons))
+        (_label(entry, name, label), *_shown(entry.numbers.get(name), kind, min_persons))
         for name, label, kind in KEY_FIGURES
         # After the final settlement nothing is projected (as in the report's key figures).
         if name in entry.numbers and not (settled and name == "projected_paid_median")
     ]
     if irr:
-        rows.append(irr)
+        rows.append((*irr, False))
     rows += [
         (
             f"Opnåede resultater: {label.lower()}",
-            _value(entry.numbers.get(f"achievements_cumulative.{t}"), "count", min_persons),
+            *_shown(entry.numbers.get(f"achievements_cumulative.{t}"), "count", min_persons),
         )
         for t, label in TARGET_NAMES.items()
         if f"achievements_cumulative.{t}" in entry.numbers
     ]
     # A number hidden in words may wrap: kept on one line it is wider than a phone and
     # pushes the amounts beside it out of view.
-    words = hidden_words("da", min_persons)
     body = "".join(
-        f"<tr><td>{html.escape(k)}</td><td class='{'num words' if v == words else 'num'}'>"
+        f"<tr><td>{html.escape(k)}</td><td class='{'num words' if hidden else 'num'}'>"
         f"{html.escape(v)}</td></tr>"
-        for k, v in rows
+        for k, v, hidden in rows
     )
     return (
         "<div class='table-block'><p class='scroll-hint' aria-hidden='true'>Stryg eller rul til "
