@@ -114,6 +114,9 @@ def test_portal_heads_with_the_key_figures_in_the_reports_words(tmp_path):
     assert page.index("<h2>Nøgletal") < page.index("<h2>Alle rapporter")
     headline = page[page.index("<h2>Nøgletal") : page.index("<h2>Alle rapporter")]
     assert "skjult, så intet antal under 5 personer kan regnes ud" in headline
+    # Only the hidden number may wrap (the words are wider than a phone); amounts do not.
+    assert headline.count("class='num words'") == 1
+    assert "<td class='num words'>skjult" in headline
     assert "intet lille antal" not in page
     assert (
         "<td>Reguleringer af afregnede beløb i alt (senere data; udbetales ikke)</td>"
