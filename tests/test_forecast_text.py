@@ -75,3 +75,22 @@ def test_backtest_sentence_reads_the_summary_at_the_reports_horizon(contract, tm
         "error of DKK 812,000." in text
     )
     assert "withhold" not in text
+
+
+def test_an_irr_band_of_no_width_is_said_in_words(contract):
+    """Seen on page 1 of a quarterly report: "(90 %-interval 4,6 % til 4,6 %)"."""
+    cap = contract.caps.investor_annual_return
+    at_cap = _key(projected_irr_median=cap, projected_irr_low=cap - 1e-5, projected_irr_high=cap)
+    # Percentages carry a no-break space before the sign.
+    text = forecast_text.projection_text(at_cap, _table(), contract, "da", "2026Q2")
+    text = text.replace("\xa0", " ")
+    assert "til 4,6 %" not in text
+    assert (
+        " Investorernes forventede interne rente: 4,6 % om året, afkastloftet, som nås i mindst "
+        "90 % af de simulerede forløb." in text
+    )
+    fixed = _key(projected_irr_median=0.02, projected_irr_low=0.02, projected_irr_high=0.02)
+    text = forecast_text.projection_text(fixed, _table(), contract, "en", "2026Q2")
+    text = text.replace("\xa0", " ")
+    assert "2.0% a year in at least 90% of the simulated futures." in text
+    assert "afkastloft" not in text and "return cap," not in text

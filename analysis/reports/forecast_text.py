@@ -76,16 +76,7 @@ def projection_text(
             cap=numbers.dkk(contract.caps.total_outcome_payments, lang),
             rate=numbers.percent(contract.caps.investor_annual_return, 1, lang),
         )
-    irr = key.get("projected_irr_median")
-    if irr is not None and key.get("projected_irr_low") is not None:
-        text += t(
-            "forecast.irr",
-            lang,
-            irr=numbers.percent(irr, 1, lang),
-            level=level,
-            low=numbers.percent(key["projected_irr_low"], 1, lang),
-            high=numbers.percent(key["projected_irr_high"], 1, lang),
-        )
+    text += _irr_text(key, contract, lang, level)
     row = backtest_at(contract, as_of, path)
     if row is not None:
         text += t(
@@ -98,3 +89,24 @@ def projection_text(
             mae=numbers.dkk(rounded_forecast(row["mae"], contract), lang),
         )
     return text
+
+
+def _irr_text(key: dict, contract: Contract, lang: str, level: str) -> str:
+    """The investors' projected IRR with its band; a band of no width as shown is said in words.
+
+    "4,6 % til 4,6 %" reads as a mistake: when both ends round to the same rate, at
+    least the band's share of the futures pay that rate (the return cap, when it binds).
+    """
+    irr = key.get("projected_irr_median")
+    if irr is None or key.get("projected_irr_low") is None:
+        return ""
+    low, high, shown = (
+        numbers.percent(key[name], 1, lang)
+        for name in ("projected_irr_low", "projected_irr_high", "projected_irr_median")
+    )
+    if low != high:
+        return t("forecast.irr", lang, irr=shown, level=level, low=low, high=high)
+    at_cap = shown == numbers.percent(contract.caps.investor_annual_return, 1, lang)
+    return t(
+        "forecast.irr_at_cap" if at_cap else "forecast.irr_fixed", lang, irr=shown, level=level
+    )
