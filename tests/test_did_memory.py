@@ -86,6 +86,11 @@ def test_wild_bootstrap_blocks_of_units_give_the_whole_matrix_result(monkeypatch
     whole = np.diag(np.bincount(groups, d * y, G)) - D[1:].T @ np.linalg.solve(gram[1:, 1:], E[1:])
     monkeypatch.setattr(panel_module, "CHUNK", 64)
     blocks = inference._projected_cross_products(y, d, unit, time, groups, G)
+    # The cluster sums of products, chunk by chunk, are bincount's to the last bit.
+    assert (inference._cluster_sums(groups, G, d, y) == np.bincount(groups, d * y, G)).all()
+    beta = 0.37
+    expected = np.bincount(groups, d * (y - beta * d), G)
+    assert (inference._cluster_sums(groups, G, d, y, beta) == expected).all()
     np.testing.assert_allclose(blocks, whole, rtol=0, atol=1e-12 * np.abs(whole).max())
     # And the bootstrap's p-value is unchanged by the block size.
     full = inference.wild_bootstrap(frame, "y", "t", "unit", "treated", "area", reps=99, seed=2)

@@ -83,8 +83,9 @@ def _projected_cross_products(y, d, unit, time, groups, G) -> np.ndarray:
         return K
     D = np.zeros((T, G))
     E = np.zeros((T, G))
-    np.add.at(D, (time, groups), d)
-    np.add.at(E, (time, groups), y)
+    for part in chunks(len(d)):
+        np.add.at(D, (time[part], groups[part]), d[part])
+        np.add.at(E, (time[part], groups[part]), y[part])
     # Which periods each unit has, one byte a cell; the Gram matrix from blocks of
     # units (a units × periods float matrix and its scaled copy were most of the
     # bootstrap's memory on a national panel).
@@ -98,7 +99,20 @@ def _projected_cross_products(y, d, unit, time, groups, G) -> np.ndarray:
         gram -= (cells / periods_of_unit[block, None]).T @ cells
     # The period dummies sum to the unit dummies: one is left out (the reference),
     # which changes no projection (the columns of D and E sum to zero over periods).
-    return np.diag(np.bincount(groups, d * y, G)) - D[1:].T @ np.linalg.solve(gram[1:, 1:], E[1:])
+    return np.diag(_cluster_sums(groups, G, d, y)) - D[1:].T @ np.linalg.solve(gram[1:, 1:], E[1:])
+
+
+def _cluster_sums(groups, G: int, d, y, beta: float | None = None) -> np.ndarray:
+    """``np.bincount(groups, d * y, G)``, or of ``d * (y - beta d)``, chunk by chunk.
+
+    ``np.add.at`` adds row by row in order, as ``bincount`` does, so the chunks give
+    the same sums to the last bit without a product array of the panel's length.
+    """
+    total = np.zeros(G)
+    for part in chunks(len(d)):
+        x = y[part] if beta is None else y[part] - beta * d[part]
+        np.add.at(total, groups[part], d[part] * x)
+    return total
 
 
 def _group_sums(codes, values, w, n) -> np.ndarray:
@@ -174,7 +188,8 @@ def wild_bootstrap(
             "too_few_clusters", "the wild cluster bootstrap needs at least two clusters"
         )
     y = _two_way_demean(data[yname].to_numpy(float), unit, time)
-    d = _two_way_demean(data[treatname].to_numpy(float), unit, time)
+    # The 0/1 column as it is: the demeaning makes its one float copy.
+    d = _two_way_demean(data[treatname].to_numpy(), unit, time)
     dd = d @ d
     n, k = len(y), int(unit.max()) + int(time.max()) + 2
 
@@ -185,7 +200,7 @@ def wild_bootstrap(
     # β* = Σ_g v_g a_g / d̈'d̈ with a_g = Σ_h K[h, g]: a replication costs O(clusters²).
     K = _projected_cross_products(y, d, unit, time, groups, G)
     a = K.sum(axis=0)
-    b = np.bincount(groups, d * d, G)
+    b = _cluster_sums(groups, G, d, d)
 
     def t_stats(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         beta = (v @ a) / dd
@@ -195,8 +210,7 @@ def wild_bootstrap(
 
     # The observed statistic from the data (v = 1 gives the same up to rounding).
     beta = float(d @ y / dd)
-    resid = y - beta * d
-    se0 = np.sqrt(correction * (np.bincount(groups, d * resid, G) ** 2).sum()) / dd
+    se0 = np.sqrt(correction * (_cluster_sums(groups, G, d, y, beta) ** 2).sum()) / dd
     t0 = beta / se0
     if draws is None:
         rng = np.random.default_rng(seed)
