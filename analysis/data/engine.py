@@ -667,24 +667,14 @@ def _batched_codes(parquet, name: str, rows: int) -> np.ndarray:
         start += len(column)
     if not dictionaries:
         return out
-    # Batches of one row group share its dictionary: each distinct one is ranked once.
-    distinct = pa_compute.unique(pa_arrow.concat_arrays(_distinct_objects(dictionaries)))
-    ordered = distinct.take(pa_compute.sort_indices(distinct))
-    ranks: dict[int, np.ndarray] = {}
+    # Every batch's dictionary ranked among all values in one sort (dense ranks: equal
+    # values, equal codes), as _order_codes ranks the unified dictionary.
+    rank = pa_compute.rank(
+        pa_arrow.concat_arrays(dictionaries), sort_keys="ascending", tiebreaker="dense"
+    ).to_numpy()
+    offset = 0
     for dictionary, (first, last) in zip(dictionaries, bounds, strict=True):
-        rank = ranks.get(id(dictionary))
-        if rank is None:
-            rank = pa_compute.index_in(dictionary, value_set=ordered).to_numpy()
-            ranks[id(dictionary)] = rank = rank.astype(np.int32)
-        out[first:last] = rank[out[first:last]]
-    return out
-
-
-def _distinct_objects(arrays: list) -> list:
-    """The arrays of a list, each Arrow array once (the same dictionary repeats by batch)."""
-    seen, out = set(), []
-    for array in arrays:
-        if id(array) not in seen:
-            seen.add(id(array))
-            out.append(array)
+        local = (rank[offset : offset + len(dictionary)] - 1).astype(np.int32)
+        out[first:last] = local[out[first:last]]
+        offset += len(dictionary)
     return out
