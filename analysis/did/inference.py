@@ -176,9 +176,8 @@ def wild_bootstrap(
     require_columns(
         data, yname=yname, tname=tname, idname=idname, treatname=treatname, cluster=cluster
     )
-    # Codes as pd.factorize numbers them (units and periods in order of first
-    # appearance, clusters sorted: the draws' columns), in the smallest integer type
-    # and without a hash table of a national panel's rows (analysis/did/panel.py).
+    # pd.factorize's codes (clusters sorted: the draws' columns), in the smallest
+    # integer type, without a hash table of the rows (analysis/did/panel.py).
     unit = codes(data[idname])[0]
     time = codes(data[tname])[0]
     groups, levels = codes(data[cluster], sort=True)
