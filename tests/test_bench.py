@@ -3,8 +3,12 @@ they run in this process on a small extract, and the estimators agree with their
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
+from analysis.paths import ROOT
 from analysis.pipeline import bench
 
 
@@ -25,3 +29,21 @@ def test_the_benchmark_steps_run_and_agree_with_the_peers(tmp_path):
 def test_an_unknown_step_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="unknown step nope"):
         bench.run_step("nope", tmp_path, 10)
+
+
+def test_the_estimator_steps_import_only_their_estimator(tmp_path):
+    # The held-out race times the import of what each step needs: the TWFE and att_gt
+    # steps must not import the wild bootstrap's module and scipy.stats (about a
+    # second, a sixth of pyfixest's whole step) with it.
+    panel = tmp_path / "heldout.parquet"
+    code = (
+        "import sys; from pathlib import Path; from analysis.pipeline import bench; "
+        f"bench.heldout_path = lambda: Path({str(panel)!r}); "
+        "bench.heldout_panel(1, units=300, periods=8).to_parquet(bench.heldout_path()); "
+        "[bench.run_step(s, Path('.'), 300) for s in ('heldout_twfe', 'heldout_att_gt')]; "
+        "print(sorted(m for m in ('scipy.stats', 'analysis.did.inference') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]", out

@@ -257,3 +257,32 @@ def test_codes_keep_the_order_python_sorts_ids_in(tmp_path):
     finally:
         con.close()
     assert [row[0] for row in got] == order
+
+
+def test_reading_in_batches_gives_the_whole_column_reading(tmp_path, monkeypatch):
+    """read_coded converts batch by batch (batches across and inside row groups): the same
+    frame as converting each whole column (codes of the unified dictionary, int32
+    integers; integers beyond int32 or with nulls, and floats with nulls, as pandas reads them)."""
+    rng = np.random.default_rng(3)
+    n = 1000
+    ids = np.array([f"p{i:03d}" for i in rng.integers(0, 300, n)], dtype=object)
+    table = pa.table(
+        {
+            "id": ids,
+            "small": rng.integers(-5, 5, n),
+            "big": rng.integers(0, 2, n) * (1 << 40),
+            "holes": pa.array([None if i % 7 == 0 else i for i in range(n)], pa.int64()),
+            "y": pa.array([None if i % 5 == 0 else float(i) / 3 for i in range(n)]),
+        }
+    )
+    path = tmp_path / "panel.parquet"
+    pq.write_table(table, path, row_group_size=128)
+    columns = ["id", "small", "big", "holes", "y"]
+    monkeypatch.setattr(engine, "BATCH_ROWS", 50)
+    got = engine.read_coded(path, columns, ["id"])
+    whole = pq.read_table(path, read_dictionary=["id"])
+    np.testing.assert_array_equal(got["id"].to_numpy(), engine._order_codes(whole.column("id")))
+    assert got["small"].dtype == np.int32
+    np.testing.assert_array_equal(got["small"].to_numpy(), table.column("small").to_numpy())
+    for name in ("big", "holes", "y"):
+        pd.testing.assert_series_equal(got[name], whole.column(name).to_pandas(), check_names=False)

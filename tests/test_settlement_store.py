@@ -261,3 +261,24 @@ def test_the_same_settlements_give_a_byte_identical_record(tmp_path):
                 store.append(_entries("2026Q1", [7.0]), "2026Q1@def", "synthetic")
         files.append(path.read_bytes())
     assert files[0] == files[1]
+
+
+def test_the_revision_check_selects_ids_as_pandas_isin():
+    # revised_tables selects the earlier delivery's persons through Arrow's is_in
+    # (pandas' isin on Arrow strings took minutes at national size): the same rows.
+    from analysis.payments.settlement import _id_set, _isin
+
+    known = pd.Series(["p3", "p1", "p7", "p1"], dtype="string[pyarrow]")
+    for dtype in ("string[pyarrow]", object, "string"):
+        values = pd.Series(["p1", "p2", "p3", "p3", "p9", "p7"], dtype=dtype)
+        expected = values.isin(set(known)).to_numpy()
+        assert (_isin(values, _id_set(known)) == expected).all()
+        assert expected.tolist() == [True, False, True, True, False, True]
+
+
+def test_one_delivery_revises_nothing():
+    from analysis.payments.settlement import revised_tables
+
+    tables = {"persons": pd.DataFrame({"person_id": ["p1"]})}
+    # The same tables: no comparison is made (the tables lack what one would read).
+    assert revised_tables(tables, tables, 1, 4) == []

@@ -24,7 +24,7 @@ from scipy import stats
 from analysis.did.aggte import aggte
 from analysis.did.attgt import att_gt
 from analysis.did.checks import EstimationError, NotEstimable, require_columns
-from analysis.did.panel import chunks
+from analysis.did.panel import chunks, codes, constant_within, first_rows
 
 WEBB = np.array([-np.sqrt(1.5), -1, -np.sqrt(0.5), np.sqrt(0.5), 1, np.sqrt(1.5)])
 
@@ -74,26 +74,45 @@ def _projected_cross_products(y, d, unit, time, groups, G) -> np.ndarray:
     observed in, ``T_i`` their number): O(rows × periods), no projection per
     cluster. Otherwise each ``r_g`` is projected by alternating projections.
     """
-    nested = pd.Series(groups).groupby(unit).nunique().max() == 1
-    if not nested:
+    n_units, T = int(unit.max()) + 1, int(time.max()) + 1
+    if not constant_within(groups, unit, first_rows(unit, n_units)):
         K = np.empty((G, G))
         for g in range(G):
             r = _two_way_demean(np.where(groups == g, y, 0.0), unit, time)
             K[:, g] = np.bincount(groups, d * r, G)
         return K
-    T = time.max() + 1
-    n_units = unit.max() + 1
     D = np.zeros((T, G))
     E = np.zeros((T, G))
-    np.add.at(D, (time, groups), d)
-    np.add.at(E, (time, groups), y)
-    observed = np.zeros((n_units, T))
-    observed[unit, time] = 1.0
+    for part in chunks(len(d)):
+        np.add.at(D, (time[part], groups[part]), d[part])
+        np.add.at(E, (time[part], groups[part]), y[part])
+    # Which periods each unit has, one byte a cell; the Gram matrix from blocks of
+    # units (a units × periods float matrix and its scaled copy were most of the
+    # bootstrap's memory on a national panel).
+    observed = np.zeros((n_units, T), bool)
+    for part in chunks(len(unit)):
+        observed[unit[part], time[part]] = True
     periods_of_unit = observed.sum(axis=1)
-    gram = np.diag(observed.sum(axis=0)) - (observed / periods_of_unit[:, None]).T @ observed
+    gram = np.diag(observed.sum(axis=0).astype(float))
+    for block in chunks(n_units, T):
+        cells = observed[block].astype(float)
+        gram -= (cells / periods_of_unit[block, None]).T @ cells
     # The period dummies sum to the unit dummies: one is left out (the reference),
     # which changes no projection (the columns of D and E sum to zero over periods).
-    return np.diag(np.bincount(groups, d * y, G)) - D[1:].T @ np.linalg.solve(gram[1:, 1:], E[1:])
+    return np.diag(_cluster_sums(groups, G, d, y)) - D[1:].T @ np.linalg.solve(gram[1:, 1:], E[1:])
+
+
+def _cluster_sums(groups, G: int, d, y, beta: float | None = None) -> np.ndarray:
+    """``np.bincount(groups, d * y, G)``, or of ``d * (y - beta d)``, chunk by chunk.
+
+    ``np.add.at`` adds row by row in order, as ``bincount`` does, so the chunks give
+    the same sums to the last bit without a product array of the panel's length.
+    """
+    total = np.zeros(G)
+    for part in chunks(len(d)):
+        x = y[part] if beta is None else y[part] - beta * d[part]
+        np.add.at(total, groups[part], d[part] * x)
+    return total
 
 
 def _group_sums(codes, values, w, n) -> np.ndarray:
@@ -157,18 +176,21 @@ def wild_bootstrap(
     require_columns(
         data, yname=yname, tname=tname, idname=idname, treatname=treatname, cluster=cluster
     )
-    unit = pd.factorize(data[idname])[0]
-    time = pd.factorize(data[tname])[0]
-    groups = np.unique(data[cluster].to_numpy(), return_inverse=True)[1].ravel()
-    G = groups.max() + 1
+    # pd.factorize's codes (clusters sorted: the draws' columns), in the smallest
+    # integer type, without a hash table of the rows (analysis/did/panel.py).
+    unit = codes(data[idname])[0]
+    time = codes(data[tname])[0]
+    groups, levels = codes(data[cluster], sort=True)
+    G = len(levels)
     if G < 2:
         raise NotEstimable(
             "too_few_clusters", "the wild cluster bootstrap needs at least two clusters"
         )
     y = _two_way_demean(data[yname].to_numpy(float), unit, time)
-    d = _two_way_demean(data[treatname].to_numpy(float), unit, time)
+    # The 0/1 column as it is: the demeaning makes its one float copy.
+    d = _two_way_demean(data[treatname].to_numpy(), unit, time)
     dd = d @ d
-    n, k = len(y), unit.max() + time.max() + 2
+    n, k = len(y), int(unit.max()) + int(time.max()) + 2
 
     correction = G / (G - 1) * (n - 1) / (n - k)
     # Every replication is linear in the cluster weights v: M_FE(ÿ ∘ v) = Σ_g v_g r_g
@@ -177,7 +199,7 @@ def wild_bootstrap(
     # β* = Σ_g v_g a_g / d̈'d̈ with a_g = Σ_h K[h, g]: a replication costs O(clusters²).
     K = _projected_cross_products(y, d, unit, time, groups, G)
     a = K.sum(axis=0)
-    b = np.bincount(groups, d * d, G)
+    b = _cluster_sums(groups, G, d, d)
 
     def t_stats(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         beta = (v @ a) / dd
@@ -187,8 +209,7 @@ def wild_bootstrap(
 
     # The observed statistic from the data (v = 1 gives the same up to rounding).
     beta = float(d @ y / dd)
-    resid = y - beta * d
-    se0 = np.sqrt(correction * (np.bincount(groups, d * resid, G) ** 2).sum()) / dd
+    se0 = np.sqrt(correction * (_cluster_sums(groups, G, d, y, beta) ** 2).sum()) / dd
     t0 = beta / se0
     if draws is None:
         rng = np.random.default_rng(seed)

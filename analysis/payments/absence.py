@@ -56,11 +56,14 @@ def exposure_years(panel: pd.DataFrame, period: Period) -> tuple[int, float]:
     return int(len(first_quarter)), float(years.sum())
 
 
-def fit(data: AsOfData, pretest: bool = True):
+def fit(data: AsOfData, pretest: bool = False):
     """The Callaway–Sant'Anna ATT(g,t) of the absence rate (None when it cannot be estimated).
 
     ``pretest``: also the test of parallel pre-trends (:func:`analysis.did.attgt.
-    pretrend_test`); the forecast backtest, which does not use it, leaves it out.
+    pretrend_test`). No payment, settlement or forecast uses it (the statement takes
+    the estimate, its standard error and interval), so it is left out by default: a
+    third of the fit's time, paid once for every settled report and once more for
+    the quarter's results.
 
     On an extract read out of core the pupil-quarters come as integer codes
     (``data["pupils"]``, :func:`analysis.data.engine.pupil_rows`), which give the

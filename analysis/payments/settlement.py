@@ -25,7 +25,10 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis import quarters
 from analysis.config import Contract
@@ -174,14 +177,33 @@ REVISED_TABLES = {
 }
 
 
+def _id_set(ids: pd.Series) -> pa.Array:
+    """The distinct ids of a column, as the value set of :func:`_isin`."""
+    return pc.unique(pa.array(ids))
+
+
+def _isin(values: pd.Series, id_set: pa.Array) -> np.ndarray:
+    """``values.isin(id_set)`` through Arrow's hash lookup: pandas' ``isin`` on a column of
+    Arrow strings turns every value of the set into a Python object first (minutes for
+    the millions of ids of a national extract)."""
+    array = pa.array(values)
+    return pc.is_in(array, value_set=id_set.cast(array.type)).to_numpy(zero_copy_only=False)
+
+
 def revised_tables(before: dict, after: dict, first: int, last: int) -> list[str]:
     """The tables whose rows for quarters ``first``..``last`` differ between two deliveries
-    (households: whose enrolment or exit differs)."""
+    (households: whose enrolment or exit differs).
+
+    One delivery's tables (the same object, as :func:`settle` is given them when the
+    reports of several quarters are settled from one extract) revise nothing.
+    """
+    if before is after:
+        return []
     changed = []
     # Only who was in the earlier delivery: households enrolled since are not a revision.
     known = {
-        "person_id": set(before["persons"]["person_id"]),
-        "household_id": set(before["households"]["household_id"]),
+        "person_id": _id_set(before["persons"]["person_id"]),
+        "household_id": _id_set(before["households"]["household_id"]),
     }
     for name, column in REVISED_TABLES.items():
         parts = []
@@ -189,7 +211,7 @@ def revised_tables(before: dict, after: dict, first: int, last: int) -> list[str
             frame = tables[name]
             ids = "person_id" if "person_id" in frame.columns else "household_id"
             t = quarters.series_to_index(frame[column])
-            keep = (t >= first) & (t <= last) & frame[ids].isin(known[ids])
+            keep = (t >= first) & (t <= last) & _isin(frame[ids], known[ids])
             part = frame.loc[keep.to_numpy()]
             keys = [c for c in part.columns if c not in ("t", "g", "exit_t", "set_t")]
             part = part[keys].astype(str).sort_values(keys).reset_index(drop=True)
@@ -200,7 +222,7 @@ def revised_tables(before: dict, after: dict, first: int, last: int) -> list[str
     households = []
     for tables in (before, after):
         frame = tables["households"]
-        frame = frame.loc[frame["household_id"].isin(known["household_id"]), columns].copy()
+        frame = frame.loc[_isin(frame["household_id"], known["household_id"]), columns].copy()
         # An exit after the period is no revision of it.
         exits = quarters.series_to_index(frame["exit_quarter"])
         frame["exit_quarter"] = frame["exit_quarter"].where((exits <= last).to_numpy(), None)
