@@ -179,13 +179,16 @@ endif
 results: $(QUARTERLY_RESULTS) $(LEDGER_FILES) $(EVALUATION_RESULTS) ## Compute the quarterly results, payments and settlement ledger up to AS_OF, and every evaluation's estimates
 
 # make has no rule that runs after a prerequisite failed, and the portal needs every
-# report: so `report` makes them in a make of its own (sharing the job slots), and when a
-# step failed it writes the portal from the reports that were made (AFTER_FAILURE, the
-# portal's command from build/targets.mk) and exits with that make's status. The line
-# with the failed step's target is make's "*** [...] Error" above.
+# report: so `report` makes them in a make of its own (sharing the job slots). When a step
+# failed, a second pass without the order of the steps (WAITS=no: with two or more job
+# slots the other evaluations wait for the final one's estimates, build/targets.mk) makes
+# what does not need the failed step, the portal is written from the reports there are
+# (AFTER_FAILURE, the portal's command from build/targets.mk), and the exit status is the
+# first pass's. The failed step's target is on make's "*** [...] Error" line.
 report: ## Render every report (quarterly up to AS_OF; midterm, preliminary final, final) to HTML and PDF, and the portal reports/index.html
 	@$(MAKE) --no-print-directory report-files || { status=$$?; \
-	echo "make report: a step failed (its target is on a '***' line above); every report that does not need it was made; writing the portal" >&2; \
+	echo "make report: a step failed (its target is on a '***' line above); making what does not need it, then the portal" >&2; \
+	$(if $(filter-out 0 1,$(JOBS)),$(MAKE) --no-print-directory report-files WAITS=no || true;) \
 	$(AFTER_FAILURE); exit $$status; }
 
 report-files: $(REPORT_FILES) $(PORTAL)
