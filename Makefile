@@ -83,7 +83,7 @@ RESULTS_DEPS := $(filter-out $(PRESENTATION),$(CODE_DEPS))
 # A folder of deliveries (<DATA>/<YYYYQn>/) or a single extract.
 DATA_DEPS := $(if $(filter data/synthetic,$(DATA)),data/synthetic/manifest.json,$(wildcard $(DATA)/*.csv $(DATA)/*.parquet $(DATA)/*Q?/*.csv $(DATA)/*Q?/*.parquet))
 
-.PHONY: help setup python-version lab data validate results report build test test-slow lint format verify bench backtest size sweep clean lock browsers settlement reset-demo-ledger
+.PHONY: help setup python-version lab data validate results report report-files build test test-slow lint format verify bench backtest size sweep clean lock browsers settlement reset-demo-ledger
 
 help: ## Show this help
 	@echo "Usage: make <target> [DATA=dir] [AS_OF=YYYYQn] [LANGS='da en']"
@@ -159,7 +159,7 @@ FORCE:
 
 # `make report` keeps going after a failed step: a failed estimate stops the evaluation
 # reports that need it, never the quarterly payment reports (the exit status is still 2).
-ifneq ($(filter report,$(MAKECMDGOALS)),)
+ifneq ($(filter report report-files,$(MAKECMDGOALS)),)
 MAKEFLAGS += --keep-going
 endif
 
@@ -169,16 +169,29 @@ CONTRACT_ARGS := build/targets.args
 SECTIONS := build/contract
 
 # The steps of these goals (and of what they need) use the worker.
-data results report verify build: export ANALYSIS_WORKER := $(ANALYSIS_WORKER)
+data results report report-files verify build: export ANALYSIS_WORKER := $(ANALYSIS_WORKER)
 
-ifneq ($(filter data validate results report verify,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(filter data validate results report report-files verify,$(or $(MAKECMDGOALS),help)),)
 include build/targets.mk
 $(QUARTERLY_RESULTS) $(LEDGER_FILES) $(ESTIMATE_RESULTS) $(EVALUATION_RESULTS): | $(VALIDATED)
 endif
 
 results: $(QUARTERLY_RESULTS) $(LEDGER_FILES) $(EVALUATION_RESULTS) ## Compute the quarterly results, payments and settlement ledger up to AS_OF, and every evaluation's estimates
 
-report: $(REPORT_FILES) $(PORTAL) ## Render every report (quarterly up to AS_OF; midterm, preliminary final, final) to HTML and PDF, and the portal reports/index.html
+# make has no rule that runs after a prerequisite failed, and the portal needs every
+# report: so `report` makes them in a make of its own (sharing the job slots). When a step
+# failed, a second pass without the order of the steps (WAITS=no: with two or more job
+# slots the other evaluations wait for the final one's estimates, build/targets.mk) makes
+# what does not need the failed step, the portal is written from the reports there are
+# (AFTER_FAILURE, the portal's command from build/targets.mk), and the exit status is the
+# first pass's. The failed step's target is on make's "*** [...] Error" line.
+report: ## Render every report (quarterly up to AS_OF; midterm, preliminary final, final) to HTML and PDF, and the portal reports/index.html
+	@$(MAKE) --no-print-directory report-files || { status=$$?; \
+	echo "make report: a step failed (its target is on a '***' line above); making what does not need it, then the portal" >&2; \
+	$(if $(filter-out 0 1,$(JOBS)),$(MAKE) --no-print-directory report-files WAITS=no || true;) \
+	$(AFTER_FAILURE); exit $$status; }
+
+report-files: $(REPORT_FILES) $(PORTAL)
 
 browsers: ## Install Chromium, chromium-driver and poppler-utils (Debian, apt-get) for the browser and PDF-layout tests
 	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then echo "chromium and pdftotext are installed"; \

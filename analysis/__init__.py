@@ -18,9 +18,9 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # Imported on first use (PEP 562): ``python -m analysis`` hands most commands to
-    # the pre-imported worker (analysis.pipeline.worker) and should not import SciPy first.
     if name in __all__:
+        # Imported on first use (PEP 562): ``python -m analysis`` hands most commands to
+        # the pre-imported worker (analysis.pipeline.worker) and should not import SciPy first.
         import analysis.did
 
         return getattr(analysis.did, name)

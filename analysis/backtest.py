@@ -41,7 +41,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis import quarters
+from analysis.config import CONTRACT_FILE, SYNTHETIC_CONFIG_FILE, load_contract, load_synthetic
+from analysis.data.asof import as_of
+from analysis.data.synth import generate
+from analysis.data.validate import load_extract
 from analysis.paths import BUILD_DIR, FORECAST_BACKTEST, ROOT
+from analysis.payments import absence, investors
+from analysis.payments import ledger as ledger_module
+from analysis.payments.absence import pupil_panel
+from analysis.payments.forecast import REGISTER_TARGETS, forecast, naive_forecast
+from analysis.payments.investors import disbursements, irrs
+from analysis.payments.payments import statement
+from analysis.payments.periods import reports_due, result_periods
+from analysis.payments.quarterly import _absence_rate, open_period
+from analysis.payments.targets import UNIT_TARGETS, TargetResult
 
 SUMMARY = FORECAST_BACKTEST
 # Outcomes within this many kroner of a band's edge are inside it (amounts are to the øre).
@@ -90,13 +104,6 @@ def programme_parameters(synth, number: int):
 
 def _naive(data, unit_results, estimates, settled, cutoff, contract):
     """The replaced method's projection (median, low, high) after the caps, as the reports had it."""
-    from analysis.payments import investors
-    from analysis.payments import ledger as ledger_module
-    from analysis.payments.forecast import naive_forecast
-    from analysis.payments.payments import statement
-    from analysis.payments.periods import reports_due
-    from analysis.payments.quarterly import _absence_rate, open_period
-
     due = reports_due(contract, cutoff)
     current = open_period(contract, cutoff)
     shown = due + ([current] if current else [])
@@ -128,9 +135,6 @@ def _naive(data, unit_results, estimates, settled, cutoff, contract):
 
 def _irr_of(contract, ledger: pd.DataFrame, future: dict | None = None) -> float:
     """The investors' IRR of the disbursements, the ledger's repayments and ``future`` ones."""
-    from analysis import quarters
-    from analysis.payments.investors import disbursements, irrs
-
     flows: dict[int, float] = {}
     for t, amount in disbursements(contract).groupby("t")["amount"].sum().items():
         flows[int(t)] = flows.get(int(t), 0.0) - amount
@@ -149,16 +153,12 @@ def compact_tables(tables: dict[str, pd.DataFrame], contract) -> dict[str, pd.Da
     panel of intervention and comparison pupils (key ``pupils``) built once, which
     :func:`analysis.data.asof.as_of` cuts at each quarter as it cuts the engine's.
     """
-    from analysis.data.asof import as_of
-    from analysis.payments.absence import pupil_panel
-
     households = tables["households"]
     intervention = households.loc[households["group"] == "intervention", "household_id"]
     wanted = tables["persons"].loc[
         tables["persons"]["household_id"].isin(intervention), "person_id"
     ]
     out = dict(tables)
-    from analysis import quarters
 
     # Cut one register lag after the last quarter: every pupil-quarter is kept.
     last = max(tables["school_absence"]["quarter"])
@@ -179,9 +179,6 @@ def truncated(results: dict, cut: int, register_until: int) -> dict:
     units of households enrolled by ``cut``, quarters up to the target's last
     quarter with data (``register_until`` for register targets).
     """
-    from analysis.payments.forecast import REGISTER_TARGETS
-    from analysis.payments.targets import TargetResult
-
     out = {}
     for name, result in results.items():
         until = register_until if name in REGISTER_TARGETS else cut
@@ -213,8 +210,6 @@ def _settlements_without_pretest():
     parallel pre-trends; leaving it out saves a fifth of a programme's time and
     changes no amount (tests/test_backtest.py checks the ledgers are equal).
     """
-    from analysis.payments import absence
-
     fit = absence.fit
     absence.fit = functools.partial(fit, pretest=False)
     try:
@@ -225,9 +220,6 @@ def _settlements_without_pretest():
 
 def programme_tables(contract, params, seed: int) -> dict:
     """One programme's extract, generated into a scratch folder, validated and kept compact in memory."""
-    from analysis.data.synth import generate
-    from analysis.data.validate import load_extract
-
     scratch = Path(tempfile.mkdtemp(prefix="backtest-"))
     try:
         generate(scratch / "extract", contract, params, seed)
@@ -238,15 +230,6 @@ def programme_tables(contract, params, seed: int) -> dict:
 
 def run_programme(number: int, contract_path: str, synth_path: str) -> list[dict]:
     """Every forecast of one synthetic programme, with the outcome it forecast."""
-    from analysis import quarters
-    from analysis.config import load_contract, load_synthetic
-    from analysis.data.asof import as_of
-    from analysis.payments import absence
-    from analysis.payments import ledger as ledger_module
-    from analysis.payments.forecast import forecast
-    from analysis.payments.periods import result_periods
-    from analysis.payments.targets import UNIT_TARGETS
-
     contract = load_contract(contract_path)
     synth = load_synthetic(synth_path)
     params, seed, scale = programme_parameters(synth, number)
@@ -476,8 +459,6 @@ def _run(job: tuple) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from analysis.config import CONTRACT_FILE, SYNTHETIC_CONFIG_FILE, load_contract, load_synthetic
-
     parser = argparse.ArgumentParser(prog="python -m analysis.backtest", description=__doc__)
     parser.add_argument("--out", type=Path, default=BUILD_DIR / "backtest.json")
     parser.add_argument(
@@ -546,8 +527,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _write(args, contract, records: list[dict], elapsed: float) -> int:
     """The records, the table and the summary the reports quote."""
-    from analysis.config import load_synthetic
-
     frame = pd.DataFrame(records).sort_values(["programme", "horizon"], ascending=[True, False])
     frame = frame.reset_index(drop=True)
     count = int(frame["programme"].nunique())

@@ -36,7 +36,8 @@ import json
 from pathlib import Path
 
 from analysis import atomic, quarters
-from analysis.data import io
+from analysis.data import io, regenerate, synth
+from analysis.data.synth import list_checksums as listed
 
 MANIFEST = io.MANIFEST
 MARKER = "provenance.json"
@@ -58,8 +59,6 @@ def _files(directory: Path) -> dict[str, str]:
 
 def list_checksums(directory: Path | str) -> dict:
     """:func:`analysis.data.synth.list_checksums`: the generator's files listed in its manifest."""
-    from analysis.data.synth import list_checksums as listed
-
     return listed(directory)
 
 
@@ -82,8 +81,6 @@ def _regenerates(generator, inputs: dict[str, str]) -> bool:
     ``inputs`` may be a part of the extract (the tables a results folder read),
     but not an empty one.
     """
-    from analysis.data import regenerate, synth
-
     if not isinstance(generator, dict) or not isinstance(inputs, dict) or not inputs:
         return False
     try:
@@ -95,8 +92,6 @@ def _regenerates(generator, inputs: dict[str, str]) -> bool:
 
 def extract_kind(directory: Path | str, manifest: dict | None = None) -> str:
     """``"synthetic"`` when regenerating from the folder's manifest gives exactly its files, else ``"real"``."""
-    from analysis.data import regenerate, synth
-
     directory = Path(directory)
     if manifest is None:
         manifest = io.read_manifest(directory)

@@ -14,12 +14,14 @@ its quarter once.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import re
 from collections import Counter
 
 import numpy as np
 import pandas as pd
+import yaml
 
 # ASCII digits only: Python's \\d also matches full-width and other Unicode digits.
 QUARTER_PATTERN = re.compile(r"^([0-9]{4})Q([1-4])$")
@@ -102,8 +104,6 @@ def _represent(dumper, quarter: Quarter):
 
 def _register_yaml() -> None:
     """YAML writes a Quarter as its label (the safe dumper refuses unknown types)."""
-    import yaml
-
     for dumper in (yaml.SafeDumper, yaml.Dumper):
         dumper.add_representer(Quarter, _represent)
 
@@ -123,8 +123,6 @@ def argument(text: str) -> str:
     digits are not), so a typo is named instead of failing later.
     """
     if not is_quarter(text):
-        import argparse
-
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a quarter written YYYYQn (e.g. 2025Q1: four digits, capital Q, 1-4)"
         )

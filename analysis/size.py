@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import shutil
 import sys
 import tempfile
@@ -37,6 +38,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
+
+from analysis.config import load_contract, load_synthetic
+from analysis.data.asof import as_of as cut
+from analysis.data.synth import generate
+from analysis.data.validate import load_extract
+from analysis.did import aggte, att_gt, twfe, wild_bootstrap
+from analysis.did.inference import area_placebo_test
+from analysis.effects.areas import match_level
+from analysis.effects.panels import outcome_panel
+from analysis.effects.plan import load_plan
+from analysis.effects.sensitivity import sensitivity_analysis
 
 SCENARIOS = ("null", "effects")
 _CONFIG: dict = {}
@@ -45,9 +58,6 @@ OUTCOMES = ("ladder_step", "self_supporting", "support_level", "absence_rate")
 
 def _tables(seed: int, scenario: str, contract, synth) -> dict:
     """One synthetic extract's tables (written to a scratch folder in memory, read back)."""
-    from analysis.data.synth import generate
-    from analysis.data.validate import load_extract
-
     if scenario == "null":
         zero = {
             k: 0.0 for k in ("ladder_step", "support_level", "absence_rate", "life_satisfaction")
@@ -97,14 +107,6 @@ def one_extract(
     short block run on the same generated extract and its panels, which would otherwise
     be regenerated or passed to each helper.
     """
-    from analysis.config import load_contract, load_synthetic
-    from analysis.data.asof import as_of as cut
-    from analysis.did import aggte, att_gt, twfe, wild_bootstrap
-    from analysis.did.inference import area_placebo_test
-    from analysis.effects.areas import match_level
-    from analysis.effects.panels import outcome_panel
-    from analysis.effects.plan import load_plan
-
     # Read once, before the workers fork: a configuration edited during a long run
     # does not reach it half-way.
     if not _CONFIG:
@@ -193,8 +195,6 @@ def one_extract(
             tw = twfe(panel, "y", "t", "person_id", "treated", cluster="household_id")
             row["twfe_household_reject"] = bool(tw.ci_low > 0 or tw.ci_high < 0)
         if "honest" in parts:
-            from analysis.effects.sensitivity import sensitivity_analysis
-
             sens = sensitivity_analysis(
                 panel, outcome, seed=seed, m_bars=[0.0, plan.m_bar], refine=False
             )
@@ -237,13 +237,6 @@ def run(
     effects_parts: tuple = EFFECTS_PARTS,
 ):
     """Append one record per extract to ``out`` (skipping those already there)."""
-    import multiprocessing
-
-    import analysis.did.honestdid
-    import analysis.effects.sensitivity  # noqa: F401
-    from analysis.config import load_contract, load_synthetic
-    from analysis.effects.plan import load_plan
-
     _CONFIG.update(contract=load_contract(), synth=load_synthetic(), plan=load_plan())
     done = _done(out)
     # Extracts with effects only when a chosen procedure runs on them.
@@ -291,8 +284,6 @@ def load_records(paths: list[Path]) -> list[dict]:
 
 def _binomial_interval(k: int, n: int) -> tuple[float, float]:
     """Clopper–Pearson 95 % interval of a rate (how far from 5 % a rate may be by chance)."""
-    from scipy import stats
-
     low = stats.beta.ppf(0.025, k, n - k + 1) if k > 0 else 0.0
     high = stats.beta.ppf(0.975, k + 1, n - k) if k < n else 1.0
     return float(low), float(high)
@@ -402,8 +393,6 @@ def power(paths: list[Path], alpha: float = 0.05, power_level: float = 0.8) -> p
     power: the share of extracts with the default effects in which the test
     rejects at ``alpha`` (household: the interval excludes zero).
     """
-    from scipy import stats
-
     records = load_records(paths)
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power_level)
     rows = []
@@ -566,8 +555,6 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     if not args.summary:
-        from analysis.config import load_contract
-
         as_of = args.as_of or load_contract().timeline.evaluations.final
         run(
             out,

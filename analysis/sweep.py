@@ -40,7 +40,9 @@ import numpy as np
 import yaml
 
 from analysis import paths, quarters
+from analysis.config import load_contract
 from analysis.pipeline.build import environment_stamp
+from analysis.reports.kinds import load_kind
 
 SWEEP_DIR = paths.BUILD_DIR / "sweep"
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")
@@ -109,9 +111,6 @@ def write_configuration(
     contract_file.write_text(yaml.safe_dump(contract, allow_unicode=True), encoding="utf-8")
     synthetic_file.write_text(yaml.safe_dump(synthetic, allow_unicode=True), encoding="utf-8")
     if all_quarters:
-        from analysis.config import load_contract
-        from analysis.reports.kinds import load_kind
-
         as_of = load_kind("quarterly").default_as_of(load_contract(contract_file))
     else:
         as_of = contract["timeline"]["intervention"]["start"]
@@ -202,7 +201,6 @@ def main(argv: list[str] | None = None) -> int:
         help="quarterly reports up to the default quarter (default: the first quarter only)",
     )
     args = parser.parse_args(argv)
-    from analysis.config import load_contract
 
     seed = load_contract().seed if args.seed is None else args.seed
     rows = []

@@ -534,3 +534,86 @@ def test_the_rules_are_regenerated_for_another_contract_however_old(tmp_path):
     assert edited[0] not in (first[0], other[0])
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^build/targets\.mk: build/targets\.args ", makefile, re.MULTILINE)
+
+
+def _repository_copy(tmp_path: Path) -> Path:
+    """The files a build reads, copied with their times (so what is up to date here is
+    there), the synthetic extract too when it has been made: a repository to break."""
+    copy = tmp_path / "repo"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("analysis", "config", "notebooks", "params", "docs", "data/synthetic"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, copy / name, ignore=ignore)
+    for name in ("Makefile", "pyproject.toml", "requirements.lock", "requirements-dev.lock"):
+        shutil.copy2(ROOT / name, copy / name)
+    return copy
+
+
+@pytest.mark.slow
+def test_a_failed_estimate_leaves_the_payment_reports_and_the_portal(tmp_path):
+    """A real failing estimation step (the analysis plan broken in a copy of the
+    repository, so every evaluation's estimates stop at once) and both builders: the
+    quarterly payment report and the portal are made, no evaluation report is, and the
+    exit status is non-zero with the failed step named."""
+    if MAKE is None:
+        pytest.skip("GNU make is not installed")
+    copy = _repository_copy(tmp_path)
+    plan = copy / "config" / "analysis_plan.yaml"
+    text = plan.read_text(encoding="utf-8")
+    assert "  alpha: 0.05\n" in text
+    # The plan refuses a level of 0.5 or more (analysis/effects/plan.py): only the
+    # evaluation steps read the plan, so only they fail.
+    plan.write_text(text.replace("  alpha: 0.05\n", "  alpha: 0.9\n"), encoding="utf-8")
+    # The running environment is the copy's (make would otherwise install one there).
+    # Its own stamp is never touched: every target of its builds would be out of date.
+    stamps = b.environment_stamp()
+    stamp = stamps[0] if stamps else str(tmp_path / "installed")
+    if not stamps:
+        Path(stamp).touch()
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1790000000"}
+
+    def made(out: Path) -> tuple[list[str], list[str]]:
+        files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html"))
+        evaluations = [f for f in files if not f.startswith("quarterly/") and f != "index.html"]
+        return files, evaluations
+
+    by_make = tmp_path / "make"
+    completed = subprocess.run(
+        [MAKE, "--no-print-directory", "report", f"PY={sys.executable}", f"ENV_STAMP={stamp}"]
+        + [f"RESULTS={by_make / 'results'}", f"REPORTS={by_make / 'reports'}"]
+        + ["AS_OF=2023Q4", "LANGS=en", "JOBS=2"],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 2, completed.stderr[-3000:]
+    # Every evaluation's estimates were tried: the midterm's and the preliminary final's
+    # wait for the final one's only to order the steps (rules._lanes), not because they
+    # need it, so the final one's failure does not leave them out.
+    failed = [line for line in completed.stderr.splitlines() if "***" in line]
+    for name in ("final", "preliminary_final", "midterm"):
+        assert any(f"estimates/{name}/" in line for line in failed), completed.stderr[-3000:]
+    assert "analysis_plan.yaml" in completed.stderr
+    files, evaluations = made(by_make / "reports")
+    assert "quarterly/kvartalsrapport-2023Q4.da.html" in files, files
+    assert "index.html" in files and evaluations == []
+    assert (by_make / "reports" / "quarterly" / "kvartalsrapport-2023Q4.da.pdf").exists()
+    portal = (by_make / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "kvartalsrapport-2023Q4.da.html" in portal
+
+    by_build = tmp_path / "build"
+    completed = subprocess.run(
+        [sys.executable, "-m", "analysis", "build", "--as-of", "2023Q4", "--langs", "en"]
+        + ["--results", str(by_build / "results"), "--reports", str(by_build / "reports")]
+        + ["--jobs", "2"],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 1, completed.stderr[-3000:]
+    error = completed.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: 3 steps failed: ") and "--estimates-only" in error, error
+    assert "evaluate final --estimates-only" in error
+    assert made(by_build / "reports") == (files, [])

@@ -285,3 +285,75 @@ def test_the_import_graph_sees_imports_inside_functions_and_the_layers_are_read(
     )
     assert table == {"pkg/c.py": 2, "pkg/": 1}
     assert [layer_of(p, table, tmp_path) for p in (a, b, c)] == [1, 1, 2]
+
+
+# A command-line module imports what each command needs inside the command, so that a
+# command (``make-targets``, which every clean build waits for) does not pay for the
+# others' imports: it says so once, in a module-level comment starting with this.
+DEFERRED = "# Imports inside functions:"
+
+
+def unexplained_imports(path: Path) -> list[int]:
+    """The lines of imports inside functions of ``path`` that do not say why.
+
+    An import inside a function must be deliberate (a heavy or optional package,
+    imported only when the function runs): a comment on its line, or on the line above
+    the run of imports it belongs to, says why; a module whose comment starts with
+    :data:`DEFERRED` has said it for all of its functions.
+    """
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    if any(line.startswith(DEFERRED) for line in lines):
+        return []
+    missing = []
+
+    def bodies(node: ast.AST):
+        for name in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.AST):
+                yield block
+
+    def visit(node: ast.AST, inside: bool) -> None:
+        inside = inside or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for block in bodies(node):
+            first = None
+            for statement in block:
+                if isinstance(statement, ast.Import | ast.ImportFrom):
+                    # A comment above an import speaks for it and the imports after it.
+                    if first is None or lines[statement.lineno - 2].strip().startswith("#"):
+                        first = statement
+                    said = lines[first.lineno - 2].strip().startswith("#") or "#" in "".join(
+                        lines[statement.lineno - 1 : statement.end_lineno]
+                    )
+                    if inside and not said:
+                        missing.append(statement.lineno)
+                else:
+                    first = None
+                    visit(statement, inside)
+
+    visit(ast.parse(text), False)
+    return missing
+
+
+def test_an_import_inside_a_function_says_why():
+    """Imports inside functions only where deliberate, each saying why (issue 34: about
+    128 of them hid two cycles). ``analysis/sdc/`` is excepted while it is rewritten."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if "sdc" not in path.relative_to(PACKAGE).parts[:1]
+        for line in unexplained_imports(path)
+    ]
+    assert not found, "import at module level, or say why here:\n" + "\n".join(found)
+
+
+def test_the_unexplained_import_finder(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import os\n\n\ndef f():\n    import json\n    # pyarrow is slow to import\n"
+        "    import pyarrow\n    import pyarrow.parquet\n    if os:\n        import re\n"
+        "    return json, pyarrow, re\n"
+    )
+    assert unexplained_imports(module) == [5, 10]
+    module.write_text(f"{DEFERRED} each command its own.\n" + module.read_text())
+    assert unexplained_imports(module) == []

@@ -46,6 +46,8 @@ import unicodedata
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 MASK = "[CPR-like value hidden]"
 
@@ -179,9 +181,6 @@ def looks_like_cpr(values: pd.Series) -> pd.Series:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     flags = np.zeros(len(uniques), dtype=bool)
     if len(uniques):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         text = pa.array(pd.Series(uniques, dtype="string"), from_pandas=True)
         # Arrow's regex engine counts the digits of every value in one pass.
         counts = pc.count_substring_regex(text, r"\p{Nd}").to_numpy(zero_copy_only=False)

@@ -39,7 +39,9 @@ import pyarrow.parquet as pq
 
 from analysis import atomic, quarters
 from analysis.config import Contract, SyntheticConfig
-from analysis.data.io import SUFFIXES
+from analysis.data import synth as generator
+from analysis.data.io import SUFFIXES, read_table
+from analysis.data.synth import generate
 
 _QUARTER = re.compile(r"^[0-9]{4}Q[1-4]$")
 MANIFEST = "manifest.json"
@@ -124,8 +126,6 @@ def _last_register_quarter(extract: Path) -> int | None:
             if suffix == ".parquet":
                 values = pq.read_table(file, columns=["quarter"]).column(0).to_pylist()
             else:
-                from analysis.data.io import read_table
-
                 values = read_table(file).frame.get("quarter", pd.Series(dtype=str)).tolist()
             # A column of data: parsed per distinct label (quarters.series_to_index).
             labels = pd.Series([v.strip() for v in values if isinstance(v, str)], dtype="string")
@@ -305,8 +305,6 @@ def _write_one(
     The one writer of a delivery, used by :func:`write_synthetic` and by
     :func:`write_delivery` (regeneration), so both write the same bytes.
     """
-    from analysis.data import synth as generator
-
     name = quarters.from_index(index)
     folder.mkdir()
     tables = _cut(truth, draws, index, lag)
@@ -357,8 +355,6 @@ def write_delivery(
     (:func:`analysis.data.regenerate.regenerate` calls it). ``cut`` and ``cut_seed``: the
     configuration and seed the deliveries were cut with, when not the generator's.
     """
-    from analysis.data.synth import generate
-
     if delivery is None or not quarters.is_quarter(delivery):
         raise TypeError(f"delivery must be a quarter YYYYQn, not {delivery!r}")
     out = Path(out)
@@ -391,8 +387,6 @@ def _recorded(base_manifest: dict, contract: Contract, synth: SyntheticConfig, s
     A cut under another contract than the generator's is not recorded (its
     deliveries cannot be written again, so they count as real).
     """
-    from analysis.data import synth as generator
-
     entry = base_manifest.get(generator.GENERATOR)
     if not isinstance(entry, dict):
         return None
@@ -418,8 +412,6 @@ def write_synthetic(
     (:func:`write_delivery`); ``out/manifest.json`` lists them and is written last,
     so a killed run leaves no folder that looks whole.
     """
-    from analysis.data import synth as generator
-
     complete, out = Path(complete), Path(out)
     truth, schemas, draws, base_manifest = _prepare(complete, contract, synth, seed)
     recorded = _recorded(base_manifest, contract, synth, seed)

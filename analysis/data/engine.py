@@ -29,6 +29,7 @@ the pandas way, unchanged.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import functools
 import os
 import shutil
@@ -41,11 +42,18 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pa_compute
+import pyarrow.parquet as pq
 
 from analysis import quarters
 from analysis.config import Contract
-from analysis.data.codes import BARNETS_LOV_CODES, BARNETS_LOV_FROM, PRE_BARNETS_LOV_CODES
-from analysis.data.schemas import QUARTER_PATTERN
+from analysis.data.codes import (
+    BARNETS_LOV_CODES,
+    BARNETS_LOV_FROM,
+    PRE_BARNETS_LOV_CODES,
+    RANK_OF_MEASURE,
+    STEP_OF_CATEGORY,
+)
+from analysis.data.schemas import QUARTER_PATTERN, build_schemas
 
 REGISTER_TABLES = ("benefits", "social_measures", "school_absence")
 # DuckDB's own limit, below the 4 GiB a step may use: it spills joins and sorts to disk.
@@ -426,8 +434,6 @@ def outcome_panel_sql(extract, cutoff: str, contract: Contract, outcome: str) ->
     ``_row`` they are the pandas panel: same rows in the same order, same columns
     and types.
     """
-    from analysis.data.codes import RANK_OF_MEASURE, STEP_OF_CATEGORY
-
     cut = quarters.to_index(cutoff)
     register_cut = cut - contract.timeline.register_lag_quarters
     g = quarter_index_sql("h.enrolment_quarter")
@@ -491,8 +497,6 @@ def write_outcome_panel(
     from the table of units, so the panel never needs to fit in memory and the
     strings are never sorted.
     """
-    import pyarrow.parquet as pq
-
     con = connect()
     try:
         con.register("persons", extract.tables["persons"])
@@ -548,10 +552,6 @@ def evaluation_panels(
     (tests/test_engine.py). None when a register table is not a Parquet file with
     exactly the schema's columns and types: the caller then builds the panels in pandas.
     """
-    import dataclasses
-
-    from analysis.data.schemas import build_schemas
-
     files = {name: Path(extract.directory) / f"{name}.parquet" for name in REGISTER_TABLES}
     if any(path.name not in extract.checksums for path in files.values()):
         return None
@@ -609,8 +609,7 @@ def read_coded(path: Path, columns: list[str], coded: list[str]) -> pd.DataFrame
     NumPy copy and its int32 cast came to more than the frame itself at 5 million
     persons. The codes are the same as :func:`_order_codes` gives the whole column.
     """
-    import pyarrow.parquet as pq
-
+    # One column at a time: only one column's Arrow copy is held beside the frame.
     parquet = pq.ParquetFile(path, read_dictionary=coded)
     rows = parquet.metadata.num_rows
     out = {}

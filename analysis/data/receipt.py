@@ -29,6 +29,7 @@ import functools
 import hashlib
 import json
 import os
+from importlib import metadata
 from pathlib import Path
 
 from analysis import atomic
@@ -63,8 +64,6 @@ def forced() -> bool:
 @functools.cache
 def code_digest() -> str:
     """SHA-256 of the package version and the source of the validation code."""
-    from importlib import metadata
-
     try:
         version = metadata.version("relationel-velfaerd-analysis")
     except metadata.PackageNotFoundError:

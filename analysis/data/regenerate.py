@@ -19,6 +19,7 @@ import typing
 from pathlib import Path
 
 from analysis.data import deliveries, synth
+from analysis.data.receipt import forced
 
 
 def writers() -> dict:
@@ -68,7 +69,6 @@ def regenerate(manifest: dict, cached: bool = True) -> dict[str, str]:
     arguments = generator.get("arguments")
     if writer is None or not isinstance(arguments, str):
         raise NotRegenerable("the manifest names no known writer and its arguments")
-    from analysis.data.receipt import forced
 
     if cached and not forced():
         found = synth.cached(generator)

@@ -53,6 +53,7 @@ import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,7 @@ import pyarrow.parquet as pq
 from analysis import atomic, quarters
 from analysis.config import Contract, SyntheticConfig
 from analysis.data.codes import BARNETS_LOV_FROM, BENEFIT_CATEGORIES
+from analysis.data.io import sha256
 from analysis.data.schemas import TABLES
 
 CHUNK_HOUSEHOLDS = 50_000
@@ -810,8 +812,6 @@ def manifest_digest(manifest: dict) -> str:
 @functools.cache
 def code_version() -> str:
     """SHA-256 of the generator's source and of the versions of the libraries that write its bytes."""
-    from importlib import metadata
-
     root = Path(__file__).resolve().parents[2]
     digest = hashlib.sha256()
     for package in ("numpy", "pandas", "pyarrow", "pydantic"):
@@ -867,8 +867,6 @@ def list_checksums(directory: Path | str) -> dict:
     The list is a quick first test (a changed file is real without regenerating);
     it proves nothing by itself: :func:`analysis.provenance.extract_kind` regenerates.
     """
-    from analysis.data.io import sha256
-
     directory = Path(directory)
     path = directory / MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -883,8 +881,6 @@ def list_checksums(directory: Path | str) -> dict:
 
 def checksums(folder: Path) -> dict[str, str]:
     """SHA-256 of every regular file the writer left in ``folder`` (the manifest's content digest)."""
-    from analysis.data.io import sha256
-
     files = {
         p.name: sha256(p)
         for p in sorted(Path(folder).iterdir())
@@ -912,8 +908,6 @@ def _cache_store(generator: dict, files: dict[str, str]) -> None:
     key = _cache_key(generator)
     _MEMO[key] = dict(files)
     try:
-        from analysis import atomic
-
         atomic.write_json(Path(CACHE) / f"{key}.json", {"files": dict(sorted(files.items()))})
     except OSError:
         pass  # a read-only install: every check regenerates

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from analysis import provenance, quarters
 from analysis.config import Contract
-from analysis.data import io
+from analysis.data import engine, io, receipt
 from analysis.data.cpr import MASK, could_be_cpr, looks_like_cpr, mask_text
 from analysis.data.problems import DataContractError, Problem
 from analysis.data.schemas import ID_COLUMNS, TABLES, build_schemas
@@ -354,8 +354,6 @@ def load_extract(
     Split, the connection, the per-table problems and the trust decision would travel
     through every helper.
     """
-    from analysis.data import receipt
-
     directory = Path(directory)
     if not directory.is_dir():
         raise DataContractError(
@@ -373,8 +371,6 @@ def load_extract(
     read: dict[str, tuple[Path, pd.DataFrame | None]] = {}
     con = None
     if out_of_core:
-        from analysis.data import engine
-
         con = engine.connect()
     try:
         for name in TABLES:
@@ -469,9 +465,6 @@ def load_extract(
 def summarise(extract: Extract) -> pd.DataFrame:
     """Rows, units, quarters covered and missingness per table."""
     records = []
-    if extract.register:
-        from analysis.data import engine
-
     for name in [t for t in TABLES if t in extract.tables or t in extract.register]:
         if name in extract.register:
             records.append({"table": name, **engine.summary(extract.register[name])})

@@ -419,6 +419,7 @@ def pretrend_test(result: ATTgtResult, window: str = "balanced") -> dict:
     covariance matrix of ~100 cells estimated from a few dozen households per
     cohort, which is close to singular and makes the statistic explode.
     """
+    # scipy.stats is slow to import (about a second); only this test of the estimators needs it.
     from scipy import stats
 
     if window not in ("balanced", "all"):

@@ -48,6 +48,8 @@ class _Direct:
     """The HiGHS call of ``linprog`` with its options built once."""
 
     def __init__(self) -> None:
+        # SciPy's private HiGHS modules, reached only when an LP is solved: should a SciPy
+        # release move them, only the sensitivity analysis stops, not `import analysis.did`.
         from scipy.optimize import _linprog_highs as lh
         from scipy.optimize._highspy import _highs_wrapper as hw
 

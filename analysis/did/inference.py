@@ -15,6 +15,7 @@ that Ferman and Pinto (2019) show breaks Conley–Taber; docs/evaluation.md says
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 from math import comb
 
 import numpy as np
@@ -580,8 +581,6 @@ def area_placebo_test(
     studentized statistics from arrays the steps share (blocks of assignments bound
     memory); split, those arrays would be passed around by position.
     """
-    from itertools import combinations
-
     if studentize not in ("baseline", "household"):
         raise EstimationError(f"studentize must be 'baseline' or 'household', not {studentize!r}")
     require_columns(

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.data.asof import AsOfData
+from analysis.data.asof import AsOfData, as_of
 from analysis.data.codes import RANK_OF_MEASURE, STEP_OF_CATEGORY
+from analysis.data.engine import evaluation_panels
 from analysis.did.checks import EstimationError
 from analysis.payments.absence import pupil_panel
 
@@ -80,9 +81,6 @@ def estimation_panels(extract, cutoff: str, contract, outcomes=OUTCOMES) -> dict
     (a CSV extract, Danish or not) by :func:`outcome_panel` on the tables cut at
     ``cutoff``. Both give the same panels (tests/test_engine_evaluation.py).
     """
-    from analysis.data.asof import as_of
-    from analysis.data.engine import evaluation_panels
-
     panels = evaluation_panels(extract, cutoff, contract, outcomes)
     if panels is None:
         data = as_of(extract.tables, cutoff, contract)

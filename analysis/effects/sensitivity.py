@@ -7,12 +7,13 @@ fixed linear combination of the event-study coefficients (:func:`simple_weights`
 
 from __future__ import annotations
 
+import multiprocessing
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from analysis.did import aggte, att_gt
+from analysis.did import aggte, att_gt, honestdid
 
 SENSITIVITY_PRE = 3  # default pre-period coefficients (event times -4 … -2; -1 is the reference)
 M_BAR_GRID = np.round(np.arange(0, 2.0001, 0.1), 2)
@@ -68,8 +69,6 @@ def sensitivity_analysis(
     bisection to 0,01 between the grid's points. None when the data have too few
     pre or post periods.
     """
-    from analysis.did import honestdid
-
     result = att_gt(
         panel,
         "y",
@@ -124,8 +123,6 @@ def sensitivity_all(
     The analyses are independent and each is seeded, so the result is the same
     for any ``jobs``; ``jobs=1`` (or where ``fork`` is not available) runs them here.
     """
-    import multiprocessing
-
     work = [(panel, outcome, seed, options) for outcome, panel in panels.items()]
     if jobs <= 1 or len(work) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [_one(args) for args in work]

@@ -27,6 +27,8 @@ from scipy.optimize import brentq
 
 from analysis import quarters
 from analysis.config import TARGETS, Contract, SyntheticConfig
+from analysis.data.synth import generate
+from analysis.data.validate import load_extract
 from analysis.payments import ledger as ledger_module
 from analysis.payments.investors import disbursements, irr
 from analysis.payments.periods import result_periods
@@ -73,9 +75,6 @@ def investor_irr(contract: Contract, repayments: pd.Series) -> float:
 
 
 def _extract(contract: Contract, synth: SyntheticConfig, shortfall: float, folder: Path):
-    from analysis.data.synth import generate
-    from analysis.data.validate import load_extract
-
     config = synth.model_copy(update={"enrolment_shortfall": shortfall})
     generate(folder, contract, config, contract.seed)
     return load_extract(folder, contract).tables

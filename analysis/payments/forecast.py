@@ -91,8 +91,12 @@ import pandas as pd
 from analysis import quarters
 from analysis.config import Contract
 from analysis.data.asof import AsOfData
+from analysis.did.aggte import aggte
+from analysis.did.attgt import cluster_sums
+from analysis.did.checks import EstimationError
 from analysis.payments import investors
 from analysis.payments import ledger as ledger_module
+from analysis.payments.absence import pupil_panel
 from analysis.payments.periods import Period, result_periods
 from analysis.payments.targets import TargetResult
 
@@ -387,11 +391,6 @@ def absence_model(data: AsOfData, result, plateau_pupils: float = 0.0) -> _Absen
     ``result`` is the Callaway–Sant'Anna estimate of :func:`analysis.payments.
     absence.fit` (None: no estimate, and absence is projected at zero).
     """
-    from analysis.did.aggte import aggte
-    from analysis.did.attgt import cluster_sums
-    from analysis.did.checks import EstimationError
-    from analysis.payments.absence import pupil_panel
-
     if result is None:
         return None
     try:

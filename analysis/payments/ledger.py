@@ -30,6 +30,7 @@ from analysis import atomic, quarters
 from analysis.config import Contract
 from analysis.data.asof import as_of
 from analysis.payments import absence
+from analysis.payments.investors import return_cap_room
 from analysis.payments.payments import statement
 from analysis.payments.periods import Period, reports_due, result_periods
 from analysis.payments.targets import UNIT_TARGETS
@@ -222,8 +223,6 @@ def _caps(ledger: pd.DataFrame, rows: list[dict], period: Period, contract: Cont
     the investors' return at or below ``investor_annual_return`` (all investors
     together).
     """
-    from analysis.payments.investors import return_cap_room
-
     payable = sum(row["paid"] for row in rows)
     pay_t = quarters.to_index(period.payment_quarter)
     paid = ledger.groupby("payment_quarter")["paid"].sum()

@@ -16,10 +16,11 @@ import pandas as pd
 
 from analysis import atomic, provenance, quarters
 from analysis.config import TARGETS, Contract
-from analysis.data import engine
+from analysis.data import deliveries, engine
 from analysis.data.asof import AsOfData, as_of
 from analysis.data.validate import Extract, load_extract
-from analysis.payments import absence, investors, reconcile
+from analysis.paths import CONTRACT_FILE
+from analysis.payments import absence, investors, reconcile, settlement
 from analysis.payments import ledger as ledger_module
 from analysis.payments.forecast import forecast
 from analysis.payments.payments import statement
@@ -410,9 +411,6 @@ def _settle_into_record(
     ``current`` is the delivery of ``cutoff`` already loaded (its folder, extract and
     tables), so that only an earlier report's delivery is loaded again.
     """
-    from analysis.data import deliveries
-    from analysis.payments import settlement
-
     loaded: dict[Path, tuple] = {current[0]: current[1:]}
 
     def delivery(quarter: str) -> tuple:
@@ -468,9 +466,6 @@ def write_quarterly_results(
     folder beside ``out`` (or in ``quarterly_dir``, for results kept apart from the
     quarterly folders) or any entry of the settlement record is.
     """
-    from analysis.data import deliveries
-    from analysis.payments import settlement
-
     folder_in = deliveries.for_quarter(data_dir, cutoff)
     record = Path(record) if record else settlement.default_path(data_dir, _contract_file())
     # The register tables stay on disk; only the rows the results read are loaded.
@@ -509,8 +504,6 @@ def write_quarterly_results(
 
 
 def _contract_file() -> Path:
-    from analysis.paths import CONTRACT_FILE
-
     return CONTRACT_FILE
 
 
@@ -524,9 +517,6 @@ def write_ledger(
 ) -> pd.DataFrame:
     """The ledger as of ``cutoff`` (e.g. an evaluation's), exported from the settlement record
     after the result reports due by then are settled (each from its own quarter's delivery)."""
-    from analysis.data import deliveries
-    from analysis.payments import settlement
-
     folder_in = deliveries.for_quarter(data_dir, cutoff)
     record = Path(record) if record else settlement.default_path(data_dir, _contract_file())
     extract = load_extract(folder_in, contract, out_of_core=True)

@@ -33,10 +33,12 @@ import pyarrow.compute as pc
 from analysis import quarters
 from analysis.config import Contract
 from analysis.data import deliveries
+from analysis.data.asof import as_of
 from analysis.paths import DATA_DIR
 from analysis.payments import ledger as ledger_module
-from analysis.payments.periods import reports_due
+from analysis.payments.periods import reports_due, result_periods
 from analysis.payments.store import SettlementRecordError, SettlementStore, export_columns
+from analysis.provenance import SYNTHETIC, extract_kind
 
 SETTLEMENT_DIR = DATA_DIR / "settlement"
 REAL_NAME = "settlement.sqlite"
@@ -51,8 +53,6 @@ def settlement_dir() -> Path:
 
 def _synthetic_identity(data: Path) -> dict | None:
     """The generator's seed and parameters when ``data`` is the generator's output, else None."""
-    from analysis.provenance import SYNTHETIC, extract_kind
-
     manifest_file = data / "manifest.json"
     if not manifest_file.is_file():
         return None
@@ -137,8 +137,6 @@ def settle(
     settled with its own quarter's delivery, in order; a period whose data do not
     yet reach its last quarter is left for a later delivery, and so is every later one.
     """
-    from analysis.data.asof import as_of
-
     ledger = ledger_as_of(store, cutoff)
     settled = set(ledger["report"])
     later = store.entries()
@@ -234,8 +232,6 @@ def revised_tables(before: dict, after: dict, first: int, last: int) -> list[str
 
 def _with_sources(new: pd.DataFrame, store, tables: dict, tables_for, contract) -> pd.DataFrame:
     """Adjustment entries with the tables the delivery revised: ``revised_data:<table>,…``."""
-    from analysis.payments.periods import result_periods
-
     periods = {p.report: p for p in result_periods(contract)}
     for index, row in new.loc[new["kind"] == "adjustment"].iterrows():
         corrected = row["corrects"].split(":")[0]

@@ -19,6 +19,9 @@ race the fastest peers on a held-out-style panel (:func:`heldout_panel`:
 (:mod:`analysis.data.engine`). Benchmarks measure; no test asserts a timing.
 """
 
+# Imports inside functions: each measured step imports, in its own process, only what it
+# needs, so that its peak memory (imports included) and time are that step's alone.
+
 from __future__ import annotations
 
 import argparse

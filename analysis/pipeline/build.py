@@ -19,6 +19,7 @@ when there is one.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -28,6 +29,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.config import load_contract
+from analysis.data.deliveries import reach
 from analysis.paths import ROOT, SYNTHETIC_DIR
 from analysis.pipeline.rules import RuleSet, report_rules
 
@@ -70,6 +73,8 @@ class Step:
     targets: list[str]
     inputs: list[str]
     commands: list[list[str]] = field(default_factory=list)
+    # Run after a failed input too, when keeping going (Rule.despite_failures: the portal).
+    despite_failures: bool = False
 
 
 def code_files(root: Path = ROOT) -> list[str]:
@@ -155,8 +160,6 @@ def record_contract_args(config: str, root: Path = ROOT) -> None:
     """Write ``build/contract.args`` (the contract's path and checksum) when it differs: the
     build's ``$(CONTRACT_ARGS)``, as ``build/targets.args`` is make's, so that the contract's
     sections are written again for another contract file, however old."""
-    import hashlib
-
     digest = hashlib.sha256((root / config).read_bytes()).hexdigest()
     text = f"{config} {digest}\n"
     path = root / CONTRACT_ARGS
@@ -191,7 +194,12 @@ def expand(rule_set: RuleSet, values: dict[str, list[str]]) -> list[Step]:
         return [w for word in seq for w in _expand(word, values)]
 
     return [
-        Step(words(rule.targets), words(rule.inputs), [words(rule.command)] if rule.command else [])
+        Step(
+            words(rule.targets),
+            words(rule.inputs),
+            [words(rule.command)] if rule.command else [],
+            rule.despite_failures,
+        )
         for rule in rule_set.rules
     ]
 
@@ -207,8 +215,6 @@ def rules_for(
     config: str = CONFIG[0],
 ) -> tuple[list[Step], dict[str, list[str]]]:
     """Every step ``make report`` would use, with the variables' values (``config``: the contract file)."""
-    from analysis.data.deliveries import reach
-
     values = variables(data, results, reports, config)
     # The synthetic demo is made by the first rule and reaches every report.
     folder = ROOT / data
@@ -309,11 +315,13 @@ def execute(
     or a rule making one of its inputs ran (with ``dry_run``: would run). A failed
     step stops the build after the steps already running have finished, like
     ``make -j``; with ``keep_going`` (``make -k``, as ``make report`` runs) only the
-    rules that need its targets are left out and the first failure is raised at the
-    end. What finished stays (every step writes its outputs atomically).
+    rules that need its targets are left out (a rule made ``despite_failures``, the
+    portal, runs from the inputs there are) and at the end a :class:`BuildError`
+    names every failed step and how many rules were left out. What finished stays
+    (every step writes its outputs atomically).
 
     Kept whole: a scheduler: one loop and four small closures over the same sets of
-    started, finished and failed rules and the first failure; as separate functions they
+    started, finished and failed rules and the failures; as separate functions they
     would pass those five values to each other.
     """
     rules, needs = build_plan.rules, build_plan.needs
@@ -321,7 +329,7 @@ def execute(
     done: set[int] = set()
     started: set[int] = set()
     failed: set[int] = set()
-    failure: BaseException | None = None
+    failures: list[BaseException] = []
 
     def decide(i: int) -> bool:
         # Like make, the times are read again after the rules making the inputs ran: a
@@ -338,14 +346,17 @@ def execute(
                 runner(command, root)
 
     def finish(i: int, error: BaseException | None) -> None:
-        nonlocal failure
         if error is not None:
             failed.add(i)
-            failure = failure or error
+            failures.append(error)
         done.add(i)
 
     def stopped() -> bool:
-        return failure is not None and not keep_going
+        return bool(failures) and not keep_going
+
+    def left_out(i: int) -> bool:
+        # make -k: not remade because of errors in what it needs.
+        return any(j in failed for j in needs[i]) and not (keep_going and rules[i].despite_failures)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         running: dict[Future, int] = {}
@@ -356,8 +367,7 @@ def execute(
                 if i in started or not all(j in done for j in needs[i]):
                     continue
                 started.add(i)
-                if any(j in failed for j in needs[i]):
-                    # make -k: not remade because of errors in what it needs.
+                if left_out(i):
                     failed.add(i)
                     done.add(i)
                 elif not decide(i):
@@ -380,9 +390,19 @@ def execute(
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 finish(running.pop(future), future.exception())
-        if failure is not None:
-            raise failure
+    if failures:
+        raise _failed(failures, len(failed) - len(failures)) if keep_going else failures[0]
     return [rules[i] for i in ran]
+
+
+def _failed(failures: list[BaseException], left_out: int) -> BuildError:
+    """One error naming every failed step and how many rules needing them were not made."""
+    steps = "; ".join(str(error) for error in failures)
+    count = "1 step" if len(failures) == 1 else f"{len(failures)} steps"
+    return BuildError(
+        f"{count} failed: {steps}; {left_out} rule(s) that need it were not made, "
+        "every other one was"
+    )
 
 
 def _shown(command: list[str]) -> list[str]:
@@ -407,8 +427,6 @@ def build(
     ``config`` is the contract file every step is run with (``contract`` is read from it).
     """
     if contract is None:
-        from analysis.config import load_contract
-
         contract = load_contract(config)
     data, results, reports = _relative(data), _relative(results), _relative(reports)
     record_contract_args(_relative(config))

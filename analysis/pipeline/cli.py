@@ -5,6 +5,10 @@ extract that breaks the data contract, a failing notebook) print one clear
 message and exit with status 1, without a traceback.
 """
 
+# Imports inside functions: each command imports what it needs when it runs, so that a
+# command needing little (`make-targets`, which every clean build waits for, and
+# `contract-sections`) does not pay for the estimators, the renderer and the payments.
+
 from __future__ import annotations
 
 import argparse

@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 from analysis.paths import BUILD_DIR, NOTEBOOKS_DIR, ROOT, SYNTHETIC_DIR
+from analysis.pipeline.build import BuildError, build
 
 # Open Python files with jupytext's notebook viewer instead of the text editor.
 OVERRIDES = {
@@ -103,8 +104,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {INSTALL_HINT}", file=sys.stderr)
         return 1
     if not args.skip_results:
-        from analysis.pipeline.build import BuildError, build
-
         try:
             build(data=args.data, as_of=args.as_of, goal="results")
         except BuildError as error:

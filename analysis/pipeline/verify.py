@@ -14,11 +14,13 @@ whose files were replaced since is still checked against what was published.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import pandas as pd
 
+from analysis.payments.store import SettlementStore
 from analysis.reports.results import RESAMPLED_MARKERS, read
 
 EXACT_ABS = 1e-9
@@ -43,8 +45,6 @@ def compare(published: Path, reexecuted: Path) -> pd.DataFrame:
 
 def compare_with_record(record: Path, reexecuted: Path) -> pd.DataFrame:
     """Each re-executed report's numbers against the first publication kept in the record."""
-    from analysis.payments.store import SettlementStore
-
     pairs = []
     with SettlementStore(record, create=False) as store:
         records = store.publications()
@@ -57,7 +57,6 @@ def compare_with_record(record: Path, reexecuted: Path) -> pd.DataFrame:
             ]
             if match.empty:
                 continue
-            import json
 
             first = json.loads(match.iloc[0]["numbers"])
             pairs.append((f"record:{path.relative_to(reexecuted)}", first, doc["numbers"]))

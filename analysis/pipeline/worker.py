@@ -25,6 +25,10 @@ Windows, or a socket path longer than the system allows), or the worker fails to
 start, the command runs in the calling process as before.
 """
 
+# Imports inside functions: the client half of this module runs at the start of every
+# `python -m analysis` command and imports nothing it does not need (fcntl, select, the
+# command line: only the worker itself, which imports everything once when it starts).
+
 from __future__ import annotations
 
 import contextlib

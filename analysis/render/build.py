@@ -23,8 +23,10 @@ from analysis import atomic, provenance
 from analysis.catalogue import t
 from analysis.config import Contract
 from analysis.paths import BUILD_DIR, CONTRACT_FILE, REPORTS_DIR, ROOT
+from analysis.payments import ledger, reconcile
 from analysis.render import colophon, execute, glossary, notebook_md, pandoc
 from analysis.render import numbers as numbers_format
+from analysis.sdc.check import check_markdown
 
 # Disclosure control hides a count of 1 to min - 1 persons and the numbers it could be
 # worked out from (secondary suppression), in tables (the symbol), in figures and in prose
@@ -317,9 +319,6 @@ def check_rendered(
     ``numbers`` are the report's results file's numbers; ``source`` names the report
     in the error.
     """
-    from analysis.payments import ledger, reconcile
-    from analysis.sdc.check import check_markdown
-
     check_markdown(
         markdown, contract.disclosure.min_persons, source=source, lang=lang, numbers=numbers
     )

@@ -23,6 +23,7 @@ notebook is kept for debugging.
 from __future__ import annotations
 
 import os
+import traceback
 from pathlib import Path
 
 import jupytext
@@ -73,6 +74,7 @@ def _shell():
     each: a process that renders one report (a step of ``make report``) then
     never pays a reset (two full garbage collections).
     """
+    # IPython is slow to import; only running a notebook needs it.
     from IPython.core.interactiveshell import InteractiveShell
 
     fresh = not InteractiveShell.initialized()
@@ -100,6 +102,7 @@ def execute_in_process(
     source: Path, executed: Path, parameters: dict, cwd: Path
 ) -> nbformat.NotebookNode:
     """Run the cells in this process's IPython shell (no kernel); see the module docstring."""
+    # IPython is slow to import; only running a notebook needs it.
     from IPython.utils.capture import capture_output
 
     executed.parent.mkdir(parents=True, exist_ok=True)
@@ -136,8 +139,6 @@ def execute_in_process(
                 # it would stop a kernel: no report is placed.
                 raise error
             if error is not None:
-                import traceback
-
                 cell.outputs.append(
                     nbformat.v4.new_output(
                         "error",

@@ -15,6 +15,7 @@ from pathlib import Path
 import matplotlib
 import pypandoc
 import typst
+import yaml
 
 from analysis.render import html as html_finish
 
@@ -78,7 +79,6 @@ def render_pdf(markdown_file: Path, output: Path, metadata: dict, timestamp: dat
     """A4 PDF through pandoc's typst writer and the typst compiler."""
     typ = markdown_file.with_suffix(".typ")
     metadata_file = markdown_file.with_suffix(".meta.yaml")
-    import yaml
 
     metadata_file.write_text(
         yaml.safe_dump(metadata, allow_unicode=True, sort_keys=True), encoding="utf-8"

@@ -17,9 +17,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis import quarters
+import matplotlib.pyplot as plt
+
+from analysis import atomic, quarters
 from analysis.render import numbers
 from analysis.render.pandoc import TEMPLATES
+from analysis.render.style import NEUTRAL, PRIMARY, apply_theme
 from analysis.sdc.suppress import hidden_words
 
 KIND_ORDER = ("final", "preliminary_final", "midterm", "quarterly")
@@ -188,10 +191,6 @@ def changes(earlier: Entry, later: Entry, min_persons: int | None = None) -> lis
 
 def payments_chart(quarterly: list[Entry]) -> str:
     """Cumulative payments due and paid by quarter, as an inline SVG with a text alternative."""
-    import matplotlib.pyplot as plt
-
-    from analysis.render.style import NEUTRAL, PRIMARY, apply_theme
-
     points = [
         (e.as_of, e.numbers.get("payments_due_total"), e.numbers.get("payments_paid_total"))
         for e in quarterly
@@ -375,8 +374,6 @@ def write_portal(
     min_persons: int | None = None,
 ) -> Path:
     """Write ``index.html`` into ``reports_root`` (the arguments: see :func:`build_portal`)."""
-    from analysis import atomic
-
     target = Path(reports_root) / "index.html"
     with atomic.atomic_path(target) as temporary:
         Path(temporary).write_text(

@@ -132,6 +132,8 @@ def figure(
 
 def _svg(fig) -> bytes:
     """The figure as SVG, closed afterwards."""
+    # matplotlib is slow to import; the renderer imports this module (METADATA_KEY)
+    # without drawing a figure.
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()

@@ -21,8 +21,11 @@ import pandas as pd
 
 from analysis import quarters
 from analysis.config import TARGETS, Contract
+from analysis.payments import investors
+from analysis.payments import ledger as ledger_module
 from analysis.render import numbers
 from analysis.render.style import ACCENT, NEUTRAL, PRIMARY, apply_theme
+from analysis.reports import quarterly_view as view
 from analysis.reports.text import t
 from analysis.sdc import disclosure
 from analysis.sdc.suppress import SUPPRESSED
@@ -258,10 +261,6 @@ def from_quarterly(inputs, contract: Contract, lang: str = "da") -> DashboardSer
     summary states (results without that table: a straight line from what is
     earned so far to the forecast's low, median and high).
     """
-    from analysis.payments import investors
-    from analysis.payments import ledger as ledger_module
-    from analysis.reports import quarterly_view as view
-
     as_of = inputs.as_of
     start = contract.timeline.intervention.start
     last_payment = quarters.from_index(quarters.to_index(contract.timeline.result_reports[-1]) + 1)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from analysis.config import Contract
 from analysis.data.asof import AsOfData
+from analysis.data.codes import HOUSEHOLD_TYPES
 from analysis.did import mde
 from analysis.did.checks import estimated
 from analysis.effects.areas import reliable
@@ -21,7 +22,9 @@ from analysis.effects.balance import balance
 from analysis.effects.context import EvaluationContext
 from analysis.effects.estimates import EffectEstimate, balanced_window, cohorts_per_event_time
 from analysis.effects.panels import OUTCOMES
+from analysis.effects.plan import PLAN_FILE, adjust, checksum, load_plan
 from analysis.effects.sensitivity import Sensitivity
+from analysis.render.numbers import dkk, number, percent
 from analysis.render.style import ACCENT, PRIMARY, apply_theme
 from analysis.reports.stage import Subgroups
 from analysis.reports.text import t
@@ -58,8 +61,6 @@ def effects_table(estimates: dict[str, EffectEstimate], payments, lang: str) -> 
 
 
 def _interval(low: float, high: float, lang: str) -> str:
-    from analysis.render.numbers import number
-
     return f"[{number(low, 3, lang)}; {number(high, 3, lang)}]"
 
 
@@ -239,8 +240,6 @@ def power_table(
 
 def adjusted_area_p(areas: dict[str, dict] | None) -> dict[str, float | None]:
     """The area tests' p-values adjusted by the analysis plan's multiplicity rule over the outcomes."""
-    from analysis.effects.plan import adjust, load_plan
-
     if not areas:
         return {}
     return adjust({o: a["area_p"] for o, a in areas.items()}, load_plan())
@@ -269,9 +268,6 @@ def area_inference_table(
     ``attrs["assignments"]`` is the number of placebo assignments, None without any
     area test.
     """
-    from analysis.effects.plan import load_plan
-    from analysis.render.numbers import number
-
     plan = load_plan()
     areas = areas or {}
     adjusted = adjusted_area_p(areas)
@@ -319,8 +315,6 @@ def area_inference_caption(table: pd.DataFrame, lang: str) -> str:
 
 def area_inference_text(areas: dict[str, dict], lang: str) -> str:
     """How the area-level test and interval work, and why the wild cluster bootstrap does not decide."""
-    from analysis.render.numbers import number
-
     first = next(iter(areas.values()))
     k, n, count = first["areas_intervention"], first["areas_total"], first["area_placebos"]
     return t(
@@ -363,8 +357,6 @@ def sensitivity_target(sens: Sensitivity, lang: str) -> str:
 
 def plan_annex(lang: str, departures: list | None = None) -> str:
     """The registered analysis plan as an annex: its SHA-256, the file itself and the departures."""
-    from analysis.effects.plan import PLAN_FILE, checksum
-
     text = PLAN_FILE.read_text(encoding="utf-8").rstrip()
     lines = [
         t("text.plan_annex", lang, path="config/analysis_plan.yaml", sha=checksum()),
@@ -409,8 +401,6 @@ def sensitivity_figure(sens: Sensitivity, lang: str):
         label=t("ev.parallel_trends_classic", lang),
     )
     if np.isfinite(sens.breakdown):
-        from analysis.render.numbers import number
-
         ax.axvline(sens.breakdown, color="grey", linestyle="--", linewidth=0.9)
         ax.annotate(
             t("ev.breakdown_m", lang) + number(sens.breakdown, 2, lang),
@@ -452,8 +442,6 @@ def heterogeneity_table(groups: Subgroups, names: dict, lang: str, payments) -> 
 
 def household_type_names(lang: str) -> dict[str, str]:
     """The household types' names in ``lang`` (``analysis.data.codes.HOUSEHOLD_TYPES``)."""
-    from analysis.data.codes import HOUSEHOLD_TYPES
-
     position = {"en": 0, "da": 1}[lang]
     return {key: names[position] for key, names in HOUSEHOLD_TYPES.items()}
 
@@ -525,8 +513,6 @@ def budget_table(
 
 def budget_text(summary: dict, contract: Contract, lang: str) -> str:
     """The budget-economic result in one sentence."""
-    from analysis.render.numbers import dkk, percent
-
     rate = percent(contract.budget_economics.discount_rate, 1, lang)
     years = contract.budget_economics.horizon_years
     total = summary["total_gain"]
@@ -584,9 +570,6 @@ def headline_text(
     The household-clustered interval ignores area shocks and is only in the annex; an
     outcome without an area test (too few areas) gets it, said to be household-clustered,
     as its verdict rests on it."""
-    from analysis.effects.plan import load_plan
-    from analysis.render.numbers import number
-
     plan = load_plan()
     adjusted = adjusted_area_p(areas)
     lines = []
@@ -636,8 +619,6 @@ def headline_text(
 
 def twfe_vs_cs_text(estimates: dict[str, EffectEstimate], lang: str) -> str:
     """Why TWFE and Callaway–Sant'Anna differ, with the largest difference computed."""
-    from analysis.render.numbers import number
-
     gaps = {o: est.twfe.att - est.simple.overall_att for o, est in estimates.items()}
     largest = max(gaps, key=lambda o: abs(gaps[o]))
     relative = (

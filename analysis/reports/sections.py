@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from analysis import quarters
+from analysis.effects.areas import reliable
+from analysis.effects.plan import load_plan
 from analysis.payments.periods import result_periods
 from analysis.render import show
 from analysis.render.numbers import dkk, number, quarter
@@ -47,9 +49,6 @@ def effect_and_payment_text(report: EvaluationReport, lang: str) -> str:
     pupil-years × price), not the estimated effects: gross achievements include
     what would have happened anyway, and prices decide how much each is worth.
     """
-    from analysis.effects.areas import reliable
-    from analysis.effects.plan import load_plan
-
     alpha = load_plan().alpha
     adjusted = ev.adjusted_area_p(report.areas)
     significant = [

@@ -26,6 +26,7 @@ which only the payments and their disclosure control wait.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,17 +34,22 @@ import pandas as pd
 
 from analysis import atomic, codec, provenance
 from analysis.config import Contract, load_contract
-from analysis.effects.areas import area_inference, match_level
+from analysis.data.asof import as_of as cut
+from analysis.data.validate import load_extract
+from analysis.did.checks import EstimationError
+from analysis.effects import plan as registered
+from analysis.effects.areas import area_inference, match_level, reliable
 from analysis.effects.balance import balance
 from analysis.effects.context import EvaluationContext, load_context
 from analysis.effects.estimates import EffectEstimate, estimate_all, without_unit_arrays
 from analysis.effects.panels import OUTCOMES, estimation_panels
+from analysis.effects.plan import load_plan
 from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
 from analysis.effects.sensitivity import sensitivity_all
 from analysis.reports.kinds import ReportKind
 from analysis.reports.results import ReportResults
 from analysis.sdc import disclosure
-from analysis.sdc.quarterly import QuarterlyInputs
+from analysis.sdc.quarterly import QuarterlyInputs, protect, record_key_numbers
 
 # What the stage stores beside the evaluation report (names of EvaluationReport fields
 # are stored as they are; the contract is read again from the configuration).
@@ -133,8 +139,6 @@ class EvaluationReport:
 
 def jobs() -> int:
     """Processes for the per-outcome sensitivity analyses: ``ANALYSIS_JOBS``, else the CPUs (at most 4)."""
-    import os
-
     if os.environ.get("ANALYSIS_JOBS"):
         return max(1, int(os.environ["ANALYSIS_JOBS"]))
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -148,9 +152,6 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Ef
     the level of the area test, the pre-periods and the M̄ grid of the sensitivity
     analysis; an analysis that cannot be made as planned is listed in ``departures``.
     """
-    from analysis.did.checks import EstimationError
-    from analysis.effects.plan import load_plan
-
     plan = load_plan()
     # DuckDB builds the panels out of core from Parquet register files, pandas from CSV ones.
     panels = estimation_panels(extract, as_of, contract, OUTCOMES)
@@ -210,8 +211,6 @@ def prepare(
     ``effects``: the estimates as :func:`write_estimates` stored them (computed here
     when None). ``contract``: the contract already read (else read from ``config``).
     """
-    from analysis.sdc.quarterly import protect, record_key_numbers
-
     if contract is None:
         contract = load_contract(config) if config else load_contract()
     context = load_context(data_dir, as_of, contract, quarterly_dir)
@@ -231,8 +230,6 @@ def prepare(
         disclosure.read_published(quarterly_dir, as_of, include=True, contract=contract),
         more=lambda cells: disclosure.effect_cells(cells, estimates, persons, as_of),
     )
-    from analysis.effects import plan as registered
-    from analysis.effects.areas import reliable
 
     plan = registered.load_plan()
     results = ReportResults()
@@ -378,9 +375,6 @@ def write_estimates(
 
     ``contract``: the contract of ``config`` already read (read here when None).
     """
-    from analysis.data.asof import as_of as cut
-    from analysis.data.validate import load_extract
-
     if contract is None:
         contract = load_contract(str(config))
     extract = load_extract(str(data_dir), contract)
