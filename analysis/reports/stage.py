@@ -258,12 +258,7 @@ def prepare(
             reliable(est, areas.get(outcome), adjusted.get(outcome), plan.alpha),
         )
     area_events = effects.area_events or {}
-    for outcome, table in area_events.items():
-        for row in table.itertuples(index=False):
-            results.add_many(
-                f"area_event_study.{outcome}.{row.event_time}",
-                {"att": row.att, "ci_low": row.ci_low, "ci_high": row.ci_high, "p": row.p},
-            )
+    record_area_events(results, area_events)
     sensitivity = effects.sensitivity
     for outcome, sens in sensitivity.items():
         results.add(f"sensitivity.{outcome}.breakdown_m_bar", sens.breakdown)
@@ -280,6 +275,16 @@ def prepare(
         departures,
         area_events,
     )
+
+
+def record_area_events(results, area_events: dict[str, pd.DataFrame]) -> None:
+    """Put the area-level event study (estimate, interval, p per event time) into the results file."""
+    for outcome, table in area_events.items():
+        for row in table.itertuples(index=False):
+            results.add_many(
+                f"area_event_study.{outcome}.{row.event_time}",
+                {"att": row.att, "ci_low": row.ci_low, "ci_high": row.ci_high, "p": row.p},
+            )
 
 
 def record_effects(results, estimates: dict[str, EffectEstimate], payments) -> None:
