@@ -109,7 +109,7 @@ if profile == "final":
 # :::
 #
 # ::: {.content-visible when-profile="en"}
-# # Event study at area level
+# # Area-level event study
 # :::
 # :::
 
