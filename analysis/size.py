@@ -77,7 +77,7 @@ def _tables(seed: int, scenario: str, contract, synth) -> dict:
     return tables, truth
 
 
-PARTS = ("household", "area", "pre", "twfe", "wild", "honest", "area_unmatched")
+PARTS = ("household", "area", "pre", "anticipation", "twfe", "wild", "honest", "area_unmatched")
 # What an extract with the default effects adds: coverage (the pre-enrolment data, and
 # so the pre-trend tests, are the null extract's; TWFE and the wild bootstrap are
 # measured by their size only).
@@ -98,7 +98,8 @@ def one_extract(
     ``household``: the household-clustered interval of the simple ATT and the Wald
     test of the leads; ``area``: the area placebo test and its interval as the plan
     specifies them (on ``area_outcomes``); ``pre``: the area pre-trend test over the
-    plan's pre-periods and the anticipation test (one quarter); ``twfe``, ``wild``,
+    plan's pre-periods and the anticipation test (one quarter); ``anticipation``: the
+    anticipation test alone; ``twfe``, ``wild``,
     ``honest``: TWFE with household clusters, the wild cluster bootstrap by area, the
     HonestDiD intervals; ``area_unmatched``: the area test as it
     was before its placebos were matched (docs/evaluation.md says why it over-rejected).
@@ -122,7 +123,8 @@ def one_extract(
     wanted = [
         o
         for o in OUTCOMES
-        if set(parts) & {"household", "pre", "twfe", "wild", "honest"} or o in area_outcomes
+        if set(parts) & {"household", "pre", "anticipation", "twfe", "wild", "honest"}
+        or o in area_outcomes
     ]
     needs = set(wanted) | {plan.inference.area_match_on.get(o) for o in wanted} - {None}
     panels = {o: outcome_panel(data, o) for o in OUTCOMES if o in needs}
@@ -174,12 +176,11 @@ def one_extract(
             row[f"{key}_mde"] = area.mde()
         # The plan says whether the pre-enrolment tests' placebos are matched.
         plan_pre = {} if plan.pre_trends.match_placebos else {"match_bins": None}
-        if "pre" in parts:
-            for key, quarters in (
-                ("pretrend_area_p", plan.sensitivity.pre_periods),
-                ("anticipation_area_p", 1),
-            ):
-                row[key] = placebo_test(pre_periods=quarters, **plan_pre).p_value
+        pre_tests = [("pretrend_area_p", plan.sensitivity.pre_periods)] if "pre" in parts else []
+        if {"pre", "anticipation"} & set(parts):
+            pre_tests.append(("anticipation_area_p", 1))
+        for key, quarters in pre_tests:
+            row[key] = placebo_test(pre_periods=quarters, **plan_pre).p_value
         if "wild" in parts:
             row["wild_p"] = wild_bootstrap(
                 panel,
@@ -527,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wild-reps", type=int, default=399)
     parser.add_argument(
         "--parts",
-        default=",".join(p for p in PARTS if p != "area_unmatched"),
+        default=",".join(p for p in PARTS if p not in ("area_unmatched", "anticipation")),
         help=f"procedures, comma-separated, of {', '.join(PARTS)}",
     )
     parser.add_argument(

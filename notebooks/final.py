@@ -102,6 +102,21 @@ if profile == "final":
         decimals=dict.fromkeys(ev.AREA_CHECKS, 3),
     )
 
+# %% [markdown]
+# ::: {.content-visible when-profile="preliminary_final"}
+# ::: {.content-visible when-profile="da"}
+# # Hændelsesstudie på områdeniveau
+# :::
+#
+# ::: {.content-visible when-profile="en"}
+# # Area-level event study
+# :::
+# :::
+
+# %%
+#| label: fig-area-events
+sections.area_event_study(report, lang)
+
 # %%
 #| label: tbl-balance
 if profile == "final":

@@ -149,6 +149,10 @@ show.table(
     decimals={c: 3 for c in verdicts.columns if c.startswith("p_") or c == "estimate_cs"},
 )
 
+# %%
+#| label: fig-area-events
+sections.area_event_study(report, lang)
+
 # %% [markdown]
 # ::: {.content-visible when-profile="da"}
 # ## Foreløbige forbehold og styrke

@@ -93,3 +93,13 @@ def test_docs_block_is_replaced_and_nothing_else(tmp_path):
     doc.write_text("no markers\n", encoding="utf-8")
     with pytest.raises(SystemExit, match="size-table"):
         size.write_docs(doc, [path], "| new |")
+
+
+def test_anticipation_part_runs_the_anticipation_test_alone():
+    """``--parts anticipation`` re-runs only the anticipation test (the pre-trend test
+    and everything else are left to the run it is merged over)."""
+    record = size.one_extract(20000, "null", "2028Q3", 0, parts=("anticipation",))
+    assert set(record["outcomes"]) == set(size.OUTCOMES)
+    for row in record["outcomes"].values():
+        assert set(row) == {"truth", "anticipation_area_p"}
+        assert 0 < row["anticipation_area_p"] <= 1

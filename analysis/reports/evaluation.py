@@ -119,6 +119,56 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
     return fig
 
 
+def area_event_study_figure(
+    tables: dict[str, pd.DataFrame], estimates: dict[str, EffectEstimate], lang: str
+):
+    """The area-level event study of every outcome: estimates with area-robust intervals.
+
+    One panel per outcome of ``tables`` (:func:`analysis.effects.areas.area_event_study`),
+    at the event times the household-clustered event study of the annex shows (the same
+    estimates; only the intervals differ), so the figure publishes no estimate the
+    reports do not already show. Estimates are means over every intervention person of
+    the cohorts at that event time: no area, household or person is a point.
+    """
+    apply_theme()
+    outcomes = [o for o in OUTCOMES if o in tables and o in estimates]
+    columns = 2 if len(outcomes) > 1 else 1
+    rows = max(1, -(-len(outcomes) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(7.0, 2.4 * rows + 0.4), squeeze=False)
+    for ax in axes.ravel()[len(outcomes) :]:
+        ax.set_visible(False)
+    for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
+        shown = estimates[outcome].dynamic.table["event_time"]
+        table = tables[outcome]
+        table = table.loc[table["event_time"].isin(shown)]
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.axvline(-0.5, color="grey", linestyle=":", linewidth=0.8)
+        _, high = balanced_window(estimates[outcome].attgt)
+        if len(table) and high < table["event_time"].max():
+            ax.axvspan(high + 0.5, table["event_time"].max() + 0.5, color="grey", alpha=0.08, lw=0)
+        ax.errorbar(
+            table["event_time"],
+            table["att"],
+            yerr=[table["att"] - table["ci_low"], table["ci_high"] - table["att"]],
+            fmt="o",
+            color=PRIMARY,
+            markersize=3,
+            capsize=2,
+        )
+        ax.set_title(t(f"outcome.{outcome}", lang), fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel(t("ev.quarters_relative_to_enrolment", lang), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def area_event_study_caption(tables: dict[str, pd.DataFrame], lang: str) -> str:
+    """Caption of the area-level event study (what the intervals are, what they rest on)."""
+    pre = min((int(x["event_time"].min()) for x in tables.values() if len(x)), default=-1)
+    return t("caption.area_event_study", lang, pre=str(-pre))
+
+
 def event_study_caption(est: EffectEstimate, lang: str) -> str:
     """Caption of an event study: window, cohorts, aggregation and the uniform band explained."""
     table = est.dynamic.table

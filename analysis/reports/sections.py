@@ -87,6 +87,18 @@ def event_study(report: EvaluationReport, outcome: str, lang: str) -> None:
     )
 
 
+def area_event_study(report: EvaluationReport, lang: str) -> None:
+    """The area-level event study of every outcome (if computed), with its caption."""
+    tables = report.area_events or {}
+    if not tables:
+        return
+    show.figure(
+        ev.area_event_study_figure(tables, report.estimates, lang),
+        caption=ev.area_event_study_caption(tables, lang),
+        source=f"{EV}.area_event_study_figure",
+    )
+
+
 def sensitivity(report: EvaluationReport, outcome: str, lang: str) -> None:
     """Rambachan–Roth sensitivity of ``outcome`` to violations of parallel trends (if computed)."""
     sens = report.sensitivity.get(outcome)

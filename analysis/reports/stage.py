@@ -38,7 +38,7 @@ from analysis.data.asof import as_of as cut
 from analysis.data.validate import load_extract
 from analysis.did.checks import EstimationError
 from analysis.effects import plan as registered
-from analysis.effects.areas import area_inference, match_level, reliable
+from analysis.effects.areas import area_event_study, area_inference, match_level, reliable
 from analysis.effects.balance import balance
 from analysis.effects.context import EvaluationContext, load_context
 from analysis.effects.estimates import EffectEstimate, estimate_all, without_unit_arrays
@@ -115,6 +115,8 @@ class Effects:
     extras: StageExtras | None = None
     checksums: dict[str, str] | None = None
     as_of: str | None = None
+    # Outcome -> area-level event study (:func:`analysis.effects.areas.area_event_study`).
+    area_events: dict[str, pd.DataFrame] | None = None
 
 
 @dataclass
@@ -135,6 +137,8 @@ class EvaluationReport:
     departures: list | None = (
         None  # where the analysis did not follow the plan (analysis.effects.plan)
     )
+    # Outcome -> area-level event study (analysis.effects.areas.area_event_study).
+    area_events: dict | None = None
 
 
 def jobs() -> int:
@@ -159,21 +163,23 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Ef
         None, panels=panels, bootstrap_reps=bootstrap_reps, seed=contract.seed
     )
     departures = []
-    areas = {}
+    areas, area_events = {}, {}
     for outcome, panel in panels.items():
+        options = {
+            "alpha": plan.alpha,
+            "pre_periods": plan.sensitivity.pre_periods,
+            "match_bins": plan.inference.area_match_bins,
+            "match_level": match_level(plan, panels, outcome),
+            "pre_match": plan.pre_trends.match_placebos,
+        }
         try:
             areas[outcome] = area_inference(
-                panel,
-                max(bootstrap_reps, 99),
-                contract.seed,
-                alpha=plan.alpha,
-                pre_periods=plan.sensitivity.pre_periods,
-                match_bins=plan.inference.area_match_bins,
-                match_level=match_level(plan, panels, outcome),
-                pre_match=plan.pre_trends.match_placebos,
+                panel, max(bootstrap_reps, 99), contract.seed, **options
             )
         except EstimationError as error:
             departures.append({"outcome": outcome, "analysis": "area_test", "reason": str(error)})
+            continue
+        area_events[outcome] = area_event_study(panel, seed=contract.seed, **options)
     analyses = sensitivity_all(
         panels,
         contract.seed,
@@ -189,7 +195,7 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Ef
             )
         else:
             sensitivity[outcome] = sens
-    return Effects(estimates, areas, sensitivity, departures, panels)
+    return Effects(estimates, areas, sensitivity, departures, panels, area_events=area_events)
 
 
 def prepare(
@@ -248,6 +254,8 @@ def prepare(
             f"verdict.{outcome}.reliable",
             reliable(est, areas.get(outcome), adjusted.get(outcome), plan.alpha),
         )
+    area_events = effects.area_events or {}
+    record_area_events(results, area_events)
     sensitivity = effects.sensitivity
     for outcome, sens in sensitivity.items():
         results.add(f"sensitivity.{outcome}.breakdown_m_bar", sens.breakdown)
@@ -262,7 +270,18 @@ def prepare(
         sensitivity,
         areas,
         departures,
+        area_events,
     )
+
+
+def record_area_events(results, area_events: dict[str, pd.DataFrame]) -> None:
+    """Put the area-level event study (estimate, interval, p per event time) into the results file."""
+    for outcome, table in area_events.items():
+        for row in table.itertuples(index=False):
+            results.add_many(
+                f"area_event_study.{outcome}.{row.event_time}",
+                {"att": row.att, "ci_low": row.ci_low, "ci_high": row.ci_high, "p": row.p},
+            )
 
 
 def record_effects(results, estimates: dict[str, EffectEstimate], payments) -> None:
