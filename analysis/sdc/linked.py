@@ -107,9 +107,18 @@ class LinkedCells:
     def _protected(self) -> bool:
         return self._protected_at is not None and self._protected_at == self.model.revision
 
-    def add(self, key: Hashable, value: float, **options) -> None:
-        """Declare a cell (:meth:`analysis.sdc.registry.Registry.add`)."""
-        self.model.add(key, value, **options)
+    def add(
+        self,
+        key: Hashable,
+        value: float,
+        *,
+        shown: bool = True,
+        count: bool = True,
+        hideable: bool = True,
+        cost: int = 1,
+    ) -> None:
+        """Declare a cell (:meth:`analysis.sdc.registry.Registry.add`: what the options mean)."""
+        self.model.add(key, value, shown=shown, count=count, hideable=hideable, cost=cost)
 
     def sum_of(self, total: Hashable, members: Iterable[Hashable] | dict, name: str = "") -> None:
         """Declare ``total = Σ members`` (or ``Σ coefficient × member`` for a dict)."""

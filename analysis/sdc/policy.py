@@ -170,6 +170,7 @@ class Suppression:
     def _first_widening(
         self, candidates: list[Hashable], exposed: Hashable, width: float
     ) -> Hashable | None:
+        """The first of (at most :data:`TRIAL_LIMIT`) candidates whose hiding widens ``exposed``."""
         for candidate in candidates[:TRIAL_LIMIT]:
             group = set(self.model.group(candidate)) - self.model.hidden
             self.model.hidden |= group
@@ -249,6 +250,7 @@ class Suppression:
             pass
 
     def _show_determined_once(self, kept: set[Hashable]) -> bool:
+        """One pass of :meth:`show_determined`; whether it showed a cell (``kept``: stay hidden)."""
         secondary = [
             k for k in self.model.hidden if k not in self.model.primary | self.model.forced | kept
         ]
