@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -399,8 +400,22 @@ def _history(cells: LinkedCells, history: pd.DataFrame, as_of: str) -> None:
             cells.sum_if_exact(target_key("flow", target, "all", as_of), [new], "flow = new")
 
 
-def _series(key) -> tuple[tuple, float] | None:
-    """The series a key belongs to (the same number over time) and its place in it.
+class _Place(NamedTuple):
+    """Where a number stands in its series: the same number over time, and its order in it."""
+
+    series: tuple
+    order: float
+
+
+class _Earlier(NamedTuple):
+    """An earlier report's number in a series: its key and its order."""
+
+    key: tuple
+    order: float
+
+
+def _series(key) -> _Place | None:
+    """The series a key belongs to and its place in it (None: a number of one report only).
 
     A target's cumulative count is one series per (target, area), ordered by the
     report's quarter; a statement row one per (measure, result period, target),
@@ -409,13 +424,15 @@ def _series(key) -> tuple[tuple, float] | None:
     """
     if isinstance(key, EarlierCell):
         found = _series(key.cell)
-        return (found[0], found[1] - 0.5) if found else None
+        return _Place(found.series, found.order - 0.5) if found else None
     if isinstance(key, TargetCell) and key.measure == "cumulative":
-        return (key.table, key.measure, key.target, key.area), quarters.to_index(key.as_of)
+        series = (key.table, key.measure, key.target, key.area)
+        return _Place(series, quarters.to_index(key.as_of))
     if isinstance(key, SettledRow):
-        return (key.table, key.measure, key.period, key.target), float("inf")
+        return _Place((key.table, key.measure, key.period, key.target), float("inf"))
     if isinstance(key, ProvisionalRow):
-        return (key.table, key.measure, key.period, key.target), quarters.to_index(key.as_of)
+        series = (key.table, key.measure, key.period, key.target)
+        return _Place(series, quarters.to_index(key.as_of))
     return None
 
 
@@ -426,19 +443,20 @@ def link_to_earlier(cells: LinkedCells) -> None:
     growing, a revision) is a derivable cell: a small one is protected like any
     other count.
     """
-    earlier: dict[tuple, list[tuple[float, tuple]]] = {}
+    earlier: dict[tuple, list[_Earlier]] = {}
     for key, cell in cells.cells.items():
         found = _series(key)
         if cell.earlier and found:
-            earlier.setdefault(found[0], []).append((found[1], key))
+            earlier.setdefault(found.series, []).append(_Earlier(key, found.order))
     for key in [k for k in cells.cells if k in cells.current]:
         found = _series(key)
-        if not found or found[0] not in earlier:
+        if not found or found.series not in earlier:
             continue
-        before = [(order, k) for order, k in earlier[found[0]] if order < found[1]]
+        before = [number for number in earlier[found.series] if number.order < found.order]
         if not before:
             continue
-        _, previous = max(before, key=lambda item: item[0])
+        # The latest earlier report's number (the first of equals, as declared).
+        previous = max(before, key=lambda number: number.order).key
         change = ChangeCell(previous, key)
         # A change of an amount or of an estimate is not a count of persons.
         cells.add(
