@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from analysis import quarters
+from analysis.sdc import keys
 from analysis.sdc.attack import (
-    _tuple,
     attack,
     attack_build,
     attack_folder,
@@ -229,13 +229,13 @@ def test_an_unsolved_bound_is_a_failure_not_nothing_learnt(tmp_path, capsys):
     ]
     found = attack({"cells": cells}, MIN, LAST_RESULT_REPORT)
     assert found.identities == 1 and found.recovered == []
-    assert set(found.unsolved) == {_tuple(c[0]) for c in cells[:2]}
+    assert set(found.unsolved) == {keys.decode(c[0]) for c in cells[:2]}
     folder = tmp_path / "results" / "quarterly" / "2024Q3"
     folder.mkdir(parents=True)
     (folder / "disclosure.json").write_text(json.dumps({"cells": cells}), encoding="utf-8")
     assert main(["attack", str(tmp_path / "results")]) == 1
     out = capsys.readouterr().out
-    assert "recovered: 0; unsolved: 2" in out and "unsolved ('targets'" in out
+    assert "recovered: 0; unsolved: 2" in out and "unsolved TargetCell(table='targets'" in out
 
 
 @pytest.mark.slow

@@ -259,13 +259,14 @@ def test_the_stored_model_leaves_the_solver_caches_out(tmp_path):
     cells.add("total", 33)
     cells.sum_of("total", ["a", "b"])
     cells.protect()
-    assert cells._witnesses
+    assert cells.auditor._witnesses
     codec.dump({"cells": cells}, tmp_path)
     text = (tmp_path / "objects.json").read_text(encoding="utf-8")
     assert not {"_ranges", "_uppers", "_witnesses", "_valid"} & set(text.split('"'))
     loaded = codec.load(tmp_path)["cells"]
-    assert loaded.hidden == cells.hidden and not loaded._ranges and not loaded._witnesses
-    assert not loaded._uppers and loaded._valid_for is None
+    assert loaded.hidden == cells.hidden and not loaded.auditor._ranges
+    assert not loaded.auditor._witnesses and not loaded.auditor._uppers
+    assert loaded.auditor._valid_for is None and loaded.auditor.model is loaded.model
     assert loaded.is_hidden("a")
 
 
@@ -273,13 +274,13 @@ def test_an_unsolved_integer_programme_is_counted_and_never_makes_a_cell_look_sa
     """With no time to solve, a range is what solutions actually found show: never wider
     than the true one, so the protection hides more or says it cannot protect; each
     fallback is counted in the published record."""
-    from analysis.sdc import linked
+    from analysis.sdc import programmes
 
     exact = two_way_table(TABLE)
     exact.protect()
     assert exact.fallbacks == 0 and exact.milps > 0
     assert exact.to_dict()["milp_fallbacks"] == 0
-    monkeypatch.setattr(linked, "MILP_TIME_LIMIT", 0.0)
+    monkeypatch.setattr(programmes, "MILP_TIME_LIMIT", 0.0)
     starved = two_way_table(TABLE)
     with pytest.raises(DisclosureError, match="not solved by HiGHS"):
         starved.protect()

@@ -66,7 +66,7 @@ def _saved_problem():
 def test_the_audit_solves_the_problem_highs_once_gave_up_on():
     """A row 2e-11 wide after scaling made HiGHS stop ('Solve error', status 4) and the audit
     fall back to the continuous relaxation; the floor on the scaled width solves it exactly."""
-    from analysis.sdc.linked import _integer_optimum
+    from analysis.sdc.programmes import integer_optimum as _integer_optimum
 
     objective, rows, lower, upper, bounds, integral, values = _saved_problem()
     scale = np.abs(rows).max(axis=1)

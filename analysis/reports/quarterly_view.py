@@ -364,7 +364,7 @@ def capped_table(
     due = _masked(
         inputs,
         frame.assign(due=frame["due"].round(0)),
-        {"due": lambda r: ("caps", "due", r.report, inputs.as_of)},
+        {"due": lambda r: disclosure.due_key(r.report, inputs.as_of)},
     )
     paid = frame["paid"].round(0)
     is_paid = frame["status"] == "paid"

@@ -49,6 +49,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint
 
 from analysis import quarters
+from analysis.sdc import keys
 from analysis.sdc.solver import milp
 
 TOLERANCE = 1e-6
@@ -77,16 +78,12 @@ class Attack:
     identities: int = 0
 
 
-def _tuple(key):
-    return tuple(_tuple(k) for k in key) if isinstance(key, list) else key
-
-
 def published_cells(published: dict) -> dict[tuple, dict]:
     """The cells some report showed (as a number or as ``*``) from a ``disclosure.json``."""
     cells = {}
     for key, value, shown, count, hidden in published["cells"]:
-        key = _tuple(key)
-        if shown and key[0] != "as published earlier":
+        key = keys.decode(key)
+        if shown and not isinstance(key, keys.EarlierCell):
             cells[key] = {"value": float(value), "count": bool(count), "hidden": bool(hidden)}
     return cells
 
@@ -112,17 +109,27 @@ class _Identities:
 def reader_identities(cells: dict[tuple, dict], last_result_report: str) -> list[dict]:
     """The identities a reader can write down for the published cells (see the module text)."""
     ids = _Identities(cells)
-    keys = list(cells)
-    targets = [k for k in keys if k[0] == "targets"]
-    statement = [k for k in keys if k[0] == "statement"]
-    by_quarter = sorted({k[4] for k in targets}, key=quarters.to_index)
-    areas = sorted({k[3] for k in targets if k[3] != "all"})
-    names = sorted({k[2] for k in targets})
+    published = list(cells)
+    _target_identities(ids, published)
+    _statement_identities(ids, published, last_result_report)
+    _money_identities(ids, published)
+    _adjustment_sums(ids, published)
+    _evaluation_identities(ids, published)
+    _enrolment_identities(ids, published)
+    return ids.rows
+
+
+def _target_identities(ids: _Identities, published: list) -> None:
+    """All areas = sum of the areas; a cumulative count = the previous quarter's + the new ones."""
+    targets = [k for k in published if isinstance(k, keys.TargetCell)]
+    by_quarter = sorted({k.as_of for k in targets}, key=quarters.to_index)
+    areas = sorted({k.area for k in targets if k.area != "all"})
+    names = sorted({k.target for k in targets})
     for q in by_quarter:
         for column in ("eligible", "new_this_quarter", "cumulative"):
             for t in names:
-                total = ("targets", column, t, "all", q)
-                ids.add({total: -1.0, **{("targets", column, t, a, q): 1.0 for a in areas}})
+                total = keys.TargetCell(column, t, "all", q)
+                ids.add({total: -1.0, **{keys.TargetCell(column, t, a, q): 1.0 for a in areas}})
     for previous, q in zip(by_quarter, by_quarter[1:], strict=False):
         if quarters.to_index(q) - quarters.to_index(previous) != 1:
             continue
@@ -130,12 +137,33 @@ def reader_identities(cells: dict[tuple, dict], last_result_report: str) -> list
             for area in [*areas, "all"]:
                 ids.add(
                     {
-                        ("targets", "cumulative", t, area, q): 1.0,
-                        ("targets", "cumulative", t, area, previous): -1.0,
-                        ("targets", "new_this_quarter", t, area, q): -1.0,
+                        keys.TargetCell("cumulative", t, area, q): 1.0,
+                        keys.TargetCell("cumulative", t, area, previous): -1.0,
+                        keys.TargetCell("new_this_quarter", t, area, q): -1.0,
                     }
                 )
-    # Each report's statement rows: final rows of reports due by then, provisional of then.
+
+
+def _shown_in(row, quarter: str) -> bool:
+    """Whether a statement row is one the report of ``quarter`` shows.
+
+    Final rows of result reports due by then, provisional rows of that report.
+    """
+    if isinstance(row, keys.SettledRow):
+        return quarters.to_index(row.period) <= quarters.to_index(quarter)
+    return row.as_of == quarter
+
+
+def _statement_rows(published: list) -> list:
+    return [k for k in published if isinstance(k, keys.STATEMENT_ROWS)]
+
+
+def _statement_identities(ids: _Identities, published: list, last_result_report: str) -> None:
+    """Each report's cumulative count = the achievements of the statement rows it shows."""
+    statement = _statement_rows(published)
+    targets = [k for k in published if isinstance(k, keys.TargetCell)]
+    by_quarter = sorted({k.as_of for k in targets}, key=quarters.to_index)
+    names = sorted({k.target for k in targets})
     for q in by_quarter:
         if quarters.to_index(q) > quarters.to_index(last_result_report):
             continue
@@ -143,108 +171,118 @@ def reader_identities(cells: dict[tuple, dict], last_result_report: str) -> list
             rows = [
                 k
                 for k in statement
-                if k[1] == "achievements"
-                and k[3] == t
-                and (
-                    (k[4] == "final" and quarters.to_index(k[2]) <= quarters.to_index(q))
-                    or (k[4] == "provisional" and k[5] == q)
-                )
+                if k.measure == "achievements" and k.target == t and _shown_in(k, q)
             ]
-            ids.add({("targets", "cumulative", t, "all", q): -1.0, **dict.fromkeys(rows, 1.0)})
+            ids.add({keys.TargetCell("cumulative", t, "all", q): -1.0, **dict.fromkeys(rows, 1.0)})
+
+
+def _money_identities(ids: _Identities, published: list) -> None:
+    """Amount = price × achievements, units = achievements (statement rows and adjustments),
+    and the sums of amounts: due per result report, the provisional total, the largest item."""
+    cells = ids.cells
+    statement = _statement_rows(published)
     prices: dict[str, float] = {}
     for k in statement:
-        if k[1] == "achievements" and cells[k]["value"] > 0:
-            amount = ("statement", "amount", *k[2:])
+        if k.measure == "achievements" and cells[k]["value"] > 0:
+            amount = k._replace(measure="amount")
             if amount in cells:
-                prices.setdefault(k[3], cells[amount]["value"] / cells[k]["value"])
+                prices.setdefault(k.target, cells[amount]["value"] / cells[k]["value"])
     for k in statement:
-        if k[1] != "achievements":
+        if k.measure != "achievements":
             continue
-        amount, units = ("statement", "amount", *k[2:]), ("statement", "units", *k[2:])
-        if k[3] in prices:
-            ids.add({amount: 1.0, k: -prices[k[3]]})
+        amount, units = k._replace(measure="amount"), k._replace(measure="units")
+        if k.target in prices:
+            ids.add({amount: 1.0, k: -prices[k.target]})
         ids.add({units: 1.0, k: -1.0})
     # Adjustment entries: |change in DKK| = price × |change in achievements|, and units
     # are achievements (the corrected entry, "<report>:<target>", names the target).
-    for k in keys:
-        if k[0] == "adjustment" and k[1] == "achievements":
-            target = str(k[3]).rsplit(":", 1)[-1]
-            amount, units = ("adjustment", "amount", *k[2:]), ("adjustment", "units", *k[2:])
+    for k in published:
+        if isinstance(k, keys.AdjustmentCell) and k.measure == "achievements":
+            target = str(k.corrects).rsplit(":", 1)[-1]
+            amount, units = k._replace(measure="amount"), k._replace(measure="units")
             if target in prices and amount in cells:
                 ids.add({amount: 1.0, k: -prices[target]})
             if units in cells:
                 ids.add({units: 1.0, k: -1.0})
-    for k in keys:
-        if k[0] == "caps" and k[1] == "due":
-            report = k[2]
-            finals = [
-                s for s in statement if s[1] == "amount" and s[2] == report and s[4] == "final"
-            ]
+    amounts = [s for s in statement if s.measure == "amount"]
+    for k in published:
+        if isinstance(k, keys.CapsCell) and k.measure == "due":
+            finals = [s for s in amounts if s.period == k.period and s.status == "final"]
             ids.add({k: -1.0, **dict.fromkeys(finals, 1.0)})
-        if k[0] == "summary" and k[1] == "provisional_total":
-            rows = [
-                s for s in statement if s[1] == "amount" and s[4] == "provisional" and s[5] == k[2]
-            ]
+        if isinstance(k, keys.SummaryCell) and k.figure == "provisional_total":
+            rows = [s for s in amounts if s.status == "provisional" and s.as_of == k.as_of]
             ids.add({k: -1.0, **dict.fromkeys(rows, 1.0)})
-        if k[0] == "summary" and k[1] == "amount_by_target":
-            target, q = k[2], k[3]
+        if isinstance(k, keys.TargetSummaryCell) and k.figure == "amount_by_target":
             rows = [
                 s
-                for s in statement
-                if s[1] == "amount"
-                and s[3] == target
-                and s[4] == "final"
-                and quarters.to_index(s[2]) <= quarters.to_index(q)
+                for s in amounts
+                if s.target == k.target
+                and s.status == "final"
+                and quarters.to_index(s.period) <= quarters.to_index(k.as_of)
             ]
             ids.add({k: -1.0, **dict.fromkeys(rows, 1.0)})
-    # The sums of adjustments (page 1's total to date, each report's in the caps table) are
-    # sums of the entries, each added or taken off: a reader who does not know the signs
-    # tries them all, and an identity that holds is one the reader can use.
-    entries = [k for k in keys if k[0] == "adjustment" and k[1] == "amount"]
-    for k in keys:
-        if k[0] == "summary" and k[1] == "adjustments_total":
-            q = k[2]
-            parts = [e for e in entries if quarters.to_index(e[2]) <= quarters.to_index(q)]
-        elif k[0] == "caps" and k[1] == "adjustments":
-            parts = [e for e in entries if e[2] == k[2]]
+
+
+def _adjustment_sums(ids: _Identities, published: list) -> None:
+    """The sums of adjustments (page 1's total to date, each report's in the caps table).
+
+    They are sums of the entries, each added or taken off: a reader who does not know
+    the signs tries them all, and an identity that holds is one the reader can use.
+    """
+    entries = [k for k in published if isinstance(k, keys.AdjustmentCell) and k.measure == "amount"]
+    for k in published:
+        if isinstance(k, keys.SummaryCell) and k.figure == "adjustments_total":
+            parts = [
+                e for e in entries if quarters.to_index(e.period) <= quarters.to_index(k.as_of)
+            ]
+        elif isinstance(k, keys.CapsCell) and k.measure == "adjustments":
+            parts = [e for e in entries if e.period == k.period]
         else:
             continue
         if len(parts) > SIGN_PATTERN_LIMIT:
             raise ValueError(f"{k!r}: {len(parts)} adjustment entries, too many sign patterns")
         for signs in itertools.product((1.0, -1.0), repeat=len(parts)):
             ids.add({k: -1.0, **dict(zip(parts, signs, strict=True))})
-    # Evaluation reports: the treated persons of an outcome are the sum of any subgroup table.
-    for k in keys:
-        if k[0] == "effects" and k[1] == "treated":
-            outcome, q = k[2], k[3]
-            by_columns = {
-                s[2] for s in keys if s[0] == "subgroup" and s[1] == outcome and s[4] == q
-            }
-            for by in by_columns:
-                parts = [
-                    s for s in keys if s[0] == "subgroup" and s[1:3] == (outcome, by) and s[4] == q
-                ]
-                ids.add({k: -1.0, **dict.fromkeys(parts, 1.0)})
-            # Treated adults are the adults eligible for the employment target.
-            ids.add({k: 1.0, ("targets", "eligible", "employment", "all", q): -1.0})
-            for s in keys:
-                if s[0] == "subgroup" and s[1:3] == (outcome, "area") and s[4] == q:
-                    ids.add({s: 1.0, ("targets", "eligible", "employment", s[3], q): -1.0})
-    enrolment = sorted({k[2] for k in keys if k[0] == "enrolment"}, key=quarters.to_index)
+
+
+def _evaluation_identities(ids: _Identities, published: list) -> None:
+    """Evaluation reports: the treated persons of an outcome are the sum of any subgroup table."""
+    subgroups = [s for s in published if isinstance(s, keys.SubgroupCell)]
+    for k in published:
+        if not (isinstance(k, keys.EffectsCell) and k.measure == "treated"):
+            continue
+        mine = [s for s in subgroups if s.outcome == k.outcome and s.as_of == k.as_of]
+        for by in {s.by for s in mine}:
+            parts = [s for s in mine if s.by == by]
+            ids.add({k: -1.0, **dict.fromkeys(parts, 1.0)})
+        # Treated adults are the adults eligible for the employment target.
+        ids.add({k: 1.0, keys.TargetCell("eligible", "employment", "all", k.as_of): -1.0})
+        for s in mine:
+            if s.by == "area":
+                ids.add({s: 1.0, keys.TargetCell("eligible", "employment", s.value, k.as_of): -1.0})
+
+
+def _enrolment_identities(ids: _Identities, published: list) -> None:
+    """Households enrolled = the previous quarter's + the new ones (the first: the new ones)."""
+    enrolment = sorted(
+        {k.quarter for k in published if isinstance(k, keys.EnrolmentCell)}, key=quarters.to_index
+    )
     for previous, q in zip(enrolment, enrolment[1:], strict=False):
         ids.add(
             {
-                ("enrolment", "households", q): 1.0,
-                ("enrolment", "households", previous): -1.0,
-                ("enrolment", "new_households", q): -1.0,
+                keys.EnrolmentCell("households", q): 1.0,
+                keys.EnrolmentCell("households", previous): -1.0,
+                keys.EnrolmentCell("new_households", q): -1.0,
             }
         )
     if enrolment:
         first = enrolment[0]
         ids.add(
-            {("enrolment", "households", first): 1.0, ("enrolment", "new_households", first): -1.0}
+            {
+                keys.EnrolmentCell("households", first): 1.0,
+                keys.EnrolmentCell("new_households", first): -1.0,
+            }
         )
-    return ids.rows
 
 
 def attack(published: dict, min_persons: int, last_result_report: str) -> Attack:
@@ -252,28 +290,10 @@ def attack(published: dict, min_persons: int, last_result_report: str) -> Attack
     cells = published_cells(published)
     rows = reader_identities(cells, last_result_report)
     hidden = [k for k, c in cells.items() if c["hidden"]]
-    column = {k: i for i, k in enumerate(hidden)}
     result = Attack(identities=len(rows))
     if not hidden:
         return result
-    a = np.zeros((len(rows), len(hidden)))
-    rhs = np.zeros(len(rows))
-    residual = np.zeros(len(rows))
-    for r, terms in enumerate(rows):
-        for k, w in terms.items():
-            residual[r] += w * cells[k]["value"]
-            if k in column:
-                a[r, column[k]] += w
-            else:
-                rhs[r] -= w * cells[k]["value"]
-    # An identity holds to within the rounding of the shown values (how far the true
-    # values miss it, at most TOLERANCE of its largest term): exactly that is allowed.
-    slack = np.abs(residual)
-    # Each row scaled to a largest coefficient of 1 (prices and counts in one row).
-    row_scale = np.abs(a).max(axis=1, initial=0.0)
-    row_scale[row_scale == 0] = 1.0
-    a, rhs = a / row_scale[:, None], rhs / row_scale
-    slack = np.maximum(slack / row_scale, SLACK_FLOOR)
+    a, rhs, slack = _system(cells, rows, hidden)
     # Counts are whole numbers, and so are amounts: every amount a report prints is whole
     # kroner (the ledger's entries are). A hidden cell whose value is whole is taken to be
     # a whole number: true of every amount, and of any other cell it only makes the
@@ -296,43 +316,80 @@ def attack(published: dict, min_persons: int, last_result_report: str) -> Attack
         bounds = Bounds(np.zeros(len(columns)), np.full(len(columns), np.inf))
         for place, index in enumerate(columns):
             k = hidden[index]
-            if not cells[k]["count"]:
-                continue
-            objective = np.zeros(len(columns))
-            objective[place] = 1.0
-            low, low_failure, low_point = _solve(objective, constraint, integral[columns], bounds)
-            high, high_failure, high_point = _solve(
-                -objective, constraint, integral[columns], bounds
-            )
-            high = -high
-            value = cells[k]["value"]
-            result.values[k] = value
-            # The values known feasible: the true one, each bound found (attained, or
-            # infinite when unbounded) and, where HiGHS stopped before a bound, the
-            # solution it had then.
-            points = [value]
-            for bound, failure, point in (
-                (low, low_failure, low_point),
-                (high, high_failure, high_point),
-            ):
-                if not failure:
-                    points.append(bound)
-                elif point is not None:
-                    points.append(point[place])
-            settled = settled_by_witnesses(value, points, min_persons)
-            if low_failure or high_failure:
-                # A bound not found: the cell is still not recovered when the values
-                # known feasible show it (witnessed); else the attack is unsolved.
-                result.ranges[k] = (min(points), max(points))
-                if settled:
-                    result.witnessed.append(k)
-                else:
-                    result.unsolved[k] = low_failure or high_failure
-                continue
-            result.ranges[k] = (low, high)
-            if not settled:
-                result.recovered.append(k)
+            if cells[k]["count"]:
+                _bound(
+                    result,
+                    k,
+                    cells[k]["value"],
+                    place,
+                    constraint,
+                    integral[columns],
+                    bounds,
+                    min_persons,
+                )
     return result
+
+
+def _system(
+    cells: dict, rows: list[dict], hidden: list
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The identities as rows over the hidden cells: ``a``, the right-hand side and the slack.
+
+    Each row is scaled to a largest coefficient of 1 (prices and counts in one row).
+    """
+    column = {k: i for i, k in enumerate(hidden)}
+    a = np.zeros((len(rows), len(hidden)))
+    rhs = np.zeros(len(rows))
+    residual = np.zeros(len(rows))
+    for r, terms in enumerate(rows):
+        for k, w in terms.items():
+            residual[r] += w * cells[k]["value"]
+            if k in column:
+                a[r, column[k]] += w
+            else:
+                rhs[r] -= w * cells[k]["value"]
+    # An identity holds to within the rounding of the shown values (how far the true
+    # values miss it, at most TOLERANCE of its largest term): exactly that is allowed.
+    slack = np.abs(residual)
+    row_scale = np.abs(a).max(axis=1, initial=0.0)
+    row_scale[row_scale == 0] = 1.0
+    a, rhs = a / row_scale[:, None], rhs / row_scale
+    slack = np.maximum(slack / row_scale, SLACK_FLOOR)
+    return a, rhs, slack
+
+
+def _bound(
+    result: Attack, k, value: float, place: int, constraint, integral, bounds, min_persons: int
+) -> None:
+    """The smallest and largest value of one hidden count, and what that says (into ``result``)."""
+    objective = np.zeros(len(integral))
+    objective[place] = 1.0
+    low, low_failure, low_point = _solve(objective, constraint, integral, bounds)
+    high, high_failure, high_point = _solve(-objective, constraint, integral, bounds)
+    high = -high
+    result.values[k] = value
+    # The values known feasible: the true one, each bound found (attained, or
+    # infinite when unbounded) and, where HiGHS stopped before a bound, the
+    # solution it had then.
+    points = [value]
+    for bound, failure, point in ((low, low_failure, low_point), (high, high_failure, high_point)):
+        if not failure:
+            points.append(bound)
+        elif point is not None:
+            points.append(point[place])
+    settled = settled_by_witnesses(value, points, min_persons)
+    if low_failure or high_failure:
+        # A bound not found: the cell is still not recovered when the values
+        # known feasible show it (witnessed); else the attack is unsolved.
+        result.ranges[k] = (min(points), max(points))
+        if settled:
+            result.witnessed.append(k)
+        else:
+            result.unsolved[k] = low_failure or high_failure
+        return
+    result.ranges[k] = (low, high)
+    if not settled:
+        result.recovered.append(k)
 
 
 def _components(a: np.ndarray, n: int) -> list[tuple[list[int], list[int]]]:
@@ -424,7 +481,7 @@ def merge_published(records: list[dict]) -> dict:
     merged: dict[tuple, dict] = {}
     for record in records:
         for key, value, shown, count, hidden in record["cells"]:
-            key = _tuple(key)
+            key = keys.decode(key)
             cell = merged.setdefault(
                 key, {"value": value, "shown": False, "count": False, "known": False}
             )

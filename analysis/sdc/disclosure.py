@@ -11,9 +11,10 @@ key each and the identities a reader could use, so that
 :class:`analysis.sdc.linked.LinkedCells` hides every small count together with
 whatever would give it back, in this report or together with earlier ones.
 
-Keys are tuples naming what a number is, not where it is shown; numbers that
-hold "as of" a report carry its quarter, so the same key in two reports is the
-same number (:func:`target_key`, :func:`statement_key`, ...). What each quarterly
+Keys are named tuples, one kind per table (:mod:`analysis.sdc.keys`), naming what
+a number is, not where it is shown; numbers that hold "as of" a report carry its
+quarter, so the same key in two reports is the same number (:func:`target_key`,
+:func:`statement_key`, ...: the reports ask for a cell by the same helpers). What each quarterly
 report published is kept in ``<quarterly results>/<quarter>/disclosure.json``
 (:func:`write_published`), and the next report starts from it.
 """
@@ -22,13 +23,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from analysis import atomic, quarters
 from analysis.config import Contract
-from analysis.sdc.linked import HEADLINE_COST, LinkedCells
+from analysis.sdc.keys import (
+    AdjustmentCell,
+    CapsCell,
+    ChangeCell,
+    CompletenessCell,
+    EarlierCell,
+    EffectsCell,
+    EnrolmentCell,
+    ProvisionalRow,
+    SettledRow,
+    SubgroupCell,
+    SummaryCell,
+    TargetCell,
+    TargetSummaryCell,
+)
+from analysis.sdc.linked import LinkedCells
+from analysis.sdc.policy import HEADLINE_COST
 
 COUNT_TARGETS = ("employment", "social_measures", "life_satisfaction", "action_plan_goals")
 PUBLISHED_FILE = "disclosure.json"
@@ -37,49 +55,56 @@ PUBLISHED_FILE = "disclosure.json"
 # subgroups) cost 1; the payment statement's rows give way after them; the numbers
 # of page 1 (enrolment, achievements per target, the amount earned per target and
 # the provisional total) cost HEADLINE_COST and are hidden only when nothing
-# cheaper protects (:meth:`analysis.sdc.linked.LinkedCells._secondary_candidate`).
+# cheaper protects (:meth:`analysis.sdc.policy.Suppression._secondary_candidate`).
 STATEMENT_COST = 2
 
 
-def target_key(column: str, target: str, area: str, as_of: str) -> tuple:
-    return ("targets", column, target, area, as_of)
+def target_key(column: str, target: str, area: str, as_of: str) -> TargetCell:
+    return TargetCell(column, target, area, as_of)
 
 
-def statement_key(column: str, report: str, target: str, status: str, as_of: str) -> tuple:
+def statement_key(
+    column: str, report: str, target: str, status: str, as_of: str
+) -> SettledRow | ProvisionalRow:
     """A final row is the same number in every report; a provisional one is of its quarter."""
     if status == "final":
-        return ("statement", column, report, target, "final")
-    return ("statement", column, report, target, "provisional", as_of)
+        return SettledRow(column, report, target, "final")
+    return ProvisionalRow(column, report, target, "provisional", as_of)
 
 
-def adjustment_key(column: str, report: str, corrects: str) -> tuple:
+def adjustment_key(column: str, report: str, corrects: str) -> AdjustmentCell:
     """An adjustment entry is settled in its report: the same number in every later one."""
-    return ("adjustment", column, report, corrects)
+    return AdjustmentCell(column, report, corrects)
 
 
-def completeness_key(column: str, source: str, as_of: str) -> tuple:
-    return ("completeness", column, source, as_of)
+def completeness_key(column: str, source: str, as_of: str) -> CompletenessCell:
+    return CompletenessCell(column, source, as_of)
 
 
-def summary_key(name: str, as_of: str, *detail: str) -> tuple:
-    return ("summary", name, *detail, as_of)
+def summary_key(
+    name: str, as_of: str, target: str | None = None
+) -> SummaryCell | TargetSummaryCell:
+    """A figure of page 1, or (with ``target``) one of a target."""
+    if target is None:
+        return SummaryCell(name, as_of)
+    return TargetSummaryCell(name, target, as_of)
 
 
-def effects_key(column: str, outcome: str, as_of: str) -> tuple:
-    return ("effects", column, outcome, as_of)
+def effects_key(column: str, outcome: str, as_of: str) -> EffectsCell:
+    return EffectsCell(column, outcome, as_of)
 
 
-def earned_key(target: str, as_of: str) -> tuple:
+def earned_key(target: str, as_of: str) -> TargetSummaryCell:
     """The amount earned by a target to date (every statement row): page 1's chart."""
     return summary_key("earned_by_target", as_of, target)
 
 
-def subgroup_key(outcome: str, by: str, value, as_of: str) -> tuple:
-    return ("subgroup", outcome, by, str(value), as_of)
+def subgroup_key(outcome: str, by: str, value, as_of: str) -> SubgroupCell:
+    return SubgroupCell(outcome, by, str(value), as_of)
 
 
-def enrolment_key(column: str, quarter: str) -> tuple:
-    return ("enrolment", column, quarter)
+def enrolment_key(column: str, quarter: str) -> EnrolmentCell:
+    return EnrolmentCell(column, quarter)
 
 
 def new_cells(contract: Contract, earlier: dict | None = None) -> LinkedCells:
@@ -190,6 +215,14 @@ def _statement(
         if row.target != "school_absence":
             cells.sum_if_exact(achievements, [units], "achievements = units")
         cells.bundle([units, achievements, amount])
+    _outside_periods(cells, statement, as_of)
+    _statement_sums(cells, statement, key)
+    if capped is not None and not capped.empty:
+        _caps(cells, capped, statement, as_of)
+
+
+def _outside_periods(cells: LinkedCells, statement: pd.DataFrame, as_of: str) -> None:
+    """A target's cumulative count = its statement rows + the achievements outside them."""
     for target in COUNT_TARGETS:
         rows = statement.loc[statement["target"] == target]
         cumulative = target_key("cumulative", target, "all", as_of)
@@ -208,6 +241,11 @@ def _statement(
             cells.sum_of(
                 cumulative, [*periods, rest], f"{target}: cumulative = result periods + the rest"
             )
+
+
+def _statement_sums(cells: LinkedCells, statement: pd.DataFrame, key: dict) -> None:
+    """Page 1's sums of statement amounts: earned per target, the provisional total, the largest item."""
+    as_of = key["as_of"]
     for target, rows in statement.groupby("target", sort=False):
         # Page 1's chart: the amount earned per target, all result periods so far.
         earned = summary_key("earned_by_target", as_of, target)
@@ -239,13 +277,16 @@ def _statement(
             [statement_key("amount", r.report, largest, "final", as_of) for r in rows.itertuples()],
             "largest item = sum over result periods",
         )
-    if capped is None or capped.empty:
-        return
+
+
+def _caps(cells: LinkedCells, capped: pd.DataFrame, statement: pd.DataFrame, as_of: str) -> None:
+    """The amount due per result report: the sum of its final amounts, never hidden."""
+    final = statement.loc[statement["status"] == "final"]
     # The payment basis is never hidden: the amount due per result report stays,
     # and partners are found among the statement rows. Paid amounts and investor
     # positions follow from it and the caps.
     for row in capped.itertuples(index=False):
-        due = ("caps", "due", row.report, as_of)
+        due = due_key(row.report, as_of)
         cells.add(due, row.due, count=False, hideable=False)
         cells.sum_of(
             due,
@@ -257,14 +298,19 @@ def _statement(
         )
 
 
-def adjustments_total_key(as_of: str) -> tuple:
+def due_key(report: str, as_of: str) -> CapsCell:
+    """The amount due of one result report (the caps table's column; the payment basis)."""
+    return CapsCell("due", report, as_of)
+
+
+def adjustments_total_key(as_of: str) -> SummaryCell:
     """The sum of every adjustment to date (page 1's "changed settled amounts by ...")."""
     return summary_key("adjustments_total", as_of)
 
 
-def report_adjustments_key(report: str, as_of: str) -> tuple:
+def report_adjustments_key(report: str, as_of: str) -> CapsCell:
     """The sum of one result report's adjustments (the caps table's column)."""
-    return ("caps", "adjustments", report, as_of)
+    return CapsCell("adjustments", report, as_of)
 
 
 def _adjustments(cells: LinkedCells, frame: pd.DataFrame | None, as_of: str) -> None:
@@ -354,15 +400,39 @@ def _history(cells: LinkedCells, history: pd.DataFrame, as_of: str) -> None:
             cells.sum_if_exact(target_key("flow", target, "all", as_of), [new], "flow = new")
 
 
-def _series(key) -> tuple[tuple, float] | None:
-    """The series a key belongs to (the same number over time) and its place in it."""
-    if key[0] == "as published earlier":
-        found = _series(key[1])
-        return (found[0], found[1] - 0.5) if found else None
-    if key[0] == "targets" and key[1] == "cumulative":
-        return key[:4], quarters.to_index(key[4])
-    if key[0] == "statement":
-        return key[:4], float("inf") if key[4] == "final" else quarters.to_index(key[5])
+class _Place(NamedTuple):
+    """Where a number stands in its series: the same number over time, and its order in it."""
+
+    series: tuple
+    order: float
+
+
+class _Earlier(NamedTuple):
+    """An earlier report's number in a series: its key and its order."""
+
+    key: tuple
+    order: float
+
+
+def _series(key) -> _Place | None:
+    """The series a key belongs to and its place in it (None: a number of one report only).
+
+    A target's cumulative count is one series per (target, area), ordered by the
+    report's quarter; a statement row one per (measure, result period, target),
+    its settled (final) version after every provisional one; an earlier report's
+    version of a revised number just before the number it was revised to.
+    """
+    if isinstance(key, EarlierCell):
+        found = _series(key.cell)
+        return _Place(found.series, found.order - 0.5) if found else None
+    if isinstance(key, TargetCell) and key.measure == "cumulative":
+        series = (key.table, key.measure, key.target, key.area)
+        return _Place(series, quarters.to_index(key.as_of))
+    if isinstance(key, SettledRow):
+        return _Place((key.table, key.measure, key.period, key.target), float("inf"))
+    if isinstance(key, ProvisionalRow):
+        series = (key.table, key.measure, key.period, key.target)
+        return _Place(series, quarters.to_index(key.as_of))
     return None
 
 
@@ -373,20 +443,21 @@ def link_to_earlier(cells: LinkedCells) -> None:
     growing, a revision) is a derivable cell: a small one is protected like any
     other count.
     """
-    earlier: dict[tuple, list[tuple[float, tuple]]] = {}
+    earlier: dict[tuple, list[_Earlier]] = {}
     for key, cell in cells.cells.items():
         found = _series(key)
         if cell.earlier and found:
-            earlier.setdefault(found[0], []).append((found[1], key))
+            earlier.setdefault(found.series, []).append(_Earlier(key, found.order))
     for key in [k for k in cells.cells if k in cells.current]:
         found = _series(key)
-        if not found or found[0] not in earlier:
+        if not found or found.series not in earlier:
             continue
-        before = [(order, k) for order, k in earlier[found[0]] if order < found[1]]
+        before = [number for number in earlier[found.series] if number.order < found.order]
         if not before:
             continue
-        _, previous = max(before, key=lambda item: item[0])
-        change = ("change", previous, key)
+        # The latest earlier report's number (the first of equals, as declared).
+        previous = max(before, key=lambda number: number.order).key
+        change = ChangeCell(previous, key)
         # A change of an amount or of an estimate is not a count of persons.
         cells.add(
             change,
@@ -398,17 +469,19 @@ def link_to_earlier(cells: LinkedCells) -> None:
         _change_is_new(cells, change, previous, key)
 
 
-def _change_is_new(cells: LinkedCells, change: tuple, previous: tuple, key: tuple) -> None:
+def _change_is_new(
+    cells: LinkedCells, change: ChangeCell, previous: TargetCell, key: TargetCell
+) -> None:
     """A cumulative count one quarter after the last report grew by this quarter's new ones.
 
     The report shows "new this quarter" per area beside the cumulative count, so a
     reader subtracts: the change since the previous report is a shown number.
     """
-    if key[0] != "targets" or previous[0] != "targets":
+    if not (isinstance(key, TargetCell) and isinstance(previous, TargetCell)):
         return
-    if quarters.to_index(key[4]) - quarters.to_index(previous[4]) != 1:
+    if quarters.to_index(key.as_of) - quarters.to_index(previous.as_of) != 1:
         return
-    new = target_key("new_this_quarter", key[2], key[3], key[4])
+    new = TargetCell("new_this_quarter", key.target, key.area, key.as_of)
     if new in cells.cells:
         cells.sum_if_exact(change, [new], "change since the last report = new this quarter")
 
@@ -499,7 +572,7 @@ def solver_line(folder: Path | str) -> str:
     """One line for a step's output: the integer programmes of the protection, and any unsolved.
 
     An unsolved one (HiGHS stopped) is never the ground of a decision (its range is
-    taken on the safe side, :meth:`LinkedCells._cached_range`), but the build says so.
+    taken on the safe side, :meth:`analysis.sdc.audit.Auditor._cached_range`), but the build says so.
     """
     record = json.loads((Path(folder) / PUBLISHED_FILE).read_text(encoding="utf-8"))
     fallbacks = record.get("milp_fallbacks", 0)
