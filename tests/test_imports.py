@@ -337,11 +337,10 @@ def unexplained_imports(path: Path) -> list[int]:
 
 def test_an_import_inside_a_function_says_why():
     """Imports inside functions only where deliberate, each saying why (issue 34: about
-    128 of them hid two cycles). ``analysis/sdc/`` is excepted while it is rewritten."""
+    128 of them hid two cycles)."""
     found = [
         f"{path.relative_to(ROOT)}:{line}"
         for path in sorted(PACKAGE.rglob("*.py"))
-        if "sdc" not in path.relative_to(PACKAGE).parts[:1]
         for line in unexplained_imports(path)
     ]
     assert not found, "import at module level, or say why here:\n" + "\n".join(found)
