@@ -45,7 +45,6 @@ import pandas as pd
 from scipy import special
 
 from analysis.did.checks import EstimationError, NotEstimable, require_columns
-from analysis.did.inference import _two_way_demean
 from analysis.did.panel import CHUNK, chunks, codes, one_row_per_cell
 
 CONVENTIONS = ("fixest", "linearmodels")
@@ -334,6 +333,10 @@ def _balanced(data, yname, treatname, unit, time, n_units, n_periods, groups):
 
 def _demeaned(data, yname, treatname, weights, unit, time, groups) -> tuple[float, float]:
     """β and its unscaled sandwich standard error by weighted two-way demeaning."""
+    # Imported here: analysis.did.inference imports scipy.stats (about a second), which
+    # the TWFE estimate does not need (tests/test_bench.py, the held-out race).
+    from analysis.did.inference import _two_way_demean
+
     w = data[weights].to_numpy(float) if weights else None
     y = _two_way_demean(data[yname].to_numpy(float), unit, time, weights=w)
     d = _two_way_demean(data[treatname].to_numpy(float), unit, time, weights=w)
