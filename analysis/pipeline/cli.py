@@ -512,9 +512,14 @@ def cmd_build(args) -> int:
 
 
 def cmd_portal(args) -> int:
-    from analysis.render.portal import write_portal
+    from analysis.render.portal import collect, write_portal
 
     contract = _contract(args)
+    if not collect(Path(args.reports)):
+        # After a failed build (the portal is written despite failures): an extract that
+        # does not validate makes no report, and its build writes nothing at all.
+        print(f"reports portal: no report in {args.reports}, nothing to list: not written")
+        return 0
     evaluations = {
         name: str(getattr(contract.timeline.evaluations, name))
         for name in ("midterm", "preliminary_final", "final")
