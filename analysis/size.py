@@ -33,7 +33,6 @@ import shutil
 import sys
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +44,7 @@ from analysis.data.asof import as_of as cut
 from analysis.data.synth import generate
 from analysis.data.validate import load_extract
 from analysis.did import aggte, att_gt, twfe, wild_bootstrap
-from analysis.did.inference import area_placebo_test
-from analysis.effects.areas import match_level
+from analysis.effects.areas import match_level, outcome_placebo_test
 from analysis.effects.panels import outcome_panel
 from analysis.effects.plan import load_plan
 from analysis.effects.sensitivity import sensitivity_analysis
@@ -133,18 +131,8 @@ def one_extract(
         true = (truth.get(outcome) or {}).get("att")
         true = 0.0 if scenario == "null" or true is None else float(true)
         row = {"truth": true}
-        placebo_test = partial(
-            area_placebo_test,
-            panel,
-            "y",
-            "t",
-            "person_id",
-            "g",
-            area="area",
-            hhname="household_id",
-            seed=seed,
-            match_bins=plan_bins,
-            match_level=match_level(plan, panels, outcome),
+        placebo_test = outcome_placebo_test(
+            panel, seed=seed, match_bins=plan_bins, match_level=match_level(plan, panels, outcome)
         )
         if "household" in parts:
             result = att_gt(panel, "y", "t", "person_id", "g", cluster="household_id")

@@ -35,6 +35,23 @@ def match_level(plan, panels: dict, outcome: str) -> pd.Series | None:
     return baseline_level(panels[source])
 
 
+def outcome_placebo_test(panel: pd.DataFrame, **options) -> partial:
+    """:func:`area_placebo_test` bound to an outcome panel's columns (``y``, ``t``,
+    ``person_id``, ``g``, ``area``, ``household_id``: :func:`analysis.effects.panels.
+    outcome_panel`) and ``options``; called with the test's remaining arguments."""
+    return partial(
+        area_placebo_test,
+        panel,
+        "y",
+        "t",
+        "person_id",
+        "g",
+        area="area",
+        hhname="household_id",
+        **options,
+    )
+
+
 def area_inference(
     panel: pd.DataFrame,
     reps: int,
@@ -59,19 +76,8 @@ def area_inference(
     analysis plan's ``pre_trends.match_placebos``; docs/evaluation.md weighs the two).
     """
     # The same test on the data after enrolment and, with ``pre_periods``, before it.
-    placebo_test = partial(
-        area_placebo_test,
-        panel,
-        "y",
-        "t",
-        "person_id",
-        "g",
-        area="area",
-        hhname="household_id",
-        alpha=alpha,
-        seed=seed,
-        match_bins=match_bins,
-        match_level=match_level,
+    placebo_test = outcome_placebo_test(
+        panel, alpha=alpha, seed=seed, match_bins=match_bins, match_level=match_level
     )
     test = placebo_test()
 
@@ -136,19 +142,8 @@ def area_event_study(
     if enrolled.empty:
         return pd.DataFrame(columns=EVENT_STUDY_COLUMNS)
     last = int(panel["t"].max() - enrolled.min())
-    test = partial(
-        area_placebo_test,
-        panel,
-        "y",
-        "t",
-        "person_id",
-        "g",
-        area="area",
-        hhname="household_id",
-        alpha=alpha,
-        seed=seed,
-        match_bins=match_bins,
-        match_level=match_level,
+    test = outcome_placebo_test(
+        panel, alpha=alpha, seed=seed, match_bins=match_bins, match_level=match_level
     )
     unmatched = {"match_bins": None, "match_level": None}
     rows = []
