@@ -64,6 +64,21 @@ def _interval(low: float, high: float, lang: str) -> str:
     return f"[{number(low, 3, lang)}; {number(high, 3, lang)}]"
 
 
+def _estimates_with_intervals(ax, table: pd.DataFrame, label: str | None = None) -> None:
+    """An event study's estimates by event time, each with its interval (``ci_low``,
+    ``ci_high``): the household-clustered one and the area-level one draw them alike."""
+    ax.errorbar(
+        table["event_time"],
+        table["att"],
+        yerr=[table["att"] - table["ci_low"], table["ci_high"] - table["att"]],
+        fmt="o",
+        color=PRIMARY,
+        markersize=3,
+        capsize=2,
+        label=label,
+    )
+
+
 def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None):
     """Dynamic effects with pointwise intervals and uniform bands (never unit-level points)."""
     apply_theme()
@@ -79,16 +94,7 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
         alpha=0.15,
         label=t("ev.uniform_band", lang),
     )
-    ax.errorbar(
-        table["event_time"],
-        table["att"],
-        yerr=[table["att"] - table["ci_low"], table["ci_high"] - table["att"]],
-        fmt="o",
-        color=PRIMARY,
-        markersize=3,
-        capsize=2,
-        label=t("ev.att_e_interval", lang),
-    )
+    _estimates_with_intervals(ax, table, label=t("ev.att_e_interval", lang))
     if truth:
         events = sorted(int(k) for k in truth)
         ax.plot(
@@ -146,15 +152,7 @@ def area_event_study_figure(
         _, high = balanced_window(estimates[outcome].attgt)
         if len(table) and high < table["event_time"].max():
             ax.axvspan(high + 0.5, table["event_time"].max() + 0.5, color="grey", alpha=0.08, lw=0)
-        ax.errorbar(
-            table["event_time"],
-            table["att"],
-            yerr=[table["att"] - table["ci_low"], table["ci_high"] - table["att"]],
-            fmt="o",
-            color=PRIMARY,
-            markersize=3,
-            capsize=2,
-        )
+        _estimates_with_intervals(ax, table)
         ax.set_title(t(f"outcome.{outcome}", lang), fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in axes[-1]:
