@@ -333,7 +333,7 @@ def test_calendar_path_hand_worked():
     np.testing.assert_allclose(path[0], [-0.01, -0.02, (30 * -0.03 + 10 * -0.01) / 40])
 
 
-def test_plateau_rests_on_enough_pupils_from_the_fourth_quarter_on():
+def test_plateau_rests_on_enough_pupils_from_the_second_year_on():
     # Cohorts enrolled in quarters 0..5 with 10, 20, 30, 40, 50, 50 pupils, seen until
     # quarter 9: event time e rests on the cohorts g <= 9 - e (e = 9: 10 pupils; 8:
     # 30; 7: 60; 6: 100; 5: 150; 4: 200). Effects -1, ..., -10 at e = 0..9.
@@ -351,12 +351,6 @@ def test_plateau_rests_on_enough_pupils_from_the_fourth_quarter_on():
     values = np.array([-10, -9, -8, -7, -6, -5])
     everything = forecast_module._plateau(effect, levels, weights, 9, 1.0)
     np.testing.assert_allclose(everything, [pupils @ values / pupils.sum()])
-    # Seen until quarter 8 (e = 4 rests on 150 pupils, e = 3 on all 200): all of
-    # them reaches back to the fourth quarter since enrolment, not further.
-    pupils = np.array([10, 30, 60, 100, 150, 200])
-    values = np.array([-9, -8, -7, -6, -5, -4])
-    reach = forecast_module._plateau(effect[:, :9], levels[:9], weights, 8, 1.0)
-    np.testing.assert_allclose(reach, [pupils @ values / pupils.sum()])
     # Only the first year seen: the latest two all the same.
     early = forecast_module._plateau(effect[:, :4], levels[:4], weights, 3, 1.0)
     np.testing.assert_allclose(early, [(10 * -4 + 30 * -3) / 40])

@@ -121,12 +121,6 @@ DECLINE_FROM = 4
 # the typical fall over whole development programmes (docs/payments.md).
 DECLINE_PRIOR = -0.25
 DECLINE_PRIOR_SD = 0.3
-# The earliest time since enrolment the plateau of the absence effect may reach back
-# to (the fourth quarter: the effect still ramps up there, but a plateau on the second
-# year alone rests on the first, small cohorts; on development programmes 1000-1069,
-# reaching back to 3 cut the absence projection's median absolute error 11 and 12
-# quarters before the last payment by a quarter and a fifth, the same elsewhere).
-PLATEAU_FROM = 3
 # Latest calendar quarters whose estimates anchor the future ones (absence).
 ANCHOR_QUARTERS = 4
 
@@ -505,8 +499,8 @@ def _plateau(
     cohorts seen that long after enrolment), taken back from the latest until the
     earliest of them rests on ``pupils_share`` of the pupils in the estimate
     (``forecast.absence_plateau_pupils``), at least the latest ``PLATEAU_LEVELS``,
-    and from the fourth quarter since enrolment on (``PLATEAU_FROM``: earlier the
-    effect is still ramping up) unless that leaves fewer. The latest
+    and from the second year since enrolment on (``DECLINE_FROM``: in the first
+    year the effect is still ramping up) unless that leaves fewer. The latest
     event times rest on the earliest, small cohorts only (enrolment ramps up: the
     latest two hold about a sixth of the pupils), and a few pupils' standard errors
     understate their error, so weighting by precision would let one small cohort
@@ -521,7 +515,7 @@ def _plateau(
     pool = []
     for j in range(len(levels) - 1, -1, -1):
         if len(pool) >= PLATEAU_LEVELS and (
-            int(levels[j]) < PLATEAU_FROM or pupils[pool[-1]] >= pupils_share * total
+            int(levels[j]) < DECLINE_FROM or pupils[pool[-1]] >= pupils_share * total
         ):
             break
         pool.append(j)
