@@ -47,3 +47,19 @@ def test_the_estimator_steps_import_only_their_estimator(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     assert out.strip().splitlines()[-1] == "[]", out
+
+
+def test_a_measured_step_keeps_its_bytecode(tmp_path, monkeypatch):
+    # With PYTHONDONTWRITEBYTECODE set (as in some sandboxes) and `make setup`'s
+    # --no-compile, every step's fresh process compiled pandas, pyarrow and the project
+    # again (3 to 8 CPU s a step, counted as the step's work). The steps' processes
+    # keep their bytecode under build/bench/pycache instead.
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setattr(bench, "PYCACHE", tmp_path / "pycache")
+    env = bench.step_environment()
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "pycache")
+    subprocess.run(
+        [sys.executable, "-c", "import analysis.quarters"], check=True, cwd=ROOT, env=env
+    )
+    assert list((tmp_path / "pycache").rglob("quarters*.pyc"))

@@ -420,3 +420,25 @@ def test_investors_count_only_disbursements_to_date(contract):
     early, _ = positions(contract, empty(), until="2024Q2")
     # Three of the thirteen intervention quarters are disbursed by 2024Q2.
     assert early["invested"].sum() == pytest.approx(contract.investment.total * 3 / 13, abs=0.05)
+
+
+def test_persons_of_households_are_the_merge_in_the_persons_order():
+    # persons_in picks the persons by Arrow's hash lookup before merging (pandas' merge
+    # of a whole national persons table turned every id into a Python object): the
+    # frame is the merge's, row for row.
+    from analysis.payments.targets import persons_in
+
+    persons = pd.DataFrame(
+        {
+            "person_id": ["p5", "p1", "p3", "p2", "p4"],
+            "household_id": ["h2", "h1", "h3", "h2", "h1"],
+            "birth_year": [1980, 1990, 2000, 2010, 1970],
+        },
+        index=[10, 11, 12, 13, 14],
+    ).astype({"person_id": "string[pyarrow]", "household_id": "string[pyarrow]"})
+    households = pd.DataFrame(
+        {"household_id": pd.Series(["h1", "h2"], dtype="string[pyarrow]"), "g": [8090, 8094]}
+    )
+    expected = persons.merge(households, on="household_id")
+    pd.testing.assert_frame_equal(persons_in(persons, households), expected)
+    assert persons_in(persons, households)["person_id"].tolist() == ["p5", "p1", "p2", "p4"]

@@ -282,3 +282,47 @@ def test_one_delivery_revises_nothing():
     tables = {"persons": pd.DataFrame({"person_id": ["p1"]})}
     # The same tables: no comparison is made (the tables lack what one would read).
     assert revised_tables(tables, tables, 1, 4) == []
+
+
+def test_settling_holds_no_cut_of_the_data_beside_the_one_it_estimates_on(
+    extract, contract, tmp_path, monkeypatch
+):
+    # At a pool of 5 million persons a cut of the tables (as_of) is about a GiB:
+    # settle() once kept its own cut alive through the settlement, beside the one the
+    # settlement makes, and the quarterly step peaked over 6 GiB. Every cut settle()
+    # makes must be gone when the settlement's estimation starts.
+    import gc
+    import weakref
+
+    from analysis.data.asof import as_of
+    from analysis.payments.periods import reports_due
+
+    made = []
+
+    def tracked_as_of(*args, **kwargs):
+        data = as_of(*args, **kwargs)
+        made.append(weakref.ref(data))
+        return data
+
+    alive_at_build = []
+    original_build = ledger_module.build
+
+    def build(*args, **kwargs):
+        gc.collect()
+        alive_at_build.append(sum(ref() is not None for ref in made))
+        return original_build(*args, **kwargs)
+
+    monkeypatch.setattr(settlement, "as_of", tracked_as_of)
+    monkeypatch.setattr(settlement.ledger_module, "build", build)
+    cutoff = contract.timeline.result_reports[0]
+    assert reports_due(contract, cutoff)
+    with settlement.open_record(tmp_path / "record.sqlite") as store, store.settling():
+        settlement.settle(
+            store,
+            cutoff,
+            contract,
+            lambda quarter: extract.tables,
+            label_for=lambda quarter: f"{quarter}@test",
+            kind_for=lambda quarter: "synthetic",
+        )
+    assert made and alive_at_build and alive_at_build == [0] * len(alive_at_build)

@@ -225,19 +225,26 @@ def att_gt(
         rows = []
         # Filled column by column; np.empty leaves unused columns untouched (not resident).
         influence = np.empty((n, len(groups) * (len(periods) - 1)), order="F")
+        # A cell reads two periods of every unit: the outcomes by period (column-major)
+        # and which units each period observes are laid out once, so a cell reads two
+        # contiguous columns instead of a cache line of every unit's row (the same values).
+        Y = np.asfortranarray(Y)
+        observed = np.asfortranarray(~np.isnan(Y))
         for g in groups:
+            treated = G == g
             for t in periods[1:]:
                 post = t >= g - anticipation
                 base = g - 1 - anticipation if post or base_period == "universal" else t - 1
                 if base not in t_position or base == t:
                     continue
                 if control_group == "nevertreated":
-                    control = G == 0
+                    control = never
                 else:
-                    control = (G == 0) | ((G > max(t, base) + anticipation) & (G != g))
-                treated = G == g
+                    control = never | ((G > max(t, base) + anticipation) & (G != g))
                 y_t, y_b = Y[:, t_position[t]], Y[:, t_position[base]]
-                keep = (treated | control) & ~np.isnan(y_t) & ~np.isnan(y_b)
+                keep = (
+                    (treated | control) & observed[:, t_position[t]] & observed[:, t_position[base]]
+                )
                 n_treated, n_control = int((keep & treated).sum()), int((keep & control).sum())
                 if n_treated == 0:
                     continue

@@ -26,7 +26,7 @@ from analysis.payments.forecast import forecast
 from analysis.payments.payments import statement
 from analysis.payments.periods import Period, reports_due, result_periods
 from analysis.payments.stored import QuarterlyResults
-from analysis.payments.targets import UNIT_TARGETS, TargetResult
+from analysis.payments.targets import UNIT_TARGETS, TargetResult, persons_in
 
 
 def enrolment(data: AsOfData, contract: Contract) -> pd.DataFrame:
@@ -38,7 +38,7 @@ def enrolment(data: AsOfData, contract: Contract) -> pd.DataFrame:
         if quarters.to_index(data.as_of) >= quarters.to_index(contract.timeline.enrolment.start)
         else []
     )
-    persons = data["persons"].merge(enrolled[["household_id", "g"]], on="household_id")
+    persons = persons_in(data["persons"], enrolled[["household_id", "g"]])
     rows = []
     for quarter in span:
         t = quarters.to_index(quarter)
@@ -68,7 +68,7 @@ def enrolment(data: AsOfData, contract: Contract) -> pd.DataFrame:
 def enrolment_by_area(data: AsOfData, contract: Contract) -> pd.DataFrame:
     """Enrolled households and persons per programme area."""
     enrolled = data["households"].loc[data["households"]["g"].notna()]
-    persons = data["persons"].merge(enrolled[["household_id", "area"]], on="household_id")
+    persons = persons_in(data["persons"], enrolled[["household_id", "area"]])
     frame = pd.DataFrame({"area": contract.area_codes})
     frame["households"] = frame["area"].map(enrolled["area"].value_counts()).fillna(0).astype(int)
     frame["persons"] = frame["area"].map(persons["area"].value_counts()).fillna(0).astype(int)
@@ -79,7 +79,7 @@ def completeness(data: AsOfData, contract: Contract) -> pd.DataFrame:
     """Per source: the latest quarter with data and the share of expected records present."""
     households = data["households"]
     enrolled = households.loc[households["g"].notna(), ["household_id"]]
-    persons = data["persons"].merge(enrolled, on="household_id")
+    persons = persons_in(data["persons"], enrolled)
     register_t = quarters.to_index(data.register_until)
     age = register_t // 4 - persons["birth_year"]
     rows = []

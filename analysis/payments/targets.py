@@ -21,6 +21,7 @@ import pandas as pd
 from analysis.config import Contract
 from analysis.data.asof import AsOfData
 from analysis.data.codes import RANK_OF_MEASURE, STEP_OF_CATEGORY
+from analysis.data.validate import isin
 
 EMPTY_ACHIEVEMENTS = pd.DataFrame(
     {"unit_id": pd.Series(dtype=str), "step": pd.Series(dtype=int), "t": pd.Series(dtype=int)}
@@ -43,13 +44,25 @@ class TargetResult:
     extra: dict
 
 
+def persons_in(persons: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
+    """``persons.merge(households, on="household_id")``: the same frame, made faster.
+
+    The persons of ``households`` are picked first by Arrow's hash lookup
+    (:func:`analysis.data.validate.isin`), then merged: an inner merge keeps the
+    persons' order, so the result is the same, while pandas' merge of the whole
+    table (a comparison pool of millions) turned every id into a Python object.
+    """
+    mine = persons.loc[isin(persons["household_id"], households["household_id"])]
+    return mine.merge(households, on="household_id", how="inner")
+
+
 def intervention_persons(data: AsOfData) -> pd.DataFrame:
     """Persons of enrolled households with their household's enrolment quarter and area."""
     households = data["households"]
     enrolled = households.loc[
         households["g"].notna(), ["household_id", "area", "household_type", "g", "exit_t"]
     ]
-    return data["persons"].merge(enrolled, on="household_id", how="inner")
+    return persons_in(data["persons"], enrolled)
 
 
 def sustained_steps(
