@@ -285,3 +285,53 @@ def test_an_unsolved_integer_programme_is_counted_and_never_makes_a_cell_look_sa
     with pytest.raises(DisclosureError, match="not solved by HiGHS"):
         starved.protect()
     assert starved.fallbacks > 0
+
+
+def test_a_programme_asked_again_is_answered_from_its_first_solve():
+    """The same objective and bounds over the same group: HiGHS would return the same
+    result, so it is not asked again (the audit asked it again before)."""
+    cells = two_way_table(TABLE)
+    cells.hidden = {("ELL", "women"), ("ELL", "men"), ("HOU", "women"), ("HOU", "men")}
+    auditor = cells.auditor
+    pinned, groups = auditor.open_cells()
+    key = ("ELL", "women")
+    problem = auditor._problem(groups[key], pinned)
+    objective = np.zeros(len(problem["variables"]))
+    objective[problem["column"][key]] = 1.0
+    first = auditor._solve(problem, objective)
+    solved = auditor.milps
+    assert auditor._solve(problem, objective) == first
+    assert auditor.milps == solved
+    # Another bound is another programme.
+    bounds = list(problem["bounds"])
+    bounds[problem["column"][key]] = (1, None)
+    assert auditor._solve(problem, objective, bounds=bounds)[0] == pytest.approx(1)
+    assert auditor.milps == solved + 1
+
+
+def test_whether_a_hidden_count_is_given_back_takes_a_question_per_direction():
+    """A hidden count is given back when no solution puts it one above or one below its
+    value: one integer programme each (its range took two, after two bounded ones that
+    answer nothing for a whole count)."""
+    cells = LinkedCells(min_persons=5)
+    for key, value in (("x", 0), ("y", 0), ("u", 2), ("v", 1)):
+        cells.add(key, value)
+    cells.add("zero", 0, hideable=False)
+    cells.sum_of("zero", ["x", "y"])
+    cells.add("three", 3, hideable=False)
+    cells.sum_of("three", ["u", "v"])
+    cells.hidden = {"x", "y", "u", "v"}
+    auditor = cells.auditor
+    pinned, groups = auditor.open_cells()
+    assert not pinned
+    # x + y = 0 gives x back (nothing is negative): no solution with x >= 1.
+    assert auditor.determined("x", groups, pinned) == 0.0
+    assert auditor._ranges[("x", groups["x"])] == (0, 0)
+    assert auditor.milps == 1
+    # u + v = 3 leaves u open: a solution with u = 3 answers (and is a witness).
+    assert auditor.determined("u", groups, pinned) is None
+    assert auditor.milps == 2
+    assert auditor.determined("v", groups, pinned) is None
+    assert auditor.milps == 2
+    # The same answers as the exact ranges.
+    assert cells.audit(["x", "u"]).ranges == {"x": (0, 0), "u": (0, 3)}

@@ -153,10 +153,52 @@ class Auditor:
         if key in pinned:
             low, high = cell.value - pinned[key], cell.value + pinned[key]
         else:
+            other = self._another_count(key, groups, pinned)
+            if other is not None:
+                return None if other else 0.0
             low, high = self._cached_range(key, groups, pinned, need=margin, outer=True)
         if high - low >= margin:
             return None
         return 0.0 if cell.count else high - low
+
+    def _another_count(self, key: Hashable, groups: dict, pinned: dict) -> bool | None:
+        """Whether a whole count can take another whole value (None: not a whole count, or unsolved).
+
+        Two questions with at most one integer programme each, "a solution with the
+        cell at least one above its value?", then "at least one below?", where its
+        exact range takes two (its smallest and largest value) and a range bounded
+        half a count either side of its value answers nothing for a whole count. A
+        witness moving the cell answers first; both without a solution: the cell
+        is given back (its range is its value, kept as such).
+        """
+        group = groups[key]
+        problem = self._problem(group, pinned)
+        column = problem["column"][key]
+        if not problem["integral"][column] or (key, group) in self._ranges:
+            return None
+        if not len(problem["a_rows"]):
+            return True
+        low, high = self._witness_range(key, groups)
+        if high - low >= 0.5:
+            return True
+        value = self.model.cells[key].value
+        floor, ceiling = problem["bounds"][column]
+        questions = [(1.0, (value + 1, ceiling))]
+        if floor is None or value - 1 >= floor:
+            questions.append((-1.0, (floor, value - 1)))
+        for sign, limit in questions:
+            # The value nearest the cell's own in that direction: found, it is a witness.
+            objective = np.zeros(len(problem["variables"]))
+            objective[column] = sign
+            bounds = list(problem["bounds"])
+            bounds[column] = limit
+            found, exact = self._solve(problem, objective, bounds=bounds, may_be_empty=True)
+            if not exact:
+                return None
+            if np.isfinite(found):
+                return True
+        self._ranges[(key, group)] = (value, value)
+        return False
 
     def sensitive(self) -> list[Hashable]:
         """Small hidden or derived counts, and every count an earlier report hid.
@@ -463,28 +505,56 @@ class Auditor:
         return self._problems[group]
 
     def _solve(
-        self, problem: dict, objective: np.ndarray, quick: bool = False, bounds=None
+        self,
+        problem: dict,
+        objective: np.ndarray,
+        quick: bool = False,
+        bounds=None,
+        may_be_empty: bool = False,
     ) -> tuple[float, bool]:
         """The optimum of ``objective`` over the group's problem, and whether HiGHS solved it.
 
         A solution found is kept as a witness (``bounds`` narrower than the
         problem's keep it one). ``quick``: see :func:`_integer_optimum` (an
-        unsolved quick trial is no fallback: nothing is decided on it).
+        unsolved quick trial is no fallback: nothing is decided on it);
+        ``may_be_empty``: see :func:`analysis.sdc.programmes.integer_optimum`.
+
+        A programme asked again (the same objective and bounds over the same
+        group) is answered from the first solve: HiGHS given the same programme
+        returns the same result, and its solution is already a witness. The
+        smallest value of a small count bounded ``value - need`` below is the
+        unbounded smallest value whenever that bound is the floor of 0, which
+        :meth:`range` asks next.
         """
+        base = problem["bounds"]
+        if bounds is None:
+            bounds = base
+        asked = (
+            objective.tobytes(),
+            quick,
+            may_be_empty,
+            tuple((i, b) for i, b in enumerate(bounds) if b != base[i]),
+        )
+        solved = problem.setdefault("solved", {})
+        if asked in solved:
+            return solved[asked]
         value, solution, exact = integer_optimum(
             objective,
             problem["a_rows"],
             problem["lower"],
             problem["upper"],
-            problem["bounds"] if bounds is None else bounds,
+            bounds,
             problem["integral"],
             quick=quick,
+            rows=problem["rows"],
+            may_be_empty=may_be_empty,
         )
         self.milps += 1
         if not exact and not quick:
             self.fallbacks += 1
         if solution is not None:
             self._keep_witness(problem["variables"], solution)
+        solved[asked] = (value, exact)
         return value, exact
 
     def _upper(self, key: Hashable, group: frozenset, pinned: dict) -> tuple[float, bool]:
@@ -523,12 +593,16 @@ class Auditor:
         problem = self._problem(group, pinned)
         if not len(problem["a_rows"]):
             return np.inf
+        # The same cell is tried again with the same hidden cells (another exposed
+        # cell, the next round of the search): a linear programme is solved once.
+        relaxed_widths = problem.setdefault("relaxed", {})
+        if key in relaxed_widths:
+            return relaxed_widths[key]
         objective = np.zeros(len(problem["variables"]))
         objective[problem["column"][key]] = 1.0
         relaxed = np.zeros_like(problem["integral"])
         bounds = (problem["a_rows"], problem["lower"], problem["upper"], problem["bounds"])
-        low, _, low_exact = integer_optimum(objective, *bounds, relaxed)
-        high, _, high_exact = integer_optimum(-objective, *bounds, relaxed)
-        if not (low_exact and high_exact):
-            return np.inf
-        return -high - low
+        low, _, low_exact = integer_optimum(objective, *bounds, relaxed, rows=problem["rows"])
+        high, _, high_exact = integer_optimum(-objective, *bounds, relaxed, rows=problem["rows"])
+        relaxed_widths[key] = -high - low if low_exact and high_exact else np.inf
+        return relaxed_widths[key]

@@ -19,6 +19,7 @@ from collections.abc import Hashable
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog
+from scipy.sparse import csc_array
 
 from analysis.sdc.check import DisclosureError
 from analysis.sdc.registry import Registry
@@ -39,7 +40,9 @@ def build_problem(model: Registry, group: frozenset, pinned: dict[Hashable, floa
 
     ``variables`` (the group's cells in declaration order), ``column`` (cell →
     variable), the rows ``a_rows`` with their ``lower`` and ``upper`` sides,
-    ``bounds`` per variable and ``integral`` (1 for a whole count).
+    ``bounds`` per variable and ``integral`` (1 for a whole count); ``rows``, the
+    rows as HiGHS is given them (:func:`scaled_rows`, built once: every objective
+    over the group uses them).
     """
     variables = [k for k in model.cells if k in group]
     column = {k: i for i, k in enumerate(variables)}
@@ -64,13 +67,15 @@ def build_problem(model: Registry, group: frozenset, pinned: dict[Hashable, floa
             for k in variables
         ]
     )
+    # Each identity holds up to the rounding of the shown values.
+    lower, upper = rhs - slack, rhs + slack
     return {
         "variables": variables,
         "column": column,
         "a_rows": a_rows,
-        # Each identity holds up to the rounding of the shown values.
-        "lower": rhs - slack,
-        "upper": rhs + slack,
+        "lower": lower,
+        "upper": upper,
+        "rows": scaled_rows(a_rows, lower, upper),
         # Counts and amounts cannot be negative; a negative cell (a net position) is free.
         "bounds": [(0, None) if model.cells[k].value >= 0 else (None, None) for k in variables],
         "integral": integral,
@@ -87,21 +92,12 @@ def linear_optimum(objective, a_ub, b_ub, bounds) -> float:
     return float(solution.fun)
 
 
-def integer_optimum(
-    objective, a_rows, lower, upper, bounds, integral, quick: bool = False
-) -> tuple[float, np.ndarray | None, bool]:
-    """Minimum of ``objective`` over integer counts (HiGHS branch and bound); -inf if unbounded.
+def scaled_rows(a_rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> LinearConstraint:
+    """The rows ``lower <= a_rows @ x <= upper`` as HiGHS is given them: scaled, with a floor on their width.
 
-    With it, the solution found (None when unbounded or unsolved) and whether the
-    integer programme was solved. When HiGHS fails twice (without presolve, then
-    with it), the minimum of the continuous relaxation is returned with ``False``:
-    a bound on the integer minimum, never above it, which the caller must only use
-    in the direction where that is safe (:meth:`analysis.sdc.audit.Auditor.range`), and the best
-    solution HiGHS found, if any. ``quick`` tries once within :data:`QUICK_NODE_LIMIT`
-    branch-and-bound nodes and returns NaN when that does not solve it.
+    The matrix is sparse (a group's identities name a few cells each), so a group's
+    programmes share one copy instead of converting the dense rows at every solve.
     """
-    low = np.array([-np.inf if b[0] is None else b[0] for b in bounds], dtype=float)
-    high = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
     # Rows mix prices (thousands of DKK) with counts: scaling each to a largest
     # coefficient of 1 keeps HiGHS's feasibility tolerances meaningful.
     scale = np.abs(a_rows).max(axis=1, initial=0.0)
@@ -113,7 +109,37 @@ def integer_optimum(
     # most SLACK_FLOOR x its largest coefficient (a fraction of a krone, far below
     # one count), so the integer solutions are those of the declared row.
     half = np.maximum((upper - lower) / 2 / scale, SLACK_FLOOR)
-    constraints = LinearConstraint(a_rows / scale[:, None], centre - half, centre + half)
+    return LinearConstraint(csc_array(a_rows / scale[:, None]), centre - half, centre + half)
+
+
+def integer_optimum(
+    objective,
+    a_rows,
+    lower,
+    upper,
+    bounds,
+    integral,
+    quick: bool = False,
+    rows: LinearConstraint | None = None,
+    may_be_empty: bool = False,
+) -> tuple[float, np.ndarray | None, bool]:
+    """Minimum of ``objective`` over integer counts (HiGHS branch and bound); -inf if unbounded.
+
+    With it, the solution found (None when unbounded or unsolved) and whether the
+    integer programme was solved. When HiGHS fails twice (without presolve, then
+    with it), the minimum of the continuous relaxation is returned with ``False``:
+    a bound on the integer minimum, never above it, which the caller must only use
+    in the direction where that is safe (:meth:`analysis.sdc.audit.Auditor.range`), and the best
+    solution HiGHS found, if any. ``quick`` tries once within :data:`QUICK_NODE_LIMIT`
+    branch-and-bound nodes and returns NaN when that does not solve it. ``rows``:
+    the rows already as :func:`scaled_rows` gives them (the same programme).
+    ``may_be_empty``: the bounds ask a question that may have no solution ("can the
+    cell exceed its value?"); HiGHS proving none gives +inf, solved. Otherwise the
+    true values are a solution, and a programme HiGHS calls infeasible is unsolved.
+    """
+    low = np.array([-np.inf if b[0] is None else b[0] for b in bounds], dtype=float)
+    high = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
+    constraints = scaled_rows(a_rows, lower, upper) if rows is None else rows
     found = None
     # Presolve first cost more than it saved on the audit's programmes: with it one
     # bounded largest value (591 cells) ran into the time limit that HiGHS solves in
@@ -131,6 +157,8 @@ def integer_optimum(
             solution.status == 4 and "unbounded" in solution.message.lower()
         ):
             return -np.inf, None, True
+        if solution.status == 2 and may_be_empty:
+            return np.inf, None, True
         if solution.status == 0:
             return float(solution.fun), np.asarray(solution.x, dtype=float), True
         if solution.x is not None and found is None:
