@@ -375,11 +375,15 @@ def area_inference_text(areas: dict[str, dict], lang: str) -> str:
     )
 
 
-def robustness_table(est: EffectEstimate, not_yet, lang: str) -> tuple[pd.DataFrame, dict]:
-    """Never- vs not-yet-treated comparison for one outcome.
+def robustness_table(
+    est: EffectEstimate, not_yet, lang: str, synthetic=None
+) -> tuple[pd.DataFrame, dict]:
+    """Never- vs not-yet-treated comparison for one outcome, and the synthetic DiD at area level.
 
     ``not_yet``: :func:`analysis.effects.robustness.not_yet_estimate`, as the results
     stage computed it (in words where it is not estimable; its number then None).
+    ``synthetic``: the stage's :func:`analysis.reports.stage.synthetic_did_numbers`
+    (a row labelled as deciding nothing; no row when the stage has none).
     """
     value, interval = _estimate_cells(not_yet, lang)
     rows = [
@@ -394,7 +398,25 @@ def robustness_table(est: EffectEstimate, not_yet, lang: str) -> tuple[pd.DataFr
             "ev_ci": interval,
         },
     ]
-    return pd.DataFrame(rows), {"not_yet_att": not_yet.overall_att if estimated(not_yet) else None}
+    numbers = {"not_yet_att": not_yet.overall_att if estimated(not_yet) else None}
+    if synthetic is not None:
+        if estimated(synthetic):
+            cells = synthetic["att"], _interval(synthetic["ci_low"], synthetic["ci_high"], lang)
+            numbers.update(
+                sdid_att=synthetic["att"],
+                sdid_ci_low=synthetic["ci_low"],
+                sdid_ci_high=synthetic["ci_high"],
+            )
+        else:
+            cells = not_estimable_text(synthetic, lang), ""
+        rows.append(
+            {
+                "analysis": t("ev.synthetic_did_areas", lang),
+                "ev_estimate": cells[0],
+                "ev_ci": cells[1],
+            }
+        )
+    return pd.DataFrame(rows), numbers
 
 
 def sensitivity_target(sens: Sensitivity, lang: str) -> str:
