@@ -151,3 +151,55 @@ def test_refuses_what_it_cannot_use(prop99):
     with pytest.raises(NotEstimable) as error:
         synthetic_did(few, "PacksPerCapita", "Year", "State", "g")
     assert error.value.reason == "no_comparison"
+
+
+def test_the_robustness_table_has_the_synthetic_did_row():
+    """The row shows the stage's numbers (estimate, placebo interval) or the reason in words."""
+    from types import SimpleNamespace
+
+    from analysis.did.checks import NotEstimated
+    from analysis.reports import evaluation as ev
+
+    simple = SimpleNamespace(overall_att=0.2, overall_ci=(0.1, 0.3))
+    est = SimpleNamespace(simple=simple)
+    not_yet = SimpleNamespace(overall_att=0.21, overall_ci=(0.1, 0.32))
+    synthetic = {"att": 0.25, "ci_low": 0.15, "ci_high": 0.35}
+    table, numbers = ev.robustness_table(est, not_yet, "da", synthetic)
+    assert table.loc[2, "analysis"].startswith("Syntetisk DiD på områdeniveau")
+    assert "afgør intet" in table.loc[2, "analysis"]
+    assert table.loc[2, "ev_estimate"] == 0.25 and table.loc[2, "ev_ci"] == "[0,150; 0,350]"
+    assert numbers == {
+        "not_yet_att": 0.21,
+        "sdid_att": 0.25,
+        "sdid_ci_low": 0.15,
+        "sdid_ci_high": 0.35,
+    }
+    table, numbers = ev.robustness_table(
+        est, not_yet, "en", NotEstimated("no_comparison", "too few areas")
+    )
+    assert table.loc[2, "ev_estimate"].startswith("not estimable") and "sdid_att" not in numbers
+    # A stage stored without it (None): the table as before.
+    assert len(ev.robustness_table(est, not_yet, "en")[0]) == 2
+
+
+@pytest.mark.parametrize("name", ["slutevaluering.da.html", "final-evaluation.en.html"])
+def test_the_rendered_final_report_shows_the_row(name):
+    """End to end: the rendered final evaluation's robustness table has the synthetic DiD row,
+    with the estimate and interval of its results file (checks what ``make report`` left)."""
+    from analysis.paths import REPORTS_DIR
+    from tests.test_readers import _results, amount, tables_of
+
+    page = REPORTS_DIR / "final" / name
+    if not page.exists():
+        pytest.skip("no final evaluation rendered: run `make report` first")
+    lang = "en" if ".en." in name else "da"
+    numbers = _results(page)["numbers"]
+    (table,) = [t for t in tables_of(page) if t["id"] == "tbl-robust"]
+    label = "Synthetic DiD at area level" if lang == "en" else "Syntetisk DiD på områdeniveau"
+    (row,) = [r for r in table["rows"] if r[0].startswith(label)]
+    assert amount(row[1], lang) == round(numbers["robustness.ladder_step.sdid_att"], 3)
+    low, high = (
+        amount(part.strip(" []"), lang) for part in row[2].split(";" if lang == "da" else ",")
+    )
+    assert low == round(numbers["robustness.ladder_step.sdid_ci_low"], 3)
+    assert high == round(numbers["robustness.ladder_step.sdid_ci_high"], 3)
