@@ -25,7 +25,7 @@ from analysis.effects.panels import OUTCOMES
 from analysis.effects.plan import PLAN_FILE, adjust, checksum, load_plan
 from analysis.effects.sensitivity import Sensitivity
 from analysis.render.numbers import dkk, number, percent
-from analysis.render.style import ACCENT, PRIMARY, apply_theme
+from analysis.render.style import ACCENT, PRIMARY, apply_theme, decimal_commas
 from analysis.reports.stage import Subgroups
 from analysis.reports.text import t
 from analysis.sdc import disclosure
@@ -122,7 +122,7 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
     ax.set_xlabel(t("ev.quarters_since_enrolment", lang))
     ax.set_ylabel(t(f"outcome.{est.outcome}", lang))
     ax.legend(fontsize=8)
-    return fig
+    return decimal_commas(fig, lang)
 
 
 def area_event_study_figure(
@@ -158,7 +158,7 @@ def area_event_study_figure(
     for ax in axes[-1]:
         ax.set_xlabel(t("ev.quarters_relative_to_enrolment", lang), fontsize=8)
     fig.tight_layout()
-    return fig
+    return decimal_commas(fig, lang)
 
 
 def area_event_study_caption(tables: dict[str, pd.DataFrame], lang: str) -> str:
@@ -482,7 +482,7 @@ def sensitivity_figure(sens: Sensitivity, lang: str):
     ax.set_xlabel(t("ev.m_relative_magnitudes", lang))
     ax.set_ylabel(t(f"outcome.{sens.outcome}", lang))
     ax.legend(fontsize=7, loc="lower left")
-    return fig
+    return decimal_commas(fig, lang)
 
 
 def heterogeneity_table(groups: Subgroups, names: dict, lang: str, payments) -> pd.DataFrame:
