@@ -150,6 +150,7 @@ class _Block:
     omega: np.ndarray | None = None
     lam: np.ndarray | None = None
     att: float = np.nan
+    pre_periods: np.ndarray | None = None
 
 
 def _fit(
@@ -261,7 +262,9 @@ def _blocks(comparison: pd.DataFrame, cohorts: pd.DataFrame, persons: pd.Series)
             continue
         Y = np.vstack([comparison.to_numpy()[:, seen], series.to_numpy()[seen]])
         post = len(periods) - T0
-        blocks.append(_Block(g, Y, T0, float(persons[g] * post), int(persons[g])))
+        blocks.append(
+            _Block(g, Y, T0, float(persons[g] * post), int(persons[g]), pre_periods=periods[:T0])
+        )
     return blocks
 
 
@@ -311,6 +314,11 @@ def synthetic_did(
 ) -> SDIDResult:
     """Synthetic DiD of a staggered adoption, with the placebo standard error (module docstring).
 
+    ``τ̂ = Σ_g w_g τ̂_g``, ``w_g ∝ persons_g × T1_g``, where each cohort's
+    ``τ̂_g = (Ȳ_g,post − Σ_t λ̂_t Ȳ_g,t) − Σ_i ω̂_i (Ȳ_i,post − Σ_t λ̂_t Y_it)`` is the
+    weighted two-way fixed-effects estimate of the paper's equation (1) on the block
+    of the comparison units and the cohort's mean, ``t`` over its pre periods.
+
     Parameters
     ----------
     data : long panel, one row per ``idname`` and period (or more, they are averaged).
@@ -336,6 +344,18 @@ def synthetic_did(
         period, or no more comparison units than cohorts (the placebo needs them).
     """
     unit = unit or idname
+    _check_arguments(data, yname, tname, idname, gname, unit, alpha)
+    comparison, cohorts, persons = _matrix(data, yname, tname, idname, gname, unit)
+    blocks = _usable_blocks(comparison, cohorts, persons)
+    for block in blocks:
+        _fit_block(block)
+    placebos = _placebo(blocks, len(comparison), placebo_reps, seed)
+    return _result(blocks, placebos, alpha, comparison.index, cohorts.columns)
+
+
+def _check_arguments(data, yname, tname, idname, gname, unit, alpha) -> None:
+    """Refuse, by name, a missing or non-numeric column, a negative or varying adoption
+    period and a level outside (0, 1)."""
     require_columns(data, yname=yname, tname=tname, idname=idname, gname=gname, unit=unit)
     if (data[gname] < 0).any():
         raise EstimationError(f"gname={gname!r} must be 0 (never treated) or a period")
@@ -343,7 +363,10 @@ def synthetic_did(
         raise EstimationError(f"alpha must be in (0, 1), got {alpha}")
     if (data.groupby(idname)[gname].nunique() > 1).any():
         raise EstimationError(f"gname={gname!r} must be constant within {idname!r}")
-    comparison, cohorts, persons = _matrix(data, yname, tname, idname, gname, unit)
+
+
+def _usable_blocks(comparison: pd.DataFrame, cohorts: pd.DataFrame, persons: pd.Series):
+    """The cohorts' blocks, or :class:`NotEstimable` with the reason there are none to use."""
     if cohorts.empty:
         raise NotEstimable("no_treated", "no treated rows (gname > 0)")
     if comparison.empty:
@@ -357,11 +380,13 @@ def synthetic_did(
             f"{len(comparison)} comparison units for {len(blocks)} cohorts: the placebo "
             "variance needs more comparison units than cohorts",
         )
-    for block in blocks:
-        _fit_block(block)
+    return blocks
+
+
+def _result(blocks: list[_Block], placebos: np.ndarray, alpha: float, names, periods):
+    """The weighted mean of the cohorts' estimates with its placebo SE, interval and tables."""
     total = sum(b.weight for b in blocks)
     att = sum(b.att * b.weight / total for b in blocks)
-    placebos = _placebo(blocks, len(comparison), placebo_reps, seed)
     # sqrt((B − 1)/B) × sd, as R's placebo_se: the SD with divisor B.
     se = float(placebos.std())
     z = special.ndtri(1 - alpha / 2)
@@ -375,7 +400,6 @@ def synthetic_did(
             "att": [b.att for b in blocks],
         }
     )
-    names = comparison.index
     return SDIDResult(
         att=att,
         se=se,
@@ -383,14 +407,9 @@ def synthetic_did(
         ci_high=att + z * se,
         p_value=float(2 * special.ndtr(-abs(att / se))) if se > 0 else float("nan"),
         alpha=alpha,
-        n_comparison=len(comparison),
+        n_comparison=len(names),
         cohorts=table,
         placebos=placebos,
         unit_weights={b.g: pd.Series(b.omega, index=names) for b in blocks},
-        time_weights={
-            b.g: pd.Series(
-                b.lam, index=np.asarray(cohorts.columns)[cohorts.loc[b.g].notna()][: b.T0]
-            )
-            for b in blocks
-        },
+        time_weights={b.g: pd.Series(b.lam, index=b.pre_periods) for b in blocks},
     )
