@@ -44,9 +44,11 @@ from analysis.data.asof import as_of as cut
 from analysis.data.synth import generate
 from analysis.data.validate import load_extract
 from analysis.did import aggte, att_gt, twfe, wild_bootstrap
+from analysis.did.checks import estimated
 from analysis.effects.areas import match_level, outcome_placebo_test
 from analysis.effects.panels import outcome_panel
 from analysis.effects.plan import load_plan
+from analysis.effects.robustness import synthetic_did_estimate
 from analysis.effects.sensitivity import sensitivity_analysis
 
 SCENARIOS = ("null", "effects")
@@ -75,11 +77,21 @@ def _tables(seed: int, scenario: str, contract, synth) -> dict:
     return tables, truth
 
 
-PARTS = ("household", "area", "pre", "anticipation", "twfe", "wild", "honest", "area_unmatched")
+PARTS = (
+    "household",
+    "area",
+    "pre",
+    "anticipation",
+    "twfe",
+    "wild",
+    "honest",
+    "area_unmatched",
+    "sdid",
+)
 # What an extract with the default effects adds: coverage (the pre-enrolment data, and
 # so the pre-trend tests, are the null extract's; TWFE and the wild bootstrap are
 # measured by their size only).
-EFFECTS_PARTS = ("household", "area", "honest", "area_unmatched")
+EFFECTS_PARTS = ("household", "area", "honest", "area_unmatched", "sdid")
 
 
 def one_extract(
@@ -100,7 +112,10 @@ def one_extract(
     anticipation test alone; ``twfe``, ``wild``,
     ``honest``: TWFE with household clusters, the wild cluster bootstrap by area, the
     HonestDiD intervals; ``area_unmatched``: the area test as it
-    was before its placebos were matched (docs/evaluation.md says why it over-rejected).
+    was before its placebos were matched (docs/evaluation.md says why it over-rejected);
+    ``sdid``: the area-level synthetic DiD of the robustness row with its placebo
+    interval (:func:`analysis.effects.robustness.synthetic_did_estimate`, on
+    ``area_outcomes``).
 
     Kept whole: one benchmark record: each of the optional procedures (``parts``) is a
     short block run on the same generated extract and its panels, which would otherwise
@@ -169,6 +184,13 @@ def one_extract(
             pre_tests.append(("anticipation_area_p", 1))
         for key, quarters in pre_tests:
             row[key] = placebo_test(pre_periods=quarters, **plan_pre).p_value
+        if "sdid" in parts and outcome in area_outcomes:
+            synthetic = synthetic_did_estimate(panel, seed=seed)
+            if estimated(synthetic):
+                row["sdid_p"] = synthetic.p_value
+                row["sdid_cover"] = bool(synthetic.ci_low <= true <= synthetic.ci_high)
+                row["sdid_ci"] = [synthetic.ci_low, synthetic.ci_high]
+                row["sdid_att"] = synthetic.att
         if "wild" in parts:
             row["wild_p"] = wild_bootstrap(
                 panel,
@@ -282,6 +304,7 @@ _VERDICT = "decides the verdict"
 _CAVEAT = "caveat beside the verdict"
 _SHOWN = "results file only, decides nothing"
 _APPENDIX = "annex: ignores area shocks"
+_ROBUSTNESS = "robustness row (final), decides nothing"
 # (procedure, its role in the reports, [(scenario, record key, kind)]); kind "p": a
 # p-value (rejects at alpha), "rejects"/"covers": a boolean.
 CHECKS = [
@@ -298,6 +321,11 @@ CHECKS = [
     ("area pre-trend placebo test", _CAVEAT, [("null", "pretrend_area_p", "p")]),
     ("area anticipation placebo test (1 quarter)", _CAVEAT, [("null", "anticipation_area_p", "p")]),
     ("wild cluster bootstrap, areas (TWFE)", _SHOWN, [("null", "wild_p", "p")]),
+    (
+        "synthetic DiD, areas (placebo variance)",
+        _ROBUSTNESS,
+        [("null", "sdid_p", "p"), ("effects", "sdid_cover", "covers")],
+    ),
     (
         "household CI (CS, household clusters)",
         _APPENDIX,
@@ -516,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wild-reps", type=int, default=399)
     parser.add_argument(
         "--parts",
-        default=",".join(p for p in PARTS if p not in ("area_unmatched", "anticipation")),
+        # The synthetic DiD's solver makes it the slowest part: asked for by name.
+        default=",".join(p for p in PARTS if p not in ("area_unmatched", "anticipation", "sdid")),
         help=f"procedures, comma-separated, of {', '.join(PARTS)}",
     )
     parser.add_argument(

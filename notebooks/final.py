@@ -272,7 +272,10 @@ if profile == "final":
 #| label: tbl-robust
 if profile == "final":
     robust, robust_numbers = ev.robustness_table(
-        estimates["ladder_step"], computed.not_yet["ladder_step"], lang
+        estimates["ladder_step"],
+        computed.not_yet["ladder_step"],
+        lang,
+        (computed.synthetic_did or {}).get("ladder_step"),
     )
     results.add_many("robustness.ladder_step", robust_numbers)
     show.table(robust, lang=lang, decimals={"ev_estimate": 3})

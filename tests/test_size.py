@@ -103,3 +103,22 @@ def test_anticipation_part_runs_the_anticipation_test_alone():
     for row in record["outcomes"].values():
         assert set(row) == {"truth", "anticipation_area_p"}
         assert 0 < row["anticipation_area_p"] <= 1
+
+
+def test_the_synthetic_did_rows_count_its_rejections_and_coverage(tmp_path):
+    """``--parts sdid`` records (``sdid_p`` under no effect, ``sdid_cover`` with effects)
+    make the table's two synthetic DiD rows, labelled as deciding nothing."""
+    path = _write(
+        tmp_path / "s.jsonl",
+        [
+            _record(1, "null", ladder_step={"sdid_p": 0.01, "sdid_cover": False}),
+            _record(2, "null", ladder_step={"sdid_p": 0.40, "sdid_cover": True}),
+            _record(1, "effects", ladder_step={"sdid_p": 0.001, "sdid_cover": True}),
+        ],
+    )
+    table = size.summary([path])
+    rows = table.loc[table["procedure"] == "synthetic DiD, areas (placebo variance)"]
+    assert rows["extracts"].tolist() == ["no effect", "default effects"]
+    assert rows["rate"].tolist() == [0.5, 1.0] and rows["n"].tolist() == [2, 1]
+    assert set(rows["role"]) == {"robustness row (final), decides nothing"}
+    assert "sdid" in size.PARTS and "sdid" in size.EFFECTS_PARTS

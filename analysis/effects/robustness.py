@@ -1,4 +1,5 @@
-"""Robustness of the Callaway–Sant'Anna estimate: covariates, not-yet-treated comparison, subgroups.
+"""Robustness of the Callaway–Sant'Anna estimate: covariates, not-yet-treated comparison, subgroups,
+synthetic DiD at area level.
 
 Each check is an estimate the data may not allow (perfect separation in the
 propensity score of a small cohort, collinear covariates, a subgroup without a
@@ -13,6 +14,7 @@ import pandas as pd
 
 from analysis.did import aggte, att_gt
 from analysis.did.checks import or_not_estimable
+from analysis.did.sdid import synthetic_did
 from analysis.effects.panels import COVARIATES
 
 # Only the aggregated effect is kept: the cells' pre-trend test (att_gt's pretest)
@@ -77,3 +79,15 @@ def _subgroup_estimate(panel: pd.DataFrame):
         att_gt(panel, "y", "t", "person_id", "g", cluster="household_id", pretest=False),
         "simple",
     )
+
+
+@or_not_estimable
+def synthetic_did_estimate(panel: pd.DataFrame, seed: int = 0, alpha: float = 0.05):
+    """Synthetic DiD at area level (:func:`analysis.did.sdid.synthetic_did`) of one outcome panel.
+
+    The comparison units are the comparison areas (each the mean of its persons in a
+    quarter), a cohort the persons enrolled in one quarter; placebo variance (the
+    paper's Algorithm 4) with ``seed``'s permutations. A robustness row: it decides
+    nothing (docs/evaluation.md, "Robustness and heterogeneity").
+    """
+    return synthetic_did(panel, "y", "t", "person_id", "g", unit="area", alpha=alpha, seed=seed)

@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import seaborn as sns
+from matplotlib.ticker import ScalarFormatter
 
 PRIMARY = "#1F4E79"
 ACCENT = "#C0504D"
@@ -33,3 +34,28 @@ def apply_theme() -> None:
             "font.family": "DejaVu Sans",
         }
     )
+
+
+class DecimalCommaFormatter(ScalarFormatter):
+    """Matplotlib's default tick labels with a decimal comma (Danish), whatever the locale.
+
+    ``axes.formatter.use_locale`` would follow the machine's locale, which a build
+    server does not set to Danish; this keeps the default's choice of ticks, digits and
+    offset and changes only the decimal point.
+    """
+
+    def __call__(self, x, pos=None):
+        return super().__call__(x, pos).replace(".", ",")
+
+    def get_offset(self):
+        return super().get_offset().replace(".", ",")
+
+
+def decimal_commas(fig, lang: str):
+    """Give every numeric axis of ``fig`` decimal commas when ``lang`` is Danish; returns ``fig``."""
+    if lang == "da":
+        for ax in fig.axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                if type(axis.get_major_formatter()) is ScalarFormatter:
+                    axis.set_major_formatter(DecimalCommaFormatter())
+    return fig

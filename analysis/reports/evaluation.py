@@ -25,7 +25,7 @@ from analysis.effects.panels import OUTCOMES
 from analysis.effects.plan import PLAN_FILE, adjust, checksum, load_plan
 from analysis.effects.sensitivity import Sensitivity
 from analysis.render.numbers import dkk, number, percent
-from analysis.render.style import ACCENT, PRIMARY, apply_theme
+from analysis.render.style import ACCENT, PRIMARY, apply_theme, decimal_commas
 from analysis.reports.stage import Subgroups
 from analysis.reports.text import t
 from analysis.sdc import disclosure
@@ -122,7 +122,7 @@ def event_study_figure(est: EffectEstimate, lang: str, truth: dict | None = None
     ax.set_xlabel(t("ev.quarters_since_enrolment", lang))
     ax.set_ylabel(t(f"outcome.{est.outcome}", lang))
     ax.legend(fontsize=8)
-    return fig
+    return decimal_commas(fig, lang)
 
 
 def area_event_study_figure(
@@ -158,7 +158,7 @@ def area_event_study_figure(
     for ax in axes[-1]:
         ax.set_xlabel(t("ev.quarters_relative_to_enrolment", lang), fontsize=8)
     fig.tight_layout()
-    return fig
+    return decimal_commas(fig, lang)
 
 
 def area_event_study_caption(tables: dict[str, pd.DataFrame], lang: str) -> str:
@@ -375,11 +375,15 @@ def area_inference_text(areas: dict[str, dict], lang: str) -> str:
     )
 
 
-def robustness_table(est: EffectEstimate, not_yet, lang: str) -> tuple[pd.DataFrame, dict]:
-    """Never- vs not-yet-treated comparison for one outcome.
+def robustness_table(
+    est: EffectEstimate, not_yet, lang: str, synthetic=None
+) -> tuple[pd.DataFrame, dict]:
+    """Never- vs not-yet-treated comparison for one outcome, and the synthetic DiD at area level.
 
     ``not_yet``: :func:`analysis.effects.robustness.not_yet_estimate`, as the results
     stage computed it (in words where it is not estimable; its number then None).
+    ``synthetic``: the stage's :func:`analysis.reports.stage.synthetic_did_numbers`
+    (a row labelled as deciding nothing; no row when the stage has none).
     """
     value, interval = _estimate_cells(not_yet, lang)
     rows = [
@@ -394,7 +398,25 @@ def robustness_table(est: EffectEstimate, not_yet, lang: str) -> tuple[pd.DataFr
             "ev_ci": interval,
         },
     ]
-    return pd.DataFrame(rows), {"not_yet_att": not_yet.overall_att if estimated(not_yet) else None}
+    numbers = {"not_yet_att": not_yet.overall_att if estimated(not_yet) else None}
+    if synthetic is not None:
+        if estimated(synthetic):
+            cells = synthetic["att"], _interval(synthetic["ci_low"], synthetic["ci_high"], lang)
+            numbers.update(
+                sdid_att=synthetic["att"],
+                sdid_ci_low=synthetic["ci_low"],
+                sdid_ci_high=synthetic["ci_high"],
+            )
+        else:
+            cells = not_estimable_text(synthetic, lang), ""
+        rows.append(
+            {
+                "analysis": t("ev.synthetic_did_areas", lang),
+                "ev_estimate": cells[0],
+                "ev_ci": cells[1],
+            }
+        )
+    return pd.DataFrame(rows), numbers
 
 
 def sensitivity_target(sens: Sensitivity, lang: str) -> str:
@@ -460,7 +482,7 @@ def sensitivity_figure(sens: Sensitivity, lang: str):
     ax.set_xlabel(t("ev.m_relative_magnitudes", lang))
     ax.set_ylabel(t(f"outcome.{sens.outcome}", lang))
     ax.legend(fontsize=7, loc="lower left")
-    return fig
+    return decimal_commas(fig, lang)
 
 
 def heterogeneity_table(groups: Subgroups, names: dict, lang: str, payments) -> pd.DataFrame:

@@ -36,7 +36,7 @@ from analysis import atomic, codec, provenance
 from analysis.config import Contract, load_contract
 from analysis.data.asof import as_of as cut
 from analysis.data.validate import load_extract
-from analysis.did.checks import EstimationError
+from analysis.did.checks import EstimationError, estimated
 from analysis.effects import plan as registered
 from analysis.effects.areas import area_event_study, area_inference, match_level, reliable
 from analysis.effects.balance import balance
@@ -44,7 +44,12 @@ from analysis.effects.context import EvaluationContext, load_context
 from analysis.effects.estimates import EffectEstimate, estimate_all, without_unit_arrays
 from analysis.effects.panels import OUTCOMES, estimation_panels
 from analysis.effects.plan import load_plan
-from analysis.effects.robustness import covariate_estimate, not_yet_estimate, subgroup_estimates
+from analysis.effects.robustness import (
+    covariate_estimate,
+    not_yet_estimate,
+    subgroup_estimates,
+    synthetic_did_estimate,
+)
 from analysis.effects.sensitivity import sensitivity_all
 from analysis.reports.kinds import ReportKind
 from analysis.reports.results import ReportResults
@@ -87,6 +92,9 @@ class StageExtras:
     not_yet: dict
     # Outcome -> the doubly robust estimate with covariates, when the kind asks for it.
     doubly_robust: dict | None = None
+    # Outcome -> the synthetic DiD at area level (:func:`synthetic_did_numbers`), for the
+    # robustness outcomes; None in a stage stored before it existed.
+    synthetic_did: dict | None = None
 
     def subgroup(self, outcome: str, by: str) -> Subgroups:
         """The subgroup effects of ``outcome`` by ``by``, with their person counts."""
@@ -326,11 +334,30 @@ def _subgroup_persons(panels: dict[str, pd.DataFrame], subgroups: dict) -> dict:
     }
 
 
-def _extra(settings: dict, data, panels: dict[str, pd.DataFrame]) -> StageExtras:
+def synthetic_did_numbers(panel: pd.DataFrame, seed: int):
+    """The area-level synthetic DiD of one outcome as the stage stores it: its numbers only
+    (``att``, ``se``, ``ci_low``, ``ci_high``, ``p``, ``cohorts``, ``comparison_areas``), or
+    :class:`analysis.did.checks.NotEstimated`. Every number is an aggregate over all
+    cohorts' persons; no cohort's or area's mean is stored."""
+    result = synthetic_did_estimate(panel, seed=seed)
+    if not estimated(result):
+        return result
+    return {
+        "att": result.att,
+        "se": result.se,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "p": result.p_value,
+        "cohorts": len(result.cohorts),
+        "comparison_areas": result.n_comparison,
+    }
+
+
+def _extra(settings: dict, data, panels: dict[str, pd.DataFrame], seed: int) -> StageExtras:
     """The balance table and what the kind's ``stage`` settings ask for.
 
     Subgroups come with their person counts, so that the heterogeneity tables need
-    no person-level panel.
+    no person-level panel. ``seed``: the contract's, for the synthetic DiD's placebo draws.
     """
     # The balance table is all the reports use of the cut extract: its numbers are
     # stored (labelled per language when read), so the stage does not store the extract.
@@ -345,6 +372,10 @@ def _extra(settings: dict, data, panels: dict[str, pd.DataFrame]) -> StageExtras
         doubly_robust={outcome: covariate_estimate(panel) for outcome, panel in panels.items()}
         if settings["covariates"]
         else None,
+        synthetic_did={
+            outcome: synthetic_did_numbers(panels[outcome], seed)
+            for outcome in settings["robustness"]
+        },
     )
 
 
@@ -379,7 +410,9 @@ def compute(
         if stored.checksums != report.context.checksums or stored.as_of != as_of:
             raise ValueError(f"{estimates}: estimated from another extract or quarter")
         return StagedEvaluation(report, stored.extras)
-    return StagedEvaluation(report, _extra(settings, report.context.data, report.panels))
+    return StagedEvaluation(
+        report, _extra(settings, report.context.data, report.panels, report.contract.seed)
+    )
 
 
 def write_estimates(
@@ -398,7 +431,9 @@ def write_estimates(
         contract = load_contract(str(config))
     extract = load_extract(str(data_dir), contract)
     effects = _effects(extract, as_of, contract, int(kind.extra["bootstrap_reps"]))
-    extras = _extra(options(kind), cut(extract.tables, as_of, contract), effects.panels)
+    extras = _extra(
+        options(kind), cut(extract.tables, as_of, contract), effects.panels, contract.seed
+    )
     # Everything the stage needs of the person-level panels is in the estimates and
     # the subgroups' counts: neither the panels nor any per-person array is stored.
     effects = dataclasses.replace(
