@@ -25,6 +25,17 @@ def _receipts(tmp_path_factory):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _failure_records(tmp_path_factory):
+    """A test whose evaluation command fails on purpose notes it in a folder of its own,
+    not in build/failed/ (which the repository's portal reads)."""
+    from analysis.render import failures
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(failures, "FOLDER", tmp_path_factory.mktemp("failed"))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _session_settlement_records(tmp_path_factory):
     """Settlement records made by default go to a folder of the session's, not data/settlement
     (also in the commands the tests run: the variable is inherited)."""
