@@ -285,3 +285,30 @@ def test_an_unsolved_integer_programme_is_counted_and_never_makes_a_cell_look_sa
     with pytest.raises(DisclosureError, match="not solved by HiGHS"):
         starved.protect()
     assert starved.fallbacks > 0
+
+
+def test_a_table_is_declared_in_one_call_cells_then_identities_then_bundles_in_order():
+    """:meth:`LinkedCells.add_table`: the order given is the model's (the tie-break of the
+    suppression and the row order of HiGHS), whatever order the table was built in."""
+    from analysis.sdc.registry import Table
+
+    cells = LinkedCells(5)
+    table = Table("toy")
+    a = table.cell(("a",), 3)
+    table.sum(("total",), [a, ("b",)], "total = a + b")  # before b is added to the table
+    table.cell(("b",), 30)
+    table.cell(("total",), 33, cost=2)
+    table.sum(("total",), [("b",)], "holds by the data only", exact=True)  # 33 != 30: not declared
+    table.sum(("other",), [a], "a cell no table declared", if_declared=True)  # skipped
+    table.running_total([("total",)], [("flow",)], "running")
+    table.bundle([a, ("b",)])
+    assert not cells.cells  # building a table touches no model
+    cells.add_table(table)
+    assert list(cells.cells) == [("a",), ("b",), ("total",), ("flow",)]
+    assert [r.name for r in cells.relations] == ["total = a + b", "running"]
+    assert cells.cells[("total",)].cost == 2 and not cells.cells[("flow",)].shown
+    assert cells.model.bundles == [[("a",), ("b",)]]
+    with pytest.raises(DisclosureError, match="undeclared"):
+        bad = Table("bad")
+        bad.sum(("a",), [("nowhere",)], "a cell no table declared")
+        cells.add_table(bad)
