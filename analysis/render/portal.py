@@ -307,6 +307,35 @@ def change_log(quarterly: list[Entry], min_persons: int | None = None) -> list[s
     return log
 
 
+def _report_rows(
+    entries: list[Entry],
+    root: Path,
+    evaluations: dict[str, str],
+    failed: dict[str, list[dict]],
+) -> str:
+    """The rows of "Alle rapporter": every report, newest first, and the evaluations not rendered."""
+    groups: dict[tuple[str, str], list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault((entry.kind, entry.as_of), []).append(entry)
+    for key in due_reports(entries, evaluations):
+        groups[key] = []
+    # A step that failed for this cut-off (a record of another cut-off is another contract's).
+    failures = {
+        kind: [r for r in records if r.get("as_of") in (None, evaluations.get(kind))]
+        for kind, records in failed.items()
+    }
+    ordered = sorted(
+        groups.items(),
+        key=lambda item: (-quarters.to_index(item[0][1]), KIND_ORDER.index(item[0][0])),
+    )
+    return "".join(
+        f"<tr><td>{html.escape(numbers.quarter(as_of))}</td>"
+        f"<td>{html.escape(KIND_NAMES[kind][0])}<br><span class='en' lang='en'>{html.escape(KIND_NAMES[kind][1])}</span></td>"
+        f"<td>{_status(group, root, failures.get(kind), as_of)}</td></tr>"
+        for (kind, as_of), group in ordered
+    )
+
+
 def build_portal(
     reports_root: Path,
     programme: str = "Relationel velfærd – sammen på tværs",
@@ -325,26 +354,7 @@ def build_portal(
     """
     root = Path(reports_root)
     entries = collect(root)
-    groups: dict[tuple[str, str], list[Entry]] = {}
-    for entry in entries:
-        groups.setdefault((entry.kind, entry.as_of), []).append(entry)
-    for key in due_reports(entries, evaluations or {}):
-        groups[key] = []
-    # A step that failed for this cut-off (a record of another cut-off is another contract's).
-    failures = {
-        kind: [r for r in records if r.get("as_of") in (None, (evaluations or {}).get(kind))]
-        for kind, records in (failed or {}).items()
-    }
-    ordered = sorted(
-        groups.items(),
-        key=lambda item: (-quarters.to_index(item[0][1]), KIND_ORDER.index(item[0][0])),
-    )
-    rows = "".join(
-        f"<tr><td>{html.escape(numbers.quarter(as_of))}</td>"
-        f"<td>{html.escape(KIND_NAMES[kind][0])}<br><span class='en' lang='en'>{html.escape(KIND_NAMES[kind][1])}</span></td>"
-        f"<td>{_status(group, root, failures.get(kind), as_of)}</td></tr>"
-        for (kind, as_of), group in ordered
-    )
+    rows = _report_rows(entries, root, evaluations or {}, failed or {})
     quarterly = sorted(
         [e for e in entries if e.kind == "quarterly" and e.lang == "da"]
         or [e for e in entries if e.kind == "quarterly"],
