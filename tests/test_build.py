@@ -553,8 +553,9 @@ def _repository_copy(tmp_path: Path) -> Path:
 def test_a_failed_estimate_leaves_the_payment_reports_and_the_portal(tmp_path):
     """A real failing estimation step (the analysis plan broken in a copy of the
     repository, so every evaluation's estimates stop at once) and both builders: the
-    quarterly payment report and the portal are made, no evaluation report is, and the
-    exit status is non-zero with the failed step named."""
+    quarterly payment report and the portal are made, no evaluation report is, the
+    portal names the evaluations that failed, and the exit status is non-zero with the
+    failed step named."""
     if MAKE is None:
         pytest.skip("GNU make is not installed")
     copy = _repository_copy(tmp_path)
@@ -601,6 +602,9 @@ def test_a_failed_estimate_leaves_the_payment_reports_and_the_portal(tmp_path):
     assert (by_make / "reports" / "quarterly" / "kvartalsrapport-2023Q4.da.pdf").exists()
     portal = (by_make / "reports" / "index.html").read_text(encoding="utf-8")
     assert "kvartalsrapport-2023Q4.da.html" in portal
+    # The portal says which evaluations failed (build/failed/), not that they are due.
+    assert portal.count("failed in this build (step: estimates)") == 3, portal
+    assert "due when the data reach" not in portal
 
     by_build = tmp_path / "build"
     completed = subprocess.run(
@@ -617,3 +621,5 @@ def test_a_failed_estimate_leaves_the_payment_reports_and_the_portal(tmp_path):
     assert error.startswith("error: 3 steps failed: ") and "--estimates-only" in error, error
     assert "evaluate final --estimates-only" in error
     assert made(by_build / "reports") == (files, [])
+    portal = (by_build / "reports" / "index.html").read_text(encoding="utf-8")
+    assert portal.count("failed in this build (step: estimates)") == 3, portal

@@ -122,3 +122,34 @@ def test_portal_heads_with_the_key_figures_in_the_reports_words(tmp_path):
         "<td>Reguleringer af afregnede beløb i alt (senere data; udbetales ikke)</td>"
         "<td class='num'>−31.213 kr.</td>" in headline
     )
+
+
+def test_a_failed_evaluation_is_listed_as_failed_not_as_due(tmp_path):
+    """After a failed step the portal names the evaluation that failed, from the build's record."""
+    from analysis.pipeline.cli import main
+    from analysis.render import failures
+
+    reports, records = tmp_path / "reports", tmp_path / "failed"
+    _report(reports, "quarterly", "kvartalsrapport-2025Q2", "2025Q2", "da", {})
+    evaluations = {"midterm": "2025Q2", "preliminary_final": "2027Q1", "final": "2028Q3"}
+    # The final's estimation failed in this build; a record of another cut-off (another
+    # contract's) says nothing of this one's midterm.
+    failures.note("final", "estimates", "2028Q3", True, records)
+    failures.note("midterm", "results", "2024Q4", True, records)
+    page = portal.build_portal(reports, evaluations=evaluations, failed=failures.failed(records))
+    final_row = next(r for r in page.split("<tr>") if "Slutevaluering og" in r)
+    assert "failed in this build (step: estimates)" in final_row
+    assert "due when" not in final_row
+    midterm_row = next(r for r in page.split("<tr>") if "Midtvejsevaluering<br>" in r)
+    assert "due when the data reach" in midterm_row and "failed" not in midterm_row
+    # The step succeeds next time: its record is gone, and the evaluation is due again.
+    failures.note("final", "estimates", "2028Q3", False, records)
+    assert "final" not in failures.failed(records)
+
+    # The command line notes a failed evaluation step (in the folder the tests' conftest
+    # gives it), with the contract's cut-off.
+    assert main(["evaluate", "final", "--data", str(tmp_path / "no-extract")]) == 1
+    assert failures.failed()["final"] == [
+        {"kind": "final", "as_of": evaluations["final"], "step": "results"}
+    ]
+    failures.note("final", "results", None, False)

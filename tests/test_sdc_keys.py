@@ -54,13 +54,13 @@ def test_earlier_reports_cells_come_back_named_and_link_to_this_report():
     """Loaded from a record, a cumulative count is a TargetCell and its change a ChangeCell."""
     first = LinkedCells(min_persons=5)
     old = disclosure.target_key("cumulative", "employment", "all", Q1)
-    first.add(old, 20)
+    first.model.add(old, 20)
     record = json.loads(json.dumps(first.to_dict()))
     second = LinkedCells(min_persons=5)
     second.load_earlier(record)
     assert all(isinstance(k, keys.TargetCell) for k in second.cells)
     new = disclosure.target_key("cumulative", "employment", "all", Q2)
-    second.add(new, 23)
+    second.model.add(new, 23)
     disclosure.link_to_earlier(second)
     change = keys.ChangeCell(old, new)
     assert change in second.cells and second.cells[change].value == 3

@@ -13,15 +13,15 @@ def two_way_table(values: dict[tuple[str, str], int]) -> LinkedCells:
     rows = sorted({r for r, _ in values})
     columns = sorted({c for _, c in values})
     for key, value in values.items():
-        cells.add(key, value)
+        cells.model.add(key, value)
     for r in rows:
-        cells.add((r, "total"), sum(values[r, c] for c in columns))
-        cells.sum_of((r, "total"), [(r, c) for c in columns])
+        cells.model.add((r, "total"), sum(values[r, c] for c in columns))
+        cells.model.sum_of((r, "total"), [(r, c) for c in columns])
     for c in columns:
-        cells.add(("total", c), sum(values[r, c] for r in rows))
-        cells.sum_of(("total", c), [(r, c) for r in rows])
-    cells.add(("total", "total"), sum(values.values()))
-    cells.sum_of(("total", "total"), [("total", c) for c in columns])
+        cells.model.add(("total", c), sum(values[r, c] for r in rows))
+        cells.model.sum_of(("total", c), [(r, c) for r in rows])
+    cells.model.add(("total", "total"), sum(values.values()))
+    cells.model.sum_of(("total", "total"), [("total", c) for c in columns])
     return cells
 
 
@@ -100,12 +100,12 @@ def test_a_total_shared_by_two_tables_links_their_suppression():
     by_area = {"ELL": 80, "HOU": 97, "KAR": 47}
     by_type = {"couple": 29, "couple_children": 88, "single": 3, "single_children": 104}
     for k, v in by_area.items():
-        cells.add(("area", k), v)
+        cells.model.add(("area", k), v)
     for k, v in by_type.items():
-        cells.add(("type", k), v)
-    cells.add("treated", 224)  # published in a third table (budget economics)
-    cells.sum_of("treated", [("area", k) for k in by_area])
-    cells.sum_of("treated", [("type", k) for k in by_type])
+        cells.model.add(("type", k), v)
+    cells.model.add("treated", 224)  # published in a third table (budget economics)
+    cells.model.sum_of("treated", [("area", k) for k in by_area])
+    cells.model.sum_of("treated", [("type", k) for k in by_type])
     hidden = cells.protect()
     assert ("type", "single") in hidden
     # Dropping the small group alone would leave 224 - 29 - 88 - 104 = 3 to read off.
@@ -118,8 +118,8 @@ def test_differences_of_a_cumulative_series_are_protected():
     cells = LinkedCells(min_persons=5)
     quarters = ["q1", "q2", "q3", "q4"]
     for q, v in zip(quarters, [6, 8, 10, 20], strict=True):
-        cells.add(("exited", q), v)
-    cells.running_total([("exited", q) for q in quarters], [("exits", q) for q in quarters])
+        cells.model.add(("exited", q), v)
+    cells.model.running_total([("exited", q) for q in quarters], [("exits", q) for q in quarters])
     assert cells.cells[("exits", "q2")].value == 2 and not cells.cells[("exits", "q2")].shown
     hidden = cells.protect()
     assert hidden, "some cumulative count must go"
@@ -133,12 +133,12 @@ def test_amounts_are_hidden_with_their_count_and_the_total_is_protected():
     cells = LinkedCells(min_persons=5)
     rows = {"employment": (19, 20000), "life": (4, 5000), "goals": (68, 3000)}
     for target, (units, price) in rows.items():
-        cells.add(("units", target), units)
-        cells.add(("amount", target), units * price, count=False)
-        cells.sum_of(("amount", target), {("units", target): price})
-        cells.bundle([("units", target), ("amount", target)])
-    cells.add("due", sum(u * p for u, p in rows.values()), count=False)
-    cells.sum_of("due", [("amount", t) for t in rows])
+        cells.model.add(("units", target), units)
+        cells.model.add(("amount", target), units * price, count=False)
+        cells.model.sum_of(("amount", target), {("units", target): price})
+        cells.model.bundle([("units", target), ("amount", target)])
+    cells.model.add("due", sum(u * p for u, p in rows.values()), count=False)
+    cells.model.sum_of("due", [("amount", t) for t in rows])
     hidden = cells.protect()
     assert {("units", "life"), ("amount", "life")} <= hidden
     # The due total would give the hidden amount back: a second row goes with it.
@@ -153,22 +153,22 @@ def test_zero_cells_are_shown_and_large_tables_untouched():
 
 def test_inconsistent_declarations_are_refused():
     cells = LinkedCells(min_persons=5)
-    cells.add("a", 3)
+    cells.model.add("a", 3)
     with pytest.raises(DisclosureError, match="declared twice"):
-        cells.add("a", 4)
-    cells.add("b", 10)
+        cells.model.add("a", 4)
+    cells.model.add("b", 10)
     with pytest.raises(DisclosureError, match="does not hold"):
-        cells.sum_of("b", ["a"])
+        cells.model.sum_of("b", ["a"])
     with pytest.raises(DisclosureError, match="undeclared"):
-        cells.sum_of("b", ["c"])
-    assert not cells.sum_if_exact("b", ["a"])
+        cells.model.sum_of("b", ["c"])
+    assert not cells.model.sum_if_exact("b", ["a"])
 
 
 def test_a_small_total_is_hidden_and_protects_its_only_part():
     cells = LinkedCells(min_persons=5)
-    cells.add("total", 3)
-    cells.add("part", 3, shown=False)
-    cells.sum_of("total", ["part"])
+    cells.model.add("total", 3)
+    cells.model.add("part", 3, shown=False)
+    cells.model.sum_of("total", ["part"])
     assert cells.protect() == {"total"}
     assert cells.audit(["part"]).ranges["part"] == (0, np.inf)
 
@@ -179,15 +179,15 @@ def test_a_later_report_that_pins_an_earlier_partner_is_audited():
     narrows the small counts to 0–4 unless report 2 hides one of them."""
     first = LinkedCells(min_persons=5)
     for key, value in (("A", 3), ("B", 30), ("D", 1)):
-        first.add((key, "q1"), value)
-    first.add(("total", "q1"), 34)
-    first.sum_of(("total", "q1"), [("A", "q1"), ("B", "q1"), ("D", "q1")])
+        first.model.add((key, "q1"), value)
+    first.model.add(("total", "q1"), 34)
+    first.model.sum_of(("total", "q1"), [("A", "q1"), ("B", "q1"), ("D", "q1")])
     assert first.protect() == {("A", "q1"), ("B", "q1"), ("D", "q1")}
     second = LinkedCells(min_persons=5)
     second.load_earlier(first.to_dict())
-    second.add(("B", "q2"), 40)
-    second.add(("B", "new", "q2"), 10)
-    second.sum_of(("B", "q2"), [("B", "q1"), ("B", "new", "q2")])
+    second.model.add(("B", "q2"), 40)
+    second.model.add(("B", "new", "q2"), 10)
+    second.model.sum_of(("B", "q2"), [("B", "q1"), ("B", "new", "q2")])
     hidden = second.protect()
     assert {("B", "q2"), ("B", "new", "q2")} & hidden
     low, high = second.audit([("A", "q1")]).ranges[("A", "q1")]
@@ -204,9 +204,9 @@ def test_an_earlier_hidden_count_of_any_size_is_not_given_back_later():
     }
     second = LinkedCells(min_persons=5)
     second.load_earlier(first)
-    second.add(("cumulative", "q2"), 15)
-    second.add(("new", "q2"), 6)
-    second.sum_of(("cumulative", "q2"), [("cumulative", "q1"), ("new", "q2")])
+    second.model.add(("cumulative", "q2"), 15)
+    second.model.add(("new", "q2"), 6)
+    second.model.sum_of(("cumulative", "q2"), [("cumulative", "q1"), ("new", "q2")])
     hidden = second.protect()
     assert {("cumulative", "q2"), ("new", "q2")} & hidden
     low, high = second.audit([("cumulative", "q1")]).ranges[("cumulative", "q1")]
@@ -217,9 +217,9 @@ def test_a_hidden_cell_the_shown_ones_give_back_is_shown():
     """A * that a reader can work out protects nothing: showing it changes no range."""
     cells = LinkedCells(min_persons=5)
     for key, value in (("x", 8), ("y", 12)):
-        cells.add(key, value)
-    cells.add("total", 20, hideable=False)
-    cells.sum_of("total", ["x", "y"])
+        cells.model.add(key, value)
+    cells.model.add("total", 20, hideable=False)
+    cells.model.sum_of("total", ["x", "y"])
     cells.hidden = {"x"}
     cells._show_determined()
     assert cells.hidden == set()
@@ -236,12 +236,12 @@ def test_protect_leaves_no_secondary_cell_that_the_shown_ones_give_back():
     columns = ("c1", "c2", "c3")
     for row, values in rows.items():
         for column, value in zip(columns, values, strict=True):
-            cells.add((row, column), value)
-        cells.add((row, "all"), sum(values))
-        cells.sum_of((row, "all"), [(row, c) for c in columns])
+            cells.model.add((row, column), value)
+        cells.model.add((row, "all"), sum(values))
+        cells.model.sum_of((row, "all"), [(row, c) for c in columns])
     for index, column in enumerate(columns):
-        cells.add(("all", column), sum(v[index] for v in rows.values()))
-        cells.sum_of(("all", column), [(row, column) for row in rows])
+        cells.model.add(("all", column), sum(v[index] for v in rows.values()))
+        cells.model.sum_of(("all", column), [(row, column) for row in rows])
     hidden = cells.protect()
     assert ("r1", "c1") in hidden
     audit = cells.audit(sorted(hidden))
@@ -254,10 +254,10 @@ def test_the_stored_model_leaves_the_solver_caches_out(tmp_path):
     from analysis import codec
 
     cells = LinkedCells(min_persons=5)
-    cells.add("a", 3)
-    cells.add("b", 30)
-    cells.add("total", 33)
-    cells.sum_of("total", ["a", "b"])
+    cells.model.add("a", 3)
+    cells.model.add("b", 30)
+    cells.model.add("total", 33)
+    cells.model.sum_of("total", ["a", "b"])
     cells.protect()
     assert cells.auditor._witnesses
     codec.dump({"cells": cells}, tmp_path)
@@ -315,11 +315,11 @@ def test_whether_a_hidden_count_is_given_back_takes_a_question_per_direction():
     answer nothing for a whole count)."""
     cells = LinkedCells(min_persons=5)
     for key, value in (("x", 0), ("y", 0), ("u", 2), ("v", 1)):
-        cells.add(key, value)
-    cells.add("zero", 0, hideable=False)
-    cells.sum_of("zero", ["x", "y"])
-    cells.add("three", 3, hideable=False)
-    cells.sum_of("three", ["u", "v"])
+        cells.model.add(key, value)
+    cells.model.add("zero", 0, hideable=False)
+    cells.model.sum_of("zero", ["x", "y"])
+    cells.model.add("three", 3, hideable=False)
+    cells.model.sum_of("three", ["u", "v"])
     cells.hidden = {"x", "y", "u", "v"}
     auditor = cells.auditor
     pinned, groups = auditor.open_cells()
@@ -335,3 +335,30 @@ def test_whether_a_hidden_count_is_given_back_takes_a_question_per_direction():
     assert auditor.milps == 2
     # The same answers as the exact ranges.
     assert cells.audit(["x", "u"]).ranges == {"x": (0, 0), "u": (0, 3)}
+
+
+def test_a_table_is_declared_in_one_call_cells_then_identities_then_bundles_in_order():
+    """:meth:`LinkedCells.add_table`: the order given is the model's (the tie-break of the
+    suppression and the row order of HiGHS), whatever order the table was built in."""
+    from analysis.sdc.registry import Table
+
+    cells = LinkedCells(5)
+    table = Table("toy")
+    a = table.cell(("a",), 3)
+    table.sum(("total",), [a, ("b",)], "total = a + b")  # before b is added to the table
+    table.cell(("b",), 30)
+    table.cell(("total",), 33, cost=2)
+    table.sum(("total",), [("b",)], "holds by the data only", exact=True)  # 33 != 30: not declared
+    table.sum(("other",), [a], "a cell no table declared", if_declared=True)  # skipped
+    table.running_total([("total",)], [("flow",)], "running")
+    table.bundle([a, ("b",)])
+    assert not cells.cells  # building a table touches no model
+    cells.add_table(table)
+    assert list(cells.cells) == [("a",), ("b",), ("total",), ("flow",)]
+    assert [r.name for r in cells.relations] == ["total = a + b", "running"]
+    assert cells.cells[("total",)].cost == 2 and not cells.cells[("flow",)].shown
+    assert cells.model.bundles == [[("a",), ("b",)]]
+    with pytest.raises(DisclosureError, match="undeclared"):
+        bad = Table("bad")
+        bad.sum(("a",), [("nowhere",)], "a cell no table declared")
+        cells.add_table(bad)

@@ -512,6 +512,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_portal(args) -> int:
+    from analysis.render import failures
     from analysis.render.portal import collect, write_portal
 
     contract = _contract(args)
@@ -524,7 +525,9 @@ def cmd_portal(args) -> int:
         name: str(getattr(contract.timeline.evaluations, name))
         for name in ("midterm", "preliminary_final", "final")
     }
-    path = write_portal(Path(args.reports), evaluations, contract.disclosure.min_persons)
+    path = write_portal(
+        Path(args.reports), evaluations, contract.disclosure.min_persons, failures.failed()
+    )
     print(f"reports portal: {path}")
     return 0
 
@@ -1042,6 +1045,35 @@ def _expected_errors() -> tuple[type[Exception], ...]:
     )
 
 
+EVALUATION_KINDS = ("midterm", "preliminary_final", "final")
+
+
+def _evaluation_step(args) -> tuple[str, str] | None:
+    """(kind, step) of a command that makes part of an evaluation report, else None.
+
+    Whether it failed is recorded for the portal (:mod:`analysis.render.failures`),
+    which otherwise cannot tell a failed evaluation from one not yet due.
+    """
+    func = getattr(args, "func", None)
+    if func is cmd_evaluate:
+        step = "estimates" if args.estimates_only else "results"
+    elif func is cmd_report:
+        step = f"report {args.lang}"
+    else:
+        return None
+    return (args.kind, step) if args.kind in EVALUATION_KINDS else None
+
+
+def _note_step(args, kind: str, step: str, failed: bool) -> None:
+    from analysis.render import failures
+
+    try:
+        as_of = str(getattr(_contract(args).timeline.evaluations, kind))
+    except Exception:  # a contract that does not load: the step itself said why
+        as_of = None
+    failures.note(kind, step, as_of, failed)
+
+
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = build_parser().parse_args(argv)
@@ -1049,8 +1081,11 @@ def main(argv: list[str] | None = None) -> int:
         from analysis.data.receipt import REVALIDATE
 
         os.environ[REVALIDATE] = "1"
+    step = _evaluation_step(args)
+    status = 1
     try:
-        return args.func(args)
+        status = args.func(args)
+        return status
     except Exception as error:
         from analysis.data.cpr import safe_message
 
@@ -1066,3 +1101,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        if step is not None:
+            _note_step(args, *step, failed=status != 0)

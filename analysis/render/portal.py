@@ -243,6 +243,16 @@ def _due(as_of: str) -> str:
     )
 
 
+def _failed(records: list[dict]) -> str:
+    steps = ", ".join(sorted(r["step"] for r in records))
+    return (
+        f"<span class='failed'>Fejlede i denne kørsel (trin: {html.escape(steps)}); "
+        "se byggets uddata</span> "
+        f"<span class='en' lang='en'>failed in this build (step: {html.escape(steps)}); "
+        "see the build's output</span>"
+    )
+
+
 def _links(group: list[Entry], root: Path) -> str:
     parts = []
     for entry in sorted(group, key=lambda e: e.lang):
@@ -253,6 +263,13 @@ def _links(group: list[Entry], root: Path) -> str:
             f"<a href='{entry.pdf.relative_to(root).as_posix()}'>PDF</a></span>"
         )
     return " ".join(parts)
+
+
+def _status(group: list[Entry], root: Path, failures: list[dict] | None, as_of: str) -> str:
+    """A report's links; for one not rendered, that it failed in this build or when it is due."""
+    if group:
+        return _links(group, root)
+    return _failed(failures) if failures else _due(as_of)
 
 
 def due_reports(entries: list[Entry], evaluations: dict[str, str]) -> list[tuple[str, str]]:
@@ -290,36 +307,54 @@ def change_log(quarterly: list[Entry], min_persons: int | None = None) -> list[s
     return log
 
 
+def _report_rows(
+    entries: list[Entry],
+    root: Path,
+    evaluations: dict[str, str],
+    failed: dict[str, list[dict]],
+) -> str:
+    """The rows of "Alle rapporter": every report, newest first, and the evaluations not rendered."""
+    groups: dict[tuple[str, str], list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault((entry.kind, entry.as_of), []).append(entry)
+    for key in due_reports(entries, evaluations):
+        groups[key] = []
+    # A step that failed for this cut-off (a record of another cut-off is another contract's).
+    failures = {
+        kind: [r for r in records if r.get("as_of") in (None, evaluations.get(kind))]
+        for kind, records in failed.items()
+    }
+    ordered = sorted(
+        groups.items(),
+        key=lambda item: (-quarters.to_index(item[0][1]), KIND_ORDER.index(item[0][0])),
+    )
+    return "".join(
+        f"<tr><td>{html.escape(numbers.quarter(as_of))}</td>"
+        f"<td>{html.escape(KIND_NAMES[kind][0])}<br><span class='en' lang='en'>{html.escape(KIND_NAMES[kind][1])}</span></td>"
+        f"<td>{_status(group, root, failures.get(kind), as_of)}</td></tr>"
+        for (kind, as_of), group in ordered
+    )
+
+
 def build_portal(
     reports_root: Path,
     programme: str = "Relationel velfærd – sammen på tværs",
     evaluations: dict[str, str] | None = None,
     min_persons: int | None = None,
+    failed: dict[str, list[dict]] | None = None,
 ) -> str:
     """The portal page as one self-contained HTML document.
 
     ``evaluations``: each evaluation's cut-off (the contract's); one that is not
-    rendered (its data do not reach the cut-off yet) is listed as due.
+    rendered is listed as due (its data do not reach the cut-off yet), or as failed
+    when ``failed`` (:func:`analysis.render.failures.failed`) has a record of a step
+    of it for that cut-off.
     ``min_persons``: the contract's disclosure minimum, so that a hidden number
     is said in the reports' words ("no count of fewer than 5 persons").
     """
     root = Path(reports_root)
     entries = collect(root)
-    groups: dict[tuple[str, str], list[Entry]] = {}
-    for entry in entries:
-        groups.setdefault((entry.kind, entry.as_of), []).append(entry)
-    for key in due_reports(entries, evaluations or {}):
-        groups[key] = []
-    ordered = sorted(
-        groups.items(),
-        key=lambda item: (-quarters.to_index(item[0][1]), KIND_ORDER.index(item[0][0])),
-    )
-    rows = "".join(
-        f"<tr><td>{html.escape(numbers.quarter(as_of))}</td>"
-        f"<td>{html.escape(KIND_NAMES[kind][0])}<br><span class='en' lang='en'>{html.escape(KIND_NAMES[kind][1])}</span></td>"
-        f"<td>{_links(group, root) if group else _due(as_of)}</td></tr>"
-        for (kind, as_of), group in ordered
-    )
+    rows = _report_rows(entries, root, evaluations or {}, failed or {})
     quarterly = sorted(
         [e for e in entries if e.kind == "quarterly" and e.lang == "da"]
         or [e for e in entries if e.kind == "quarterly"],
@@ -372,12 +407,15 @@ def write_portal(
     reports_root: Path,
     evaluations: dict[str, str] | None = None,
     min_persons: int | None = None,
+    failed: dict[str, list[dict]] | None = None,
 ) -> Path:
     """Write ``index.html`` into ``reports_root`` (the arguments: see :func:`build_portal`)."""
     target = Path(reports_root) / "index.html"
     with atomic.atomic_path(target) as temporary:
         Path(temporary).write_text(
-            build_portal(reports_root, evaluations=evaluations, min_persons=min_persons),
+            build_portal(
+                reports_root, evaluations=evaluations, min_persons=min_persons, failed=failed
+            ),
             encoding="utf-8",
         )
     return target

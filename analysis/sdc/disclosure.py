@@ -7,7 +7,8 @@ cumulatively in the targets table, amounts in the statement and their sums in th
 caps table and the prose, persons per subgroup and in the budget table. And each
 report follows earlier ones: this quarter's cumulative counts minus last
 quarter's published ones are flows. This module declares those cells under one
-key each and the identities a reader could use, so that
+key each and the identities a reader could use, one table per call
+(:class:`analysis.sdc.registry.Table`, :meth:`LinkedCells.add_table`), so that
 :class:`analysis.sdc.linked.LinkedCells` hides every small count together with
 whatever would give it back, in this report or together with earlier ones.
 
@@ -47,6 +48,7 @@ from analysis.sdc.keys import (
 )
 from analysis.sdc.linked import LinkedCells
 from analysis.sdc.policy import HEADLINE_COST
+from analysis.sdc.registry import Table
 
 COUNT_TARGETS = ("employment", "social_measures", "life_satisfaction", "action_plan_goals")
 PUBLISHED_FILE = "disclosure.json"
@@ -138,13 +140,14 @@ def payment_cells(
 def _enrolment(cells: LinkedCells, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
+    table = Table("enrolment")
     quarter_list = list(frame["quarter"])
     last = quarter_list[-1]
     for row in frame.itertuples(index=False):
         for column in ("new_households", "households", "persons", "exited_households"):
             # Households and persons enrolled by the last quarter are page 1's.
             headline = row.quarter == last and column in ("households", "persons")
-            cells.add(
+            table.cell(
                 enrolment_key(column, row.quarter),
                 getattr(row, column),
                 cost=HEADLINE_COST if headline else 1,
@@ -154,25 +157,28 @@ def _enrolment(cells: LinkedCells, frame: pd.DataFrame) -> None:
         ("persons", "new_persons", "persons enrolled = previous + new"),
         ("exited_households", "exits", "households exited = previous + exits"),
     ):
-        cells.running_total(
+        table.running_total(
             [enrolment_key(cumulative, q) for q in quarter_list],
             [enrolment_key(flow, q) for q in quarter_list],
             name,
         )
+    cells.add_table(table)
 
 
 def _completeness(cells: LinkedCells, frame: pd.DataFrame, as_of: str) -> None:
+    table = Table("completeness")
     for row in frame.itertuples(index=False):
-        expected = completeness_key("expected", row.source, as_of)
-        present = completeness_key("present", row.source, as_of)
-        missing = completeness_key("missing", row.source, as_of)
-        cells.add(expected, row.expected)
-        cells.add(present, row.present)
-        cells.add(missing, row.expected - row.present, shown=False)
-        cells.sum_of(expected, [present, missing], f"{row.source}: expected = present + missing")
+        expected = table.cell(completeness_key("expected", row.source, as_of), row.expected)
+        present = table.cell(completeness_key("present", row.source, as_of), row.present)
+        missing = table.cell(
+            completeness_key("missing", row.source, as_of), row.expected - row.present, shown=False
+        )
+        table.sum(expected, [present, missing], f"{row.source}: expected = present + missing")
+    cells.add_table(table)
 
 
 def _targets(cells: LinkedCells, frame: pd.DataFrame, contract: Contract, as_of: str) -> None:
+    table = Table("targets")
     for target in COUNT_TARGETS:
         part = frame.loc[frame["target"] == target].set_index("area")
         if part.empty:
@@ -181,40 +187,43 @@ def _targets(cells: LinkedCells, frame: pd.DataFrame, contract: Contract, as_of:
             for area in [*contract.area_codes, "all"]:
                 # Achievements per target to date are page 1's key figures.
                 headline = column == "cumulative" and area == "all"
-                cells.add(
+                table.cell(
                     target_key(column, target, area, as_of),
                     part.loc[area, column],
                     cost=HEADLINE_COST if headline else 1,
                 )
-            cells.sum_of(
+            table.sum(
                 target_key(column, target, "all", as_of),
                 [target_key(column, target, area, as_of) for area in contract.area_codes],
                 f"{target} {column}: all areas = sum of areas",
             )
+    cells.add_table(table)
 
 
 def _statement(
     cells: LinkedCells, statement: pd.DataFrame, capped: pd.DataFrame | None, key: dict
 ) -> None:
     as_of = key["as_of"]
+    table = Table("statement")
     for row in statement.itertuples(index=False):
         units, achievements, amount = (
             statement_key(c, row.report, row.target, row.status, as_of)
             for c in ("units", "achievements", "amount")
         )
         # The statement is what is paid on: other tables give way first.
-        cells.add(units, row.units, cost=STATEMENT_COST)
-        cells.add(
+        table.cell(units, row.units, cost=STATEMENT_COST)
+        table.cell(
             achievements,
             row.achievements,
             count=row.target != "school_absence",
             cost=STATEMENT_COST,
         )
-        cells.add(amount, row.amount, count=False, cost=STATEMENT_COST)
-        cells.sum_of(amount, {achievements: row.unit_price}, "amount = achievements × price")
+        table.cell(amount, row.amount, count=False, cost=STATEMENT_COST)
+        table.sum(amount, {achievements: row.unit_price}, "amount = achievements × price")
         if row.target != "school_absence":
-            cells.sum_if_exact(achievements, [units], "achievements = units")
-        cells.bundle([units, achievements, amount])
+            table.sum(achievements, [units], "achievements = units", exact=True)
+        table.bundle([units, achievements, amount])
+    cells.add_table(table)
     _outside_periods(cells, statement, as_of)
     _statement_sums(cells, statement, key)
     if capped is not None and not capped.empty:
@@ -223,9 +232,11 @@ def _statement(
 
 def _outside_periods(cells: LinkedCells, statement: pd.DataFrame, as_of: str) -> None:
     """A target's cumulative count = its statement rows + the achievements outside them."""
+    table = Table("outside periods")
     for target in COUNT_TARGETS:
         rows = statement.loc[statement["target"] == target]
         cumulative = target_key("cumulative", target, "all", as_of)
+        # The targets table is declared by now (the cumulative count is its cell).
         if len(rows) and cumulative in cells.cells:
             # Achievements after the last period shown (or not yet in any period) are
             # the difference: a derivable count of its own.
@@ -237,28 +248,30 @@ def _outside_periods(cells: LinkedCells, statement: pd.DataFrame, as_of: str) ->
             outside = cells.cells[cumulative].value - rows["achievements"].sum()
             # Until the last result period ends every achievement falls in a shown
             # period: a reader knows the rest is 0 (a structural zero), so it is known.
-            cells.add(rest, outside, shown=outside == 0, count=outside != 0, hideable=False)
-            cells.sum_of(
+            table.cell(rest, outside, shown=outside == 0, count=outside != 0, hideable=False)
+            table.sum(
                 cumulative, [*periods, rest], f"{target}: cumulative = result periods + the rest"
             )
+    cells.add_table(table)
 
 
 def _statement_sums(cells: LinkedCells, statement: pd.DataFrame, key: dict) -> None:
     """Page 1's sums of statement amounts: earned per target, the provisional total, the largest item."""
     as_of = key["as_of"]
+    table = Table("summary")
     for target, rows in statement.groupby("target", sort=False):
         # Page 1's chart: the amount earned per target, all result periods so far.
         earned = summary_key("earned_by_target", as_of, target)
-        cells.add(earned, rows["amount"].sum(), count=False, cost=HEADLINE_COST)
-        cells.sum_of(
+        table.cell(earned, rows["amount"].sum(), count=False, cost=HEADLINE_COST)
+        table.sum(
             earned,
             [statement_key("amount", r.report, target, r.status, as_of) for r in rows.itertuples()],
             "earned per target = sum of its statement rows",
         )
     provisional = statement.loc[statement["status"] == "provisional"]
     total = summary_key("provisional_total", as_of)
-    cells.add(total, key["payments_provisional_total"], count=False, cost=HEADLINE_COST)
-    cells.sum_of(
+    table.cell(total, key["payments_provisional_total"], count=False, cost=HEADLINE_COST)
+    table.sum(
         total,
         [
             statement_key("amount", r.report, r.target, r.status, as_of)
@@ -271,12 +284,13 @@ def _statement_sums(cells: LinkedCells, statement: pd.DataFrame, key: dict) -> N
     if largest is not None:
         rows = final.loc[final["target"] == largest]
         item = summary_key("amount_by_target", as_of, largest)
-        cells.add(item, rows["amount"].sum(), count=False)
-        cells.sum_of(
+        table.cell(item, rows["amount"].sum(), count=False)
+        table.sum(
             item,
             [statement_key("amount", r.report, largest, "final", as_of) for r in rows.itertuples()],
             "largest item = sum over result periods",
         )
+    cells.add_table(table)
 
 
 def _caps(cells: LinkedCells, capped: pd.DataFrame, statement: pd.DataFrame, as_of: str) -> None:
@@ -285,10 +299,10 @@ def _caps(cells: LinkedCells, capped: pd.DataFrame, statement: pd.DataFrame, as_
     # The payment basis is never hidden: the amount due per result report stays,
     # and partners are found among the statement rows. Paid amounts and investor
     # positions follow from it and the caps.
+    table = Table("caps")
     for row in capped.itertuples(index=False):
-        due = due_key(row.report, as_of)
-        cells.add(due, row.due, count=False, hideable=False)
-        cells.sum_of(
+        due = table.cell(due_key(row.report, as_of), row.due, count=False, hideable=False)
+        table.sum(
             due,
             [
                 statement_key("amount", row.report, t, "final", as_of)
@@ -296,6 +310,7 @@ def _caps(cells: LinkedCells, capped: pd.DataFrame, statement: pd.DataFrame, as_
             ],
             "due = sum of the report's amounts",
         )
+    cells.add_table(table)
 
 
 def due_key(report: str, as_of: str) -> CapsCell:
@@ -328,22 +343,23 @@ def _adjustments(cells: LinkedCells, frame: pd.DataFrame | None, as_of: str) -> 
         adjustment_key("amount", r.report, r.corrects): float(np.sign(r.amount))
         for r in frame.itertuples(index=False)
     }
+    table = Table("adjustments")
     for row in frame.itertuples(index=False):
         units, achievements, amount = (
             adjustment_key(c, row.report, row.corrects) for c in ("units", "achievements", "amount")
         )
-        cells.add(units, abs(row.units), cost=STATEMENT_COST)
-        cells.add(
+        table.cell(units, abs(row.units), cost=STATEMENT_COST)
+        table.cell(
             achievements,
             abs(row.achievements),
             count=row.target != "school_absence",
             cost=STATEMENT_COST,
         )
-        cells.add(amount, abs(row.amount), count=False, cost=STATEMENT_COST)
-        cells.sum_of(amount, {achievements: row.unit_price}, "change = achievements × price")
+        table.cell(amount, abs(row.amount), count=False, cost=STATEMENT_COST)
+        table.sum(amount, {achievements: row.unit_price}, "change = achievements × price")
         if row.target != "school_absence":
-            cells.sum_if_exact(achievements, [units], "achievements = units")
-        cells.bundle([units, achievements, amount])
+            table.sum(achievements, [units], "achievements = units", exact=True)
+        table.bundle([units, achievements, amount])
     reports = {
         report_adjustments_key(report, as_of): part for report, part in frame.groupby("report")
     }
@@ -356,13 +372,14 @@ def _adjustments(cells: LinkedCells, frame: pd.DataFrame | None, as_of: str) -> 
         if not terms:
             continue
         headline = key == adjustments_total_key(as_of)
-        cells.add(
+        table.cell(
             key,
             float(part["amount"].sum()),
             count=False,
             cost=HEADLINE_COST if headline else STATEMENT_COST,
         )
-        cells.sum_of(key, terms, "adjustments total = sum of signed entries")
+        table.sum(key, terms, "adjustments total = sum of signed entries")
+    cells.add_table(table)
 
 
 def largest_item(statement: pd.DataFrame) -> str | None:
@@ -379,25 +396,34 @@ def _absence(
     if frame is None:
         return
     status = statement.loc[statement["target"] == "school_absence"].set_index("report")["status"]
+    table = Table("absence")
     for row in frame.itertuples(index=False):
         key = statement_key("units", row.report, "school_absence", status[row.report], as_of)
-        cells.add(key, row.pupils)
+        table.cell(key, row.pupils)
+    cells.add_table(table)
 
 
 def _history(cells: LinkedCells, history: pd.DataFrame, as_of: str) -> None:
-    """Cumulative achievements of every quarter so far: the earlier reports' key figures."""
+    """Cumulative achievements of every quarter so far: the earlier reports' key figures.
+
+    One table per target: its running total adds the target's flows as derivable
+    cells before the next target's counts.
+    """
     for target in COUNT_TARGETS:
         part = history.loc[history["target"] == target]
         if part.empty:
             continue
+        table = Table(f"history of {target}")
         keys = [target_key("cumulative", target, "all", q) for q in part["quarter"]]
         for key, value in zip(keys, part["cumulative"], strict=True):
-            cells.add(key, value)
+            table.cell(key, value)
         flows = [target_key("flow", target, "all", q) for q in part["quarter"]]
-        cells.running_total(keys, flows, f"{target}: cumulative = previous + new")
+        table.running_total(keys, flows, f"{target}: cumulative = previous + new")
         new = target_key("new_this_quarter", target, "all", as_of)
-        if as_of in set(part["quarter"]) and new in cells.cells:
-            cells.sum_if_exact(target_key("flow", target, "all", as_of), [new], "flow = new")
+        if as_of in set(part["quarter"]):
+            flow = target_key("flow", target, "all", as_of)
+            table.sum(flow, [new], "flow = new", exact=True, if_declared=True)
+        cells.add_table(table)
 
 
 class _Place(NamedTuple):
@@ -448,6 +474,7 @@ def link_to_earlier(cells: LinkedCells) -> None:
         found = _series(key)
         if cell.earlier and found:
             earlier.setdefault(found.series, []).append(_Earlier(key, found.order))
+    table = Table("change since earlier reports")
     for key in [k for k in cells.cells if k in cells.current]:
         found = _series(key)
         if not found or found.series not in earlier:
@@ -459,19 +486,18 @@ def link_to_earlier(cells: LinkedCells) -> None:
         previous = max(before, key=lambda number: number.order).key
         change = ChangeCell(previous, key)
         # A change of an amount or of an estimate is not a count of persons.
-        cells.add(
+        table.cell(
             change,
             cells.cells[key].value - cells.cells[previous].value,
             shown=False,
             count=cells.cells[key].count,
         )
-        cells.sum_of(key, [previous, change], "this report = earlier report + change")
-        _change_is_new(cells, change, previous, key)
+        table.sum(key, [previous, change], "this report = earlier report + change")
+        _change_is_new(table, change, previous, key)
+    cells.add_table(table)
 
 
-def _change_is_new(
-    cells: LinkedCells, change: ChangeCell, previous: TargetCell, key: TargetCell
-) -> None:
+def _change_is_new(table: Table, change: ChangeCell, previous: TargetCell, key: TargetCell) -> None:
     """A cumulative count one quarter after the last report grew by this quarter's new ones.
 
     The report shows "new this quarter" per area beside the cumulative count, so a
@@ -482,8 +508,13 @@ def _change_is_new(
     if quarters.to_index(key.as_of) - quarters.to_index(previous.as_of) != 1:
         return
     new = TargetCell("new_this_quarter", key.target, key.area, key.as_of)
-    if new in cells.cells:
-        cells.sum_if_exact(change, [new], "change since the last report = new this quarter")
+    table.sum(
+        change,
+        [new],
+        "change since the last report = new this quarter",
+        exact=True,
+        if_declared=True,
+    )
 
 
 def subgroup_persons(panel: pd.DataFrame, by: str) -> dict:
@@ -507,31 +538,42 @@ def effect_cells(
     ``subgroups``: outcome → column → :func:`subgroup_persons` of that outcome's panel,
     for the subgroup tables the report shows.
     """
+    table = Table("effects")
     for outcome, est in estimates.items():
-        persons, treated = (
-            effects_key("persons", outcome, as_of),
-            effects_key("treated", outcome, as_of),
+        persons = table.cell(effects_key("persons", outcome, as_of), est.n_persons)
+        treated = table.cell(effects_key("treated", outcome, as_of), est.n_treated_persons)
+        comparison = table.cell(
+            effects_key("comparison", outcome, as_of),
+            est.n_persons - est.n_treated_persons,
+            shown=False,
         )
-        comparison = effects_key("comparison", outcome, as_of)
-        cells.add(persons, est.n_persons)
-        cells.add(treated, est.n_treated_persons)
-        cells.add(comparison, est.n_persons - est.n_treated_persons, shown=False)
-        cells.sum_of(persons, [treated, comparison], f"{outcome}: persons = treated + comparison")
-    eligible = target_key("eligible", "employment", "all", as_of)
-    ladder = effects_key("treated", "ladder_step", as_of)
-    if eligible in cells.cells and ladder in cells.cells:
-        cells.sum_if_exact(eligible, [ladder], "eligible adults = treated adults")
+        table.sum(persons, [treated, comparison], f"{outcome}: persons = treated + comparison")
+    # The eligible adults are the targets table's (a payment report's cell).
+    table.sum(
+        target_key("eligible", "employment", "all", as_of),
+        [effects_key("treated", "ladder_step", as_of)],
+        "eligible adults = treated adults",
+        exact=True,
+        if_declared=True,
+    )
+    cells.add_table(table)
     for outcome, columns in subgroups.items():
         for by, counts in columns.items():
+            table = Table(f"{outcome} by {by}")
             keys = [subgroup_key(outcome, by, value, as_of) for value in counts]
             for key, n in zip(keys, counts.values(), strict=True):
-                cells.add(key, n)
-            cells.sum_of(effects_key("treated", outcome, as_of), keys, f"treated = sum by {by}")
+                table.cell(key, n)
+            table.sum(effects_key("treated", outcome, as_of), keys, f"treated = sum by {by}")
             if outcome == "ladder_step" and by == "area":
                 for value, key in zip(counts, keys, strict=True):
-                    eligible = target_key("eligible", "employment", value, as_of)
-                    if eligible in cells.cells:
-                        cells.sum_if_exact(eligible, [key], "eligible adults = treated adults")
+                    table.sum(
+                        target_key("eligible", "employment", value, as_of),
+                        [key],
+                        "eligible adults = treated adults",
+                        exact=True,
+                        if_declared=True,
+                    )
+            cells.add_table(table)
 
 
 def read_published(

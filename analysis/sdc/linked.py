@@ -1,7 +1,8 @@
 """Secondary suppression over every table and figure of one report: the model a report declares to.
 
 :class:`LinkedCells` is what :mod:`analysis.sdc.disclosure` declares a report's
-cells and identities to and what the reports ask whether a cell is hidden. It
+tables to (one :class:`analysis.sdc.registry.Table` per call: its cells and the
+identities between them) and what the reports ask whether a cell is hidden. It
 joins four parts, each a module with one job:
 
 - :mod:`analysis.sdc.registry`: the cells, the identities between them, the
@@ -27,9 +28,9 @@ from analysis.sdc import persist
 from analysis.sdc.audit import Audit, Auditor
 from analysis.sdc.check import DisclosureError
 from analysis.sdc.policy import Suppression
-from analysis.sdc.registry import Cell, Registry, Relation
+from analysis.sdc.registry import Cell, Registry, Relation, Table
 
-__all__ = ["Audit", "Cell", "DisclosureError", "LinkedCells", "Relation"]
+__all__ = ["Audit", "Cell", "DisclosureError", "LinkedCells", "Relation", "Table"]
 
 
 class LinkedCells:
@@ -107,38 +108,9 @@ class LinkedCells:
     def _protected(self) -> bool:
         return self._protected_at is not None and self._protected_at == self.model.revision
 
-    def add(
-        self,
-        key: Hashable,
-        value: float,
-        *,
-        shown: bool = True,
-        count: bool = True,
-        hideable: bool = True,
-        cost: int = 1,
-    ) -> None:
-        """Declare a cell (:meth:`analysis.sdc.registry.Registry.add`: what the options mean)."""
-        self.model.add(key, value, shown=shown, count=count, hideable=hideable, cost=cost)
-
-    def sum_of(self, total: Hashable, members: Iterable[Hashable] | dict, name: str = "") -> None:
-        """Declare ``total = Σ members`` (or ``Σ coefficient × member`` for a dict)."""
-        self.model.sum_of(total, members, name)
-
-    def running_total(
-        self, cumulative: list[Hashable], flows: list[Hashable], name: str = ""
-    ) -> None:
-        """Declare ``cumulative[i] = cumulative[i-1] + flows[i]`` (:meth:`Registry.running_total`)."""
-        self.model.running_total(cumulative, flows, name)
-
-    def sum_if_exact(
-        self, total: Hashable, members: Iterable[Hashable] | dict, name: str = ""
-    ) -> bool:
-        """Declare ``total = Σ members`` only when the values satisfy it."""
-        return self.model.sum_if_exact(total, members, name)
-
-    def bundle(self, keys: Iterable[Hashable]) -> None:
-        """Cells hidden together: hiding one hides all (count, achievements and amount of a row)."""
-        self.model.bundle(keys)
+    def add_table(self, table: Table) -> None:
+        """Declare one table of the report in one call (:meth:`analysis.sdc.registry.Registry.add_table`)."""
+        self.model.add_table(table)
 
     def rename(self, old: Hashable, new: Hashable) -> None:
         """Give a cell another key everywhere (an earlier report's version of a revised number)."""

@@ -11,6 +11,13 @@ cells hidden together, and the sets the suppression decides and the audit reads
 each identity holds for the declared values, and counts its changes
 (``revision``) so that the audit knows when its cached answers are stale.
 
+A report declares its numbers one table at a time (:class:`Table`, given to
+:meth:`Registry.add_table` in one call): the table's cells in the order it shows
+them, then the identities a reader could use with them, then the cells hidden
+together. That order is the model's: a cell's place is the tie-break of every
+choice of the suppression, and the identities' order is the row order of every
+integer programme.
+
 It neither audits (:mod:`analysis.sdc.audit`) nor chooses what to hide
 (:mod:`analysis.sdc.policy`) nor reads or writes files (:mod:`analysis.sdc.persist`).
 """
@@ -18,7 +25,7 @@ It neither audits (:mod:`analysis.sdc.audit`) nor chooses what to hide
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from analysis.sdc.check import DisclosureError
 from analysis.sdc.keys import EarlierCell
@@ -50,6 +57,97 @@ class Relation:
     slack: float = 0.0
 
 
+@dataclass(frozen=True)
+class Declared:
+    """A cell as a table declares it: its key, its value and what it is (:meth:`Registry.add`)."""
+
+    key: Hashable
+    value: float
+    shown: bool = True
+    count: bool = True
+    hideable: bool = True
+    cost: int = 1
+
+
+@dataclass(frozen=True)
+class Sum:
+    """An identity ``total = Σ members`` (``Σ coefficient × member`` for a dict).
+
+    ``exact``: one that holds by the data rather than by definition, declared only
+    when the values satisfy it (:meth:`Registry.sum_if_exact`); ``if_declared``:
+    declared only when every cell it joins is declared by then (a cell of another
+    table that a report may not show).
+    """
+
+    total: Hashable
+    members: tuple | dict
+    name: str = ""
+    exact: bool = False
+    if_declared: bool = False
+
+
+@dataclass(frozen=True)
+class RunningTotal:
+    """``cumulative[i] = cumulative[i-1] + flows[i]`` (:meth:`Registry.running_total`)."""
+
+    cumulative: tuple
+    flows: tuple
+    name: str = ""
+
+
+@dataclass
+class Table:
+    """One table of a report as disclosure control sees it, declared in one call.
+
+    Built by :meth:`cell`, :meth:`sum`, :meth:`running_total` and :meth:`bundle`
+    without touching the model; :meth:`Registry.add_table` then declares its cells
+    in the order given, its identities in the order given (a running total adds
+    its undeclared flows as derivable cells then), and its bundles.
+    """
+
+    name: str
+    cells: list[Declared] = field(default_factory=list)
+    identities: list[Sum | RunningTotal] = field(default_factory=list)
+    bundles: list[tuple] = field(default_factory=list)
+
+    def cell(
+        self,
+        key: Hashable,
+        value: float,
+        *,
+        shown: bool = True,
+        count: bool = True,
+        hideable: bool = True,
+        cost: int = 1,
+    ) -> Hashable:
+        """Add a cell (:meth:`Registry.add`: what the options mean); returns its key."""
+        self.cells.append(Declared(key, float(value), shown, count, hideable, cost))
+        return key
+
+    def sum(
+        self,
+        total: Hashable,
+        members: Iterable[Hashable] | dict,
+        name: str = "",
+        *,
+        exact: bool = False,
+        if_declared: bool = False,
+    ) -> None:
+        """Add the identity ``total = Σ members`` (:class:`Sum`: the options)."""
+        members = dict(members) if isinstance(members, dict) else tuple(members)
+        self.identities.append(Sum(total, members, name, exact, if_declared))
+
+    def running_total(
+        self, cumulative: Iterable[Hashable], flows: Iterable[Hashable], name: str = ""
+    ) -> None:
+        """Add ``cumulative[i] = cumulative[i-1] + flows[i]`` (:class:`RunningTotal`)."""
+        self.identities.append(RunningTotal(tuple(cumulative), tuple(flows), name))
+
+    def bundle(self, keys: Iterable[Hashable]) -> None:
+        """Cells hidden together (:meth:`Registry.bundle`)."""
+        self.bundles.append(tuple(keys))
+
+
 def _same(a: float, b: float) -> bool:
     return abs(a - b) <= TOLERANCE * max(1.0, abs(b))
 
@@ -79,6 +177,32 @@ class Registry:
         self.revision += 1
 
     # -- declaring cells ------------------------------------------------------------------
+
+    def add_table(self, table: Table) -> None:
+        """Declare one table: its cells, then its identities, then its bundles, each in order."""
+        for cell in table.cells:
+            self.add(
+                cell.key,
+                cell.value,
+                shown=cell.shown,
+                count=cell.count,
+                hideable=cell.hideable,
+                cost=cell.cost,
+            )
+        for identity in table.identities:
+            if isinstance(identity, RunningTotal):
+                self.running_total(list(identity.cumulative), list(identity.flows), identity.name)
+                continue
+            members = identity.members
+            keys = [identity.total, *members]
+            if identity.if_declared and any(k not in self.cells for k in keys):
+                continue
+            if identity.exact:
+                self.sum_if_exact(identity.total, members, identity.name)
+            else:
+                self.sum_of(identity.total, members, identity.name)
+        for keys in table.bundles:
+            self.bundle(keys)
 
     def add(
         self,
