@@ -465,3 +465,40 @@ def test_quarter_shocks_and_absence_error_widen_the_band(extract, contract):
     jobs_shocked, absence_scaled = spread(0.6, 2.0)
     assert jobs_shocked > 1.1 * jobs_plain
     assert absence_scaled > 1.5 * absence_plain
+
+
+def test_absence_prior_update_is_the_conjugate_normal_posterior():
+    # One quarter since enrolment: the posterior is the precision-weighted mean of
+    # the prior and the estimate, its variance the inverse of the summed precisions.
+    from analysis.config import AbsencePrior
+
+    prior = AbsencePrior(effect=-0.02, full_after=4, scale_sd=0.5, level_sd=0.5)
+    levels = np.array([1])
+    mean0 = -0.02 * 2 / 4  # the ramp at e = 1: (1 + 1) / 4 of the full effect
+    var0 = (0.5 * mean0) ** 2 + (0.5 * 0.02) ** 2
+    estimate, var = -0.002, 0.004**2
+    post, post_cov = forecast_module.absence_posterior(
+        np.array([estimate]), np.array([[var]]), levels, prior
+    )
+    precision = 1 / var0 + 1 / var
+    assert post[0] == pytest.approx((mean0 / var0 + estimate / var) / precision)
+    assert post_cov[0, 0] == pytest.approx(1 / precision)
+    # Several, with correlated estimates: the information form's answer.
+    levels = np.array([0, 2, 5, 7])
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(4, 4)) * 0.003
+    cov = a @ a.T + 1e-6 * np.eye(4)
+    att = np.array([-0.004, -0.01, -0.03, 0.005])
+    mean = -0.02 * np.minimum(1, (levels + 1) / 4)
+    cov0 = 0.25 * np.outer(mean, mean) + 0.01**2 * np.eye(4)
+    information = np.linalg.inv(cov0) + np.linalg.inv(cov)
+    expected_cov = np.linalg.inv(information)
+    expected = expected_cov @ (np.linalg.solve(cov0, mean) + np.linalg.solve(cov, att))
+    post, post_cov = forecast_module.absence_posterior(att, cov, levels, prior)
+    np.testing.assert_allclose(post, expected, rtol=1e-8)
+    np.testing.assert_allclose(post_cov, expected_cov, rtol=1e-8, atol=1e-14)
+    # Precise estimates keep their values; no prior, the estimates unchanged.
+    sharp, _ = forecast_module.absence_posterior(att, cov * 1e-8, levels, prior)
+    np.testing.assert_allclose(sharp, att, atol=1e-6)
+    same, same_cov = forecast_module.absence_posterior(att, cov, levels, None)
+    assert same is att and same_cov is cov
