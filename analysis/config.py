@@ -199,22 +199,6 @@ class Disclosure(_Strict):
     across_reports: bool = True
 
 
-class AbsencePrior(_Strict):
-    """The business case's school-absence effect, a prior for the forecast's effect path.
-
-    The effect by quarter since enrolment e is expected to be ``effect`` (share of
-    school days) times min(1, (e + 1) / ``full_after``), the ramp of the synthetic
-    generator's designed effects. The prior lets the whole path be scaled (a common
-    factor about one with standard deviation ``scale_sd``) and each quarter since
-    enrolment move on its own (standard deviation ``level_sd`` times ``effect``).
-    """
-
-    effect: float = Field(ge=-1, le=1)
-    full_after: int = Field(ge=1, le=40)
-    scale_sd: float = Field(gt=0, le=10)
-    level_sd: float = Field(gt=0, le=10)
-
-
 class Forecast(_Strict):
     draws: int = Field(ge=100, le=100_000)
     band: float = Field(gt=0, lt=1)
@@ -225,9 +209,6 @@ class Forecast(_Strict):
     # The share of the pupils the absence effect's plateau rests on at least (0: the
     # latest two event times alone; analysis/payments/forecast.py, _plateau).
     absence_plateau_pupils: float = Field(default=0.0, ge=0, le=1)
-    # Prior of the absence effect by quarter since enrolment (None: the estimates alone;
-    # analysis/payments/forecast.py, absence_posterior).
-    absence_prior: AbsencePrior | None = None
 
 
 class BudgetEconomics(_Strict):

@@ -48,17 +48,3 @@ def test_quarter_arithmetic():
     assert quarters.from_index(quarters.to_index("2028Q3")) == "2028Q3"
     with pytest.raises(ValueError):
         quarters.to_index("2024-Q1")
-
-
-def test_absence_prior_is_the_business_case_the_generator_designs(contract):
-    # The forecast's prior of the absence effect (forecast.absence_prior) is the
-    # business case's, which the synthetic generator designs its effect on: a change
-    # to one without the other would centre the prior off the case the rate card
-    # is calibrated to.
-    from analysis.config import load_synthetic
-    from analysis.paths import SYNTHETIC_CONFIG_FILE
-
-    prior = contract.forecast.absence_prior
-    designed = load_synthetic(SYNTHETIC_CONFIG_FILE).true_effects
-    assert prior.effect == designed.absence_rate
-    assert prior.full_after == designed.full_after

@@ -123,11 +123,6 @@ DECLINE_PRIOR = -0.25
 DECLINE_PRIOR_SD = 0.3
 # Latest calendar quarters whose estimates anchor the future ones (absence).
 ANCHOR_QUARTERS = 4
-# Screened variants (docs/payments.md, "Tried ... and not kept"): the anchor's level
-# combined with the level the prior implies there; the estimates' covariance times
-# this factor in the prior's update (0: as estimated).
-ANCHOR_PRIOR = False
-INFLATE = 0.0
 
 
 @dataclass
@@ -390,61 +385,11 @@ class _AbsenceModel:
     plateau_pupils: float = 0.0  # share of the pupils the plateau's event times rest on
 
 
-def _prior_moments(levels: np.ndarray, prior) -> tuple[np.ndarray, np.ndarray]:
-    """The prior's mean and covariance of the effects at ``levels`` (:func:`absence_posterior`)."""
-    ramp = np.minimum(1.0, (np.asarray(levels, dtype=float) + 1) / prior.full_after)
-    mean = prior.effect * ramp
-    cov = prior.scale_sd**2 * np.outer(mean, mean) + (prior.level_sd * prior.effect) ** 2 * np.eye(
-        len(mean)
-    )
-    return mean, cov
-
-
-def absence_posterior(
-    att: np.ndarray, cov: np.ndarray, levels: np.ndarray, prior
-) -> tuple[np.ndarray, np.ndarray]:
-    """The effect by quarter since enrolment combined with the business case's prior.
-
-    The prior (``forecast.absence_prior``) is normal, :math:`\\delta \\sim N(\\mu_0,
-    \\Sigma_0)`, with :math:`\\mu_0(e) = \\beta r(e)`, :math:`r(e) = \\min(1, (e + 1) / F)`
-    the business case's ramp to its effect :math:`\\beta` after :math:`F` quarters, and
-    :math:`\\Sigma_0 = s^2 \\mu_0 \\mu_0^\\top + (l \\beta)^2 I`: the whole path
-    scaled by a common factor about one (standard deviation ``scale_sd``, :math:`s`)
-    and each quarter since enrolment moving on its own (``level_sd``, :math:`l`). The
-    estimates :math:`\\hat\\delta \\sim N(\\delta, V)` (``att``, their cluster-robust
-    covariance ``cov``) update it to the conjugate normal posterior,
-
-    .. math:: K = \\Sigma_0 (\\Sigma_0 + V)^{-1}, \\quad
-              m = \\mu_0 + K (\\hat\\delta - \\mu_0), \\quad
-              P = (I - K) \\Sigma_0,
-
-    the same as :math:`P = (\\Sigma_0^{-1} + V^{-1})^{-1}`, :math:`m = P(\\Sigma_0^{-1}
-    \\mu_0 + V^{-1} \\hat\\delta)` but without inverting :math:`V`, which is near
-    singular when quarters since enrolment share their cohorts. Early in the
-    programme, where the latest quarters since enrolment rest on the first, small
-    cohorts, the prior weighs most; as the cohorts grow the estimates take over.
-    ``prior`` None: the estimates unchanged.
-    """
-    if prior is None or not len(levels):
-        return att, cov
-    mean, prior_cov = _prior_moments(levels, prior)
-    gain = np.linalg.solve(prior_cov + cov, prior_cov).T
-    posterior = mean + gain @ (att - mean)
-    posterior_cov = prior_cov - gain @ prior_cov
-    return posterior, (posterior_cov + posterior_cov.T) / 2
-
-
-def absence_model(
-    data: AsOfData, result, plateau_pupils: float = 0.0, prior=None
-) -> _AbsenceModel | None:
+def absence_model(data: AsOfData, result, plateau_pupils: float = 0.0) -> _AbsenceModel | None:
     """The absence effect by quarter since enrolment and by calendar quarter, with their errors.
 
     ``result`` is the Callaway–Sant'Anna estimate of :func:`analysis.payments.
-    absence.fit` (None: no estimate, and absence is projected at zero). ``prior``
-    (``forecast.absence_prior``): the effects drawn for the future are the
-    posterior of :func:`absence_posterior`; the quarters' scatter is measured about
-    the path of the estimates alone (the shocks the household-clustered errors
-    miss, not the prior's pull).
+    absence.fit` (None: no estimate, and absence is projected at zero).
     """
     if result is None:
         return None
@@ -497,11 +442,6 @@ def absence_model(
         by_quarter.loc[anchor, "se"].to_numpy(dtype=float),
         ramping=int((levels >= DECLINE_FROM).sum()) < PLATEAU_LEVELS,
     )
-    if INFLATE and prior is not None:
-        post, post_cov = absence_posterior(att, cov * INFLATE**2, levels, prior)
-        att, cov = post, post_cov
-    else:
-        att, cov = absence_posterior(att, cov, levels, prior)
     households = data["households"]
     enrolled = int(households["g"].notna().sum())
     return _AbsenceModel(
@@ -617,19 +557,6 @@ def _calendar_path(
     return out
 
 
-def _anchor_posterior(model, weights, prior, mean: float, sd: float) -> tuple[float, float]:
-    """The anchor's level combined with the level the prior of the effects implies there."""
-    basis = np.eye(len(model.levels))
-    plateau = _plateau(basis, model.levels, weights, max(model.calendar), model.plateau_pupils)
-    c = _calendar_path(np.array(model.anchor), basis, model.levels, plateau, weights).mean(axis=1)
-    mean0, cov0 = _prior_moments(model.levels, prior)
-    m0, v0, v = float(c @ mean0), float(c @ cov0 @ c), sd**2
-    if v0 <= 0 or v <= 0:
-        return mean, sd
-    var = 1 / (1 / v0 + 1 / v)
-    return var * (m0 / v0 + mean / v), float(np.sqrt(var))
-
-
 def _absence_amounts(
     model: _AbsenceModel | None,
     remaining: list[Period],
@@ -660,12 +587,9 @@ def _absence_amounts(
     # share their pupils and baselines (and an area's shocks), so averaging them
     # does not shrink it as independent errors would.
     scale = contract.forecast.absence_error_scale
-    anchor_mean = float(np.mean([model.calendar[t] for t in model.anchor]))
-    anchor_sd = scale * max(model.anchor_se, model.quarter_sd)
-    prior = contract.forecast.absence_prior
-    if prior is not None and ANCHOR_PRIOR:
-        anchor_mean, anchor_sd = _anchor_posterior(model, weights, prior, anchor_mean, anchor_sd)
-    anchor_level = anchor_mean + rng.normal(0.0, anchor_sd, draws)
+    anchor_level = np.mean([model.calendar[t] for t in model.anchor]) + rng.normal(
+        0.0, scale * max(model.anchor_se, model.quarter_sd), draws
+    )
     offset = anchor_level - anchor_path.mean(axis=1)
     last_seen = max(model.calendar)
     first_g = int(min(model.cohorts))
@@ -1023,9 +947,7 @@ def forecast(
     projected (median future, band). ``key``: the numbers the reports quote.
     """
     settings = contract.forecast
-    absence = absence_model(
-        data, absence_result, settings.absence_plateau_pupils, settings.absence_prior
-    )
+    absence = absence_model(data, absence_result, settings.absence_plateau_pupils)
     models = target_models(data, unit_results, ledger, contract)
     base = simulate(data, unit_results, absence, ledger, contract, draws, models=models)
     # The enrolment-shortfall scenario (``scenarios=False``: the base case only, as
