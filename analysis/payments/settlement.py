@@ -127,6 +127,7 @@ def settle(
     *,
     label_for,
     kind_for,
+    keep: dict | None = None,
 ) -> pd.DataFrame:
     """Settle into ``store`` every result report due by ``cutoff`` that it lacks (inside
     :meth:`SettlementStore.settling`); return the ledger as of ``cutoff``.
@@ -136,6 +137,8 @@ def settle(
     and ``kind_for(quarter)`` that delivery's label and kind of data. Each report is
     settled with its own quarter's delivery, in order; a period whose data do not
     yet reach its last quarter is left for a later delivery, and so is every later one.
+    ``keep``: receives the cut of ``cutoff`` (:class:`analysis.payments.ledger.Cut`)
+    when ``cutoff``'s own report is settled here, for the quarter's results to start from.
     """
     ledger = ledger_as_of(store, cutoff)
     settled = set(ledger["report"])
@@ -160,7 +163,10 @@ def settle(
         if quarters.to_index(register_until) < period.last:
             # The data of the period are not complete yet: no settlement on part of them.
             break
-        after = ledger_module.build(tables, period.report, contract, ledger)
+        # Only the last report's cut is kept (the others would be held through the
+        # settlements after them); it is the one the quarter's results need.
+        mine = keep if period.report == cutoff else None
+        after = ledger_module.build(tables, period.report, contract, ledger, keep=mine)
         new = after.iloc[len(ledger) :].copy()
         new = _with_sources(new, store, tables, tables_for, contract)
         store.append(new, label, kind_for(period.report))
