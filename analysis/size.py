@@ -41,7 +41,7 @@ from scipy import stats
 
 from analysis.config import load_contract, load_synthetic
 from analysis.data.asof import as_of as cut
-from analysis.data.synth import generate
+from analysis.data.synth import comparison_design, generate
 from analysis.data.validate import load_extract
 from analysis.did import aggte, att_gt, twfe, wild_bootstrap
 from analysis.did.checks import estimated
@@ -115,7 +115,8 @@ def one_extract(
     was before its placebos were matched (docs/evaluation.md says why it over-rejected);
     ``sdid``: the area-level synthetic DiD of the robustness row with its placebo
     interval (:func:`analysis.effects.robustness.synthetic_did_estimate`, on
-    ``area_outcomes``).
+    ``area_outcomes``; its standard error and the degrees of freedom of its t
+    reference are recorded, ``sdid_se`` and ``sdid_df``).
 
     Kept whole: one benchmark record: each of the optional procedures (``parts``) is a
     short block run on the same generated extract and its panels, which would otherwise
@@ -191,6 +192,8 @@ def one_extract(
                 row["sdid_cover"] = bool(synthetic.ci_low <= true <= synthetic.ci_high)
                 row["sdid_ci"] = [synthetic.ci_low, synthetic.ci_high]
                 row["sdid_att"] = synthetic.att
+                row["sdid_se"] = synthetic.se
+                row["sdid_df"] = synthetic.df
         if "wild" in parts:
             row["wild_p"] = wild_bootstrap(
                 panel,
@@ -322,7 +325,7 @@ CHECKS = [
     ("area anticipation placebo test (1 quarter)", _CAVEAT, [("null", "anticipation_area_p", "p")]),
     ("wild cluster bootstrap, areas (TWFE)", _SHOWN, [("null", "wild_p", "p")]),
     (
-        "synthetic DiD, areas (placebo variance)",
+        "synthetic DiD, areas (placebo variance, t(N_co − 1))",
         _ROBUSTNESS,
         [("null", "sdid_p", "p"), ("effects", "sdid_cover", "covers")],
     ),
@@ -346,9 +349,50 @@ CHECKS = [
 ]
 
 
+# The level of the synthetic DiD's interval in records written before its t reference.
+_NORMAL_LEVEL = 0.95
+
+
+def sdid_t_reference(records: list[dict], alpha: float = 0.05) -> int:
+    """Give the synthetic DiD values of records written with the normal reference the
+    t reference of :mod:`analysis.did.sdid` (in place); the number of values changed.
+
+    The synthetic DiD's interval was ``att ± z σ̂`` (95 %) until it became
+    ``att ± t_{N₀−1} σ̂``. Its point estimate and standard error are unchanged, so a
+    record without ``sdid_df`` gets them from its stored interval, exactly:
+    ``σ̂ = (hi − lo) / (2 z₀.₉₇₅)``, with ``N₀`` the comparison areas of the
+    generator's configuration (:func:`analysis.data.synth.comparison_design`; every
+    area is seen in every quarter), and the t interval, p-value and coverage follow
+    from ``att``, ``σ̂`` and ``N₀ − 1``. A record written by the current code states
+    ``sdid_se`` and ``sdid_df`` and is left as it is.
+    """
+    df = comparison_design(load_synthetic())[1] - 1
+    z = stats.norm.ppf(1 - (1 - _NORMAL_LEVEL) / 2)
+    critical = stats.t.ppf(1 - alpha / 2, df)
+    changed = 0
+    for record in records:
+        for row in record["outcomes"].values():
+            if "sdid_ci" not in row or "sdid_df" in row:
+                continue
+            low, high = row["sdid_ci"]
+            att, se = row["sdid_att"], (high - low) / (2 * z)
+            ci = [att - critical * se, att + critical * se]
+            row.update(
+                sdid_se=se,
+                sdid_df=df,
+                sdid_ci=ci,
+                sdid_p=float(2 * stats.t.sf(abs(att) / se, df)),
+                sdid_cover=bool(ci[0] <= row["truth"] <= ci[1]),
+            )
+            changed += 1
+    return changed
+
+
 def summary(paths: list[Path], alpha: float = 0.05) -> pd.DataFrame:
-    """Rejection rates under the null and coverage rates, per procedure and outcome."""
+    """Rejection rates under the null and coverage rates, per procedure and outcome
+    (synthetic DiD values of older records re-derived by :func:`sdid_t_reference`)."""
     records = load_records(paths)
+    sdid_t_reference(records, alpha)
     rows = []
     # The extracts with effects share their seeds with the null ones, so their
     # pre-enrolment data are the same: pre-trend tests are counted once.
@@ -513,13 +557,25 @@ def write_docs(doc: Path, paths: list[Path], text: str) -> None:
     records = load_records(paths)
     seeds = sorted({r["seed"] for r in records})
     counts = {s: sum(r["scenario"] == s for r in records) for s in SCENARIOS}
+    derived = sdid_t_reference(records)
+    areas = comparison_design(load_synthetic())[1]
+    note = (
+        f" The synthetic DiD values of {derived} extracts were written with the normal "
+        f"interval: their t interval (N_co − 1 = {areas - 1} degrees of freedom, N_co the "
+        "generator's comparison areas) is derived from the stored estimate and interval "
+        "(SE = (hi − lo)/(2 z₀.₉₇₅), exact)."
+        if derived
+        else ""
+    )
     source = (
         "Generated by `python -m analysis.size --summary "
         + "".join(f"--merge {p.as_posix()} " for p in paths[:-1])
         + f"--out {paths[-1].as_posix()} --docs {doc.as_posix()}`"
         + f" ({counts['null']} extracts without and {counts['effects']} with effects, seeds "
         f"{seeds[0]}–{seeds[-1]}, cut at {records[0]['as_of']}; a later file's values replace "
-        "an earlier one's, so each value is the latest run of its procedure). Do not edit."
+        "an earlier one's, so each value is the latest run of its procedure)."
+        + note
+        + " Do not edit."
     )
     doc.write_text(
         head + MARK_START + "\n" + source + "\n\n" + text + "\n" + MARK_END + tail,

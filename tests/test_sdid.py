@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import synthdid
+from scipy import stats
 
 from analysis.did.checks import EstimationError, NotEstimable
 from analysis.did.sdid import synthetic_did
@@ -49,7 +50,9 @@ def test_prop99_agrees_with_the_r_port(prop99):
     se = synthdid.placebo_se(theirs, replications=40, random_state=7)
     assert ours.se == pytest.approx(se, rel=1e-9)
     low, high = ours.ci_low, ours.ci_high
-    assert (high - low) / 2 == pytest.approx(1.959963985 * se, rel=1e-9)
+    # 38 comparison states: t with 37 degrees of freedom (R's interval uses the normal).
+    assert ours.df == 37
+    assert (high - low) / 2 == pytest.approx(stats.t.ppf(0.975, 37) * se, rel=1e-9)
     assert low < PROP99_ATT < high
 
 
@@ -118,6 +121,26 @@ def test_each_cohort_agrees_with_the_r_port():
         row = ours.cohorts.set_index("g").loc[g]
         assert row["att"] == pytest.approx(float(theirs), abs=1e-10)
         np.testing.assert_allclose(ours.unit_weights[g], theirs.weights.omega, atol=1e-12)
+
+
+def test_the_interval_and_p_value_use_t_with_comparison_units_minus_one_df():
+    """The placebo variance rests on the N₀ comparison units: interval and p-value refer
+    the studentized estimate to t(N₀ − 1), not to the normal (module docstring)."""
+    panel = _staggered_panel(7, {12: 0.2, 16: 0.2, 20: 0.2}, noise=0.5)
+    result = synthetic_did(panel, "y", "t", "id", "g", unit="area", placebo_reps=30, seed=3)
+    half = (result.ci_high - result.ci_low) / 2
+    assert half == pytest.approx(stats.t.ppf(0.975, 23) * result.se, rel=1e-12)
+    assert result.n_comparison == 24 and result.df == 23
+    assert (result.ci_high + result.ci_low) / 2 == pytest.approx(result.att, rel=1e-12)
+    p = 2 * stats.t.sf(abs(result.att) / result.se, 23)
+    assert result.p_value == pytest.approx(p, rel=1e-10)
+    # At another level the t quantile of that level.
+    ninety = synthetic_did(
+        panel, "y", "t", "id", "g", unit="area", alpha=0.1, placebo_reps=30, seed=3
+    )
+    assert (ninety.ci_high - ninety.ci_low) / 2 == pytest.approx(
+        stats.t.ppf(0.95, 23) * ninety.se, rel=1e-12
+    )
 
 
 def test_placebo_size_without_an_effect():

@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from scipy import stats
 
 from analysis import size
+from analysis.config import load_synthetic
+from analysis.data.synth import comparison_design
 
 
 def _write(path, records):
@@ -105,6 +108,9 @@ def test_anticipation_part_runs_the_anticipation_test_alone():
         assert 0 < row["anticipation_area_p"] <= 1
 
 
+SDID_ROW = "synthetic DiD, areas (placebo variance, t(N_co − 1))"
+
+
 def test_the_synthetic_did_rows_count_its_rejections_and_coverage(tmp_path):
     """``--parts sdid`` records (``sdid_p`` under no effect, ``sdid_cover`` with effects)
     make the table's two synthetic DiD rows, labelled as deciding nothing."""
@@ -117,8 +123,51 @@ def test_the_synthetic_did_rows_count_its_rejections_and_coverage(tmp_path):
         ],
     )
     table = size.summary([path])
-    rows = table.loc[table["procedure"] == "synthetic DiD, areas (placebo variance)"]
+    rows = table.loc[table["procedure"] == SDID_ROW]
     assert rows["extracts"].tolist() == ["no effect", "default effects"]
     assert rows["rate"].tolist() == [0.5, 1.0] and rows["n"].tolist() == [2, 1]
     assert set(rows["role"]) == {"robustness row (final), decides nothing"}
     assert "sdid" in size.PARTS and "sdid" in size.EFFECTS_PARTS
+
+
+def test_synthetic_did_records_with_the_normal_interval_get_the_t_reference(tmp_path):
+    """A record written before the t reference (no ``sdid_df``) is counted with the t
+    interval derived from its stored estimate and normal interval; a record that states
+    ``sdid_se`` and ``sdid_df`` is counted as written."""
+    z, df = stats.norm.ppf(0.975), comparison_design(load_synthetic())[1] - 1
+    att, se = 0.1, 0.05
+
+    def legacy(truth):
+        # |att − truth| = 2 SE: outside the normal interval (1.96), inside t's (> 2 here).
+        return {
+            "truth": truth,
+            "sdid_att": att,
+            "sdid_ci": [att - z * se, att + z * se],
+            "sdid_p": 2 * stats.norm.sf(2.0),
+            "sdid_cover": False,
+        }
+
+    current = {"truth": 0.0, "sdid_att": att, "sdid_se": se, "sdid_df": df, "sdid_p": 0.001}
+    path = _write(
+        tmp_path / "s.jsonl",
+        [
+            _record(1, "null", ladder_step=legacy(0.0)),
+            _record(2, "null", ladder_step=current),
+            _record(1, "effects", ladder_step=legacy(att - 2 * se)),
+        ],
+    )
+    table = size.summary([path])
+    rows = table.loc[table["procedure"] == SDID_ROW].set_index("extracts")
+    # The legacy null record no longer rejects (t p-value above 5 %), the current one does.
+    assert rows.loc["no effect", "rate"] == 0.5
+    assert rows.loc["default effects", "rate"] == 1.0
+    records = size.load_records([path])
+    assert size.sdid_t_reference(records) == 2
+    row = records[1]["outcomes"]["ladder_step"]
+    assert row["sdid_se"] == pytest.approx(se, rel=1e-12) and row["sdid_df"] == df
+    assert row["sdid_p"] == pytest.approx(2 * stats.t.sf(2.0, df), rel=1e-10)
+    assert records[2]["outcomes"]["ladder_step"] == current
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"{size.MARK_START}\n{size.MARK_END}\n", encoding="utf-8")
+    size.write_docs(doc, [path], "| t |")
+    assert "values of 2 extracts were written with the normal" in doc.read_text(encoding="utf-8")

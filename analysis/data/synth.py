@@ -619,6 +619,20 @@ def _intervention_design(rng, contract: Contract, synth: SyntheticConfig, last: 
     return n, areas, enrol_q, exit_q
 
 
+def comparison_design(synth: SyntheticConfig, comparison_persons: int | None = None):
+    """The comparison pool's households and areas (about 90 households an area, 5 at least).
+
+    ``comparison_persons``: as :func:`generate`'s; by default ``comparison_ratio`` times
+    the intervention households. Read by the size benchmark too (analysis/size.py), for
+    the comparison areas of extracts whose records do not state them.
+    """
+    if comparison_persons is None:
+        n_cmp = int(round(synth.comparison_ratio * synth.intervention_households))
+    else:
+        n_cmp = max(1, int(round(comparison_persons / 2.6)))
+    return n_cmp, int(np.clip(n_cmp // 90, 5, 999))
+
+
 def generate(
     out: Path | str,
     contract: Contract,
@@ -656,11 +670,7 @@ def generate(
         t_index // 4,
     )
     n_int, areas, enrol_q, exit_q = _intervention_design(design_rng, contract, synth, last)
-    if comparison_persons is None:
-        n_cmp = int(round(synth.comparison_ratio * synth.intervention_households))
-    else:
-        n_cmp = max(1, int(round(comparison_persons / 2.6)))
-    n_areas = int(np.clip(n_cmp // 90, 5, 999))
+    n_cmp, n_areas = comparison_design(synth, comparison_persons)
     cmp_areas_all = np.array(
         [f"C{i + 1:02d}" if n_areas < 100 else f"C{i + 1:03d}" for i in range(n_areas)],
         dtype=object,
