@@ -482,7 +482,8 @@ def _run(job: tuple) -> list[dict]:
     return run_programme(*job)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m analysis.backtest``."""
     parser = argparse.ArgumentParser(prog="python -m analysis.backtest", description=__doc__)
     parser.add_argument(
         "--out",
@@ -532,6 +533,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also put the table and its verdict in README.md and docs/payments.md",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     screen = args.numbers is not None or args.horizons is not None
     if screen and args.docs:
