@@ -62,6 +62,11 @@ PY := $(VENV)/bin/python
 # runtime, all `make report` installs); requirements-dev.lock adds the test-only tools and
 # reference implementations (extra `dev`: pytest, ruff, pyfixest, moderndid, csdid, ...),
 # which `make test`, `make lint` and `make bench` install on top.
+# Left out of requirements.lock though the Jupyter kernel's packages name them: IPython's
+# completion (jedi, with parso) and ipykernel's debugger (debugpy), which both import only
+# if present and which papermill never uses (48 MB of the runtime environment). The runtime
+# lock is installed with --no-deps, so it is all `make report` installs; the dev lock pins them.
+RUNTIME_OMITS := jedi parso debugpy
 ENV_STAMP := $(VENV)/.installed-$(PY_VERSION)
 DEV_STAMP := $(VENV)/.dev-installed
 LAB_STAMP := $(VENV)/.lab-installed
@@ -97,12 +102,17 @@ $(ENV_STAMP): requirements.lock pyproject.toml
 	rm -f $(VENV)/.installed* $(DEV_STAMP) $(LAB_STAMP)
 	$(PYTHON_EXE) -m venv $(VENV)
 	@# --no-compile: Python compiles what it imports, on first use, instead of every module
-	@# of every package at install time (smaller and quicker to install).
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.lock
+	@# of every package at install time (smaller and quicker to install). --no-deps: the
+	@# lock is the whole environment (RUNTIME_OMITS above).
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile --no-deps -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# The reports need no installer: pip (and setuptools on 3.11) leave the venv, and the
+	@# targets that install more (setup, test, lab) bring pip back from the standard library.
+	$(PY) -m pip uninstall --quiet --yes pip setuptools
 	touch $@
 
 $(DEV_STAMP): $(ENV_STAMP) requirements-dev.lock
+	$(PY) -m ensurepip --default-pip >/dev/null
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.lock -r requirements-dev.lock
 	touch $@
 
@@ -111,8 +121,8 @@ setup: $(DEV_STAMP) ## Create .venv with the runtime and the test locks (re-runs
 python-version: # The Python version PYTHON runs (used by .ci/run)
 	@echo $(PY_VERSION)
 
-$(LAB_STAMP): $(ENV_STAMP) requirements-lab.lock
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock -r requirements-lab.lock
+$(LAB_STAMP): $(DEV_STAMP) requirements-lab.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock -r requirements-dev.lock -r requirements-lab.lock
 	touch $@
 
 lab: $(LAB_STAMP) ## Open the report notebooks in JupyterLab (installs the lab extra; synthetic data)
@@ -240,7 +250,7 @@ sweep: $(ENV_STAMP) ## Build every report for 30 seeded valid programmes (sizes,
 lock: ## Re-resolve requirements.lock, requirements-dev.lock and requirements-lab.lock from pyproject.toml (needs the registry)
 	rm -rf build/lockenv && $(PYTHON_EXE) -m venv build/lockenv
 	build/lockenv/bin/pip install --quiet .
-	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis | sed '1i # Exact versions of the runtime environment, all that `make report` installs (Python 3.11, 3.12, 3.13).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements.lock
+	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis $(foreach p,$(RUNTIME_OMITS),--exclude $(p)) | sed '1i # Exact versions of the runtime environment, all that `make report` installs (Python 3.11, 3.12, 3.13).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements.lock
 	build/lockenv/bin/pip install --quiet -c requirements.lock ".[dev]"
 	build/lockenv/bin/pip freeze --exclude relationel-velfaerd-analysis | grep -vxFf requirements.lock | sed '1i # Exact versions of the test-only tools and reference implementations (extra `dev`; `make test`),\n# on top of requirements.lock (resolved against it, for Python 3.11, 3.12, 3.13).\n# Regenerate with `make lock` after changing pyproject.toml dependencies.' > requirements-dev.lock
 	build/lockenv/bin/pip install --quiet -c requirements.lock -c requirements-dev.lock ".[lab]"

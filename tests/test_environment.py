@@ -52,6 +52,7 @@ def test_every_direct_dependency_is_pinned():
 
 # The test-only references and tools; the reports import none of them.
 TEST_ONLY = (
+    "babel",
     "moderndid",
     "pyfixest",
     "cvxpy",
@@ -74,20 +75,40 @@ def test_the_runtime_lock_is_lean_and_the_dev_lock_adds_to_it():
         assert name in dev, f"{name} is not in requirements-dev.lock"
 
 
+def _runtime_omits() -> set[str]:
+    """The packages the Makefile leaves out of the runtime lock (``RUNTIME_OMITS``)."""
+    line = re.search(r"^RUNTIME_OMITS := (.*)$", (ROOT / "Makefile").read_text(), re.M)
+    return {_name(name) for name in line.group(1).split()}
+
+
+def test_the_runtime_lock_leaves_out_only_what_the_kernel_imports_if_present():
+    """jedi, parso and debugpy are named by IPython and ipykernel but imported only if
+    installed; the dev lock pins them, and the runtime lock is installed with --no-deps."""
+    omitted = _runtime_omits()
+    assert omitted == {"jedi", "parso", "debugpy"}
+    assert not omitted & set(_pins("requirements.lock"))
+    assert omitted <= set(_pins("requirements-dev.lock"))
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--no-deps -r requirements.lock" in makefile
+    assert "$(foreach p,$(RUNTIME_OMITS),--exclude $(p))" in makefile
+
+
 def test_the_runtime_lock_holds_what_the_dependencies_require():
     """The dependencies' own requirements (as installed here), followed through, are all in
-    requirements.lock: `make report` installs it alone."""
+    requirements.lock (`make report` installs it alone, without resolving), except what
+    the Makefile's ``RUNTIME_OMITS`` leaves out on purpose."""
     from importlib import metadata
 
     from packaging.requirements import Requirement
 
     runtime = _pins("requirements.lock")
+    omitted = _runtime_omits()
     todo = [Requirement(r) for r in _project()["dependencies"]]
     seen = set()
     while todo:
         requirement = todo.pop()
         key = (_name(requirement.name), tuple(sorted(requirement.extras)))
-        if key in seen:
+        if key in seen or key[0] in omitted:
             continue
         seen.add(key)
         assert key[0] in runtime, f"{key[0]} is required at run time but not in requirements.lock"

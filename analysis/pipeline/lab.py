@@ -37,7 +37,7 @@ OVERRIDES = {
 }
 INSTALL_HINT = (
     "JupyterLab is an optional extra: `make lab` installs it, or "
-    "`python -m pip install -r requirements.lock -r requirements-lab.lock` "
+    "`python -m pip install -r requirements.lock -r requirements-dev.lock -r requirements-lab.lock` "
     "(conda: `pip install -r requirements-lab.lock` in the environment)"
 )
 

@@ -1,6 +1,9 @@
 """Number formatting for report text and tables, Danish (``1.234,5``) or English.
 
-Separators come from babel's locale data (CLDR). A report's Markdown formats its
+The separators are CLDR's for the two report languages (``da``: group ``.``, decimal
+``,``; ``en``: ``,`` and ``.``), the data babel's ``format_decimal`` reads; the tests
+check every format against babel, which the runtime environment leaves out (36 MB of
+locale data for two locales; README, "Set-up"). A report's Markdown formats its
 inline values with :class:`Format`, the same functions bound to the report's language.
 """
 
@@ -10,21 +13,22 @@ import decimal
 import math
 from dataclasses import dataclass
 
-from babel.numbers import format_decimal
-
 from analysis import quarters
 
 MINUS = "\u2212"
+# CLDR's group and decimal symbols of the report languages (latn numbering).
+SEPARATORS = {"da": (".", ","), "en": (",", ".")}
 
 
 def number(value, decimals: int = 0, lang: str = "da") -> str:
     """Format a number with thousands separators and a decimal mark for ``lang``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    group, mark = SEPARATORS[lang]
     # The float's exact binary value, rounded half to even: the digits Python's own
-    # formatting gives (babel would round the shortest decimal repr instead).
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    text = format_decimal(decimal.Decimal(float(value)), format=pattern, locale=lang)
+    # formatting gives (rounding the shortest decimal repr would differ at halves).
+    text = format(decimal.Decimal(float(value)), f",.{decimals}f")
+    text = text.translate(str.maketrans({",": group, ".": mark}))
     if text.startswith("-"):
         # A rounded zero has no sign; other negatives get a true minus sign (U+2212).
         zero = not any(c in "123456789" for c in text)
