@@ -22,6 +22,9 @@ endif
 ifneq ($(JOBS),1)
 export ANALYSIS_JOBS ?= 1
 endif
+# Bytecode Python compiles (unless PYTHONDONTWRITEBYTECODE is set) goes under build/, not
+# into .venv or beside the sources: running the reports leaves the environment as installed.
+export PYTHONPYCACHEPREFIX ?= $(CURDIR)/build/pycache
 
 ## Variables a user can set on the command line, e.g. `make report AS_OF=2025Q4 LANGS=da`
 DATA ?= data/synthetic

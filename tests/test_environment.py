@@ -180,3 +180,26 @@ def test_everything_the_reports_import_is_in_the_runtime_lock():
                 if not any(_name(d) in runtime for d in dists):
                     missing.add(f"{top} ({file.relative_to(ROOT)})")
     assert not missing, f"imported but not in requirements.lock: {sorted(missing)}"
+
+
+def test_running_make_leaves_the_environment_as_installed(tmp_path):
+    """make's children keep their bytecode under build/, so `make report` adds nothing to
+    .venv (README, "Computational requirements": the environment's size)."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        import pytest
+
+        pytest.skip("make is not installed")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPYCACHEPREFIX", "MAKEFLAGS")}
+    shown = subprocess.run(
+        ["make", "-s", "--eval", "show-pycache: ; @echo $$PYTHONPYCACHEPREFIX", "show-pycache"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert shown == str(ROOT / "build" / "pycache")
