@@ -31,6 +31,7 @@ class Sensitivity:
     num_post: int
     target: str = "simple_att"  # the estimand bounded: the headline simple ATT
     estimate: float = float("nan")  # the target's point estimate (= the simple ATT)
+    covariance: str = "household"  # of the event study: household-clustered or area placebos
 
 
 def simple_weights(result, max_e: int) -> np.ndarray:
@@ -56,6 +57,7 @@ def sensitivity_analysis(
     pre_periods: int = SENSITIVITY_PRE,
     m_bars=None,
     refine: bool = True,
+    area_covariance=None,
 ) -> Sensitivity | None:
     """Robust intervals for the simple ATT (the headline estimand), against M̄.
 
@@ -68,6 +70,11 @@ def sensitivity_analysis(
     grid of ``M_BAR_GRID``); with ``refine`` the breakdown value is refined by
     bisection to 0,01 between the grid's points. None when the data have too few
     pre or post periods.
+
+    ``area_covariance``: a function of the event times (without the reference) that
+    returns an area-robust covariance of the event study, used instead of the
+    household-clustered one (the matched area placebos' event studies:
+    :meth:`analysis.did.inference.AreaTestResult.event_covariance`).
     """
     result = att_gt(
         panel,
@@ -83,6 +90,9 @@ def sensitivity_analysis(
     betahat, sigma, num_pre, num_post = honestdid.event_study_inputs(dynamic)
     if num_pre < 2 or num_post < 1:
         return None
+    if area_covariance is not None:
+        events = dynamic.table.iloc[:, 0].to_numpy()
+        sigma = area_covariance([int(e) for e in events if e != -1])
     l_vec = simple_weights(result, num_post - 1)
     options = {"method": "Conditional", "search": "bisection", "seed": seed, "grid_points": 500}
 
@@ -105,8 +115,9 @@ def sensitivity_analysis(
         breakdown = round(high, 2)
     original = honestdid.original_ci(betahat, sigma, num_pre, num_post, l_vec=l_vec)
     estimate = float(l_vec @ betahat[num_pre:])
+    covariance = "household" if area_covariance is None else "area"
     return Sensitivity(
-        outcome, table, original, breakdown, num_pre, num_post, "simple_att", estimate
+        outcome, table, original, breakdown, num_pre, num_post, "simple_att", estimate, covariance
     )
 
 
