@@ -609,3 +609,57 @@ def test_area_event_study_figure_has_a_panel_per_outcome_at_the_annexs_event_tim
         points = bars.lines[0]
         np.testing.assert_allclose(np.asarray(points.get_xdata(), float), expected["event_time"])
         np.testing.assert_allclose(np.asarray(points.get_ydata(), float), expected["att"])
+
+
+def test_event_vectors_are_universal_base_event_studies_and_give_an_area_covariance():
+    """With ``event_times`` every assignment's event study (universal base period) comes
+    with the test: the observed one is ``aggte(att_gt(..., base_period="universal"),
+    "dynamic")``'s, a placebo's is that of att_gt on its pseudo cohorts; their covariance
+    is ``s₀² mean(τ τ')`` over the placebos' studentized vectors, and the sensitivity
+    analysis uses it instead of the household-clustered one when given."""
+    from scipy import stats
+
+    from analysis.effects.sensitivity import sensitivity_analysis, simple_weights
+
+    data = _areas(seed=6, periods=16, cohorts=(10, 11, 12), shock=0.5).rename(
+        columns={"id": "person_id", "hh": "household_id"}
+    )
+
+    def universal(frame):
+        result = att_gt(frame, "y", "t", "person_id", "g", base_period="universal")
+        return result, aggte(result, "dynamic", min_e=-4).table.set_index("event_time")["att"]
+
+    result, observed = universal(data)
+    events = [int(e) for e in observed.index if e != -1]
+    test = partial(
+        area_placebo_test, data, "y", "t", "person_id", "g", area="area",
+        hhname="household_id", match_bins=None,
+    )  # fmt: skip
+    area = test(event_times=events)
+    plain = test()
+    assert (area.p_value, area.ci) == (plain.p_value, plain.ci)
+    np.testing.assert_allclose(area.event_vectors[0], observed.loc[events], atol=1e-10)
+    households = data.drop_duplicates("household_id")[["household_id", "area", "g"]]
+    pseudo = pseudo_cohorts(households, "g", "area", "household_id").set_index("household_id")
+    part = data.loc[~data["area"].isin([1, 5])]
+    for j in (0, 40):
+        chosen = area.placebo_areas[j].astype(int)
+        g = np.where(part["area"].isin(chosen), part["household_id"].map(pseudo["g"]), 0)
+        _, placebo = universal(part.assign(g=g))
+        np.testing.assert_allclose(area.event_vectors[j + 1], placebo.loc[events], atol=1e-10)
+    assert area.scales[0] == area.se
+    tau = area.event_vectors[1:] / area.scales[1:, None]
+    sigma = area.event_covariance()
+    np.testing.assert_allclose(sigma, area.se**2 * tau.T @ tau / len(tau), rtol=1e-12)
+    # The sensitivity analysis's original interval is the target's ± z √(l'Σl) with it.
+    sens = sensitivity_analysis(
+        data, "x", m_bars=[0.0], refine=False,
+        area_covariance=lambda e: test(event_times=e).event_covariance(),
+    )  # fmt: skip
+    household = sensitivity_analysis(data, "x", m_bars=[0.0], refine=False)
+    assert (sens.covariance, household.covariance) == ("area", "household")
+    l_vec = simple_weights(result, sens.num_post - 1)
+    post = sigma[sens.num_pre :, sens.num_pre :]
+    half = stats.norm.ppf(0.975) * np.sqrt(l_vec @ post @ l_vec)
+    assert (sens.original[1] - sens.original[0]) / 2 == pytest.approx(half, rel=1e-9)
+    assert sens.original != household.original and sens.estimate == household.estimate
