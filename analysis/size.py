@@ -216,7 +216,9 @@ def one_extract(
             honest.append(
                 (
                     "honest_area",
-                    lambda e, test=placebo_test: test(event_times=e).event_covariance(),
+                    lambda e, target, test=placebo_test: test(event_times=e).event_covariance(
+                        target
+                    ),
                 )
             )
         for prefix, area_covariance in honest:

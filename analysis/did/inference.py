@@ -367,21 +367,36 @@ class AreaTestResult:
     event_vectors: np.ndarray | None = None
     scales: np.ndarray | None = None
 
-    def event_covariance(self) -> np.ndarray:
+    def event_covariance(self, target: np.ndarray | None = None) -> np.ndarray:
         """Area-robust covariance of the observed event-study vector (``event_times``).
 
-        ``s₀² · mean_S(τ_S τ_S')`` with ``τ_S = β̂_S / s_S`` the placebo ``S``'s event
+        ``V = s₀² · mean_S(τ_S τ_S')`` with ``τ_S = β̂_S / s_S`` the placebo ``S``'s event
         study over its studentizer: the area test's reference distribution of ``θ̂ / s``
         extended to the vector, scaled by the observed assignment's ``s₀`` as the area
         test scales its critical value. Uncentred, as the test refers ``t`` to the
         placebos' ``t_S`` about zero. Placebos with an event time they cannot estimate
         are left out.
+
+        With ``target`` (weights ``l`` over the event times with ``l'β̂`` the tested
+        simple ATT) ``V`` is rescaled so that the normal interval of ``l'β̂``,
+        ``± z₁₋α/₂ √(l'Vl)``, is the test's area-robust interval ``± c s₀``: the
+        placebos' t statistics have heavier tails than the normal (a scale estimated
+        from a few baseline quarters, about 20 comparison areas), so a normal
+        interval with the placebos' second moment is too narrow where the tails are
+        heavy (self-support: 11.8 % rejections on 51 null extracts). The placebos
+        give the shape (correlations, relative variances), the test's inversion the
+        scale.
         """
         if self.event_vectors is None or self.scales is None:
             raise EstimationError("no event-study vectors: call with event_times")
         tau = self.event_vectors[1:] / self.scales[1:, None]
         tau = tau[np.isfinite(tau).all(axis=1)]
-        return float(self.scales[0]) ** 2 * (tau.T @ tau) / len(tau)
+        V = float(self.scales[0]) ** 2 * (tau.T @ tau) / len(tau)
+        if target is None:
+            return V
+        z = stats.norm.ppf(1 - self.alpha / 2)
+        half = self.critical_value * self.se
+        return V * (half / z) ** 2 / float(target @ V @ target)
 
     def mde(self, power: float = 0.8) -> float:
         """Minimum detectable effect of this test: ``(c + q_power(t*)) × SE``.

@@ -71,9 +71,10 @@ def sensitivity_analysis(
     bisection to 0,01 between the grid's points. None when the data have too few
     pre or post periods.
 
-    ``area_covariance``: a function of the event times (without the reference) that
-    returns an area-robust covariance of the event study, used instead of the
-    household-clustered one (the matched area placebos' event studies:
+    ``area_covariance``: a function of the event times (without the reference) and
+    the target's weights over them that returns an area-robust covariance of the
+    event study, used instead of the household-clustered one (the matched area
+    placebos' event studies, scaled to the area-robust interval of the target:
     :meth:`analysis.did.inference.AreaTestResult.event_covariance`).
     """
     result = att_gt(
@@ -90,10 +91,11 @@ def sensitivity_analysis(
     betahat, sigma, num_pre, num_post = honestdid.event_study_inputs(dynamic)
     if num_pre < 2 or num_post < 1:
         return None
+    l_vec = simple_weights(result, num_post - 1)
     if area_covariance is not None:
         events = dynamic.table.iloc[:, 0].to_numpy()
-        sigma = area_covariance([int(e) for e in events if e != -1])
-    l_vec = simple_weights(result, num_post - 1)
+        target = np.concatenate([np.zeros(num_pre), l_vec])
+        sigma = area_covariance([int(e) for e in events if e != -1], target)
     options = {"method": "Conditional", "search": "bisection", "seed": seed, "grid_points": 500}
 
     def run(values):
