@@ -651,15 +651,22 @@ def test_event_vectors_are_universal_base_event_studies_and_give_an_area_covaria
     tau = area.event_vectors[1:] / area.scales[1:, None]
     sigma = area.event_covariance()
     np.testing.assert_allclose(sigma, area.se**2 * tau.T @ tau / len(tau), rtol=1e-12)
-    # The sensitivity analysis's original interval is the target's ± z √(l'Σl) with it.
+    # Scaled to a target: its normal interval is the area-robust one, the shape is kept.
+    num_pre = sum(e < 0 for e in events)
+    target = np.concatenate([np.zeros(num_pre), simple_weights(result, len(events) - num_pre - 1)])
+    scaled = area.event_covariance(target)
+    z = stats.norm.ppf(0.975)
+    assert z * np.sqrt(target @ scaled @ target) == pytest.approx(
+        (area.ci[1] - area.ci[0]) / 2, rel=1e-12
+    )
+    np.testing.assert_allclose(scaled / scaled[0, 0], sigma / sigma[0, 0], rtol=1e-12)
+    # The sensitivity analysis uses it: its original interval is the area-robust one.
     sens = sensitivity_analysis(
         data, "x", m_bars=[0.0], refine=False,
-        area_covariance=lambda e: test(event_times=e).event_covariance(),
+        area_covariance=lambda e, l_vec: test(event_times=e).event_covariance(l_vec),
     )  # fmt: skip
     household = sensitivity_analysis(data, "x", m_bars=[0.0], refine=False)
     assert (sens.covariance, household.covariance) == ("area", "household")
-    l_vec = simple_weights(result, sens.num_post - 1)
-    post = sigma[sens.num_pre :, sens.num_pre :]
-    half = stats.norm.ppf(0.975) * np.sqrt(l_vec @ post @ l_vec)
-    assert (sens.original[1] - sens.original[0]) / 2 == pytest.approx(half, rel=1e-9)
-    assert sens.original != household.original and sens.estimate == household.estimate
+    assert sens.estimate == pytest.approx(area.att, abs=1e-10)
+    np.testing.assert_allclose(sens.original, area.ci, rtol=1e-9)
+    assert sens.original != household.original
