@@ -19,6 +19,12 @@ for both methods. Written to ``build/backtest.json`` (every forecast) and
 ``build/backtest.md`` (the table); the summary per horizon that the reports quote
 goes to :data:`SUMMARY` (committed).
 
+A screen (``--numbers FIRST-LAST``, ``--horizons FIRST-LAST``) runs a subset, such
+as the development programmes (numbers 1000 on, never the 0 to 199 the benchmark
+reports) at a few horizons, to try a change to the model before the full run; it
+writes ``build/backtest-screen.json`` and ``.md`` only, never the docs or
+:data:`SUMMARY`.
+
 Programmes run in a pool of worker processes (``--jobs``, default 2; ``make
 backtest`` runs it under ``nice``); each generates its extract in a temporary folder, reads it into memory
 and removes it.
@@ -228,8 +234,13 @@ def programme_tables(contract, params, seed: int) -> dict:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def run_programme(number: int, contract_path: str, synth_path: str) -> list[dict]:
-    """Every forecast of one synthetic programme, with the outcome it forecast."""
+def run_programme(
+    number: int, contract_path: str, synth_path: str, horizons: tuple[int, int] | None = None
+) -> list[dict]:
+    """Every forecast of one synthetic programme, with the outcome it forecast.
+
+    ``horizons`` (first, last): only the forecasts at these horizons (a screen).
+    """
     contract = load_contract(contract_path)
     synth = load_synthetic(synth_path)
     params, seed, scale = programme_parameters(synth, number)
@@ -256,6 +267,9 @@ def run_programme(number: int, contract_path: str, synth_path: str) -> list[dict
     everything = {name: rule(whole, contract) for name, rule in UNIT_TARGETS.items()}
     rows = []
     for cutoff in cutoffs:
+        horizon = final_payment - quarters.to_index(cutoff)
+        if horizons is not None and not horizons[0] <= horizon <= horizons[1]:
+            continue
         data = as_of(tables, cutoff, contract)
         unit_results = truncated(
             everything, quarters.to_index(cutoff), quarters.to_index(data.register_until)
@@ -277,7 +291,7 @@ def run_programme(number: int, contract_path: str, synth_path: str) -> list[dict
                 "enrolment_shortfall": params.enrolment_shortfall,
                 "attrition_per_quarter": params.attrition_per_quarter,
                 "cutoff": cutoff,
-                "horizon": final_payment - quarters.to_index(cutoff),
+                "horizon": horizon,
                 "settled": bool((settled["kind"] == "settlement").any()),
                 "outcome": outcome,
                 "median": float(base["median"]),
@@ -398,7 +412,8 @@ def markdown(summary: pd.DataFrame, band: float) -> str:
             f"{_signed(r.mae_vs_naive)} | {_share(r.irr_coverage)} | "
             f"{_share(r.naive_irr_coverage)} | {_pp(r.irr_mae_pp)} | {_pp(r.naive_irr_mae_pp)} |"
         )
-    foot = "\n\n¹ before the first settlement (no target there)."
+    unsettled = not summary["settled"].all()
+    foot = "\n\n¹ before the first settlement (no target there)." if unsettled else ""
     return head + "\n".join(lines) + foot + "\n"
 
 
@@ -454,13 +469,28 @@ def write_docs(block: str, files=DOCS) -> None:
         Path(file).write_text(f"{head}{BEGIN}\n{block}{END}{tail}", encoding="utf-8")
 
 
+def _span(text: str) -> tuple[int, int]:
+    """``FIRST-LAST`` (or one number) as an inclusive pair."""
+    first, _, last = text.partition("-")
+    pair = (int(first), int(last or first))
+    if pair[0] > pair[1]:
+        raise argparse.ArgumentTypeError(f"{text}: FIRST is after LAST")
+    return pair
+
+
 def _run(job: tuple) -> list[dict]:
     return run_programme(*job)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m analysis.backtest``."""
     parser = argparse.ArgumentParser(prog="python -m analysis.backtest", description=__doc__)
-    parser.add_argument("--out", type=Path, default=BUILD_DIR / "backtest.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default build/backtest.json; a screen's build/backtest-screen.json",
+    )
     parser.add_argument(
         "--programmes", type=int, default=None, help="override the configured count"
     )
@@ -468,7 +498,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default=str(CONTRACT_FILE))
     parser.add_argument("--synthetic", default=str(SYNTHETIC_CONFIG_FILE))
     parser.add_argument(
-        "--summary", type=Path, default=SUMMARY, help="the summary the reports quote"
+        "--summary",
+        type=Path,
+        default=None,
+        help=f"the summary the reports quote (default {SUMMARY.relative_to(ROOT)}; "
+        "a screen writes none unless given)",
+    )
+    parser.add_argument(
+        "--numbers",
+        type=_span,
+        default=None,
+        help="a screen: programme numbers FIRST-LAST instead of 0 to the configured count "
+        "(the development programmes are 1000 on; docs/payments.md, 'Forecast')",
+    )
+    parser.add_argument(
+        "--horizons",
+        type=_span,
+        default=None,
+        help="a screen: only the forecasts at horizons FIRST-LAST (quarters before the last payment)",
     )
     parser.add_argument(
         "--from-records",
@@ -486,7 +533,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also put the table and its verdict in README.md and docs/payments.md",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
+    screen = args.numbers is not None or args.horizons is not None
+    if screen and args.docs:
+        parser.error("--numbers/--horizons is a screen: its table does not go into the docs")
+    if args.summary is None and not screen:
+        args.summary = SUMMARY
+    if args.out is None:
+        args.out = BUILD_DIR / ("backtest-screen.json" if screen else "backtest.json")
     contract = load_contract(args.config)
     synth = load_synthetic(args.synthetic)
     if synth.backtest is None:
@@ -509,7 +568,11 @@ def main(argv: list[str] | None = None) -> int:
         for line in partial.read_text(encoding="utf-8").splitlines():
             records += json.loads(line)
     done_before = {row["programme"] for row in records}
-    jobs = [(n, args.config, args.synthetic) for n in range(count) if n not in done_before]
+    numbers = range(args.numbers[0], args.numbers[1] + 1) if args.numbers else range(count)
+    count = len(numbers)
+    jobs = [
+        (n, args.config, args.synthetic, args.horizons) for n in numbers if n not in done_before
+    ]
     with (
         multiprocessing.get_context("spawn").Pool(max(1, args.jobs)) as pool,
         open(partial, "a" if args.resume else "w", encoding="utf-8") as lines,
@@ -568,6 +631,12 @@ def _write(args, contract, records: list[dict], elapsed: float) -> int:
         "irr_coverage",
         "irr_mae_pp",
     ]
+    if args.summary is None:
+        print(table)
+        print(
+            f"{count} programmes in {elapsed:.0f} s; wrote {args.out}, {args.out.with_suffix('.md')}"
+        )
+        return 0
     args.summary.write_text(
         json.dumps(
             {

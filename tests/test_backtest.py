@@ -162,3 +162,23 @@ def test_verdict_names_the_horizons_that_miss_the_goals(tmp_path):
     page.write_text(f"a\n{backtest.BEGIN}\nold\n{backtest.END}\nb\n", encoding="utf-8")
     backtest.write_docs("new\n", [page])
     assert page.read_text(encoding="utf-8") == f"a\n{backtest.BEGIN}\nnew\n{backtest.END}\nb\n"
+
+
+def test_a_screen_takes_spans_and_stays_out_of_the_docs(capsys):
+    # --numbers/--horizons run a subset (the development programmes, a few horizons);
+    # its table must not replace the 200 programmes' in the docs.
+    assert backtest._span("1000-1069") == (1000, 1069)
+    assert backtest._span("11") == (11, 11)
+    with pytest.raises(SystemExit):
+        backtest.main(["--numbers", "1000-1001", "--docs"])
+    assert "screen" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        backtest.main(["--horizons", "13-10"])
+
+
+def test_a_screen_forecasts_only_its_horizons():
+    from analysis.config import CONTRACT_FILE, SYNTHETIC_CONFIG_FILE
+
+    rows = backtest.run_programme(1000, str(CONTRACT_FILE), str(SYNTHETIC_CONFIG_FILE), (1, 2))
+    assert sorted(row["horizon"] for row in rows) == [1, 2]
+    assert {row["programme"] for row in rows} == {1000}

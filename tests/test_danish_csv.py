@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import paths
+from analysis import paths, quarters
 from analysis.config import load_contract
 from analysis.data.validate import load_extract
 from analysis.pipeline.build import environment_stamp
@@ -104,4 +104,8 @@ def test_every_report_from_danish_csv_has_the_numbers_of_parquet(tmp_path):
         fmt: sorted(p.relative_to(root) for p in root.rglob("*.pdf"))
         for fmt, root in builds.items()
     }
-    assert pdfs["parquet"] == pdfs["danish-csv"] and len(pdfs["parquet"]) == 14 + 3 * 2
+    # One quarterly report per quarter of the default chain, each evaluation in two languages.
+    chain = quarters.span(
+        contract.timeline.intervention.start, load_kind("quarterly").default_as_of(contract)
+    )
+    assert pdfs["parquet"] == pdfs["danish-csv"] and len(pdfs["parquet"]) == len(chain) + 3 * 2

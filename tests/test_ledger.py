@@ -430,3 +430,27 @@ def test_printed_money_adds_up_and_paid_to_date_counts_only_what_is_paid(extract
         raw = inputs.tables["payments_capped"].set_index("report").loc[report, "adjustments"]
         assert raw == part["amount"].round(0).sum()
     assert note.startswith("Lofterne:")
+
+
+def test_the_quarter_of_a_settled_report_is_cut_and_fitted_once(
+    synthetic_dir, contract, tmp_path, monkeypatch
+):
+    # On a fresh settlement record the cut-off's own result report is settled from the
+    # data as of the cut-off, and the quarter's results start from those same data: the
+    # cut and the absence fit (seconds at a pool of a million persons) are made once.
+    from analysis.payments import absence
+    from analysis.payments.quarterly import write_quarterly_results
+
+    fitted = []
+    original = absence.fit
+
+    def counted(data, *args, **kwargs):
+        fitted.append(data.as_of)
+        return original(data, *args, **kwargs)
+
+    monkeypatch.setattr(absence, "fit", counted)
+    report = result_periods(contract)[1].report
+    record = tmp_path / "record.sqlite"
+    write_quarterly_results(synthetic_dir, report, tmp_path / report, contract, record=record)
+    assert report in fitted
+    assert sorted(fitted) == sorted(set(fitted))

@@ -265,14 +265,16 @@ def test_the_same_settlements_give_a_byte_identical_record(tmp_path):
 
 def test_the_revision_check_selects_ids_as_pandas_isin():
     # revised_tables selects the earlier delivery's persons through Arrow's is_in
-    # (pandas' isin on Arrow strings took minutes at national size): the same rows.
-    from analysis.payments.settlement import _id_set, _isin
+    # (pandas' isin on Arrow strings took minutes at national size), with the data
+    # layer's helper (one for the validation, the targets and the settlement): the same rows.
+    from analysis.data import validate
 
+    assert settlement.isin is validate.isin
     known = pd.Series(["p3", "p1", "p7", "p1"], dtype="string[pyarrow]")
     for dtype in ("string[pyarrow]", object, "string"):
         values = pd.Series(["p1", "p2", "p3", "p3", "p9", "p7"], dtype=dtype)
         expected = values.isin(set(known)).to_numpy()
-        assert (_isin(values, _id_set(known)) == expected).all()
+        assert (settlement.isin(values, known) == expected).all()
         assert expected.tolist() == [True, False, True, True, False, True]
 
 

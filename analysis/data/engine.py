@@ -34,6 +34,7 @@ import functools
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -526,15 +527,27 @@ def write_outcome_panel(
             ]
         )
         count = 0
+        # Encoding and compressing a batch (Arrow releases the GIL) runs in a thread
+        # while DuckDB gives the next batch and Arrow takes its unit columns: the two
+        # halves of the step share the two cores. One batch in flight bounds memory;
+        # the batches are written in order, so the file is the same.
+        pending = None
         with pq.ParquetWriter(out, schema, compression="zstd", store_schema=False) as writer:
-            for batch in reader:
-                index = batch.column("u")
-                columns = [
-                    unit_table.column(c).take(index) if c in UNIT_COLUMNS else batch.column(c)
-                    for c in PANEL_COLUMNS
-                ]
-                writer.write_table(pa_arrow.Table.from_arrays(columns, schema=schema))
-                count += batch.num_rows
+            # Shut down (the write in flight finished) before the writer is closed.
+            with ThreadPoolExecutor(max_workers=1) as background:
+                for batch in reader:
+                    index = batch.column("u")
+                    columns = [
+                        unit_table.column(c).take(index) if c in UNIT_COLUMNS else batch.column(c)
+                        for c in PANEL_COLUMNS
+                    ]
+                    table = pa_arrow.Table.from_arrays(columns, schema=schema)
+                    if pending is not None:
+                        pending.result()
+                    pending = background.submit(writer.write_table, table)
+                    count += batch.num_rows
+                if pending is not None:
+                    pending.result()
         return count
     finally:
         con.close()

@@ -69,6 +69,8 @@ from analysis.data.io import sha256
 from analysis.data.schemas import TABLES
 
 CHUNK_HOUSEHOLDS = 50_000
+# Chunks generated at once (each in a thread of its own, from a stream of its own).
+GENERATING = 2
 TYPE_PROBS = {
     "intervention": {
         "single_parent": 0.40,
@@ -683,6 +685,7 @@ def generate(
     # Parquet encoding and compression (which release the GIL) run in one background
     # thread while the next chunk is generated; one chunk in flight bounds memory.
     background = ThreadPoolExecutor(max_workers=1)
+    generators = None
     pending: list = []
     truth = Truth()
     counts = {table: 0 for table in TABLES}
@@ -710,6 +713,33 @@ def generate(
             np.random.default_rng(s)
             for s in np.random.SeedSequence([seed, 1]).spawn(len(chunk_sizes) - 1)
         ]
+
+        def tables_of(chunk: _Chunk, record: Truth | None) -> dict:
+            # Generated in this order (it fixes each table's draws from the chunk's stream).
+            return {
+                "households": chunk.households,
+                "persons": chunk.persons,
+                "benefits": chunk.benefits(record),
+                "social_measures": chunk.social_measures(record),
+                "school_absence": chunk.school_absence(record),
+                "life_satisfaction": chunk.life_satisfaction(record),
+                "action_plans": chunk.action_plans(),
+            }
+
+        def write_next() -> None:
+            generated = generating.pop(0).result()
+            for job in pending:  # the previous chunk is written before this one
+                job.result()
+            pending.clear()
+            for table, columns in generated.items():
+                write(table, columns)
+
+        # Each chunk draws from a stream of its own (spawned above), so two chunks are
+        # generated at once, in two threads (NumPy's and Arrow's loops release the GIL),
+        # and written in order: the same files as one chunk after the other. Two chunks
+        # generating and one being written bound memory.
+        generators = ThreadPoolExecutor(max_workers=GENERATING)
+        generating: list = []
         next_household, next_person, next_goal = 1, 1, 1
         for number, (size, rng) in enumerate(zip(chunk_sizes, chunk_rngs, strict=True)):
             if number == 0:
@@ -723,26 +753,20 @@ def generate(
                 rng, group, size, next_household, next_person, next_goal, chunk_areas, cq, xq, ctx
             )
             record = truth if group == "intervention" else None
-            # Generated in this order (it fixes each table's draws from the chunk's stream).
-            generated = {
-                "households": chunk.households,
-                "persons": chunk.persons,
-                "benefits": chunk.benefits(record),
-                "social_measures": chunk.social_measures(record),
-                "school_absence": chunk.school_absence(record),
-                "life_satisfaction": chunk.life_satisfaction(record),
-                "action_plans": chunk.action_plans(),
-            }
-            for job in pending:  # the previous chunk is written before this one
-                job.result()
-            pending.clear()
-            for table, columns in generated.items():
-                write(table, columns)
-            del generated
+            if len(generating) == GENERATING:
+                write_next()
+            generating.append(generators.submit(tables_of, chunk, record))
+            if group == "intervention":
+                # Its action plans number the goals; the next chunk's continue from them
+                # (a comparison chunk has none and leaves the number as it was).
+                generating[-1].result()
             next_household += size
             next_person += len(chunk.person_ids)
             next_goal = chunk.first_goal
             del chunk
+        while generating:
+            write_next()
+        generators.shutdown()
         for job in pending:
             job.result()
         background.shutdown()
@@ -772,6 +796,8 @@ def generate(
         os.chmod(tmp, 0o755)
         atomic.move_into_place(tmp, out)
     except BaseException:
+        if generators is not None:
+            generators.shutdown(wait=True, cancel_futures=True)
         background.shutdown(wait=True, cancel_futures=True)
         for writer in writers.values():
             writer.close()

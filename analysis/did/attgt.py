@@ -27,6 +27,8 @@ are allowed.
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -56,6 +58,8 @@ from analysis.did.panel import (
 
 # False: every unit's influence dense, as before the sums (the tests compare the two).
 BY_SUMS = True
+# Cells of the dense path computed at once, in threads of their own.
+CELL_THREADS = 2
 
 
 def parse_formula(xformla: str | list[str] | None) -> list[str] | None:
@@ -230,54 +234,72 @@ def att_gt(
         # contiguous columns instead of a cache line of every unit's row (the same values).
         Y = np.asfortranarray(Y)
         observed = np.asfortranarray(~np.isnan(Y))
-        for g in groups:
-            treated = G == g
-            for t in periods[1:]:
-                post = t >= g - anticipation
-                base = g - 1 - anticipation if post or base_period == "universal" else t - 1
-                if base not in t_position or base == t:
-                    continue
-                if control_group == "nevertreated":
-                    control = never
-                else:
-                    control = never | ((G > max(t, base) + anticipation) & (G != g))
-                y_t, y_b = Y[:, t_position[t]], Y[:, t_position[base]]
-                keep = (
-                    (treated | control) & observed[:, t_position[t]] & observed[:, t_position[base]]
+        cohorts = {g: G == g for g in groups}
+
+        def cell(g, t):
+            """One ATT(g,t): its row, the units it uses and their influence (None: no cell)."""
+            treated = cohorts[g]
+            post = t >= g - anticipation
+            base = g - 1 - anticipation if post or base_period == "universal" else t - 1
+            if base not in t_position or base == t:
+                return None
+            if control_group == "nevertreated":
+                control = never
+            else:
+                control = never | ((G > max(t, base) + anticipation) & (G != g))
+            y_t, y_b = Y[:, t_position[t]], Y[:, t_position[base]]
+            keep = (treated | control) & observed[:, t_position[t]] & observed[:, t_position[base]]
+            n_treated, n_control = int((keep & treated).sum()), int((keep & control).sum())
+            if n_treated == 0:
+                return None
+            if n_control == 0:
+                raise NotEstimable(
+                    "no_comparison",
+                    f"no comparison units for cohort {g} in period {t} (control_group={control_group!r})",
                 )
-                n_treated, n_control = int((keep & treated).sum()), int((keep & control).sum())
-                if n_treated == 0:
-                    continue
-                if n_control == 0:
-                    raise NotEstimable(
-                        "no_comparison",
-                        f"no comparison units for cohort {g} in period {t} (control_group={control_group!r})",
-                    )
-                dy = (y_t - y_b)[keep]
-                D = treated[keep].astype(float)
-                if X is None:
-                    att, inf = drdid.means_did(dy, D, w[keep])
-                else:
-                    covariates = np.column_stack(
-                        [np.ones(keep.sum())] + [X[c][keep, t_position[base]] for c in X]
-                    )
-                    if np.isnan(covariates).any():
-                        raise EstimationError(f"missing covariate values in base period {base}")
-                    att, inf = drdid.ESTIMATORS[est_method](dy, D, covariates, w[keep])
-                column = influence[:, len(rows)]
-                column[:] = 0.0
-                column[keep] = inf * n / keep.sum()
-                rows.append(
-                    {
-                        "group": int(g),
-                        "time": int(t),
-                        "event_time": int(t - g),
-                        "post": bool(post),
-                        "att": att,
-                        "n_treated": n_treated,
-                        "n_control": n_control,
-                    }
+            dy = (y_t - y_b)[keep]
+            D = treated[keep].astype(float)
+            if X is None:
+                att, inf = drdid.means_did(dy, D, w[keep])
+            else:
+                covariates = np.column_stack(
+                    [np.ones(keep.sum())] + [X[c][keep, t_position[base]] for c in X]
                 )
+                if np.isnan(covariates).any():
+                    raise EstimationError(f"missing covariate values in base period {base}")
+                att, inf = drdid.ESTIMATORS[est_method](dy, D, covariates, w[keep])
+            row = {
+                "group": int(g),
+                "time": int(t),
+                "event_time": int(t - g),
+                "post": bool(post),
+                "att": att,
+                "n_treated": n_treated,
+                "n_control": n_control,
+            }
+            return row, keep, inf
+
+        def place(done) -> None:
+            if done is None:
+                return
+            row, keep, inf = done
+            column = influence[:, len(rows)]
+            column[:] = 0.0
+            column[keep] = inf * n / keep.sum()
+            rows.append(row)
+
+        # The cells are computed CELL_THREADS at a time (NumPy releases the GIL in their
+        # full-length passes) and placed in order: the same columns, rows and first error
+        # as one after the other, with a few cells' units and influence in flight.
+        with ThreadPoolExecutor(max_workers=CELL_THREADS) as pool:
+            flight: deque = deque()
+            for g in groups:
+                for t in periods[1:]:
+                    flight.append(pool.submit(cell, g, t))
+                    if len(flight) > CELL_THREADS:
+                        place(flight.popleft().result())
+            while flight:
+                place(flight.popleft().result())
         influence = influence[:, : len(rows)]
     table = pd.DataFrame(rows)
     table["se"] = standard_errors(influence, clusters, n)

@@ -21,6 +21,7 @@ evaluation's cut-off (:func:`carry_forward`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ import pandas as pd
 
 from analysis import atomic, quarters
 from analysis.config import Contract
-from analysis.data.asof import as_of
+from analysis.data.asof import AsOfData, as_of
 from analysis.payments import absence
 from analysis.payments.investors import return_cap_room
 from analysis.payments.payments import statement
@@ -123,13 +124,46 @@ def check_append_only(before: pd.DataFrame, after: pd.DataFrame) -> None:
         )
 
 
-def recompute(tables: dict[str, pd.DataFrame], cutoff: str, contract: Contract) -> pd.DataFrame:
-    """The statement of every result report due by ``cutoff``, from the data as of ``cutoff``."""
+@dataclass
+class Cut:
+    """What a statement as of a quarter is computed from: the data as of it, the unit
+    targets' results and the absence fit (:func:`cut`), with the tables they were cut from.
+
+    The quarter's results (:func:`analysis.payments.quarterly.compute`) start from the
+    same three; a cut the settlement made for the results' own quarter is handed on
+    (``keep`` of :func:`build`) instead of being made a second time.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    data: AsOfData
+    unit_results: dict
+    absence_fit: object
+
+
+def cut(tables: dict[str, pd.DataFrame], cutoff: str, contract: Contract) -> Cut:
+    """The data as of ``cutoff``, the unit targets' results and the absence fit on them."""
     data = as_of(tables, cutoff, contract)
     unit_results = {name: rule(data, contract) for name, rule in UNIT_TARGETS.items()}
+    return Cut(tables, data, unit_results, absence.fit(data))
+
+
+def recompute(
+    tables: dict[str, pd.DataFrame],
+    cutoff: str,
+    contract: Contract,
+    keep: dict[str, Cut] | None = None,
+) -> pd.DataFrame:
+    """The statement of every result report due by ``cutoff``, from the data as of ``cutoff``.
+
+    ``keep``: a dict that receives the cut (``keep[cutoff]``), for a caller that goes
+    on from the same data as of ``cutoff``.
+    """
+    made = cut(tables, cutoff, contract)
     due = reports_due(contract, cutoff)
-    estimates = absence.absence_estimates(data, due)
-    return statement(unit_results, estimates, due, contract)
+    estimates = absence.absence_estimates(made.data, due, made.absence_fit)
+    if keep is not None:
+        keep[cutoff] = made
+    return statement(made.unit_results, estimates, due, contract)
 
 
 def standing(ledger: pd.DataFrame) -> pd.DataFrame:
@@ -283,6 +317,7 @@ def build(
     ledger: pd.DataFrame | None = None,
     statements: dict[str, pd.DataFrame] | None = None,
     complete_until: int | None = None,
+    keep: dict[str, Cut] | None = None,
 ) -> pd.DataFrame:
     """``ledger`` (empty if None) with every result report due by ``until`` settled.
 
@@ -290,7 +325,8 @@ def build(
     settled in order with the data as of its own quarter (``statements`` may hold
     the statement already computed for a report quarter). ``complete_until``: the
     last quarter (index) the register data reach; a period ending after it is not
-    settled yet, nor any after it.
+    settled yet, nor any after it. ``keep``: receives the cut of ``until`` when
+    ``until``'s own report is settled here (:func:`recompute`).
     """
     out = empty() if ledger is None else normalise(ledger)
     settled = set(out["report"])
@@ -301,7 +337,8 @@ def build(
             break
         current = (statements or {}).get(period.report)
         if current is None:
-            current = recompute(tables, period.report, contract)
+            mine = keep if period.report == until else None
+            current = recompute(tables, period.report, contract, mine)
         out = settle(out, current, period, contract)
     return out
 

@@ -17,7 +17,7 @@ import pandas as pd
 from analysis import atomic, provenance, quarters
 from analysis.config import TARGETS, Contract
 from analysis.data import deliveries, engine
-from analysis.data.asof import AsOfData, as_of
+from analysis.data.asof import AsOfData
 from analysis.data.validate import Extract, load_extract
 from analysis.paths import CONTRACT_FILE
 from analysis.payments import absence, investors, reconcile, settlement
@@ -26,7 +26,7 @@ from analysis.payments.forecast import forecast
 from analysis.payments.payments import statement
 from analysis.payments.periods import Period, reports_due, result_periods
 from analysis.payments.stored import QuarterlyResults
-from analysis.payments.targets import UNIT_TARGETS, TargetResult, persons_in
+from analysis.payments.targets import TargetResult, persons_in
 
 
 def enrolment(data: AsOfData, contract: Contract) -> pd.DataFrame:
@@ -217,14 +217,24 @@ class _Basis:
     settled: pd.DataFrame
 
 
-def _basis(tables_in: dict, cutoff: str, contract: Contract, ledger: pd.DataFrame | None) -> _Basis:
-    """Cut the data, apply the target rules and settle what is due by ``cutoff`` (see :func:`compute`)."""
-    data = as_of(tables_in, cutoff, contract)
-    unit_results = {name: rule(data, contract) for name, rule in UNIT_TARGETS.items()}
+def _basis(
+    tables_in: dict,
+    cutoff: str,
+    contract: Contract,
+    ledger: pd.DataFrame | None,
+    made: ledger_module.Cut | None = None,
+) -> _Basis:
+    """Cut the data, apply the target rules and settle what is due by ``cutoff`` (see :func:`compute`).
+
+    ``made``: the cut of these tables as of ``cutoff`` when the settlement already made it.
+    """
+    if made is None or made.tables is not tables_in:
+        made = ledger_module.cut(tables_in, cutoff, contract)
+    data, unit_results, absence_fit = made.data, made.unit_results, made.absence_fit
+    del made
     due = reports_due(contract, cutoff)
     current = open_period(contract, cutoff)
     shown = due + ([current] if current else [])
-    absence_fit = absence.fit(data)
     absence_estimates = absence.absence_estimates(data, shown, absence_fit)
     recomputed = statement(unit_results, absence_estimates, shown, contract)
     statements = {}
@@ -283,6 +293,7 @@ def compute(
     cutoff: str,
     contract: Contract,
     ledger: pd.DataFrame | None = None,
+    made: ledger_module.Cut | None = None,
 ) -> QuarterlyResults:
     """All quarterly results as of ``cutoff``.
 
@@ -290,10 +301,13 @@ def compute(
     result reports due by ``cutoff`` that it lacks are settled here
     (:func:`analysis.payments.ledger.build`). Without it, the ledger is built from
     the extract. Settled periods come from the ledger, never recomputed; only the
-    open period's statement is computed (provisional).
+    open period's statement is computed (provisional). ``made``: the cut of the same
+    tables as of ``cutoff`` (:func:`analysis.payments.ledger.cut`) when the settlement
+    of ``cutoff``'s own report made it (used only when it is of these very tables).
     """
     tables_in = extract.tables if isinstance(extract, Extract) else extract
-    basis = _basis(tables_in, cutoff, contract, ledger)
+    basis = _basis(tables_in, cutoff, contract, ledger, made)
+    del made
     data, unit_results, settled = basis.data, basis.unit_results, basis.settled
     due, current, absence_estimates = basis.due, basis.current, basis.absence_estimates
     money = _payment_tables(basis)
@@ -404,14 +418,17 @@ def _key_numbers(
 
 def _settle_into_record(
     data_dir: Path, cutoff: str, contract: Contract, record: Path, current: tuple
-) -> pd.DataFrame:
-    """Settle what is due by ``cutoff`` into the settlement record; the ledger as of ``cutoff``.
+) -> tuple[pd.DataFrame, set, ledger_module.Cut | None]:
+    """Settle what is due by ``cutoff`` into the settlement record.
 
+    Returns the ledger as of ``cutoff`` (an export), the kinds of data in the record,
+    and the cut of ``cutoff``'s tables when its own report was settled here (else None).
     ``data_dir`` is what ``--data`` named (one extract, or a folder of deliveries);
     ``current`` is the delivery of ``cutoff`` already loaded (its folder, extract and
     tables), so that only an earlier report's delivery is loaded again.
     """
     loaded: dict[Path, tuple] = {current[0]: current[1:]}
+    keep: dict[str, ledger_module.Cut] = {}
 
     def delivery(quarter: str) -> tuple:
         folder = deliveries.for_quarter(data_dir, quarter)
@@ -436,8 +453,9 @@ def _settle_into_record(
             lambda quarter: delivery(quarter)[2],
             label_for=label_for,
             kind_for=kind_for,
+            keep=keep,
         )
-        return settlement.export(store, cutoff), store.kinds()
+        return settlement.export(store, cutoff), store.kinds(), keep.get(cutoff)
 
 
 def write_quarterly_results(
@@ -471,11 +489,15 @@ def write_quarterly_results(
     # The register tables stay on disk; only the rows the results read are loaded.
     extract = load_extract(folder_in, contract, out_of_core=True)
     tables = engine.quarterly_tables(extract, contract)
-    exported, record_kinds = _settle_into_record(
+    exported, record_kinds, made = _settle_into_record(
         Path(data_dir), cutoff, contract, record, (folder_in, extract, tables)
     )
     ledger = ledger_module.normalise(exported)
-    results = compute(tables, cutoff, contract, ledger)
+    # The settlement of ``cutoff``'s own report (a result report quarter, on the first
+    # run) cut the data as of ``cutoff`` and fitted the absence estimate: reused, not
+    # made again (at a pool of a million persons, seconds of the step).
+    results = compute(tables, cutoff, contract, ledger, made)
+    del made
     kind, used = provenance.results_kinds(folder_in, out, cutoff, extract.manifest)
     if quarterly_dir is not None:
         # Results kept apart from the quarterly folders (an evaluation's cut-off,
@@ -521,7 +543,7 @@ def write_ledger(
     record = Path(record) if record else settlement.default_path(data_dir, _contract_file())
     extract = load_extract(folder_in, contract, out_of_core=True)
     tables = engine.quarterly_tables(extract, contract)
-    exported, _ = _settle_into_record(
+    exported, _, _ = _settle_into_record(
         Path(data_dir), cutoff, contract, record, (folder_in, extract, tables)
     )
     atomic.write_csv(out, exported)

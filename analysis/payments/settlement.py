@@ -25,15 +25,13 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from analysis import quarters
 from analysis.config import Contract
 from analysis.data import deliveries
 from analysis.data.asof import as_of
+from analysis.data.validate import isin
 from analysis.paths import DATA_DIR
 from analysis.payments import ledger as ledger_module
 from analysis.payments.periods import reports_due, result_periods
@@ -127,6 +125,7 @@ def settle(
     *,
     label_for,
     kind_for,
+    keep: dict | None = None,
 ) -> pd.DataFrame:
     """Settle into ``store`` every result report due by ``cutoff`` that it lacks (inside
     :meth:`SettlementStore.settling`); return the ledger as of ``cutoff``.
@@ -136,6 +135,8 @@ def settle(
     and ``kind_for(quarter)`` that delivery's label and kind of data. Each report is
     settled with its own quarter's delivery, in order; a period whose data do not
     yet reach its last quarter is left for a later delivery, and so is every later one.
+    ``keep``: receives the cut of ``cutoff`` (:class:`analysis.payments.ledger.Cut`)
+    when ``cutoff``'s own report is settled here, for the quarter's results to start from.
     """
     ledger = ledger_as_of(store, cutoff)
     settled = set(ledger["report"])
@@ -160,7 +161,10 @@ def settle(
         if quarters.to_index(register_until) < period.last:
             # The data of the period are not complete yet: no settlement on part of them.
             break
-        after = ledger_module.build(tables, period.report, contract, ledger)
+        # Only the last report's cut is kept (the others would be held through the
+        # settlements after them); it is the one the quarter's results need.
+        mine = keep if period.report == cutoff else None
+        after = ledger_module.build(tables, period.report, contract, ledger, keep=mine)
         new = after.iloc[len(ledger) :].copy()
         new = _with_sources(new, store, tables, tables_for, contract)
         store.append(new, label, kind_for(period.report))
@@ -178,19 +182,6 @@ REVISED_TABLES = {
 }
 
 
-def _id_set(ids: pd.Series) -> pa.Array:
-    """The distinct ids of a column, as the value set of :func:`_isin`."""
-    return pc.unique(pa.array(ids))
-
-
-def _isin(values: pd.Series, id_set: pa.Array) -> np.ndarray:
-    """``values.isin(id_set)`` through Arrow's hash lookup: pandas' ``isin`` on a column of
-    Arrow strings turns every value of the set into a Python object first (minutes for
-    the millions of ids of a national extract)."""
-    array = pa.array(values)
-    return pc.is_in(array, value_set=id_set.cast(array.type)).to_numpy(zero_copy_only=False)
-
-
 def revised_tables(before: dict, after: dict, first: int, last: int) -> list[str]:
     """The tables whose rows for quarters ``first``..``last`` differ between two deliveries
     (households: whose enrolment or exit differs).
@@ -202,9 +193,11 @@ def revised_tables(before: dict, after: dict, first: int, last: int) -> list[str
         return []
     changed = []
     # Only who was in the earlier delivery: households enrolled since are not a revision.
+    # Selected by Arrow's hash lookup (analysis.data.validate.isin): pandas' isin on a
+    # column of Arrow strings makes every id a Python object (minutes at national size).
     known = {
-        "person_id": _id_set(before["persons"]["person_id"]),
-        "household_id": _id_set(before["households"]["household_id"]),
+        "person_id": before["persons"]["person_id"],
+        "household_id": before["households"]["household_id"],
     }
     for name, column in REVISED_TABLES.items():
         parts = []
@@ -212,7 +205,7 @@ def revised_tables(before: dict, after: dict, first: int, last: int) -> list[str
             frame = tables[name]
             ids = "person_id" if "person_id" in frame.columns else "household_id"
             t = quarters.series_to_index(frame[column])
-            keep = (t >= first) & (t <= last) & _isin(frame[ids], known[ids])
+            keep = (t >= first) & (t <= last) & isin(frame[ids], known[ids])
             part = frame.loc[keep.to_numpy()]
             keys = [c for c in part.columns if c not in ("t", "g", "exit_t", "set_t")]
             part = part[keys].astype(str).sort_values(keys).reset_index(drop=True)
@@ -223,7 +216,7 @@ def revised_tables(before: dict, after: dict, first: int, last: int) -> list[str
     households = []
     for tables in (before, after):
         frame = tables["households"]
-        frame = frame.loc[_isin(frame["household_id"], known["household_id"]), columns].copy()
+        frame = frame.loc[isin(frame["household_id"], known["household_id"]), columns].copy()
         # An exit after the period is no revision of it.
         exits = quarters.series_to_index(frame["exit_quarter"])
         frame["exit_quarter"] = frame["exit_quarter"].where((exits <= last).to_numpy(), None)
