@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.did import aggte, att_gt, honestdid
+from analysis.effects.areas import area_covariance
 
 SENSITIVITY_PRE = 3  # default pre-period coefficients (event times -4 … -2; -1 is the reference)
 M_BAR_GRID = np.round(np.arange(0, 2.0001, 0.1), 2)
@@ -124,19 +125,35 @@ def sensitivity_analysis(
 
 
 def _one(args: tuple) -> Sensitivity | None:
-    panel, outcome, seed, options = args
+    panel, outcome, seed, area_test, options = args
+    if area_test is not None:
+        # Built here, in the worker: a closure over the panel cannot be sent to it.
+        options = {**options, "area_covariance": area_covariance(panel, **area_test)}
     return sensitivity_analysis(panel, outcome, seed, **options)
 
 
 def sensitivity_all(
-    panels: dict[str, pd.DataFrame], seed: int = 0, jobs: int = 1, **options
+    panels: dict[str, pd.DataFrame],
+    seed: int = 0,
+    jobs: int = 1,
+    area_tests: dict[str, dict] | None = None,
+    **options,
 ) -> list[Sensitivity | None]:
     """:func:`sensitivity_analysis` of every outcome, in ``jobs`` processes at once.
 
-    The analyses are independent and each is seeded, so the result is the same
+    ``area_tests``: outcome → the options of its area test
+    (:func:`analysis.effects.areas.outcome_placebo_test`: ``alpha``, ``seed``,
+    ``match_bins``, ``match_level``); an outcome named there gets the area-robust
+    covariance of :func:`analysis.effects.areas.area_covariance` (its
+    :attr:`Sensitivity.covariance` is ``"area"``), the others the household-clustered
+    one. The analyses are independent and each is seeded, so the result is the same
     for any ``jobs``; ``jobs=1`` (or where ``fork`` is not available) runs them here.
     """
-    work = [(panel, outcome, seed, options) for outcome, panel in panels.items()]
+    area_tests = area_tests or {}
+    work = [
+        (panel, outcome, seed, area_tests.get(outcome), options)
+        for outcome, panel in panels.items()
+    ]
     if jobs <= 1 or len(work) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [_one(args) for args in work]
     with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:

@@ -161,8 +161,9 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Ef
     """Panels, estimates, area inference and sensitivity of every outcome (no payments needed).
 
     The choices come from the registered analysis plan (``config/analysis_plan.yaml``):
-    the level of the area test, the pre-periods and the M̄ grid of the sensitivity
-    analysis; an analysis that cannot be made as planned is listed in ``departures``.
+    the level of the area test, the pre-periods, the M̄ grid and the event study's
+    covariance of the sensitivity analysis; an analysis that cannot be made as planned
+    is listed in ``departures``.
     """
     plan = load_plan()
     # DuckDB builds the panels out of core from Parquet register files, pandas from CSV ones.
@@ -188,10 +189,24 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Ef
             departures.append({"outcome": outcome, "analysis": "area_test", "reason": str(error)})
             continue
         area_events[outcome] = area_event_study(panel, seed=contract.seed, **options)
+    # The robust intervals rest on the covariance the plan names: the area test's placebos
+    # (same level, seed and matching as the verdict's test) for every outcome that has one.
+    area_tests = {}
+    if plan.sensitivity.covariance == "area_placebos":
+        area_tests = {
+            outcome: {
+                "alpha": plan.alpha,
+                "seed": contract.seed,
+                "match_bins": plan.inference.area_match_bins,
+                "match_level": match_level(plan, panels, outcome),
+            }
+            for outcome in areas
+        }
     analyses = sensitivity_all(
         panels,
         contract.seed,
         jobs=jobs(),
+        area_tests=area_tests,
         pre_periods=plan.sensitivity.pre_periods,
         m_bars=plan.m_bar_grid(),
     )
@@ -201,8 +216,16 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Ef
             departures.append(
                 {"outcome": outcome, "analysis": "sensitivity", "reason": "too few periods"}
             )
-        else:
-            sensitivity[outcome] = sens
+            continue
+        sensitivity[outcome] = sens
+        if plan.sensitivity.covariance == "area_placebos" and sens.covariance != "area":
+            departures.append(
+                {
+                    "outcome": outcome,
+                    "analysis": "sensitivity_covariance",
+                    "reason": "no area test",
+                }
+            )
     return Effects(estimates, areas, sensitivity, departures, panels, area_events=area_events)
 
 
