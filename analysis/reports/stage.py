@@ -157,6 +157,29 @@ def jobs() -> int:
     return max(1, min(4, usable or 1))
 
 
+def sensitivity_area_tests(plan, panels: dict, areas: dict, seed: int) -> dict[str, dict]:
+    """Outcome → the options of the area test whose placebos give its sensitivity's covariance.
+
+    For :func:`analysis.effects.sensitivity.sensitivity_all`'s ``area_tests``: with the
+    plan's ``sensitivity.covariance: area_placebos`` every outcome with an area test
+    (``areas``) gets the options of the verdict's test (level, seed, matching: those
+    :func:`analysis.effects.areas.area_inference` gives its test), so that the
+    sensitivity's interval at M̄ = 0 is the verdict's area-robust interval; with
+    ``household_cluster`` none does.
+    """
+    if plan.sensitivity.covariance != "area_placebos":
+        return {}
+    return {
+        outcome: {
+            "alpha": plan.alpha,
+            "seed": seed,
+            "match_bins": plan.inference.area_match_bins,
+            "match_level": match_level(plan, panels, outcome),
+        }
+        for outcome in areas
+    }
+
+
 def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Effects:
     """Panels, estimates, area inference and sensitivity of every outcome (no payments needed).
 
@@ -189,24 +212,11 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Ef
             departures.append({"outcome": outcome, "analysis": "area_test", "reason": str(error)})
             continue
         area_events[outcome] = area_event_study(panel, seed=contract.seed, **options)
-    # The robust intervals rest on the covariance the plan names: the area test's placebos
-    # (same level, seed and matching as the verdict's test) for every outcome that has one.
-    area_tests = {}
-    if plan.sensitivity.covariance == "area_placebos":
-        area_tests = {
-            outcome: {
-                "alpha": plan.alpha,
-                "seed": contract.seed,
-                "match_bins": plan.inference.area_match_bins,
-                "match_level": match_level(plan, panels, outcome),
-            }
-            for outcome in areas
-        }
     analyses = sensitivity_all(
         panels,
         contract.seed,
         jobs=jobs(),
-        area_tests=area_tests,
+        area_tests=sensitivity_area_tests(plan, panels, areas, contract.seed),
         pre_periods=plan.sensitivity.pre_periods,
         m_bars=plan.m_bar_grid(),
     )
