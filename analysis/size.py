@@ -87,11 +87,12 @@ PARTS = (
     "honest",
     "area_unmatched",
     "sdid",
+    "honest_area",
 )
 # What an extract with the default effects adds: coverage (the pre-enrolment data, and
 # so the pre-trend tests, are the null extract's; TWFE and the wild bootstrap are
 # measured by their size only).
-EFFECTS_PARTS = ("household", "area", "honest", "area_unmatched", "sdid")
+EFFECTS_PARTS = ("household", "area", "honest", "area_unmatched", "sdid", "honest_area")
 
 
 def one_extract(
@@ -137,7 +138,8 @@ def one_extract(
     wanted = [
         o
         for o in OUTCOMES
-        if set(parts) & {"household", "pre", "anticipation", "twfe", "wild", "honest"}
+        if set(parts)
+        & {"household", "pre", "anticipation", "twfe", "wild", "honest", "honest_area"}
         or o in area_outcomes
     ]
     needs = set(wanted) | {plan.inference.area_match_on.get(o) for o in wanted} - {None}
@@ -208,14 +210,30 @@ def one_extract(
         if "twfe" in parts:
             tw = twfe(panel, "y", "t", "person_id", "treated", cluster="household_id")
             row["twfe_household_reject"] = bool(tw.ci_low > 0 or tw.ci_high < 0)
-        if "honest" in parts:
+        honest = [("honest", None)] if "honest" in parts else []
+        if "honest_area" in parts:
+            # The event study's covariance from the matched area placebos (the area test's).
+            honest.append(
+                (
+                    "honest_area",
+                    lambda e, target, test=placebo_test: test(event_times=e).event_covariance(
+                        target
+                    ),
+                )
+            )
+        for prefix, area_covariance in honest:
             sens = sensitivity_analysis(
-                panel, outcome, seed=seed, m_bars=[0.0, plan.m_bar], refine=False
+                panel,
+                outcome,
+                seed=seed,
+                m_bars=[0.0, plan.m_bar],
+                refine=False,
+                area_covariance=area_covariance,
             )
             if sens is not None:
                 for m_bar in (0.0, plan.m_bar):
                     at = sens.table.loc[np.isclose(sens.table["m_bar"], m_bar)].iloc[0]
-                    key = f"honest_{m_bar:g}"
+                    key = f"{prefix}_{m_bar:g}"
                     row[key + "_reject"] = bool(at["lb"] > 0 or at["ub"] < 0)
                     row[key + "_cover"] = bool(at["lb"] <= true <= at["ub"])
         record["outcomes"][outcome] = row
@@ -342,6 +360,14 @@ CHECKS = [
         [("null", "honest_0_reject", "rejects"), ("effects", "honest_0_cover", "covers")],
     ),
     (
+        "HonestDiD interval, area placebo covariance, M̄ = 0 (breakdown M̄ > 0)",
+        _CAVEAT,
+        [
+            ("null", "honest_area_0_reject", "rejects"),
+            ("effects", "honest_area_0_cover", "covers"),
+        ],
+    ),
+    (
         "area placebo test, unmatched, household-studentized",
         "replaced",
         [("null", "area_unmatched_p", "p"), ("effects", "area_unmatched_cover", "covers")],
@@ -401,18 +427,23 @@ def summary(paths: list[Path], alpha: float = 0.05) -> pd.DataFrame:
         for label, role, cases in CHECKS
         for scenario, key, kind in cases
     ]
-    m_bars = {
-        k.split("_")[1]
-        for r in records
-        for o in r["outcomes"].values()
-        for k in o
-        if k.startswith("honest_") and not k.startswith("honest_0_")
-    }
-    for m in sorted(m_bars):
-        checks += [
-            (f"HonestDiD interval, M̄ = {m}", _APPENDIX, "null", f"honest_{m}_reject", "rejects"),
-            (f"HonestDiD interval, M̄ = {m}", _APPENDIX, "effects", f"honest_{m}_cover", "covers"),
-        ]
+    # The plan's M̄ (besides 0) as the records name it: honest_<M̄>_… and honest_area_<M̄>_….
+    for prefix, label, role in (
+        ("honest", "HonestDiD interval", _APPENDIX),
+        ("honest_area", "HonestDiD interval, area placebo covariance", _CAVEAT),
+    ):
+        m_bars = {
+            k[len(prefix) + 1 :].split("_")[0]
+            for r in records
+            for o in r["outcomes"].values()
+            for k in o
+            if k.startswith(prefix + "_") and k[len(prefix) + 1 :][:1].isdigit()
+        } - {"0"}
+        for m in sorted(m_bars):
+            checks += [
+                (f"{label}, M̄ = {m}", role, "null", f"{prefix}_{m}_reject", "rejects"),
+                (f"{label}, M̄ = {m}", role, "effects", f"{prefix}_{m}_cover", "covers"),
+            ]
     for label, role, scenario, key, kind in checks:
         for outcome in OUTCOMES:
             values = [

@@ -70,13 +70,13 @@ show.table(view.key_figures_table(payments, contract, lang), lang=lang)
 # ::: {.content-visible when-profile="da"}
 # # Effekter og inferens på områdeniveau
 #
-# @tbl-area-inference viser effekten af indsatsen for hvert udfald med dens områderobuste interval og testen på områdeniveau, som afgør, om en effekt kaldes statistisk sikker; @tbl-area-checks viser test på områdeniveau for forløb før indskrivning og for foregribelse. Metodeafsnittet forklarer hvorfor. Husstandsklyngede intervaller, TWFE, dynamiske effekter, følsomhedsanalysen, estimaterne med baggrundsvariable og andre kontrolgrupper og heterogeniteten, som alle ignorerer områdestød, står i et bilag og afgør intet.
+# @tbl-area-inference viser effekten af indsatsen for hvert udfald med dens områderobuste interval og testen på områdeniveau, som afgør, om en effekt kaldes statistisk sikker; @tbl-area-checks viser test på områdeniveau for forløb før indskrivning og for foregribelse. Metodeafsnittet forklarer hvorfor. Husstandsklyngede intervaller, TWFE, dynamiske effekter, estimaterne med baggrundsvariable og andre kontrolgrupper og heterogeniteten, som alle ignorerer områdestød, står i et bilag og afgør intet. `{python} em.sensitivity_summary`
 # :::
 #
 # ::: {.content-visible when-profile="en"}
 # # Effects and area-level inference
 #
-# @tbl-area-inference shows the effect of the intervention on every outcome with its area-robust interval and the area-level test that decides whether an effect is called statistically reliable; @tbl-area-checks shows area-level tests of the trends before enrolment and of anticipation. The methods section explains why. Household-clustered intervals, TWFE, the dynamic effects, the sensitivity analysis, the estimates with baseline covariates and other comparisons and the heterogeneity, which all ignore area shocks, are in an annex and decide nothing.
+# @tbl-area-inference shows the effect of the intervention on every outcome with its area-robust interval and the area-level test that decides whether an effect is called statistically reliable; @tbl-area-checks shows area-level tests of the trends before enrolment and of anticipation. The methods section explains why. Household-clustered intervals, TWFE, the dynamic effects, the estimates with baseline covariates and other comparisons and the heterogeneity, which all ignore area shocks, are in an annex and decide nothing. `{python} em.sensitivity_summary`
 # :::
 # :::
 

@@ -129,13 +129,13 @@ show.table(table, lang=lang, note=note)
 # ::: {.content-visible when-profile="da"}
 # # Effekter og inferens på områdeniveau
 #
-# @tbl-area-inference viser den foreløbige effekt af indsatsen for hvert udfald med dens områderobuste interval og testen på områdeniveau, som afgør, om en effekt kaldes statistisk sikker. Husstandsklyngede intervaller, TWFE, dynamiske effekter og følsomhedsanalysen, som alle ignorerer områdestød, står i et bilag og afgør intet.
+# @tbl-area-inference viser den foreløbige effekt af indsatsen for hvert udfald med dens områderobuste interval og testen på områdeniveau, som afgør, om en effekt kaldes statistisk sikker. Husstandsklyngede intervaller, TWFE og dynamiske effekter, som alle ignorerer områdestød, står i et bilag og afgør intet. `{python} em.sensitivity_summary`
 # :::
 #
 # ::: {.content-visible when-profile="en"}
 # # Effects and area-level inference
 #
-# @tbl-area-inference shows the early effect of the intervention on every outcome with its area-robust interval and the area-level test that decides whether an effect is called statistically reliable. Household-clustered intervals, TWFE, the dynamic effects and the sensitivity analysis, which all ignore area shocks, are in an annex and decide nothing.
+# @tbl-area-inference shows the early effect of the intervention on every outcome with its area-robust interval and the area-level test that decides whether an effect is called statistically reliable. Household-clustered intervals, TWFE and the dynamic effects, which all ignore area shocks, are in an annex and decide nothing. `{python} em.sensitivity_summary`
 # :::
 
 # %%

@@ -609,3 +609,165 @@ def test_area_event_study_figure_has_a_panel_per_outcome_at_the_annexs_event_tim
         points = bars.lines[0]
         np.testing.assert_allclose(np.asarray(points.get_xdata(), float), expected["event_time"])
         np.testing.assert_allclose(np.asarray(points.get_ydata(), float), expected["att"])
+
+
+def test_event_vectors_are_universal_base_event_studies_and_give_an_area_covariance():
+    """With ``event_times`` every assignment's event study (universal base period) comes
+    with the test: the observed one is ``aggte(att_gt(..., base_period="universal"),
+    "dynamic")``'s, a placebo's is that of att_gt on its pseudo cohorts; their covariance
+    is ``s₀² mean(τ τ')`` over the placebos' studentized vectors, and the sensitivity
+    analysis uses it instead of the household-clustered one when given."""
+    from scipy import stats
+
+    from analysis.effects.sensitivity import sensitivity_analysis, simple_weights
+
+    data = _areas(seed=6, periods=16, cohorts=(10, 11, 12), shock=0.5).rename(
+        columns={"id": "person_id", "hh": "household_id"}
+    )
+
+    def universal(frame):
+        result = att_gt(frame, "y", "t", "person_id", "g", base_period="universal")
+        return result, aggte(result, "dynamic", min_e=-4).table.set_index("event_time")["att"]
+
+    result, observed = universal(data)
+    events = [int(e) for e in observed.index if e != -1]
+    test = partial(
+        area_placebo_test, data, "y", "t", "person_id", "g", area="area",
+        hhname="household_id", match_bins=None,
+    )  # fmt: skip
+    area = test(event_times=events)
+    plain = test()
+    assert (area.p_value, area.ci) == (plain.p_value, plain.ci)
+    np.testing.assert_allclose(area.event_vectors[0], observed.loc[events], atol=1e-10)
+    households = data.drop_duplicates("household_id")[["household_id", "area", "g"]]
+    pseudo = pseudo_cohorts(households, "g", "area", "household_id").set_index("household_id")
+    part = data.loc[~data["area"].isin([1, 5])]
+    for j in (0, 40):
+        chosen = area.placebo_areas[j].astype(int)
+        g = np.where(part["area"].isin(chosen), part["household_id"].map(pseudo["g"]), 0)
+        _, placebo = universal(part.assign(g=g))
+        np.testing.assert_allclose(area.event_vectors[j + 1], placebo.loc[events], atol=1e-10)
+    assert area.scales[0] == area.se
+    tau = area.event_vectors[1:] / area.scales[1:, None]
+    sigma = area.event_covariance()
+    np.testing.assert_allclose(sigma, area.se**2 * tau.T @ tau / len(tau), rtol=1e-12)
+    # Scaled to a target: its normal interval is the area-robust one, the shape is kept.
+    num_pre = sum(e < 0 for e in events)
+    target = np.concatenate([np.zeros(num_pre), simple_weights(result, len(events) - num_pre - 1)])
+    scaled = area.event_covariance(target)
+    z = stats.norm.ppf(0.975)
+    assert z * np.sqrt(target @ scaled @ target) == pytest.approx(
+        (area.ci[1] - area.ci[0]) / 2, rel=1e-12
+    )
+    np.testing.assert_allclose(scaled / scaled[0, 0], sigma / sigma[0, 0], rtol=1e-12)
+    # The sensitivity analysis uses it: its original interval is the area-robust one.
+    sens = sensitivity_analysis(
+        data, "x", m_bars=[0.0], refine=False,
+        area_covariance=lambda e, l_vec: test(event_times=e).event_covariance(l_vec),
+    )  # fmt: skip
+    household = sensitivity_analysis(data, "x", m_bars=[0.0], refine=False)
+    assert (sens.covariance, household.covariance) == ("area", "household")
+    assert sens.estimate == pytest.approx(area.att, abs=1e-10)
+    np.testing.assert_allclose(sens.original, area.ci, rtol=1e-9)
+    assert sens.original != household.original
+
+
+def test_plans_sensitivity_covariance_is_area_placebos_by_default_and_validated(tmp_path):
+    """``sensitivity.covariance`` names the event study's covariance of the HonestDiD
+    intervals: ``area_placebos`` in the registered plan and when the key is left out,
+    ``household_cluster`` accepted, anything else one error naming the key."""
+    from analysis.config import ConfigError
+    from analysis.effects.plan import load_plan
+
+    assert load_plan().sensitivity.covariance == "area_placebos"
+    text = Path("config/analysis_plan.yaml").read_text(encoding="utf-8")
+    assert "  covariance: area_placebos\n" in text
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text.replace("  covariance: area_placebos\n", ""), encoding="utf-8")
+    assert load_plan(plan).sensitivity.covariance == "area_placebos"
+    plan.write_text(text.replace("covariance: area_placebos", "covariance: household_cluster"))
+    assert load_plan(plan).sensitivity.covariance == "household_cluster"
+    plan.write_text(text.replace("covariance: area_placebos", "covariance: area"))
+    with pytest.raises(ConfigError, match="covariance"):
+        load_plan(plan)
+
+
+def test_the_reports_breakdown_refers_to_the_verdicts_area_robust_interval(tmp_path):
+    """The stage hands the plan's covariance to every outcome's sensitivity analysis
+    (:func:`analysis.reports.stage.sensitivity_area_tests` through ``sensitivity_all``,
+    in processes as the stage runs it): the robust interval's original interval is the
+    area-robust interval of the verdict's test (:func:`area_inference`, an outcome
+    matched on another's baseline as the plan says), so the breakdown M̄ refers to it;
+    with ``household_cluster`` the household-clustered covariance is used."""
+    from analysis.effects.areas import area_inference, match_level
+    from analysis.effects.plan import load_plan
+    from analysis.effects.sensitivity import sensitivity_all
+    from analysis.reports.stage import sensitivity_area_tests
+
+    plan = load_plan()
+    data = _areas(seed=6, periods=16, cohorts=(10, 11, 12), shock=0.5).rename(
+        columns={"id": "person_id", "hh": "household_id"}
+    )
+    data["treated"] = ((data["g"] > 0) & (data["t"] >= data["g"])).astype(int)
+    # Self-support is matched on the ladder step's baseline (area_match_on).
+    top = (data["y"] > data["y"].quantile(0.7)).astype(float)
+    panels = {"ladder_step": data, "self_supporting": data.assign(y=top)}
+    areas = {
+        outcome: area_inference(
+            panel,
+            19,
+            7,
+            alpha=plan.alpha,
+            match_bins=plan.inference.area_match_bins,
+            match_level=match_level(plan, panels, outcome),
+        )
+        for outcome, panel in panels.items()
+    }
+    tests = sensitivity_area_tests(plan, panels, areas, 7)
+    assert tests["self_supporting"]["match_level"] is not None
+    options = {"m_bars": [0.0, plan.m_bar], "refine": False}
+    sens = sensitivity_all(panels, 7, jobs=2, area_tests=tests, **options)
+    household = sensitivity_all(panels, 7, jobs=1, **options)
+    for outcome, area, hh in zip(panels, sens, household, strict=True):
+        verdict = (areas[outcome]["area_ci_low"], areas[outcome]["area_ci_high"])
+        assert (area.covariance, hh.covariance) == ("area", "household")
+        np.testing.assert_allclose(area.original, verdict, rtol=1e-9)
+        assert not np.allclose(hh.original, verdict, rtol=1e-3)
+    text = Path("config/analysis_plan.yaml").read_text(encoding="utf-8")
+    other = tmp_path / "plan.yaml"
+    other.write_text(text.replace("covariance: area_placebos", "covariance: household_cluster"))
+    assert sensitivity_area_tests(load_plan(other), panels, areas, 7) == {}
+
+
+def test_sensitivity_text_says_which_covariance_the_intervals_rest_on():
+    """The methods text of the sensitivity section follows the analyses' covariance: the
+    area-robust interval with the area test's number of placebo choices, the outcomes
+    without an area test named as household-clustered, and the summary sentence says
+    area-robust only when every outcome's is."""
+    from analysis.effects.sensitivity import Sensitivity
+    from analysis.reports.evaluation import sensitivity_covariance_text, sensitivity_summary_text
+    from analysis.reports.text import t
+
+    def sens(outcome, covariance):
+        return Sensitivity(outcome, pd.DataFrame(), (0.0, 1.0), 0.5, 3, 4, covariance=covariance)
+
+    areas = {"ladder_step": {"area_placebos": 1140}}
+    both = {
+        "ladder_step": sens("ladder_step", "area"),
+        "absence_rate": sens("absence_rate", "area"),
+    }
+    for lang in ("da", "en"):
+        text = sensitivity_covariance_text(both, areas, lang)
+        assert text == t(
+            "text.sensitivity_covariance_area", lang, count="1.140" if lang == "da" else "1,140"
+        )
+        assert sensitivity_summary_text(both, lang) == t("text.sensitivity_summary_area", lang)
+    mixed = {**both, "absence_rate": sens("absence_rate", "household")}
+    text = sensitivity_covariance_text(mixed, areas, "en")
+    assert text.startswith(t("text.sensitivity_covariance_area", "en", count="1,140"))
+    assert "intervals for school absence (share of days), without an area-level test, rest" in text
+    assert sensitivity_summary_text(mixed, "en") == t("text.sensitivity_summary_household", "en")
+    household = {"ladder_step": sens("ladder_step", "household")}
+    assert sensitivity_covariance_text(household, {}, "da") == t(
+        "text.sensitivity_covariance_household", "da", outcomes=""
+    )

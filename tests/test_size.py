@@ -171,3 +171,21 @@ def test_synthetic_did_records_with_the_normal_interval_get_the_t_reference(tmp_
     doc.write_text(f"{size.MARK_START}\n{size.MARK_END}\n", encoding="utf-8")
     size.write_docs(doc, [path], "| t |")
     assert "values of 2 extracts were written with the normal" in doc.read_text(encoding="utf-8")
+
+
+def test_honest_rows_of_both_covariances_are_told_apart(tmp_path):
+    """``honest_<M̄>_…`` (household-clustered) and ``honest_area_<M̄>_…`` (area placebo
+    covariance) make rows of their own, at M̄ = 0 and at the plan's M̄."""
+    values = {
+        "honest_0_reject": True,
+        "honest_1_reject": False,
+        "honest_area_0_reject": False,
+        "honest_area_1_reject": False,
+    }
+    path = _write(tmp_path / "h.jsonl", [_record(1, "null", ladder_step=values)])
+    table = size.summary([path]).set_index("procedure")["rate"]
+    assert table["HonestDiD interval, M̄ = 0 (breakdown M̄ > 0)"] == 1.0
+    assert table["HonestDiD interval, area placebo covariance, M̄ = 0 (breakdown M̄ > 0)"] == 0.0
+    assert table["HonestDiD interval, area placebo covariance, M̄ = 1"] == 0.0
+    assert table["HonestDiD interval, M̄ = 1"] == 0.0
+    assert not any("M̄ = area" in label for label in table.index)

@@ -52,6 +52,24 @@ def outcome_placebo_test(panel: pd.DataFrame, **options) -> partial:
     )
 
 
+def area_covariance(panel: pd.DataFrame, **options):
+    """The area-robust covariance of ``panel``'s event study, as a function of the event times.
+
+    For :func:`analysis.effects.sensitivity.sensitivity_analysis`'s ``area_covariance``:
+    called with the event times (without the reference) and the target's weights over
+    them, it returns :meth:`analysis.did.inference.AreaTestResult.event_covariance` of
+    the area test with ``options`` (those of the verdict's test: the same placebos,
+    matching and level), scaled so that the target's interval at M̄ = 0 is the area
+    test's interval.
+    """
+    test = outcome_placebo_test(panel, **options)
+
+    def covariance(event_times: list[int], target) -> object:
+        return test(event_times=event_times).event_covariance(target)
+
+    return covariance
+
+
 def area_inference(
     panel: pd.DataFrame,
     reps: int,

@@ -3,7 +3,7 @@
 The plan fixes, before the data are seen, what the evaluation reports estimate and
 how they decide: the primary outcome, the estimand and its horizon, weights, the
 inference and its multiplicity rule, the pre-trend test, the sensitivity analysis
-(target, pre-periods, the M̄ grid) and the subgroups. The reports read their choices
+(target, pre-periods, the M̄ grid, the event study's covariance) and the subgroups. The reports read their choices
 from it, show it as an annex and print its SHA-256 in the colophon;
 :func:`departures` lists where an analysis did not follow it.
 """
@@ -63,6 +63,11 @@ class Sensitivity(_Strict):
     pre_periods: int = Field(ge=2, le=12)
     m_bar_grid: Grid
     m_bar: float = Field(ge=0)
+    # The event study's covariance the robust intervals rest on: the matched area
+    # placebos' scaled to the area test's interval (area-robust; the breakdown M̄ then
+    # refers to the interval the verdict states), or the household-clustered one (not
+    # robust to area shocks; docs/evaluation.md, "Size and coverage").
+    covariance: Literal["area_placebos", "household_cluster"] = "area_placebos"
 
 
 class AnalysisPlan(_Strict):

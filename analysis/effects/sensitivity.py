@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.did import aggte, att_gt, honestdid
+from analysis.effects.areas import area_covariance
 
 SENSITIVITY_PRE = 3  # default pre-period coefficients (event times -4 … -2; -1 is the reference)
 M_BAR_GRID = np.round(np.arange(0, 2.0001, 0.1), 2)
@@ -31,6 +32,7 @@ class Sensitivity:
     num_post: int
     target: str = "simple_att"  # the estimand bounded: the headline simple ATT
     estimate: float = float("nan")  # the target's point estimate (= the simple ATT)
+    covariance: str = "household"  # of the event study: household-clustered or area placebos
 
 
 def simple_weights(result, max_e: int) -> np.ndarray:
@@ -56,6 +58,7 @@ def sensitivity_analysis(
     pre_periods: int = SENSITIVITY_PRE,
     m_bars=None,
     refine: bool = True,
+    area_covariance=None,
 ) -> Sensitivity | None:
     """Robust intervals for the simple ATT (the headline estimand), against M̄.
 
@@ -68,6 +71,12 @@ def sensitivity_analysis(
     grid of ``M_BAR_GRID``); with ``refine`` the breakdown value is refined by
     bisection to 0,01 between the grid's points. None when the data have too few
     pre or post periods.
+
+    ``area_covariance``: a function of the event times (without the reference) and
+    the target's weights over them that returns an area-robust covariance of the
+    event study, used instead of the household-clustered one (the matched area
+    placebos' event studies, scaled to the area-robust interval of the target:
+    :meth:`analysis.did.inference.AreaTestResult.event_covariance`).
     """
     result = att_gt(
         panel,
@@ -84,6 +93,10 @@ def sensitivity_analysis(
     if num_pre < 2 or num_post < 1:
         return None
     l_vec = simple_weights(result, num_post - 1)
+    if area_covariance is not None:
+        events = dynamic.table.iloc[:, 0].to_numpy()
+        target = np.concatenate([np.zeros(num_pre), l_vec])
+        sigma = area_covariance([int(e) for e in events if e != -1], target)
     options = {"method": "Conditional", "search": "bisection", "seed": seed, "grid_points": 500}
 
     def run(values):
@@ -105,25 +118,42 @@ def sensitivity_analysis(
         breakdown = round(high, 2)
     original = honestdid.original_ci(betahat, sigma, num_pre, num_post, l_vec=l_vec)
     estimate = float(l_vec @ betahat[num_pre:])
+    covariance = "household" if area_covariance is None else "area"
     return Sensitivity(
-        outcome, table, original, breakdown, num_pre, num_post, "simple_att", estimate
+        outcome, table, original, breakdown, num_pre, num_post, "simple_att", estimate, covariance
     )
 
 
 def _one(args: tuple) -> Sensitivity | None:
-    panel, outcome, seed, options = args
+    panel, outcome, seed, area_test, options = args
+    if area_test is not None:
+        # Built here, in the worker: a closure over the panel cannot be sent to it.
+        options = {**options, "area_covariance": area_covariance(panel, **area_test)}
     return sensitivity_analysis(panel, outcome, seed, **options)
 
 
 def sensitivity_all(
-    panels: dict[str, pd.DataFrame], seed: int = 0, jobs: int = 1, **options
+    panels: dict[str, pd.DataFrame],
+    seed: int = 0,
+    jobs: int = 1,
+    area_tests: dict[str, dict] | None = None,
+    **options,
 ) -> list[Sensitivity | None]:
     """:func:`sensitivity_analysis` of every outcome, in ``jobs`` processes at once.
 
-    The analyses are independent and each is seeded, so the result is the same
+    ``area_tests``: outcome → the options of its area test
+    (:func:`analysis.effects.areas.outcome_placebo_test`: ``alpha``, ``seed``,
+    ``match_bins``, ``match_level``); an outcome named there gets the area-robust
+    covariance of :func:`analysis.effects.areas.area_covariance` (its
+    :attr:`Sensitivity.covariance` is ``"area"``), the others the household-clustered
+    one. The analyses are independent and each is seeded, so the result is the same
     for any ``jobs``; ``jobs=1`` (or where ``fork`` is not available) runs them here.
     """
-    work = [(panel, outcome, seed, options) for outcome, panel in panels.items()]
+    area_tests = area_tests or {}
+    work = [
+        (panel, outcome, seed, area_tests.get(outcome), options)
+        for outcome, panel in panels.items()
+    ]
     if jobs <= 1 or len(work) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [_one(args) for args in work]
     with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:

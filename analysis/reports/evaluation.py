@@ -425,6 +425,35 @@ def sensitivity_target(sens: Sensitivity, lang: str) -> str:
     return t("text.sensitivity_target", lang, last=last)
 
 
+def sensitivity_covariance_text(sensitivity: dict[str, Sensitivity], areas: dict, lang: str) -> str:
+    """Which covariance the sensitivity's intervals rest on, for the methods of ``_sensitivity.md``.
+
+    Area placebos (:attr:`Sensitivity.covariance` ``"area"``): the interval at M̄ = 0 is
+    the verdict's area-robust interval, with the number of placebo choices of the
+    area test (``areas``, :func:`analysis.effects.areas.area_inference`); outcomes
+    whose intervals are household-clustered (the plan's ``sensitivity.covariance``,
+    or no area test) are named.
+    """
+    household = [o for o, sens in sensitivity.items() if sens.covariance != "area"]
+    area = [o for o in sensitivity if o not in household]
+    parts = []
+    if area:
+        count = areas[area[0]]["area_placebos"]
+        parts.append(t("text.sensitivity_covariance_area", lang, count=number(count, 0, lang)))
+    if household:
+        names = ", ".join(t(f"outcome.{o}", lang).lower() for o in household)
+        which = t("text.sensitivity_covariance_household_for", lang, outcomes=names) if area else ""
+        parts.append(t("text.sensitivity_covariance_household", lang, outcomes=which))
+    return " ".join(parts)
+
+
+def sensitivity_summary_text(sensitivity: dict[str, Sensitivity], lang: str) -> str:
+    """One sentence for the summary: whether the sensitivity rests on the area-robust interval."""
+    if sensitivity and all(sens.covariance == "area" for sens in sensitivity.values()):
+        return t("text.sensitivity_summary_area", lang)
+    return t("text.sensitivity_summary_household", lang)
+
+
 def plan_annex(lang: str, departures: list | None = None) -> str:
     """The registered analysis plan as an annex: its SHA-256, the file itself and the departures."""
     text = PLAN_FILE.read_text(encoding="utf-8").rstrip()

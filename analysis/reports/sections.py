@@ -133,6 +133,10 @@ class EvaluationMethodsValues:
     last_period_end: str
     # The area-level inference in words (empty when the stage has none).
     area: str
+    # Which covariance the sensitivity's intervals rest on (``_sensitivity.md``), and
+    # the same in one sentence for the summary.
+    sensitivity: str
+    sensitivity_summary: str
 
 
 def methods_values(report: EvaluationReport, lang: str) -> EvaluationMethodsValues:
@@ -146,4 +150,8 @@ def methods_values(report: EvaluationReport, lang: str) -> EvaluationMethodsValu
         below=minimum - 1,
         last_period_end=last_period_end,
         area=ev.area_inference_text(report.areas, lang) if report.areas else "",
+        sensitivity=ev.sensitivity_covariance_text(
+            report.sensitivity or {}, report.areas or {}, lang
+        ),
+        sensitivity_summary=ev.sensitivity_summary_text(report.sensitivity or {}, lang),
     )

@@ -157,12 +157,36 @@ def jobs() -> int:
     return max(1, min(4, usable or 1))
 
 
+def sensitivity_area_tests(plan, panels: dict, areas: dict, seed: int) -> dict[str, dict]:
+    """Outcome → the options of the area test whose placebos give its sensitivity's covariance.
+
+    For :func:`analysis.effects.sensitivity.sensitivity_all`'s ``area_tests``: with the
+    plan's ``sensitivity.covariance: area_placebos`` every outcome with an area test
+    (``areas``) gets the options of the verdict's test (level, seed, matching: those
+    :func:`analysis.effects.areas.area_inference` gives its test), so that the
+    sensitivity's interval at M̄ = 0 is the verdict's area-robust interval; with
+    ``household_cluster`` none does.
+    """
+    if plan.sensitivity.covariance != "area_placebos":
+        return {}
+    return {
+        outcome: {
+            "alpha": plan.alpha,
+            "seed": seed,
+            "match_bins": plan.inference.area_match_bins,
+            "match_level": match_level(plan, panels, outcome),
+        }
+        for outcome in areas
+    }
+
+
 def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Effects:
     """Panels, estimates, area inference and sensitivity of every outcome (no payments needed).
 
     The choices come from the registered analysis plan (``config/analysis_plan.yaml``):
-    the level of the area test, the pre-periods and the M̄ grid of the sensitivity
-    analysis; an analysis that cannot be made as planned is listed in ``departures``.
+    the level of the area test, the pre-periods, the M̄ grid and the event study's
+    covariance of the sensitivity analysis; an analysis that cannot be made as planned
+    is listed in ``departures``.
     """
     plan = load_plan()
     # DuckDB builds the panels out of core from Parquet register files, pandas from CSV ones.
@@ -192,6 +216,7 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Ef
         panels,
         contract.seed,
         jobs=jobs(),
+        area_tests=sensitivity_area_tests(plan, panels, areas, contract.seed),
         pre_periods=plan.sensitivity.pre_periods,
         m_bars=plan.m_bar_grid(),
     )
@@ -201,8 +226,16 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Ef
             departures.append(
                 {"outcome": outcome, "analysis": "sensitivity", "reason": "too few periods"}
             )
-        else:
-            sensitivity[outcome] = sens
+            continue
+        sensitivity[outcome] = sens
+        if plan.sensitivity.covariance == "area_placebos" and sens.covariance != "area":
+            departures.append(
+                {
+                    "outcome": outcome,
+                    "analysis": "sensitivity_covariance",
+                    "reason": "no area test",
+                }
+            )
     return Effects(estimates, areas, sensitivity, departures, panels, area_events=area_events)
 
 
