@@ -732,6 +732,9 @@ def test_the_reports_breakdown_refers_to_the_verdicts_area_robust_interval(tmp_p
         verdict = (areas[outcome]["area_ci_low"], areas[outcome]["area_ci_high"])
         assert (area.covariance, hh.covariance) == ("area", "household")
         np.testing.assert_allclose(area.original, verdict, rtol=1e-9)
+        # The robust interval at M̄ = 0 is the verdict's too (its ends past the θ̄ grid).
+        at0 = area.table.loc[area.table["m_bar"] == 0.0, ["lb", "ub"]].iloc[0]
+        np.testing.assert_allclose(at0, verdict, atol=1e-3 * (verdict[1] - verdict[0]))
         assert not np.allclose(hh.original, verdict, rtol=1e-3)
     text = Path("config/analysis_plan.yaml").read_text(encoding="utf-8")
     other = tmp_path / "plan.yaml"

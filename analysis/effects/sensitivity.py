@@ -97,7 +97,15 @@ def sensitivity_analysis(
         events = dynamic.table.iloc[:, 0].to_numpy()
         target = np.concatenate([np.zeros(num_pre), l_vec])
         sigma = area_covariance([int(e) for e in events if e != -1], target)
-    options = {"method": "Conditional", "search": "bisection", "seed": seed, "grid_points": 500}
+    # The interval's ends refined past the θ̄ grid's steps (one round: to 1/500 of a
+    # step), which otherwise make it narrower than the test's (honestdid.sensitivity_rm).
+    options = {
+        "method": "Conditional",
+        "search": "bisection",
+        "seed": seed,
+        "grid_points": 500,
+        "refine_ends": 1,
+    }
 
     def run(values):
         return honestdid.sensitivity_rm(
