@@ -774,3 +774,24 @@ def test_sensitivity_text_says_which_covariance_the_intervals_rest_on():
     assert sensitivity_covariance_text(household, {}, "da") == t(
         "text.sensitivity_covariance_household", "da", outcomes=""
     )
+
+
+@pytest.mark.parametrize(
+    ("covariance", "label"),
+    [("area", "Parallel trends (M̄ = 0, area-robust)"), ("household", "Parallel trends (classic)")],
+)
+def test_the_sensitivity_figure_names_the_interval_at_m_bar_zero(covariance, label):
+    """The red bar is the interval at M̄ = 0 of the covariance used: with the area
+    placebos the verdict's area-robust interval, which the legend must not call classic."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from analysis.effects.sensitivity import Sensitivity
+    from analysis.reports.evaluation import sensitivity_figure
+
+    table = pd.DataFrame({"m_bar": [0.0, 0.5], "lb": [-0.1, -0.3], "ub": [0.3, 0.5]})
+    sens = Sensitivity("ladder_step", table, (-0.1, 0.3), 0.4, 3, 4, covariance=covariance)
+    fig = sensitivity_figure(sens, "en")
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    assert labels == ["Robust 95% interval", label]

@@ -497,7 +497,14 @@ def sensitivity_figure(sens: Sensitivity, lang: str):
         [sens.original[1]],
         color=ACCENT,
         linewidth=2.2,
-        label=t("ev.parallel_trends_classic", lang),
+        # At M̄ = 0 the interval is the one the covariance gives: with the area
+        # placebos it is the verdict's area-robust interval, not a classic one.
+        label=t(
+            "ev.parallel_trends_area"
+            if sens.covariance == "area"
+            else "ev.parallel_trends_classic",
+            lang,
+        ),
     )
     if np.isfinite(sens.breakdown):
         ax.axvline(sens.breakdown, color="grey", linestyle="--", linewidth=0.9)
