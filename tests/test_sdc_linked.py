@@ -362,3 +362,85 @@ def test_a_table_is_declared_in_one_call_cells_then_identities_then_bundles_in_o
         bad = Table("bad")
         bad.sum(("a",), [("nowhere",)], "a cell no table declared")
         cells.add_table(bad)
+
+
+def _reference_open_cells(model) -> tuple[dict, dict]:
+    """The unknown cells as the audit worked them out before its caches: pinned, then groups."""
+    unknown = [k for k in model.cells if model.unknown(k)]
+    open_cells, pinned = set(unknown), {}
+    queue = list(range(len(model.relations)))
+    while queue:
+        relation = model.relations[queue.pop()]
+        free = [k for k in relation.terms if k in open_cells]
+        if len(free) != 1:
+            continue
+        carried = sum(pinned.get(k, 0.0) * abs(w) for k, w in relation.terms.items())
+        pinned[free[0]] = (relation.slack + carried) / abs(relation.terms[free[0]])
+        open_cells.discard(free[0])
+        queue.extend(model.relations_of.get(free[0], []))
+    rest = [k for k in unknown if k not in pinned]
+    parent = {k: k for k in rest}
+
+    def root(key):
+        while parent[key] != key:
+            key = parent[key]
+        return key
+
+    for relation in model.relations:
+        inside = [k for k in relation.terms if k in parent]
+        for other in inside[1:]:
+            parent[root(other)] = root(inside[0])
+    members: dict = {}
+    for key in rest:
+        members.setdefault(root(key), []).append(key)
+    return pinned, {k: frozenset(members[root(k)]) for k in rest}
+
+
+def test_the_unknown_cells_of_each_state_are_those_worked_out_afresh():
+    """The groups (connected parts in SciPy) and pinned cells, kept per state of the hidden
+    cells, are those the identities give for that state, whatever was asked before."""
+    cells = two_way_table(TABLE)
+    cells.model.add(("LAN", "men"), 4)
+    cells.model.add(("LAN", "women"), 6)
+    cells.model.add(("LAN", "total"), 10)
+    cells.model.sum_of(("LAN", "total"), [("LAN", "men"), ("LAN", "women")])
+    auditor = cells.auditor
+    states = [
+        {("ELL", "women")},
+        {("ELL", "women"), ("ELL", "men"), ("HOU", "women"), ("HOU", "men")},
+        {("ELL", "women"), ("KAR", "women"), ("LAN", "men"), ("LAN", "women")},
+        {("ELL", "women"), ("ELL", "men"), ("KAR", "men"), ("total", "men"), ("LAN", "total")},
+    ]
+    for hidden in states + states[::-1]:
+        cells.hidden = set(hidden)
+        auditor.sync()
+        pinned, groups = auditor.open_cells()
+        expected_pinned, expected_groups = _reference_open_cells(cells.model)
+        assert pinned == pytest.approx(expected_pinned)
+        assert groups == expected_groups and list(groups) == list(expected_groups)
+    # A new cell is a new revision: the state's answer is worked out again.
+    cells.model.add(("LAN", "children"), 2)
+    cells.model.add(("LAN", "all"), 12)
+    cells.model.sum_of(("LAN", "all"), [("LAN", "total"), ("LAN", "children")])
+    auditor.sync()
+    assert auditor.open_cells() == _reference_open_cells(cells.model)
+
+
+def test_a_witness_range_counts_the_solutions_found_since_it_was_last_asked():
+    """The span of a cell's witnesses is extended by solutions kept after it was asked,
+    and a solution moving a cell that is now shown no longer counts."""
+    cells = two_way_table(TABLE)
+    cells.hidden = {("ELL", "women"), ("ELL", "men"), ("HOU", "women"), ("HOU", "men")}
+    auditor = cells.auditor
+    pinned, groups = auditor.open_cells()
+    key = ("ELL", "women")
+    assert auditor._witness_range(key, groups) == (3, 3)
+    moved = [("ELL", "women"), ("ELL", "men"), ("HOU", "women"), ("HOU", "men")]
+    auditor._keep_witness(moved, np.array([5.0, 10.0, 23.0, 32.0]))
+    assert auditor._witness_range(key, groups) == (3, 5)
+    auditor._keep_witness(moved, np.array([0.0, 15.0, 28.0, 27.0]))
+    assert auditor._witness_range(key, groups) == (0, 5)
+    # Another state: ("HOU", "men") shown again, so neither solution is feasible.
+    cells.hidden = {("ELL", "women"), ("ELL", "men"), ("HOU", "women")}
+    pinned, groups = auditor.open_cells()
+    assert auditor._witness_range(key, groups) == (3, 3)

@@ -26,6 +26,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 
 from analysis.sdc.programmes import build_problem, integer_optimum
 from analysis.sdc.registry import TOLERANCE, Registry
@@ -39,6 +41,8 @@ AMOUNT_PRECISION = 1e-4
 # (the first audit of a report in a chain, where every earlier count is asked again).
 SPREAD_DIRECTIONS = (1.0, -1.0, 0.0, 1.0, -1.0)
 SPREAD_MIN_CELLS = 50
+# States of the hidden cells whose unknown cells are kept per revision (:meth:`Auditor.open_cells`).
+OPEN_STATES_KEPT = 64
 
 
 @dataclass
@@ -61,6 +65,8 @@ class Auditor:
         "_problems",
         "inexact",
         "_valid",
+        "_spans",
+        "_states",
     )
 
     def __init__(self, model: Registry, min_persons: int, protection_width: int) -> None:
@@ -77,6 +83,13 @@ class Auditor:
         # Which solutions are feasible in the state ``_valid_for`` (see _witness_range).
         self._valid_for: dict | None = None
         self._valid: dict[int, bool] = {}
+        # Per cell, in the state ``_valid_for``: how many of its solutions were looked at,
+        # and the smallest and largest value among the feasible ones (see _witness_range).
+        self._spans: dict[Hashable, tuple[int, float, float]] = {}
+        # The unknown cells of the states asked about in this revision (see open_cells).
+        self._states: dict[tuple, tuple[dict, dict]] = {}
+        # The identities' terms as arrays for :meth:`groups` (with the revision they are of).
+        self._terms: tuple | None = None
         # Integer programmes built per group of unknown cells.
         self._problems: dict[frozenset, dict] = {}
         # (cell, group) whose range has a bound HiGHS did not solve (see _cached_range).
@@ -291,9 +304,17 @@ class Auditor:
 
     def open_cells(self) -> tuple[dict[Hashable, float], dict[Hashable, frozenset]]:
         """The unknown cells given what is shown: those pinned (with their slack), the rest in groups."""
-        unknown = [k for k in self.model.cells if self.model.unknown(k)]
-        pinned = self._pinned(unknown)
-        return pinned, self.groups([k for k in unknown if k not in pinned])
+        # The search tries a cell hidden, then shown again, and asks about the same
+        # hidden cells many times: a revision (which fixes the cells, their shown
+        # flags and the identities) and the hidden cells decide the answer.
+        state = (self.model.revision, frozenset(self.model.hidden))
+        if state not in self._states:
+            if len(self._states) >= OPEN_STATES_KEPT:
+                del self._states[next(iter(self._states))]
+            unknown = [k for k in self.model.cells if self.model.unknown(k)]
+            pinned = self._pinned(unknown)
+            self._states[state] = (pinned, self.groups([k for k in unknown if k not in pinned]))
+        return self._states[state]
 
     def _pinned(self, unknown: list[Hashable]) -> dict[Hashable, float]:
         """Unknown cells an identity determines from known ones, with the slack they carry."""
@@ -303,10 +324,11 @@ class Auditor:
         while queue:
             index = queue.pop()
             relation = self.model.relations[index]
-            free = [k for k in relation.terms if k in open_cells]
+            # Most identities have none or several unknown cells: a set operation says so.
+            free = open_cells.intersection(relation.terms)
             if len(free) != 1:
                 continue
-            key = free[0]
+            (key,) = free
             carried = sum(pinned.get(k, 0.0) * abs(w) for k, w in relation.terms.items())
             pinned[key] = (relation.slack + carried) / abs(relation.terms[key])
             open_cells.discard(key)
@@ -315,23 +337,39 @@ class Auditor:
 
     def groups(self, unknown: list[Hashable]) -> dict[Hashable, frozenset]:
         """Each unknown cell's group: the unknown cells linked to it by identities."""
-        parent = {k: k for k in unknown}
+        # The connected parts of the graph joining each identity to its unknown cells
+        # (identities and cells its nodes), by SciPy: one pass in C for each state.
+        position, term_identity, term_cell = self._incidence()
+        cells = len(position)
+        columns = np.fromiter((position[k] for k in unknown), dtype=np.intp, count=len(unknown))
+        open_cell = np.zeros(cells, dtype=bool)
+        open_cell[columns] = True
+        inside = open_cell[term_cell]
+        nodes = cells + len(self.model.relations)
+        graph = coo_array(
+            (
+                np.ones(int(inside.sum()), dtype=np.int8),
+                (term_cell[inside], cells + term_identity[inside]),
+            ),
+            shape=(nodes, nodes),
+        )
+        _, label = connected_components(graph, directed=False)
+        members: dict[int, list] = {}
+        for key, part in zip(unknown, label[columns].tolist(), strict=True):
+            members.setdefault(part, []).append(key)
+        frozen = {part: frozenset(m) for part, m in members.items()}
+        return {
+            key: frozen[part] for key, part in zip(unknown, label[columns].tolist(), strict=True)
+        }
 
-        def root(key):
-            while parent[key] != key:
-                parent[key] = parent[parent[key]]
-                key = parent[key]
-            return key
-
-        for relation in self.model.relations:
-            inside = [k for k in relation.terms if k in parent]
-            for other in inside[1:]:
-                parent[root(other)] = root(inside[0])
-        members: dict[Hashable, list] = {}
-        for key in unknown:
-            members.setdefault(root(key), []).append(key)
-        frozen = {r: frozenset(m) for r, m in members.items()}
-        return {key: frozen[root(key)] for key in unknown}
+    def _incidence(self) -> tuple[dict[Hashable, int], np.ndarray, np.ndarray]:
+        """Each cell's position, and every identity's terms as (identity, cell position) pairs (per revision)."""
+        if self._terms is None or self._terms[0] != self.model.revision:
+            position = {k: i for i, k in enumerate(self.model.cells)}
+            pairs = [(i, position[k]) for i, r in enumerate(self.model.relations) for k in r.terms]
+            array = np.array(pairs, dtype=np.intp).reshape(-1, 2)
+            self._terms = (self.model.revision, position, array[:, 0].copy(), array[:, 1].copy())
+        return self._terms[1:]
 
     def _cached_range(
         self,
@@ -419,20 +457,25 @@ class Auditor:
         cells it moves. It stays feasible whatever else is hidden or shown, as long
         as every cell it moves is still unknown (not shown, not pinned).
         """
-        value = self.model.cells[key].value
-        low = high = value
         # Whether a solution is still feasible depends only on which cells are unknown
         # (``groups``): it is decided once per state, not once per cell asked about.
         if self._valid_for is not groups:
-            self._valid_for, self._valid = groups, {}
+            self._valid_for, self._valid, self._spans = groups, {}, {}
+        solutions = self._witnesses_of.get(key, ())
+        seen, low, high = self._spans.get(key) or (0, *(2 * (self.model.cells[key].value,)))
+        if seen == len(solutions):
+            return (low, high)
+        # Solutions are only added within a state: the span so far is extended by the
+        # new ones (the same minimum and maximum as over all of them).
         valid, free = self._valid, groups.keys()
-        for index in self._witnesses_of.get(key, ()):
+        for index in solutions[seen:]:
             ok = valid.get(index)
             if ok is None:
                 ok = valid[index] = self._witnesses[index].keys() <= free
             if ok:
                 moved = self._witnesses[index][key]
                 low, high = min(low, moved), max(high, moved)
+        self._spans[key] = (len(solutions), low, high)
         return (low, high)
 
     def _spread(self, keys: list[Hashable], groups: dict, pinned: dict) -> None:
