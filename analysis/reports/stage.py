@@ -157,6 +157,18 @@ def jobs() -> int:
     return max(1, min(4, usable or 1))
 
 
+def verdict_test_options(plan, panels: dict, outcome: str, seed: int) -> dict:
+    """The options of ``outcome``'s area test the verdict rests on (level, seed, matching):
+    :func:`analysis.effects.areas.area_inference` runs it with them, and the sensitivity's
+    area covariance (:func:`sensitivity_area_tests`) repeats it with the same."""
+    return {
+        "alpha": plan.alpha,
+        "seed": seed,
+        "match_bins": plan.inference.area_match_bins,
+        "match_level": match_level(plan, panels, outcome),
+    }
+
+
 def sensitivity_area_tests(plan, panels: dict, areas: dict, seed: int) -> dict[str, dict]:
     """Outcome → the options of the area test whose placebos give its sensitivity's covariance.
 
@@ -169,15 +181,7 @@ def sensitivity_area_tests(plan, panels: dict, areas: dict, seed: int) -> dict[s
     """
     if plan.sensitivity.covariance != "area_placebos":
         return {}
-    return {
-        outcome: {
-            "alpha": plan.alpha,
-            "seed": seed,
-            "match_bins": plan.inference.area_match_bins,
-            "match_level": match_level(plan, panels, outcome),
-        }
-        for outcome in areas
-    }
+    return {outcome: verdict_test_options(plan, panels, outcome, seed) for outcome in areas}
 
 
 def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Effects:
@@ -198,20 +202,16 @@ def _effects(extract, as_of: str, contract: Contract, bootstrap_reps: int) -> Ef
     areas, area_events = {}, {}
     for outcome, panel in panels.items():
         options = {
-            "alpha": plan.alpha,
+            **verdict_test_options(plan, panels, outcome, contract.seed),
             "pre_periods": plan.sensitivity.pre_periods,
-            "match_bins": plan.inference.area_match_bins,
-            "match_level": match_level(plan, panels, outcome),
             "pre_match": plan.pre_trends.match_placebos,
         }
         try:
-            areas[outcome] = area_inference(
-                panel, max(bootstrap_reps, 99), contract.seed, **options
-            )
+            areas[outcome] = area_inference(panel, max(bootstrap_reps, 99), **options)
         except EstimationError as error:
             departures.append({"outcome": outcome, "analysis": "area_test", "reason": str(error)})
             continue
-        area_events[outcome] = area_event_study(panel, seed=contract.seed, **options)
+        area_events[outcome] = area_event_study(panel, **options)
     analyses = sensitivity_all(
         panels,
         contract.seed,
