@@ -354,13 +354,12 @@ class Auditor:
             shape=(nodes, nodes),
         )
         _, label = connected_components(graph, directed=False)
+        parts = label[columns].tolist()
         members: dict[int, list] = {}
-        for key, part in zip(unknown, label[columns].tolist(), strict=True):
+        for key, part in zip(unknown, parts, strict=True):
             members.setdefault(part, []).append(key)
         frozen = {part: frozenset(m) for part, m in members.items()}
-        return {
-            key: frozen[part] for key, part in zip(unknown, label[columns].tolist(), strict=True)
-        }
+        return {key: frozen[part] for key, part in zip(unknown, parts, strict=True)}
 
     def _incidence(self) -> tuple[dict[Hashable, int], np.ndarray, np.ndarray]:
         """Each cell's position, and every identity's terms as (identity, cell position) pairs (per revision)."""
